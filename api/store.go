@@ -1,0 +1,68 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// ErrNotFound is returned by a Store when the thing asked for does not exist
+// or belongs to another organization; the two are never told apart.
+var ErrNotFound = errors.New("not found")
+
+// Organization owns API keys and namespaces. Every request acts for exactly
+// one organization, the one its API key belongs to.
+type Organization struct {
+	ID   string // "org_" and 12 characters
+	Name string
+}
+
+// Namespace scopes every resource; it belongs to one organization.
+type Namespace struct {
+	ID             string // "ns_" and 12 characters
+	OrganizationID string
+	Name           string
+}
+
+// Bucket holds batches; it belongs to one namespace.
+type Bucket struct {
+	ID          string // "bkt_" and 12 characters (the demo bucket is "bkt_demo")
+	NamespaceID string
+	Name        string
+}
+
+// ListParams selects one page of a bucket's batches.
+type ListParams struct {
+	BucketID string
+	// Status filters by status; nil means every status.
+	Status *server.TaskStatus
+	// Offset is the number of matching batches to skip (≥ 0).
+	Offset int64
+	// Limit is the most batches to return (1..1000).
+	Limit int
+}
+
+// Store is the storage the server needs. Implementations are safe for
+// concurrent use; api/sqlite is the default one.
+type Store interface {
+	// OrganizationForKey returns the organization that owns the API key whose
+	// SHA-256 hash is keyHash, or ErrNotFound when no live key has that hash.
+	OrganizationForKey(ctx context.Context, keyHash [32]byte) (Organization, error)
+
+	// Namespace resolves a namespace of the organization by id ("ns_…") or by
+	// name, the id first. It returns ErrNotFound when the organization has no
+	// such namespace, including when another organization has one.
+	Namespace(ctx context.Context, organizationID, identifier string) (Namespace, error)
+
+	// Bucket resolves a bucket of the namespace by id or by name, the id
+	// first. It returns ErrNotFound when the namespace has no such bucket.
+	Bucket(ctx context.Context, namespaceID, identifier string) (Bucket, error)
+
+	// ListBatches returns one page of the bucket's batches matching
+	// p.Status, newest first (created_at descending, then batch_id
+	// descending), and the number of all batches matching p.Status whatever
+	// the offset and limit. The page and the count are read from one
+	// consistent snapshot.
+	ListBatches(ctx context.Context, p ListParams) (page []server.Batch, totalCount int64, err error)
+}
