@@ -101,7 +101,8 @@ func (e TaskStatus) Valid() bool {
 	}
 }
 
-// Batch A batch of a bucket's objects, as Mixpeek's BatchModel.
+// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Every field is
+// always present; the nullable ones are null when unset.
 //
 // Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":{"timeout":1},"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
@@ -118,7 +119,7 @@ type Batch struct {
 	// CollectionIds The collections the batch feeds, if any.
 	//
 	// Example: ["col_products01"]
-	CollectionIds *[]string `json:"collection_ids,omitempty"`
+	CollectionIds *[]string `json:"collection_ids"`
 
 	// CreatedAt When the batch was created (RFC 3339).
 	//
@@ -126,20 +127,20 @@ type Batch struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// CurrentTier The tier being processed, for tiered (collection) batches.
-	CurrentTier *int `json:"current_tier,omitempty"`
+	CurrentTier *int `json:"current_tier"`
 
 	// Error Why the batch failed, when it did.
-	Error *string `json:"error,omitempty"`
+	Error *string `json:"error"`
 
 	// ErrorSummary Failed objects counted by error type, for partial failures.
 	//
 	// Example: {"timeout":2,"unsupported_format":1}
-	ErrorSummary *map[string]int `json:"error_summary,omitempty"`
+	ErrorSummary *map[string]int `json:"error_summary"`
 
 	// Metadata Free-form metadata.
 	//
 	// Example: {"source":"nightly-import"}
-	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+	Metadata map[string]interface{} `json:"metadata"`
 
 	// ObjectIds The ids of the bucket objects in the batch.
 	//
@@ -150,7 +151,7 @@ type Batch struct {
 	// TaskId The id of the task processing the batch, once submitted.
 	//
 	// Example: task_9f8e7d6c5b4a
-	TaskId *string `json:"task_id,omitempty"`
+	TaskId *string `json:"task_id"`
 
 	// TotalTiers The number of processing tiers.
 	//
@@ -177,7 +178,7 @@ type ErrorDetail struct {
 	// Details More about the error, or null.
 	//
 	// Example: {"identifier":"bkt_missing","resource":"bucket"}
-	Details *map[string]interface{} `json:"details,omitempty"`
+	Details *map[string]interface{} `json:"details"`
 
 	// Message A sentence for people.
 	//

@@ -108,7 +108,8 @@ func (e TaskStatus) Valid() bool {
 	}
 }
 
-// Batch A batch of a bucket's objects, as Mixpeek's BatchModel.
+// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Every field is
+// always present; the nullable ones are null when unset.
 //
 // Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":{"timeout":1},"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
@@ -125,7 +126,7 @@ type Batch struct {
 	// CollectionIds The collections the batch feeds, if any.
 	//
 	// Example: ["col_products01"]
-	CollectionIds *[]string `json:"collection_ids,omitempty"`
+	CollectionIds *[]string `json:"collection_ids"`
 
 	// CreatedAt When the batch was created (RFC 3339).
 	//
@@ -133,20 +134,20 @@ type Batch struct {
 	CreatedAt time.Time `json:"created_at"`
 
 	// CurrentTier The tier being processed, for tiered (collection) batches.
-	CurrentTier *int `json:"current_tier,omitempty"`
+	CurrentTier *int `json:"current_tier"`
 
 	// Error Why the batch failed, when it did.
-	Error *string `json:"error,omitempty"`
+	Error *string `json:"error"`
 
 	// ErrorSummary Failed objects counted by error type, for partial failures.
 	//
 	// Example: {"timeout":2,"unsupported_format":1}
-	ErrorSummary *map[string]int `json:"error_summary,omitempty"`
+	ErrorSummary *map[string]int `json:"error_summary"`
 
 	// Metadata Free-form metadata.
 	//
 	// Example: {"source":"nightly-import"}
-	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+	Metadata map[string]interface{} `json:"metadata"`
 
 	// ObjectIds The ids of the bucket objects in the batch.
 	//
@@ -157,7 +158,7 @@ type Batch struct {
 	// TaskId The id of the task processing the batch, once submitted.
 	//
 	// Example: task_9f8e7d6c5b4a
-	TaskId *string `json:"task_id,omitempty"`
+	TaskId *string `json:"task_id"`
 
 	// TotalTiers The number of processing tiers.
 	//
@@ -184,7 +185,7 @@ type ErrorDetail struct {
 	// Details More about the error, or null.
 	//
 	// Example: {"identifier":"bkt_missing","resource":"bucket"}
-	Details *map[string]interface{} `json:"details,omitempty"`
+	Details *map[string]interface{} `json:"details"`
 
 	// Message A sentence for people.
 	//
@@ -942,80 +943,81 @@ func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, buc
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1HvrbttIsv+rNPj/A7EBWpZ8STLKJ8fj7BiT2IbtbBYbGWKLLEk9Jrs53c3YmkDAPMR5hn2weZKDqm5e",
-	"RV/OZjKL/SaRfamue/26+DWIVZYrCdKaYPw1yLnmGVjQ9O9tEd+CPU1AWjEXoPFZAibWIrdCyWAcXC+B",
-	"FVL8WgAT1TCm5swugc1oehAGAofm3C6DMJA8g2AcuHfTelIQBhp+LYSGJBhbXUAYmHgJGcdN4Z5neUrz",
-	"bu00gUwFYZAJ+R7kwi6D8SgM7CrH98ZqIRfBeh0G/zjjGZicx9BPtyxfE7G4ORjLhGEmVjkkzKoxE9bQ",
-	"OLYFg8WARblWSRHjIlE4kVG22qlWibaZ0jRBJGwrkmYaMS4TNtpj8ZJrHiNXQ4brTCS+5rN4tLefwPzg",
-	"8GW0PWAnX0CvmAajCh0DS8UXMExIxmtK3zAlidyJvIXVC8OUXnApfuNIEUsUGCaVZepOMi7NHWjDDoYH",
-	"IUvFLfip3FbjJhLuhbGDiSxltASekCi8lP6xU/PwefKpGfSkhNa4osmVNOC0jSeXTgj4L1bSgqSfPM9T",
-	"EdMZd38xKL/Gjl8D0Fp51bRcpLSWP0j7BOswyMAYvugcjbnRLCuMJf7NgEGW21VQEV3TdkK7rcPAWG4L",
-	"E4wPhsMwMEUcgzHBeM5TA+smb/6/hnkwDv7fbm1pu+6t2aXFLj0THEs29bShmRlP50pnkLAtLh2NqHQa",
-	"cuAWErZ5qJAZvtoeIMHvlJ6JJAH5reyVRZo2WVkvXPGretTDrv3vy65bWLGMr0iQiWJ2KQwd/1Ra0JKn",
-	"V6C/gD4pT/VnMqLcgrk9mNukYkofBQ3OHH5vRTKOqjkXKSRvnItWyYpJwMcx11qQx3FUOq59ALtUyZmy",
-	"R2mq7tD2v9U0OS4UjD8HF+dX18FNyyjdbuxMWVbuV3GvS0mPZh1+X/5hBGPkMg2bFc5V3Am7JB1jGdH3",
-	"hkVEX8RSGmeXygATli25GQShd0zEiCPHiL7Q5NYyJCLa1XtzXKE+0IZDXYfBmbLvVCH/BDk1QrMLu5kw",
-	"Bjcit00xqorjbdfq0gZizxxpGbP2dE93SWqPIA++nyDPFDNFvGRaFRbCRhKgtE9YBuyo7zFmNVwquwQ9",
-	"ka24W4ZauOexTVcPRFtWBdt1GFzwVap4cq3Ue64X8O3Syvj9dLayGElHw4PXh69etkTig5ezd2FYirtq",
-	"JFAyP5656ZV4OiRuSmm0/9fEvZJmhV5qxD6It+SZPkpe2KXS4rdv90qbjvwLT0XCji5OMZ7UTGlu2qO3",
-	"o+/LEU8OZQLOmsJGSqA0K+StVHey42g+ffq0c1TYJdpzzG1POnyU3vGVYdFb4Bp0FJZuDYXAjZJP+52P",
-	"MtcKD85nKZxIK+zqGUJ5Hm9+ur6++DvKgyZ7tj+uM5XRZdzG7iRICmbhbOsdN/bo4vSFYT0rb3vlMkWe",
-	"K20h+QCJ4Nd05G81Uj976hlo4d7u5ikXsu0/j92wHdzUJaUzYN3tQrZQljWWaOjoJu091nv411ovCiPq",
-	"HiIaUKXmF3ZFgI2XPQrKZiRI9MHeH2P1M/sFYmtCxg37IO5zgNsXhtESH1QCKaptQyS0xFQkGLbwFx/N",
-	"9uL95AAO5y+DsC5J22VmrNIUqKKZisRg4hKrdOrrHDMcBTdhEGvKv6fcBuNgb7h3uDN8uTMcXY/2xsPh",
-	"eDj8J65TaE3Cp4jqPI5XksafqSmyjGsyHisyUIUNxiNSD8sTbkk4VfSVYrG06WpHZChvlK9jSUmpmv0y",
-	"fbXcv/0h28sPfn2NuSg+2rs7vH/92yg++PJq5h8dytfZ6Pbgl1fL4QJPVOpJcHz+4eL9yfXJj9NPp9c/",
-	"TU8uL88vr1DZuLl1vKJfP8xfw6vkZXw4O+D4Vlme0lFNs/Z7+/H455PrIAyKPHmQYQfj/dE/8Sy5Vjlo",
-	"K1x5WEuvL2Oity+w9g5ZRNLtqb5b+tCrAx3X1lKKvm1F0gY73E9S1RmkSi4Ms6qzba1aG7t1da1vy3qM",
-	"aew2B0hMyATmKKvWhn36KixkpseVhwGqIrrwssb3A7jWfEUUNjS9S92nJcgGSXfcMD+cbV2+O2b7+/s/",
-	"bLeZ8YCtYEQj1UAt2UE76OVWy6L6eIVv2AyEXDAfniAJ2VxpeoN01dzcdmQDackDbMDaaAHkSBv+vc2D",
-	"VVMqVGqF7A45IyxLRPLI6vXJNlwBTxKBO/D0omUUm3S1yXlHBJSOksWqkCiO2YrRFgznO4bkXFvBUyK5",
-	"0GA6vrPyRXthUNQBZlpKavSw7rjNg44P6z+Rm9g5gwbYwX1YOb9D2yPucIOEpn/sN2jTseiSd6Kh2x0D",
-	"23Czj5pY16RKV0ul8fk8GH9+PPxec3N75easb5BZc16kaCw/Xh69u6YdSt/8uMvCYaVdoIlUxwuZkjEw",
-	"U8wyYS0kbZvt8/dPanQrIHytiR715Q6yyGYORm5SJ7oefEQIo8iKrBljGrZgfdb2PL5S3kCJXputPmit",
-	"21HrCeeXcmMx8sjF872fC3zP837rJhz7uQ6OzYhVqVZL7f1SbZG0HHvroDc9RlRzqinKOrp3OcMtZm3E",
-	"l9INmzGL3PiI/fH7/1RW1kjw3rDo+Pz9+5Pj69Pzs2gicVii4iJDqeHAZiTc8g69Vphth2uDRPX4XBNX",
-	"r4lnq4VRDdjQXcp3f6Q0vk/u3LI7kJbdaSUXHdf0H8VT2vlTE4J7tu/9oDQwPlOFy2woaIRYaaLBd876",
-	"fz3gM8KF58BmNWAAS6QYXOgClafQNq1n8qzrlXt2skijuwSizbRaaJ6R/rYvBSK2dTAcbocTGW3ABPRu",
-	"tB2yqI2M0/N9mtMSHz0/wPG9sCe9PqRpfTANvh7t4+wHa0Ea4lbogaUjtnU4HJYWVDG1rWFP+aRSfH5c",
-	"nyNpV5Ib3K9rOpetYC3pshWguzL/tLBVtfmlKubZ1sHe3nZHRf8bcM621VYUP1mQewfVSig2Q+tP19cX",
-	"zA1gsUogrC6PWqwi0jYDakXsAwASnWFQe1363/Sy9KBaeaZUClxuaE65TSOAOT706VAfOrRBXw359GiK",
-	"U6M+fUm80//8NYjtPT6hvGM4HK7DQMicivPhcBQGqYopDqtkFYRBKjJBoTMzC4IT88Iys1RFmrAZsBSM",
-	"cdgrqvKvBU+ZVQyXrbUGx0xxzJQGBOubBzw66XCZbD6mJRsQWjcV7UjBL9/H8/fC2LeuWmpc2XZYLlIL",
-	"morwnC/ARXacyPzMUhQD9tHBlmwuIE0M4xomUiyk0lg71dhOhdxtM/eWCuCs46W+eu6jYMJAzecGbDAe",
-	"9kEam0HST20mqLhKzw0Nv8fEs5Gq+uoRJanBFlq2c1VcpkrshLT7e0EY+FWcSj2VzZZHaRA3fDx7bpBk",
-	"bkXeIqhDzsuDJjk/7O3t77/aG+6/fH148OrVyzZ1w17X8K1VTPMY5zJdVdTXV2xujzeUfKDp8BnmASwD",
-	"Lo0PCW7IZpG9Xj+lxg8FoXMJlQI3EIKGvmkwRWoNHfm/C2Ms7z2+E7TYiyP+FdjhTbkKAR4OnWgbeiWz",
-	"r70XvQsImYQ7DBRzoY1FiT/LyTr8uqfKb9Hz9VGz5Wlamy6WF/Ulxpycauj8H1bFzimQlyXf1S2QN238",
-	"ESvuBICSR23i++JBw5j7GVqX8T73oGhAAARmcISpTORE7rDo4uTsx9Ozv0VjxuMYckv4GReWMACF87Ud",
-	"0MjTs+nF5fnfLk+urqKxewGJe3VxeX58cnXl1ukAgGzmIDq4p/sgpY2bU2loNGZzIYVZQsJ8KjIv0nTV",
-	"GdYExBtT3jCjMqgKWgcBsi2Pr00kK9cMmQFgUcsko223ybuj0/dtQgrZJIVt1XPLOcdHZ8cnbpaxKs8h",
-	"YVR4FwZ0nfi4sR/Pfj47/3QWjYkTVT6I+YlvgErAgs6ELDl69fPpxQUtjgMaaKpUdullkyg3loCoaFyh",
-	"v6idOGsFtgEq0dCj4+vTv5+gsKnhrW5/ExIJ94Muj386/Tttfgu5xT1ZquQCdGvY1ccrVB4al/OCqMv4",
-	"Ck+DqpzRnhN5TefiqT82mLIBhtAaxhdcyHFTHbBI6pd6WEkqbPCfdrlQaSrkYszuliKFJpuFqZU8bGsx",
-	"UxpLulp5Q5arNHUhEO6dsxEc3UN8q+Zzp/TIfW7ZiBnk9EQmqpjh3qzIUSr7Q2bYDOwdgCy1wLwhHXEK",
-	"YtsMaeMmntIgDBqEBmFQE0mYSu3cH7owcozCAZ5PQRh4NQzCwKtXEHoUMwycZuAPL30cVUq4Dd20Yku3",
-	"sH+yNsAA36gGPAAeomrVZcNWvkq4tCJ+YbaZWfIcOknAf7w+6EY4T9DzsR66tS1SeGFY3QbMtqKvkyCF",
-	"STAmAtbRdn2dseRm47qpxYKNQOF50hcj1HwOMkG1/cLTAvwudgkaqPtDQjehHm0keZ7PPdishjGLkPvu",
-	"WtDFUkgT1161FX2ekGwmQcgmTjyT4AbPShbpmikitssiHF+vUTGKAKJOJbIp7iqFUBJ8jtzV1807nZue",
-	"bIL05t+Axf4dTXs2RlYjKWMWof9A97agGKAbqkr+tKO+OFL4zgj87fas/v5iMDN2TTmu8dqBLPiOwvh0",
-	"XsJq+ChTCaRTbq0Ws8KCKdf54/d/dSGtrhk9BWqhfjn2PwhrYTEEcaGFXV1hVuivr6m15qiwfd0Nsmrt",
-	"8Vczzf6ykMSKdXB05FFFej5mrl2HTYrhcD++hRX9gGgityjc0ObsTukEDSjmBnaENCCNsOILbA/Yz7Ay",
-	"LFXq1rWsReZ2ikF4+sfv//KhyNxOLRhLTwbs6PG2IzpA3Xc+orA1kVG3/6gkPHLCcHRiQURPaxEsrc1d",
-	"e4mQc9XvNVqAAsgkV0JSq16jH8TBdOWgo4tTAhV41RHksgIsMMvrBZZo6r6PFootQILmFiK2pXgudmKV",
-	"wALktrtGXgL7m2JxKkhEGH1d19QcNBmi67kNyWHcCrmjcpA8F2XAqVEQ4xIPY9GxcjuRupDMigxoKvhv",
-	"Axx2hU/K1vnyXhLFZAbsHTk1al8MfTyfSCTZuHVKHFWAYXOVpuqOZlPuVcIsqItGudLDncywO41Jm5xI",
-	"PLWSpFa3FcmksuiqiZUnLWKFYbwh/MQlM7xW+a1+tZ7IjjqyljZu03mqTzWaX0mwrajRCB95GDsVMfgC",
-	"33/d8OGUykmdel0z491dlI/LQAdKL3b9JLOLY9EDCktuo2TVpm4FYfAFtHEaOhoMB0OqnZ3Yg3GwPxgO",
-	"9oOQPochx7D7ZbTrYAGz+3Xjs5j1rq8Ed1PhULZc9aFt7323MVSVY+MmrV3Lsq2oxhIihuu4wBuS8koW",
-	"lSBG8yWGwtwlEunK16GulqqyxomMGoVi5LoNSmBm5mvYspx14F1V0N4tucWBzn4iV9a6OBtR+IzeoMU6",
-	"O8P63ODWmgsqKqvxrrSbyLqY9kUsK6QVKdqWBk67t2lVmi0AjdB/VjGRuInTHEybSDVPE89pL28SY/3B",
-	"1AOIVz1kd+ODKoz3T8xpfMa0vnHBCIx9i5nFsxsSffch/rSuW7aCgIIriFUDo61GlYqECo0J2UPIKv3p",
-	"w1bX1SW6ae/4jrSw3LChHo2t1utntyP2gNE9PYkdOHrAjhx4uCWV61HEUihNtz2aiFpYUk8doa1PlfaG",
-	"wz+tu7UPhOyhvweGrLLQNnRU2xgRfuBo7SOhOtNu49srmjJ6ekqr/5om7T89qf5UiGYcPD2j+qCBJhw+",
-	"PWHjixWcOHoGbd2efJp3+BxG9PQK4+S9vedM3uybXofB4XOE1vs9USP7dIB0I+/8fIMepDbEZvJEsOyC",
-	"oN12UAtu1s9ZlGhwTrD3Encj0vJcDDL3bhCrjFxhXxtxO5MqYT6XRWB+hnnSYDfOkjJSJlFrr/Hu7mjv",
-	"FQbiwWj8evh66OBhd9bulmUgX2hV5C6t2WxMKfsAPKQ5qL+X7HBufbP+3wAAAP//",
+	"1Fv9bts4tn8VQvcCTQDFsfPRdt2/0kw6E0ybBEk6XWwdWLR0bLORSA1JNfEUBuYh7jPsg82TXJxD6tNK",
+	"k91OZ7H/2RLJc3jO73yS+hLEKsuVBGlNMP4S5FzzDCxo+ve6iG/BniYgrZgL0PgsARNrkVuhZDAOrpfA",
+	"Cil+LYCJahhTc2aXwGY0PQgDgUNzbpdBGEieQTAO3LtpPSkIAw2/FkJDEoytLiAMTLyEjCNRuOdZntK8",
+	"WztNIFNBGGRCvgW5sMtgPAoDu8rxvbFayEWwXofB3894BibnMfTzLcvXxCwSB2OZMMzEKoeEWTVmwhoa",
+	"x7ZgsBiwKNcqKWJcJAonMspWO9Uq0TZTmiaIhG1F0kwjxmXCRnssXnLNY5RqyHCdicTXfBaP9vYTmB8c",
+	"Po+2B+zkM+gV02BUoWNgqfgMhgnJeM3pK6YksTuRt7B6ZpjSCy7Fbxw5YokCw6SyTN1JxqW5A23YwfAg",
+	"ZKm4BT+V22rcRMK9MHYwkaWOlsATUoXX0t93ahk+TT+1gB7V0BpXNLmSBhzaeHLplID/YiUtSPrJ8zwV",
+	"Me1x95NB/TUofglAa+WhablIaS2/kfYO1mGQgTF80dkac6NZVhhL8psBgyy3q6BiuubthKitw8BYbgsT",
+	"jA+GwzAwRRyDMcF4zlMD66Zs/lfDPBgH/7NbW9que2t2abFLLwQnkk2cNpCZ8XSudAYJ2+LS8Yig05AD",
+	"t5CwzU2FzPDV9gAZfqP0TCQJyG8VryzStCnKeuFKXtWjHnHtf19x3cKKZXxFikwUs0thaPun0oKWPL0C",
+	"/Rn0SbmrP1MQJQnmaDBHpBJKHwcNyRx+byAZx9WcixSSV85Fq2TFJODjmGstyOM4Lp3U3oFdquRM2aM0",
+	"VXdo+99qmhwXCsYfg4vzq+vgpmWUjho7U5aV9CrpdTnpQdbh95UfRjBGLtOwWeFcxZ2wS8IYy4i/Vywi",
+	"/iKW0ji7VAaYsGzJzSAIvWMiQRw5QfSFJreWIRURVe/NcYV6QxsOdR0GZ8q+UYX8E/TUCM0u7GbCGCRE",
+	"bptiVBXH267VpQ0knjnyMmbt6Z7vktUeRR58P0WeKWaKeMm0KiyEjSRAaZ+wDNhR32PMarhUdgl6Iltx",
+	"twy1cM9jm64eiLasCrbrMLjgq1Tx5Fqpt1wv4Nu1lfH76WxlMZKOhgcvD188b6nEBy9n78KwFKlqZFAy",
+	"P5656ZV6Oixuamm0/9fEvZJnhV5qxN6J1+SZ3kte2KXS4rdv90qbjvwzT0XCji5OMZ7UQmkS7cHt6PtK",
+	"xLNDmYCzprCREijNCnkr1Z3sOJoPHz7sHBV2ifYcc9uTDh+ld3xlWPQauAYdhaVbQyVwo+Tjfue9zLXC",
+	"jfNZCifSCrt6glKeJpufrq8vfkF90GQv9q9jpjK6jNvY7QRZwSycbb3hxh5dnD4zrGflbQ8uU+S50haS",
+	"d5AIfk1b/lYj9bOnXoAW7u1unnIh2/7z2A3bQaIuKZ0B65IL2UJZ1liigdFN3nus9/CvtV5URtTdRDSg",
+	"Ss0v7IoAGy97AMpmpEj0wd4fY/Uz+wSxNSHjhr0T9znA7TPDaIl3KoG0rKnmAtKECTOR3AE912BAWpcD",
+	"ofEjatFlG8a1e8LuliBZIQ34AqmhW+JlKhKMf/iLj2Z78X5yAIfz50FY17btejVWaQpUGk1FYjADilU6",
+	"9QWTGY6CmzCINSXyU26DcbA33DvcGT7fGY6uR3vj4XA8HP4D1ym0JhRRaHauy6Ot8WdqiizjmqzQigxU",
+	"YYPxiHBmecItabkK41IsljZd7YgMgYNAcbItOVWzT9MXy/3bv2V7+cGvLzGpxUd7d4f3L38bxQefX8z8",
+	"o0P5MhvdHnx6sRwucEcl4ILj83cXb0+uT36Yfji9/ml6cnl5fnmFqOXm1smKfv1t/hJeJM/jw9kBx7fK",
+	"8pS2appF5Ov3xz+fXAdhUOTJgwI7GO+P/oF7ybXKQVvh6sxae32pF719hkV8yCLSbk8ZP2jioRcDHR/Z",
+	"AkUfWZG0uybuJ2F+BqmSC8Os6pCtobVBrYu1PpL1GNOgNgdITMgEJjurFsE+vAoLmemJCWFQWlXZLPAD",
+	"uNZ8RRw2kN7l7gOaXs3SHTfMD2dbl2+O2f7+/t+228J4wFYwNBI0ECU7aAe90mpZVJ+s8A2bgZAL5uMc",
+	"JCGbK01vkK9amtuObSCUPCAGLLIWQB65ESjaMlg1tUI1W+ickrAsEclXVq93tuEKeJIIpMDTi5ZRbPLV",
+	"ZucNMVB6XBarQqI6ZitGJBjOdwLJubaCp8RyoaFtKw1ftBcGRR2ppqWmRg9jxxEPOj6sf0duYmcPGmAH",
+	"6bByfoe3r7jDDRaa/rHfoE3HokvZiQa2Owa24Wa/amJdkypdLdXY5/Ng/PHrcfyam9srN2d9g8Ka8yJF",
+	"Y/nh8ujNNVEoffPXXRYOK+0CTaTaXsiUjIGZYpYJayFp22yfv38U0a2A8KVmetSXhMgim7l+dJM70fXg",
+	"I2pViqzImjGmYQvWp39PkyslIJQxtsXqg9a6HbUecX4pNxYjj1w83fu5wPc077du9nU/1sGxGbEqaLVg",
+	"vxFlSl/WdTueZg2nhgF3nG9bv60o0ZLaTY9F1mJv4qJOFbpi5hZzSRJy6dPNmEVufMT++P3/KpNtpJ2v",
+	"WHR8/vbtyfH16flZNJE4LFFxkSEEcGAzrG756FCjb9snkxKx9rFmrl4T91ZrthqwYQiUhf9AxUUfiLhl",
+	"dyAtu9NKLjp+7j/a5WknY83G4JMd+TulgfGZKlyaRGgLsf5F79HZ67+6wSfEHi+BzRoFawpAh0dxEFSe",
+	"QttOnyizrovvoWSpYqGjKSKm1ULzjPDbPqqI2NbBcLgdTmS00bygd6PtkEXtfj0936c5LfXR8wMc39uM",
+	"pdeHNK2veYSvR/s4+8EKlYa4FXqa5RHbOhwOtzvlWAdhjzm4Un2VUyoR2OdS2pXuhh7qmtMlQVjruiQI",
+	"qO70TwtbVcOfq2YD2zrY29vugPW/oQ/btt+K40cbBt5VtfKUzYj90/X1BXMDWKwSCKvDrZaoiLXNOF0x",
+	"+0CDi/YwqP0v/W/6W3pQrTxTKgUuNzBUkmnERSeHPgz1da82+KtbUj1IcTDqw0vi3f/HL0Fs7/EJpTPD",
+	"4XAdBkLmVPMPh6MwSFVM4V0lGI9TkQkKoplZULszLywzS1WkCZsBS8EY1xtGKP9a8JRZxXDZGjU4Zopj",
+	"pjQgWN884NsJw2UO+zWUbLT4uhluRwt++T6ZvxXGvnZFWONIuSNykVrQVNvnfAEuxuNE5meWqhiw966t",
+	"6vpI1CKaSLGQSmNJVveeqs7iNnNvqa7ONtpHTvqomDBQ87kBG4yHfZ2SzXDppzbzXlyl5wSJ32M+28iA",
+	"fVGKmtRgCy3bKTAuU+WLQtr9PUzT3CoOUo8lyeVWGswNv56UN1gytyJvMdRh5/lB0KA/7DX+by1/moye",
+	"y3RV8Vcf8jkar1yHUGnGZxjzWQZcGu/03ZDN6ny9fgyoD4WZcwkVRButhQaiNJgitYa2/N/VnCxPXr5T",
+	"T7K3AflXNB1vylWoU+LaGm1TrnT2pfeoeQEhk3CHoWAutLGo8Se5UddB72kPtPj58lXD5GlaGyeWEvUx",
+	"ypzcZug8HJbTzuzJj5J36lbW/5IVd1x8KaM2830ev2HM/QKt63+fXZC/p84F5mjUjJnIidxh0cXJ2Q+n",
+	"Zz9GY8bjGHJLjTcuLDUPFM7XdkAjT8+mF5fnP16eXF1FY/cCEvfq4vL8+OTqyq3T6RyymevtwT2dSClt",
+	"3JwKodGYzYUUZgkJ88nGvEjTVWdYs5PemPKKGZVBVby63iHb8o25iWTlmiEzACxqmWS07Yi8OTp922ak",
+	"kE1W2FY9t5xzfHR2fOJmGavyHBJGRXZhQNepjRv7/uzns/MPZ9GYJFFlfJiB+CtYCVjQmZClRK9+Pr24",
+	"oMVxQKMNK5Vdet0kyo2lDlY0rtrGiE6ctQLb6EbR0KPj69NfTlDZdOWuvoAnJDLuB10e/3T6CxG/hdwi",
+	"TZYquQDdGnb1/grBQ+NyXhB3GV/hbhDKGdGcyGvaF0/9tsGUV3CozcP4ggs5bsIBC6J+rYeVpsKG/InK",
+	"hUpTIRdjdrcUKTTFLEwN8rCNYqY0lm81eEOWqzR1IRDunbMRHN1DfKvmcwd6lD63bMQMSnoiE1XMkDYr",
+	"ctTK/pAZNgN7ByBLFJhXhBEHENsWSLtH4jkNwqDBaBAGNZPUP6md+0MnTU5QOMDLKQgDD8MgDDy8gtC3",
+	"P8PAIQN/eO3jqFLD7TZNK7Z0i/hHs38M8I1833fOQ4RWXRhs5auESyviZ2abmSXPoZME/McrgG6E8ww9",
+	"va9D58ZFCs8Mqy8is63oyyRIYRKMiYF1tF2fgyy52TinaolgI1B4mfTFCDWfg0wQtp95WoCnYpegge6f",
+	"SOimzKONJM/Luaepq2HMIpS+O090sRTSxF3w2oo+Tkg3kyBkE6eeSXCDeyWLdNc5IrbLIhxfr1EJippB",
+	"nVpjU91VCqEk+By5i9fNw6CbnmyCcPNvtMD+HaQ9uR9W90rGLEL/ge5tQTFAN6BK/rQDXxwp/N0M/O1o",
+	"Vn8/GcyM3bUgd/XbtVHwHYXx6bxsoeGjTCWQTrm1WswKC6Zc54/f/9ltX3XN6LEGFuLLid+P3EyHsBiC",
+	"uNDCrq4wK/Tn3nS556iwffcrZHW5yJ/pNG+4haRWrHSjI99BpOdj5i4MsUkxHO7Ht7CiHxBN5BaFGyLO",
+	"7pRO0IBibmBHSAPSCCs+w/aA/Qwrw1Klbt2lucjcTjEIT//4/Z8+FJnbqQVj6cmAHX394hNtoL75PqKw",
+	"NZFR9wZUyXjklOH4xIKIntYqWFqbuwsuQs5Vv9dotQxAJrkSki4LNm6kuEZcOejo4pTaBry6k+SyAiww",
+	"y6MElmi6/x8tFFuABM0tRGxL8VzsxCqBBchtd/68BPajYnEqSEUYfd29rTloMkR36zckh3Er5I7KQfJc",
+	"lAGn7nMYl3gYi46V24nUhWRWZEBTwX+d4LpT+KS8vF8eaKKazIC9IadGFyhDH88nElk2bp2yUyrAsLlK",
+	"U3VHsyn3KhspiEWjXOnhdmbYncakTU4k7lpJgtVtxTJBFl01ifKkxawwjDeUn7hkhteQ3+qH9UR24Mha",
+	"aNym/VQfizS/02BbUeMqfuRb1qmIwRf4/vuKd6dUTurUY82Md3dRPy4DHSi92PWTzC6ORQ8oLLmNUlSb",
+	"2ArC4DNo4xA6GgwHQ6qdndqDcbA/GA72g5A+yCHHsPt5tOvaAmb3y8aHOetdXwnupsL10XLV10976+87",
+	"Q1U5Nk7N2rUs24rqXkLEcB0XeEMCr2RR2cRovsRQmLtEIl35OtTVUlXWOJFRo1CM3DWFsjEz8zVsWc66",
+	"9lxV0N4tucWBzn4iV9a6OBtR+IxeocU6O8P63CBpzQUVldV4V9pNZF1M+yKWFdKKFG1LAyfqbV6VZgtA",
+	"I/QfdkwkEnHIwbSJoHmaeEl7fZMa60+2Huh41UN2Nz7pwnj/yJzGh1TrGxeMwNjXmFk8+Uqkv/+IP627",
+	"r1u1gIIriFWjC1uNKoGEgMaE7KHeKf3p656uq9N306b4hlBYEmzAo0FqvX7yhciednPPrchOw3nAjlzz",
+	"cEsqd0sSS6E03fbdRERhyT3dSW19LLU3HP5p92v7mpA9/Pe0IasstN06qm2MGD9wvPaxUO1pt/H1F00Z",
+	"PT6ldQOcJu0/Pqn+WIlmHDw+o/qkgiYcPj5h45sZnDh6Am/drwJo3uFTBNFzWxkn7+09ZfLmze11GBw+",
+	"RWm9XzQ1sk/XkG7knR9v0IPUhthMnqgtu6DWbjuoBTfrpyxKPDgn2HtMuxFpeS4GmXs3iFVGrrDvInM7",
+	"kyrbfC6LwPwM86TBbpwlZaRMohat8e7uaO8FBuLBaPxy+HLo2sNur12SZSBfaFXkLq3ZvIRSnvn7luag",
+	"/mKzI7n1zfr/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,24 @@
+# The README's commands, and the project's checks.
+GO ?= go
+
+.PHONY: run test generate lint check-generated build
+
+run: ## Start the reference server with the demo data on ./data/batches.db
+	$(GO) run ./cmd/batchesd
+
+test: ## Run every test
+	$(GO) test ./...
+
+generate: ## Regenerate generated/ from openapi.yaml
+	$(GO) generate ./...
+
+lint: ## gofmt, go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+check-generated: generate ## Fail when generated code is out of step with openapi.yaml
+	@git diff --exit-code -- generated/ || { echo "generated/ is out of step with openapi.yaml: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- generated/)" || { git status --porcelain -- generated/; echo "go generate left untracked files"; exit 1; }
+
+build: ## Build both binaries into ./bin
+	$(GO) build -o bin/ ./cmd/...

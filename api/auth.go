@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+type organizationKey struct{}
+
+// OrganizationFrom returns the organization the request's API key belongs
+// to, as authenticate put it in the request context; ok is false outside an
+// authenticated request.
+func OrganizationFrom(ctx context.Context) (org Organization, ok bool) {
+	org, ok = ctx.Value(organizationKey{}).(Organization)
+	return org, ok
+}
+
+// authenticate checks `Authorization: Bearer <key>` (the scheme word in any
+// case, as RFC 9110 allows) against the store before anything of the body is
+// read or validated. A missing, malformed or unknown key answers 401 with
+// `WWW-Authenticate: Bearer`; a store failure answers 500.
+func authenticate(store Store, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := r.Header.Values("Authorization")
+		if len(values) == 0 {
+			unauthorized(w, `Bearer realm="mixpeek"`, "Missing API key: send Authorization: Bearer <key>")
+			return
+		}
+		key, ok := bearerToken(values)
+		if !ok {
+			unauthorized(w, `Bearer realm="mixpeek", error="invalid_request"`,
+				"Malformed Authorization header: expected Bearer <key>")
+			return
+		}
+		org, err := store.OrganizationForKey(r.Context(), HashKey(key))
+		if errors.Is(err, ErrNotFound) {
+			unauthorized(w, `Bearer realm="mixpeek", error="invalid_token"`, "Invalid API key")
+			return
+		}
+		if err != nil {
+			log.ErrorContext(r.Context(), "authenticating a request", "err", err)
+			writeInternalError(w)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), organizationKey{}, org)))
+	})
+}
+
+// bearerToken takes the key out of exactly one `Bearer <key>` value.
+func bearerToken(values []string) (string, bool) {
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, key, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	key = strings.TrimSpace(key)
+	if key == "" || strings.ContainsAny(key, " \t,") {
+		return "", false
+	}
+	return key, true
+}
+
+func unauthorized(w http.ResponseWriter, challenge, message string) {
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeError(w, http.StatusUnauthorized, message, nil)
+}

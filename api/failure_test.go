@@ -1,0 +1,117 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// TestContractDocument checks openapi.yaml itself: a strict OpenAPI 3.0
+// validator accepts it (loadContract), and every schema has an example.
+func TestContractDocument(t *testing.T) {
+	c := loadContract(t)
+	if c.spec.OpenAPI != "3.0.3" {
+		t.Errorf("openapi %s, want 3.0.3", c.spec.OpenAPI)
+	}
+	for name, s := range c.spec.Components.Schemas {
+		if s.Value.Example == nil {
+			t.Errorf("schema %s has no example", name)
+		}
+	}
+	op := c.spec.Paths.Find("/v1/buckets/{bucket_identifier}/batches/list").Post
+	if op == nil || op.OperationID != "listBatches" || op.Tags[0] != "Bucket Batches" {
+		t.Fatalf("listBatches operation missing or misnamed")
+	}
+	if op.Security == nil || len(*op.Security) == 0 || (*op.Security)[0]["bearerAuth"] == nil {
+		t.Errorf("listBatches does not require bearerAuth")
+	}
+	for _, p := range op.Parameters {
+		if strings.EqualFold(p.Value.Name, "Authorization") {
+			t.Errorf("Authorization declared as a parameter; OpenAPI ignores it")
+		}
+	}
+	var enum []string
+	for _, e := range c.spec.Components.Schemas["TaskStatus"].Value.Enum {
+		enum = append(enum, e.(string))
+	}
+	want := "PENDING IN_PROGRESS PROCESSING COMPLETED COMPLETED_WITH_ERRORS FAILED CANCELED UNKNOWN SKIPPED DRAFT ACTIVE ARCHIVED SUSPENDED"
+	if strings.Join(enum, " ") != want {
+		t.Errorf("TaskStatus enum %v, want %s", enum, want)
+	}
+}
+
+// failingStore fails or panics on ListBatches, after real lookups.
+type failingStore struct {
+	api.Store
+	panics bool
+}
+
+func (s failingStore) ListBatches(ctx context.Context, p api.ListParams) ([]server.Batch, int64, error) {
+	if s.panics {
+		panic("secret internal state: /var/lib/db")
+	}
+	return nil, 0, errSecret
+}
+
+type secretError struct{}
+
+func (secretError) Error() string { return "disk I/O error at /var/lib/secret.db" }
+
+var errSecret = secretError{}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestFailuresAnswer500WithoutInternals(t *testing.T) {
+	f := newFixture(t)
+	for _, panics := range []bool{false, true} {
+		var logs syncBuffer
+		h, err := api.NewHandler(failingStore{Store: f.db, panics: panics},
+			api.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		f.url = srv.URL
+		ex := f.do(request{body: str(`{"limit":5}`)})
+		srv.Close()
+		assertErrorResponse(t, ex, http.StatusInternalServerError, "InternalServerError")
+		if strings.Contains(string(ex.body), "secret") {
+			t.Errorf("500 body leaks internals: %s", ex.body)
+		}
+		if !strings.Contains(logs.String(), "secret") {
+			t.Errorf("the failure is not logged: %s", logs.String())
+		}
+		if strings.Contains(logs.String(), f.a.key) {
+			t.Errorf("the API key is in the log")
+		}
+	}
+}
+
+func TestStoreClosedAnswers500(t *testing.T) {
+	f := newFixture(t)
+	f.db.Close()
+	assertErrorResponse(t, f.do(request{}), http.StatusInternalServerError, "InternalServerError")
+}

@@ -1,0 +1,207 @@
+// Package api is the reference server of the List Batches endpoint: it
+// implements the strict server interface generated from openapi.yaml over a
+// Store (api/sqlite is the default one), with authentication, namespace
+// scoping, request validation by kin-openapi, and Mixpeek's error bodies.
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// DefaultMaxBodyBytes is the largest request body the server reads, 1 MiB;
+// a larger one answers 413.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Option configures NewHandler.
+type Option func(*config)
+
+type config struct {
+	log          *slog.Logger
+	maxBodyBytes int64
+}
+
+// WithLogger sets the logger of requests, panics and storage failures. The
+// default discards everything.
+func WithLogger(log *slog.Logger) Option { return func(c *config) { c.log = log } }
+
+// WithMaxBodyBytes sets the largest request body read, in bytes; the default
+// is DefaultMaxBodyBytes.
+func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// NewHandler returns the HTTP handler of the API over store. In order, a
+// request is: routed (an unknown path answers 404 and a known path with
+// another method 405 with Allow, both as ErrorResponse); refused with 413 if
+// it declares a body over the limit; authenticated (401); checked for a
+// usable X-Namespace header (400, or 422 when missing) and a JSON body (413,
+// 415, 422 json_invalid); validated against openapi.yaml by kin-openapi
+// (422 HTTPValidationError); then served. A panic answers 500 and is logged.
+// It returns an error only if the embedded contract cannot be loaded.
+func NewHandler(store Store, opts ...Option) (http.Handler, error) {
+	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	spec, err := server.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("loading the embedded openapi.yaml: %w", err)
+	}
+	spec.Servers = nil
+
+	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store}, nil, server.StrictHTTPServerOptions{
+		// The body passed validation, so this is a value the contract
+		// allows and Go cannot hold.
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
+		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			cfg.log.ErrorContext(r.Context(), "serving a request", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeInternalError(w)
+		},
+	})
+	mux := http.NewServeMux()
+	server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
+		BaseRouter: mux,
+		// The last runs first.
+		Middlewares:      []server.MiddlewareFunc{integralNumbers, newValidator(spec), readBody},
+		ErrorHandlerFunc: paramError,
+	})
+
+	var h http.Handler = mux
+	h = authenticate(store, cfg.log, h)
+	h = limitBody(cfg.maxBodyBytes, h)
+	h = route(mux, h)
+	h = recoverPanics(cfg.log, h)
+	h = logRequests(cfg.log, h)
+	return h, nil
+}
+
+// route answers, as ErrorResponse, what the mux would answer in plain text:
+// 404 for a path it does not serve, 405 with Allow for a method it does not
+// serve on a path it does.
+func route(mux *http.ServeMux, next http.Handler) http.Handler {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeError(w, http.StatusNotFound, "Not Found: "+r.Method+" "+r.URL.EscapedPath(),
+				map[string]any{"method": r.Method, "path": r.URL.EscapedPath()})
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed: "+r.Method,
+			map[string]any{"method": r.Method, "allow": allow})
+	})
+}
+
+// limitBody refuses a declared body over max bytes at once, and caps what
+// is read of an undeclared (chunked) one; readBody answers 413 for that.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writePayloadTooLarge(w, max)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writePayloadTooLarge(w http.ResponseWriter, max int64) {
+	// The rest of the body is not read: close the connection after this.
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("Request body is larger than %d bytes", max), map[string]any{"max_bytes": max})
+}
+
+// recoverPanics answers 500 ErrorResponse for a panic, with nothing of it in
+// the body, and logs it with its stack.
+func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			log.ErrorContext(r.Context(), "panic serving a request", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rw.status == 0 {
+				writeInternalError(rw)
+			}
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// logRequests logs one line a request at Info: method, path, status, bytes
+// and duration. It never logs headers, so API keys stay out of the log.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(rw, r)
+		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", rw.status, "bytes", rw.bytes, "duration", time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// NewHTTPServer returns an *http.Server for h on addr with the timeouts a
+// server facing the network needs: 5 s to read the headers, 30 s for the
+// whole request, 60 s to write the answer, 120 s idle between requests, and
+// 64 KiB of headers at most.
+func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

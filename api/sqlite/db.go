@@ -1,0 +1,186 @@
+// Package sqlite is the default storage of the reference server: an
+// [api.Store] on one SQLite database file, through the pure-Go driver
+// modernc.org/sqlite, with its schema kept up to date by goose migrations
+// embedded in the binary.
+//
+// A [DB] holds two connection pools on the file: one connection for writes,
+// whose transactions begin IMMEDIATE so that writers queue on SQLite's lock
+// instead of failing part way, and a few read-only connections for reads,
+// which in WAL mode never wait for the writer. Every connection runs with
+// journal_mode=WAL, synchronous=FULL, busy_timeout=5000 (milliseconds) and
+// foreign_keys=ON.
+//
+// Timestamps are stored as INTEGER nanoseconds since the Unix epoch and come
+// back as UTC [time.Time] values with their nanoseconds; the representable
+// range is therefore the years 1678 to 2261.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/mixpeekgo/batches/api"
+)
+
+// ErrInvalid is wrapped by the errors of the methods that refuse their
+// arguments: an empty or badly formed name, id or key, a batch that breaks
+// the Batch schema, a negative offset. errors.Is(err, ErrInvalid) tells them
+// apart from storage failures.
+var ErrInvalid = errors.New("invalid argument")
+
+// ErrAlreadyExists is wrapped by the errors of the methods that create
+// something whose id, name or key is already taken.
+var ErrAlreadyExists = errors.New("already exists")
+
+// readConns is the size of the read pool.
+const readConns = 4
+
+//go:embed migrations/*.sql
+var embedded embed.FS
+
+// DB is an [api.Store] on one SQLite database file, plus the administration
+// methods that fill it. It is safe for concurrent use by many goroutines, and
+// several processes may open the same file (SQLite's locks order them).
+type DB struct {
+	write *sql.DB // one connection, BEGIN IMMEDIATE
+	read  *sql.DB // readConns connections, query_only
+	path  string
+}
+
+var _ api.Store = (*DB)(nil)
+
+// Open opens the SQLite database file at path, creating it and its parent
+// directories (mode 0750) when they are missing, and applies every pending
+// schema migration before returning; reopening an up-to-date database
+// applies none. path is a file name, relative or absolute; in-memory
+// databases are not supported (the two pools would not share one).
+//
+// Open fails when path is empty, when the directory or file cannot be
+// created or opened, when the file is not a SQLite database, or when a
+// migration fails (the database is then left at the last migration that
+// succeeded). ctx bounds the migrations. Close the DB when done.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: %w: a file path is required", path, ErrInvalid)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+
+	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"}
+	write, err := sql.Open("sqlite", dsn(abs, pragmas, "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+
+	read, err := sql.Open("sqlite", dsn(abs, append(pragmas, "query_only(1)"), ""))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
+	if err := read.PingContext(ctx); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	return &DB{write: write, read: read, path: abs}, nil
+}
+
+// dsn builds the modernc.org/sqlite data source name of the file at the
+// absolute path abs: a file: URI, so that any character of the path is
+// escaped, with one _pragma parameter for each of pragmas, run on every new
+// connection, and _txlock when txlock is not empty.
+func dsn(abs string, pragmas []string, txlock string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	q := url.Values{"_pragma": pragmas}
+	if txlock != "" {
+		q.Set("_txlock", txlock)
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// migrate applies the pending embedded migrations on db.
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	// p.Close would close db, which the DB keeps.
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both connection pools, waiting for the queries under way to
+// finish. It returns the first errors of closing them, joined. The DB must
+// not be used afterwards.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// inWriteTx runs f in one IMMEDIATE transaction of the write pool, which it
+// commits when f returns nil and rolls back otherwise.
+func (db *DB) inWriteTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUniqueViolation reports whether err is SQLite's refusal of a duplicate
+// primary key or UNIQUE value.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code()
+	return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}

@@ -1,0 +1,156 @@
+package sqlite_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+var allStatuses = []server.TaskStatus{
+	server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING,
+	server.TaskStatusCOMPLETED, server.TaskStatusCOMPLETEDWITHERRORS, server.TaskStatusFAILED,
+	server.TaskStatusCANCELED, server.TaskStatusUNKNOWN, server.TaskStatusSKIPPED,
+	server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED,
+	server.TaskStatusSUSPENDED,
+}
+
+func TestSeedDemo(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	before := time.Now()
+
+	info, ok, err := db.SeedDemo(ctx, "sk_test_demo_key")
+	if err != nil || !ok {
+		t.Fatalf("SeedDemo = %+v, %v, %v", info, ok, err)
+	}
+	if info.BucketID != "bkt_demo" || info.NamespaceName != "demo" || info.APIKey != "sk_test_demo_key" ||
+		!strings.HasPrefix(info.OrganizationID, "org_") || !strings.HasPrefix(info.NamespaceID, "ns_") {
+		t.Errorf("DemoInfo %+v", info)
+	}
+
+	// The demo is reachable the way the server reaches it.
+	org, err := db.OrganizationForKey(ctx, api.HashKey(info.APIKey))
+	if err != nil || org.ID != info.OrganizationID || org.Name != "Demo" {
+		t.Fatalf("OrganizationForKey: %+v, %v", org, err)
+	}
+	ns, err := db.Namespace(ctx, org.ID, "demo")
+	if err != nil || ns.ID != info.NamespaceID {
+		t.Fatalf("Namespace: %+v, %v", ns, err)
+	}
+	bucket, err := db.Bucket(ctx, ns.ID, "demo")
+	if err != nil || bucket.ID != "bkt_demo" {
+		t.Fatalf("Bucket: %+v, %v", bucket, err)
+	}
+
+	all, total := listAll(t, db, "bkt_demo", nil, 1000)
+	if total != sqlite.DemoBatchCount || len(all) != sqlite.DemoBatchCount {
+		t.Fatalf("%d batches (total %d), want %d", len(all), total, sqlite.DemoBatchCount)
+	}
+	counts := map[server.TaskStatus]int{}
+	collections := 0
+	for _, b := range all {
+		counts[b.Status]++
+		if b.CreatedAt.Before(before.Add(-91*24*time.Hour)) || b.CreatedAt.After(time.Now()) ||
+			b.UpdatedAt.Before(b.CreatedAt) || b.UpdatedAt.After(time.Now()) {
+			t.Errorf("%s: created %v, updated %v", b.BatchId, b.CreatedAt, b.UpdatedAt)
+		}
+		if !strings.HasPrefix(b.BatchId, "btch_") || len(b.BatchId) != 17 || b.BucketId != "bkt_demo" || b.TotalTiers < 1 {
+			t.Errorf("batch %+v", b)
+		}
+		for _, o := range b.ObjectIds {
+			if !strings.HasPrefix(o, "obj_") {
+				t.Errorf("%s: object id %q", b.BatchId, o)
+			}
+		}
+		switch b.Status {
+		case server.TaskStatusFAILED:
+			if b.Error == nil || *b.Error == "" {
+				t.Errorf("FAILED %s without error", b.BatchId)
+			}
+		case server.TaskStatusCOMPLETEDWITHERRORS:
+			if b.ErrorSummary == nil || len(*b.ErrorSummary) == 0 {
+				t.Errorf("COMPLETED_WITH_ERRORS %s without error_summary", b.BatchId)
+			}
+		case server.TaskStatusDRAFT:
+			if b.TaskId != nil {
+				t.Errorf("DRAFT %s with a task", b.BatchId)
+			}
+		case server.TaskStatusCOMPLETED, server.TaskStatusPROCESSING:
+			if b.TaskId == nil || !strings.HasPrefix(*b.TaskId, "task_") {
+				t.Errorf("%s %s without a task", b.Status, b.BatchId)
+			}
+		}
+		if b.Type == server.BatchTypeCOLLECTION {
+			collections++
+			if b.TotalTiers < 2 || b.CollectionIds == nil || len(*b.CollectionIds) == 0 {
+				t.Errorf("COLLECTION batch %+v", b)
+			}
+		}
+	}
+	for _, s := range allStatuses {
+		if counts[s] == 0 {
+			t.Errorf("no %s batch (counts %v)", s, counts)
+		}
+	}
+	if counts[server.TaskStatusCOMPLETED] < sqlite.DemoBatchCount/2 {
+		t.Errorf("only %d COMPLETED batches", counts[server.TaskStatusCOMPLETED])
+	}
+	if collections == 0 {
+		t.Error("no COLLECTION batch")
+	}
+	// The newest are still in flight.
+	switch all[0].Status {
+	case server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING:
+	default:
+		t.Errorf("newest batch is %s", all[0].Status)
+	}
+	t.Logf("status counts: %v; %d COLLECTION", counts, collections)
+
+	// Counting with a filter agrees.
+	failed := server.TaskStatusFAILED
+	if _, n, err := db.ListBatches(ctx, api.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
+		t.Errorf("FAILED count %d, %v; want %d", n, err, counts[failed])
+	}
+
+	// A second call does nothing.
+	info2, ok, err := db.SeedDemo(ctx, "")
+	if err != nil || ok || info2 != (sqlite.DemoInfo{}) {
+		t.Errorf("second SeedDemo = %+v, %v, %v", info2, ok, err)
+	}
+	if _, total := listAll(t, db, "bkt_demo", nil, 1000); total != sqlite.DemoBatchCount {
+		t.Errorf("second SeedDemo changed the batches: %d", total)
+	}
+}
+
+func TestSeedDemoGeneratesKeyAndSkipsNonEmpty(t *testing.T) {
+	db, _ := openTemp(t)
+	info, ok, err := db.SeedDemo(t.Context(), "")
+	if err != nil || !ok || !strings.HasPrefix(info.APIKey, "sk_live_") || len(info.APIKey) != 48 {
+		t.Fatalf("SeedDemo = %+v, %v, %v", info, ok, err)
+	}
+
+	other, _ := openTemp(t)
+	if _, err := other.CreateOrganization(t.Context(), "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := other.SeedDemo(t.Context(), ""); ok || err != nil {
+		t.Errorf("SeedDemo on a database with an organization = %v, %v", ok, err)
+	}
+}
+
+func TestDemoBatchesDeterministic(t *testing.T) {
+	now := time.Now()
+	a, b := sqlite.DemoBatches(now, "bkt_demo"), sqlite.DemoBatches(now, "bkt_demo")
+	if len(a) != sqlite.DemoBatchCount {
+		t.Fatalf("%d batches", len(a))
+	}
+	for i := range a {
+		if a[i].BatchId != b[i].BatchId || a[i].Status != b[i].Status || !a[i].CreatedAt.Equal(b[i].CreatedAt) {
+			t.Fatalf("batch %d differs", i)
+		}
+	}
+}

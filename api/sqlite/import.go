@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// MaxImportLine is the longest line, in bytes, that [DB.ImportBatches]
+// accepts.
+const MaxImportLine = 16 << 20
+
+// LineError is the error of [DB.ImportBatches] about one line of its input.
+// Its message is "line N: " and what is wrong with that line.
+type LineError struct {
+	Line int   // 1-based line number in the input
+	Err  error // what is wrong; may wrap ErrInvalid or ErrAlreadyExists
+}
+
+// Error returns "line N: " and the message of e.Err.
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns e.Err.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// batchSchema returns the Batch schema of the embedded OpenAPI document.
+var batchSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
+	doc, err := server.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("embedded OpenAPI document: %w", err)
+	}
+	ref := doc.Components.Schemas["Batch"]
+	if ref == nil || ref.Value == nil {
+		return nil, errors.New("embedded OpenAPI document: no components.schemas.Batch")
+	}
+	return ref.Value, nil
+})
+
+// ImportBatches stores in the bucket bucketID the batches read from r as
+// JSON Lines: one Batch object per line, exactly as the List Batches
+// endpoint returns them (openapi.yaml, components.schemas.Batch). Lines may
+// end in "\n" or "\r\n" and be up to MaxImportLine bytes long; blank lines
+// are skipped, and a UTF-8 byte order mark at the start is ignored. Each
+// line must hold one JSON object and nothing after it, which must validate
+// against the Batch schema of the embedded OpenAPI document (required
+// fields, enums, types, date-time formats, total_tiers ≥ 1). The bucket_id
+// of the lines is ignored and bucketID stored instead; every other field is
+// kept as given, timestamps to the nanosecond (stored in UTC) and metadata
+// numbers digit for digit. It returns how many batches it stored.
+//
+// The import is all or nothing: the whole input is read and checked first,
+// then stored in one transaction, so on any error nothing is stored and the
+// count is 0. An error about a line is a *[LineError] whose message starts
+// with "line N: ", N counting from 1 (blank lines included): a malformed or
+// invalid line (wrapping [ErrInvalid]), or a batch_id repeated in the input
+// or already stored in any bucket (wrapping [ErrAlreadyExists]). It returns
+// an error wrapping [api.ErrNotFound] when the bucket does not exist, and
+// other errors when r fails, for storage failures or a done ctx.
+func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error) {
+	if _, err := db.bucketByID(ctx, bucketID); err != nil {
+		return 0, fmt.Errorf("sqlite: import batches: %w", err)
+	}
+	batches, lines, err := readBatches(r)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: import batches: %w", err)
+	}
+	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		return insertBatches(ctx, tx, bucketID, batches, func(i int, err error) error {
+			return &LineError{Line: lines[i], Err: err}
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: import batches: %w", err)
+	}
+	return len(batches), nil
+}
+
+// bucketByID returns the bucket whose id is id, or an error wrapping
+// api.ErrNotFound.
+func (db *DB) bucketByID(ctx context.Context, id string) (api.Bucket, error) {
+	b := api.Bucket{ID: id}
+	err := db.read.QueryRowContext(ctx, `SELECT namespace_id, name FROM buckets WHERE id = ?`, id).
+		Scan(&b.NamespaceID, &b.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return api.Bucket{}, fmt.Errorf("bucket %q: %w", id, api.ErrNotFound)
+	}
+	return b, err
+}
+
+// readBatches reads and checks every line of r, returning the batches and,
+// for each, its line number.
+func readBatches(r io.Reader) ([]server.Batch, []int, error) {
+	schema, err := batchSchema()
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		batches []server.Batch
+		lines   []int
+		seen    = map[string]int{}
+	)
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		line, err := readLine(br)
+		if errors.Is(err, errLineTooLong) {
+			return nil, nil, &LineError{Line: n, Err: err}
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("reading line %d: %w", n, err)
+		}
+		if n == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			b, perr := parseBatch(schema, line)
+			if perr != nil {
+				return nil, nil, &LineError{Line: n, Err: perr}
+			}
+			if first, dup := seen[b.BatchId]; dup {
+				return nil, nil, &LineError{Line: n, Err: fmt.Errorf("batch_id %q %w: repeats line %d", b.BatchId, ErrAlreadyExists, first)}
+			}
+			seen[b.BatchId] = n
+			batches = append(batches, b)
+			lines = append(lines, n)
+		}
+		if errors.Is(err, io.EOF) {
+			return batches, lines, nil
+		}
+	}
+}
+
+var errLineTooLong = fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxImportLine)
+
+// readLine returns the next line of br without its line ending; err is
+// io.EOF with the last line, errLineTooLong past MaxImportLine bytes.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > MaxImportLine+2 { // +2: "\r\n"
+			return nil, errLineTooLong
+		}
+		line = append(line, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) > MaxImportLine {
+			return nil, errLineTooLong
+		}
+		return line, err
+	}
+}
+
+// parseBatch validates one line against the Batch schema and decodes it.
+func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return server.Batch{}, fmt.Errorf("%w: not JSON: %v", ErrInvalid, err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return server.Batch{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return server.Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+	}
+	if err := schema.VisitJSON(v, openapi3.DisableSchemaErrorDetails()); err != nil {
+		return server.Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
+	}
+	var b server.Batch
+	dec = json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber() // metadata numbers stay exact
+	if err := dec.Decode(&b); err != nil {
+		return server.Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := checkBatch(&b); err != nil {
+		return server.Batch{}, err
+	}
+	return b, nil
+}

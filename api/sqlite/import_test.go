@@ -1,0 +1,169 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/sqlite"
+)
+
+// goodLines are three batches as the List endpoint returns them, newest
+// first, with nanoseconds, every nullable field both null and set, and
+// metadata numbers that float64 cannot hold.
+var goodLines = []string{
+	`{"batch_id":"btch_c00000000003","bucket_id":"bkt_elsewhere","collection_ids":["col_products01","col_x"],"created_at":"2025-06-03T12:00:00.123456789Z","current_tier":2,"error":null,"error_summary":{"timeout":2,"unsupported_format":1},"metadata":{"big":12345678901234567890,"nested":{"list":[1,2.5,"x",null,true]},"source":"s3-sync"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","total_tiers":3,"type":"COLLECTION","updated_at":"2025-06-03T12:04:31.000000001Z"}`,
+	`{"batch_id":"btch_b00000000002","bucket_id":"bkt_demo","collection_ids":null,"created_at":"2025-06-02T00:00:00Z","current_tier":null,"error":"extractor timed out after 300s","error_summary":null,"metadata":{},"object_ids":[],"status":"FAILED","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-02T00:00:01.5Z"}`,
+	`{"batch_id":"btch_a00000000001","bucket_id":"bkt_demo","collection_ids":[],"created_at":"2025-06-01T12:00:00.000000999Z","current_tier":null,"error":null,"error_summary":{},"metadata":{"source":"nightly-import"},"object_ids":["obj_1"],"status":"DRAFT","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:00:00.000000999Z"}`,
+}
+
+// expected returns line with bucket_id replaced.
+func expected(t *testing.T, line, bucketID string) string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	m["bucket_id"] = bucketID
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// canonical re-encodes a JSON value with sorted keys.
+func canonical(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return expected(t, string(b), "-")
+}
+
+func TestImportRoundTrip(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	a := newTenant(t, db, "Acme", "production", "main")
+
+	// Blank lines, CRLF endings, a byte order mark and a 2 MiB line.
+	long := `{"batch_id":"btch_long","bucket_id":"x","collection_ids":null,"created_at":"2025-05-01T00:00:00Z","current_tier":null,"error":null,"error_summary":null,"metadata":{"blob":"` +
+		strings.Repeat("a", 2<<20) + `"},"object_ids":[],"status":"ARCHIVED","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-05-01T00:00:00Z"}`
+	input := "\ufeff" + goodLines[0] + "\r\n\n   \n" + goodLines[1] + "\n" + goodLines[2] + "\r\n" + long // no final newline
+	n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(input))
+	if err != nil || n != 4 {
+		t.Fatalf("ImportBatches = %d, %v; want 4", n, err)
+	}
+	page, total, err := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 3})
+	if err != nil || total != 4 || len(page) != 3 {
+		t.Fatalf("ListBatches: %d of %d, %v", len(page), total, err)
+	}
+	for i, b := range page {
+		got, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := expected(t, goodLines[i], a.b.ID)
+		if canonical(t, json.RawMessage(got)) != canonical(t, json.RawMessage(want)) {
+			t.Errorf("batch %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if page[0].CreatedAt.Nanosecond() != 123456789 || page[0].UpdatedAt.Nanosecond() != 1 {
+		t.Errorf("nanoseconds lost: %v %v", page[0].CreatedAt, page[0].UpdatedAt)
+	}
+}
+
+func TestImportBadLineImportsNothing(t *testing.T) {
+	replace := func(old, new string) string { return strings.Replace(goodLines[2], old, new, 1) }
+	for name, bad := range map[string]string{
+		"unknown status":      replace(`"status":"DRAFT"`, `"status":"DONE"`),
+		"missing batch_id":    replace(`"batch_id":"btch_a00000000001",`, ``),
+		"trailing garbage":    goodLines[2] + ` garbage`,
+		"two objects":         goodLines[2] + goodLines[2],
+		"not an object":       `["btch_a00000000001"]`,
+		"not JSON":            `{"batch_id":`,
+		"bad timestamp":       replace(`"2025-06-01T12:00:00.000000999Z"`, `"yesterday"`),
+		"total_tiers zero":    replace(`"total_tiers":1`, `"total_tiers":0`),
+		"fractional tier":     replace(`"total_tiers":1`, `"total_tiers":1.5`),
+		"string object id":    replace(`"object_ids":["obj_1"]`, `"object_ids":"obj_1"`),
+		"null object_ids":     replace(`"object_ids":["obj_1"]`, `"object_ids":null`),
+		"unknown type":        replace(`"type":"BUCKET"`, `"type":"FOLDER"`),
+		"error_summary float": replace(`"error_summary":{}`, `"error_summary":{"timeout":0.5}`),
+		"duplicate in file":   goodLines[0],
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, _ := openTemp(t)
+			a := newTenant(t, db, "Acme", "production", "main")
+			input := goodLines[0] + "\n" + goodLines[1] + "\n" + bad + "\n" + goodLines[2] + "\n"
+			n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input))
+			if err == nil {
+				t.Fatalf("ImportBatches succeeded (%d)", n)
+			}
+			if n != 0 || !strings.Contains(err.Error(), "line 3: ") {
+				t.Errorf("ImportBatches = %d, %v; want 0 and an error naming line 3", n, err)
+			}
+			var le *sqlite.LineError
+			if !errors.As(err, &le) || le.Line != 3 {
+				t.Errorf("error %v is not a LineError of line 3", err)
+			}
+			if _, total, _ := db.ListBatches(t.Context(), api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
+				t.Errorf("%d batches imported", total)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestImportDuplicatesAndUnknownBucket(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	a := newTenant(t, db, "Acme", "production", "main")
+	b := newTenant(t, db, "Other", "production", "main")
+
+	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(goodLines[1]+"\n")); err != nil || n != 1 {
+		t.Fatalf("first import: %d, %v", n, err)
+	}
+	// Already in the database, in this bucket or another.
+	for _, bucket := range []string{a.b.ID, b.b.ID} {
+		input := goodLines[0] + "\n\n" + goodLines[1] + "\n"
+		n, err := db.ImportBatches(ctx, bucket, strings.NewReader(input))
+		if n != 0 || !errors.Is(err, sqlite.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
+			t.Errorf("import into %s of an existing id: %d, %v", bucket, n, err)
+		}
+	}
+	for _, bucket := range []string{a.b.ID, b.b.ID} {
+		if _, total, _ := db.ListBatches(ctx, api.ListParams{BucketID: bucket, Limit: 10}); total != map[string]int64{a.b.ID: 1, b.b.ID: 0}[bucket] {
+			t.Errorf("bucket %s: %d batches after failed imports", bucket, total)
+		}
+	}
+	// Repeated within the file.
+	n, err := db.ImportBatches(ctx, b.b.ID, strings.NewReader(goodLines[0]+"\n"+goodLines[2]+"\n"+goodLines[0]+"\n"))
+	if n != 0 || !errors.Is(err, sqlite.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
+		t.Errorf("repeated id: %d, %v", n, err)
+	}
+	// Unknown bucket.
+	n, err = db.ImportBatches(ctx, "bkt_nonexistent", strings.NewReader(goodLines[0]+"\n"))
+	if n != 0 || !errors.Is(err, api.ErrNotFound) || !strings.Contains(err.Error(), "bkt_nonexistent") {
+		t.Errorf("unknown bucket: %d, %v", n, err)
+	}
+	// Empty input.
+	if n, err := db.ImportBatches(ctx, b.b.ID, bytes.NewReader(nil)); n != 0 || err != nil {
+		t.Errorf("empty input: %d, %v", n, err)
+	}
+}
+
+func TestImportOverlongLine(t *testing.T) {
+	db, _ := openTemp(t)
+	a := newTenant(t, db, "Acme", "production", "main")
+	input := goodLines[0] + "\n" + strings.Repeat("x", sqlite.MaxImportLine+10) + "\n"
+	n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input))
+	if n != 0 || !errors.Is(err, sqlite.ErrInvalid) || !strings.Contains(err.Error(), "line 2: ") {
+		t.Errorf("overlong line: %d, %v", n, err)
+	}
+}

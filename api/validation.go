@@ -1,0 +1,404 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// validationItem builds one item of FastAPI's HTTPValidationError.detail.
+func validationItem(loc []any, typ, msg string, input any, ctx map[string]any) server.ValidationError {
+	item := server.ValidationError{Type: typ, Msg: msg, Input: input}
+	for _, l := range loc {
+		var li server.ValidationError_Loc_Item
+		switch v := l.(type) {
+		case int:
+			_ = li.FromValidationErrorLoc1(v)
+		default:
+			_ = li.FromValidationErrorLoc0(fmt.Sprint(v))
+		}
+		item.Loc = append(item.Loc, li)
+	}
+	if ctx != nil {
+		item.Ctx = &ctx
+	}
+	return item
+}
+
+// writeValidationError answers 422 with FastAPI's HTTPValidationError body.
+func writeValidationError(w http.ResponseWriter, items ...server.ValidationError) {
+	writeJSON(w, http.StatusUnprocessableEntity, server.HTTPValidationError{Detail: items})
+}
+
+// readBody reads and checks the request body before the contract is
+// validated, for what kin-openapi does not tell apart clearly: a body over
+// the limit (413), one that is not JSON (415), and one that is not exactly
+// one JSON value (422 json_invalid, as FastAPI answers, with the byte offset
+// in loc; white space alone is not JSON either). An empty body is taken as
+// no body, so the request gets the defaults; a body without Content-Type is
+// read as JSON, as FastAPI does.
+func readBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writePayloadTooLarge(w, tooLarge.Limit)
+				return
+			}
+			writeError(w, http.StatusBadRequest, "Could not read the request body", nil)
+			return
+		}
+		_ = r.Body.Close()
+		if len(body) == 0 {
+			r.Body = http.NoBody
+			r.ContentLength = 0
+			r.Header.Del("Content-Type")
+			next.ServeHTTP(w, r)
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct == "" {
+			r.Header.Set("Content-Type", "application/json")
+		} else if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType,
+				"Content-Type must be application/json, got "+strconv.Quote(ct),
+				map[string]any{"content_type": ct, "supported": []string{"application/json"}})
+			return
+		} else if ct != "application/json" {
+			// kin-openapi matches the media type with its parameters; the
+			// body was already checked to be JSON above.
+			r.Header.Set("Content-Type", "application/json")
+		}
+		if !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			offset := int64(len(body))
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) {
+				offset = syntax.Offset
+			}
+			reason := "Invalid JSON"
+			if err != nil {
+				reason = strings.TrimPrefix(err.Error(), "json: ")
+			}
+			writeValidationError(w, validationItem([]any{"body", int(offset)}, "json_invalid",
+				"JSON decode error", map[string]any{}, map[string]any{"error": reason}))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// paramError renders the generated server's parameter binding errors: a
+// missing X-Namespace is 422 `missing` (FastAPI's answer for a required
+// header), a repeated or empty one 400.
+func paramError(w http.ResponseWriter, r *http.Request, err error) {
+	var missing *server.RequiredHeaderError
+	var tooMany *server.TooManyValuesForParamError
+	var format *server.InvalidParamFormatError
+	switch {
+	case errors.As(err, &missing):
+		writeValidationError(w, validationItem([]any{"header", strings.ToLower(missing.ParamName)},
+			"missing", "Field required", nil, nil))
+	case errors.As(err, &tooMany):
+		writeError(w, http.StatusBadRequest,
+			fmt.Sprintf("%s header must be sent once, got %d values", tooMany.ParamName, tooMany.Count),
+			map[string]any{"header": tooMany.ParamName})
+	case errors.As(err, &format) && strings.EqualFold(format.ParamName, "X-Namespace"):
+		// A string header fails to bind only when it is empty: it names no
+		// namespace.
+		writeError(w, http.StatusBadRequest, "X-Namespace header must not be empty",
+			map[string]any{"header": "X-Namespace"})
+	default:
+		writeError(w, http.StatusBadRequest, "Invalid request parameters", nil)
+	}
+}
+
+// newValidator returns the kin-openapi request validator (through
+// nethttp-middleware) with its errors rendered as FastAPI's
+// HTTPValidationError. Authentication is done before it, by authenticate.
+func newValidator(spec *openapi3.T) func(http.Handler) http.Handler {
+	return nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			MultiError:         true,
+			// Null is not absent: {"limit": null} is a 422, as pydantic
+			// answers. The handler applies the defaults.
+			SkipSettingDefaults: true,
+		},
+		DoNotValidateServers:  true,
+		SilenceServersWarning: true,
+		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
+			renderRequestError(w, r, err)
+		},
+	})
+}
+
+// renderRequestError answers a kin-openapi validation error.
+func renderRequestError(w http.ResponseWriter, _ *http.Request, err error) {
+	if errors.Is(err, routers.ErrPathNotFound) {
+		writeError(w, http.StatusNotFound, "Not Found", nil)
+		return
+	}
+	if errors.Is(err, routers.ErrMethodNotAllowed) {
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		return
+	}
+	var items []server.ValidationError
+	collectRequestErrors(err, &items)
+	if len(items) == 0 {
+		items = append(items, validationItem([]any{"body"}, "value_error", err.Error(), nil, nil))
+	}
+	writeValidationError(w, items...)
+}
+
+func collectRequestErrors(err error, items *[]server.ValidationError) {
+	switch e := err.(type) {
+	case openapi3.MultiError:
+		for _, x := range e {
+			collectRequestErrors(x, items)
+		}
+	case *openapi3filter.RequestError:
+		base := []any{"body"}
+		if p := e.Parameter; p != nil {
+			name := p.Name
+			if p.In == "header" {
+				name = strings.ToLower(name)
+			}
+			base = []any{p.In, name}
+		}
+		appendSchemaError(base, e.Err, items)
+	default:
+		*items = append(*items, validationItem([]any{"body"}, "value_error", err.Error(), nil, nil))
+	}
+}
+
+// appendSchemaError adds one item for each schema violation in err, at base
+// and the violation's JSON pointer.
+func appendSchemaError(base []any, err error, items *[]server.ValidationError) {
+	switch e := err.(type) {
+	case openapi3.MultiError:
+		for _, x := range e {
+			appendSchemaError(base, x, items)
+		}
+		return
+	case *openapi3.SchemaError:
+		loc := append([]any{}, base...)
+		for _, p := range e.JSONPointer() {
+			if n, err := strconv.Atoi(p); err == nil {
+				loc = append(loc, n)
+			} else {
+				loc = append(loc, p)
+			}
+		}
+		// A violation inside allOf (a nullable $ref) is described by the
+		// innermost schema error, at the outer one's place.
+		inner := e
+		for inner.Origin != nil {
+			var next *openapi3.SchemaError
+			if !errors.As(inner.Origin, &next) {
+				break
+			}
+			inner = next
+		}
+		*items = append(*items, describeSchemaError(loc, inner))
+		return
+	}
+	var parse *openapi3filter.ParseError
+	if errors.As(err, &parse) {
+		*items = append(*items, validationItem(base, "json_invalid", "JSON decode error", nil,
+			map[string]any{"error": parse.Error()}))
+		return
+	}
+	*items = append(*items, validationItem(base, "value_error", err.Error(), nil, nil))
+}
+
+// describeSchemaError words a schema violation the way pydantic v2 does, so
+// that clients written for FastAPI's answers read ours alike.
+func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationError {
+	input := jsonInput(se.Value)
+	schema := se.Schema
+	if len(loc) == 1 && loc[0] == "body" && (se.SchemaField == "type" || se.SchemaField == "nullable") {
+		return validationItem(loc, "model_attributes_type",
+			"Input should be a valid dictionary or object to extract fields from", input, nil)
+	}
+	if schema != nil && len(schema.Enum) > 0 || se.SchemaField == "enum" {
+		var allowed []string
+		if schema != nil {
+			for _, e := range schema.Enum {
+				allowed = append(allowed, fmt.Sprintf("'%v'", e))
+			}
+		}
+		expected := joinOr(allowed)
+		return validationItem(loc, "enum", "Input should be "+expected, input,
+			map[string]any{"expected": expected})
+	}
+	switch se.SchemaField {
+	case "minimum":
+		if schema != nil && schema.Min != nil {
+			return validationItem(loc, "greater_than_equal",
+				"Input should be greater than or equal to "+formatNumber(*schema.Min), input,
+				map[string]any{"ge": *schema.Min})
+		}
+	case "maximum":
+		if schema != nil && schema.Max != nil {
+			return validationItem(loc, "less_than_equal",
+				"Input should be less than or equal to "+formatNumber(*schema.Max), input,
+				map[string]any{"le": *schema.Max})
+		}
+	case "format":
+		if schema != nil && schema.Type.Is("integer") {
+			return validationItem(loc, "int_parsing_size",
+				"Input should be an integer that fits in "+schema.Format, input, nil)
+		}
+	case "type":
+		if schema != nil {
+			switch {
+			case schema.Type.Is("integer"):
+				if _, ok := se.Value.(float64); ok {
+					return validationItem(loc, "int_from_float",
+						"Input should be a valid integer, got a number with a fractional part", input, nil)
+				}
+				return validationItem(loc, "int_type", "Input should be a valid integer", input, nil)
+			case schema.Type.Is("string"):
+				return validationItem(loc, "string_type", "Input should be a valid string", input, nil)
+			case schema.Type.Is("object"):
+				return validationItem(loc, "model_attributes_type",
+					"Input should be a valid dictionary or object to extract fields from", input, nil)
+			}
+		}
+	case "nullable":
+		return validationItem(loc, "missing", "Input should not be null", input, nil)
+	case "required":
+		return validationItem(loc, "missing", "Field required", nil, nil)
+	}
+	return validationItem(loc, "value_error", se.Reason, input, nil)
+}
+
+// jsonInput gives the offending value as JSON would show it; a number
+// beyond float64 is given as the string it was sent as.
+func jsonInput(v any) any {
+	if n, ok := v.(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			return i
+		}
+		if f, err := n.Float64(); err == nil {
+			return f
+		}
+		return n.String()
+	}
+	return v
+}
+
+// writeBindError answers a body that conforms to the contract but does not
+// fit the Go type it binds to: an integer beyond int64 (JSON Schema's
+// integers have no bound; int64 offsets do). Anything else is a 422 on the
+// whole body.
+func writeBindError(w http.ResponseWriter, err error) {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		loc := []any{"body"}
+		for _, p := range strings.Split(typeErr.Field, ".") {
+			loc = append(loc, p)
+		}
+		input := strings.TrimPrefix(typeErr.Value, "number ")
+		switch typeErr.Type.Kind() {
+		case reflect.Int64, reflect.Int32, reflect.Int:
+			bound := int64(math.MaxInt64)
+			if typeErr.Type.Kind() == reflect.Int32 {
+				bound = math.MaxInt32
+			}
+			msg, typ, ctx := "Input should be less than or equal to ", "less_than_equal", map[string]any{"le": bound}
+			if strings.HasPrefix(input, "-") {
+				bound = -bound - 1
+				msg, typ, ctx = "Input should be greater than or equal to ", "greater_than_equal", map[string]any{"ge": bound}
+			}
+			writeValidationError(w, validationItem(loc, typ, msg+strconv.FormatInt(bound, 10), input, ctx))
+			return
+		}
+		writeValidationError(w, validationItem(loc, "value_error", "Invalid value", input, nil))
+		return
+	}
+	writeValidationError(w, validationItem([]any{"body"}, "value_error", "Invalid request body", nil, nil))
+}
+
+func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// joinOr lists values as pydantic does: 'A', 'B' or 'C'.
+func joinOr(vs []string) string {
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0]
+	}
+	return strings.Join(vs[:len(vs)-1], ", ") + " or " + vs[len(vs)-1]
+}
+
+// integralNumbers makes the validated body bind into Go integers whatever
+// the spelling of a whole number: JSON Schema counts 10.0 and 1e2 as
+// integers, encoding/json does not. Numbers in integer syntax, and numbers
+// that are not whole, are left as they are.
+func integralNumbers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if vb, ok := r.Body.(interface{ ValidatedValue() any }); ok {
+			r.Body = validatedBody{ReadCloser: r.Body, value: canonicalNumbers(vb.ValidatedValue())}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// validatedBody carries the validated value to the strict server's body
+// binding (oapi-codegen's runtime.BindJSONBody reads ValidatedValue).
+type validatedBody struct {
+	io.ReadCloser
+	value any
+}
+
+func (b validatedBody) ValidatedValue() any { return b.value }
+
+func canonicalNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = canonicalNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = canonicalNumbers(e)
+		}
+	case json.Number:
+		if _, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			return t
+		}
+		f, _, err := big.ParseFloat(string(t), 10, 200, big.ToNearestEven)
+		if err != nil || !f.IsInt() {
+			return t
+		}
+		// Only whole numbers that fit an int64: the contract bounds every
+		// integer it binds, and an unknown field's 1e999999 stays unexpanded.
+		if i, acc := f.Int64(); acc == big.Exact {
+			return json.Number(strconv.FormatInt(i, 10))
+		}
+	}
+	return v
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mixpeekgo/batches/generated/client"
+)
+
+// result is what one run of the command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the command with args and only the environment in env.
+func runCLI(t *testing.T, env map[string]string, isTerminal bool, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr, isTerminal)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// fakeServer answers every request with h and counts the requests.
+func fakeServer(t *testing.T, h http.HandlerFunc) (string, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, &n
+}
+
+func fakeEnv(url string) map[string]string {
+	return map[string]string{
+		"MIXPEEK_API_KEY":   "sk_test_fake0000000000",
+		"MIXPEEK_NAMESPACE": "demo",
+		"MIXPEEK_BASE_URL":  url,
+	}
+}
+
+// fakeBatch is a batch as the API sends it.
+func fakeBatch(i int) map[string]any {
+	ts := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).Add(-time.Duration(i) * time.Minute).Format(time.RFC3339)
+	return map[string]any{
+		"batch_id": fmt.Sprintf("btch_%012d", i), "bucket_id": "bkt_demo", "status": "COMPLETED",
+		"object_ids": []string{"obj_1"}, "collection_ids": nil, "error": nil, "error_summary": nil,
+		"type": "BUCKET", "task_id": nil, "metadata": map[string]any{}, "current_tier": nil,
+		"total_tiers": 1, "created_at": ts, "updated_at": ts,
+	}
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType, body string) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func TestHelp(t *testing.T) {
+	r := runCLI(t, nil, false, "list", "--help")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"--bucket", "--status", "--offset", "--limit", "--all", "--output",
+		"PENDING", "COMPLETED_WITH_ERRORS", "SUSPENDED", "1..1000",
+		"MIXPEEK_API_KEY", "MIXPEEK_NAMESPACE", "MIXPEEK_BASE_URL", "https://api.mixpeek.com",
+		"Exit status", "2 usage error",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestTaskStatusesMatchContract(t *testing.T) {
+	seen := map[client.TaskStatus]bool{}
+	for _, s := range taskStatuses {
+		if !s.Valid() || seen[s] {
+			t.Errorf("status %q invalid or repeated", s)
+		}
+		seen[s] = true
+	}
+	if client.TaskStatus("BOGUS").Valid() {
+		t.Fatal("Valid accepts anything")
+	}
+}
+
+func TestUsageErrorsSendNothing(t *testing.T) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 200, "application/json", `{"results":[],"total_count":0}`)
+	})
+	env := fakeEnv(url)
+	noKey := fakeEnv(url)
+	delete(noKey, "MIXPEEK_API_KEY")
+	noNS := fakeEnv(url)
+	noNS["MIXPEEK_NAMESPACE"] = ""
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"bad status", env, []string{"list", "--bucket", "bkt_demo", "--status", "DONE"}, []string{`--status "DONE"`, "PENDING", "COMPLETED_WITH_ERRORS", "SUSPENDED"}},
+		{"limit zero", env, []string{"list", "--bucket", "bkt_demo", "--limit", "0"}, []string{"--limit must be between 1 and 1000, got 0"}},
+		{"limit too big", env, []string{"list", "--bucket", "bkt_demo", "--limit", "1001"}, []string{"--limit must be between 1 and 1000, got 1001"}},
+		{"limit not a number", env, []string{"list", "--bucket", "bkt_demo", "--limit", "ten"}, []string{"--limit"}},
+		{"negative offset", env, []string{"list", "--bucket", "bkt_demo", "--offset=-1"}, []string{"--offset must be >= 0, got -1"}},
+		{"negative offset as a flag", env, []string{"list", "--bucket", "bkt_demo", "--offset", "-1"}, []string{"--offset"}},
+		{"no bucket", env, []string{"list"}, []string{"--bucket"}},
+		{"empty bucket", env, []string{"list", "--bucket", " "}, []string{"--bucket must not be empty"}},
+		{"no command", env, nil, []string{"list"}},
+		{"bad output", env, []string{"list", "--bucket", "bkt_demo", "-o", "yaml"}, []string{"--output", "table", "json"}},
+		{"missing key", noKey, []string{"list", "--bucket", "bkt_demo"}, []string{"--api-key", "MIXPEEK_API_KEY"}},
+		{"missing namespace", noNS, []string{"list", "--bucket", "bkt_demo"}, []string{"--namespace", "MIXPEEK_NAMESPACE"}},
+		{"key with space", env, []string{"--api-key", "sk_test_a b", "list", "--bucket", "bkt_demo"}, []string{"API key", "spaces"}},
+		{"base URL with /v1", env, []string{"--base-url", url + "/v1", "list", "--bucket", "bkt_demo"}, []string{"has a path", url + `/v1"`, "scheme and host only (" + url + ")"}},
+		{"base URL with other path", env, []string{"--base-url", url + "/api/", "list", "--bucket", "bkt_demo"}, []string{"has a path"}},
+		{"base URL without scheme", env, []string{"--base-url", "127.0.0.1:8080", "list", "--bucket", "bkt_demo"}, []string{"--base-url", "http://"}},
+		{"base URL with query", env, []string{"--base-url", url + "?x=1", "list", "--bucket", "bkt_demo"}, []string{"query"}},
+		{"base URL with credentials", env, []string{"--base-url", "http://user:secretpw@127.0.0.1:1", "list", "--bucket", "bkt_demo"}, []string{"credentials"}},
+		{"bad timeout", env, []string{"--timeout", "0s", "list", "--bucket", "bkt_demo"}, []string{"--timeout must be positive"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := n.Load()
+			r := runCLI(t, tc.env, false, tc.args...)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q lacks %q", r.stderr, w)
+				}
+			}
+			if strings.Contains(r.stderr, "secretpw") || strings.Contains(r.stderr, "sk_test_a b") {
+				t.Errorf("stderr %q shows a secret", r.stderr)
+			}
+			if got := n.Load() - before; got != 0 {
+				t.Errorf("%d requests sent, want none", got)
+			}
+		})
+	}
+}
+
+func TestValidationErrorLines(t *testing.T) {
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 422, "application/json", `{"detail":[
+			{"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal","input":1001,"ctx":{"le":1000}},
+			{"loc":["body","items",0],"msg":"Field required","type":"missing"}]}`)
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+	want := "error: body.limit: Input should be less than or equal to 1000 (less_than_equal)\n" +
+		"error: body.items.0: Field required (missing)\n"
+	if r.code != exitFailure || r.stderr != want || r.stdout != "" {
+		t.Fatalf("got exit %d, stdout %q, stderr %q; want exit 1 and stderr %q", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+func TestErrorResponseLine(t *testing.T) {
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 403, "application/json", `{"success":false,"status":403,"error":{"message":"Forbidden\u001b[31m","type":"ForbiddenError","details":null}}`)
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+	if want := "error: Forbidden [31m (ForbiddenError, HTTP 403)\n"; r.code != exitFailure || r.stderr != want {
+		t.Fatalf("got exit %d, stderr %q; want exit 1, %q", r.code, r.stderr, want)
+	}
+}
+
+func TestNonJSONErrorBody(t *testing.T) {
+	page := "<html><head><title>502 Bad Gateway</title></head>\n<body>" + strings.Repeat("x", 500) + "</body></html>"
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 502, "text/html", page)
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+	if r.code != exitFailure {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	want := "error: HTTP 502 Bad Gateway: " + clean(page[:200]) + "…\n"
+	if r.stderr != want {
+		t.Fatalf("stderr %q, want %q", r.stderr, want)
+	}
+}
+
+func TestNotAListBatchesResponse(t *testing.T) {
+	for name, h := range map[string]http.HandlerFunc{
+		"html 200": func(w http.ResponseWriter, r *http.Request) {
+			writeBody(w, 200, "text/html", "<html>login</html>")
+		},
+		"bad json": func(w http.ResponseWriter, r *http.Request) {
+			writeBody(w, 200, "application/json", `{"results":[`)
+		},
+		"no total_count": func(w http.ResponseWriter, r *http.Request) {
+			writeBody(w, 200, "application/json", `{"results":[]}`)
+		},
+		"json error with wrong shape": func(w http.ResponseWriter, r *http.Request) {
+			writeBody(w, 404, "application/json", `{"error":"nope"}`)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			url, _ := fakeServer(t, h)
+			r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+			if r.code != exitFailure || r.stdout != "" || !strings.HasPrefix(r.stderr, "error: ") {
+				t.Fatalf("got exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	t.Cleanup(func() { close(release) }) // runs before the server's Close
+	start := time.Now()
+	r := runCLI(t, fakeEnv(url), false, "--timeout", "100ms", "list", "--bucket", "bkt_demo")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "Timeout") {
+		t.Fatalf("got exit %d, stderr %q", r.code, r.stderr)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}
+
+// TestAllStopsOnRepeatedPages: a server that ignores the offset and claims
+// more batches than it has must not make --all loop or print duplicates.
+func TestAllStopsOnRepeatedPages(t *testing.T) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		results := []any{fakeBatch(1), fakeBatch(2), fakeBatch(3)}
+		b, _ := json.Marshal(map[string]any{"results": results, "total_count": 1_000_000})
+		writeBody(w, 200, "application/json", string(b))
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var got client.ListBatchesResponse
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Results) != 3 || n.Load() != 2 || !strings.Contains(r.stderr, "warning: ") {
+		t.Fatalf("%d results after %d requests, stderr %q", len(got.Results), n.Load(), r.stderr)
+	}
+}
+
+// TestAllStopsOnEmptyPage: a total_count larger than what the pages hold
+// ends at the first empty page.
+func TestAllStopsOnEmptyPage(t *testing.T) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		var req client.ListBatchesRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		results := []any{}
+		for i := *req.Offset; i < min(*req.Offset+int64(*req.Limit), 5); i++ {
+			results = append(results, fakeBatch(int(i)))
+		}
+		b, _ := json.Marshal(map[string]any{"results": results, "total_count": 9})
+		writeBody(w, 200, "application/json", string(b))
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "--limit", "2", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var got client.ListBatchesResponse
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	// Pages at offsets 0, 2, 4 (one batch) and 5 (empty).
+	if len(got.Results) != 5 || got.TotalCount != 9 || n.Load() != 4 {
+		t.Fatalf("%d results, total %d, after %d requests", len(got.Results), got.TotalCount, n.Load())
+	}
+}
+
+func TestRequestHeadersAndBody(t *testing.T) {
+	var gotAuth, gotNS, gotBody, gotPath string
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		gotAuth, gotNS, gotPath = r.Header.Get("Authorization"), r.Header.Get("X-Namespace"), r.URL.Path
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(r.Body)
+		gotBody = buf.String()
+		writeBody(w, 200, "application/json", `{"results":[],"total_count":0}`)
+	})
+	env := fakeEnv(url + "/")
+	r := runCLI(t, env, true, "--namespace", "ns_abc123def456", "list", "--bucket", "bkt_demo", "--status", "completed", "--offset", "0", "--limit", "5")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if gotAuth != "Bearer sk_test_fake0000000000" || gotNS != "ns_abc123def456" || gotPath != "/v1/buckets/bkt_demo/batches/list" {
+		t.Errorf("Authorization %q, X-Namespace %q, path %q", gotAuth, gotNS, gotPath)
+	}
+	if want := `{"limit":5,"offset":0,"status":"COMPLETED"}`; gotBody != want {
+		t.Errorf("body %s, want %s", gotBody, want)
+	}
+	if r.stdout != "no batches\n" {
+		t.Errorf("stdout %q", r.stdout)
+	}
+
+	// No flags: an empty body, the server's defaults.
+	r = runCLI(t, env, false, "list", "--bucket", "bkt_demo")
+	if r.code != 0 || gotBody != "{}" {
+		t.Errorf("exit %d, body %s", r.code, gotBody)
+	}
+}
+
+func TestTableCells(t *testing.T) {
+	b := fakeBatch(1)
+	b["error"] = "boom\x1b[2J\ttab " + strings.Repeat("long ", 20)
+	c := fakeBatch(2)
+	c["error_summary"] = map[string]int{"unsupported_format": 1, "timeout": 2}
+	body, _ := json.Marshal(map[string]any{"results": []any{b, c}, "total_count": 2})
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 200, "application/json", string(body))
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "-o", "table")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 4 || lines[3] != "showing 1-2 of 2" {
+		t.Fatalf("table:\n%s", r.stdout)
+	}
+	if strings.ContainsAny(r.stdout, "\x1b\t") {
+		t.Errorf("control characters in table:\n%q", r.stdout)
+	}
+	if !strings.Contains(lines[1], "boom [2J tab long") || !strings.HasSuffix(lines[1], "…") {
+		t.Errorf("row 1 %q", lines[1])
+	}
+	if !strings.HasSuffix(lines[2], "timeout=2, unsupported_format=1") {
+		t.Errorf("row 2 %q", lines[2])
+	}
+	if !strings.Contains(lines[1], "2025-06-01T11:59:00Z") {
+		t.Errorf("row 1 %q lacks the RFC 3339 UTC time", lines[1])
+	}
+}
+
+func TestParseBaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:8080":    "http://127.0.0.1:8080",
+		"http://127.0.0.1:8080/":   "http://127.0.0.1:8080",
+		" HTTPS://api.mixpeek.com": "https://api.mixpeek.com",
+	} {
+		got, err := parseBaseURL(in)
+		if err != nil || got != want {
+			t.Errorf("parseBaseURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/", "ftp://x", "http://", "http://h/#f", "http://h:99999999999/x"} {
+		if _, err := parseBaseURL(in); err == nil {
+			t.Errorf("parseBaseURL(%q) accepted", in)
+		}
+	}
+}

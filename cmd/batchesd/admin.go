@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/mixpeekgo/batches/api/sqlite"
+)
+
+// output selects how an administration command prints what it created.
+type output struct {
+	Output string `short:"o" default:"env" enum:"env,json" help:"Print as KEY=value lines (env) or one JSON object (json)."`
+}
+
+// print writes fields, in order, as KEY=value lines or as one JSON object.
+func (o output) print(w io.Writer, fields ...[2]string) error {
+	if o.Output == "json" {
+		m := make(map[string]string, len(fields))
+		for _, f := range fields {
+			m[strings.ToLower(f[0])] = f[1]
+		}
+		return json.NewEncoder(w).Encode(m)
+	}
+	for _, f := range fields {
+		if _, err := fmt.Fprintf(w, "%s=%s\n", f[0], shellQuote(f[1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so that the
+// output can be eval'd.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '.' || r == '/' || r == ':' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func openDB(e *env) (*sqlite.DB, error) { return sqlite.Open(e.ctx, e.dbPath) }
+
+type orgCmd struct {
+	Create orgCreateCmd `cmd:"" help:"Create an organization; prints ORGANIZATION_ID and NAME."`
+}
+
+type orgCreateCmd struct {
+	Name string `required:"" help:"Name of the organization."`
+	output
+}
+
+func (c *orgCreateCmd) Run(e *env) error {
+	db, err := openDB(e)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	org, err := db.CreateOrganization(e.ctx, c.Name)
+	if err != nil {
+		return err
+	}
+	return c.print(e.stdout, [2]string{"ORGANIZATION_ID", org.ID}, [2]string{"NAME", org.Name})
+}
+
+type namespaceCmd struct {
+	Create namespaceCreateCmd `cmd:"" help:"Create a namespace in an organization; prints NAMESPACE_ID (ns_…) and NAME."`
+}
+
+type namespaceCreateCmd struct {
+	Org  string `required:"" help:"Id of the organization (org_…)."`
+	Name string `required:"" help:"Name of the namespace (what clients send in X-Namespace), e.g. production."`
+	output
+}
+
+func (c *namespaceCreateCmd) Run(e *env) error {
+	db, err := openDB(e)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ns, err := db.CreateNamespace(e.ctx, c.Org, c.Name)
+	if err != nil {
+		return err
+	}
+	return c.print(e.stdout, [2]string{"NAMESPACE_ID", ns.ID}, [2]string{"NAME", ns.Name},
+		[2]string{"ORGANIZATION_ID", ns.OrganizationID})
+}
+
+type bucketCmd struct {
+	Create bucketCreateCmd `cmd:"" help:"Create a bucket in a namespace; prints BUCKET_ID and NAME."`
+}
+
+type bucketCreateCmd struct {
+	Namespace string `required:"" help:"Id of the namespace (ns_…)."`
+	Name      string `required:"" help:"Name of the bucket."`
+	ID        string `name:"id" help:"Id of the bucket; generated (bkt_…) if empty."`
+	output
+}
+
+func (c *bucketCreateCmd) Run(e *env) error {
+	db, err := openDB(e)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	b, err := db.CreateBucket(e.ctx, c.Namespace, c.Name, c.ID)
+	if err != nil {
+		return err
+	}
+	return c.print(e.stdout, [2]string{"BUCKET_ID", b.ID}, [2]string{"NAME", b.Name},
+		[2]string{"NAMESPACE_ID", b.NamespaceID})
+}
+
+type keyCmd struct {
+	Create keyCreateCmd `cmd:"" help:"Create an API key for an organization; prints API_KEY once (only its SHA-256 hash is stored)."`
+}
+
+type keyCreateCmd struct {
+	Org string `required:"" help:"Id of the organization (org_…)."`
+	Key string `env:"BATCHESD_NEW_API_KEY" help:"The key to register; generated (sk_live_…) if empty."`
+	output
+}
+
+func (c *keyCreateCmd) Run(e *env) error {
+	db, err := openDB(e)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	key, err := db.CreateAPIKey(e.ctx, c.Org, c.Key)
+	if err != nil {
+		return err
+	}
+	return c.print(e.stdout, [2]string{"API_KEY", key}, [2]string{"ORGANIZATION_ID", c.Org})
+}
+
+type importCmd struct {
+	Bucket string `required:"" help:"Id of the bucket to import into."`
+	File   string `required:"" type:"existingfile" help:"JSON Lines file of Batch objects, or - for standard input."`
+	output
+}
+
+func (c *importCmd) Run(e *env) error {
+	var r io.Reader = os.Stdin
+	if c.File != "-" {
+		f, err := os.Open(c.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	db, err := openDB(e)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.ImportBatches(e.ctx, c.Bucket, r)
+	if err != nil {
+		return fmt.Errorf("importing %s: %w (nothing was imported)", c.File, err)
+	}
+	return c.print(e.stdout, [2]string{"IMPORTED", strconv.Itoa(n)}, [2]string{"BUCKET_ID", c.Bucket})
+}

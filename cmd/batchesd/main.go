@@ -1,0 +1,189 @@
+// Command batchesd is the reference server of Mixpeek's List Batches
+// endpoint, on an embedded SQLite database, and its administration.
+//
+//	batchesd [serve]        start the server (the default command)
+//	batchesd org create     create an organization
+//	batchesd namespace create
+//	batchesd bucket create
+//	batchesd key create     create an API key (printed once, only its hash is kept)
+//	batchesd import         import batches from a JSON Lines file into a bucket
+//
+// Every command takes --database (BATCHESD_DATABASE, default
+// ./data/batches.db). On its first start on an empty database, serve creates
+// a demo organization, namespace "demo", bucket "bkt_demo" with a few hundred
+// batches, and an API key (BATCHESD_DEMO_API_KEY, or generated and printed
+// once). Administration commands print what they create as KEY=value lines
+// (or JSON with -o json) so that scripts can use it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/sqlite"
+)
+
+type cli struct {
+	Database  string `short:"d" env:"BATCHESD_DATABASE" default:"./data/batches.db" help:"SQLite database file; created with its directory if missing."`
+	LogLevel  string `env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat string `env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
+
+	Serve     serveCmd     `cmd:"" default:"withargs" help:"Start the server (the default command)."`
+	Org       orgCmd       `cmd:"" help:"Manage organizations."`
+	Namespace namespaceCmd `cmd:"" help:"Manage namespaces."`
+	Bucket    bucketCmd    `cmd:"" help:"Manage buckets."`
+	Key       keyCmd       `cmd:"" help:"Manage API keys."`
+	Import    importCmd    `cmd:"" help:"Import batches from a JSON Lines file (one Batch object a line, as the List endpoint returns them) into a bucket. All or nothing: a bad line is reported with its number and nothing is imported."`
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+	dbPath string
+}
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("batchesd"),
+		kong.Description("The reference server of Mixpeek's List Batches endpoint, on SQLite, and its administration."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "batchesd:", err)
+		return 2
+	}
+	code := 0
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				if ec, ok := v.(exitCode); ok {
+					code = int(ec)
+					return
+				}
+				panic(v)
+			}
+		}()
+		kctx, err := parser.Parse(args)
+		if err != nil {
+			fmt.Fprintln(stderr, "batchesd:", err)
+			code = 2
+			return
+		}
+		e := &env{ctx: ctx, stdout: stdout, stderr: stderr, log: newLogger(stderr, c.LogLevel, c.LogFormat), dbPath: c.Database}
+		if err := kctx.Run(e); err != nil {
+			fmt.Fprintln(stderr, "batchesd:", err)
+			code = 1
+		}
+	}()
+	return code
+}
+
+type exitCode int
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+type serveCmd struct {
+	Addr            string        `env:"BATCHESD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
+	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization created on first start; generated and printed once if empty."`
+	NoDemo          bool          `env:"BATCHESD_NO_DEMO" help:"Do not create the demo organization on an empty database."`
+	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
+}
+
+func (s *serveCmd) Run(e *env) error {
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := sqlite.Open(ctx, e.dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	baseURL := "http://" + ln.Addr().String()
+
+	if !s.NoDemo {
+		demo, created, err := db.SeedDemo(ctx, s.DemoAPIKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("creating the demo data: %w", err)
+		}
+		if created {
+			printDemo(e.stdout, demo, baseURL, s.DemoAPIKey != "")
+		}
+	}
+
+	h, err := api.NewHandler(db, api.WithLogger(e.log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := api.NewHTTPServer(s.Addr, h, e.log)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.dbPath)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down: finishing in-flight requests", "timeout", s.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	e.log.Info("stopped")
+	return nil
+}
+
+func printDemo(w io.Writer, d sqlite.DemoInfo, baseURL string, keyFromEnv bool) {
+	key := d.APIKey
+	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
+		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
+	if keyFromEnv {
+		fmt.Fprintln(w, "Its API key is the one in BATCHESD_DEMO_API_KEY.")
+	} else {
+		fmt.Fprintf(w, "Its API key, shown this once (only its hash is stored):\n\n    %s\n\n", key)
+	}
+	fmt.Fprintf(w, "List its batches with the CLI:\n\n    MIXPEEK_API_KEY=%s MIXPEEK_NAMESPACE=%s MIXPEEK_BASE_URL=%s go run ./cmd/batches list --bucket %s\n\n",
+		key, d.NamespaceName, baseURL, d.BucketID)
+	fmt.Fprintf(w, "or with curl:\n\n    curl -s -X POST %s/v1/buckets/%s/batches/list -H 'Authorization: Bearer %s' -H 'X-Namespace: %s' -H 'Content-Type: application/json' -d '{\"limit\": 5}'\n\n",
+		baseURL, d.BucketID, key, d.NamespaceName)
+}
