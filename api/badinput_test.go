@@ -194,7 +194,7 @@ func TestBadInput(t *testing.T) {
 		for _, ct := range []string{"application/json; charset=utf-8", "Application/JSON", "application/json;charset=UTF-8"} {
 			assertPage(t, f.do(request{body: str(`{"limit":3}`), headers: map[string][]string{"Content-Type": {ct}}}), 3, all)
 		}
-		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "garbage;;"} {
+		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", "application/vnd.api+json", "garbage;;"} {
 			e := assertErrorResponse(t, f.do(request{body: str(`{"limit":3}`), headers: map[string][]string{"Content-Type": {ct}}}), 415, "UnsupportedMediaTypeError")
 			if !strings.Contains(e.Error.Message, "application/json") {
 				t.Errorf("415 message %q does not say what is supported", e.Error.Message)

@@ -3,179 +3,27 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
-// contract is openapi.yaml as the tests check every exchange against it.
-type contract struct {
-	spec   *openapi3.T
-	router routers.Router
-}
-
-var (
-	contractOnce sync.Once
-	theContract  contract
-	contractErr  error
-)
-
-func loadContract(t testing.TB) contract {
-	t.Helper()
-	contractOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		spec, err := loader.LoadFromFile(filepath.Join("..", "openapi.yaml"))
-		if err != nil {
-			contractErr = err
-			return
-		}
-		if err := spec.Validate(loader.Context); err != nil {
-			contractErr = fmt.Errorf("openapi.yaml is not valid OpenAPI 3.0: %w", err)
-			return
-		}
-		spec.Servers = nil
-		router, err := gorillamux.NewRouter(spec)
-		if err != nil {
-			contractErr = err
-			return
-		}
-		theContract = contract{spec: spec, router: router}
-	})
-	if contractErr != nil {
-		t.Fatal(contractErr)
-	}
-	return theContract
-}
-
-// exchange is one request and its answer, with the contract's verdicts.
+// exchange is one request and its answer, with the contract's verdict on
+// the request.
 type exchange struct {
 	status     int
 	header     http.Header
 	body       []byte
 	requestErr error // nil when the request conforms to openapi.yaml
-}
-
-// validatingTransport checks every request against openapi.yaml (the
-// verdict is kept for the test to assert) and every response, failing the
-// test on any response that does not conform.
-type validatingTransport struct {
-	t        testing.TB
-	c        contract
-	base     http.RoundTripper
-	mu       sync.Mutex
-	requests []error
-}
-
-func (vt *validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		reqBody = b
-		req.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	route, pathParams, routeErr := vt.c.router.FindRoute(cloneWithBody(req, reqBody))
-	var input *openapi3filter.RequestValidationInput
-	reqErr := routeErr
-	if routeErr == nil {
-		input = &openapi3filter.RequestValidationInput{
-			Request:    cloneWithBody(req, reqBody),
-			PathParams: pathParams,
-			Route:      route,
-			Options: &openapi3filter.Options{
-				MultiError: true,
-				// The contract's part of authentication: a bearer
-				// credential is sent. Whether the key is known is the
-				// server's to say.
-				AuthenticationFunc: func(_ context.Context, ai *openapi3filter.AuthenticationInput) error {
-					scheme, key, _ := strings.Cut(ai.RequestValidationInput.Request.Header.Get("Authorization"), " ")
-					if !strings.EqualFold(scheme, "Bearer") || key == "" {
-						return ai.NewError(errors.New("no bearer credential"))
-					}
-					return nil
-				},
-			},
-		}
-		reqErr = openapi3filter.ValidateRequest(context.Background(), input)
-		input.Request = cloneWithBody(req, reqBody)
-	}
-	vt.mu.Lock()
-	vt.requests = append(vt.requests, reqErr)
-	vt.mu.Unlock()
-
-	resp, err := vt.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-
-	if input != nil {
-		rvi := &openapi3filter.ResponseValidationInput{
-			RequestValidationInput: input,
-			Status:                 resp.StatusCode,
-			Header:                 resp.Header,
-			Options:                &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true},
-		}
-		rvi.SetBodyBytes(body)
-		if err := openapi3filter.ValidateResponse(context.Background(), rvi); err != nil {
-			vt.t.Errorf("%s %s: response %d does not conform to openapi.yaml: %v\nbody: %s",
-				req.Method, req.URL.Path, resp.StatusCode, err, body)
-		}
-	} else {
-		// No operation for this method and path: the answer is still an
-		// ErrorResponse.
-		vt.checkSchema(req, "ErrorResponse", resp, body)
-	}
-	return resp, nil
-}
-
-func (vt *validatingTransport) checkSchema(req *http.Request, name string, resp *http.Response, body []byte) {
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		vt.t.Errorf("%s %s: Content-Type %q, want application/json", req.Method, req.URL.Path, ct)
-	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		vt.t.Errorf("%s %s: body is not JSON: %v: %s", req.Method, req.URL.Path, err, body)
-		return
-	}
-	if err := vt.c.spec.Components.Schemas[name].Value.VisitJSON(v); err != nil {
-		vt.t.Errorf("%s %s: body is not a %s: %v: %s", req.Method, req.URL.Path, name, err, body)
-	}
-}
-
-func cloneWithBody(req *http.Request, body []byte) *http.Request {
-	r := req.Clone(req.Context())
-	r.Body = http.NoBody
-	if len(body) > 0 {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	return r
 }
 
 // tenant is one organization of the fixture.
@@ -195,7 +43,7 @@ type fixture struct {
 	db     *sqlite.DB
 	a, b   tenant
 	client *http.Client
-	vt     *validatingTransport
+	vt     *apitest.Transport
 }
 
 var statuses = []server.TaskStatus{
@@ -225,7 +73,7 @@ func newFixture(t testing.TB) *fixture {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
-	f.vt = &validatingTransport{t: t, c: loadContract(t), base: http.DefaultTransport}
+	f.vt = apitest.NewTransport(t, nil)
 	f.client = &http.Client{Transport: f.vt, Timeout: 30 * time.Second}
 	return f
 }
@@ -314,7 +162,6 @@ func (f *fixture) do(r request) exchange {
 		}
 		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
-	before := len(f.vt.requests)
 	resp, err := f.client.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
@@ -324,11 +171,8 @@ func (f *fixture) do(r request) exchange {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var reqErr error
-	if len(f.vt.requests) > before {
-		reqErr = f.vt.requests[len(f.vt.requests)-1]
-	}
-	return exchange{status: resp.StatusCode, header: resp.Header, body: b, requestErr: reqErr}
+	verdicts := f.vt.RequestErrors()
+	return exchange{status: resp.StatusCode, header: resp.Header, body: b, requestErr: verdicts[len(verdicts)-1]}
 }
 
 func str(s string) *string { return &s }

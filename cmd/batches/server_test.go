@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/client"
 )
@@ -48,10 +49,13 @@ func startDemo(t *testing.T) demo {
 	if err != nil || !seeded {
 		t.Fatalf("SeedDemo: %v, seeded %v", err, seeded)
 	}
-	h, err := api.NewHandler(db)
+	real, err := api.NewHandler(db)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every request the CLI sends and every answer must conform to the
+	// contract.
+	h := apitest.Handler(t, real)
 	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
