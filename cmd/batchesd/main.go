@@ -87,6 +87,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kctx, err := parser.Parse(args)
 		if err != nil {
 			fmt.Fprintln(stderr, "batchesd:", err)
+			// A usage error: show how the command is used, on stderr.
+			var pe *kong.ParseError
+			if errors.As(err, &pe) && pe.Context != nil {
+				parser.Stdout = stderr
+				_ = kong.DefaultShortHelpPrinter(kong.HelpOptions{}, pe.Context)
+			}
 			code = 2
 			return
 		}
@@ -142,6 +148,11 @@ func (s *serveCmd) Run(e *env) error {
 		}
 		if created {
 			printDemo(e.stdout, demo, baseURL, s.DemoAPIKey != "")
+		} else if s.DemoAPIKey != "" {
+			// The demo exists already; a key set now is not registered.
+			if _, err := db.OrganizationForKey(ctx, api.HashKey(s.DemoAPIKey)); errors.Is(err, api.ErrNotFound) {
+				e.log.Warn("BATCHESD_DEMO_API_KEY is not a key of this database: the demo data was created earlier with another key; register it with `batchesd key create --org <id> --key <key>`")
+			}
 		}
 	}
 
@@ -160,7 +171,11 @@ func (s *serveCmd) Run(e *env) error {
 		return err
 	case <-ctx.Done():
 	}
-	e.log.Info("shutting down: finishing in-flight requests", "timeout", s.ShutdownTimeout)
+	// From now on a second SIGINT or SIGTERM stops the process at once, as
+	// it would without the handler, instead of being ignored until the
+	// in-flight requests finish or the timeout expires.
+	stop()
+	e.log.Info("shutting down: finishing in-flight requests (signal again to stop at once)", "timeout", s.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -173,17 +188,23 @@ func (s *serveCmd) Run(e *env) error {
 	return nil
 }
 
+// printDemo prints what SeedDemo created and how to list its batches. A key
+// that came from BATCHESD_DEMO_API_KEY is not printed: the commands refer to
+// the variable instead, so that the secret stays out of captured output.
 func printDemo(w io.Writer, d sqlite.DemoInfo, baseURL string, keyFromEnv bool) {
-	key := d.APIKey
 	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
 		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
+	keyArg := shellQuote(d.APIKey)
+	authHeader := shellQuote("Authorization: Bearer " + d.APIKey)
 	if keyFromEnv {
 		fmt.Fprintln(w, "Its API key is the one in BATCHESD_DEMO_API_KEY.")
+		keyArg = `"$BATCHESD_DEMO_API_KEY"`
+		authHeader = `"Authorization: Bearer $BATCHESD_DEMO_API_KEY"`
 	} else {
-		fmt.Fprintf(w, "Its API key, shown this once (only its hash is stored):\n\n    %s\n\n", key)
+		fmt.Fprintf(w, "Its API key, shown this once (only its hash is stored):\n\n    %s\n\n", d.APIKey)
 	}
 	fmt.Fprintf(w, "List its batches with the CLI:\n\n    MIXPEEK_API_KEY=%s MIXPEEK_NAMESPACE=%s MIXPEEK_BASE_URL=%s go run ./cmd/batches list --bucket %s\n\n",
-		key, d.NamespaceName, baseURL, d.BucketID)
-	fmt.Fprintf(w, "or with curl:\n\n    curl -s -X POST %s/v1/buckets/%s/batches/list -H 'Authorization: Bearer %s' -H 'X-Namespace: %s' -H 'Content-Type: application/json' -d '{\"limit\": 5}'\n\n",
-		baseURL, d.BucketID, key, d.NamespaceName)
+		keyArg, shellQuote(d.NamespaceName), baseURL, d.BucketID)
+	fmt.Fprintf(w, "or with curl:\n\n    curl -s -X POST %s/v1/buckets/%s/batches/list -H %s -H %s -H 'Content-Type: application/json' -d '{\"limit\": 5}'\n\n",
+		baseURL, d.BucketID, authHeader, shellQuote("X-Namespace: "+d.NamespaceName))
 }
