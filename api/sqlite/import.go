@@ -54,7 +54,10 @@ var batchSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
 // are skipped, and a UTF-8 byte order mark at the start is ignored. Each
 // line must hold one JSON object and nothing after it, which must validate
 // against the Batch schema of the embedded OpenAPI document (required
-// fields, enums, types, date-time formats, total_tiers ≥ 1). The bucket_id
+// fields, enums, types, date-time formats, total_tiers ≥ 1) once the fields
+// it leaves out get Mixpeek's defaults (see batchDefaults); batch_id,
+// created_at and updated_at must be given. Fields the schema does not know
+// (Mixpeek's tier_tasks, say) are ignored. The bucket_id
 // of the lines is ignored and bucketID stored instead; every other field is
 // kept as given, timestamps to the nanosecond (stored in UTC) and metadata
 // numbers digit for digit. It returns how many batches it stored.
@@ -165,6 +168,33 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // parseBatch validates one line against the Batch schema and decodes it.
+// batchDefaults are the values Mixpeek's BatchModel gives fields a batch
+// leaves out (status DRAFT, type BUCKET, total_tiers 1; the nullable ones
+// null), so that batches exported from Mixpeek import whatever fields its
+// serializer left out. batch_id, created_at and updated_at have no default:
+// an import keeps them as given.
+var batchDefaults = map[string]func() any{
+	"bucket_id":      func() any { return "" }, // replaced by the target bucket
+	"status":         func() any { return string(server.TaskStatusDRAFT) },
+	"type":           func() any { return string(server.BatchTypeBUCKET) },
+	"total_tiers":    func() any { return json.Number("1") },
+	"object_ids":     func() any { return []any{} },
+	"metadata":       func() any { return map[string]any{} },
+	"collection_ids": func() any { return nil },
+	"error":          func() any { return nil },
+	"error_summary":  func() any { return nil },
+	"task_id":        func() any { return nil },
+	"current_tier":   func() any { return nil },
+}
+
+func applyDefaults(obj map[string]any) {
+	for k, def := range batchDefaults {
+		if _, ok := obj[k]; !ok {
+			obj[k] = def()
+		}
+	}
+}
+
 func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
@@ -172,14 +202,20 @@ func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
 	if err := dec.Decode(&v); err != nil {
 		return server.Batch{}, fmt.Errorf("%w: not JSON: %v", ErrInvalid, err)
 	}
-	if _, ok := v.(map[string]any); !ok {
+	obj, ok := v.(map[string]any)
+	if !ok {
 		return server.Batch{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return server.Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
 	}
-	if err := schema.VisitJSON(v, openapi3.DisableSchemaErrorDetails()); err != nil {
+	applyDefaults(obj)
+	if err := schema.VisitJSON(obj, openapi3.DisableSchemaErrorDetails()); err != nil {
 		return server.Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
+	}
+	line, err := json.Marshal(obj) // json.Number is written back as sent
+	if err != nil {
+		return server.Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	var b server.Batch
 	dec = json.NewDecoder(bytes.NewReader(line))

@@ -167,3 +167,28 @@ func TestImportOverlongLine(t *testing.T) {
 		t.Errorf("overlong line: %d, %v", n, err)
 	}
 }
+
+// TestImportDefaults imports a batch as Mixpeek may export it: fields its
+// serializer left out get BatchModel's defaults, fields the contract does not
+// know (tier_tasks, manifest_key) are ignored.
+func TestImportDefaults(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	a := newTenant(t, db, "Acme", "production", "main")
+	line := `{"batch_id":"btch_sparse00001","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z",` +
+		`"tier_tasks":[{"tier_num":0}],"manifest_key":"ns/x/manifests/tier_0.parquet"}`
+	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line)); err != nil || n != 1 {
+		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)
+	}
+	page, _, err := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 1})
+	if err != nil || len(page) != 1 {
+		t.Fatalf("ListBatches: %v, %v", page, err)
+	}
+	got, _ := json.Marshal(page[0])
+	want := `{"batch_id":"btch_sparse00001","bucket_id":"` + a.b.ID + `","collection_ids":null,"created_at":"2025-05-01T00:00:00Z",` +
+		`"current_tier":null,"error":null,"error_summary":null,"metadata":{},"object_ids":[],"status":"DRAFT","task_id":null,` +
+		`"total_tiers":1,"type":"BUCKET","updated_at":"2025-05-01T00:00:01Z"}`
+	if string(got) != want {
+		t.Errorf("imported\n%s\nwant\n%s", got, want)
+	}
+}
