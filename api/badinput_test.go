@@ -239,7 +239,9 @@ func TestBadInput(t *testing.T) {
 		assertErrorResponse(t, f.do(request{headers: map[string][]string{"X-Namespace": {"   "}}}), 400, "BadRequestError")
 		assertValidation(t, f.do(request{headers: map[string][]string{"X-Namespace": nil}}), "missing", "header", "x-namespace")
 		assertPage(t, f.do(request{body: str(`{"limit":1}`), headers: map[string][]string{"X-Namespace": {f.a.namespace.ID}}}), 1, all)
-		assertErrorResponse(t, f.do(request{headers: map[string][]string{"X-Namespace": {"staging"}}}), 404, "NotFoundError")
+		assertErrorResponse(t, f.do(request{headers: map[string][]string{"X-Namespace": {"qa"}}}), 404, "NotFoundError")
+		assertValidation(t, f.do(request{headers: map[string][]string{"X-Namespace": {strings.Repeat("n", 129)}}}), "string_too_long", "header", "x-namespace")
+		assertErrorResponse(t, f.do(request{headers: map[string][]string{"X-Namespace": {strings.Repeat("n", 128)}}}), 404, "NotFoundError")
 	})
 	t.Run("paths", func(t *testing.T) {
 		for _, path := range []string{
@@ -256,6 +258,17 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("%s leaks B's batches: %s", path, ex.body)
 			}
 		}
+		// Paths that are not clean name no route, whatever they resolve to.
+		for _, path := range []string{
+			"/v1/buckets/bkt_b/../bkt_a/batches/list",
+			"/v1//buckets/bkt_a/batches/list",
+			"/v1/buckets/./bkt_a/batches/list",
+			"/v1/buckets/bkt_a/batches/./list",
+		} {
+			ex := f.do(request{path: path})
+			assertErrorResponse(t, ex, 404, "NotFoundError")
+		}
+		assertValidation(t, f.do(request{path: "/v1/buckets/" + strings.Repeat("b", 129) + "/batches/list"}), "string_too_long", "path", "bucket_identifier")
 		// The bucket by its name works too, as by its id.
 		assertPage(t, f.do(request{path: "/v1/buckets/main/batches/list", body: str(`{"limit":1}`)}), 1, all)
 		assertPage(t, f.do(request{path: "/v1/buckets/bkt_%61/batches/list", body: str(`{"limit":1}`)}), 1, all)
@@ -290,6 +303,13 @@ func TestBadInput(t *testing.T) {
 		assertErrorResponse(t, byID, 404, "NotFoundError")
 		if got, want := string(byID.body), strings.ReplaceAll(string(missing.body), "ns_doesnotexist", f.b.namespace.ID); got != want {
 			t.Errorf("another organization's namespace answers\n%s\nnot like a missing one\n%s", got, want)
+		}
+		// "staging" is a namespace of B only; "stagin" of nobody.
+		byName := f.do(request{headers: map[string][]string{"X-Namespace": {"staging"}}})
+		missingName := f.do(request{headers: map[string][]string{"X-Namespace": {"stagin"}}})
+		assertErrorResponse(t, byName, 404, "NotFoundError")
+		if got, want := string(byName.body), strings.ReplaceAll(string(missingName.body), `stagin"`, `staging"`); got != want {
+			t.Errorf("another organization's namespace by name answers\n%s\nnot like a missing one\n%s", got, want)
 		}
 		bucketB := f.do(request{path: "/v1/buckets/" + f.b.bucket.ID + "/batches/list"})
 		bucketNone := f.do(request{path: "/v1/buckets/bkt_none/batches/list"})

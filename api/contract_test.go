@@ -65,6 +65,10 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, db: db}
 	f.a = f.newTenant(ctx, "Acme", "bkt_a", 250)
 	f.b = f.newTenant(ctx, "ACME", "bkt_b", 40)
+	// A namespace name only B has.
+	if _, err := db.CreateNamespace(ctx, f.b.org.ID, "staging"); err != nil {
+		t.Fatal(err)
+	}
 
 	h, err := api.NewHandler(db)
 	if err != nil {

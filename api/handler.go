@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -82,10 +83,16 @@ func NewHandler(store Store, opts ...Option) (http.Handler, error) {
 
 // route answers, as ErrorResponse, what the mux would answer in plain text:
 // 404 for a path it does not serve, 405 with Allow for a method it does not
-// serve on a path it does.
+// serve on a path it does. A path that is not clean ("//", "/./", "/../")
+// is a 404 too, where the mux would redirect: no path of the API has them.
 func route(mux *http.ServeMux, next http.Handler) http.Handler {
 	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/") {
+			writeError(w, http.StatusNotFound, "Not Found: "+r.Method+" "+r.URL.EscapedPath(),
+				map[string]any{"method": r.Method, "path": r.URL.EscapedPath()})
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern != "" {
 			next.ServeHTTP(w, r)
 			return

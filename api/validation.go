@@ -286,6 +286,12 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 					"Input should be a valid dictionary or object to extract fields from", input, nil)
 			}
 		}
+	case "maxLength":
+		if schema != nil && schema.MaxLength != nil {
+			return validationItem(loc, "string_too_long",
+				fmt.Sprintf("String should have at most %d characters", *schema.MaxLength), nil,
+				map[string]any{"max_length": *schema.MaxLength})
+		}
 	case "nullable":
 		return validationItem(loc, "missing", "Input should not be null", input, nil)
 	case "required":

@@ -128,16 +128,18 @@ func (s *serveCmd) Run(e *env) error {
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Listen first: a port in use fails before any database is created.
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
 	db, err := sqlite.Open(ctx, e.dbPath)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		return err
-	}
 	baseURL := "http://" + ln.Addr().String()
 
 	if !s.NoDemo {
@@ -188,23 +190,21 @@ func (s *serveCmd) Run(e *env) error {
 	return nil
 }
 
-// printDemo prints what SeedDemo created and how to list its batches. A key
-// that came from BATCHESD_DEMO_API_KEY is not printed: the commands refer to
-// the variable instead, so that the secret stays out of captured output.
+// printDemo prints what SeedDemo created and commands that list its
+// batches. The commands read the key from MIXPEEK_API_KEY, as the CLI does; a
+// generated key is printed once in the export line, a key that came from
+// BATCHESD_DEMO_API_KEY is not printed at all (its owner knows it), so that
+// it stays out of whatever keeps stdout.
 func printDemo(w io.Writer, d sqlite.DemoInfo, baseURL string, keyFromEnv bool) {
 	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
 		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
-	keyArg := shellQuote(d.APIKey)
-	authHeader := shellQuote("Authorization: Bearer " + d.APIKey)
 	if keyFromEnv {
-		fmt.Fprintln(w, "Its API key is the one in BATCHESD_DEMO_API_KEY.")
-		keyArg = `"$BATCHESD_DEMO_API_KEY"`
-		authHeader = `"Authorization: Bearer $BATCHESD_DEMO_API_KEY"`
+		fmt.Fprintf(w, "Its API key is the one in BATCHESD_DEMO_API_KEY. To list its batches, set it in your shell:\n\n    export MIXPEEK_API_KEY=<the key in BATCHESD_DEMO_API_KEY>\n\n")
 	} else {
-		fmt.Fprintf(w, "Its API key, shown this once (only its hash is stored):\n\n    %s\n\n", d.APIKey)
+		fmt.Fprintf(w, "Its API key is shown this once (only its hash is stored). To list its batches:\n\n    export MIXPEEK_API_KEY=%s\n\n", shellQuote(d.APIKey))
 	}
-	fmt.Fprintf(w, "List its batches with the CLI:\n\n    MIXPEEK_API_KEY=%s MIXPEEK_NAMESPACE=%s MIXPEEK_BASE_URL=%s go run ./cmd/batches list --bucket %s\n\n",
-		keyArg, shellQuote(d.NamespaceName), baseURL, d.BucketID)
-	fmt.Fprintf(w, "or with curl:\n\n    curl -s -X POST %s/v1/buckets/%s/batches/list -H %s -H %s -H 'Content-Type: application/json' -d '{\"limit\": 5}'\n\n",
-		baseURL, d.BucketID, authHeader, shellQuote("X-Namespace: "+d.NamespaceName))
+	fmt.Fprintf(w, "then with the CLI:\n\n    MIXPEEK_NAMESPACE=%s MIXPEEK_BASE_URL=%s go run ./cmd/batches list --bucket %s\n\n",
+		shellQuote(d.NamespaceName), baseURL, d.BucketID)
+	fmt.Fprintf(w, "or with curl:\n\n    curl -s -X POST %s/v1/buckets/%s/batches/list -H \"Authorization: Bearer $MIXPEEK_API_KEY\" -H %s -H 'Content-Type: application/json' -d '{\"limit\": 5}'\n\n",
+		baseURL, d.BucketID, shellQuote("X-Namespace: "+d.NamespaceName))
 }

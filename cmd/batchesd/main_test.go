@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -167,7 +168,8 @@ func listBatches(t *testing.T, baseURL, key, namespace, bucket, body string) (in
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("X-Namespace", namespace)
 	req.Header.Set("Content-Type", "application/json")
-	client := &http.Client{Timeout: 10 * time.Second}
+	// The exchange is checked against openapi.yaml.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: apitest.NewTransport(t, nil)}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", req.URL, err)
@@ -211,7 +213,7 @@ func serveInProcess(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(apitest.Handler(t, h))
 	t.Cleanup(func() {
 		srv.Close()
 		db.Close()
