@@ -59,7 +59,7 @@ func bearerToken(values []string) (string, bool) {
 		return "", false
 	}
 	key = strings.TrimSpace(key)
-	if key == "" || strings.ContainsAny(key, " \t,") {
+	if key == "" || strings.ContainsAny(key, " \t") {
 		return "", false
 	}
 	return key, true

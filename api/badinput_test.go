@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -187,6 +188,38 @@ func TestBadInput(t *testing.T) {
 			assertValidation(t, f.do(request{body: str(body)}), "json_invalid")
 		}
 	})
+	t.Run("as pydantic words and counts them", func(t *testing.T) {
+		// One error a field, input always present (null when none).
+		for body, want := range map[string]string{
+			`{"limit":null}`:                     `{"detail":[{"input":null,"loc":["body","limit"],"msg":"Input should be a valid integer","type":"int_type"}]}`,
+			`{"limit":0.5}`:                      `{"detail":[{"input":0.5,"loc":["body","limit"],"msg":"Input should be a valid integer, got a number with a fractional part","type":"int_from_float"}]}`,
+			`{"limit":1e400}`:                    `{"detail":[{"input":"1e400","loc":["body","limit"],"msg":"Input should be a finite number","type":"finite_number"}]}`,
+			`{"offset":99999999999999999999999}`: `{"detail":[{"ctx":{"le":9223372036854775807},"input":1e+23,"loc":["body","offset"],"msg":"Input should be less than or equal to 9223372036854775807","type":"less_than_equal"}]}`,
+			`{"a":1,}`:                           `{"detail":[{"ctx":{"error":"invalid character '}' looking for beginning of object key string"},"input":{},"loc":["body",7],"msg":"JSON decode error","type":"json_invalid"}]}`,
+			`{"limit":1} x`:                      `{"detail":[{"ctx":{"error":"invalid character 'x' after top-level value"},"input":{},"loc":["body",12],"msg":"JSON decode error","type":"json_invalid"}]}`,
+			`{"limit":`:                          `{"detail":[{"ctx":{"error":"unexpected end of JSON input"},"input":{},"loc":["body",9],"msg":"JSON decode error","type":"json_invalid"}]}`,
+		} {
+			ex := f.do(request{body: str(body)})
+			if ex.status != 422 || strings.TrimSpace(string(ex.body)) != want {
+				t.Errorf("%s: %d %s\nwant 422 %s", body, ex.status, ex.body, want)
+			}
+		}
+		ex := f.do(request{headers: map[string][]string{"X-Namespace": nil}})
+		if want := `{"detail":[{"input":null,"loc":["header","x-namespace"],"msg":"Field required","type":"missing"}]}`; strings.TrimSpace(string(ex.body)) != want {
+			t.Errorf("missing header: %s\nwant %s", ex.body, want)
+		}
+		// Whole as float64 reads them: pydantic accepts these.
+		for _, body := range []string{`{"offset":5.00000000000000000001,"limit":1}`, `{"offset":1e-400,"limit":1}`, `{"limit":1.00000000000000001}`} {
+			assertPage(t, f.do(request{body: str(body)}), 1, all)
+		}
+		// A byte order mark is read past (the contract's JSON has none, so
+		// the request itself does not conform).
+		bom := f.do(request{body: str("\ufeff{\"limit\":2}")})
+		var page listBody
+		if err := json.Unmarshal(bom.body, &page); err != nil || bom.status != 200 || len(page.Results) != 2 {
+			t.Errorf("body with a BOM: %d %s", bom.status, bom.body)
+		}
+	})
 	t.Run("unknown fields are ignored, as FastAPI does", func(t *testing.T) {
 		assertPage(t, f.do(request{body: str(`{"limit":5,"sort":"asc","huge":1e999999}`)}), 5, all)
 	})
@@ -202,6 +235,12 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("authorization", func(t *testing.T) {
+		// Any key the store takes authenticates: printable ASCII, no space.
+		odd, err := f.db.CreateAPIKey(context.Background(), f.a.org.ID, "sk_test_a,b=c/d+e~")
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertPage(t, f.do(request{body: str(`{"limit":2}`), headers: map[string][]string{"Authorization": {"Bearer " + odd}}}), 2, all)
 		for _, scheme := range []string{"bearer", "BEARER", "Bearer", "bEaReR"} {
 			assertPage(t, f.do(request{body: str(`{"limit":2}`), headers: map[string][]string{"Authorization": {scheme + " " + f.a.key}}}), 2, all)
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"mime"
 	"net/http"
 	"reflect"
@@ -74,6 +73,9 @@ func readBody(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// A UTF-8 byte order mark is not JSON but is read past, as
+		// Python's json does for bytes.
+		body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 		if ct := r.Header.Get("Content-Type"); ct == "" {
 			r.Header.Set("Content-Type", "application/json")
 		} else if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
@@ -89,10 +91,16 @@ func readBody(next http.Handler) http.Handler {
 		if !json.Valid(body) {
 			var v any
 			err := json.Unmarshal(body, &v)
+			// loc carries the 0-based index of the offending character, as
+			// Python's json reports it; Go's offset is just past it, or
+			// the length for a body that ends too soon.
 			offset := int64(len(body))
 			var syntax *json.SyntaxError
 			if errors.As(err, &syntax) {
 				offset = syntax.Offset
+				if offset > 0 && offset < int64(len(body)) || !strings.HasPrefix(syntax.Error(), "unexpected end") {
+					offset--
+				}
 			}
 			reason := "Invalid JSON"
 			if err != nil {
@@ -163,8 +171,19 @@ func renderRequestError(w http.ResponseWriter, _ *http.Request, err error) {
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", nil)
 		return
 	}
+	var all []server.ValidationError
+	collectRequestErrors(err, &all)
+	// One error a place, the first, as pydantic stops at a field's first
+	// failed rule.
 	var items []server.ValidationError
-	collectRequestErrors(err, &items)
+	seen := map[string]bool{}
+	for _, it := range all {
+		key, _ := json.Marshal(it.Loc)
+		if !seen[string(key)] {
+			seen[string(key)] = true
+			items = append(items, it)
+		}
+	}
 	if len(items) == 0 {
 		items = append(items, validationItem([]any{"body"}, "value_error", err.Error(), nil, nil))
 	}
@@ -267,24 +286,20 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 		}
 	case "format":
 		if schema != nil && schema.Type.Is("integer") {
-			return validationItem(loc, "int_parsing_size",
-				"Input should be an integer that fits in "+schema.Format, input, nil)
+			return integerBound(loc, schema.Format, input, se.Value)
 		}
 	case "type":
-		if schema != nil {
-			switch {
-			case schema.Type.Is("integer"):
-				if _, ok := se.Value.(float64); ok {
-					return validationItem(loc, "int_from_float",
-						"Input should be a valid integer, got a number with a fractional part", input, nil)
-				}
-				return validationItem(loc, "int_type", "Input should be a valid integer", input, nil)
-			case schema.Type.Is("string"):
-				return validationItem(loc, "string_type", "Input should be a valid string", input, nil)
-			case schema.Type.Is("object"):
-				return validationItem(loc, "model_attributes_type",
-					"Input should be a valid dictionary or object to extract fields from", input, nil)
+		if n, ok := se.Value.(json.Number); ok {
+			if _, err := n.Float64(); err != nil {
+				return validationItem(loc, "finite_number", "Input should be a finite number", n.String(), nil)
 			}
+		}
+		if schema != nil {
+			if _, ok := se.Value.(float64); ok && schema.Type.Is("integer") {
+				return validationItem(loc, "int_from_float",
+					"Input should be a valid integer, got a number with a fractional part", input, nil)
+			}
+			return describeType(loc, schema, input)
 		}
 	case "maxLength":
 		if schema != nil && schema.MaxLength != nil {
@@ -293,11 +308,58 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 				map[string]any{"max_length": *schema.MaxLength})
 		}
 	case "nullable":
-		return validationItem(loc, "missing", "Input should not be null", input, nil)
+		return describeType(loc, schema, nil)
 	case "required":
 		return validationItem(loc, "missing", "Field required", nil, nil)
 	}
 	return validationItem(loc, "value_error", se.Reason, input, nil)
+}
+
+// describeType words a value of the wrong JSON type (null included) for a
+// schema, as pydantic does.
+func describeType(loc []any, schema *openapi3.Schema, input any) server.ValidationError {
+	switch {
+	case schema == nil:
+	case schema.Type.Is("integer"):
+		return validationItem(loc, "int_type", "Input should be a valid integer", input, nil)
+	case schema.Type.Is("number"):
+		return validationItem(loc, "float_type", "Input should be a valid number", input, nil)
+	case schema.Type.Is("string"):
+		return validationItem(loc, "string_type", "Input should be a valid string", input, nil)
+	case schema.Type.Is("boolean"):
+		return validationItem(loc, "bool_type", "Input should be a valid boolean", input, nil)
+	case schema.Type.Is("array"):
+		return validationItem(loc, "list_type", "Input should be a valid list", input, nil)
+	case schema.Type.Is("object"):
+		return validationItem(loc, "model_attributes_type",
+			"Input should be a valid dictionary or object to extract fields from", input, nil)
+	}
+	return validationItem(loc, "value_error", "Input is not valid", input, nil)
+}
+
+// integerBound words an integer beyond its format (int32, int64) as the
+// bound it passes: less_than_equal, or greater_than_equal below zero.
+func integerBound(loc []any, format string, input, value any) server.ValidationError {
+	max := int64(math.MaxInt64)
+	if format == "int32" {
+		max = math.MaxInt32
+	}
+	negative := false
+	switch v := value.(type) {
+	case float64:
+		negative = v < 0
+	case json.Number:
+		negative = strings.HasPrefix(v.String(), "-")
+	case string:
+		negative = strings.HasPrefix(v, "-")
+	}
+	if negative {
+		min := -max - 1
+		return validationItem(loc, "greater_than_equal",
+			"Input should be greater than or equal to "+strconv.FormatInt(min, 10), input, map[string]any{"ge": min})
+	}
+	return validationItem(loc, "less_than_equal",
+		"Input should be less than or equal to "+strconv.FormatInt(max, 10), input, map[string]any{"le": max})
 }
 
 // jsonInput gives the offending value as JSON would show it; a number
@@ -327,21 +389,17 @@ func writeBindError(w http.ResponseWriter, err error) {
 			loc = append(loc, p)
 		}
 		input := strings.TrimPrefix(typeErr.Value, "number ")
-		switch typeErr.Type.Kind() {
-		case reflect.Int64, reflect.Int32, reflect.Int:
-			bound := int64(math.MaxInt64)
-			if typeErr.Type.Kind() == reflect.Int32 {
-				bound = math.MaxInt32
+		if _, err := strconv.ParseInt(input, 10, 64); err != nil && !strings.ContainsAny(input, ".eE") {
+			switch typeErr.Type.Kind() {
+			case reflect.Int64, reflect.Int:
+				writeValidationError(w, integerBound(loc, "int64", input, input))
+				return
+			case reflect.Int32:
+				writeValidationError(w, integerBound(loc, "int32", input, input))
+				return
 			}
-			msg, typ, ctx := "Input should be less than or equal to ", "less_than_equal", map[string]any{"le": bound}
-			if strings.HasPrefix(input, "-") {
-				bound = -bound - 1
-				msg, typ, ctx = "Input should be greater than or equal to ", "greater_than_equal", map[string]any{"ge": bound}
-			}
-			writeValidationError(w, validationItem(loc, typ, msg+strconv.FormatInt(bound, 10), input, ctx))
-			return
 		}
-		writeValidationError(w, validationItem(loc, "value_error", "Invalid value", input, nil))
+		writeValidationError(w, validationItem(loc, "int_type", "Input should be a valid integer", input, nil))
 		return
 	}
 	writeValidationError(w, validationItem([]any{"body"}, "value_error", "Invalid request body", nil, nil))
@@ -396,15 +454,13 @@ func canonicalNumbers(v any) any {
 		if _, err := strconv.ParseInt(string(t), 10, 64); err == nil {
 			return t
 		}
-		f, _, err := big.ParseFloat(string(t), 10, 200, big.ToNearestEven)
-		if err != nil || !f.IsInt() {
+		// As kin-openapi validated it, and as pydantic reads it: a float64
+		// that is whole, within int64.
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
 			return t
 		}
-		// Only whole numbers that fit an int64: the contract bounds every
-		// integer it binds, and an unknown field's 1e999999 stays unexpanded.
-		if i, acc := f.Int64(); acc == big.Exact {
-			return json.Number(strconv.FormatInt(i, 10))
-		}
+		return json.Number(strconv.FormatInt(int64(f), 10))
 	}
 	return v
 }

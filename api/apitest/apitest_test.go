@@ -48,7 +48,7 @@ func TestCheckTellsConformingFromNot(t *testing.T) {
 		{"batch missing a field", path, `{}`, nil, 200, `{"results":[` + strings.Replace(batch, `"task_id":null,`, "", 1) + `],"total_count":1}`, true, false},
 		{"undeclared status", path, `{}`, nil, 418, `{}`, true, false},
 		{"ErrorResponse without success", path, `{}`, nil, 404, `{"status":404,"error":{"message":"x","type":"NotFoundError","details":null}}`, true, false},
-		{"limit 0", path, `{"limit":0}`, nil, 422, `{"detail":[{"loc":["body","limit"],"msg":"m","type":"greater_than_equal"}]}`, false, true},
+		{"limit 0", path, `{"limit":0}`, nil, 422, `{"detail":[{"loc":["body","limit"],"msg":"m","type":"greater_than_equal","input":0}]}`, false, true},
 		{"no bearer", path, `{}`, map[string]string{"Authorization": ""}, 401, `{"success":false,"status":401,"error":{"message":"m","type":"UnauthorizedError","details":null}}`, false, true},
 		{"unknown path answered as ErrorResponse", path + "s", `{}`, nil, 404, `{"success":false,"status":404,"error":{"message":"m","type":"NotFoundError","details":null}}`, false, true},
 		{"unknown path answered in plain text", path + "s", `{}`, nil, 404, `404 page not found`, false, false},

@@ -229,8 +229,8 @@ var (
 // checkBatch returns an error wrapping ErrInvalid when b cannot be stored.
 func checkBatch(b *server.Batch) error {
 	switch {
-	case b.BatchId == "":
-		return fmt.Errorf("%w: empty batch_id", ErrInvalid)
+	case checkID("batch_id", b.BatchId) != nil:
+		return checkID("batch_id", b.BatchId)
 	case !b.Status.Valid():
 		return fmt.Errorf("%w: status %q is not a TaskStatus", ErrInvalid, b.Status)
 	case !b.Type.Valid():

@@ -71,6 +71,9 @@ func checkName(kind, name string) error {
 		return fmt.Errorf("%s name %q: %w: longer than %d characters", kind, name, ErrInvalid, maxNameLength)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return fmt.Errorf("%s name %q: %w: control character", kind, name, ErrInvalid)
+	case kind == "bucket" && (strings.Contains(name, "/") || name == "." || name == ".."):
+		// A bucket is named in URL paths, where these are not one segment.
+		return fmt.Errorf("%s name %q: %w: a URL path segment cannot be %q or hold /", kind, name, ErrInvalid, name)
 	}
 	return nil
 }
@@ -80,6 +83,9 @@ func checkName(kind, name string) error {
 func checkID(what, id string) error {
 	if id == "" {
 		return fmt.Errorf("%s: %w: empty", what, ErrInvalid)
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("%s %q: %w: not a URL path segment", what, id, ErrInvalid)
 	}
 	if len(id) > maxIDLength {
 		return fmt.Errorf("%s: %w: longer than %d characters", what, ErrInvalid, maxIDLength)

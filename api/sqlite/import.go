@@ -9,7 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -195,6 +199,39 @@ func applyDefaults(obj map[string]any) {
 	}
 }
 
+// checkNumbers refuses a number that no float64 holds (1e400), anywhere in
+// v: a batch holding one could be listed by no client that decodes JSON
+// numbers as float64, Go's and JavaScript's among them. Whole numbers in
+// the integer fields (total_tiers, current_tier, error_summary counts) are
+// rewritten in integer form, as JSON Schema counts 1.0 an integer.
+func checkNumbers(v any, path string) error {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			p := path + "/" + k
+			if n, ok := e.(json.Number); ok && (p == "/total_tiers" || p == "/current_tier" || strings.HasPrefix(p, "/error_summary/")) {
+				if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+					t[k] = json.Number(strconv.FormatInt(int64(f), 10))
+				}
+			}
+			if err := checkNumbers(t[k], p); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if err := checkNumbers(e, path+"/"+strconv.Itoa(i)); err != nil {
+				return err
+			}
+		}
+	case json.Number:
+		if _, err := t.Float64(); err != nil {
+			return fmt.Errorf("%w: %s: number %s is out of range", ErrInvalid, path, t)
+		}
+	}
+	return nil
+}
+
 func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
@@ -210,6 +247,12 @@ func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
 		return server.Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
 	}
 	applyDefaults(obj)
+	if !utf8.Valid(line) {
+		return server.Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
+	}
+	if err := checkNumbers(obj, ""); err != nil {
+		return server.Batch{}, err
+	}
 	if err := schema.VisitJSON(obj, openapi3.DisableSchemaErrorDetails()); err != nil {
 		return server.Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
 	}

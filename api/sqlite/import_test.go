@@ -82,20 +82,24 @@ func TestImportRoundTrip(t *testing.T) {
 func TestImportBadLineImportsNothing(t *testing.T) {
 	replace := func(old, new string) string { return strings.Replace(goodLines[2], old, new, 1) }
 	for name, bad := range map[string]string{
-		"unknown status":      replace(`"status":"DRAFT"`, `"status":"DONE"`),
-		"missing batch_id":    replace(`"batch_id":"btch_a00000000001",`, ``),
-		"trailing garbage":    goodLines[2] + ` garbage`,
-		"two objects":         goodLines[2] + goodLines[2],
-		"not an object":       `["btch_a00000000001"]`,
-		"not JSON":            `{"batch_id":`,
-		"bad timestamp":       replace(`"2025-06-01T12:00:00.000000999Z"`, `"yesterday"`),
-		"total_tiers zero":    replace(`"total_tiers":1`, `"total_tiers":0`),
-		"fractional tier":     replace(`"total_tiers":1`, `"total_tiers":1.5`),
-		"string object id":    replace(`"object_ids":["obj_1"]`, `"object_ids":"obj_1"`),
-		"null object_ids":     replace(`"object_ids":["obj_1"]`, `"object_ids":null`),
-		"unknown type":        replace(`"type":"BUCKET"`, `"type":"FOLDER"`),
-		"error_summary float": replace(`"error_summary":{}`, `"error_summary":{"timeout":0.5}`),
-		"duplicate in file":   goodLines[0],
+		"unknown status":        replace(`"status":"DRAFT"`, `"status":"DONE"`),
+		"missing batch_id":      replace(`"batch_id":"btch_a00000000001",`, ``),
+		"trailing garbage":      goodLines[2] + ` garbage`,
+		"two objects":           goodLines[2] + goodLines[2],
+		"not an object":         `["btch_a00000000001"]`,
+		"not JSON":              `{"batch_id":`,
+		"bad timestamp":         replace(`"2025-06-01T12:00:00.000000999Z"`, `"yesterday"`),
+		"total_tiers zero":      replace(`"total_tiers":1`, `"total_tiers":0`),
+		"fractional tier":       replace(`"total_tiers":1`, `"total_tiers":1.5`),
+		"string object id":      replace(`"object_ids":["obj_1"]`, `"object_ids":"obj_1"`),
+		"null object_ids":       replace(`"object_ids":["obj_1"]`, `"object_ids":null`),
+		"unknown type":          replace(`"type":"BUCKET"`, `"type":"FOLDER"`),
+		"error_summary float":   replace(`"error_summary":{}`, `"error_summary":{"timeout":0.5}`),
+		"duplicate in file":     goodLines[0],
+		"number beyond float64": replace(`"total_tiers":1`, `"total_tiers":1,"metadata":{"x":1e400}`),
+		"invalid UTF-8":         replace(`"status":"DRAFT"`, "\"status\":\"DRAFT\",\"error\":\"\xff\""),
+		"batch_id with a slash": replace(`"batch_id":"btch_a00000000001"`, `"batch_id":"btch/a"`),
+		"batch_id dot-dot":      replace(`"batch_id":"btch_a00000000001"`, `"batch_id":".."`),
 	} {
 		t.Run(name, func(t *testing.T) {
 			db, _ := openTemp(t)
@@ -175,7 +179,7 @@ func TestImportDefaults(t *testing.T) {
 	db, _ := openTemp(t)
 	ctx := t.Context()
 	a := newTenant(t, db, "Acme", "production", "main")
-	line := `{"batch_id":"btch_sparse00001","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z",` +
+	line := `{"batch_id":"btch_sparse00001","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z","total_tiers":1.0,` +
 		`"tier_tasks":[{"tier_num":0}],"manifest_key":"ns/x/manifests/tier_0.parquet"}`
 	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line)); err != nil || n != 1 {
 		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)

@@ -199,7 +199,7 @@ func printDemo(w io.Writer, d sqlite.DemoInfo, baseURL string, keyFromEnv bool) 
 	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
 		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
 	if keyFromEnv {
-		fmt.Fprintf(w, "Its API key is the one in BATCHESD_DEMO_API_KEY. To list its batches, set it in your shell:\n\n    export MIXPEEK_API_KEY=<the key in BATCHESD_DEMO_API_KEY>\n\n")
+		fmt.Fprintf(w, "Its API key is the one you gave (--demo-api-key or BATCHESD_DEMO_API_KEY). To list its batches, set it in your shell:\n\n    export MIXPEEK_API_KEY=<that key>\n\n")
 	} else {
 		fmt.Fprintf(w, "Its API key is shown this once (only its hash is stored). To list its batches:\n\n    export MIXPEEK_API_KEY=%s\n\n", shellQuote(d.APIKey))
 	}

@@ -296,10 +296,10 @@ type ValidationError struct {
 	// Example: {"le":1000}
 	Ctx *map[string]interface{} `json:"ctx,omitempty"`
 
-	// Input The offending value, when there is one.
+	// Input The offending value; null when there is none (a missing field).
 	//
 	// Example: 1001
-	Input interface{} `json:"input,omitempty"`
+	Input interface{} `json:"input"`
 
 	// Loc Where: `body` and the field path (`["body", "limit"]`), or
 	// `header` / `path` and the parameter name.
