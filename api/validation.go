@@ -98,7 +98,7 @@ func readBody(next http.Handler) http.Handler {
 			var syntax *json.SyntaxError
 			if errors.As(err, &syntax) {
 				offset = syntax.Offset
-				if offset > 0 && offset < int64(len(body)) || !strings.HasPrefix(syntax.Error(), "unexpected end") {
+				if offset > 0 && !strings.HasPrefix(syntax.Error(), "unexpected end") {
 					offset--
 				}
 			}
