@@ -236,7 +236,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("authorization", func(t *testing.T) {
 		// Any key the store takes authenticates: printable ASCII, no space.
-		odd, err := f.db.CreateAPIKey(context.Background(), f.a.org.ID, "sk_test_a,b=c/d+e~")
+		odd, err := f.db.CreateAPIKey(context.Background(), f.a.org.ID, "sk_test_a,b=c/d+e~0123")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,6 +322,9 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("unknown routes", func(t *testing.T) {
+		// An encoded letter the mux decodes and kin-openapi's router does
+		// not: no route, in the same words.
+		assertErrorResponse(t, f.do(request{path: "/v1/buckets/bkt_a/batches/%6cist"}), 404, "NotFoundError")
 		for _, path := range []string{"/v1/buckets/bkt_a/batches/lists", "/", "/v1", "/v1/buckets/bkt_a/batches", "/v2/buckets/bkt_a/batches/list", "/v1/buckets/bkt_a/batches/list/"} {
 			for _, m := range []string{http.MethodPost, http.MethodGet} {
 				assertErrorResponse(t, f.do(request{method: m, path: path}), 404, "NotFoundError")

@@ -89,8 +89,7 @@ func route(mux *http.ServeMux, next http.Handler) http.Handler {
 	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/") {
-			writeError(w, http.StatusNotFound, "Not Found: "+r.Method+" "+r.URL.EscapedPath(),
-				map[string]any{"method": r.Method, "path": r.URL.EscapedPath()})
+			writeRouteNotFound(w, r)
 			return
 		}
 		if _, pattern := mux.Handler(r); pattern != "" {
@@ -106,14 +105,20 @@ func route(mux *http.ServeMux, next http.Handler) http.Handler {
 			}
 		}
 		if len(allow) == 0 {
-			writeError(w, http.StatusNotFound, "Not Found: "+r.Method+" "+r.URL.EscapedPath(),
-				map[string]any{"method": r.Method, "path": r.URL.EscapedPath()})
+			writeRouteNotFound(w, r)
 			return
 		}
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed: "+r.Method,
 			map[string]any{"method": r.Method, "allow": allow})
 	})
+}
+
+// writeRouteNotFound answers 404 for a method and path the API does not
+// have.
+func writeRouteNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "Not Found: "+r.Method+" "+r.URL.EscapedPath(),
+		map[string]any{"method": r.Method, "path": r.URL.EscapedPath()})
 }
 
 // limitBody refuses a declared body over max bytes at once, and caps what

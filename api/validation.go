@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -106,7 +107,9 @@ func readBody(next http.Handler) http.Handler {
 			if err != nil {
 				reason = strings.TrimPrefix(err.Error(), "json: ")
 			}
-			writeValidationError(w, validationItem([]any{"body", int(offset)}, "json_invalid",
+			// Python counts characters, not bytes.
+			pos := utf8.RuneCount(body[:min(offset, int64(len(body)))])
+			writeValidationError(w, validationItem([]any{"body", pos}, "json_invalid",
 				"JSON decode error", map[string]any{}, map[string]any{"error": reason}))
 			return
 		}
@@ -162,13 +165,11 @@ func newValidator(spec *openapi3.T) func(http.Handler) http.Handler {
 }
 
 // renderRequestError answers a kin-openapi validation error.
-func renderRequestError(w http.ResponseWriter, _ *http.Request, err error) {
-	if errors.Is(err, routers.ErrPathNotFound) {
-		writeError(w, http.StatusNotFound, "Not Found", nil)
-		return
-	}
-	if errors.Is(err, routers.ErrMethodNotAllowed) {
-		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", nil)
+func renderRequestError(w http.ResponseWriter, r *http.Request, err error) {
+	// The mux and kin-openapi's router may disagree on a path the mux
+	// matched after decoding it (…/batches/%6cist): no route, all the same.
+	if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
+		writeRouteNotFound(w, r)
 		return
 	}
 	var all []server.ValidationError
@@ -286,6 +287,20 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 		}
 	case "format":
 		if schema != nil && schema.Type.Is("integer") {
+			// Name the contract's bound where it has one (limit ≤ 1000),
+			// the format's otherwise.
+			if f, ok := se.Value.(float64); ok {
+				if schema.Max != nil && f > *schema.Max {
+					return validationItem(loc, "less_than_equal",
+						"Input should be less than or equal to "+formatNumber(*schema.Max), input,
+						map[string]any{"le": *schema.Max})
+				}
+				if schema.Min != nil && f < *schema.Min {
+					return validationItem(loc, "greater_than_equal",
+						"Input should be greater than or equal to "+formatNumber(*schema.Min), input,
+						map[string]any{"ge": *schema.Min})
+				}
+			}
 			return integerBound(loc, schema.Format, input, se.Value)
 		}
 	case "type":

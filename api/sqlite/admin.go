@@ -189,16 +189,17 @@ func createAPIKey(ctx context.Context, tx *sql.Tx, organizationID, key string, n
 		key = newAPIKey()
 	} else if err := checkToken("API key", key); err != nil {
 		return "", err
+	} else if len(key) < minKeyLength {
+		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, minKeyLength)
 	}
 	if err := mustExist(ctx, tx, "organizations", "organization", organizationID); err != nil {
 		return "", err
 	}
 	hash := api.HashKey(key)
-	prefix := key[:min(len(key), keyDisplayPrefix)]
-	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (key_hash, organization_id, prefix, created_at) VALUES (?, ?, ?, ?)`,
-		hash[:], organizationID, prefix, now.UnixNano())
+	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES (?, ?, ?)`,
+		hash[:], organizationID, now.UnixNano())
 	if isUniqueViolation(err) {
-		return "", fmt.Errorf("API key %s… %w", prefix, ErrAlreadyExists)
+		return "", fmt.Errorf("API key %w", ErrAlreadyExists)
 	}
 	if err != nil {
 		return "", err

@@ -23,11 +23,11 @@ func TestSeedDemo(t *testing.T) {
 	ctx := t.Context()
 	before := time.Now()
 
-	info, ok, err := db.SeedDemo(ctx, "sk_test_demo_key")
+	info, ok, err := db.SeedDemo(ctx, "sk_test_demo_key_0001")
 	if err != nil || !ok {
 		t.Fatalf("SeedDemo = %+v, %v, %v", info, ok, err)
 	}
-	if info.BucketID != "bkt_demo" || info.NamespaceName != "demo" || info.APIKey != "sk_test_demo_key" ||
+	if info.BucketID != "bkt_demo" || info.NamespaceName != "demo" || info.APIKey != "sk_test_demo_key_0001" ||
 		!strings.HasPrefix(info.OrganizationID, "org_") || !strings.HasPrefix(info.NamespaceID, "ns_") {
 		t.Errorf("DemoInfo %+v", info)
 	}

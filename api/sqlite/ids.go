@@ -19,9 +19,9 @@ const (
 	keyLength = 40
 	// keyPrefix starts every generated API key.
 	keyPrefix = "sk_live_"
-	// keyDisplayPrefix is how many leading characters of a key are kept,
-	// in clear, to recognise it.
-	keyDisplayPrefix = 12
+	// minKeyLength is the shortest API key that may be registered: a
+	// short one is guessed.
+	minKeyLength = 20
 	// maxNameLength is the longest name, in characters, of an organization,
 	// namespace or bucket.
 	maxNameLength = 128

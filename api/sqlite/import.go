@@ -247,6 +247,13 @@ func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
 		return server.Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
 	}
 	applyDefaults(obj)
+	// Fields the contract does not know (Mixpeek's tier_tasks, say) are
+	// dropped before anything is checked.
+	for k := range obj {
+		if _, known := schema.Properties[k]; !known {
+			delete(obj, k)
+		}
+	}
 	if !utf8.Valid(line) {
 		return server.Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
 	}

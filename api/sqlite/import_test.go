@@ -180,7 +180,7 @@ func TestImportDefaults(t *testing.T) {
 	ctx := t.Context()
 	a := newTenant(t, db, "Acme", "production", "main")
 	line := `{"batch_id":"btch_sparse00001","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z","total_tiers":1.0,` +
-		`"tier_tasks":[{"tier_num":0}],"manifest_key":"ns/x/manifests/tier_0.parquet"}`
+		`"tier_tasks":[{"tier_num":0,"huge":1e400}],"manifest_key":"ns/x/manifests/tier_0.parquet"}`
 	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line)); err != nil || n != 1 {
 		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)
 	}

@@ -253,8 +253,8 @@ func TestAPIKeys(t *testing.T) {
 	if _, err := db.OrganizationForKey(ctx, api.HashKey("sk_live_unknown")); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("unknown key: %v, want ErrNotFound", err)
 	}
-	given, err := db.CreateAPIKey(ctx, a.org.ID, "sk_test_given123")
-	if err != nil || given != "sk_test_given123" {
+	given, err := db.CreateAPIKey(ctx, a.org.ID, "sk_test_given1234567890")
+	if err != nil || given != "sk_test_given1234567890" {
 		t.Fatalf("CreateAPIKey(given) = %q, %v", given, err)
 	}
 	if org, err := db.OrganizationForKey(ctx, api.HashKey(given)); err != nil || org != a.org {
@@ -268,25 +268,29 @@ func TestAPIKeys(t *testing.T) {
 	if _, err := db.CreateAPIKey(ctx, "org_nonexistent", ""); !errors.Is(err, api.ErrNotFound) {
 		t.Errorf("key of unknown org: %v, want ErrNotFound", err)
 	}
-	for _, bad := range []string{"with space", "tab\tkey", strings.Repeat("k", 129)} {
+	for _, bad := range []string{"with space in a long key", "tab\tkey-of-a-good-length", strings.Repeat("k", 129), "sk_test_short"} {
 		if _, err := db.CreateAPIKey(ctx, a.org.ID, bad); !errors.Is(err, sqlite.ErrInvalid) {
 			t.Errorf("CreateAPIKey(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
 
-	// Only the hash and a short prefix are stored.
+	// Only the hash is stored: no column holds any of the key.
 	raw := rawDB(t, path)
-	var hash []byte
-	var prefix string
-	if err := raw.QueryRowContext(ctx, `SELECT key_hash, prefix FROM api_keys WHERE prefix = ?`, given[:12]).Scan(&hash, &prefix); err != nil {
+	h := api.HashKey(given)
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE key_hash = ?`, h[:]).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("hash stored %d times: %v", n, err)
+	}
+	var dump string
+	if err := raw.QueryRowContext(ctx, `SELECT group_concat(quote(key_hash) || organization_id || created_at || ifnull(revoked_at, '')) FROM api_keys`).Scan(&dump); err != nil {
 		t.Fatal(err)
 	}
-	if h := api.HashKey(given); string(hash) != string(h[:]) || prefix != "sk_test_give" {
-		t.Errorf("stored %x %q", hash, prefix)
+	if strings.Contains(dump, given[:8]) || strings.Contains(dump, given[len(given)-8:]) {
+		t.Errorf("api_keys holds part of the key: %s", dump)
 	}
 
 	// A revoked key no longer resolves.
-	if _, err := raw.ExecContext(ctx, `UPDATE api_keys SET revoked_at = 1 WHERE prefix = ?`, given[:12]); err != nil {
+	if _, err := raw.ExecContext(ctx, `UPDATE api_keys SET revoked_at = 1 WHERE key_hash = ?`, h[:]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.OrganizationForKey(ctx, api.HashKey(given)); !errors.Is(err, api.ErrNotFound) {

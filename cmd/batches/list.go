@@ -200,8 +200,9 @@ func walk(ctx context.Context, c *client.ClientWithResponses, cfg config, bucket
 			break
 		}
 		if added == 0 {
-			fmt.Fprintf(stderr, "warning: the page at offset %d repeated batches already listed; stopping with %d of %d\n", off, len(all), total)
-			break
+			// Going on could loop for ever; stopping quietly would pass a
+			// part for the whole.
+			return nil, 0, fmt.Errorf("the page at offset %d holds only batches already listed (%d of %d fetched): the server does not page by offset", off, len(all), total)
 		}
 	}
 	return all, total, nil

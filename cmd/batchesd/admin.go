@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -45,7 +47,17 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func openDB(e *env) (*sqlite.DB, error) { return sqlite.Open(e.ctx, e.dbPath) }
+// openDB opens the database of an administration command. Only org create
+// (create true) makes a new one: the others need what an existing one holds,
+// and a mistyped --database must not leave an empty database behind.
+func openDB(e *env, create bool) (*sqlite.DB, error) {
+	if !create {
+		if _, err := os.Stat(e.dbPath); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist: start the server on it, or create an organization first (org create)", e.dbPath)
+		}
+	}
+	return sqlite.Open(e.ctx, e.dbPath)
+}
 
 type orgCmd struct {
 	Create orgCreateCmd `cmd:"" help:"Create an organization; prints ORGANIZATION_ID and NAME."`
@@ -57,7 +69,7 @@ type orgCreateCmd struct {
 }
 
 func (c *orgCreateCmd) Run(e *env) error {
-	db, err := openDB(e)
+	db, err := openDB(e, true)
 	if err != nil {
 		return err
 	}
@@ -80,7 +92,7 @@ type namespaceCreateCmd struct {
 }
 
 func (c *namespaceCreateCmd) Run(e *env) error {
-	db, err := openDB(e)
+	db, err := openDB(e, false)
 	if err != nil {
 		return err
 	}
@@ -105,7 +117,7 @@ type bucketCreateCmd struct {
 }
 
 func (c *bucketCreateCmd) Run(e *env) error {
-	db, err := openDB(e)
+	db, err := openDB(e, false)
 	if err != nil {
 		return err
 	}
@@ -124,12 +136,12 @@ type keyCmd struct {
 
 type keyCreateCmd struct {
 	Org string `required:"" help:"Id of the organization (org_…)."`
-	Key string `env:"BATCHESD_NEW_API_KEY" help:"The key to register; generated (sk_live_…) if empty."`
+	Key string `env:"BATCHESD_NEW_API_KEY" help:"The key to register: 20 to 128 printable ASCII characters, no spaces; generated (sk_live_…) if empty."`
 	output
 }
 
 func (c *keyCreateCmd) Run(e *env) error {
-	db, err := openDB(e)
+	db, err := openDB(e, false)
 	if err != nil {
 		return err
 	}
@@ -157,7 +169,7 @@ func (c *importCmd) Run(e *env) error {
 		defer f.Close()
 		r = f
 	}
-	db, err := openDB(e)
+	db, err := openDB(e, false)
 	if err != nil {
 		return err
 	}

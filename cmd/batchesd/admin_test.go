@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -217,8 +219,8 @@ func TestAdminJSONOutput(t *testing.T) {
 		t.Fatalf("key create -o json printed %v", k)
 	}
 	// A key of one's own choosing.
-	k2 := parseJSONObject(t, mustRun(t, args("key", "create", "--org", org["organization_id"], "--key", "sk_test_mine", "-o", "json")...).stdout)
-	if k2["api_key"] != "sk_test_mine" {
+	k2 := parseJSONObject(t, mustRun(t, args("key", "create", "--org", org["organization_id"], "--key", "sk_test_mine_0123456789", "-o", "json")...).stdout)
+	if k2["api_key"] != "sk_test_mine_0123456789" {
 		t.Fatalf("key create --key printed %v", k2)
 	}
 	bt := batch("btch_json00000001", "bkt_main", time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), false)
@@ -231,7 +233,7 @@ func TestAdminJSONOutput(t *testing.T) {
 	// Both keys work, and the default output is KEY=value again.
 	url := serveInProcess(t, db)
 	wantBatches(t, mustList(t, url, k["api_key"], "production", "bkt_main", `{}`), bt)
-	wantBatches(t, mustList(t, url, "sk_test_mine", "production", "bkt_main", `{}`), bt)
+	wantBatches(t, mustList(t, url, "sk_test_mine_0123456789", "production", "bkt_main", `{}`), bt)
 	if r := mustRun(t, args("org", "create", "--name", "it's")...); r.stdout == "" || parseKV(t, r.stdout)["NAME"] != "it's" {
 		t.Errorf("org create with a quote in the name printed %q", r.stdout)
 	}
@@ -323,5 +325,41 @@ func TestAdminErrors(t *testing.T) {
 	wantBatches(t, mustList(t, url, a.key, "production", a.bucketID, `{}`))
 	if status, body, _ := listBatches(t, url, a.key, "production", "bkt_nope", `{}`); status != 404 {
 		t.Errorf("list of bkt_nope: %d %s", status, body)
+	}
+}
+
+// TestAdminNeedsADatabase: only org create starts a database; the other
+// commands on a missing one fail and leave nothing behind.
+func TestAdminNeedsADatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nope", "batches.db")
+	for _, args := range [][]string{
+		{"namespace", "create", "--org", "org_x", "--name", "production"},
+		{"bucket", "create", "--namespace", "ns_x", "--name", "main"},
+		{"key", "create", "--org", "org_x"},
+	} {
+		r := batchesd(t, append([]string{"--database", db}, args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "does not exist") {
+			t.Errorf("%v on a missing database: %v", args, r)
+		}
+		if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%v created %s", args, db)
+		}
+	}
+	mustRun(t, "--database", db, "org", "create", "--name", "Acme")
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("org create did not create the database: %v", err)
+	}
+}
+
+// TestServeRefusesAnEmptyAddr: an empty address would listen on every
+// interface.
+func TestServeRefusesAnEmptyAddr(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "b.db")
+	r := batchesd(t, "--database", db, "serve", "--addr", "")
+	if r.code != 1 || !strings.Contains(r.stderr, "--addr is empty") {
+		t.Errorf("serve --addr '': %v", r)
+	}
+	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused start created the database")
 	}
 }

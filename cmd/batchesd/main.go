@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,6 +59,13 @@ type env struct {
 }
 
 func main() {
+	// An empty BATCHESD_ variable counts as unset, as in the CLI: an empty
+	// BATCHESD_ADDR must not mean every interface.
+	for _, kv := range os.Environ() {
+		if name, value, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "BATCHESD_") && value == "" {
+			os.Unsetenv(name)
+		}
+	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -119,7 +127,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 
 type serveCmd struct {
 	Addr            string        `env:"BATCHESD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
-	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization created on first start; generated and printed once if empty."`
+	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization created on first start (20 to 128 printable ASCII characters, no spaces); generated and printed once if empty."`
 	NoDemo          bool          `env:"BATCHESD_NO_DEMO" help:"Do not create the demo organization on an empty database."`
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
 }
@@ -128,6 +136,9 @@ func (s *serveCmd) Run(e *env) error {
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if s.Addr == "" {
+		return errors.New("--addr is empty: give host:port, e.g. 127.0.0.1:8080 (:8080 listens on every interface)")
+	}
 	// Listen first: a port in use fails before any database is created.
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {

@@ -651,3 +651,17 @@ func TestAdminWhileServing(t *testing.T) {
 		t.Fatalf("SIGTERM: %v\nstderr:\n%s", err, s.stderr)
 	}
 }
+
+// TestServeEmptyVariablesAreUnset: BATCHESD_ variables set to "" count as
+// unset (defaults apply), so a stray empty variable neither breaks the start
+// nor changes what it listens on.
+func TestServeEmptyVariablesAreUnset(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "batches.db")
+	s := startServer(t, db, "BATCHESD_LOG_LEVEL=", "BATCHESD_NO_DEMO=", "BATCHESD_DEMO_API_KEY=", "BATCHESD_LOG_FORMAT=")
+	m := s.waitStdout(t, regexp.MustCompile(`export MIXPEEK_API_KEY=(sk_live_[A-Za-z0-9]{40})`))
+	wantDemoPage(t, mustList(t, s.url, m[1], "demo", "bkt_demo", `{"limit":5}`))
+	if err := s.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v\nstderr:\n%s", err, s.stderr)
+	}
+}

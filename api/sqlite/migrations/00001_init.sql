@@ -24,12 +24,10 @@ CREATE TABLE buckets (
     UNIQUE (namespace_id, name)
 ) STRICT;
 
--- Only the SHA-256 hash of a key is kept; prefix is its first characters,
--- for people to recognise it.
+-- Only the SHA-256 hash of a key is kept, nothing of the key itself.
 CREATE TABLE api_keys (
     key_hash        BLOB    NOT NULL PRIMARY KEY CHECK (length(key_hash) = 32),
     organization_id TEXT    NOT NULL REFERENCES organizations (id),
-    prefix          TEXT    NOT NULL,
     created_at      INTEGER NOT NULL,
     revoked_at      INTEGER
 ) STRICT;
