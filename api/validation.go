@@ -273,34 +273,18 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 			map[string]any{"expected": expected})
 	}
 	switch se.SchemaField {
-	case "minimum":
-		if schema != nil && schema.Min != nil {
-			return validationItem(loc, "greater_than_equal",
-				"Input should be greater than or equal to "+formatNumber(*schema.Min), input,
-				map[string]any{"ge": *schema.Min})
-		}
-	case "maximum":
-		if schema != nil && schema.Max != nil {
-			return validationItem(loc, "less_than_equal",
-				"Input should be less than or equal to "+formatNumber(*schema.Max), input,
-				map[string]any{"le": *schema.Max})
-		}
-	case "format":
-		if schema != nil && schema.Type.Is("integer") {
-			// Name the contract's bound where it has one (limit ≤ 1000),
-			// the format's otherwise.
-			if f, ok := se.Value.(float64); ok {
-				if schema.Max != nil && f > *schema.Max {
-					return validationItem(loc, "less_than_equal",
-						"Input should be less than or equal to "+formatNumber(*schema.Max), input,
-						map[string]any{"le": *schema.Max})
-				}
-				if schema.Min != nil && f < *schema.Min {
-					return validationItem(loc, "greater_than_equal",
-						"Input should be greater than or equal to "+formatNumber(*schema.Min), input,
-						map[string]any{"ge": *schema.Min})
-				}
+	case "minimum", "maximum", "format":
+		// The contract's bound where the value passes one (limit ≤ 1000),
+		// else the integer format's (int64).
+		if f, ok := se.Value.(float64); ok && schema != nil {
+			if schema.Max != nil && f > *schema.Max {
+				return lessThanEqual(loc, *schema.Max, input)
 			}
+			if schema.Min != nil && f < *schema.Min {
+				return greaterThanEqual(loc, *schema.Min, input)
+			}
+		}
+		if se.SchemaField == "format" && schema != nil && schema.Type.Is("integer") {
 			return integerBound(loc, schema.Format, input, se.Value)
 		}
 	case "type":
@@ -369,12 +353,30 @@ func integerBound(loc []any, format string, input, value any) server.ValidationE
 		negative = strings.HasPrefix(v, "-")
 	}
 	if negative {
-		min := -max - 1
-		return validationItem(loc, "greater_than_equal",
-			"Input should be greater than or equal to "+strconv.FormatInt(min, 10), input, map[string]any{"ge": min})
+		return greaterThanEqual(loc, -max-1, input)
 	}
-	return validationItem(loc, "less_than_equal",
-		"Input should be less than or equal to "+strconv.FormatInt(max, 10), input, map[string]any{"le": max})
+	return lessThanEqual(loc, max, input)
+}
+
+// lessThanEqual and greaterThanEqual are pydantic's bound errors; bound is
+// an int64 or a float64 (a whole one is shown as an integer, 1000 not 1e+03).
+func lessThanEqual(loc []any, bound, input any) server.ValidationError {
+	bound = wholeAsInt(bound)
+	return validationItem(loc, "less_than_equal", fmt.Sprintf("Input should be less than or equal to %v", bound),
+		input, map[string]any{"le": bound})
+}
+
+func greaterThanEqual(loc []any, bound, input any) server.ValidationError {
+	bound = wholeAsInt(bound)
+	return validationItem(loc, "greater_than_equal", fmt.Sprintf("Input should be greater than or equal to %v", bound),
+		input, map[string]any{"ge": bound})
+}
+
+func wholeAsInt(v any) any {
+	if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return v
 }
 
 // jsonInput gives the offending value as JSON would show it; a number
@@ -419,8 +421,6 @@ func writeBindError(w http.ResponseWriter, err error) {
 	}
 	writeValidationError(w, validationItem([]any{"body"}, "value_error", "Invalid request body", nil, nil))
 }
-
-func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // joinOr lists values as pydantic does: 'A', 'B' or 'C'.
 func joinOr(vs []string) string {
