@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/storage"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -185,18 +186,15 @@ func createBucket(ctx context.Context, tx *sql.Tx, namespaceID, name, id string,
 }
 
 func createAPIKey(ctx context.Context, tx *sql.Tx, organizationID, key string, now time.Time) (string, error) {
-	if key == "" {
-		key = newAPIKey()
-	} else if err := checkToken("API key", key); err != nil {
+	key, err := storage.APIKey(key)
+	if err != nil {
 		return "", err
-	} else if len(key) < minKeyLength {
-		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, minKeyLength)
 	}
 	if err := mustExist(ctx, tx, "organizations", "organization", organizationID); err != nil {
 		return "", err
 	}
 	hash := api.HashKey(key)
-	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES (?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES (?, ?, ?)`,
 		hash[:], organizationID, now.UnixNano())
 	if isUniqueViolation(err) {
 		return "", fmt.Errorf("API key %w", ErrAlreadyExists)
@@ -216,36 +214,6 @@ func mustExist(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
 	}
 	if !ok {
 		return fmt.Errorf("%s %q: %w", kind, id, api.ErrNotFound)
-	}
-	return nil
-}
-
-// minTime and maxTime bound the timestamps that nanoseconds since the Unix
-// epoch in an int64 can hold, whole years only.
-var (
-	minTime = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
-)
-
-// checkBatch returns an error wrapping ErrInvalid when b cannot be stored.
-func checkBatch(b *server.Batch) error {
-	switch {
-	case checkID("batch_id", b.BatchId) != nil:
-		return checkID("batch_id", b.BatchId)
-	case !b.Status.Valid():
-		return fmt.Errorf("%w: status %q is not a TaskStatus", ErrInvalid, b.Status)
-	case !b.Type.Valid():
-		return fmt.Errorf("%w: type %q is not a BatchType", ErrInvalid, b.Type)
-	case b.TotalTiers < 1:
-		return fmt.Errorf("%w: total_tiers %d is less than 1", ErrInvalid, b.TotalTiers)
-	}
-	for _, t := range []struct {
-		name string
-		t    time.Time
-	}{{"created_at", b.CreatedAt}, {"updated_at", b.UpdatedAt}} {
-		if t.t.Before(minTime) || !t.t.Before(maxTime) {
-			return fmt.Errorf("%w: %s %s is outside the years 1678 to 2261", ErrInvalid, t.name, t.t.Format(time.RFC3339Nano))
-		}
 	}
 	return nil
 }

@@ -34,16 +34,6 @@ import (
 	"github.com/mixpeekgo/batches/api"
 )
 
-// ErrInvalid is wrapped by the errors of the methods that refuse their
-// arguments: an empty or badly formed name, id or key, a batch that breaks
-// the Batch schema, a negative offset. errors.Is(err, ErrInvalid) tells them
-// apart from storage failures.
-var ErrInvalid = errors.New("invalid argument")
-
-// ErrAlreadyExists is wrapped by the errors of the methods that create
-// something whose id, name or key is already taken.
-var ErrAlreadyExists = errors.New("already exists")
-
 // readConns is the size of the read pool.
 const readConns = 4
 

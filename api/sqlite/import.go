@@ -1,55 +1,15 @@
 package sqlite
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
-	"strings"
-	"sync"
-	"unicode/utf8"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches/api/storage"
 )
-
-// MaxImportLine is the longest line, in bytes, that [DB.ImportBatches]
-// accepts.
-const MaxImportLine = 16 << 20
-
-// LineError is the error of [DB.ImportBatches] about one line of its input.
-// Its message is "line N: " and what is wrong with that line.
-type LineError struct {
-	Line int   // 1-based line number in the input
-	Err  error // what is wrong; may wrap ErrInvalid or ErrAlreadyExists
-}
-
-// Error returns "line N: " and the message of e.Err.
-func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
-
-// Unwrap returns e.Err.
-func (e *LineError) Unwrap() error { return e.Err }
-
-// batchSchema returns the Batch schema of the embedded OpenAPI document.
-var batchSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
-	doc, err := server.GetSwagger()
-	if err != nil {
-		return nil, fmt.Errorf("embedded OpenAPI document: %w", err)
-	}
-	ref := doc.Components.Schemas["Batch"]
-	if ref == nil || ref.Value == nil {
-		return nil, errors.New("embedded OpenAPI document: no components.schemas.Batch")
-	}
-	return ref.Value, nil
-})
 
 // ImportBatches stores in the bucket bucketID the batches read from r as
 // JSON Lines: one Batch object per line, exactly as the List Batches
@@ -59,7 +19,7 @@ var batchSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
 // line must hold one JSON object and nothing after it, which must validate
 // against the Batch schema of the embedded OpenAPI document (required
 // fields, enums, types, date-time formats, total_tiers ≥ 1) once the fields
-// it leaves out get Mixpeek's defaults (see batchDefaults); batch_id,
+// it leaves out get Mixpeek's defaults ([storage.ReadBatches]); batch_id,
 // created_at and updated_at must be given. Fields the schema does not know
 // (Mixpeek's tier_tasks, say) are ignored. The bucket_id
 // of the lines is ignored and bucketID stored instead; every other field is
@@ -78,7 +38,7 @@ func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (
 	if _, err := db.bucketByID(ctx, bucketID); err != nil {
 		return 0, fmt.Errorf("sqlite: import batches: %w", err)
 	}
-	batches, lines, err := readBatches(r)
+	batches, lines, err := storage.ReadBatches(r)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: import batches: %w", err)
 	}
@@ -103,178 +63,4 @@ func (db *DB) bucketByID(ctx context.Context, id string) (api.Bucket, error) {
 		return api.Bucket{}, fmt.Errorf("bucket %q: %w", id, api.ErrNotFound)
 	}
 	return b, err
-}
-
-// readBatches reads and checks every line of r, returning the batches and,
-// for each, its line number.
-func readBatches(r io.Reader) ([]server.Batch, []int, error) {
-	schema, err := batchSchema()
-	if err != nil {
-		return nil, nil, err
-	}
-	var (
-		batches []server.Batch
-		lines   []int
-		seen    = map[string]int{}
-	)
-	br := bufio.NewReaderSize(r, 64<<10)
-	for n := 1; ; n++ {
-		line, err := readLine(br)
-		if errors.Is(err, errLineTooLong) {
-			return nil, nil, &LineError{Line: n, Err: err}
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("reading line %d: %w", n, err)
-		}
-		if n == 1 {
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
-		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			b, perr := parseBatch(schema, line)
-			if perr != nil {
-				return nil, nil, &LineError{Line: n, Err: perr}
-			}
-			if first, dup := seen[b.BatchId]; dup {
-				return nil, nil, &LineError{Line: n, Err: fmt.Errorf("batch_id %q %w: repeats line %d", b.BatchId, ErrAlreadyExists, first)}
-			}
-			seen[b.BatchId] = n
-			batches = append(batches, b)
-			lines = append(lines, n)
-		}
-		if errors.Is(err, io.EOF) {
-			return batches, lines, nil
-		}
-	}
-}
-
-var errLineTooLong = fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxImportLine)
-
-// readLine returns the next line of br without its line ending; err is
-// io.EOF with the last line, errLineTooLong past MaxImportLine bytes.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(line)+len(chunk) > MaxImportLine+2 { // +2: "\r\n"
-			return nil, errLineTooLong
-		}
-		line = append(line, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) > MaxImportLine {
-			return nil, errLineTooLong
-		}
-		return line, err
-	}
-}
-
-// parseBatch validates one line against the Batch schema and decodes it.
-// batchDefaults are the values Mixpeek's BatchModel gives fields a batch
-// leaves out (status DRAFT, type BUCKET, total_tiers 1; the nullable ones
-// null), so that batches exported from Mixpeek import whatever fields its
-// serializer left out. batch_id, created_at and updated_at have no default:
-// an import keeps them as given.
-var batchDefaults = map[string]func() any{
-	"bucket_id":      func() any { return "" }, // replaced by the target bucket
-	"status":         func() any { return string(server.TaskStatusDRAFT) },
-	"type":           func() any { return string(server.BatchTypeBUCKET) },
-	"total_tiers":    func() any { return json.Number("1") },
-	"object_ids":     func() any { return []any{} },
-	"metadata":       func() any { return map[string]any{} },
-	"collection_ids": func() any { return nil },
-	"error":          func() any { return nil },
-	"error_summary":  func() any { return nil },
-	"task_id":        func() any { return nil },
-	"current_tier":   func() any { return nil },
-}
-
-func applyDefaults(obj map[string]any) {
-	for k, def := range batchDefaults {
-		if _, ok := obj[k]; !ok {
-			obj[k] = def()
-		}
-	}
-}
-
-// checkNumbers refuses a number that no float64 holds (1e400), anywhere in
-// v: a batch holding one could be listed by no client that decodes JSON
-// numbers as float64, Go's and JavaScript's among them. Whole numbers in
-// the integer fields (total_tiers, current_tier, error_summary counts) are
-// rewritten in integer form, as JSON Schema counts 1.0 an integer.
-func checkNumbers(v any, path string) error {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			p := path + "/" + k
-			if n, ok := e.(json.Number); ok && (p == "/total_tiers" || p == "/current_tier" || strings.HasPrefix(p, "/error_summary/")) {
-				if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
-					t[k] = json.Number(strconv.FormatInt(int64(f), 10))
-				}
-			}
-			if err := checkNumbers(t[k], p); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, e := range t {
-			if err := checkNumbers(e, path+"/"+strconv.Itoa(i)); err != nil {
-				return err
-			}
-		}
-	case json.Number:
-		if _, err := t.Float64(); err != nil {
-			return fmt.Errorf("%w: %s: number %s is out of range", ErrInvalid, path, t)
-		}
-	}
-	return nil
-}
-
-func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return server.Batch{}, fmt.Errorf("%w: not JSON: %v", ErrInvalid, err)
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return server.Batch{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return server.Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
-	}
-	applyDefaults(obj)
-	// Fields the contract does not know (Mixpeek's tier_tasks, say) are
-	// dropped before anything is checked.
-	for k := range obj {
-		if _, known := schema.Properties[k]; !known {
-			delete(obj, k)
-		}
-	}
-	if !utf8.Valid(line) {
-		return server.Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
-	}
-	if err := checkNumbers(obj, ""); err != nil {
-		return server.Batch{}, err
-	}
-	if err := schema.VisitJSON(obj, openapi3.DisableSchemaErrorDetails()); err != nil {
-		return server.Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
-	}
-	line, err := json.Marshal(obj) // json.Number is written back as sent
-	if err != nil {
-		return server.Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	var b server.Batch
-	dec = json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber() // metadata numbers stay exact
-	if err := dec.Decode(&b); err != nil {
-		return server.Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if err := checkBatch(&b); err != nil {
-		return server.Batch{}, err
-	}
-	return b, nil
 }

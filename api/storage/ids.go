@@ -1,4 +1,4 @@
-package sqlite
+package storage
 
 import (
 	"crypto/rand"
@@ -19,9 +19,9 @@ const (
 	keyLength = 40
 	// keyPrefix starts every generated API key.
 	keyPrefix = "sk_live_"
-	// minKeyLength is the shortest API key that may be registered: a
+	// MinKeyLength is the shortest API key that may be registered: a
 	// short one is guessed.
-	minKeyLength = 20
+	MinKeyLength = 20
 	// maxNameLength is the longest name, in characters, of an organization,
 	// namespace or bucket.
 	maxNameLength = 128
@@ -34,9 +34,9 @@ const (
 // are "org_", "ns_", "bkt_" and "btch_".
 func NewID(prefix string) string { return prefix + randomString(idAlphabet, idLength) }
 
-// newAPIKey returns "sk_live_" followed by 40 random base62 characters from
+// NewAPIKey returns "sk_live_" followed by 40 random base62 characters from
 // crypto/rand (about 238 bits).
-func newAPIKey() string { return keyPrefix + randomString(base62Alphabet, keyLength) }
+func NewAPIKey() string { return keyPrefix + randomString(base62Alphabet, keyLength) }
 
 // randomString returns n characters of alphabet (at most 256 of them), each
 // drawn uniformly from crypto/rand by rejection sampling.
@@ -55,11 +55,11 @@ func randomString(alphabet string, n int) string {
 	return string(out)
 }
 
-// checkName returns an error wrapping ErrInvalid unless name, the name of a
+// CheckName returns an error wrapping ErrInvalid unless name, the name of a
 // kind ("organization", "namespace", "bucket"), is valid UTF-8, non-empty,
 // free of leading and trailing white space and of control characters, and at
 // most 128 characters long.
-func checkName(kind, name string) error {
+func CheckName(kind, name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("%s name: %w: empty", kind, ErrInvalid)
@@ -78,9 +78,9 @@ func checkName(kind, name string) error {
 	return nil
 }
 
-// checkID returns an error wrapping ErrInvalid unless id, a what ("bucket
+// CheckID returns an error wrapping ErrInvalid unless id, a what ("bucket
 // id"), is 1 to 128 characters of [A-Za-z0-9_.-]: it travels in URL paths.
-func checkID(what, id string) error {
+func CheckID(what, id string) error {
 	if id == "" {
 		return fmt.Errorf("%s: %w: empty", what, ErrInvalid)
 	}
@@ -99,10 +99,10 @@ func checkID(what, id string) error {
 	return nil
 }
 
-// checkToken returns an error wrapping ErrInvalid unless s, a what ("API
+// CheckToken returns an error wrapping ErrInvalid unless s, a what ("API
 // key"), is 1 to 128 bytes of printable ASCII without spaces: it travels in
 // HTTP headers. s is not quoted in the error, as it may be a secret.
-func checkToken(what, s string) error {
+func CheckToken(what, s string) error {
 	if s == "" {
 		return fmt.Errorf("%s: %w: empty", what, ErrInvalid)
 	}
@@ -115,4 +115,21 @@ func checkToken(what, s string) error {
 		}
 	}
 	return nil
+}
+
+// APIKey returns the API key to register for key: a new one ([NewAPIKey])
+// when key is empty, or else key itself once checked: 20 to 128 bytes of
+// printable ASCII without spaces. The error wraps [ErrInvalid] and does not
+// show the key.
+func APIKey(key string) (string, error) {
+	if key == "" {
+		return NewAPIKey(), nil
+	}
+	if err := CheckToken("API key", key); err != nil {
+		return "", err
+	}
+	if len(key) < MinKeyLength {
+		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, MinKeyLength)
+	}
+	return key, nil
 }
