@@ -103,8 +103,9 @@ func assertPage(t *testing.T, ex exchange, wantLen int, wantTotal int64) listBod
 
 // TestBadInput is the table of inputs of the foundation issue, each with its
 // exact answer, and more of the same kinds.
-func TestBadInput(t *testing.T) {
-	f := newFixture(t)
+func TestBadInput(t *testing.T) { eachBackend(t, testBadInput) }
+
+func testBadInput(t *testing.T, f *fixture) {
 	all := int64(len(f.a.batches))
 	pending := int64(0)
 	for _, b := range f.a.batches {

@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
-	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/internal/storetest"
+	"github.com/mixpeekgo/batches/api/storage"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -35,12 +35,13 @@ type tenant struct {
 	batches   []server.Batch // newest first, as listed
 }
 
-// fixture is a real server on a real SQLite file with two organizations
-// whose names and resources look alike.
+// fixture is a real server on a real database, a SQLite file or a
+// PostgreSQL database, with two organizations whose names and resources look
+// alike.
 type fixture struct {
 	t      testing.TB
 	url    string
-	db     *sqlite.DB
+	db     storage.DB
 	a, b   tenant
 	client *http.Client
 	vt     *apitest.Transport
@@ -53,15 +54,22 @@ var statuses = []server.TaskStatus{
 	server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED, server.TaskStatusSUSPENDED,
 }
 
-func newFixture(t testing.TB) *fixture {
+// newFixture is the fixture on a SQLite file.
+func newFixture(t testing.TB) *fixture { return newFixtureOn(t, storetest.SQLite) }
+
+// eachBackend runs test on a new fixture of each backend, as subtests named
+// after the backend ("sqlite", "postgres"; the latter skips without
+// BATCHES_TEST_DATABASE_URL).
+func eachBackend(t *testing.T, test func(t *testing.T, f *fixture)) {
+	t.Helper()
+	storetest.Run(t, func(t *testing.T, b storetest.Backend) { test(t, newFixtureOn(t, b)) })
+}
+
+// newFixtureOn is the fixture on a new database of the backend b.
+func newFixtureOn(t testing.TB, b storetest.Backend) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-
+	db := b.Open(t)
 	f := &fixture{t: t, db: db}
 	f.a = f.newTenant(ctx, "Acme", "bkt_a", 250)
 	f.b = f.newTenant(ctx, "ACME", "bkt_b", 40)

@@ -58,8 +58,9 @@ func walk(t *testing.T, c *client.ClientWithResponses, namespace, bucket string,
 	}
 }
 
-func TestPagination(t *testing.T) {
-	f := newFixture(t)
+func TestPagination(t *testing.T) { eachBackend(t, testPagination) }
+
+func testPagination(t *testing.T, f *fixture) {
 	c := f.newClient(t, f.a.key)
 	for _, limit := range []int32{1, 7, 100, 1000} {
 		got, total := walk(t, c, "production", "bkt_a", nil, limit)
@@ -95,8 +96,9 @@ func TestPagination(t *testing.T) {
 	}
 }
 
-func TestTenantIsolation(t *testing.T) {
-	f := newFixture(t)
+func TestTenantIsolation(t *testing.T) { eachBackend(t, testTenantIsolation) }
+
+func testTenantIsolation(t *testing.T, f *fixture) {
 	ca, cb := f.newClient(t, f.a.key), f.newClient(t, f.b.key)
 
 	// Each organization sees its own "production" namespace and "main"
@@ -151,8 +153,9 @@ func TestTenantIsolation(t *testing.T) {
 
 // TestConcurrentLists runs lists of both organizations at once over one
 // SQLite file.
-func TestConcurrentLists(t *testing.T) {
-	f := newFixture(t)
+func TestConcurrentLists(t *testing.T) { eachBackend(t, testConcurrentLists) }
+
+func testConcurrentLists(t *testing.T, f *fixture) {
 	ca, cb := f.newClient(t, f.a.key), f.newClient(t, f.b.key)
 	var wg sync.WaitGroup
 	for i := range 8 {

@@ -96,7 +96,10 @@ func (b *syncBuffer) String() string {
 }
 
 func TestFailuresAnswer500WithoutInternals(t *testing.T) {
-	f := newFixture(t)
+	eachBackend(t, testFailuresAnswer500WithoutInternals)
+}
+
+func testFailuresAnswer500WithoutInternals(t *testing.T, f *fixture) {
 	for _, panics := range []bool{false, true} {
 		var logs syncBuffer
 		h, err := api.NewHandler(failingStore{Store: f.db, panics: panics},
@@ -121,8 +124,9 @@ func TestFailuresAnswer500WithoutInternals(t *testing.T) {
 	}
 }
 
-func TestStoreClosedAnswers500(t *testing.T) {
-	f := newFixture(t)
+func TestStoreClosedAnswers500(t *testing.T) { eachBackend(t, testStoreClosedAnswers500) }
+
+func testStoreClosedAnswers500(t *testing.T, f *fixture) {
 	f.db.Close()
 	assertErrorResponse(t, f.do(request{}), http.StatusInternalServerError, "InternalServerError")
 }

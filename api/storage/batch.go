@@ -2,7 +2,9 @@ package storage
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -17,8 +19,9 @@ var (
 
 // CheckBatch returns an error wrapping ErrInvalid when b cannot be stored:
 // a batch_id that is not 1 to 128 characters of [A-Za-z0-9_.-], a Status or
-// Type outside the enums, TotalTiers below 1, or a CreatedAt or UpdatedAt
-// outside the years 1678 to 2261.
+// Type outside the enums, TotalTiers below 1, an Error or TaskId that is not
+// text ([IsText]), or a CreatedAt or UpdatedAt outside the years 1678 to
+// 2261.
 func CheckBatch(b *server.Batch) error {
 	switch {
 	case CheckID("batch_id", b.BatchId) != nil:
@@ -30,6 +33,14 @@ func CheckBatch(b *server.Batch) error {
 	case b.TotalTiers < 1:
 		return fmt.Errorf("%w: total_tiers %d is less than 1", ErrInvalid, b.TotalTiers)
 	}
+	for _, f := range []struct {
+		name string
+		s    *string
+	}{{"error", b.Error}, {"task_id", b.TaskId}} {
+		if f.s != nil && !IsText(*f.s) {
+			return fmt.Errorf("%w: %s is not valid UTF-8 or holds a NUL character (U+0000), which a database text column cannot hold", ErrInvalid, f.name)
+		}
+	}
 	for _, t := range []struct {
 		name string
 		t    time.Time
@@ -39,4 +50,36 @@ func CheckBatch(b *server.Batch) error {
 		}
 	}
 	return nil
+}
+
+// AsListed returns b as List Batches serves it once stored in the bucket
+// bucketID: BucketId is bucketID, CreatedAt and UpdatedAt are in UTC, a nil
+// ObjectIds is [] and a nil Metadata {}, and a CollectionIds or ErrorSummary
+// that points to nil points to an empty one. b itself is not changed; the
+// result shares b's slices and maps.
+func AsListed(bucketID string, b server.Batch) server.Batch {
+	b.BucketId = bucketID
+	b.CreatedAt = b.CreatedAt.UTC()
+	b.UpdatedAt = b.UpdatedAt.UTC()
+	if b.ObjectIds == nil {
+		b.ObjectIds = []string{}
+	}
+	if b.Metadata == nil {
+		b.Metadata = map[string]any{}
+	}
+	if b.CollectionIds != nil && *b.CollectionIds == nil {
+		b.CollectionIds = &[]string{}
+	}
+	if b.ErrorSummary != nil && *b.ErrorSummary == nil {
+		b.ErrorSummary = &map[string]int{}
+	}
+	return b
+}
+
+// IsText reports whether s is valid UTF-8 without NUL characters: what a
+// text column holds in PostgreSQL (which refuses the others) and what SQLite
+// gives back unchanged. Names, ids and the string fields of batches must be
+// text; a lookup by a string that is not finds nothing.
+func IsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -1,0 +1,243 @@
+// Package postgres is the storage of the reference server on PostgreSQL
+// (or a PostgreSQL-compatible database that has PL/pgSQL triggers and
+// advisory locks), through github.com/jackc/pgx/v5: an [api.Store] and the
+// same administration methods as api/sqlite, with the same behaviour, so
+// that several stateless server processes can serve one database.
+//
+// The schema is kept up to date by goose migrations embedded in the binary,
+// the same versions as api/sqlite's, applied by [Open] under a session-level
+// advisory lock, so that servers starting at once apply them once.
+// Timestamps are stored as bigint nanoseconds since the Unix epoch, as in
+// SQLite, and ids sort by their bytes, so pages come in the same order on
+// both backends. Each batch keeps the JSON the API serves for it, and
+// triggers keep the number of batches of each bucket and status in the
+// same transaction as every write, so total_count never counts rows.
+//
+// Every query runs with the caller's ctx, whose cancellation or deadline
+// cancels it on the server (a cancel request), and under statement_timeout
+// ([DefaultStatementTimeout] unless configured), so that a slow query ends
+// in an error instead of holding a connection.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/storage"
+)
+
+// DefaultStatementTimeout is the statement_timeout of every connection
+// unless [WithStatementTimeout] or the database URL sets one: the longest a
+// single SQL statement may run before PostgreSQL cancels it (SQLSTATE
+// 57014). A page of 1000 batches takes milliseconds; only a stuck query
+// (a lock held elsewhere, an overloaded server) comes near it.
+const DefaultStatementTimeout = 10 * time.Second
+
+// ErrNoSchema is wrapped by the error of [Open] with [WithExistingSchema]
+// when the database has never been migrated (it has no goose_db_version
+// table in its search_path).
+var ErrNoSchema = errors.New("no batches schema in the database")
+
+// Option configures [Open].
+type Option func(*config)
+
+type config struct {
+	statementTimeout    time.Duration
+	statementTimeoutSet bool
+	existingSchema      bool
+}
+
+// WithStatementTimeout sets statement_timeout on every connection: the
+// longest one SQL statement may run, rounded up to whole milliseconds; 0
+// means no limit. It overrides a statement_timeout of the database URL.
+// Without it the URL's applies, or else [DefaultStatementTimeout].
+// Migrations run without a limit.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(c *config) { c.statementTimeout, c.statementTimeoutSet = max(d, 0), true }
+}
+
+// WithExistingSchema makes [Open] fail, with an error wrapping
+// [ErrNoSchema], on a database that has never been migrated, instead of
+// creating the tables: for tools that must not turn a mistyped URL into a
+// new empty store. Pending migrations of an existing schema are applied.
+func WithExistingSchema() Option { return func(c *config) { c.existingSchema = true } }
+
+//go:embed migrations/*.sql
+var embedded embed.FS
+
+// DB is an [api.Store] on one PostgreSQL database, plus the administration
+// methods that fill it. It is safe for concurrent use by many goroutines,
+// and any number of processes may open the same database.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+var (
+	_ api.Store  = (*DB)(nil)
+	_ storage.DB = (*DB)(nil)
+)
+
+// Open connects to the PostgreSQL database of databaseURL and applies every
+// pending schema migration before returning; reopening an up-to-date
+// database applies none, and processes opening one database at once apply
+// each migration once (the others wait on an advisory lock, up to 5
+// minutes).
+//
+// databaseURL is a URL, postgres://user:password@host:port/database?…, or a
+// keyword/value string (host=… dbname=…), as libpq reads them (pgx's
+// ParseConfig: PG* environment variables fill what it leaves out; a Unix
+// socket is ?host=/path/to/dir). Its pool_max_conns and the other pool_
+// parameters of pgxpool size the connection pool (default: 4, or the number
+// of CPUs if more). The database must exist and use the UTF8 encoding.
+//
+// Open fails when databaseURL is empty or malformed (an error wrapping
+// [storage.ErrInvalid]), when the server cannot be reached or refuses the
+// login, when the database's encoding is not UTF8, when a migration fails
+// (the database is then left at the last migration that succeeded), or,
+// with [WithExistingSchema], on a database never migrated. ctx bounds the
+// connection and the migrations. Close the DB when done.
+func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if databaseURL == "" {
+		return nil, fmt.Errorf("postgres: open: %w: a database URL is required", storage.ErrInvalid)
+	}
+	pcfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		// pgx's message may hold the password: say only what kind of
+		// mistake it is.
+		return nil, fmt.Errorf("postgres: open: %w: the database URL cannot be parsed (postgres://user:password@host:port/database)", storage.ErrInvalid)
+	}
+	params := pcfg.ConnConfig.RuntimeParams
+	if cfg.statementTimeoutSet {
+		params["statement_timeout"] = milliseconds(cfg.statementTimeout)
+	} else if _, ok := params["statement_timeout"]; !ok {
+		params["statement_timeout"] = milliseconds(DefaultStatementTimeout)
+	}
+	// A done ctx cancels the query on the server (a cancel request) rather
+	// than only closing the socket, so the server stops working on it; if
+	// the server does not answer within a second, the connection is closed.
+	pcfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
+
+	// Migrations run on their own connections, without statement_timeout:
+	// one may rewrite a large table.
+	mcfg := pcfg.ConnConfig.Copy()
+	mcfg.RuntimeParams["statement_timeout"] = "0"
+	if err := migrate(ctx, mcfg, cfg.existingSchema); err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
+	}
+
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// milliseconds formats d as a statement_timeout value, rounded up.
+func milliseconds(d time.Duration) string {
+	ms := d / time.Millisecond
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return strconv.FormatInt(int64(ms), 10)
+}
+
+// describe names the database of c for errors, without its password.
+func describe(c *pgx.ConnConfig) string {
+	return fmt.Sprintf("database %q on %s:%d as %q", c.Database, c.Host, c.Port, c.User)
+}
+
+// migrate checks the database's encoding and applies the pending embedded
+// migrations, on connections of its own that it closes.
+func migrate(ctx context.Context, cc *pgx.ConnConfig, existingSchema bool) error {
+	db := stdlib.OpenDB(*cc)
+	defer db.Close()
+	db.SetMaxOpenConns(2) // the session lock's and the migrations'
+
+	var encoding string
+	var migrated bool
+	if err := db.QueryRowContext(ctx,
+		`SELECT current_setting('server_encoding'), to_regclass('goose_db_version') IS NOT NULL`).
+		Scan(&encoding, &migrated); err != nil {
+		return err
+	}
+	if encoding != "UTF8" {
+		return fmt.Errorf("the database's encoding is %s, not UTF8: create it with ENCODING 'UTF8'", encoding)
+	}
+	if existingSchema && !migrated {
+		return ErrNoSchema
+	}
+
+	fsys, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		return err
+	}
+	// Checked every second for up to 5 minutes: the longest another
+	// process's migrations are waited for.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes the connection pool, waiting for the queries under way to
+// finish. The DB must not be used afterwards. It always returns nil.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// inTx runs f in one READ COMMITTED transaction, which it commits when f
+// returns nil and rolls back otherwise.
+func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, f)
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's refusal of a
+// duplicate primary key or UNIQUE value (SQLSTATE 23505).
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// constraint returns the name of the constraint err violated, if err is
+// PostgreSQL's.
+func constraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	return ""
+}

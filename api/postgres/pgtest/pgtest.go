@@ -1,0 +1,69 @@
+// Package pgtest gives tests a new, empty PostgreSQL database each, on the
+// server that the environment variable BATCHES_TEST_DATABASE_URL names, and
+// skips them when it is not set. `make test-postgres` and .ci/run set it
+// (.ci/with-postgres starts a throwaway cluster).
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvDatabaseURL names the environment variable of the PostgreSQL server
+// the tests use: a postgres:// URL of a database (postgres, say) whose user
+// may CREATE DATABASE. Each test gets a database of its own on that server,
+// dropped when it ends.
+const EnvDatabaseURL = "BATCHES_TEST_DATABASE_URL"
+
+// SkipMessage is why PostgreSQL tests skip without EnvDatabaseURL.
+const SkipMessage = EnvDatabaseURL + " is not set: PostgreSQL tests skipped (set it to a postgres:// URL whose user may CREATE DATABASE, or run make test-postgres)"
+
+// NewDatabase creates a new empty database (UTF8) on the server of
+// EnvDatabaseURL, drops it at the end of t (after t's other cleanups, with
+// any connections still open to it), and returns its URL: EnvDatabaseURL's
+// with the database name replaced. It skips t when EnvDatabaseURL is not
+// set, and fails it when the server cannot be reached or refuses.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv(EnvDatabaseURL)
+	if admin == "" {
+		t.Skip(SkipMessage)
+	}
+	u, err := url.Parse(admin)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("%s is not a postgres:// URL", EnvDatabaseURL)
+	}
+	name := "batches_test_" + strings.ToLower(rand.Text()[:16])
+	exec(t, admin, fmt.Sprintf(`CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0`, name))
+	t.Cleanup(func() {
+		exec(t, admin, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// exec runs one statement on the database of databaseURL.
+func exec(t testing.TB, databaseURL, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", EnvDatabaseURL, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// Available reports whether EnvDatabaseURL is set.
+func Available() bool { return os.Getenv(EnvDatabaseURL) != "" }
