@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/storage"
 )
 
 // output selects how an administration command prints what it created.
@@ -47,16 +51,81 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// openDB opens the database of an administration command. Only org create
-// (create true) makes a new one: the others need what an existing one holds,
-// and a mistyped --database must not leave an empty database behind.
-func openDB(e *env, create bool) (*sqlite.DB, error) {
+// openDB opens the database of a command. Only serve and org create
+// (create true) make a new one: the others need what an existing one holds,
+// and a mistyped --database must not leave an empty database behind (nor a
+// --database-url an empty schema).
+func openDB(ctx context.Context, e *env, create bool) (storage.DB, error) {
+	if e.databaseURL != "" {
+		opts := []postgres.Option{postgres.WithStatementTimeout(e.statementTimeout)}
+		if !create {
+			opts = append(opts, postgres.WithExistingSchema())
+		}
+		db, err := postgres.Open(ctx, e.databaseURL, opts...)
+		if errors.Is(err, postgres.ErrNoSchema) {
+			return nil, fmt.Errorf("database %s has no batches tables: start the server on it, or create an organization first (org create)", e.describeDatabase())
+		}
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
 	if !create {
 		if _, err := os.Stat(e.dbPath); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist: start the server on it, or create an organization first (org create)", e.dbPath)
 		}
 	}
-	return sqlite.Open(e.ctx, e.dbPath)
+	db, err := sqlite.Open(ctx, e.dbPath)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// defaultDatabase is the SQLite file used when neither --database nor
+// --database-url is given.
+const defaultDatabase = "./data/batches.db"
+
+// checkDatabase checks the choice of database and fills in the default.
+func (e *env) checkDatabase() error {
+	if e.statementTimeout < 0 {
+		return fmt.Errorf("--statement-timeout %s is negative: give a duration such as 10s, or 0 for no limit", e.statementTimeout)
+	}
+	if e.databaseURL == "" {
+		if e.dbPath == "" {
+			e.dbPath = defaultDatabase
+		}
+		return nil
+	}
+	if e.dbPath != "" {
+		return errors.New("both --database (BATCHESD_DATABASE) and --database-url (DATABASE_URL) are set: give one, the SQLite file or the PostgreSQL URL")
+	}
+	u, err := url.Parse(e.databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("--database-url (DATABASE_URL) is not a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/batches")
+	}
+	return nil
+}
+
+// describeDatabase names the database for messages and logs: the SQLite
+// file, or the PostgreSQL URL without its password.
+func (e *env) describeDatabase() string {
+	if e.databaseURL == "" {
+		return e.dbPath
+	}
+	u, err := url.Parse(e.databaseURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 type orgCmd struct {
@@ -69,7 +138,7 @@ type orgCreateCmd struct {
 }
 
 func (c *orgCreateCmd) Run(e *env) error {
-	db, err := openDB(e, true)
+	db, err := openDB(e.ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -92,7 +161,7 @@ type namespaceCreateCmd struct {
 }
 
 func (c *namespaceCreateCmd) Run(e *env) error {
-	db, err := openDB(e, false)
+	db, err := openDB(e.ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -117,7 +186,7 @@ type bucketCreateCmd struct {
 }
 
 func (c *bucketCreateCmd) Run(e *env) error {
-	db, err := openDB(e, false)
+	db, err := openDB(e.ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -141,7 +210,7 @@ type keyCreateCmd struct {
 }
 
 func (c *keyCreateCmd) Run(e *env) error {
-	db, err := openDB(e, false)
+	db, err := openDB(e.ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -169,7 +238,7 @@ func (c *importCmd) Run(e *env) error {
 		defer f.Close()
 		r = f
 	}
-	db, err := openDB(e, false)
+	db, err := openDB(e.ctx, e, false)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mixpeekgo/batches/api/postgres/pgtest"
 )
 
 var (
@@ -41,7 +43,25 @@ type acme struct {
 	db, orgID, nsID, bucketID, key string
 }
 
-func (a acme) args(args ...string) []string { return append([]string{"--database", a.db}, args...) }
+func (a acme) args(args ...string) []string { return append(dbArgs(a.db), args...) }
+
+// dbArgs are the flags that select the database db: a SQLite file, or a
+// postgres:// URL.
+func dbArgs(db string) []string {
+	if strings.HasPrefix(db, "postgres://") {
+		return []string{"--database-url", db}
+	}
+	return []string{"--database", db}
+}
+
+// eachDatabase runs test as subtests on a new SQLite file ("sqlite", in a
+// directory that does not exist yet) and on a new PostgreSQL database
+// ("postgres", skipped without BATCHES_TEST_DATABASE_URL).
+func eachDatabase(t *testing.T, test func(t *testing.T, db string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "data", "batches.db")) })
+	t.Run("postgres", func(t *testing.T) { test(t, pgtest.NewDatabase(t)) })
+}
 
 func setUpAcme(t *testing.T, db string) acme {
 	t.Helper()
@@ -96,9 +116,13 @@ func wantBatches(t *testing.T, got listResponse, want ...map[string]any) {
 
 func TestAdminEndToEnd(t *testing.T) {
 	t.Parallel()
+	eachDatabase(t, testAdminEndToEnd)
+}
+
+func testAdminEndToEnd(t *testing.T, db string) {
 	dir := t.TempDir()
-	// The directory of the database does not exist yet.
-	a := setUpAcme(t, filepath.Join(dir, "data", "batches.db"))
+	// The directory of a SQLite database does not exist yet.
+	a := setUpAcme(t, db)
 
 	// Only the key's hash is stored: the key is nowhere in the files.
 	files, _ := filepath.Glob(a.db + "*")
@@ -194,9 +218,12 @@ func maps(m map[string]any) map[string]any {
 
 func TestAdminJSONOutput(t *testing.T) {
 	t.Parallel()
+	eachDatabase(t, testAdminJSONOutput)
+}
+
+func testAdminJSONOutput(t *testing.T, db string) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "batches.db")
-	args := func(a ...string) []string { return append([]string{"--database", db}, a...) }
+	args := func(a ...string) []string { return append(dbArgs(db), a...) }
 
 	org := parseJSONObject(t, mustRun(t, args("org", "create", "--name", "Acme Corp", "-o", "json")...).stdout)
 	wantKeys(t, org, "organization_id", "name")
@@ -241,8 +268,12 @@ func TestAdminJSONOutput(t *testing.T) {
 
 func TestAdminErrors(t *testing.T) {
 	t.Parallel()
+	eachDatabase(t, testAdminErrors)
+}
+
+func testAdminErrors(t *testing.T, db string) {
 	dir := t.TempDir()
-	a := setUpAcme(t, filepath.Join(dir, "batches.db"))
+	a := setUpAcme(t, db)
 	good := writeJSONL(t, dir, "good.jsonl", batch("btch_err000000001", "x", time.Now(), false))
 
 	const unknownOrg = "org_000000000000"

@@ -1,5 +1,6 @@
 // Command batchesd is the reference server of Mixpeek's List Batches
-// endpoint, on an embedded SQLite database, and its administration.
+// endpoint, on an embedded SQLite database or on PostgreSQL, and its
+// administration.
 //
 //	batchesd [serve]        start the server (the default command)
 //	batchesd org create     create an organization
@@ -9,7 +10,9 @@
 //	batchesd import         import batches from a JSON Lines file into a bucket
 //
 // Every command takes --database (BATCHESD_DATABASE, default
-// ./data/batches.db). On its first start on an empty database, serve creates
+// ./data/batches.db), a SQLite file, or --database-url (DATABASE_URL), a
+// postgres:// URL, so that several server processes share one PostgreSQL
+// database. On its first start on an empty database, serve creates
 // a demo organization, namespace "demo", bucket "bkt_demo" with a few hundred
 // batches, and an API key (BATCHESD_DEMO_API_KEY, or generated and printed
 // once). Administration commands print what they create as KEY=value lines
@@ -33,13 +36,15 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/storage"
 )
 
 type cli struct {
-	Database  string `short:"d" env:"BATCHESD_DATABASE" default:"./data/batches.db" help:"SQLite database file; created with its directory if missing."`
-	LogLevel  string `env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	LogFormat string `env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
+	Database         string        `short:"d" env:"BATCHESD_DATABASE" placeholder:"FILE" help:"SQLite database file; created with its directory if missing (default ./data/batches.db). Not with --database-url."`
+	DatabaseURL      string        `name:"database-url" env:"DATABASE_URL" placeholder:"URL" help:"PostgreSQL database (postgres://user:password@host:5432/database?sslmode=…) instead of the SQLite file; the database must exist, its tables are created. Several servers may share it."`
+	StatementTimeout time.Duration `env:"BATCHESD_STATEMENT_TIMEOUT" default:"10s" help:"With --database-url: the longest one SQL statement may run before PostgreSQL cancels it (the request then answers 500); 0 for no limit."`
+	LogLevel         string        `env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat        string        `env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
 
 	Serve     serveCmd     `cmd:"" default:"withargs" help:"Start the server (the default command)."`
 	Org       orgCmd       `cmd:"" help:"Manage organizations."`
@@ -55,7 +60,11 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+	// dbPath is the SQLite file, when databaseURL is empty.
 	dbPath string
+	// databaseURL is the PostgreSQL database, if any.
+	databaseURL      string
+	statementTimeout time.Duration
 }
 
 func main() {
@@ -73,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("batchesd"),
-		kong.Description("The reference server of Mixpeek's List Batches endpoint, on SQLite, and its administration."),
+		kong.Description("The reference server of Mixpeek's List Batches endpoint, on SQLite or PostgreSQL, and its administration."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	)
@@ -104,8 +113,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			code = 2
 			return
 		}
-		e := &env{ctx: ctx, stdout: stdout, stderr: stderr, log: newLogger(stderr, c.LogLevel, c.LogFormat), dbPath: c.Database}
-		if err := kctx.Run(e); err != nil {
+		e := &env{ctx: ctx, stdout: stdout, stderr: stderr, log: newLogger(stderr, c.LogLevel, c.LogFormat),
+			dbPath: c.Database, databaseURL: c.DatabaseURL, statementTimeout: c.StatementTimeout}
+		err = e.checkDatabase()
+		if err == nil {
+			err = kctx.Run(e)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, "batchesd:", err)
 			code = 1
 		}
@@ -146,7 +160,7 @@ func (s *serveCmd) Run(e *env) error {
 	}
 	defer ln.Close()
 
-	db, err := sqlite.Open(ctx, e.dbPath)
+	db, err := openDB(ctx, e, true)
 	if err != nil {
 		return err
 	}
@@ -177,7 +191,7 @@ func (s *serveCmd) Run(e *env) error {
 	srv := api.NewHTTPServer(s.Addr, h, e.log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.dbPath)
+	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.describeDatabase())
 
 	select {
 	case err := <-served:
@@ -206,7 +220,7 @@ func (s *serveCmd) Run(e *env) error {
 // generated key is printed once in the export line, a key that came from
 // BATCHESD_DEMO_API_KEY is not printed at all (its owner knows it), so that
 // it stays out of whatever keeps stdout.
-func printDemo(w io.Writer, d sqlite.DemoInfo, baseURL string, keyFromEnv bool) {
+func printDemo(w io.Writer, d storage.DemoInfo, baseURL string, keyFromEnv bool) {
 	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
 		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
 	if keyFromEnv {

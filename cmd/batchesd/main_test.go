@@ -19,7 +19,9 @@ import (
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/storage"
 )
 
 // binDir holds the batchesd binary that the tests which need a real process
@@ -31,7 +33,7 @@ func TestMain(m *testing.M) {
 	// run reads BATCHESD_ variables (kong's env tags): keep the developer's
 	// settings out of the in-process runs too.
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "BATCHESD_") {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "BATCHESD_") || k == "DATABASE_URL" {
 			os.Unsetenv(k)
 		}
 	}
@@ -69,12 +71,13 @@ func binary(t *testing.T) string {
 	return bin
 }
 
-// cleanEnv is the environment of the process without BATCHESD_ variables,
-// so that the developer's settings do not leak into the tests.
+// cleanEnv is the environment of the process without BATCHESD_ variables
+// and DATABASE_URL, so that the developer's settings do not leak into the
+// tests.
 func cleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BATCHESD_") {
+		if !strings.HasPrefix(kv, "BATCHESD_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
 			env = append(env, kv)
 		}
 	}
@@ -200,12 +203,18 @@ func mustList(t *testing.T, baseURL, key, namespace, bucket, body string) listRe
 	return lr
 }
 
-// serveInProcess serves the database file at path over real HTTP on
-// 127.0.0.1, with the same handler batchesd serves, to look at what the
-// administration commands stored.
+// serveInProcess serves the database at path, a SQLite file or a
+// postgres:// URL, over real HTTP on 127.0.0.1, with the same handler
+// batchesd serves, to look at what the administration commands stored.
 func serveInProcess(t *testing.T, path string) string {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	var db storage.DB
+	var err error
+	if strings.HasPrefix(path, "postgres://") {
+		db, err = postgres.Open(context.Background(), path)
+	} else {
+		db, err = sqlite.Open(context.Background(), path)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

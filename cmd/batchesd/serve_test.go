@@ -66,8 +66,9 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// startServer starts batchesd serve on the database file db with the
-// environment variables env, and returns once it answers HTTP. It is killed
+// startServer starts batchesd serve on the database db, a SQLite file or a
+// postgres:// URL, with the environment variables env, and returns once it
+// answers HTTP. It is killed
 // at the end of the test if still running.
 func startServer(t *testing.T, db string, env ...string) *server {
 	t.Helper()
@@ -89,7 +90,11 @@ func tryStartServer(t *testing.T, db string, env []string) (*server, error) {
 	s := &server{addr: freeAddr(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	s.url = "http://" + s.addr
 	s.cmd = exec.Command(binary(t), "serve", "--addr", s.addr)
-	s.cmd.Env = cleanEnv(append([]string{"BATCHESD_DATABASE=" + db, "BATCHESD_SHUTDOWN_TIMEOUT=10s"}, env...)...)
+	dbEnv := "BATCHESD_DATABASE=" + db
+	if strings.HasPrefix(db, "postgres://") {
+		dbEnv = "DATABASE_URL=" + db
+	}
+	s.cmd.Env = cleanEnv(append([]string{dbEnv, "BATCHESD_SHUTDOWN_TIMEOUT=10s"}, env...)...)
 	s.cmd.Stdout = s.stdout
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
