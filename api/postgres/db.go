@@ -222,7 +222,17 @@ func (db *DB) Close() error {
 // inTx runs f in one READ COMMITTED transaction, which it commits when f
 // returns nil and rolls back otherwise.
 func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, f)
+	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, f))
+}
+
+// queryError returns err, wrapping ctx's error too when ctx is done: the
+// server answers a cancel request with SQLSTATE 57014, which alone does not
+// say that the caller's deadline passed or that it gave up.
+func queryError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); err != nil && ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	return err
 }
 
 // isUniqueViolation reports whether err is PostgreSQL's refusal of a

@@ -33,7 +33,7 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Org
 		return api.Organization{}, api.ErrNotFound
 	}
 	if err != nil {
-		return api.Organization{}, fmt.Errorf("postgres: organization for key: %w", err)
+		return api.Organization{}, fmt.Errorf("postgres: organization for key: %w", queryError(ctx, err))
 	}
 	// The index lookup is not constant-time; this makes sure that what it
 	// found is the very hash, in constant time.
@@ -63,7 +63,7 @@ func (db *DB) Namespace(ctx context.Context, organizationID, identifier string) 
 		return api.Namespace{}, api.ErrNotFound
 	}
 	if err != nil {
-		return api.Namespace{}, fmt.Errorf("postgres: namespace: %w", err)
+		return api.Namespace{}, fmt.Errorf("postgres: namespace: %w", queryError(ctx, err))
 	}
 	return ns, nil
 }
@@ -88,7 +88,7 @@ func (db *DB) Bucket(ctx context.Context, namespaceID, identifier string) (api.B
 		return api.Bucket{}, api.ErrNotFound
 	}
 	if err != nil {
-		return api.Bucket{}, fmt.Errorf("postgres: bucket: %w", err)
+		return api.Bucket{}, fmt.Errorf("postgres: bucket: %w", queryError(ctx, err))
 	}
 	return b, nil
 }
@@ -145,19 +145,19 @@ func (db *DB) listBatchesJSON(ctx context.Context, p api.ListParams, dst []byte)
 	}
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w", err)
+		return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return dst, 0, fmt.Errorf("postgres: list batches: %w", err)
+			return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 		}
 		return dst, 0, errors.New("postgres: list batches: no row")
 	}
 	// The docs are appended from the row's raw bytes (text), not copied
 	// into a string first.
 	if err := rows.Scan(&totalCount, nil); err != nil {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w", err)
+		return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 	}
 	docs := rows.RawValues()[1]
 	dst = append(dst, '[')
@@ -165,7 +165,7 @@ func (db *DB) listBatchesJSON(ctx context.Context, p api.ListParams, dst []byte)
 	dst = append(dst, ']')
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w", err)
+		return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 	}
 	return dst, totalCount, nil
 }

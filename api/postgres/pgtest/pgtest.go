@@ -42,7 +42,13 @@ func NewDatabase(t testing.TB) string {
 		t.Fatalf("%s is not a postgres:// URL", EnvDatabaseURL)
 	}
 	name := "batches_test_" + strings.ToLower(rand.Text()[:16])
-	exec(t, admin, fmt.Sprintf(`CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0`, name))
+	// A database whose default collation does not sort by bytes (ICU's
+	// en-US, as production databases often have en_US.UTF-8), so that the
+	// tests see what the schema's COLLATE "C" columns are for; on a server
+	// without ICU (or before PostgreSQL 15), the server's default.
+	if err := tryExec(admin, fmt.Sprintf(`CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`, name)); err != nil {
+		exec(t, admin, fmt.Sprintf(`CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0`, name))
+	}
 	t.Cleanup(func() {
 		exec(t, admin, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
 	})
@@ -53,16 +59,21 @@ func NewDatabase(t testing.TB) string {
 // exec runs one statement on the database of databaseURL.
 func exec(t testing.TB, databaseURL, sql string) {
 	t.Helper()
+	if err := tryExec(databaseURL, sql); err != nil {
+		t.Fatalf("%s (%s): %v", sql, EnvDatabaseURL, err)
+	}
+}
+
+func tryExec(databaseURL, sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
-		t.Fatalf("connecting to %s: %v", EnvDatabaseURL, err)
+		return err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	_, err = conn.Exec(ctx, sql)
+	return err
 }
 
 // Available reports whether EnvDatabaseURL is set.
