@@ -1,13 +1,16 @@
 # The README's commands, and the project's checks.
 GO ?= go
 
-.PHONY: run test generate lint check-generated build
+.PHONY: run test test-postgres generate lint check-generated build
 
 run: ## Start the reference server with the demo data on ./data/batches.db
 	$(GO) run ./cmd/batchesd
 
-test: ## Run every test
+test: ## Run every test (the PostgreSQL ones only if BATCHES_TEST_DATABASE_URL is set)
 	$(GO) test ./...
+
+test-postgres: ## Run every test on SQLite and PostgreSQL: on BATCHES_TEST_DATABASE_URL if set, else on a throwaway local cluster
+	@if [ -n "$$BATCHES_TEST_DATABASE_URL" ]; then $(GO) test -count=1 ./...; else .ci/with-postgres $(GO) test -count=1 ./...; fi
 
 generate: ## Regenerate generated/ from openapi.yaml
 	$(GO) generate ./...
