@@ -158,6 +158,7 @@ func (w *writer) step(t *testing.T) error {
 // SQL, batch_counts holds exactly what COUNT(*) counts, and total_count
 // says the same for every bucket and status.
 func TestCountsMatchCountAfterRandomWrites(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	var buckets []string
 	for _, id := range []string{"bkt_c1", "bkt_c2", "bkt_c3"} {
@@ -241,6 +242,7 @@ func TestCountsMatchCountAfterRandomWrites(t *testing.T) {
 }
 
 func TestUpdateBatchStatusAndDeleteBatch(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	b := bucket(t, db, "bkt_u")
 	created := time.Date(2025, 6, 1, 12, 0, 0, 5, time.UTC)

@@ -100,9 +100,10 @@ func TestMigrationsMatchSQLite(t *testing.T) {
 }
 
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
 	u := pgtest.NewDatabase(t)
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
+	errs := make([]error, 2)
 	for i := range errs {
 		wg.Go(func() {
 			db, err := Open(t.Context(), u)
@@ -138,6 +139,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	if _, err := Open(ctx, ""); !errors.Is(err, storage.ErrInvalid) {
 		t.Errorf("Open(\"\") = %v, want ErrInvalid", err)
@@ -193,6 +195,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestStatementTimeoutSetting(t *testing.T) {
+	t.Parallel()
 	u := pgtest.NewDatabase(t)
 	show := func(db *DB) string {
 		var s string
@@ -259,6 +262,7 @@ func holdLock(t *testing.T, u string) (release func()) {
 }
 
 func TestSlowQueryEndsByStatementTimeout(t *testing.T) {
+	t.Parallel()
 	db, u := openTest(t, WithStatementTimeout(300*time.Millisecond))
 	b := bucket(t, db, "bkt_slow")
 	release := holdLock(t, u)
@@ -276,6 +280,7 @@ func TestSlowQueryEndsByStatementTimeout(t *testing.T) {
 }
 
 func TestSlowQueryEndsByContextDeadline(t *testing.T) {
+	t.Parallel()
 	db, u := openTest(t, WithStatementTimeout(0)) // no statement_timeout
 	b := bucket(t, db, "bkt_slow")
 	release := holdLock(t, u)
@@ -304,6 +309,7 @@ func TestSlowQueryEndsByContextDeadline(t *testing.T) {
 }
 
 func TestListBatchesJSONIsTheStoredDocs(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	b := bucket(t, db, "bkt_docs")
 	base := time.Date(2025, 6, 1, 0, 0, 0, 1, time.FixedZone("X", 3600))
@@ -350,6 +356,7 @@ func TestListBatchesJSONIsTheStoredDocs(t *testing.T) {
 // TestListQueriesUseTheIndexes: a deep page is found in the index, without
 // reading the rows it skips.
 func TestListQueriesUseTheIndexes(t *testing.T) {
+	t.Parallel()
 	db, _ := openTest(t)
 	b := bucket(t, db, "bkt_idx")
 	other := bucket(t, db, "bkt_other")

@@ -45,6 +45,7 @@ func batch(id string, status server.TaskStatus, created time.Time) server.Batch 
 // (upper case before lower case, '_' between), to the nanosecond, whatever
 // the database's collation; every page of every size agrees.
 func TestListOrder(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
 		db := be.Open(t)
 		_, b := newBucket(t, db, "bkt_order")
@@ -90,6 +91,7 @@ func TestListOrder(t *testing.T) {
 // TestImportKeepsEveryField: a line imported is listed as it was, but for
 // bucket_id: nanoseconds, numbers digit for digit, nulls and empties.
 func TestImportKeepsEveryField(t *testing.T) {
+	t.Parallel()
 	lines := []string{
 		`{"batch_id":"btch_c3","bucket_id":"bkt_elsewhere","collection_ids":["col_1","<x>"],"created_at":"2025-06-03T12:00:00.123456789Z","current_tier":2,"error":null,"error_summary":{"timeout":2,"b":1},"metadata":{"big":12345678901234567890,"f":1.50,"e":1e400,"nested":{"list":[1,2.5,"x\u0000y",null,true]},"html":"<&>"},"object_ids":["obj_1","obj_2"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9","total_tiers":3,"type":"COLLECTION","updated_at":"2025-06-03T12:04:31.000000001Z"}`,
 		`{"batch_id":"btch_b2","bucket_id":"bkt_order","collection_ids":[],"created_at":"2025-06-02T00:00:00+02:00","current_tier":null,"error":"timed out: \"x\"","error_summary":{},"metadata":{},"object_ids":[],"status":"FAILED","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-02T00:00:01.5Z"}`,
@@ -151,6 +153,7 @@ func canonical(t *testing.T, b []byte) string {
 // nothing, and a batch carrying one is refused, alike on every backend
 // (PostgreSQL's text cannot hold them).
 func TestStringsThatAreNotText(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
 		db := be.Open(t)
 		ns, b := newBucket(t, db, "bkt_text")
@@ -187,6 +190,7 @@ func TestStringsThatAreNotText(t *testing.T) {
 // TestInsertReportsTheFirstWrongBatch: whatever is wrong with them, the
 // first wrong batch is the one named, and nothing is stored.
 func TestInsertReportsTheFirstWrongBatch(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
 		db := be.Open(t)
 		_, b := newBucket(t, db, "bkt_first")
@@ -229,6 +233,7 @@ func TestInsertReportsTheFirstWrongBatch(t *testing.T) {
 // TestSeedDemoOnce: concurrent SeedDemo calls on an empty database seed it
 // once.
 func TestSeedDemoOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
 		db := be.Open(t)
 		var wg sync.WaitGroup
