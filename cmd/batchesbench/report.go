@@ -93,8 +93,23 @@ func machineMarkdown(e *env, start time.Time, loadBefore, loadAfter string) stri
 		cpuModel(), runtime.NumCPU(), memTotal(), readTrim("/proc/sys/kernel/osrelease"))
 	fmt.Fprintf(&b, "- Load average (1 min): %s before, %s after: other work shares the machine, so read the ratios, not the absolute figures.\n", loadBefore, loadAfter)
 	fmt.Fprintf(&b, "- %s; commit %s.\n", command(e, "go", "env", "GOVERSION"), commit(e))
-	fmt.Fprintf(&b, "- Command: `go run ./cmd/batchesbench %s` (%s in all).\n", strings.Join(e.args, " "), time.Since(start).Round(time.Second))
+	args := make([]string, len(e.args))
+	for i, a := range e.args {
+		args[i] = shellQuote(a)
+	}
+	fmt.Fprintf(&b, "- Command: `go run ./cmd/batchesbench %s` (%s in all).\n", strings.Join(args, " "), time.Since(start).Round(time.Second))
 	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '.' || r == '/' || r == ':' || r == '=' || r == ',' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func cpuModel() string {
