@@ -28,7 +28,7 @@ check-generated: generate ## Fail when generated code is out of step with openap
 build: ## Build both binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, into BENCHMARKS.md (about 8 minutes)
+bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, into BENCHMARKS.md (about 5 minutes)
 	$(GO) run ./cmd/batchesbench all --write BENCHMARKS.md $(BENCH_FLAGS)
 
 bench-go: ## Only the Go benchmarks (in process), with their ratios
