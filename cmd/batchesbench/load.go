@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -242,67 +241,67 @@ func (c *loadCmd) run(e *env) (*loadRuns, error) {
 }
 
 // startServer starts name (bin and args), which writes its listening
-// address first: a JSON log line {"msg":"listening","addr":…} on stderr
-// (batchesd) or "listening ADDR" on stdout (the baseline). Everything it
-// writes goes to the file logPath.
+// address first: a JSON log line {"msg":"listening","addr":…} (batchesd)
+// or a line "listening ADDR" (the baseline). Its standard output and error
+// go straight to the file logPath, so that nothing of batchesbench takes
+// part in serving a request (a request log read through a pipe would).
 func startServer(e *env, name, logPath, bin string, args ...string) (*process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
+	defer logFile.Close() // the child has its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Env = environWithout("BATCHESD_")
 	cmd.SysProcAttr = childAttr()
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	s := &process{name: name, cmd: cmd, log: logPath, done: make(chan error, 1)}
-	go func() {
-		err := cmd.Wait()
-		pw.Close()
-		s.done <- err
-	}()
-	addr := make(chan string, 1)
-	go func() {
-		defer logFile.Close()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		found := false
-		for sc.Scan() {
-			line := sc.Bytes()
-			logFile.Write(append(line, '\n'))
-			if found {
-				continue
-			}
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-				found = true
-				addr <- rec.Addr
-			} else if a, ok := strings.CutPrefix(string(line), "listening "); ok {
-				found = true
-				addr <- strings.TrimSpace(a)
-			}
+	go func() { s.done <- cmd.Wait() }()
+
+	deadline := time.After(60 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if a := listeningAddr(logPath); a != "" {
+			s.url = "http://" + a
+			e.progress("%s (pid %d) listening on %s", name, cmd.Process.Pid, a)
+			return s, nil
 		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	select {
-	case a := <-addr:
-		s.url = "http://" + a
-		e.progress("%s (pid %d) listening on %s", name, cmd.Process.Pid, a)
-		return s, nil
-	case err := <-s.done:
-		s.done <- err
-		return nil, fmt.Errorf("%s exited before listening (%v): see %s:\n%s", name, err, logPath, tail(logPath))
-	case <-time.After(60 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("%s did not listen within 60 s:\n%s", name, tail(logPath))
-	case <-e.ctx.Done():
-		s.stop()
-		return nil, e.ctx.Err()
+		select {
+		case <-tick.C:
+		case err := <-s.done:
+			s.done <- err
+			return nil, fmt.Errorf("%s exited before listening (%v):\n%s", name, err, tail(logPath))
+		case <-deadline:
+			s.stop()
+			return nil, fmt.Errorf("%s did not listen within 60 s:\n%s", name, tail(logPath))
+		case <-e.ctx.Done():
+			s.stop()
+			return nil, e.ctx.Err()
+		}
 	}
+}
+
+// listeningAddr is the address of the first listening line of the log
+// file at path, or "" when there is none yet.
+func listeningAddr(path string) string {
+	b, _ := os.ReadFile(path)
+	for line := range strings.Lines(string(b)) {
+		if !strings.HasSuffix(line, "\n") {
+			break // still being written
+		}
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
+			return rec.Addr
+		}
+		if a, ok := strings.CutPrefix(line, "listening "); ok {
+			return strings.TrimSpace(a)
+		}
+	}
+	return ""
 }
 
 // stop ends the server with SIGTERM (SIGKILL after 15 s) and waits for it.
