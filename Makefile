@@ -1,7 +1,12 @@
 # The README's commands, and the project's checks.
 GO ?= go
 
-.PHONY: run test test-postgres generate lint check-generated build
+.PHONY: run test test-postgres generate lint check-generated build bench bench-go bench-load bench-deps
+
+# Extra flags of batchesbench, e.g. BENCH_FLAGS='--load-duration=5s --go-count=1'.
+BENCH_FLAGS ?=
+# apt-get needs root.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 run: ## Start the reference server with the demo data on ./data/batches.db
 	$(GO) run ./cmd/batchesd
@@ -25,3 +30,15 @@ check-generated: generate ## Fail when generated code is out of step with openap
 
 build: ## Build both binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...
+
+bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, into BENCHMARKS.md (about 5 minutes)
+	$(GO) run ./cmd/batchesbench all --write BENCHMARKS.md $(BENCH_FLAGS)
+
+bench-go: ## Only the Go benchmarks (in process), with their ratios
+	$(GO) run ./cmd/batchesbench go $(BENCH_FLAGS)
+
+bench-load: bench-deps ## Only the load run: wrk against batchesd and the baseline
+	$(GO) run ./cmd/batchesbench load $(BENCH_FLAGS)
+
+bench-deps: ## Install wrk from Debian's packages when it is missing
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }

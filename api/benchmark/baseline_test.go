@@ -1,0 +1,139 @@
+package benchmark_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/benchmark"
+	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// seeded returns the real handler over a database in t's temporary
+// directory seeded with n batches.
+func seeded(t testing.TB, n int) http.Handler {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bench.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := benchmark.Seed(ctx, db, n, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.NewHandler(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// post sends body (none when nil) to the List Batches path of srv and
+// returns the status and the answer decoded as generic JSON.
+func post(t *testing.T, srv *httptest.Server, body []byte) (int, any) {
+	t.Helper()
+	var r io.Reader = http.NoBody
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(http.MethodPost, srv.URL+benchmark.Path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchmark.SetHeaders(req.Header)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v any
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("status %d, body not JSON: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, v
+}
+
+// generic is v encoded and decoded as generic JSON.
+func generic(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// The baseline answers the same pages as the real server, in the shape the
+// contract gives; and the seeded bucket holds exactly what Batches says.
+func TestBaselineAnswersAsTheServer(t *testing.T) {
+	const n = 1200 // more than the 1000 of each filter the baseline keeps
+	real := httptest.NewServer(apitest.Handler(t, seeded(t, n)))
+	defer real.Close()
+	baseline, err := benchmark.LoadBaseline(context.Background(), real.Client(), real.URL,
+		benchmark.FilterStatus, server.TaskStatusFAILED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := httptest.NewServer(apitest.Handler(t, baseline))
+	defer bare.Close()
+
+	type request struct {
+		status        server.TaskStatus
+		offset, limit int
+	}
+	var requests []request
+	for _, status := range []server.TaskStatus{"", benchmark.FilterStatus, server.TaskStatusFAILED} {
+		for _, r := range []request{{"", 0, 1}, {"", 0, 100}, {"", 0, 1000}, {"", 7, 50}, {"", 990, 10}} {
+			r.status = status
+			requests = append(requests, r)
+		}
+	}
+	for _, r := range requests {
+		t.Run(fmt.Sprintf("status=%s/offset=%d/limit=%d", r.status, r.offset, r.limit), func(t *testing.T) {
+			body := benchmark.Body(r.status, int64(r.offset), r.limit)
+			realStatus, want := post(t, real, body)
+			bareStatus, got := post(t, bare, body)
+			if realStatus != http.StatusOK || bareStatus != http.StatusOK {
+				t.Fatalf("status %d from the server, %d from the baseline", realStatus, bareStatus)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("the baseline answers\n%v\nthe server\n%v", got, want)
+			}
+			if r.status == "" {
+				page := generic(t, server.ListBatchesResponse{Results: benchmark.Batches(r.offset, r.limit), TotalCount: n})
+				if !reflect.DeepEqual(page, want) {
+					t.Errorf("the server answers\n%v\nBatches says\n%v", want, page)
+				}
+			}
+		})
+	}
+
+	// No body: every status, offset 0, limit 100.
+	_, want := post(t, real, nil)
+	_, got := post(t, bare, nil)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("without a body the baseline answers\n%v\nthe server\n%v", got, want)
+	}
+	if results := got.(map[string]any)["results"].([]any); len(results) != api.DefaultLimit {
+		t.Errorf("without a body the baseline answers %d batches, want %d", len(results), api.DefaultLimit)
+	}
+}

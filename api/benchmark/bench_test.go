@@ -1,0 +1,208 @@
+package benchmark_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/benchmark"
+	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/generated/client"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// The matrix of BenchmarkList. Offsets at or past a bucket's size are not
+// measured: the page is empty and the figure would say nothing new.
+var (
+	sizes = []struct {
+		name string
+		n    int
+	}{{"1k", 1000}, {"1M", 1000000}}
+	filters = []struct {
+		name   string
+		status server.TaskStatus
+	}{{"all", ""}, {"status", benchmark.FilterStatus}}
+	limits  = []int{1, 100, 1000}
+	offsets = []struct {
+		name string
+		n    int64
+	}{{"0", 0}, {"10k", 10000}, {"100k", 100000}}
+)
+
+// cachedHandler is the real handler over the cached database of n batches.
+func cachedHandler(b *testing.B, n int) http.Handler {
+	b.Helper()
+	ctx := context.Background()
+	path, err := benchmark.CachedDB(ctx, n, os.Stderr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	h, err := api.NewHandler(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+// serve sends one List Batches request of body to h in process.
+func serve(h http.Handler, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, benchmark.Path, bytes.NewReader(body))
+	benchmark.SetHeaders(req.Header)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// benchServe measures h answering body in process. It reports the size of
+// the answer (SetBytes, hence MB/s) and the batches in it (batches/op).
+func benchServe(b *testing.B, h http.Handler, body []byte) {
+	rec := serve(h, body)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+	}
+	var page struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(rec.Body.Len()))
+	for b.Loop() {
+		if rec := serve(h, body); rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+		}
+	}
+	b.ReportMetric(float64(len(page.Results)), "batches/op")
+}
+
+// BenchmarkList measures the real handler (routing, authentication,
+// validation, SQLite) in process, by bucket size, filter, limit and offset:
+// List/{1k,1M}/{all,status}/limit={1,100,1000}/offset={0,10k,100k}.
+func BenchmarkList(b *testing.B) {
+	for _, size := range sizes {
+		b.Run(size.name, func(b *testing.B) {
+			h := cachedHandler(b, size.n)
+			for _, f := range filters {
+				for _, limit := range limits {
+					for _, off := range offsets {
+						if off.n >= int64(size.n) {
+							continue
+						}
+						b.Run(fmt.Sprintf("%s/limit=%d/offset=%s", f.name, limit, off.name), func(b *testing.B) {
+							benchServe(b, h, benchmark.Body(f.status, off.n, limit))
+						})
+					}
+				}
+			}
+		})
+	}
+}
+
+// baseline is the bare baseline, loaded from the real server over the
+// cached database of 1000 batches: the same first pages as every bucket
+// this package seeds.
+func baseline(b *testing.B) *benchmark.Baseline {
+	srv := httptest.NewServer(cachedHandler(b, 1000))
+	defer srv.Close()
+	bl, err := benchmark.LoadBaseline(context.Background(), srv.Client(), srv.URL, benchmark.FilterStatus)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bl
+}
+
+// BenchmarkBaseline measures the bare baseline at offset 0 and each limit,
+// in process as BenchmarkList: Baseline/{all,status}/limit={1,100,1000}.
+func BenchmarkBaseline(b *testing.B) {
+	h := baseline(b)
+	for _, f := range filters {
+		for _, limit := range limits {
+			b.Run(fmt.Sprintf("%s/limit=%d", f.name, limit), func(b *testing.B) {
+				benchServe(b, h, benchmark.Body(f.status, 0, limit))
+			})
+		}
+	}
+}
+
+// BenchmarkValidator measures the request validation of the real handler
+// alone: the same kin-openapi middleware (nethttp-middleware over
+// openapi3filter, the spec embedded in generated/server) with the options
+// api.NewHandler gives it, before a handler that does nothing, for the
+// request of List/1k/{all,status}/limit=100/offset=0. Divided by that
+// figure, it is the share of a request validation takes.
+func BenchmarkValidator(b *testing.B) {
+	spec, err := server.GetSwagger()
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec.Servers = nil
+	// As api/validation.go's newValidator.
+	validate := nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+			MultiError:          true,
+			SkipSettingDefaults: true,
+		},
+		DoNotValidateServers:  true,
+		SilenceServersWarning: true,
+		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, _ *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+		},
+	})
+	h := validate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	for _, f := range filters {
+		b.Run(fmt.Sprintf("%s/limit=100", f.name), func(b *testing.B) {
+			body := benchmark.Body(f.status, 0, 100)
+			for b.Loop() {
+				if rec := serve(h, body); rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodePage1000 measures the generated client decoding a page of
+// 1000 batches as the server answers it (client.ParseListBatchesResult, as
+// ClientWithResponses does).
+func BenchmarkDecodePage1000(b *testing.B) {
+	rec := serve(cachedHandler(b, 1000), benchmark.Body("", 0, 1000))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+	}
+	body := rec.Body.Bytes()
+	header := rec.Header()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		res, err := client.ParseListBatchesResult(&http.Response{
+			StatusCode: http.StatusOK,
+			Header:     header,
+			Body:       io.NopCloser(bytes.NewReader(body)),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.JSON200 == nil || len(res.JSON200.Results) != 1000 {
+			b.Fatal("not a page of 1000 batches")
+		}
+	}
+	b.ReportMetric(1000, "batches/op")
+}

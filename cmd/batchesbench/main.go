@@ -1,0 +1,66 @@
+// Command batchesbench measures the List Batches server against a bare
+// baseline and reports every figure as a ratio to it, side by side with the
+// absolute one, in Markdown (BENCHMARKS.md holds the last report).
+//
+//	batchesbench [all]   both measurements below, then the report
+//	batchesbench go      the Go benchmarks of api/benchmark (go test -bench), in process
+//	batchesbench load    wrk against the batchesd binary and the baseline, on loopback
+//	batchesbench report  the ratios of a saved `go test -bench` output of api/benchmark
+//
+// Run it from the module's source tree (make bench does): it builds batchesd
+// and runs go test there. The load run needs wrk (apt-get install wrk) and
+// Linux (it reads the server's memory from /proc). The seeded databases are
+// cached in $TMPDIR/batches-bench.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+)
+
+type cli struct {
+	All      allCmd      `cmd:"" default:"withargs" help:"Run the Go benchmarks and the load run, and report both (the default command)."`
+	Go       goCmd       `cmd:"" help:"Run the Go benchmarks of api/benchmark and report their ratios to the baseline."`
+	Load     loadCmd     `cmd:"" help:"Run wrk against batchesd and the baseline on loopback and report requests/s, p50, p99 and their ratios."`
+	Report   reportCmd   `cmd:"" help:"Report the ratios of a saved 'go test -bench' output of api/benchmark."`
+	Baseline baselineCmd `cmd:"" hidden:"" help:"Serve the bare baseline (started by load)."`
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	// args is the command line, for the report.
+	args []string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var c cli
+	kctx := kong.Parse(&c,
+		kong.Name("batchesbench"),
+		kong.Description("Benchmarks of the List Batches server, as ratios to a bare net/http + encoding/json baseline."),
+		kong.UsageOnError(),
+		kong.Vars{"begin": beginMarker, "end": endMarker},
+	)
+	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, args: os.Args[1:]}
+	if err := kctx.Run(e); err != nil {
+		fmt.Fprintln(os.Stderr, "batchesbench:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// progress prints a line about what is under way on stderr.
+func (e *env) progress(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
