@@ -428,7 +428,7 @@ func TestAttemptTimeoutIsRetriedCallerDeadlineIsNot(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
 		if n == 1 {
 			io.Copy(io.Discard, r.Body) // so the server notices the client leave
-			select { // hang until the client gives up
+			select {                    // hang until the client gives up
 			case <-r.Context().Done():
 			case <-release:
 			}
