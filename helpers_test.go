@@ -122,7 +122,7 @@ func insert(t testing.TB, bucketID string, n int, created time.Time) []string {
 	ids := make([]string, n)
 	for i := range bs {
 		at := created.Add(time.Duration(i) * time.Minute)
-		id := fmt.Sprintf("btch_%s_%d_%s", bucketID, i, at.Format("150405"))
+		id := fmt.Sprintf("btch_%s_%d_%s", bucketID, i, at.Format("20060102T150405"))
 		bs[i] = server.Batch{
 			BatchId:    id,
 			Status:     server.TaskStatus(statuses[i%len(statuses)]),
