@@ -23,7 +23,9 @@ import (
 // In order, a request that takes a Fault is: held for Delay; then, if Drop,
 // its connection is closed without an answer; else, if Status is not 0,
 // answered with Status, Header, Retry-After and Body; else served by the
-// real server as usual.
+// real server as usual. The zero Fault (for any path) therefore passes one
+// request on untouched: use it to let requests through in a sequence, as in
+// Inject(Fault{}, Fault{}, Status(500)) to fail the third.
 type Fault struct {
 	// Path limits the fault to requests for this exact URL path, as
 	// [Server.ListPath] spells it ("/v1/buckets/bkt_test/batches/list");
