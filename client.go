@@ -294,7 +294,8 @@ func WithMiddleware(m Middleware) Option {
 // environment ($MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE, $MIXPEEK_BASE_URL; an
 // empty variable is unset), then opts in order. It returns an error naming
 // the option or variable when one is invalid (a base URL that is not http or
-// https, negative retries, …). A missing API key or namespace is not an
+// https, negative retries, …); an invalid variable that an option replaces
+// is ignored. A missing API key or namespace is not an
 // error here, since each call may give its own: a call without one fails
 // before sending, with ErrNoAPIKey or ErrNoNamespace.
 func New(opts ...Option) (*Client, error) {
@@ -304,27 +305,31 @@ func New(opts ...Option) (*Client, error) {
 		maxRetries:    DefaultMaxRetries,
 		maxRetryDelay: DefaultMaxRetryDelay,
 	}
-	if v := os.Getenv(EnvAPIKey); v != "" {
-		if err := checkAPIKey(v); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvAPIKey, err)
+	// A variable that does not check out is an error only if no option
+	// replaces it: it is held as a marker no option can set.
+	const bad = "\x00invalid"
+	var envErrs []error
+	fromEnv := func(name string, set *string, check func(string) (string, error)) {
+		if v := os.Getenv(name); v != "" {
+			if checked, err := check(v); err != nil {
+				*set = bad + name
+				envErrs = append(envErrs, fmt.Errorf("%s: %w", name, err))
+			} else {
+				*set = checked
+			}
 		}
-		cfg.apiKey = v
 	}
-	if v := os.Getenv(EnvNamespace); v != "" {
-		if err := checkNamespace(v); err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvNamespace, err)
-		}
-		cfg.namespace = v
-	}
-	if v := os.Getenv(EnvBaseURL); v != "" {
-		u, err := checkBaseURL(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvBaseURL, err)
-		}
-		cfg.baseURL = u
-	}
+	fromEnv(EnvAPIKey, &cfg.apiKey, func(v string) (string, error) { return v, checkAPIKey(v) })
+	fromEnv(EnvNamespace, &cfg.namespace, func(v string) (string, error) { return v, checkNamespace(v) })
+	fromEnv(EnvBaseURL, &cfg.baseURL, checkBaseURL)
 	if err := cfg.apply(opts); err != nil {
 		return nil, err
+	}
+	for _, err := range envErrs {
+		name, _, _ := strings.Cut(err.Error(), ":")
+		if cfg.apiKey == bad+name || cfg.namespace == bad+name || cfg.baseURL == bad+name {
+			return nil, err
+		}
 	}
 	return &Client{cfg: cfg}, nil
 }

@@ -76,7 +76,15 @@ func TestNewRefusesBadEnvironment(t *testing.T) {
 			if _, err := batches.New(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("New: %v; want %q", err, tc.want)
 			}
-			// An option does not rescue a bad variable: New says which.
+			// An option that replaces the variable makes it harmless.
+			opt := map[string]batches.Option{
+				batches.EnvBaseURL:   batches.WithBaseURL("http://127.0.0.1:8080"),
+				batches.EnvAPIKey:    batches.WithAPIKey(testKey),
+				batches.EnvNamespace: batches.WithNamespace("production"),
+			}[tc.name]
+			if _, err := batches.New(opt); err != nil {
+				t.Errorf("New with %s replaced: %v", tc.name, err)
+			}
 		})
 	}
 }
@@ -428,7 +436,8 @@ func TestAttemptTimeoutIsRetriedCallerDeadlineIsNot(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
 		if n == 1 {
 			io.Copy(io.Discard, r.Body) // so the server notices the client leave
-			select {                    // hang until the client gives up
+			// Hang until the client gives up.
+			select {
 			case <-r.Context().Done():
 			case <-release:
 			}
