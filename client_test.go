@@ -292,6 +292,7 @@ func TestErrorSentinelsForEveryStatus(t *testing.T) {
 		{400, errorBody(400, "BadRequestError", "X-Namespace header must not be empty"), batches.ErrValidation, "batches: listBatches: HTTP 400 BadRequestError: X-Namespace header must not be empty (request id req_1)"},
 		{422, `{"detail":[{"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal","input":1001,"ctx":{"le":1000}},{"loc":["body","items",0],"msg":"bad","type":"x","input":null}]}`,
 			batches.ErrValidation, "batches: listBatches: HTTP 422: body.limit: Input should be less than or equal to 1000 (less_than_equal); body.items.0: bad (x) (request id req_1)"},
+		{409, `{"success":false,"status":409,"error":{"message":"Conflict here","type":"ConflictError","details":["not an object"]}}`, nil, "batches: listBatches: HTTP 409 ConflictError: Conflict here (request id req_1)"},
 		{405, errorBody(405, "MethodNotAllowedError", "Method Not Allowed"), nil, "batches: listBatches: HTTP 405 MethodNotAllowedError: Method Not Allowed (request id req_1)"},
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {

@@ -73,7 +73,7 @@ type Attempt struct {
 	StatusCode int           // the response's status; 0 when none came
 	Err        error         // why no response came (connection error, attempt timeout); nil when one did
 	Duration   time.Duration // from sending to the end of reading the response
-	Delay      time.Duration // the wait after this attempt before the next; 0 for the last
+	Delay      time.Duration // the wait after this attempt before the next (cut short if the context ended); 0 for the last
 }
 
 // Error returns e.g. `batches: listBatches: HTTP 404 NotFoundError: Bucket
@@ -193,15 +193,16 @@ func newError(op, method, path string, resp *http.Response, body []byte, attempt
 	}
 	if json.Unmarshal(body, &shape) == nil {
 		var detail struct {
-			Message string         `json:"message"`
-			Type    string         `json:"type"`
-			Details map[string]any `json:"details"`
+			Message string          `json:"message"`
+			Type    string          `json:"type"`
+			Details json.RawMessage `json:"details"` // an object by the contract; anything else is dropped
 		}
 		var items []ValidationError
 		var text string
 		switch {
 		case len(shape.Error) > 0 && json.Unmarshal(shape.Error, &detail) == nil && (detail.Message != "" || detail.Type != ""):
-			e.Type, e.Message, e.Details = detail.Type, detail.Message, detail.Details
+			e.Type, e.Message = detail.Type, detail.Message
+			_ = json.Unmarshal(detail.Details, &e.Details)
 		case len(shape.Detail) > 0 && json.Unmarshal(shape.Detail, &items) == nil && len(items) > 0:
 			e.Detail = items
 		case len(shape.Detail) > 0 && json.Unmarshal(shape.Detail, &text) == nil && text != "":

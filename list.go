@@ -165,7 +165,7 @@ func wire(cfg config) *client.Client {
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", userAgent)
 		for name, values := range cfg.headers {
-			req.Header[name] = values
+			req.Header[name] = append([]string(nil), values...)
 		}
 		return nil
 	}

@@ -219,6 +219,9 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 	if err == nil && resp == nil {
 		err = errors.New("a middleware returned neither a response nor an error")
 	}
+	if err == nil && resp.Body == nil {
+		resp.Body = http.NoBody
+	}
 	if err == nil {
 		var body []byte
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
