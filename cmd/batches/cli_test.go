@@ -247,16 +247,23 @@ func TestTimeout(t *testing.T) {
 // TestAllStopsOnRepeatedPages: a server that ignores the offset and claims
 // more batches than it has must not make --all loop or print duplicates.
 func TestAllStopsOnRepeatedPages(t *testing.T) {
-	t.Skip("batches.Client.AllBatches does not yet stop at a page of batches it has already yielded: against such a server it walks to total_count (here 10 requests) and --all exits 0 with 3 of 30")
 	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 		results := []any{fakeBatch(1), fakeBatch(2), fakeBatch(3)}
-		b, _ := json.Marshal(map[string]any{"results": results, "total_count": 30})
+		b, _ := json.Marshal(map[string]any{"results": results, "total_count": 1_000_000})
 		writeBody(w, 200, "application/json", string(b))
 	})
-	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "-o", "json")
-	// A part is not passed off as the whole: exit 1, nothing on stdout.
-	if r.code != exitFailure || r.stdout != "" || n.Load() != 2 || !strings.HasPrefix(r.stderr, "error: ") {
-		t.Fatalf("exit %d after %d requests, stdout %q, stderr %q", r.code, n.Load(), r.stdout, r.stderr)
+	for _, out := range []string{"json", "table", "jsonl"} {
+		before := n.Load()
+		r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "-o", out)
+		// A part is not passed off as the whole: exit 1, nothing on stdout
+		// but the lines -o jsonl streamed, and no retry of the second page.
+		want := "error: the page at offset 3 holds only batches already listed (3 of 1000000 fetched): the server does not page by offset\n"
+		if out == "jsonl" {
+			want += "error: the listing is incomplete: 3 batches were written before the error\n"
+		}
+		if r.code != exitFailure || (r.stdout != "") != (out == "jsonl") || n.Load()-before != 2 || r.stderr != want {
+			t.Errorf("-o %s: exit %d after %d requests, stdout %q, stderr %q", out, r.code, n.Load()-before, r.stdout, r.stderr)
+		}
 	}
 }
 

@@ -1,10 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,11 +26,7 @@ func fakeAPI(t *testing.T, n int) (*batchestest.Server, map[string]string) {
 	t.Helper()
 	srv := batchestest.NewServer(t, batchestest.WithContractCheck())
 	srv.SeedBatches(srv.Bucket, n)
-	return srv, map[string]string{
-		"MIXPEEK_API_KEY":   srv.APIKey,
-		"MIXPEEK_NAMESPACE": srv.Namespace,
-		"MIXPEEK_BASE_URL":  srv.URL,
-	}
+	return srv, env(srv)
 }
 
 // TestVerboseShowsRetries: -v logs each attempt to stderr, a retried one
@@ -218,4 +222,111 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	xs, _ := json.Marshal(x)
 	ys, _ := json.Marshal(y)
 	return string(xs) == string(ys)
+}
+
+// TestAllGuardAllowsNewBatches: a page that repeats batches because as many
+// were created during the walk is not taken for a server that ignores the
+// offset: the walk goes on and lists every batch that was there when it
+// started.
+func TestAllGuardAllowsNewBatches(t *testing.T) {
+	srv, _ := fakeAPI(t, 12)
+	before := decodePage(t, runCLI(t, env(srv), false, "list", "--bucket", srv.Bucket, "--all").stdout)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	for i, created := range []int{4, 2, 9} {
+		t.Run(fmt.Sprint(created), func(t *testing.T) {
+			var n atomic.Int64
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 2 {
+					// Before the second page: batches newer than all
+					// (each set a day after the one before).
+					var lines bytes.Buffer
+					for _, b := range batchestest.NewBatches(created, time.Now().Add(time.Duration(i+1)*24*time.Hour)) {
+						data, _ := json.Marshal(b)
+						lines.Write(append(data, '\n'))
+					}
+					if _, err := srv.DB().ImportBatches(r.Context(), srv.Bucket, &lines); err != nil {
+						t.Error(err)
+					}
+				}
+				proxy.ServeHTTP(w, r)
+			}))
+			defer front.Close()
+			e := env(srv)
+			e["MIXPEEK_BASE_URL"] = front.URL
+			r := runCLI(t, e, false, "list", "--bucket", srv.Bucket, "--all", "--limit", "4", "-o", "json")
+			if r.code != exitOK {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			// Every batch there at the start, once; more than a page of
+			// new ones puts some of them after the walk's offset, where
+			// it lists them too.
+			got := ids(decodePage(t, r.stdout).Results)
+			seen := map[string]bool{}
+			for _, id := range got {
+				if seen[id] {
+					t.Errorf("%s listed twice", id)
+				}
+				seen[id] = true
+			}
+			for _, id := range ids(before.Results) {
+				if !seen[id] {
+					t.Errorf("%s, there at the start, not listed", id)
+				}
+			}
+			if created <= 4 && len(got) != len(before.Results) {
+				t.Errorf("listed %d, want the %d there at the start", len(got), len(before.Results))
+			}
+		})
+		before = decodePage(t, runCLI(t, env(srv), false, "list", "--bucket", srv.Bucket, "--all").stdout)
+	}
+}
+
+func env(srv *batchestest.Server) map[string]string {
+	return map[string]string{
+		"MIXPEEK_API_KEY":   srv.APIKey,
+		"MIXPEEK_NAMESPACE": srv.Namespace,
+		"MIXPEEK_BASE_URL":  srv.URL,
+	}
+}
+
+// TestAllGuardAllowsDeletions: after batches ahead of the walk are deleted,
+// the iterator steps back and reads pages of batches it has yielded; that
+// is not a server ignoring the offset.
+func TestAllGuardAllowsDeletions(t *testing.T) {
+	srv, e := fakeAPI(t, 12)
+	all := ids(decodePage(t, runCLI(t, e, false, "list", "--bucket", srv.Bucket, "--all").stdout).Results)
+	db, err := sql.Open("sqlite", srv.DB().Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var n atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 3 {
+			// Before the third page of 4: the last 4 go, so the page at
+			// offset 8 is empty, total_count falls to 8, and the iterator
+			// reads offset 4 again.
+			for _, id := range all[8:] {
+				if _, err := db.ExecContext(r.Context(), `DELETE FROM batches WHERE id = ?`, id); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	e["MIXPEEK_BASE_URL"] = front.URL
+	r := runCLI(t, e, false, "list", "--bucket", srv.Bucket, "--all", "--limit", "4", "-o", "jsonl")
+	if r.code != exitOK || strings.Count(r.stdout, "\n") != 8 || n.Load() != 4 {
+		t.Fatalf("exit %d after %d requests, %d lines, stderr %q", r.code, n.Load(), strings.Count(r.stdout, "\n"), r.stderr)
+	}
 }

@@ -86,10 +86,17 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 	if params.Limit == 0 {
 		params.Limit = allPageSize
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	guard := newPagingGuard(cancel)
 	var all []batches.Batch
 	n := 0
-	for b, err := range c.AllBatches(ctx, o.bucket, params) {
+	for b, err := range c.AllBatches(ctx, o.bucket, params, batches.WithMiddleware(guard.middleware)) {
 		if err != nil {
+			var np *notPagingError
+			if errors.As(context.Cause(ctx), &np) {
+				err = np
+			}
 			code := fail(stderr, cfg, err)
 			if o.format == formatJSONL && n > 0 {
 				fmt.Fprintf(stderr, "error: the listing is incomplete: %d batches were written before the error\n", n)
@@ -97,6 +104,7 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 			return code
 		}
 		n++
+		guard.yielded(b.BatchID)
 		if o.format == formatJSONL {
 			if err := writeJSONLine(stdout, b); err != nil {
 				return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))

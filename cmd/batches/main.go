@@ -31,8 +31,9 @@
 // every batch, total_count being --offset plus their number. -o jsonl
 // writes one batch a line, compact, as the server sent it; with --all each
 // page's lines are written as the page arrives. --all walks the pages with
-// the client's iterator (page size --limit or 1000) and never prints a batch
-// twice; with -o json or table it prints nothing unless every page came.
+// the client's iterator (page size --limit or 1000), never prints a batch
+// twice, and fails on a server that ignores the offset; with -o json or
+// table it prints nothing unless every page came.
 //
 // API errors are printed to stderr as
 //

@@ -105,7 +105,9 @@ type listCmd struct {
 func (l *listCmd) Help() string {
 	return `--all walks every page (offset raised by the number
 of results, page size --limit or 1000) until total_count is reached or a page
-is empty, and never prints a batch twice.
+is empty, and never prints a batch twice. A server that ignores the offset
+(a later page holding only batches already listed, with no new batches to
+explain it) fails the walk with exit status 1.
 
 ` + commonHelp
 }
