@@ -77,7 +77,9 @@ func TestHelp(t *testing.T) {
 		"--bucket", "--status", "--offset", "--limit", "--all", "--output",
 		"PENDING", "COMPLETED_WITH_ERRORS", "SUSPENDED", "1..1000",
 		"MIXPEEK_API_KEY", "MIXPEEK_NAMESPACE", "MIXPEEK_BASE_URL", "https://api.mixpeek.com",
-		"Exit status", "2 usage error",
+		"jsonl", "--max-retries", "--max-retry-delay", "--verbose", "Retry-After",
+		"Exit status:", "0    success", "1    other failure", "2    usage error", "3    authentication",
+		"4    not found", "5    server error or server unreachable", "130  interrupted",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help lacks %q:\n%s", want, r.stdout)
@@ -88,13 +90,14 @@ func TestHelp(t *testing.T) {
 func TestTaskStatusesMatchContract(t *testing.T) {
 	seen := map[client.TaskStatus]bool{}
 	for _, s := range taskStatuses {
-		if !s.Valid() || seen[s] {
+		if cs := client.TaskStatus(s); !cs.Valid() || seen[cs] {
 			t.Errorf("status %q invalid or repeated", s)
 		}
-		seen[s] = true
+		seen[client.TaskStatus(s)] = true
 	}
-	if client.TaskStatus("BOGUS").Valid() {
-		t.Fatal("Valid accepts anything")
+	// The generated enum of openapi.yaml: every value, once.
+	if len(seen) != 13 || client.TaskStatus("BOGUS").Valid() {
+		t.Fatalf("%d statuses", len(seen))
 	}
 }
 
@@ -132,6 +135,10 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 		{"base URL with query", env, []string{"--base-url", url + "?x=1", "list", "--bucket", "bkt_demo"}, []string{"query"}},
 		{"base URL with credentials", env, []string{"--base-url", "http://user:secretpw@127.0.0.1:1", "list", "--bucket", "bkt_demo"}, []string{"credentials"}},
 		{"bad timeout", env, []string{"--timeout", "0s", "list", "--bucket", "bkt_demo"}, []string{"--timeout must be positive"}},
+		{"negative retries", env, []string{"--max-retries=-1", "list", "--bucket", "bkt_demo"}, []string{"--max-retries must be >= 0, got -1"}},
+		{"bad retry delay", env, []string{"--max-retry-delay", "0s", "list", "--bucket", "bkt_demo"}, []string{"--max-retry-delay must be positive"}},
+		{"bucket too long", env, []string{"list", "--bucket", strings.Repeat("b", 129)}, []string{"--bucket is 129 bytes long, more than 128"}},
+		{"bad output", env, []string{"list", "--bucket", "bkt_demo", "-o", "csv"}, []string{"--output", "jsonl"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := n.Load()
@@ -176,46 +183,46 @@ func TestErrorResponseLine(t *testing.T) {
 		writeBody(w, 403, "application/json", `{"success":false,"status":403,"error":{"message":"Forbidden\u001b[31m","type":"ForbiddenError","details":null}}`)
 	})
 	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
-	if want := "error: Forbidden [31m (ForbiddenError, HTTP 403)\n"; r.code != exitFailure || r.stderr != want {
-		t.Fatalf("got exit %d, stderr %q; want exit 1, %q", r.code, r.stderr, want)
+	if want := "error: Forbidden [31m (ForbiddenError, HTTP 403)\n"; r.code != exitAuth || r.stderr != want {
+		t.Fatalf("got exit %d, stderr %q; want exit %d, %q", r.code, r.stderr, exitAuth, want)
 	}
 }
 
 func TestNonJSONErrorBody(t *testing.T) {
 	page := "<html><head><title>502 Bad Gateway</title></head>\n<body>" + strings.Repeat("x", 500) + "</body></html>"
-	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, 502, "text/html", page)
 	})
-	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
-	if r.code != exitFailure {
-		t.Fatalf("exit %d, want 1", r.code)
+	// A 502 is retried: 3 attempts by default.
+	r := runCLI(t, fakeEnv(url), false, "--max-retry-delay", "1ms", "list", "--bucket", "bkt_demo")
+	if r.code != exitUnavailable || n.Load() != 3 {
+		t.Fatalf("exit %d after %d requests, want %d after 3", r.code, n.Load(), exitUnavailable)
 	}
-	want := "error: HTTP 502 Bad Gateway: " + clean(page[:200]) + "…\n"
+	want := "error: HTTP 502 Bad Gateway: " + clean(page[:200]) + "…\nerror: gave up after 3 attempts\n"
 	if r.stderr != want {
 		t.Fatalf("stderr %q, want %q", r.stderr, want)
 	}
 }
 
 func TestNotAListBatchesResponse(t *testing.T) {
-	for name, h := range map[string]http.HandlerFunc{
-		"html 200": func(w http.ResponseWriter, r *http.Request) {
-			writeBody(w, 200, "text/html", "<html>login</html>")
-		},
-		"bad json": func(w http.ResponseWriter, r *http.Request) {
-			writeBody(w, 200, "application/json", `{"results":[`)
-		},
-		"no total_count": func(w http.ResponseWriter, r *http.Request) {
-			writeBody(w, 200, "application/json", `{"results":[]}`)
-		},
-		"json error with wrong shape": func(w http.ResponseWriter, r *http.Request) {
-			writeBody(w, 404, "application/json", `{"error":"nope"}`)
-		},
+	for _, tc := range []struct {
+		name   string
+		status int
+		ct     string
+		body   string
+		code   int
+		stderr string
+	}{
+		{"html 200", 200, "text/html", "<html>login</html>", exitFailure, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse"},
+		{"bad json", 200, "application/json", `{"results":[`, exitFailure, "error: unexpected response, HTTP 200 OK: "},
+		{"no total_count", 200, "application/json", `{"results":[]}`, exitFailure, "error: unexpected response, HTTP 200 OK: "},
+		{"json error with wrong shape", 404, "application/json", `{"error":"nope"}`, exitNotFound, "error: HTTP 404 Not Found: {\"error\":\"nope\"}\n"},
 	} {
-		t.Run(name, func(t *testing.T) {
-			url, _ := fakeServer(t, h)
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) { writeBody(w, tc.status, tc.ct, tc.body) })
 			r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
-			if r.code != exitFailure || r.stdout != "" || !strings.HasPrefix(r.stderr, "error: ") {
-				t.Fatalf("got exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			if r.code != tc.code || r.stdout != "" || !strings.HasPrefix(r.stderr, tc.stderr) {
+				t.Fatalf("got exit %d, stdout %q, stderr %q; want exit %d, stderr starting %q", r.code, r.stdout, r.stderr, tc.code, tc.stderr)
 			}
 		})
 	}
@@ -223,20 +230,17 @@ func TestNotAListBatchesResponse(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	release := make(chan struct{})
-	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-release:
 		}
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server's Close
-	start := time.Now()
-	r := runCLI(t, fakeEnv(url), false, "--timeout", "100ms", "list", "--bucket", "bkt_demo")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "Timeout") {
-		t.Fatalf("got exit %d, stderr %q", r.code, r.stderr)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("took %s", d)
+	// Each attempt times out and is retried.
+	r := runCLI(t, fakeEnv(url), false, "--timeout", "50ms", "--max-retries", "1", "--max-retry-delay", "1ms", "list", "--bucket", "bkt_demo")
+	if r.code != exitUnavailable || !strings.Contains(r.stderr, "attempt timeout 50ms") || !strings.Contains(r.stderr, "2 attempts") || n.Load() != 2 {
+		t.Fatalf("got exit %d after %d requests, stderr %q", r.code, n.Load(), r.stderr)
 	}
 }
 
@@ -248,10 +252,18 @@ func TestAllStopsOnRepeatedPages(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"results": results, "total_count": 1_000_000})
 		writeBody(w, 200, "application/json", string(b))
 	})
-	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "-o", "json")
-	// A part is not passed off as the whole: exit 1, nothing on stdout.
-	if r.code != 1 || r.stdout != "" || n.Load() != 2 || !strings.Contains(r.stderr, "already listed (3 of 1000000 fetched)") {
-		t.Fatalf("exit %d after %d requests, stdout %q, stderr %q", r.code, n.Load(), r.stdout, r.stderr)
+	for _, out := range []string{"json", "table", "jsonl"} {
+		before := n.Load()
+		r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "-o", out)
+		// A part is not passed off as the whole: exit 1, nothing on stdout
+		// but the lines -o jsonl streamed, and no retry of the second page.
+		want := "error: the page at offset 3 holds only batches already listed (3 of 1000000 fetched): the server does not page by offset\n"
+		if out == "jsonl" {
+			want += "error: the listing is incomplete: 3 batches were written before the error\n"
+		}
+		if r.code != exitFailure || (r.stdout != "") != (out == "jsonl") || n.Load()-before != 2 || r.stderr != want {
+			t.Errorf("-o %s: exit %d after %d requests, stdout %q, stderr %q", out, r.code, n.Load()-before, r.stdout, r.stderr)
+		}
 	}
 }
 
@@ -262,7 +274,11 @@ func TestAllStopsOnEmptyPage(t *testing.T) {
 		var req client.ListBatchesRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		results := []any{}
-		for i := *req.Offset; i < min(*req.Offset+int64(*req.Limit), 5); i++ {
+		var offset int64 // the client leaves out an offset of 0
+		if req.Offset != nil {
+			offset = *req.Offset
+		}
+		for i := offset; i < min(offset+int64(*req.Limit), 5); i++ {
 			results = append(results, fakeBatch(int(i)))
 		}
 		b, _ := json.Marshal(map[string]any{"results": results, "total_count": 9})
@@ -276,8 +292,9 @@ func TestAllStopsOnEmptyPage(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatal(err)
 	}
-	// Pages at offsets 0, 2, 4 (one batch) and 5 (empty).
-	if len(got.Results) != 5 || got.TotalCount != 9 || n.Load() != 4 {
+	// Pages at offsets 0, 2, 4 (one batch) and 5 (empty); total_count is
+	// what the walk found.
+	if len(got.Results) != 5 || got.TotalCount != 5 || n.Load() != 4 {
 		t.Fatalf("%d results, total %d, after %d requests", len(got.Results), got.TotalCount, n.Load())
 	}
 }
@@ -299,7 +316,8 @@ func TestRequestHeadersAndBody(t *testing.T) {
 	if gotAuth != "Bearer sk_test_fake0000000000" || gotNS != "ns_abc123def456" || gotPath != "/v1/buckets/bkt_demo/batches/list" {
 		t.Errorf("Authorization %q, X-Namespace %q, path %q", gotAuth, gotNS, gotPath)
 	}
-	if want := `{"limit":5,"offset":0,"status":"COMPLETED"}`; gotBody != want {
+	// An offset of 0 is the API's default: the client leaves it out.
+	if want := `{"limit":5,"status":"COMPLETED"}`; gotBody != want {
 		t.Errorf("body %s, want %s", gotBody, want)
 	}
 	if r.stdout != "no batches\n" {

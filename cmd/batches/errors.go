@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"unicode"
 
@@ -20,15 +19,15 @@ const snippetBytes = 200
 //   - a 422 HTTPValidationError: "<loc joined by .>: <msg> (<type>)" per item;
 //   - other JSON with a "detail" or "message" string: "<it> (HTTP <status>)";
 //   - anything else: "HTTP <status>: <first 200 bytes of the body>".
-func describeError(rsp *http.Response, body []byte) []string {
-	status := statusLine(rsp)
+func describeError(code int, body []byte) []string {
+	status := statusLine(code)
 	if json.Valid(body) {
 		var er client.ErrorResponse
 		if json.Unmarshal(body, &er) == nil && er.Error.Message != "" {
 			if er.Error.Type != "" {
-				return []string{fmt.Sprintf("%s (%s, HTTP %d)", clean(er.Error.Message), clean(er.Error.Type), rsp.StatusCode)}
+				return []string{fmt.Sprintf("%s (%s, HTTP %d)", clean(er.Error.Message), clean(er.Error.Type), code)}
 			}
-			return []string{fmt.Sprintf("%s (HTTP %d)", clean(er.Error.Message), rsp.StatusCode)}
+			return []string{fmt.Sprintf("%s (HTTP %d)", clean(er.Error.Message), code)}
 		}
 		var ve client.HTTPValidationError
 		if json.Unmarshal(body, &ve) == nil && len(ve.Detail) > 0 {
@@ -52,7 +51,7 @@ func describeError(rsp *http.Response, body []byte) []string {
 		if json.Unmarshal(body, &other) == nil {
 			for _, v := range []any{other.Detail, other.Message} {
 				if s, ok := v.(string); ok && s != "" {
-					return []string{fmt.Sprintf("%s (HTTP %d)", clean(s), rsp.StatusCode)}
+					return []string{fmt.Sprintf("%s (HTTP %d)", clean(s), code)}
 				}
 			}
 		}

@@ -7,137 +7,70 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
-	"github.com/mixpeekgo/batches/generated/client"
+	"github.com/mixpeekgo/batches"
 )
 
-// userAgent is sent with every request.
-const userAgent = "mixpeek-batches-cli/1"
-
-// maxResponseBytes bounds what is read of one response: a page of 1000
-// batches is far smaller.
-const maxResponseBytes = 64 << 20
-
-// newClient returns the generated client for cfg; every request it sends
-// carries the API key and the namespace.
-func newClient(cfg config) (*client.ClientWithResponses, error) {
-	auth := func(_ context.Context, req *http.Request) error {
-		req.Header.Set("Authorization", "Bearer "+cfg.apiKey)
-		req.Header.Set("X-Namespace", cfg.namespace)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", userAgent)
-		return nil
+// newClient returns the client for cfg. The verbose log goes to stderr.
+func newClient(cfg config, stderr io.Writer) (*batches.Client, error) {
+	opts := []batches.Option{
+		batches.WithAPIKey(cfg.apiKey),
+		batches.WithNamespace(cfg.namespace),
+		batches.WithBaseURL(cfg.baseURL),
+		batches.WithAttemptTimeout(cfg.timeout),
+		batches.WithMaxRetries(cfg.maxRetries),
+		batches.WithMaxRetryDelay(cfg.maxRetryDelay),
 	}
-	return client.NewClientWithResponses(cfg.baseURL,
-		client.WithHTTPClient(&http.Client{Timeout: cfg.timeout}),
-		client.WithRequestEditorFn(auth),
-	)
+	if cfg.verbose {
+		opts = append(opts, batches.WithLogger(verboseLogger(stderr)))
+	}
+	return batches.New(opts...)
 }
 
-// page is one answer of List Batches.
-type page struct {
-	body    []byte            // the response body as sent
-	results []client.Batch    // decoded
-	raw     []json.RawMessage // results[i] as sent
-	total   int64             // total_count
-}
-
-// apiError is a failed request, described in one or more lines.
-type apiError struct{ lines []string }
-
-func (e *apiError) Error() string { return strings.Join(e.lines, "; ") }
-
-// fetchPage asks for one page.
-func fetchPage(ctx context.Context, c *client.ClientWithResponses, cfg config, bucket string, req client.ListBatchesRequest) (*page, error) {
-	rsp, err := c.ListBatches(ctx, bucket, &client.ListBatchesParams{XNamespace: cfg.namespace}, req)
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(rsp.Body, maxResponseBytes+1))
-	_ = rsp.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("reading the response (HTTP %s): %w", statusLine(rsp), err)
-	}
-	if len(data) > maxResponseBytes {
-		return nil, fmt.Errorf("the response (HTTP %s) is larger than %d bytes", statusLine(rsp), maxResponseBytes)
-	}
-	if rsp.StatusCode < 200 || rsp.StatusCode > 299 {
-		return nil, &apiError{lines: describeError(rsp, data)}
-	}
-
-	rsp.Body = io.NopCloser(bytes.NewReader(data))
-	res, err := client.ParseListBatchesResult(rsp)
-	if err != nil || res.JSON200 == nil {
-		why := "it is not JSON (Content-Type " + quoteOrNone(rsp.Header.Get("Content-Type")) + ")"
-		if err != nil {
-			why = err.Error()
-		}
-		return nil, &apiError{lines: []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(rsp), why, snippet(data))}}
-	}
-	var shape struct {
-		Results    []json.RawMessage `json:"results"`
-		TotalCount *int64            `json:"total_count"`
-	}
-	if err := json.Unmarshal(data, &shape); err != nil || shape.Results == nil || shape.TotalCount == nil ||
-		len(shape.Results) != len(res.JSON200.Results) {
-		return nil, &apiError{lines: []string{fmt.Sprintf("unexpected response, HTTP %s: not a ListBatchesResponse with results and total_count: %s", statusLine(rsp), snippet(data))}}
-	}
-	return &page{body: data, results: res.JSON200.Results, raw: shape.Results, total: *shape.TotalCount}, nil
+// verboseLogger is the log of -v: slog's text format without the time, one
+// line an attempt, e.g.
+//
+//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 retry_in=317ms
+func verboseLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 }
 
 // list runs "batches list" with checked settings.
 func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writer) int {
-	c, err := newClient(cfg)
+	c, err := newClient(cfg, stderr)
 	if err != nil {
 		return fail(stderr, cfg, err)
 	}
-	var start int64
-	if o.offset != nil {
-		start = *o.offset
+	params := &batches.ListBatchesParams{Status: o.status, Offset: o.offset, Limit: o.limit}
+	if o.all {
+		return walkAll(ctx, c, cfg, o, params, stdout, stderr)
 	}
-	req := client.ListBatchesRequest{Status: o.status, Offset: o.offset}
-	if o.limit != nil {
-		l := int32(*o.limit)
-		req.Limit = &l
-	}
-
-	if !o.all {
-		p, err := fetchPage(ctx, c, cfg, o.bucket, req)
-		if err != nil {
-			return fail(stderr, cfg, err)
-		}
-		if o.json {
-			err = writeRawJSON(stdout, p.body)
-		} else {
-			err = writeTable(stdout, p.results, start, p.total)
-		}
-		if err != nil {
-			return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
-		}
-		return exitOK
-	}
-
-	all, total, err := walk(ctx, c, cfg, o.bucket, req, stderr)
+	page, err := c.ListBatches(ctx, o.bucket, params)
 	if err != nil {
 		return fail(stderr, cfg, err)
 	}
-	if o.json {
-		raw := make([]json.RawMessage, len(all))
-		for i, b := range all {
-			raw[i] = b.raw
+	switch o.format {
+	case formatJSON:
+		err = writePageJSON(stdout, page.Results, page.TotalCount)
+	case formatJSONL:
+		for _, b := range page.Results {
+			if err = writeJSONLine(stdout, b); err != nil {
+				break
+			}
 		}
-		err = writeJSON(stdout, struct {
-			Results    []json.RawMessage `json:"results"`
-			TotalCount int64             `json:"total_count"`
-		}{raw, total})
-	} else {
-		bs := make([]client.Batch, len(all))
-		for i, b := range all {
-			bs[i] = b.batch
-		}
-		err = writeTable(stdout, bs, start, total)
+	default:
+		err = writeTable(stdout, page.Results, o.offset, page.TotalCount)
 	}
 	if err != nil {
 		return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
@@ -145,101 +78,161 @@ func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writ
 	return exitOK
 }
 
-// walked is one batch found by walk.
-type walked struct {
-	batch client.Batch
-	raw   json.RawMessage
-}
-
-// walk fetches every page from req.Offset on: the offset grows by the
-// number of results of each page until it reaches total_count or a page is
-// empty. A batch id seen before is dropped (batches created while walking
-// shift later pages), and a page that brings nothing new ends the walk, so
-// a server that ignores the offset cannot make it loop forever. The page
-// size is req.Limit, or allPageSize when unset. It returns the batches and
-// the last total_count.
-func walk(ctx context.Context, c *client.ClientWithResponses, cfg config, bucket string, req client.ListBatchesRequest, stderr io.Writer) ([]walked, int64, error) {
-	var offset int64
-	if req.Offset != nil {
-		offset = *req.Offset
+// walkAll runs "batches list --all" over the client's iterator, whose page
+// size is --limit or allPageSize. With -o jsonl each batch is written as it
+// arrives; with json or table they are gathered and written only when
+// every page has come, so that a part is never passed off as the whole.
+func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, params *batches.ListBatchesParams, stdout, stderr io.Writer) int {
+	if params.Limit == 0 {
+		params.Limit = allPageSize
 	}
-	if req.Limit == nil {
-		l := int32(allPageSize)
-		req.Limit = &l
-	}
-	var (
-		all   []walked
-		total int64
-		seen  = map[string]bool{}
-	)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, err
-		}
-		off := offset
-		req.Offset = &off
-		p, err := fetchPage(ctx, c, cfg, bucket, req)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	guard := newPagingGuard(cancel)
+	var all []batches.Batch
+	n := 0
+	for b, err := range c.AllBatches(ctx, o.bucket, params, batches.WithMiddleware(guard.middleware)) {
 		if err != nil {
-			return nil, 0, err
-		}
-		total = p.total
-		if len(p.results) == 0 {
-			break
-		}
-		added := 0
-		for i, b := range p.results {
-			if seen[b.BatchId] {
-				continue
+			var np *notPagingError
+			if errors.As(context.Cause(ctx), &np) {
+				err = np
 			}
-			seen[b.BatchId] = true
-			all = append(all, walked{batch: b, raw: p.raw[i]})
-			added++
+			code := fail(stderr, cfg, err)
+			if o.format == formatJSONL && n > 0 {
+				fmt.Fprintf(stderr, "error: the listing is incomplete: %d batches were written before the error\n", n)
+			}
+			return code
 		}
-		offset += int64(len(p.results))
-		if offset >= total {
-			break
+		n++
+		guard.yielded(b.BatchID)
+		if o.format == formatJSONL {
+			if err := writeJSONLine(stdout, b); err != nil {
+				return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
+			}
+			continue
 		}
-		if added == 0 {
-			// Going on could loop for ever; stopping quietly would pass a
-			// part for the whole.
-			return nil, 0, fmt.Errorf("the page at offset %d holds only batches already listed (%d of %d fetched): the server does not page by offset", off, len(all), total)
-		}
+		all = append(all, b)
 	}
-	return all, total, nil
+	// Every page came: total_count is what a whole walk from --offset
+	// counts, the offset and the batches after it.
+	total := o.offset + int64(n)
+	var err error
+	switch o.format {
+	case formatJSONL:
+	case formatJSON:
+		err = writePageJSON(stdout, all, total)
+	default:
+		err = writeTable(stdout, all, o.offset, total)
+	}
+	if err != nil {
+		return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
+	}
+	return exitOK
 }
 
 // fail prints err to stderr, one "error: " line per problem, and returns
-// exit status 1. The API key is masked should anything echo it.
+// the exit status of its kind (see exitCode). The API key is masked should
+// anything echo it.
 func fail(stderr io.Writer, cfg config, err error) int {
-	var lines []string
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-		lines = ae.lines
-	case errors.Is(err, context.Canceled):
-		lines = []string{"interrupted"}
-	default:
-		lines = []string{err.Error()}
-	}
-	for _, l := range lines {
+	for _, l := range describe(err) {
 		if len(cfg.apiKey) >= 8 {
 			l = strings.ReplaceAll(l, cfg.apiKey, "[api key]")
 		}
 		fmt.Fprintf(stderr, "error: %s\n", l)
 	}
+	return exitCode(err)
+}
+
+// describe is the lines that tell err.
+func describe(err error) []string {
+	var e *batches.Error
+	if errors.As(err, &e) {
+		var lines []string
+		if e.StatusCode >= 200 && e.StatusCode <= 299 {
+			lines = []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(e.StatusCode), clean(e.Message), snippet(e.RawBody))}
+		} else {
+			lines = describeError(e.StatusCode, e.RawBody)
+		}
+		if n := len(e.Attempts); n > 1 {
+			lines = append(lines, fmt.Sprintf("gave up after %d attempts", n))
+		}
+		return lines
+	}
+	if errors.Is(err, context.Canceled) {
+		return []string{"interrupted"}
+	}
+	return []string{strings.TrimPrefix(err.Error(), "batches: ")}
+}
+
+// exitCode is the exit status for err (see the exit… constants).
+func exitCode(err error) int {
+	var (
+		e      *batches.Error
+		netErr net.Error
+	)
+	switch {
+	case errors.As(err, &e):
+		switch {
+		case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
+			return exitAuth
+		case e.StatusCode == http.StatusNotFound:
+			return exitNotFound
+		case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
+			return exitUnavailable
+		}
+		return exitFailure
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, batches.ErrValidation):
+		// Refused by the client before sending.
+		return exitUsage
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return exitUnavailable
+	}
 	return exitFailure
 }
 
-func statusLine(rsp *http.Response) string {
-	if t := http.StatusText(rsp.StatusCode); t != "" {
-		return fmt.Sprintf("%d %s", rsp.StatusCode, t)
+// writePageJSON writes a ListBatchesResponse of batches, each as the server
+// sent it, indented.
+func writePageJSON(w io.Writer, bs []batches.Batch, total int64) error {
+	raw := make([]json.RawMessage, len(bs))
+	for i, b := range bs {
+		raw[i] = rawJSON(b)
 	}
-	return fmt.Sprint(rsp.StatusCode)
+	return writeJSON(w, struct {
+		Results    []json.RawMessage `json:"results"`
+		TotalCount int64             `json:"total_count"`
+	}{raw, total})
 }
 
-func quoteOrNone(s string) string {
-	if s == "" {
-		return "none"
+// writeJSONLine writes b as the server sent it on one line.
+func writeJSONLine(w io.Writer, b batches.Batch) error {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, rawJSON(b)); err != nil {
+		return err
 	}
-	return fmt.Sprintf("%q", s)
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// rawJSON is b as the server sent it, fields this CLI does not know
+// included.
+func rawJSON(b batches.Batch) json.RawMessage {
+	if raw := b.RawJSON(); raw != nil {
+		return raw
+	}
+	data, err := json.Marshal(b) // not decoded from JSON; never happens
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return data
+}
+
+func statusLine(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return fmt.Sprint(code)
 }

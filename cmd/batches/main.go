@@ -1,32 +1,39 @@
 // Command batches lists the batches of a Mixpeek bucket from the command
 // line. It speaks Mixpeek's Bucket Batches API ("List Batches",
-// POST /v1/buckets/{bucket}/batches/list) through the client generated from
-// openapi.yaml, so it works against api.mixpeek.com and against the
-// reference server (go run ./cmd/batchesd) alike.
+// POST /v1/buckets/{bucket}/batches/list) through this module's client
+// (package batches), so it works against api.mixpeek.com and against the
+// reference server (go run ./cmd/batchesd) alike, and retries as the client
+// does.
 //
 // Usage:
 //
-//	batches list --bucket bkt_demo [--status COMPLETED] [--offset N] [--limit N] [--all] [-o table|json]
+//	batches [-v] list --bucket bkt_demo [--status COMPLETED] [--offset N] [--limit N] [--all] [-o table|json|jsonl]
 //
 // Global flags and their environment variables (a flag wins over its
 // variable; an empty variable counts as unset):
 //
-//	--api-key    MIXPEEK_API_KEY    API key, sent as "Authorization: Bearer <key>" (required)
-//	--namespace  MIXPEEK_NAMESPACE  namespace name or id, sent as "X-Namespace" (required)
-//	--base-url   MIXPEEK_BASE_URL   scheme and host only, default https://api.mixpeek.com
-//	--timeout                       per-request timeout, default 30s
+//	--api-key          MIXPEEK_API_KEY    API key, sent as "Authorization: Bearer <key>" (required)
+//	--namespace        MIXPEEK_NAMESPACE  namespace name or id, sent as "X-Namespace" (required)
+//	--base-url         MIXPEEK_BASE_URL   scheme and host only, default https://api.mixpeek.com
+//	--timeout                             timeout of each HTTP attempt, default 30s
+//	--max-retries                         retries of a failed request, default 2
+//	--max-retry-delay                     longest wait before a retry, Retry-After included, default 8s
+//	-v, --verbose                         log each attempt and each retry's delay to stderr
 //
 // The base URL must not carry a path: the API paths already start with /v1,
 // so "http://127.0.0.1:8080/" is accepted but "http://127.0.0.1:8080/v1" is
 // a usage error.
 //
-// Output is a table when stdout is a terminal and JSON otherwise; -o table
-// or -o json forces one. JSON output of one page is exactly the server's
-// ListBatchesResponse ({"results":[...],"total_count":N}), indented; with
-// --all it is one such object holding every batch. --all walks the pages
-// (offset raised by the number of results, page size --limit or 1000) until
-// total_count is reached or a page is empty, and drops any batch id already
-// seen, so it neither loops forever nor prints a batch twice.
+// Output is a table when stdout is a terminal and JSON otherwise; -o table,
+// -o json or -o jsonl forces one. JSON output of one page is the server's
+// ListBatchesResponse ({"results":[...],"total_count":N}), indented, each
+// batch as the server sent it; with --all it is one such object holding
+// every batch, total_count being --offset plus their number. -o jsonl
+// writes one batch a line, compact, as the server sent it; with --all each
+// page's lines are written as the page arrives. --all walks the pages with
+// the client's iterator (page size --limit or 1000), never prints a batch
+// twice, and fails on a server that ignores the offset; with -o json or
+// table it prints nothing unless every page came.
 //
 // API errors are printed to stderr as
 //
@@ -36,12 +43,17 @@
 //
 //	error: body.limit: Input should be less than or equal to 1000 (less_than_equal)
 //
-// A body that is not the API's JSON (a proxy's HTML page, say) is reported
-// with the HTTP status and its first 200 bytes. The API key is never printed.
+// followed by "error: gave up after N attempts" when the request was
+// retried. A body that is not the API's JSON (a proxy's HTML page, say) is
+// reported with the HTTP status and its first 200 bytes. The API key is
+// never printed.
 //
-// Exit status: 0 on success; 1 when the request fails (API error, network
-// error, timeout, unexpected response); 2 on a usage error (bad or missing
-// flag or environment variable), in which case no request is sent.
+// Exit status: 0 success; 1 other failure (an answer that is not the API's,
+// a 400 or 422 from the API, the output could not be written); 2 usage
+// error (bad or missing flag or environment variable; nothing was sent); 3
+// authentication (401, 403); 4 not found (404); 5 server error or server
+// unreachable (5xx, or 429 once the retries ran out; network error,
+// timeout); 130 interrupted (SIGINT, SIGTERM).
 package main
 
 import (

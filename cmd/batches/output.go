@@ -12,22 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mixpeekgo/batches/generated/client"
+	"github.com/mixpeekgo/batches"
 )
 
 // errorWidth is the most characters of a batch's error the table shows.
 const errorWidth = 48
-
-// writeRawJSON writes a JSON body as the server sent it, indented.
-func writeRawJSON(w io.Writer, body []byte) error {
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, body, "", "  "); err != nil {
-		return err
-	}
-	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
-	return err
-}
 
 // writeJSON writes v indented, without escaping <, > and &.
 func writeJSON(w io.Writer, v any) error {
@@ -44,20 +33,20 @@ func writeJSON(w io.Writer, v any) error {
 
 // writeTable writes batches as a table and a footer saying which of the
 // total they are; offset is the number of batches before the first.
-func writeTable(w io.Writer, batches []client.Batch, offset, total int64) error {
+func writeTable(w io.Writer, bs []batches.Batch, offset, total int64) error {
 	var buf bytes.Buffer
-	if len(batches) > 0 {
+	if len(bs) > 0 {
 		tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "BATCH ID\tSTATUS\tTYPE\tOBJECTS\tCREATED\tUPDATED\tERROR")
-		for _, b := range batches {
+		for _, b := range bs {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
-				cell(b.BatchId), cell(string(b.Status)), cell(string(b.Type)), len(b.ObjectIds),
+				cell(b.BatchID), cell(string(b.Status)), cell(string(b.Type)), len(b.ObjectIDs),
 				timeCell(b.CreatedAt), timeCell(b.UpdatedAt), errorCell(b))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(&buf, "showing %d-%d of %d\n", offset+1, offset+int64(len(batches)), total)
+		fmt.Fprintf(&buf, "showing %d-%d of %d\n", offset+1, offset+int64(len(bs)), total)
 	} else if total == 0 {
 		fmt.Fprintln(&buf, "no batches")
 	} else {
@@ -85,13 +74,13 @@ func timeCell(t time.Time) string {
 
 // errorCell is a batch's error, shortened: its error message, else its
 // error summary ("timeout=2, unsupported_format=1"), else "-".
-func errorCell(b client.Batch) string {
+func errorCell(b batches.Batch) string {
 	var s string
 	switch {
 	case b.Error != nil && strings.TrimSpace(*b.Error) != "":
 		s = *b.Error
-	case b.ErrorSummary != nil && len(*b.ErrorSummary) > 0:
-		sum := *b.ErrorSummary
+	case len(b.ErrorSummary) > 0:
+		sum := b.ErrorSummary
 		parts := make([]string, 0, len(sum))
 		for _, k := range slices.Sorted(maps.Keys(sum)) {
 			parts = append(parts, fmt.Sprintf("%s=%d", k, sum[k]))

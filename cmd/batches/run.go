@@ -12,41 +12,34 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/mixpeekgo/batches/generated/client"
+	"github.com/mixpeekgo/batches"
 )
 
-// Exit statuses of the command.
+// Exit statuses of the command; commonHelp documents them.
 const (
-	exitOK      = 0 // success
-	exitFailure = 1 // the request failed: API error, network error, bad response
-	exitUsage   = 2 // bad or missing flags or environment variables; nothing sent
+	exitOK          = 0   // success
+	exitFailure     = 1   // any other failure: an answer the CLI cannot use, the API refusing the request (400, 422), writing the output
+	exitUsage       = 2   // bad or missing flags or environment variables; nothing sent
+	exitAuth        = 3   // 401 or 403: the API key is missing, wrong or may not do this
+	exitNotFound    = 4   // 404: no such namespace or bucket
+	exitUnavailable = 5   // the server failed (5xx, or 429 after the retries) or could not be reached (network error, timeout)
+	exitInterrupted = 130 // SIGINT or SIGTERM (128 + SIGINT, as shells report it)
 )
 
 // defaultBaseURL is where the API lives unless --base-url or
 // MIXPEEK_BASE_URL says otherwise.
-const defaultBaseURL = "https://api.mixpeek.com"
+const defaultBaseURL = batches.DefaultBaseURL
 
 // taskStatuses is every value of the TaskStatus enum of openapi.yaml, in the
 // contract's order; --status must be one of them.
-var taskStatuses = []client.TaskStatus{
-	client.TaskStatusPENDING,
-	client.TaskStatusINPROGRESS,
-	client.TaskStatusPROCESSING,
-	client.TaskStatusCOMPLETED,
-	client.TaskStatusCOMPLETEDWITHERRORS,
-	client.TaskStatusFAILED,
-	client.TaskStatusCANCELED,
-	client.TaskStatusUNKNOWN,
-	client.TaskStatusSKIPPED,
-	client.TaskStatusDRAFT,
-	client.TaskStatusACTIVE,
-	client.TaskStatusARCHIVED,
-	client.TaskStatusSUSPENDED,
-}
+var taskStatuses = batches.TaskStatuses()
+
+// maxBucketIdentifier is the contract's maxLength of bucket_identifier.
+const maxBucketIdentifier = 128
 
 const (
 	minLimit = 1
-	maxLimit = 1000
+	maxLimit = batches.MaxLimit
 	// allPageSize is the page size of --all when --limit is not given.
 	allPageSize = maxLimit
 )
@@ -61,18 +54,39 @@ and host only, e.g. http://127.0.0.1:8080; the API paths already start with /v1.
 
 Output is a table when stdout is a terminal, JSON otherwise (-o forces one).
 JSON is the server's ListBatchesResponse, {"results":[...],"total_count":N};
-with --all, one such object holding every page.
+with --all, one such object holding every page, total_count being --offset
+plus the number of batches. -o jsonl writes one batch per line, as the server
+sent it, as soon as its page arrives (for piping: jq -c, grep, wc -l).
 
-Exit status: 0 success; 1 the request failed (API error, network error,
-timeout, unexpected response); 2 usage error (bad or missing flag or
-environment variable; nothing was sent).`
+A request that fails with 408, 429, 500, 502, 503 or 504 or a network error
+is retried (--max-retries, 2 by default) after an exponential backoff with
+jitter, or the server's Retry-After, at most --max-retry-delay. -v logs each
+attempt and each retry's delay to stderr; the API key is never shown.
+
+Exit status:
+  0    success
+  1    other failure (an answer that is not the API's, a 400 or 422 from the
+       API, the output could not be written)
+  2    usage error (bad or missing flag or environment variable; nothing was
+       sent)
+  3    authentication: 401 (API key missing, wrong or revoked) or 403
+  4    not found: 404 (no such namespace or bucket)
+  5    server error or server unreachable: 5xx or 429 once the retries ran
+       out, network error, timeout
+  130  interrupted (SIGINT, SIGTERM)
+With --all and -o json or table nothing is printed unless every page was
+fetched; with -o jsonl the lines already written stay and the exit status
+tells whether the listing is whole.`
 
 // cli is the command line; kong fills it in.
 type cli struct {
-	APIKey    string        `name:"api-key" placeholder:"KEY" envvar:"MIXPEEK_API_KEY" help:"API key, sent as 'Authorization: Bearer KEY' (env MIXPEEK_API_KEY). Required."`
-	Namespace string        `name:"namespace" placeholder:"NAMESPACE" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (env MIXPEEK_NAMESPACE). Required."`
-	BaseURL   string        `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"API base URL, scheme and host only (env MIXPEEK_BASE_URL; default ${default})."`
-	Timeout   time.Duration `name:"timeout" default:"30s" help:"Timeout of each HTTP request."`
+	APIKey        string        `name:"api-key" placeholder:"KEY" envvar:"MIXPEEK_API_KEY" help:"API key, sent as 'Authorization: Bearer KEY' (env MIXPEEK_API_KEY). Required."`
+	Namespace     string        `name:"namespace" placeholder:"NAMESPACE" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (env MIXPEEK_NAMESPACE). Required."`
+	BaseURL       string        `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"API base URL, scheme and host only (env MIXPEEK_BASE_URL; default ${default})."`
+	Timeout       time.Duration `name:"timeout" default:"30s" help:"Timeout of each HTTP attempt (sending the request and reading the answer); a timed-out attempt is retried."`
+	MaxRetries    int           `name:"max-retries" default:"${default_max_retries}" help:"Retries of a request that failed with a retryable status or a network error (0 turns them off)."`
+	MaxRetryDelay time.Duration `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry, the server's Retry-After included."`
+	Verbose       bool          `name:"verbose" short:"v" help:"Log each HTTP attempt and each retry's delay to stderr (never the API key)."`
 
 	List listCmd `cmd:"" help:"List the batches of a bucket, newest first."`
 }
@@ -83,15 +97,17 @@ type listCmd struct {
 	Status string `name:"status" placeholder:"STATUS" help:"Only batches with this status, one of: ${statuses} (case-insensitive)."`
 	Offset *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches (>= 0; server default 0)."`
 	Limit  *int   `name:"limit" placeholder:"N" help:"At most N batches per page, ${min_limit}..${max_limit} (server default 100; with --all the page size, default ${all_page_size})."`
-	All    bool   `name:"all" help:"Fetch every page from --offset on and print all batches at once."`
-	Output string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json" default:"auto" help:"Output format: table, json, or auto (table on a terminal, json otherwise)."`
+	All    bool   `name:"all" help:"Fetch every page from --offset on; print all batches at once (streamed with -o jsonl)."`
+	Output string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"Output format: table, json, jsonl (one batch a line, streamed), or auto (table on a terminal, json otherwise)."`
 }
 
 // Help is the detailed help of "batches list --help".
 func (l *listCmd) Help() string {
 	return `--all walks every page (offset raised by the number
 of results, page size --limit or 1000) until total_count is reached or a page
-is empty, and never prints a batch twice.
+is empty, and never prints a batch twice. A server that ignores the offset
+(a later page holding only batches already listed, with no new batches to
+explain it) fails the walk with exit status 1.
 
 ` + commonHelp
 }
@@ -126,6 +142,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 			"min_limit":        fmt.Sprint(minLimit),
 			"max_limit":        fmt.Sprint(maxLimit),
 			"all_page_size":    fmt.Sprint(allPageSize),
+
+			"default_max_retries":     fmt.Sprint(batches.DefaultMaxRetries),
+			"default_max_retry_delay": batches.DefaultMaxRetryDelay.String(),
 		},
 		kong.Resolvers(envResolver(env)),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
@@ -198,10 +217,13 @@ func joinStatuses(sep string) string {
 
 // config is the checked connection settings.
 type config struct {
-	apiKey    string
-	namespace string
-	baseURL   string // scheme://host, no path
-	timeout   time.Duration
+	apiKey        string
+	namespace     string
+	baseURL       string // scheme://host, no path
+	timeout       time.Duration
+	maxRetries    int
+	maxRetryDelay time.Duration
+	verbose       bool
 }
 
 func (c *cli) config() (config, error) {
@@ -227,7 +249,14 @@ func (c *cli) config() (config, error) {
 	if c.Timeout <= 0 {
 		return config{}, usagef("--timeout must be positive, got %s", c.Timeout)
 	}
-	return config{apiKey: key, namespace: ns, baseURL: base, timeout: c.Timeout}, nil
+	if c.MaxRetries < 0 {
+		return config{}, usagef("--max-retries must be >= 0, got %d", c.MaxRetries)
+	}
+	if c.MaxRetryDelay <= 0 {
+		return config{}, usagef("--max-retry-delay must be positive, got %s", c.MaxRetryDelay)
+	}
+	return config{apiKey: key, namespace: ns, baseURL: base, timeout: c.Timeout,
+		maxRetries: c.MaxRetries, maxRetryDelay: c.MaxRetryDelay, verbose: c.Verbose}, nil
 }
 
 // isHeaderToken reports whether s can go in an HTTP header as is: no
@@ -280,44 +309,67 @@ func parseBaseURL(raw string) (string, error) {
 	return root, nil
 }
 
+// Output formats.
+type format int
+
+const (
+	formatTable format = iota
+	formatJSON
+	formatJSONL
+)
+
 // listOptions is the checked "list" flags.
 type listOptions struct {
 	bucket string
-	status *client.TaskStatus
-	offset *int64
-	limit  *int
+	status batches.TaskStatus // "" for every status
+	offset int64
+	limit  int // 0: the server's default (one page) or allPageSize (--all)
 	all    bool
-	json   bool
+	format format
 }
 
 func (l *listCmd) options(isTerminal bool) (listOptions, error) {
-	o := listOptions{all: l.All, offset: l.Offset, limit: l.Limit}
+	o := listOptions{all: l.All}
 	o.bucket = strings.TrimSpace(l.Bucket)
 	if o.bucket == "" {
 		return o, usagef("--bucket must not be empty")
 	}
+	if n := len(o.bucket); n > maxBucketIdentifier {
+		return o, usagef("--bucket is %d bytes long, more than %d", n, maxBucketIdentifier)
+	}
 	if l.Status != "" {
-		st := client.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
-		if !st.Valid() {
+		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
+		if !st.IsKnown() {
 			return o, usagef("--status %q is not a batch status; want one of %s", l.Status, joinStatuses(", "))
 		}
-		o.status = &st
+		o.status = st
 	}
-	if l.Offset != nil && *l.Offset < 0 {
-		return o, usagef("--offset must be >= 0, got %d", *l.Offset)
+	if l.Offset != nil {
+		if *l.Offset < 0 {
+			return o, usagef("--offset must be >= 0, got %d", *l.Offset)
+		}
+		o.offset = *l.Offset
 	}
-	if l.Limit != nil && (*l.Limit < minLimit || *l.Limit > maxLimit) {
-		return o, usagef("--limit must be between %d and %d, got %d", minLimit, maxLimit, *l.Limit)
+	if l.Limit != nil {
+		if *l.Limit < minLimit || *l.Limit > maxLimit {
+			return o, usagef("--limit must be between %d and %d, got %d", minLimit, maxLimit, *l.Limit)
+		}
+		o.limit = *l.Limit
 	}
 	switch l.Output {
 	case "json":
-		o.json = true
+		o.format = formatJSON
+	case "jsonl":
+		o.format = formatJSONL
 	case "table":
-		o.json = false
+		o.format = formatTable
 	case "auto", "":
-		o.json = !isTerminal
+		o.format = formatJSON
+		if isTerminal {
+			o.format = formatTable
+		}
 	default: // kong's enum check comes first
-		return o, usagef("-o/--output must be table or json, got %q", l.Output)
+		return o, usagef("-o/--output must be table, json or jsonl, got %q", l.Output)
 	}
 	return o, nil
 }

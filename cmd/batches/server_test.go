@@ -204,7 +204,8 @@ func TestDemoStatusFilter(t *testing.T) {
 	if len(counts) < 2 {
 		t.Fatalf("the demo has only statuses %v", counts)
 	}
-	for _, st := range taskStatuses {
+	for _, s := range taskStatuses {
+		st := client.TaskStatus(s)
 		// Lower case is accepted too.
 		r := runCLI(t, d.env(), false, "list", "--bucket", "bkt_demo", "--status", strings.ToLower(string(st)), "--limit", "1000")
 		if r.code != 0 {
@@ -269,16 +270,17 @@ func TestDemoErrors(t *testing.T) {
 		name string
 		args []string
 		want string
+		code int
 	}{
-		{"wrong key", []string{"--api-key", wrongKey, "list", "--bucket", "bkt_demo"}, "(UnauthorizedError, HTTP 401)"},
-		{"unknown bucket", []string{"list", "--bucket", "bkt_missing"}, "(NotFoundError, HTTP 404)"},
-		{"unknown namespace", []string{"--namespace", "nope", "list", "--bucket", "bkt_demo"}, "(NotFoundError, HTTP 404)"},
+		{"wrong key", []string{"--api-key", wrongKey, "list", "--bucket", "bkt_demo"}, "(UnauthorizedError, HTTP 401)", exitAuth},
+		{"unknown bucket", []string{"list", "--bucket", "bkt_missing"}, "(NotFoundError, HTTP 404)", exitNotFound},
+		{"unknown namespace", []string{"--namespace", "nope", "list", "--bucket", "bkt_demo"}, "(NotFoundError, HTTP 404)", exitNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, out := range []string{"json", "table"} {
+			for _, out := range []string{"json", "table", "jsonl"} {
 				r := runCLI(t, d.env(), false, append(tc.args, "-o", out)...)
-				if r.code != exitFailure || r.stdout != "" {
-					t.Errorf("exit %d, stdout %q; want 1 and nothing", r.code, r.stdout)
+				if r.code != tc.code || r.stdout != "" {
+					t.Errorf("exit %d, stdout %q; want %d and nothing", r.code, r.stdout, tc.code)
 				}
 				if !strings.HasPrefix(r.stderr, "error: ") || !strings.HasSuffix(r.stderr, tc.want+"\n") || strings.Count(r.stderr, "\n") != 1 {
 					t.Errorf("stderr %q, want one line ending %q", r.stderr, tc.want)
@@ -323,7 +325,7 @@ func TestDemoEnvAndFlags(t *testing.T) {
 	env = d.env()
 	env["MIXPEEK_API_KEY"] = "sk_live_wrongwrongwrongwrong"
 	r = runCLI(t, env, false, "list", "--bucket", "bkt_demo")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "UnauthorizedError") {
+	if r.code != exitAuth || !strings.Contains(r.stderr, "UnauthorizedError") {
 		t.Fatalf("wrong env key: exit %d, stderr %q", r.code, r.stderr)
 	}
 	// A trailing slash on the base URL is fine, in a flag or the environment.

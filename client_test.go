@@ -1,0 +1,726 @@
+package batches_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mixpeekgo/batches"
+)
+
+func TestNewRefusesBadOptions(t *testing.T) {
+	t.Setenv(batches.EnvAPIKey, "")
+	t.Setenv(batches.EnvNamespace, "")
+	t.Setenv(batches.EnvBaseURL, "")
+	for _, tc := range []struct {
+		name string
+		opt  batches.Option
+		want string
+	}{
+		{"ftp scheme", batches.WithBaseURL("ftp://example.com"), `base URL "ftp://example.com": the scheme must be http or https`},
+		{"no scheme", batches.WithBaseURL("api.mixpeek.com"), `base URL "api.mixpeek.com": the scheme must be http or https`},
+		{"no host", batches.WithBaseURL("https://"), `base URL "https://": no host`},
+		{"user info", batches.WithBaseURL("https://u:secret@example.com"), `base URL "https://u:xxxxx@example.com": user info is not allowed`},
+		{"query", batches.WithBaseURL("https://example.com/?a=1"), `a query is not allowed`},
+		{"fragment", batches.WithBaseURL("https://example.com/#x"), `a fragment is not allowed`},
+		{"unparsable", batches.WithBaseURL("http://[::1"), `base URL "http://[::1"`},
+		{"negative retries", batches.WithMaxRetries(-1), "max retries -1 is negative"},
+		{"zero retry delay", batches.WithMaxRetryDelay(0), "max retry delay 0s is not positive"},
+		{"negative attempt timeout", batches.WithAttemptTimeout(-time.Second), "attempt timeout -1s is negative"},
+		{"nil HTTP client", batches.WithHTTPClient(nil), "WithHTTPClient(nil)"},
+		{"nil logger", batches.WithLogger(nil), "WithLogger(nil)"},
+		{"nil middleware", batches.WithMiddleware(nil), "WithMiddleware(nil)"},
+		{"Authorization header", batches.WithHeader("authorization", "Bearer x"), "the Authorization header is set by the client"},
+		{"X-Namespace header", batches.WithHeader("X-Namespace", "x"), "the X-Namespace header is set by the client"},
+		{"bad header name", batches.WithHeader("X Trace", "1"), `"X Trace" is not a valid header name`},
+		{"bad header value", batches.WithHeader("X-Trace", "a\r\nb"), "the value of header X-Trace contains characters"},
+		{"empty key", batches.WithAPIKey(""), "the API key is empty"},
+		{"key with space", batches.WithAPIKey("sk_test_abc def"), "the API key contains spaces"},
+		{"key with newline", batches.WithAPIKey("sk_test_abc\n"), "the API key contains"},
+		{"empty namespace", batches.WithNamespace(""), "the namespace is empty"},
+		{"long namespace", batches.WithNamespace(strings.Repeat("n", 129)), "the namespace is 129 bytes long, more than 128"},
+		{"nil option", nil, "a nil Option"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := batches.New(tc.opt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "batches: ") {
+				t.Fatalf("New: %v, %v; want an error containing %q", c, err, tc.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadEnvironment(t *testing.T) {
+	for _, tc := range []struct{ name, value, want string }{
+		{batches.EnvBaseURL, "ftp://example.com", "MIXPEEK_BASE_URL: batches: base URL \"ftp://example.com\": the scheme must be http or https"},
+		{batches.EnvAPIKey, "sk_test abc", "MIXPEEK_API_KEY: batches: the API key contains spaces"},
+		{batches.EnvNamespace, strings.Repeat("n", 200), "MIXPEEK_NAMESPACE: batches: the namespace is 200 bytes long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(tc.name, tc.value)
+			if _, err := batches.New(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("New: %v; want %q", err, tc.want)
+			}
+			// An option that replaces the variable makes it harmless.
+			opt := map[string]batches.Option{
+				batches.EnvBaseURL:   batches.WithBaseURL("http://127.0.0.1:8080"),
+				batches.EnvAPIKey:    batches.WithAPIKey(testKey),
+				batches.EnvNamespace: batches.WithNamespace("production"),
+			}[tc.name]
+			if _, err := batches.New(opt); err != nil {
+				t.Errorf("New with %s replaced: %v", tc.name, err)
+			}
+		})
+	}
+}
+
+func TestEnvironmentDefaultsAndOptionsOverThem(t *testing.T) {
+	bk := newBucket(t, "", 3)
+	t.Setenv(batches.EnvAPIKey, ref.key)
+	t.Setenv(batches.EnvNamespace, "production")
+	t.Setenv(batches.EnvBaseURL, ref.srv.URL)
+	c, err := batches.New(batches.WithHTTPClient(checked(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.ListBatches(t.Context(), bk.id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(page.Results); !slices.Equal(got, bk.ids) || page.TotalCount != 3 {
+		t.Fatalf("got %v of %d, want %v of 3", got, page.TotalCount, bk.ids)
+	}
+
+	// Options win over the environment.
+	t.Setenv(batches.EnvNamespace, "no-such-namespace")
+	t.Setenv(batches.EnvBaseURL, "http://127.0.0.1:1")
+	c, err = batches.New(batches.WithHTTPClient(checked(t)), batches.WithBaseURL(ref.srv.URL), batches.WithNamespace("production"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListBatches(t.Context(), bk.id, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMissingKeyOrNamespaceSendsNothing(t *testing.T) {
+	t.Setenv(batches.EnvAPIKey, "")
+	t.Setenv(batches.EnvNamespace, "")
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { t.Errorf("request sent: %s", r.URL) })
+	c, err := batches.New(batches.WithBaseURL(f.srv.URL))
+	if err != nil {
+		t.Fatalf("New without a key: %v", err)
+	}
+	_, err = c.ListBatches(t.Context(), "bkt_demo", nil)
+	if !errors.Is(err, batches.ErrNoAPIKey) || err.Error() != "batches: no API key: set MIXPEEK_API_KEY or use WithAPIKey" {
+		t.Errorf("no key: %v", err)
+	}
+	_, err = c.ListBatches(t.Context(), "bkt_demo", nil, batches.WithAPIKey(testKey))
+	if !errors.Is(err, batches.ErrNoNamespace) || err.Error() != "batches: no namespace: set MIXPEEK_NAMESPACE or use WithNamespace" {
+		t.Errorf("no namespace: %v", err)
+	}
+	_, err = collect(c.AllBatches(t.Context(), "bkt_demo", nil))
+	if !errors.Is(err, batches.ErrNoAPIKey) {
+		t.Errorf("AllBatches without a key: %v", err)
+	}
+}
+
+func TestListBatchesOnePage(t *testing.T) {
+	bk := newBucket(t, "", 30)
+	c := refClient(t)
+	page, err := c.ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Offset: 5, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(page.Results); !slices.Equal(got, bk.ids[5:15]) {
+		t.Errorf("results %v, want %v", got, bk.ids[5:15])
+	}
+	if page.TotalCount != 30 || page.Offset != 5 || !page.HasMore() || page.NextOffset() != 15 {
+		t.Errorf("total_count %d, offset %d, has more %v, next %d", page.TotalCount, page.Offset, page.HasMore(), page.NextOffset())
+	}
+	b := page.Results[0]
+	if b.BucketID != bk.id || b.Type != batches.BatchTypeBucket || b.TotalTiers != 1 || len(b.ObjectIDs) != 1 ||
+		b.CollectionIDs != nil || b.Error != nil || b.TaskID != nil || b.CurrentTier != nil || b.ErrorSummary != nil ||
+		b.CreatedAt.IsZero() || !b.UpdatedAt.Equal(b.CreatedAt.Add(time.Second)) {
+		t.Errorf("batch decoded as %+v", b)
+	}
+	// Encoding a Batch gives back the API's JSON.
+	again, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x, y any
+	if err := json.Unmarshal(again, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.RawJSON(), &y); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(x) != fmt.Sprint(y) {
+		t.Errorf("re-encoded %s\nreceived   %s", again, b.RawJSON())
+	}
+
+	// A status filter; the last page.
+	page, err = c.ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Status: batches.TaskStatusFailed, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range page.Results {
+		if b.Status != batches.TaskStatusFailed {
+			t.Errorf("%s is %s", b.BatchID, b.Status)
+		}
+	}
+	if want := 2; len(page.Results) != want || page.TotalCount != int64(want) || page.HasMore() {
+		t.Errorf("%d FAILED of %d, has more %v; want %d", len(page.Results), page.TotalCount, page.HasMore(), want)
+	}
+}
+
+func TestBadParamsRefusedBeforeSending(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { t.Errorf("request sent: %s", r.URL) })
+	c := f.client(t)
+	for _, tc := range []struct {
+		bucket string
+		params *batches.ListBatchesParams
+		want   string
+	}{
+		{"", nil, "batches: listBatches: the bucket identifier is empty"},
+		{strings.Repeat("b", 129), nil, "batches: listBatches: the bucket identifier is 129 bytes long, more than 128"},
+		{"bkt_demo", &batches.ListBatchesParams{Limit: 1001}, "batches: listBatches: limit 1001 is outside 1..1000 (0 leaves it to the API, 100)"},
+		{"bkt_demo", &batches.ListBatchesParams{Limit: -1}, "batches: listBatches: limit -1 is outside 1..1000 (0 leaves it to the API, 100)"},
+		{"bkt_demo", &batches.ListBatchesParams{Offset: -1}, "batches: listBatches: offset -1 is negative; it must be 0 or more"},
+	} {
+		_, err := c.ListBatches(t.Context(), tc.bucket, tc.params)
+		if !errors.Is(err, batches.ErrValidation) || err.Error() != tc.want {
+			t.Errorf("ListBatches(%.10q, %+v): %v; want %q", tc.bucket, tc.params, err, tc.want)
+		}
+		_, err = collect(c.AllBatches(t.Context(), tc.bucket, tc.params))
+		if !errors.Is(err, batches.ErrValidation) || err.Error() != tc.want {
+			t.Errorf("AllBatches(%.10q, %+v): %v; want %q", tc.bucket, tc.params, err, tc.want)
+		}
+	}
+	// A bad per-call option fails the call, not the client.
+	if _, err := c.ListBatches(t.Context(), "bkt_demo", nil, batches.WithMaxRetries(-2)); err == nil || err.Error() != "batches: max retries -2 is negative" {
+		t.Errorf("bad call option: %v", err)
+	}
+}
+
+// TestErrorsFromTheReferenceServer checks *Error and the sentinels on the
+// answers of the real server.
+func TestErrorsFromTheReferenceServer(t *testing.T) {
+	bk := newBucket(t, "", 1)
+
+	_, err := refClient(t, batches.WithAPIKey("sk_test_unknownunknownunknown")).ListBatches(t.Context(), bk.id, nil)
+	e := asError(t, err, http.StatusUnauthorized, batches.ErrUnauthorized)
+	if e.Type != "UnauthorizedError" || e.Message == "" || !strings.HasPrefix(e.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("401: %+v", e)
+	}
+	if strings.Contains(err.Error(), "sk_test_unknown") {
+		t.Errorf("the key is in the error: %v", err)
+	}
+
+	_, err = refClient(t).ListBatches(t.Context(), "bkt_missing", nil)
+	e = asError(t, err, http.StatusNotFound, batches.ErrNotFound)
+	if e.Type != "NotFoundError" || e.Message != "Bucket not found: bkt_missing" ||
+		e.Details["resource"] != "bucket" || e.Details["identifier"] != "bkt_missing" || len(e.Attempts) != 1 ||
+		e.Method != "POST" || e.Path != "/v1/buckets/bkt_missing/batches/list" || e.Operation != "listBatches" {
+		t.Errorf("404: %+v", e)
+	}
+	if want := "batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing"; err.Error() != want {
+		t.Errorf("404 reads %q, want %q", err, want)
+	}
+
+	_, err = refClient(t).ListBatches(t.Context(), bk.id, nil, batches.WithNamespace("staging"))
+	asError(t, err, http.StatusNotFound, batches.ErrNotFound)
+
+	// A status the server does not know: 422, not retried.
+	_, err = refClient(t).ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Status: "PAUSED"})
+	e = asError(t, err, http.StatusUnprocessableEntity, batches.ErrValidation)
+	if len(e.Detail) != 1 || e.Detail[0].Type != "enum" || fmt.Sprint(e.Detail[0].Loc) != "[body status]" ||
+		e.Detail[0].Input != "PAUSED" || len(e.Attempts) != 1 {
+		t.Errorf("422: %+v", e)
+	}
+	if !strings.HasPrefix(err.Error(), "batches: listBatches: HTTP 422: body.status: Input should be ") || !strings.HasSuffix(err.Error(), " (enum)") {
+		t.Errorf("422 reads %q", err)
+	}
+}
+
+// asError checks that err is an *Error of status matching sentinel and no
+// other sentinel.
+func asError(t *testing.T, err error, status int, sentinel error) *batches.Error {
+	t.Helper()
+	var e *batches.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%T %v is not an *Error", err, err)
+	}
+	if e.StatusCode != status {
+		t.Errorf("status %d, want %d: %v", e.StatusCode, status, err)
+	}
+	for _, s := range []error{batches.ErrUnauthorized, batches.ErrForbidden, batches.ErrNotFound, batches.ErrRateLimited, batches.ErrValidation} {
+		if got := errors.Is(err, s); got != (s == sentinel) {
+			t.Errorf("errors.Is(%v, %v) = %v", err, s, got)
+		}
+	}
+	return e
+}
+
+func TestErrorSentinelsForEveryStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status   int
+		body     string
+		sentinel error
+		want     string
+	}{
+		{401, errorBody(401, "UnauthorizedError", "Invalid API key"), batches.ErrUnauthorized, "batches: listBatches: HTTP 401 UnauthorizedError: Invalid API key (request id req_1)"},
+		{403, errorBody(403, "ForbiddenError", "Forbidden"), batches.ErrForbidden, "batches: listBatches: HTTP 403 ForbiddenError: Forbidden (request id req_1)"},
+		{404, `{"detail":"Not Found"}`, batches.ErrNotFound, "batches: listBatches: HTTP 404: Not Found (request id req_1)"},
+		{429, errorBody(429, "RateLimitError", "Too many requests"), batches.ErrRateLimited, "batches: listBatches: HTTP 429 RateLimitError: Too many requests (request id req_1, 3 attempts)"},
+		{400, errorBody(400, "BadRequestError", "X-Namespace header must not be empty"), batches.ErrValidation, "batches: listBatches: HTTP 400 BadRequestError: X-Namespace header must not be empty (request id req_1)"},
+		{422, `{"detail":[{"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal","input":1001,"ctx":{"le":1000}},{"loc":["body","items",0],"msg":"bad","type":"x","input":null}]}`,
+			batches.ErrValidation, "batches: listBatches: HTTP 422: body.limit: Input should be less than or equal to 1000 (less_than_equal); body.items.0: bad (x) (request id req_1)"},
+		{409, `{"success":false,"status":409,"error":{"message":"Conflict here","type":"ConflictError","details":["not an object"]}}`, nil, "batches: listBatches: HTTP 409 ConflictError: Conflict here (request id req_1)"},
+		{405, errorBody(405, "MethodNotAllowedError", "Method Not Allowed"), nil, "batches: listBatches: HTTP 405 MethodNotAllowedError: Method Not Allowed (request id req_1)"},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+				w.Header().Set("X-Request-Id", "req_1")
+				writeJSON(w, tc.status, tc.body)
+			})
+			_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+			e := asError(t, err, tc.status, tc.sentinel)
+			if err.Error() != tc.want {
+				t.Errorf("reads\n%q, want\n%q", err, tc.want)
+			}
+			if e.RequestID != "req_1" || string(e.RawBody) != tc.body {
+				t.Errorf("request id %q, body %s", e.RequestID, e.RawBody)
+			}
+			if wantTries := map[bool]int64{true: 3, false: 1}[tc.status == 429]; f.n.Load() != wantTries {
+				t.Errorf("%d requests, want %d", f.n.Load(), wantTries)
+			}
+		})
+	}
+}
+
+// A 503 with Mixpeek's JSON ErrorResponse is retried (stripe-go does not
+// retry an error body it can decode), and the attempts are recorded.
+func TestJSON503IsRetried(t *testing.T) {
+	bk := newBucket(t, "", 5)
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if n <= 2 {
+			writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", "Service Unavailable"))
+			return
+		}
+		toRef(t, w, r)
+	})
+	page, err := f.client(t).ListBatches(t.Context(), bk.id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Results) != 5 || f.n.Load() != 3 {
+		t.Errorf("%d results after %d requests", len(page.Results), f.n.Load())
+	}
+
+	// When retries run out, the last answer is the error, with every
+	// attempt.
+	f = newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", fmt.Sprint("Service Unavailable ", n)))
+	})
+	_, err = f.client(t, batches.WithMaxRetries(3)).ListBatches(t.Context(), bk.id, nil)
+	e := asError(t, err, 503, nil)
+	if e.Message != "Service Unavailable 4" || len(e.Attempts) != 4 || f.n.Load() != 4 {
+		t.Fatalf("%v after %d requests: %+v", err, f.n.Load(), e.Attempts)
+	}
+	for i, a := range e.Attempts {
+		if a.StatusCode != 503 || a.Err != nil || a.Delay < 0 || a.Delay > time.Millisecond || (i == 3 && a.Delay != 0) {
+			t.Errorf("attempt %d: %+v", i+1, a)
+		}
+	}
+	if !strings.HasSuffix(err.Error(), "(4 attempts)") {
+		t.Errorf("reads %q", err)
+	}
+}
+
+func TestRetryPolicyStatuses(t *testing.T) {
+	for status, retried := range map[int]bool{408: true, 429: true, 500: true, 502: true, 503: true, 504: true,
+		400: false, 401: false, 403: false, 404: false, 409: false, 422: false, 501: false} {
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+			writeJSON(w, status, errorBody(status, "E", "e"))
+		})
+		_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+		want := map[bool]int64{true: 3, false: 1}[retried]
+		if f.n.Load() != want || err == nil {
+			t.Errorf("HTTP %d: %d requests (want %d), %v", status, f.n.Load(), want, err)
+		}
+	}
+}
+
+func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		max, want   time.Duration
+	}{
+		{"seconds capped", "2", 5 * time.Millisecond, 5 * time.Millisecond},
+		{"zero seconds", "0", time.Hour, 0},
+		{"HTTP date capped", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 5 * time.Millisecond, 5 * time.Millisecond},
+		{"HTTP date past", "Sun, 06 Nov 1994 08:49:37 GMT", time.Hour, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+				w.Header().Set("Retry-After", tc.value)
+				writeJSON(w, 429, errorBody(429, "RateLimitError", "slow down"))
+			})
+			_, err := f.client(t, batches.WithMaxRetries(1), batches.WithMaxRetryDelay(tc.max)).ListBatches(t.Context(), "bkt_demo", nil)
+			e := asError(t, err, 429, batches.ErrRateLimited)
+			if len(e.Attempts) != 2 || e.Attempts[0].Delay != tc.want {
+				t.Errorf("attempts %+v; want a first delay of %v", e.Attempts, tc.want)
+			}
+		})
+	}
+}
+
+// A caller's cancellation ends the wait before a retry at once: the server
+// asks for a 30 s wait, the caller cancels once the wait has begun.
+func TestCancelStopsTheRetryWait(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		w.Header().Set("Retry-After", "30")
+		writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", "Service Unavailable"))
+	})
+	var logs bytes.Buffer
+	c := f.client(t, batches.WithMaxRetryDelay(time.Hour), batches.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))),
+		batches.WithMiddleware(func(req *http.Request, next batches.MiddlewareNext) (*http.Response, error) {
+			resp, err := next(req)
+			time.AfterFunc(10*time.Millisecond, cancel) // during the wait
+			return resp, err
+		}))
+	_, err := c.ListBatches(ctx, "bkt_demo", nil)
+	if !errors.Is(err, context.Canceled) || f.n.Load() != 1 {
+		t.Fatalf("%v after %d requests; want context.Canceled after 1", err, f.n.Load())
+	}
+	if !strings.Contains(logs.String(), `"retry_in":30000000000`) {
+		t.Errorf("the wait was not 30 s: %s", logs.String())
+	}
+
+	// A cancellation during an attempt is not retried either.
+	ctx, cancel = context.WithCancel(t.Context())
+	defer cancel()
+	f = newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		io.Copy(io.Discard, r.Body) // so the server notices the client leave
+		cancel()
+		<-r.Context().Done()
+	})
+	_, err = f.client(t).ListBatches(ctx, "bkt_demo", nil)
+	if !errors.Is(err, context.Canceled) || f.n.Load() != 1 {
+		t.Fatalf("%v after %d requests; want context.Canceled after 1", err, f.n.Load())
+	}
+}
+
+func TestAttemptTimeoutIsRetriedCallerDeadlineIsNot(t *testing.T) {
+	bk := newBucket(t, "", 2)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if n == 1 {
+			io.Copy(io.Discard, r.Body) // so the server notices the client leave
+			// Hang until the client gives up.
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		toRef(t, w, r)
+	})
+	var logs bytes.Buffer
+	page, err := f.client(t, batches.WithAttemptTimeout(100*time.Millisecond), batches.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))).
+		ListBatches(t.Context(), bk.id, nil)
+	if err != nil || len(page.Results) != 2 || f.n.Load() != 2 {
+		t.Fatalf("%v after %d requests", err, f.n.Load())
+	}
+	if !strings.Contains(logs.String(), "attempt timeout 100ms") {
+		t.Errorf("log does not name the attempt timeout:\n%s", logs.String())
+	}
+
+	// The caller's deadline bounds the call: not retried.
+	f = newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = f.client(t, batches.WithAttemptTimeout(time.Minute)).ListBatches(ctx, bk.id, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || f.n.Load() != 1 {
+		t.Fatalf("%v after %d requests", err, f.n.Load())
+	}
+}
+
+func TestConnectionErrorsAreRetried(t *testing.T) {
+	bk := newBucket(t, "", 4)
+	// The server drops the connection of the first request, unanswered.
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if n == 1 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conn.Close()
+			return
+		}
+		toRef(t, w, r)
+	})
+	page, err := f.client(t).ListBatches(t.Context(), bk.id, nil)
+	if err != nil || len(page.Results) != 4 || f.n.Load() != 2 {
+		t.Fatalf("%v after %d requests", err, f.n.Load())
+	}
+
+	// Nobody listens: every attempt fails, the error says how many.
+	f = newFake(t, func(http.ResponseWriter, *http.Request, int64) {})
+	f.srv.Close()
+	_, err = f.client(t).ListBatches(t.Context(), bk.id, nil)
+	var e *batches.Error
+	if err == nil || errors.As(err, &e) || !strings.HasPrefix(err.Error(), "batches: listBatches: 3 attempts: ") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestRequestBodyIsReplayed(t *testing.T) {
+	bk := newBucket(t, "", 20)
+	want := `{"limit":7,"offset":3,"status":"FAILED"}`
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil || string(body) != want {
+			t.Errorf("attempt %d sent %q (%v), want %q", n, body, err, want)
+		}
+		if n <= 2 {
+			writeJSON(w, 502, errorBody(502, "BadGatewayError", "Bad Gateway"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		toRef(t, w, r)
+	})
+	page, err := f.client(t).ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Status: batches.TaskStatusFailed, Offset: 3, Limit: 7})
+	if err != nil || f.n.Load() != 3 || page.TotalCount != 2 || len(page.Results) != 0 {
+		t.Fatalf("%+v, %v after %d requests", page, err, f.n.Load())
+	}
+}
+
+// A proxy's HTML 502: an *Error with the body as sent.
+func TestHTMLErrorKeepsTheRawBody(t *testing.T) {
+	html := "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body>\r\n</html>\r\n"
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(502)
+		io.WriteString(w, html)
+	})
+	_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+	e := asError(t, err, 502, nil)
+	if string(e.RawBody) != html || e.Message != "Bad Gateway" || e.Type != "" || len(e.Attempts) != 3 {
+		t.Errorf("%+v", e)
+	}
+	want := "batches: listBatches: HTTP 502: Bad Gateway: <html> <head><title>502 Bad Gateway</title></head> <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body> </html> (3 attempts)"
+	if err.Error() != want {
+		t.Errorf("reads\n%q, want\n%q", err, want)
+	}
+}
+
+func TestMalformedSuccessIsAnError(t *testing.T) {
+	for _, body := range []string{`{"results":[]}`, `{"total_count":0}`, `[]`, `not json`} {
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { writeJSON(w, 200, body) })
+		_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+		e := asError(t, err, 200, nil)
+		if !strings.HasPrefix(e.Message, "the response is not a ListBatchesResponse with results and total_count") || string(e.RawBody) != body {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}
+
+func TestUnknownStatusDecodes(t *testing.T) {
+	batch := `{"batch_id":"btch_new","bucket_id":"bkt_demo","status":"PAUSED_FOR_REVIEW","object_ids":[],"collection_ids":null,` +
+		`"error":null,"error_summary":null,"type":"STREAM","task_id":null,"metadata":{},"current_tier":null,"total_tiers":1,` +
+		`"created_at":"2025-06-01T12:00:00Z","updated_at":"2025-06-01T12:00:00Z","priority":5}`
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		writeJSON(w, 200, `{"results":[`+batch+`],"total_count":1}`)
+	})
+	page, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := page.Results[0]
+	if b.Status != "PAUSED_FOR_REVIEW" || b.Status.IsKnown() || b.Status.IsTerminal() || b.Status.IsActive() || b.Type != "STREAM" {
+		t.Errorf("%+v", b)
+	}
+	if string(b.RawJSON()) != batch {
+		t.Errorf("raw %s", b.RawJSON())
+	}
+}
+
+func TestPerCallOptionsOverride(t *testing.T) {
+	prod := newBucket(t, "", 2)
+	other := newBucket(t, fmt.Sprint("staging-", time.Now().UnixNano()), 3)
+	var sawTrace atomic.Value
+	c := refClient(t, batches.WithHeader("X-Trace", "client"), batches.WithMiddleware(func(req *http.Request, next batches.MiddlewareNext) (*http.Response, error) {
+		sawTrace.Store(req.Header.Get("X-Trace") + " " + req.Header.Get("X-Namespace"))
+		return next(req)
+	}))
+	if _, err := c.ListBatches(t.Context(), prod.id, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := sawTrace.Load(); got != "client production" {
+		t.Errorf("sent %q", got)
+	}
+	ns := other.ns
+	page, err := c.ListBatches(t.Context(), other.id, nil, batches.WithNamespace(ns), batches.WithHeader("X-Trace", "call"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(page.Results); !slices.Equal(got, other.ids) {
+		t.Errorf("got %v, want %v", got, other.ids)
+	}
+	if got := sawTrace.Load(); got != "call "+ns {
+		t.Errorf("sent %q", got)
+	}
+	// The client's own settings are unchanged.
+	if _, err := c.ListBatches(t.Context(), other.id, nil); !errors.Is(err, batches.ErrNotFound) {
+		t.Errorf("the call's namespace stuck: %v", err)
+	}
+	if got := sawTrace.Load(); got != "client production" {
+		t.Errorf("sent %q", got)
+	}
+}
+
+func TestRequestHeaders(t *testing.T) {
+	uaPattern := regexp.MustCompile(`^mixpeek-batches-go/` + regexp.QuoteMeta(batches.Version) + ` \(github\.com/mixpeekgo/batches; ` +
+		regexp.QuoteMeta(runtime.Version()) + `; ` + runtime.GOOS + `/` + runtime.GOARCH + `\)$`)
+	var got http.Header
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		got = r.Header.Clone()
+		writeJSON(w, 200, `{"results":[],"total_count":0}`)
+	})
+	if _, err := f.client(t, batches.WithHeader("X-Trace", "abc")).ListBatches(t.Context(), "bkt_demo", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ua := got.Get("User-Agent"); !uaPattern.MatchString(ua) {
+		t.Errorf("User-Agent %q does not match %s", ua, uaPattern)
+	}
+	if got.Get("Authorization") != "Bearer "+testKey || got.Get("X-Namespace") != "production" ||
+		got.Get("Content-Type") != "application/json" || got.Get("Accept") != "application/json" || got.Get("X-Trace") != "abc" {
+		t.Errorf("headers %v", got)
+	}
+	if _, err := f.client(t, batches.WithHeader("User-Agent", "my-app/2")).ListBatches(t.Context(), "bkt_demo", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ua := got.Get("User-Agent"); ua != "my-app/2" {
+		t.Errorf("User-Agent %q", ua)
+	}
+}
+
+// One log line per attempt, without the key or the Authorization header,
+// and no key in error strings even when the server echoes it.
+func TestLoggingAndErrorsNeverShowTheKey(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if n == 1 {
+			writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", "down"))
+			return
+		}
+		writeJSON(w, 401, errorBody(401, "UnauthorizedError", "Invalid API key "+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")))
+	})
+	var logs bytes.Buffer
+	_, err := f.client(t, batches.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))).
+		ListBatches(t.Context(), "bkt_demo", nil)
+	e := asError(t, err, 401, batches.ErrUnauthorized)
+	if e.Message != "Invalid API key [REDACTED]" {
+		t.Errorf("message %q", e.Message)
+	}
+	for _, s := range []string{err.Error(), string(e.RawBody), logs.String(), fmt.Sprintf("%+v", e)} {
+		if strings.Contains(s, testKey) || strings.Contains(s, testKey[8:]) || strings.Contains(s, "Bearer") || strings.Contains(s, "Authorization") {
+			t.Errorf("shows the key: %s", s)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", len(lines), logs.String())
+	}
+	for i, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus, wantLevel := []float64{503, 401}[i], []string{"WARN", "INFO"}[i]
+		if rec["method"] != "POST" || rec["path"] != "/v1/buckets/bkt_demo/batches/list" || rec["status"] != wantStatus ||
+			rec["attempt"] != float64(i+1) || rec["level"] != wantLevel || rec["duration"] == nil {
+			t.Errorf("line %d: %s", i+1, line)
+		}
+	}
+}
+
+func TestMiddlewareSeesEveryAttemptInOrder(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if got := r.Header.Values("X-Order"); !slices.Equal(got, []string{"client", "call"}) {
+			t.Errorf("attempt %d: X-Order %v", n, got)
+		}
+		writeJSON(w, 500, errorBody(500, "InternalServerError", "Internal Server Error"))
+	})
+	var seen []string
+	mw := func(name string) batches.Middleware {
+		return func(req *http.Request, next batches.MiddlewareNext) (*http.Response, error) {
+			seen = append(seen, name)
+			req.Header.Add("X-Order", name)
+			return next(req)
+		}
+	}
+	_, err := f.client(t, batches.WithMiddleware(mw("client"))).ListBatches(t.Context(), "bkt_demo", nil, batches.WithMiddleware(mw("call")))
+	asError(t, err, 500, nil)
+	if want := []string{"client", "call", "client", "call", "client", "call"}; !slices.Equal(seen, want) {
+		t.Errorf("middleware ran %v, want %v", seen, want)
+	}
+}
+
+func TestTaskStatus(t *testing.T) {
+	terminal := []batches.TaskStatus{batches.TaskStatusCompleted, batches.TaskStatusCompletedWithErrors, batches.TaskStatusFailed, batches.TaskStatusCanceled}
+	active := []batches.TaskStatus{batches.TaskStatusPending, batches.TaskStatusInProgress, batches.TaskStatusProcessing}
+	for _, s := range batches.TaskStatuses() {
+		if !s.IsKnown() || s.IsTerminal() != slices.Contains(terminal, s) || s.IsActive() != slices.Contains(active, s) {
+			t.Errorf("%s: known %v, terminal %v, active %v", s, s.IsKnown(), s.IsTerminal(), s.IsActive())
+		}
+	}
+	for attempt, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second} {
+		for range 50 {
+			if d := batches.PollInterval(attempt); d < want*8/10 || d > want {
+				t.Errorf("PollInterval(%d) = %v, want %v less up to 20 %%", attempt, d, want)
+			}
+		}
+	}
+	if d := batches.PollInterval(-3); d < 800*time.Millisecond || d > time.Second {
+		t.Errorf("PollInterval(-3) = %v", d)
+	}
+	if d := batches.PollInterval(1 << 40); d < 24*time.Second || d > 30*time.Second {
+		t.Errorf("PollInterval(huge) = %v", d)
+	}
+}
+
+func ids(bs []batches.Batch) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.BatchID
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+package batches_test
+
+import (
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/mixpeekgo/batches"
+)
+
+// loadSpec loads openapi.yaml itself (not the copy embedded by go generate).
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	spec, err := openapi3.NewLoader().LoadFromFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Validate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+// TestTypesMatchTheContract fails when the package's hand-written types
+// drift from openapi.yaml: Batch's fields, the TaskStatus and BatchType
+// constants, the statuses the contract calls terminal and active, the poll
+// schedule, the list bounds and the error shapes.
+func TestTypesMatchTheContract(t *testing.T) {
+	spec := loadSpec(t)
+	schemas := spec.Components.Schemas
+
+	checkFields(t, "Batch", schemas["Batch"].Value, reflect.TypeFor[batches.Batch]())
+	checkFields(t, "ValidationError", schemas["ValidationError"].Value, reflect.TypeFor[batches.ValidationError]())
+
+	var enum []batches.TaskStatus
+	for _, v := range schemas["TaskStatus"].Value.Enum {
+		enum = append(enum, batches.TaskStatus(v.(string)))
+	}
+	if !slices.Equal(enum, batches.TaskStatuses()) {
+		t.Errorf("TaskStatus enum %v, TaskStatuses() %v", enum, batches.TaskStatuses())
+	}
+	var types []batches.BatchType
+	for _, v := range schemas["BatchType"].Value.Enum {
+		types = append(types, batches.BatchType(v.(string)))
+	}
+	if !slices.Equal(types, []batches.BatchType{batches.BatchTypeBucket, batches.BatchTypeCollection}) {
+		t.Errorf("BatchType enum %v", types)
+	}
+
+	// The rules the contract states in words.
+	desc := strings.Join(strings.Fields(schemas["TaskStatus"].Value.Description), " ")
+	quoted := regexp.MustCompile("`([A-Z_]+)`")
+	statusesIn := func(re string) []batches.TaskStatus {
+		m := regexp.MustCompile(re).FindStringSubmatch(desc)
+		if m == nil {
+			t.Fatalf("the TaskStatus description no longer says %q: %s", re, desc)
+		}
+		var out []batches.TaskStatus
+		for _, q := range quoted.FindAllStringSubmatch(m[1], -1) {
+			out = append(out, batches.TaskStatus(q[1]))
+		}
+		return out
+	}
+	for _, s := range batches.TaskStatuses() {
+		if s.IsTerminal() != slices.Contains(statusesIn(`Terminal statuses never change again: ([^.]*)\.`), s) {
+			t.Errorf("%s: IsTerminal %v disagrees with openapi.yaml", s, s.IsTerminal())
+		}
+		if s.IsActive() != slices.Contains(statusesIn(`while the status is ([^,]*, [^,]*),`), s) {
+			t.Errorf("%s: IsActive %v disagrees with openapi.yaml", s, s.IsActive())
+		}
+	}
+	if m := regexp.MustCompile(`starting at (\d+) s and doubling up to (\d+) s`).FindStringSubmatch(desc); m == nil ||
+		m[1]+"s" != batches.PollIntervalMin.String() || m[2]+"s" != batches.PollIntervalMax.String() {
+		t.Errorf("poll schedule %v, PollIntervalMin %v, PollIntervalMax %v", m, batches.PollIntervalMin, batches.PollIntervalMax)
+	}
+
+	req := schemas["ListBatchesRequest"].Value
+	if got := slices.Sorted(maps.Keys(req.Properties)); !slices.Equal(got, []string{"limit", "offset", "status"}) {
+		t.Errorf("ListBatchesRequest has %v; ListBatchesParams has Limit, Offset and Status", got)
+	}
+	limit, offset := req.Properties["limit"].Value, req.Properties["offset"].Value
+	if *limit.Min != 1 || *limit.Max != batches.MaxLimit || limit.Default != float64(batches.DefaultLimit) || *offset.Min != 0 {
+		t.Errorf("limit %v..%v default %v, offset from %v", *limit.Min, *limit.Max, limit.Default, *offset.Min)
+	}
+	for _, p := range []string{"BucketIdentifier", "XNamespace"} {
+		if s := spec.Components.Parameters[p].Value.Schema.Value; s.MinLength != 1 || *s.MaxLength != 128 {
+			t.Errorf("%s length %d..%d; the client checks 1..128", p, s.MinLength, *s.MaxLength)
+		}
+	}
+
+	// What Error reads of the error bodies.
+	detail := schemas["ErrorDetail"].Value.Properties
+	for _, name := range []string{"message", "type", "details"} {
+		if detail[name] == nil {
+			t.Errorf("ErrorDetail has no %s", name)
+		}
+	}
+	if schemas["ErrorResponse"].Value.Properties["error"] == nil || schemas["HTTPValidationError"].Value.Properties["detail"] == nil {
+		t.Error("ErrorResponse.error or HTTPValidationError.detail is gone")
+	}
+}
+
+// checkFields compares the properties of schema with the JSON names and Go
+// types of typ's exported fields.
+func checkFields(t *testing.T, name string, schema *openapi3.Schema, typ reflect.Type) {
+	t.Helper()
+	fields := map[string]reflect.StructField{}
+	for f := range typ.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields[tag] = f
+	}
+	if got, want := slices.Sorted(maps.Keys(fields)), slices.Sorted(maps.Keys(schema.Properties)); !slices.Equal(got, want) {
+		t.Errorf("%s has fields %v, openapi.yaml %v", name, got, want)
+	}
+	for prop, ref := range schema.Properties {
+		f, ok := fields[prop]
+		if !ok {
+			continue
+		}
+		p := ref.Value
+		ft := f.Type
+		nullable := p.Nullable
+		if len(p.AllOf) == 1 { // a $ref to a named schema
+			refName := p.AllOf[0].Ref[strings.LastIndex(p.AllOf[0].Ref, "/")+1:]
+			if ft.Name() != refName || ft.PkgPath() != typ.PkgPath() {
+				t.Errorf("%s.%s is %v, openapi.yaml %s", name, prop, ft, refName)
+			}
+			continue
+		}
+		if nullable && ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		var ok2 bool
+		switch {
+		case p.Type.Is("string") && p.Format == "date-time":
+			ok2 = ft == reflect.TypeFor[time.Time]()
+		case p.Type.Is("string"):
+			ok2 = ft.Kind() == reflect.String
+		case p.Type.Is("integer"):
+			ok2 = ft.Kind() == reflect.Int || ft.Kind() == reflect.Int64
+		case p.Type.Is("array"):
+			ok2 = ft.Kind() == reflect.Slice
+		case p.Type.Is("object"):
+			ok2 = ft.Kind() == reflect.Map
+		case p.Type == nil || len(p.Type.Slice()) == 0: // any JSON value
+			ok2 = ft.Kind() == reflect.Interface || ft.Kind() == reflect.Slice
+		}
+		if !ok2 {
+			t.Errorf("%s.%s is %v, openapi.yaml %v %q", name, prop, f.Type, p.Type.Slice(), p.Format)
+		}
+		if nullable && !slices.Contains([]reflect.Kind{reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface}, f.Type.Kind()) {
+			t.Errorf("%s.%s is nullable in openapi.yaml but %v cannot be nil", name, prop, f.Type)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+// Package batches is the Go client of Mixpeek's Bucket Batches API: List
+// Batches (POST /v1/buckets/{bucket_identifier}/batches/list), one page at a
+// time or every batch through an iterator, with retries, typed errors and
+// the API's statuses.
+//
+//	c, err := batches.New() // MIXPEEK_API_KEY, MIXPEEK_NAMESPACE
+//	if err != nil {
+//		return err
+//	}
+//	for b, err := range c.AllBatches(ctx, "bkt_demo", nil) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(b.BatchID, b.Status, b.Status.IsTerminal())
+//	}
+//
+// # Settings
+//
+// New takes Options, each of which a call also takes to override the
+// client's setting for that call only (WithNamespace to read another
+// namespace, say). Defaults come from $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE
+// and $MIXPEEK_BASE_URL (https://api.mixpeek.com when unset). New refuses
+// invalid settings; a call without an API key or namespace fails before
+// sending, with ErrNoAPIKey or ErrNoNamespace.
+//
+// # Retries
+//
+// Operations that only read (listBatches) are retried after connection
+// errors, an attempt timeout, and 408, 429, 500, 502, 503 and 504 answers:
+// DefaultMaxRetries (2) times, waiting a full-jitter exponential backoff
+// from 0.5 s, or the server's Retry-After, never longer than the max retry
+// delay (8 s by default). The request body is sent again on each attempt.
+// A call's context ends the waiting at once and is never retried.
+//
+// # Errors
+//
+// An answer other than 2xx is an *Error (errors.As) with the status,
+// Mixpeek's error type, message and details, the 422 validation items, the
+// request id, the raw body and every attempt; errors.Is matches
+// ErrUnauthorized, ErrForbidden, ErrNotFound, ErrRateLimited and
+// ErrValidation. Errors and logs never show the API key.
+//
+// # Wire layer
+//
+// The wire layer is generated from openapi.yaml into generated/client
+// (models and a typed client, which this package calls) and generated/server
+// (the strict server interface the reference server in api/ implements).
+// Regenerate after editing openapi.yaml with `go generate ./...`; never edit
+// generated files. TestTypesMatchTheContract keeps this package's Batch,
+// TaskStatus and BatchType in step with openapi.yaml.
+package batches
