@@ -27,6 +27,12 @@ var (
 	// ErrNoNamespace: a call had no namespace (neither WithNamespace nor
 	// $MIXPEEK_NAMESPACE); nothing was sent.
 	ErrNoNamespace = errors.New("batches: no namespace: set " + EnvNamespace + " or use WithNamespace")
+	// ErrInconsistentPage: Client.AllBatches got a page that cannot belong
+	// to a walk of the whole list (the server ignores the offset or the
+	// limit, repeats pages, or counts batches it does not return), and
+	// stopped rather than pass the batches it had yielded off as all of
+	// them. The error's text names the offset, the page and total_count.
+	ErrInconsistentPage = errors.New("batches: inconsistent page")
 )
 
 // maxErrorBody is how much of an error response's body Error keeps.
@@ -265,3 +271,10 @@ type paramError struct{ msg string }
 
 func (e *paramError) Error() string        { return "batches: " + e.msg }
 func (e *paramError) Is(target error) bool { return target == ErrValidation }
+
+// pageError is a page AllBatches cannot walk on from; it matches
+// ErrInconsistentPage.
+type pageError struct{ msg string }
+
+func (e *pageError) Error() string        { return "batches: " + opListBatches + ": " + e.msg }
+func (e *pageError) Is(target error) bool { return target == ErrInconsistentPage }

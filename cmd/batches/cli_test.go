@@ -257,7 +257,7 @@ func TestAllStopsOnRepeatedPages(t *testing.T) {
 		r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "-o", out)
 		// A part is not passed off as the whole: exit 1, nothing on stdout
 		// but the lines -o jsonl streamed, and no retry of the second page.
-		want := "error: the page at offset 3 holds only batches already listed (3 of 1000000 fetched): the server does not page by offset\n"
+		want := "error: listBatches: the page at offset 3 holds only batches already yielded and total_count (1000000) did not grow to explain it: the server ignores the offset (3 batches yielded)\n"
 		if out == "jsonl" {
 			want += "error: the listing is incomplete: 3 batches were written before the error\n"
 		}
@@ -267,9 +267,11 @@ func TestAllStopsOnRepeatedPages(t *testing.T) {
 	}
 }
 
-// TestAllStopsOnEmptyPage: a total_count larger than what the pages hold
-// ends at the first empty page.
-func TestAllStopsOnEmptyPage(t *testing.T) {
+// TestAllFailsOnEmptyPage: a total_count larger than what the pages hold
+// fails the walk at the second empty page before it (the iterator asks for
+// an empty page once more), as a part and not the whole: exit 1, nothing on
+// stdout.
+func TestAllFailsOnEmptyPage(t *testing.T) {
 	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 		var req client.ListBatchesRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
@@ -285,17 +287,10 @@ func TestAllStopsOnEmptyPage(t *testing.T) {
 		writeBody(w, 200, "application/json", string(b))
 	})
 	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo", "--all", "--limit", "2", "-o", "json")
-	if r.code != 0 {
-		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
-	}
-	var got client.ListBatchesResponse
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
-		t.Fatal(err)
-	}
-	// Pages at offsets 0, 2, 4 (one batch) and 5 (empty); total_count is
-	// what the walk found.
-	if len(got.Results) != 5 || got.TotalCount != 5 || n.Load() != 4 {
-		t.Fatalf("%d results, total %d, after %d requests", len(got.Results), got.TotalCount, n.Load())
+	// Pages at offsets 0, 2, 4 (one batch), 5 (empty) and 5 again.
+	want := "error: listBatches: the page at offset 5 is empty twice, but total_count is 9: the server counts batches it does not return (5 batches yielded)\n"
+	if r.code != exitFailure || r.stdout != "" || r.stderr != want || n.Load() != 5 {
+		t.Fatalf("exit %d after %d requests, stdout %q, stderr %q", r.code, n.Load(), r.stdout, r.stderr)
 	}
 }
 

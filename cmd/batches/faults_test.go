@@ -224,11 +224,11 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	return string(xs) == string(ys)
 }
 
-// TestAllGuardAllowsNewBatches: a page that repeats batches because as many
+// TestAllAllowsNewBatches: a page that repeats batches because as many
 // were created during the walk is not taken for a server that ignores the
 // offset: the walk goes on and lists every batch that was there when it
 // started.
-func TestAllGuardAllowsNewBatches(t *testing.T) {
+func TestAllAllowsNewBatches(t *testing.T) {
 	srv, _ := fakeAPI(t, 12)
 	before := decodePage(t, runCLI(t, env(srv), false, "list", "--bucket", srv.Bucket, "--all").stdout)
 	target, err := url.Parse(srv.URL)
@@ -293,10 +293,10 @@ func env(srv *batchestest.Server) map[string]string {
 	}
 }
 
-// TestAllGuardAllowsDeletions: after batches ahead of the walk are deleted,
+// TestAllAllowsDeletions: after batches ahead of the walk are deleted,
 // the iterator steps back and reads pages of batches it has yielded; that
 // is not a server ignoring the offset.
-func TestAllGuardAllowsDeletions(t *testing.T) {
+func TestAllAllowsDeletions(t *testing.T) {
 	srv, e := fakeAPI(t, 12)
 	all := ids(decodePage(t, runCLI(t, e, false, "list", "--bucket", srv.Bucket, "--all").stdout).Results)
 	db, err := sql.Open("sqlite", srv.DB().Path())

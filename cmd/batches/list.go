@@ -86,17 +86,14 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 	if params.Limit == 0 {
 		params.Limit = allPageSize
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	guard := newPagingGuard(cancel)
 	var all []batches.Batch
 	n := 0
-	for b, err := range c.AllBatches(ctx, o.bucket, params, batches.WithMiddleware(guard.middleware)) {
+	// The iterator ends with an error (batches.ErrInconsistentPage, exit
+	// 1) rather than pass a part off as the whole when the server ignores
+	// the offset or the limit, repeats pages, or counts batches it does not
+	// return.
+	for b, err := range c.AllBatches(ctx, o.bucket, params) {
 		if err != nil {
-			var np *notPagingError
-			if errors.As(context.Cause(ctx), &np) {
-				err = np
-			}
 			code := fail(stderr, cfg, err)
 			if o.format == formatJSONL && n > 0 {
 				fmt.Fprintf(stderr, "error: the listing is incomplete: %d batches were written before the error\n", n)
@@ -104,7 +101,6 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 			return code
 		}
 		n++
-		guard.yielded(b.BatchID)
 		if o.format == formatJSONL {
 			if err := writeJSONLine(stdout, b); err != nil {
 				return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))

@@ -32,8 +32,10 @@
 // writes one batch a line, compact, as the server sent it; with --all each
 // page's lines are written as the page arrives. --all walks the pages with
 // the client's iterator (page size --limit or 1000), never prints a batch
-// twice, and fails on a server that ignores the offset; with -o json or
-// table it prints nothing unless every page came.
+// twice, and fails (exit status 1) on pages that cannot make up the whole
+// list (batches.ErrInconsistentPage: a server that ignores the offset or
+// the limit, repeats pages, or counts batches it does not return); with -o
+// json or table it prints nothing unless every page came.
 //
 // API errors are printed to stderr as
 //

@@ -104,10 +104,12 @@ type listCmd struct {
 // Help is the detailed help of "batches list --help".
 func (l *listCmd) Help() string {
 	return `--all walks every page (offset raised by the number
-of results, page size --limit or 1000) until total_count is reached or a page
-is empty, and never prints a batch twice. A server that ignores the offset
-(a later page holding only batches already listed, with no new batches to
-explain it) fails the walk with exit status 1.
+of results, page size --limit or 1000) until total_count is reached, and never
+prints a batch twice. Pages that cannot make up the whole list fail the walk
+with exit status 1: a server that ignores the offset (a later page holding
+only batches already listed, with no new batches to explain it) or the limit,
+repeats pages, or counts batches it does not return (a page before
+total_count empty twice).
 
 ` + commonHelp
 }
