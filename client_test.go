@@ -118,6 +118,45 @@ func TestEnvironmentDefaultsAndOptionsOverThem(t *testing.T) {
 	}
 }
 
+// The package's ListBatches and AllBatches make a client from the
+// environment and opts for each call; New's error is theirs.
+func TestPackageFunctionsUseTheEnvironment(t *testing.T) {
+	bk := newBucket(t, "", 7)
+	t.Setenv(batches.EnvAPIKey, ref.key)
+	t.Setenv(batches.EnvNamespace, "production")
+	t.Setenv(batches.EnvBaseURL, ref.srv.URL)
+	page, err := batches.ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Limit: 3}, batches.WithHTTPClient(checked(t)))
+	if err != nil || !slices.Equal(ids(page.Results), bk.ids[:3]) || page.TotalCount != 7 {
+		t.Fatalf("ListBatches: %v, %v", page, err)
+	}
+	got, err := collect(batches.AllBatches(t.Context(), bk.id, &batches.ListBatchesParams{Limit: 3}, batches.WithHTTPClient(checked(t))))
+	if err != nil || !slices.Equal(got, bk.ids) {
+		t.Fatalf("AllBatches: %v, %v", got, err)
+	}
+
+	// An invalid variable: New's error, nothing sent; an option replacing
+	// it makes it harmless.
+	t.Setenv(batches.EnvBaseURL, "ftp://example.com")
+	want := `MIXPEEK_BASE_URL: batches: base URL "ftp://example.com": the scheme must be http or https`
+	if page, err := batches.ListBatches(t.Context(), bk.id, nil); page != nil || err == nil || err.Error() != want {
+		t.Errorf("ListBatches: %v, %v", page, err)
+	}
+	var errs []error
+	for b, err := range batches.AllBatches(t.Context(), bk.id, nil) {
+		if b.BatchID != "" {
+			t.Errorf("a batch with the error: %+v", b)
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) != 1 || errs[0] == nil || errs[0].Error() != want {
+		t.Errorf("AllBatches: %v", errs)
+	}
+	got, err = collect(batches.AllBatches(t.Context(), bk.id, nil, batches.WithBaseURL(ref.srv.URL)))
+	if err != nil || !slices.Equal(got, bk.ids) {
+		t.Errorf("with WithBaseURL: %v, %v", got, err)
+	}
+}
+
 func TestMissingKeyOrNamespaceSendsNothing(t *testing.T) {
 	t.Setenv(batches.EnvAPIKey, "")
 	t.Setenv(batches.EnvNamespace, "")

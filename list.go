@@ -327,6 +327,51 @@ func (c *Client) AllBatches(ctx context.Context, bucketIdentifier string, params
 	}
 }
 
+// ListBatches returns one page of the batches of a bucket, as
+// Client.ListBatches does, with a client made for this call by New(opts...):
+// settings from $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE and $MIXPEEK_BASE_URL
+// (https://api.mixpeek.com when unset), then opts. It is for scripts and
+// one-off calls, as http.Get is over http.DefaultClient; connections are
+// shared with every other default client (http.DefaultTransport). It returns
+// New's error when a variable or option is invalid, and otherwise what
+// Client.ListBatches returns. A program that makes calls with the same
+// settings over and over makes one Client with New.
+func ListBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) (*ListBatchesPage, error) {
+	c, err := New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return c.ListBatches(ctx, bucketIdentifier, params)
+}
+
+// AllBatches returns every batch of a bucket, as Client.AllBatches does
+// (the errors that end the walk, ErrInconsistentPage among them, are its),
+// with a client made by New(opts...) when the loop starts: settings from
+// $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE and $MIXPEEK_BASE_URL, then opts. New's
+// error, when a variable or option is invalid, is yielded once with a zero
+// Batch and ends the walk. For example, every batch of the demo bucket:
+//
+//	for b, err := range batches.AllBatches(ctx, "bkt_demo", nil) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(b.BatchID, b.Status)
+//	}
+func AllBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) iter.Seq2[Batch, error] {
+	return func(yield func(Batch, error) bool) {
+		c, err := New(opts...)
+		if err != nil {
+			yield(Batch{}, err)
+			return
+		}
+		for b, err := range c.AllBatches(ctx, bucketIdentifier, params) {
+			if !yield(b, err) {
+				return
+			}
+		}
+	}
+}
+
 // maxStalePages is how many requests in a row AllBatches makes that yield
 // no new batch, beyond the re-reads of a step back, before it gives up
 // with ErrInconsistentPage.
