@@ -3,16 +3,34 @@
 // time or every batch through an iterator, with retries, typed errors and
 // the API's statuses.
 //
-//	c, err := batches.New() // MIXPEEK_API_KEY, MIXPEEK_NAMESPACE
-//	if err != nil {
-//		return err
-//	}
-//	for b, err := range c.AllBatches(ctx, "bkt_demo", nil) {
-//		if err != nil {
-//			return err
+// This program prints every batch of the demo bucket of a running server
+// (the reference server of this module, or Mixpeek), newest first, one a
+// line, with the settings of $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE and
+// $MIXPEEK_BASE_URL:
+//
+//	package main
+//
+//	import (
+//		"context"
+//		"fmt"
+//		"log"
+//		"time"
+//
+//		"github.com/mixpeekgo/batches"
+//	)
+//
+//	func main() {
+//		for b, err := range batches.AllBatches(context.Background(), "bkt_demo", nil) {
+//			if err != nil {
+//				log.Fatal(err)
+//			}
+//			fmt.Println(b.BatchID, b.Status, b.CreatedAt.Format(time.DateOnly))
 //		}
-//		fmt.Println(b.BatchID, b.Status, b.Status.IsTerminal())
 //	}
+//
+// The functions ListBatches and AllBatches make a client from the
+// environment for each call; a program that makes many calls makes one
+// Client with New and calls its methods of the same names.
 //
 // # Settings
 //
@@ -38,7 +56,14 @@
 // Mixpeek's error type, message and details, the 422 validation items, the
 // request id, the raw body and every attempt; errors.Is matches
 // ErrUnauthorized, ErrForbidden, ErrNotFound, ErrRateLimited and
-// ErrValidation. Errors and logs never show the API key.
+// ErrValidation. A request the client refuses before sending (a negative
+// offset, a limit over 1000, an empty bucket identifier) matches
+// ErrValidation too, and one without a key or namespace ErrNoAPIKey or
+// ErrNoNamespace. AllBatches ends with an error matching
+// ErrInconsistentPage, rather than pass a part of the list off as the whole,
+// when the server's pages cannot make up the list (it ignores the offset or
+// the limit, repeats pages, or counts batches it does not return). Errors
+// and logs never show the API key.
 //
 // # Wire layer
 //
