@@ -1,0 +1,176 @@
+package batches_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/sqlite"
+)
+
+// The markers around the program of README.md's "Use the Go client".
+const (
+	programBegin = "<!-- go-client-program:begin -->"
+	programEnd   = "<!-- go-client-program:end -->"
+)
+
+// readmeProgram is the Go program of README.md, between its markers and
+// out of its code fence.
+func readmeProgram(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok1 := strings.Cut(string(readme), programBegin+"\n```go\n")
+	program, _, ok2 := strings.Cut(rest, "```\n"+programEnd)
+	if !ok1 || !ok2 {
+		t.Fatalf("README.md has no Go program between %s and %s", programBegin, programEnd)
+	}
+	return program
+}
+
+// The program of the README is under ten lines of code a user writes (its
+// main function, braces included, is at most 10), and doc.go shows the
+// same program.
+func TestREADMEProgramIsShortAndInTheDocs(t *testing.T) {
+	program := readmeProgram(t)
+	_, body, ok := strings.Cut(program, "func main() {\n")
+	if !ok || !strings.HasSuffix(body, "\n}\n") {
+		t.Fatalf("no main function, or it does not end the program:\n%s", program)
+	}
+	if n := strings.Count(body, "\n") + 1; n > 10 {
+		t.Errorf("main is %d lines long, more than 10", n)
+	}
+	var doc strings.Builder
+	for _, l := range strings.SplitAfter(program, "\n") {
+		switch l {
+		case "":
+		case "\n":
+			doc.WriteString("//\n")
+		default:
+			doc.WriteString("//\t" + l)
+		}
+	}
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), doc.String()) {
+		t.Errorf("doc.go does not show README.md's program:\n%s", doc.String())
+	}
+}
+
+// README's program, in a module of its own outside this one (go.mod
+// requires github.com/mixpeekgo/batches, replaced by this checkout), built
+// and run by the go command against the reference server seeded with the
+// demo: it prints the 300 batches of bkt_demo, newest first, the first
+// page first, fetching three pages.
+func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program with the go command")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	goMod := fmt.Sprintf("module example.com/listdemo\n\ngo 1.26\n\nrequire github.com/mixpeekgo/batches v0.0.0\n\nreplace github.com/mixpeekgo/batches => %s\n", root)
+	for name, data := range map[string]string{"main.go": readmeProgram(t), "go.mod": goMod, "go.sum": string(sum)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The demo on the reference server, every exchange checked against
+	// openapi.yaml.
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	info, seeded, err := db.SeedDemo(ctx, "")
+	if err != nil || !seeded {
+		t.Fatalf("SeedDemo: %v, %v", seeded, err)
+	}
+	h, err := api.NewHandler(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := apitest.Handler(t, h)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		checked.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	cmd := exec.CommandContext(t.Context(), goCmd, "run", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GOFLAGS=-mod=mod", // go.mod and go.sum take in what the module needs, from the module cache
+		"GOWORK=off",
+		batches.EnvAPIKey+"="+info.APIKey,
+		batches.EnvNamespace+"="+info.NamespaceName,
+		batches.EnvBaseURL+"="+srv.URL,
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go run: %v\n%s", err, stderr.String())
+	}
+	t.Logf("go run took %v", time.Since(start).Round(time.Millisecond))
+	printed := requests.Load()
+
+	c, err := batches.New(batches.WithBaseURL(srv.URL), batches.WithAPIKey(info.APIKey), batches.WithNamespace(info.NamespaceName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.ListBatches(ctx, info.BucketID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for b, err := range c.AllBatches(ctx, info.BucketID, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintln(b.BatchID, b.Status, b.CreatedAt.Format(time.DateOnly)))
+	}
+	got := strings.SplitAfter(stdout.String(), "\n")
+	got = got[:len(got)-1] // after the last newline
+	if len(got) != 300 || len(want) != 300 || !slices.Equal(got, want) {
+		t.Fatalf("printed %d lines, want the %d batches of %s:\n%.500s", len(got), len(want), info.BucketID, stdout.String())
+	}
+	for i, b := range first.Results {
+		if !strings.HasPrefix(got[i], b.BatchID+" ") {
+			t.Fatalf("line %d %q, want the first page's batch %s", i, got[i], b.BatchID)
+		}
+	}
+	if len(first.Results) != 100 || printed != 3 {
+		t.Errorf("a first page of %d; the program sent %d requests, want 3", len(first.Results), printed)
+	}
+}
