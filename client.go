@@ -38,8 +38,10 @@ const (
 var userAgent = fmt.Sprintf("mixpeek-batches-go/%s (github.com/mixpeekgo/batches; %s; %s/%s)",
 	Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 
-// Client calls Mixpeek's Bucket Batches API. It is safe for concurrent use;
-// its settings never change after New.
+// Client calls Mixpeek's Bucket Batches API. Make one with New (the zero
+// Client has no settings and cannot be used). It is safe for concurrent use;
+// its settings never change after New, and a call's options apply to that
+// call only.
 type Client struct {
 	cfg config
 }
@@ -62,7 +64,9 @@ type config struct {
 // Option configures a Client (given to New) or one call (given to a method,
 // where it overrides the client's setting for that call only, e.g.
 // WithNamespace to list another namespace's batches). Options are applied in
-// order; a later one wins.
+// order; a later one wins. An invalid option's error (it says what is
+// wrong) is returned by New, or by the call it was given to, before
+// anything is sent.
 type Option func(*config) error
 
 // Middleware wraps each HTTP attempt of a call, retries included: it may

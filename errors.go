@@ -13,7 +13,9 @@ import (
 )
 
 // Sentinels for errors.Is. An *Error matches the one of its status; a
-// request the client refuses before sending it matches ErrValidation.
+// request the client refuses before sending it matches ErrValidation; a walk
+// of AllBatches over pages that cannot make up the list ends with an error
+// matching ErrInconsistentPage.
 var (
 	ErrUnauthorized = errors.New("batches: unauthorized")    // 401: the API key is missing, malformed or unknown
 	ErrForbidden    = errors.New("batches: forbidden")       // 403: the key may not do this
@@ -59,7 +61,7 @@ type Error struct {
 	Details    map[string]any    // ErrorResponse.error.details; nil when null or absent
 	Detail     []ValidationError // HTTPValidationError.detail (422); nil otherwise
 	RequestID  string            // the server's request id (X-Request-Id and the like), if it sent one
-	Header     http.Header       // the response's headers
+	Header     http.Header       // the response's headers, without Set-Cookie
 	RawBody    []byte            // the response body as received, its first 64 KiB
 	Attempts   []Attempt         // every attempt made, in order; the last one got this answer
 }

@@ -14,7 +14,7 @@ import (
 // Bounds of ListBatchesParams.Limit (openapi.yaml, ListBatchesRequest).
 const (
 	MaxLimit     = 1000 // the largest page
-	DefaultLimit = 100  // the page size the API uses when Limit is 0
+	DefaultLimit = 100  // the page size the API uses when none is sent (ListBatches with Limit 0); AllBatches sends it
 )
 
 // maxBucketIdentifier is the contract's maxLength of bucket_identifier.
@@ -30,7 +30,7 @@ type ListBatchesParams struct {
 	// Offset is the number of batches to skip, 0 or more.
 	Offset int64
 	// Limit is the page size, 1 to MaxLimit (1000); 0 leaves it to the API
-	// (DefaultLimit, 100).
+	// (DefaultLimit, 100), and AllBatches sends DefaultLimit.
 	Limit int
 }
 
@@ -54,23 +54,32 @@ type ListBatchesPage struct {
 }
 
 // HasMore reports whether batches follow this page: it has results and
-// they end before TotalCount.
+// they end before TotalCount. An empty page is the end even when
+// TotalCount says more follow (a server that counts batches it does not
+// return); AllBatches asks for such a page again, then fails with
+// ErrInconsistentPage.
 func (p *ListBatchesPage) HasMore() bool {
 	return len(p.Results) > 0 && p.Offset+int64(len(p.Results)) < p.TotalCount
 }
 
-// NextOffset is the offset of the page after this one.
+// NextOffset is the offset of the page after this one: Offset plus the
+// number of results (openapi.yaml: a client pages by raising offset by the
+// number of results).
 func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Results)) }
 
 // ListBatches returns one page of the batches of a bucket, newest first
-// (POST /v1/buckets/{bucket_identifier}/batches/list). params may be nil
-// (the first page of every batch, as many as the API's default limit).
+// (POST /v1/buckets/{bucket_identifier}/batches/list). bucketIdentifier is
+// the bucket's id ("bkt_…") or name. params may be nil (the first page of
+// every batch, as many as the API's default limit, 100). opts override the
+// client's settings for this call only.
 //
-// It returns an error matching ErrValidation, without sending anything, for
-// an empty bucket identifier or one over 128 bytes, a negative offset, or a
-// limit outside 1..1000 (0 is the API's default); ErrNoAPIKey or
-// ErrNoNamespace when the call has none; an *Error when the API answers
-// with an error (after retries: the operation is a read, so connection
+// It returns, without sending anything, an invalid option's error; an error
+// matching ErrValidation for an empty bucket identifier or one over 128
+// bytes (the contract's maxLength), a negative offset, or a limit outside
+// 1..1000 (0 is the API's default); ErrNoAPIKey or ErrNoNamespace when the
+// call has none. It returns an *Error when the API answers with an error, or
+// with a 2xx whose body is not a ListBatchesResponse with results and
+// total_count (after retries: the operation is a read, so connection
 // errors, 408, 429, 500, 502, 503 and 504 are retried); and the connection
 // or context error, wrapped, when no answer came.
 func (c *Client) ListBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) (*ListBatchesPage, error) {
@@ -205,7 +214,8 @@ func (e *wrapped) Unwrap() error { return e.err }
 // AllBatches returns every batch of a bucket from params.Offset on, newest
 // first, fetching pages of params.Limit (0: DefaultLimit, 100, which the walk
 // sends so that it can check each page against it) as the loop asks for
-// them. params may be nil. For example:
+// them. params may be nil; opts override the client's settings for this
+// walk only. For example:
 //
 //	for b, err := range c.AllBatches(ctx, "bkt_demo", nil) {
 //		if err != nil {

@@ -124,12 +124,15 @@ type Batch struct {
 	Metadata      map[string]any  `json:"metadata"`       // free-form
 	CurrentTier   *int            `json:"current_tier"`   // the tier being processed, for tiered batches; nil when null
 	TotalTiers    int             `json:"total_tiers"`    // the number of processing tiers, 1 or more
-	CreatedAt     time.Time       `json:"created_at"`     // RFC 3339
-	UpdatedAt     time.Time       `json:"updated_at"`     // RFC 3339
+	CreatedAt     time.Time       `json:"created_at"`     // when the batch was created; RFC 3339 on the wire, the list's sort key
+	UpdatedAt     time.Time       `json:"updated_at"`     // when the batch last changed; RFC 3339 on the wire
 	raw           json.RawMessage // as received; nil for a Batch not decoded from JSON
 }
 
-// UnmarshalJSON decodes b and keeps it for RawJSON.
+// UnmarshalJSON decodes b from the API's JSON object and keeps the object
+// for RawJSON. It returns encoding/json's error, leaving b unchanged, when
+// data is not such an object (a field of the wrong type, a created_at that
+// is not RFC 3339); unknown fields are no error.
 func (b *Batch) UnmarshalJSON(data []byte) error {
 	type plain Batch // without this method
 	var p plain
