@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,7 +104,9 @@ func TestWrkScript(t *testing.T) {
 	if err := os.WriteFile(script, []byte(wrkScript(2)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// wrk's connections are served on goroutines of their own.
 	var seen struct {
+		sync.Mutex
 		body    string
 		headers http.Header
 		path    string
@@ -113,7 +116,9 @@ func TestWrkScript(t *testing.T) {
 	})
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		seen.Lock()
 		seen.body, seen.headers, seen.path = string(b), r.Header.Clone(), r.URL.Path
+		seen.Unlock()
 		r.Body = io.NopCloser(strings.NewReader(string(b)))
 		bl.ServeHTTP(w, r)
 	}))
@@ -131,10 +136,13 @@ func TestWrkScript(t *testing.T) {
 	if res.Requests == 0 || res.StatusErrors != 0 || res.P50US <= 0 || res.P99US < res.P50US || res.DurationUS < 900000 {
 		t.Errorf("against a server answering 200: %+v", res)
 	}
-	if seen.path != benchmark.Path || seen.body != string(benchmark.Body("", 0, 2)) ||
-		seen.headers.Get("Authorization") != "Bearer "+benchmark.APIKey || seen.headers.Get("X-Namespace") != benchmark.Namespace ||
-		seen.headers.Get("Content-Type") != "application/json" {
-		t.Errorf("wrk sent %s with %q and headers %v", seen.path, seen.body, seen.headers)
+	seen.Lock()
+	path, body, headers := seen.path, seen.body, seen.headers
+	seen.Unlock()
+	if path != benchmark.Path || body != string(benchmark.Body("", 0, 2)) ||
+		headers.Get("Authorization") != "Bearer "+benchmark.APIKey || headers.Get("X-Namespace") != benchmark.Namespace ||
+		headers.Get("Content-Type") != "application/json" {
+		t.Errorf("wrk sent %s with %q and headers %v", path, body, headers)
 	}
 
 	res, err = runWrk(e, wrk, failing.URL, script, 2, 1, time.Second, 2*time.Second)
