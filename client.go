@@ -25,8 +25,10 @@ const (
 	DefaultMaxRetryDelay = 8 * time.Second
 )
 
-// The environment variables New reads; an empty one counts as unset, and an
-// option always wins over the environment.
+// The environment variables New reads. Surrounding whitespace (spaces,
+// tabs, CR and LF, as a value read from a secret file often ends with) is
+// trimmed; a variable empty after that counts as unset, and an option
+// always wins over the environment.
 const (
 	EnvAPIKey    = "MIXPEEK_API_KEY"
 	EnvNamespace = "MIXPEEK_NAMESPACE"
@@ -74,17 +76,22 @@ type Option func(*config) error
 // answer itself without calling next. It runs inside the retry loop, so it
 // sees every attempt; an error it returns is handled like a connection
 // error (retried when the operation is safe to retry). The request's body
-// may be read only through req.GetBody.
+// may be read only through req.GetBody. Redirects the HTTP client follows
+// happen inside next, so a middleware sees the request as sent and the last
+// answer.
 type Middleware func(req *http.Request, next MiddlewareNext) (*http.Response, error)
 
 // MiddlewareNext sends the request on: to the next middleware, or to the
-// HTTP client's transport.
+// HTTP client (WithHTTPClient), which follows redirects.
 type MiddlewareNext func(req *http.Request) (*http.Response, error)
 
 // WithAPIKey sets the API key sent as "Authorization: Bearer <key>"
 // (Mixpeek's keys look like sk_live_… or sk_test_…). The default is
-// $MIXPEEK_API_KEY. A key that is empty, has surrounding spaces or
-// characters a header cannot carry is refused. Without a key a call fails
+// $MIXPEEK_API_KEY, its surrounding whitespace trimmed. A key that is
+// empty, or holds whitespace (a space, tab, CR or LF, surrounding it or
+// inside) or another control character, is refused with an error that
+// says which and where (never the key); WithAPIKey does not trim, so
+// strings.TrimSpace a key read from a file. Without a key a call fails
 // before sending anything, with ErrNoAPIKey.
 func WithAPIKey(key string) Option {
 	return func(c *config) error {
@@ -97,13 +104,32 @@ func WithAPIKey(key string) Option {
 }
 
 func checkAPIKey(key string) error {
-	switch {
-	case key == "":
+	if key == "" {
 		return errors.New("batches: the API key is empty")
-	case strings.TrimSpace(key) != key || strings.ContainsAny(key, " \t"):
-		return errors.New("batches: the API key contains spaces")
-	case !validHeaderValue(key):
-		return errors.New("batches: the API key contains characters an HTTP header cannot carry")
+	}
+	for i := 0; i < len(key); i++ {
+		var what string
+		switch b := key[i]; {
+		case b == ' ':
+			what = "a space"
+		case b == '\t':
+			what = "a tab"
+		case b == '\r':
+			what = "a carriage return (CR)"
+		case b == '\n':
+			what = "a line break (LF)"
+		case b < ' ' || b == 0x7f:
+			what = fmt.Sprintf("the control character %#02x", b)
+		default:
+			continue
+		}
+		switch {
+		case i == 0:
+			return fmt.Errorf("batches: the API key starts with %s: trim it", what)
+		case strings.TrimRight(key[i:], " \t\r\n") == "":
+			return fmt.Errorf("batches: the API key ends with %s: trim it (a key read from a file often ends with a line break)", what)
+		}
+		return fmt.Errorf("batches: the API key contains %s at byte %d of %d; API keys have none", what, i+1, len(key))
 	}
 	return nil
 }
@@ -139,8 +165,9 @@ func checkNamespace(ns string) error {
 // WithBaseURL sets the scheme and host of the API (and optionally a path
 // prefix, for a proxy), e.g. "http://127.0.0.1:8080" for the reference
 // server. The default is $MIXPEEK_BASE_URL, or DefaultBaseURL. A URL that is
-// not absolute http or https, or has user info, a query or a fragment, is
-// refused.
+// not absolute http or https, has user info, a query or a fragment, or whose
+// path ends in /v1 (the API's paths start with /v1 already, so
+// https://api.mixpeek.com/v1 would send /v1/v1/…) is refused.
 func WithBaseURL(baseURL string) Option {
 	return func(c *config) error {
 		u, err := checkBaseURL(baseURL)
@@ -168,16 +195,27 @@ func checkBaseURL(s string) (string, error) {
 		return "", fmt.Errorf("batches: base URL %q: a query is not allowed", s)
 	case u.Fragment != "" || strings.Contains(s, "#"):
 		return "", fmt.Errorf("batches: base URL %q: a fragment is not allowed", s)
+	case strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/v1"):
+		without := *u
+		without.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/v1")
+		without.RawPath = ""
+		return "", fmt.Errorf("batches: base URL %q ends in /v1, which the API's paths start with already: use %q", s, strings.TrimRight(without.String(), "/"))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // WithHTTPClient sets the HTTP client requests are sent with; the default
-// is a client over http.DefaultTransport. Its Transport (connections,
-// proxies, TLS) carries every attempt, its Timeout bounds a whole call with
-// its retries (WithAttemptTimeout bounds one attempt), and its redirect
-// policy and cookie jar apply. The client itself is not modified. nil is
-// refused.
+// is a client over http.DefaultTransport. The client itself is not
+// modified: each call uses a copy. Its Transport (connections, proxies,
+// TLS) carries every attempt, its Timeout bounds a whole call with its
+// retries (WithAttemptTimeout bounds one attempt), and its cookie jar and
+// redirect policy (CheckRedirect) apply. A redirect is followed within the
+// attempt that met it: 307 and 308 keep the POST and its body. A redirect
+// that would turn the POST into a GET without its body (301 or 302 after a
+// POST, 303), which the API cannot serve, is refused before CheckRedirect
+// is asked, and the call fails with an *Error of that status naming the
+// location (an http:// base URL redirected to https://, say); it is not
+// retried. nil is refused.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -239,9 +277,14 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithMaxRetryDelay caps the wait between two attempts, the backoff and a
-// server's Retry-After alike; the default is DefaultMaxRetryDelay (8 s). A
-// delay that is not positive is refused.
+// WithMaxRetryDelay caps the wait between two attempts; the default is
+// DefaultMaxRetryDelay (8 s). The backoff never waits longer. A server's
+// Retry-After up to d is waited out as given; a longer one ends the retries
+// at once, since an attempt before the server's time would fail again: the
+// call returns that answer's *Error, whose RetryAfter says how long the
+// server asked to wait, for the caller to decide (openai-go instead waits
+// any Retry-After out, stripe-go and aws-sdk-go-v2 ignore it). A delay that
+// is not positive is refused.
 func WithMaxRetryDelay(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -295,8 +338,9 @@ func WithMiddleware(m Middleware) Option {
 }
 
 // New returns a client. Settings start from the defaults, then the
-// environment ($MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE, $MIXPEEK_BASE_URL; an
-// empty variable is unset), then opts in order. It returns an error naming
+// environment ($MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE, $MIXPEEK_BASE_URL,
+// each trimmed of surrounding spaces, tabs, CR and LF; an empty variable is
+// unset), then opts in order. It returns an error naming
 // the option or variable when one is invalid (a base URL that is not http or
 // https, negative retries, …); an invalid variable that an option replaces
 // is ignored. A missing API key or namespace is not an
@@ -314,7 +358,7 @@ func New(opts ...Option) (*Client, error) {
 	const bad = "\x00invalid"
 	var envErrs []error
 	fromEnv := func(name string, set *string, check func(string) (string, error)) {
-		if v := os.Getenv(name); v != "" {
+		if v := strings.Trim(os.Getenv(name), " \t\r\n"); v != "" {
 			if checked, err := check(v); err != nil {
 				*set = bad + name
 				envErrs = append(envErrs, fmt.Errorf("%s: %w", name, err))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime"
@@ -47,8 +48,8 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"bad header name", batches.WithHeader("X Trace", "1"), `"X Trace" is not a valid header name`},
 		{"bad header value", batches.WithHeader("X-Trace", "a\r\nb"), "the value of header X-Trace contains characters"},
 		{"empty key", batches.WithAPIKey(""), "the API key is empty"},
-		{"key with space", batches.WithAPIKey("sk_test_abc def"), "the API key contains spaces"},
-		{"key with newline", batches.WithAPIKey("sk_test_abc\n"), "the API key contains"},
+		{"key with space", batches.WithAPIKey("sk_test_abc def"), "the API key contains a space at byte 12 of 15"},
+		{"key with newline", batches.WithAPIKey("sk_test_abc\n"), "the API key ends with a line break (LF)"},
 		{"empty namespace", batches.WithNamespace(""), "the namespace is empty"},
 		{"long namespace", batches.WithNamespace(strings.Repeat("n", 129)), "the namespace is 129 bytes long, more than 128"},
 		{"nil option", nil, "a nil Option"},
@@ -68,7 +69,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 func TestNewRefusesBadEnvironment(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{batches.EnvBaseURL, "ftp://example.com", "MIXPEEK_BASE_URL: batches: base URL \"ftp://example.com\": the scheme must be http or https"},
-		{batches.EnvAPIKey, "sk_test abc", "MIXPEEK_API_KEY: batches: the API key contains spaces"},
+		{batches.EnvAPIKey, "sk_test abc", "MIXPEEK_API_KEY: batches: the API key contains a space at byte 8 of 11"},
 		{batches.EnvNamespace, strings.Repeat("n", 200), "MIXPEEK_NAMESPACE: batches: the namespace is 200 bytes long"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,6 +243,12 @@ func TestBadParamsRefusedBeforeSending(t *testing.T) {
 		{"bkt_demo", &batches.ListBatchesParams{Limit: 1001}, "batches: listBatches: limit 1001 is outside 1..1000 (0 leaves it to the API, 100)"},
 		{"bkt_demo", &batches.ListBatchesParams{Limit: -1}, "batches: listBatches: limit -1 is outside 1..1000 (0 leaves it to the API, 100)"},
 		{"bkt_demo", &batches.ListBatchesParams{Offset: -1}, "batches: listBatches: offset -1 is negative; it must be 0 or more"},
+		// Dot-segments: resolved away, they would send the request to
+		// another route (POST /v1/batches/list, /v1/buckets/batches/list).
+		{"..", nil, `batches: listBatches: the bucket identifier ".." is not a bucket: in the URL path it would mean the current or parent directory`},
+		{".", nil, `batches: listBatches: the bucket identifier "." is not a bucket: in the URL path it would mean the current or parent directory`},
+		{"bkt_demo\n", nil, `batches: listBatches: the bucket identifier "bkt_demo\n" contains a control character at byte 9`},
+		{"bkt\x00demo", nil, `batches: listBatches: the bucket identifier "bkt\x00demo" contains a control character at byte 4`},
 	} {
 		_, err := c.ListBatches(t.Context(), tc.bucket, tc.params)
 		if !errors.Is(err, batches.ErrValidation) || err.Error() != tc.want {
@@ -326,7 +333,8 @@ func TestErrorSentinelsForEveryStatus(t *testing.T) {
 	}{
 		{401, errorBody(401, "UnauthorizedError", "Invalid API key"), batches.ErrUnauthorized, "batches: listBatches: HTTP 401 UnauthorizedError: Invalid API key (request id req_1)"},
 		{403, errorBody(403, "ForbiddenError", "Forbidden"), batches.ErrForbidden, "batches: listBatches: HTTP 403 ForbiddenError: Forbidden (request id req_1)"},
-		{404, `{"detail":"Not Found"}`, batches.ErrNotFound, "batches: listBatches: HTTP 404: Not Found (request id req_1)"},
+		// Not the API's own error (a route that does not exist): where it came from.
+		{404, `{"detail":"Not Found"}`, batches.ErrNotFound, "batches: listBatches: POST /v1/buckets/bkt_demo/batches/list: HTTP 404: Not Found (request id req_1)"},
 		{429, errorBody(429, "RateLimitError", "Too many requests"), batches.ErrRateLimited, "batches: listBatches: HTTP 429 RateLimitError: Too many requests (request id req_1, 3 attempts)"},
 		{400, errorBody(400, "BadRequestError", "X-Namespace header must not be empty"), batches.ErrValidation, "batches: listBatches: HTTP 400 BadRequestError: X-Namespace header must not be empty (request id req_1)"},
 		{422, `{"detail":[{"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal","input":1001,"ctx":{"le":1000}},{"loc":["body","items",0],"msg":"bad","type":"x","input":null}]}`,
@@ -407,25 +415,42 @@ func TestRetryPolicyStatuses(t *testing.T) {
 	}
 }
 
-func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
+// A Retry-After up to the max retry delay is waited out as given; a longer
+// one ends the retries at once (an earlier attempt would fail again), the
+// answer's *Error telling the wait.
+func TestRetryAfterUpToTheCapIsWaitedBeyondItEndsTheRetries(t *testing.T) {
+	inAnHour := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
 	for _, tc := range []struct {
 		name, value string
-		max, want   time.Duration
+		status      int
+		max         time.Duration
+		attempts    int           // 2: retried once; 1: not retried
+		delay       time.Duration // the wait before the retry
+		retryAfter  time.Duration // Error.RetryAfter
 	}{
-		{"seconds capped", "2", 5 * time.Millisecond, 5 * time.Millisecond},
-		{"zero seconds", "0", time.Hour, 0},
-		{"HTTP date capped", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 5 * time.Millisecond, 5 * time.Millisecond},
-		{"HTTP date past", "Sun, 06 Nov 1994 08:49:37 GMT", time.Hour, 0},
+		{"zero seconds", "0", 429, time.Hour, 2, 0, 0},
+		{"HTTP date past", "Sun, 06 Nov 1994 08:49:37 GMT", 503, time.Hour, 2, 0, 0},
+		{"seconds at the cap", "1", 503, time.Second, 2, time.Second, time.Second},
+		{"seconds past the cap", "1", 503, time.Second - time.Millisecond, 1, 0, time.Second},
+		{"seconds past the cap, 429", "30", 429, 5 * time.Millisecond, 1, 0, 30 * time.Second},
+		{"HTTP date past the cap", inAnHour, 429, 5 * time.Millisecond, 1, 0, time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
 				w.Header().Set("Retry-After", tc.value)
-				writeJSON(w, 429, errorBody(429, "RateLimitError", "slow down"))
+				writeJSON(w, tc.status, errorBody(tc.status, "E", "slow down"))
 			})
 			_, err := f.client(t, batches.WithMaxRetries(1), batches.WithMaxRetryDelay(tc.max)).ListBatches(t.Context(), "bkt_demo", nil)
-			e := asError(t, err, 429, batches.ErrRateLimited)
-			if len(e.Attempts) != 2 || e.Attempts[0].Delay != tc.want {
-				t.Errorf("attempts %+v; want a first delay of %v", e.Attempts, tc.want)
+			e := asError(t, err, tc.status, map[int]error{429: batches.ErrRateLimited}[tc.status])
+			if len(e.Attempts) != tc.attempts || f.n.Load() != int64(tc.attempts) || e.Attempts[0].Delay != tc.delay {
+				t.Errorf("%d requests, attempts %+v; want %d, the first waiting %v", f.n.Load(), e.Attempts, tc.attempts, tc.delay)
+			}
+			// An HTTP date is read a little after it was written.
+			if e.RetryAfter > tc.retryAfter || e.RetryAfter < tc.retryAfter-2*time.Second {
+				t.Errorf("RetryAfter %v, want %v", e.RetryAfter, tc.retryAfter)
+			}
+			if tc.retryAfter == 30*time.Second && err.Error() != "batches: listBatches: HTTP 429 E: slow down (retry after 30s)" {
+				t.Errorf("reads %q", err)
 			}
 		})
 	}
@@ -531,13 +556,16 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 		t.Fatalf("%v after %d requests", err, f.n.Load())
 	}
 
-	// Nobody listens: every attempt fails, the error says how many.
+	// Nobody listens: every attempt fails; an *Error without a status
+	// says how many, and unwraps to the connection error.
 	f = newFake(t, func(http.ResponseWriter, *http.Request, int64) {})
 	f.srv.Close()
 	_, err = f.client(t).ListBatches(t.Context(), bk.id, nil)
-	var e *batches.Error
-	if err == nil || errors.As(err, &e) || !strings.HasPrefix(err.Error(), "batches: listBatches: 3 attempts: ") || !strings.Contains(err.Error(), "connection refused") {
-		t.Fatalf("%v", err)
+	e := asError(t, err, 0, nil)
+	want := fmt.Sprintf(`batches: listBatches: Post "%s/v1/buckets/%s/batches/list": dial tcp %s: connect: connection refused (3 attempts)`, f.srv.URL, bk.id, f.srv.Listener.Addr())
+	var opErr *net.OpError
+	if err.Error() != want || !errors.As(err, &opErr) || len(e.Attempts) != 3 || e.Header != nil || e.RawBody != nil {
+		t.Fatalf("reads\n%q, want\n%q; %+v", err, want, e)
 	}
 }
 
@@ -575,7 +603,7 @@ func TestHTMLErrorKeepsTheRawBody(t *testing.T) {
 	if string(e.RawBody) != html || e.Message != "Bad Gateway" || e.Type != "" || len(e.Attempts) != 3 {
 		t.Errorf("%+v", e)
 	}
-	want := "batches: listBatches: HTTP 502: Bad Gateway: <html> <head><title>502 Bad Gateway</title></head> <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body> </html> (3 attempts)"
+	want := "batches: listBatches: POST /v1/buckets/bkt_demo/batches/list: HTTP 502: Bad Gateway: <html> <head><title>502 Bad Gateway</title></head> <body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body> </html> (3 attempts)"
 	if err.Error() != want {
 		t.Errorf("reads\n%q, want\n%q", err, want)
 	}
@@ -762,4 +790,80 @@ func ids(bs []batches.Batch) []string {
 		out[i] = b.BatchID
 	}
 	return out
+}
+
+// Any other bucket identifier is sent as one path segment, escaped: dots
+// that are not a whole segment, percent signs, slashes.
+func TestBucketIdentifierIsOnePathSegment(t *testing.T) {
+	var got atomic.Value
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		got.Store(r.URL.EscapedPath())
+		writeJSON(w, 200, `{"results":[],"total_count":0}`)
+	})
+	for bucket, want := range map[string]string{
+		"...":       "/v1/buckets/.../batches/list",
+		".bkt":      "/v1/buckets/.bkt/batches/list",
+		"%2e%2e":    "/v1/buckets/%252e%252e/batches/list",
+		"../admin":  "/v1/buckets/..%2Fadmin/batches/list",
+		"my bucket": "/v1/buckets/my%20bucket/batches/list",
+	} {
+		if _, err := f.client(t).ListBatches(t.Context(), bucket, nil); err != nil {
+			t.Errorf("%q: %v", bucket, err)
+		}
+		if p := got.Load(); p != want {
+			t.Errorf("%q sent as %v, want %s", bucket, p, want)
+		}
+	}
+}
+
+// Environment values are trimmed of surrounding whitespace (a key read from
+// a secret file ends with a line break); whitespace inside is refused with
+// a message that says where, never the key.
+func TestEnvironmentIsTrimmedAndKeysCheckedPrecisely(t *testing.T) {
+	bk := newBucket(t, "", 2)
+	t.Setenv(batches.EnvAPIKey, ref.key+"\r\n")
+	t.Setenv(batches.EnvNamespace, " production\n")
+	t.Setenv(batches.EnvBaseURL, ref.srv.URL+"/\n")
+	c, err := batches.New(batches.WithHTTPClient(checked(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, err := c.ListBatches(t.Context(), bk.id, nil); err != nil || page.TotalCount != 2 {
+		t.Fatalf("%v, %v", page, err)
+	}
+
+	for _, tc := range []struct{ key, want string }{
+		{"sk_test_abc def0123456789", "batches: the API key contains a space at byte 12 of 25; API keys have none"},
+		{"sk_test_abc\tdef", "batches: the API key contains a tab at byte 12 of 15; API keys have none"},
+		{"sk_test_abc\x07def", "batches: the API key contains the control character 0x07 at byte 12 of 15; API keys have none"},
+		{"sk_test_abc\n", "batches: the API key ends with a line break (LF): trim it (a key read from a file often ends with a line break)"},
+		{"sk_test_abc\r\n", "batches: the API key ends with a carriage return (CR): trim it (a key read from a file often ends with a line break)"},
+		{" sk_test_abc", "batches: the API key starts with a space: trim it"},
+	} {
+		if _, err := batches.New(batches.WithAPIKey(tc.key)); err == nil || err.Error() != tc.want {
+			t.Errorf("WithAPIKey(%q): %v, want %q", tc.key, err, tc.want)
+		}
+	}
+	t.Setenv(batches.EnvAPIKey, "\tsk_test_abc def\n")
+	if _, err := batches.New(); err == nil || err.Error() != "MIXPEEK_API_KEY: batches: the API key contains a space at byte 12 of 15; API keys have none" {
+		t.Errorf("inner space in the environment: %v", err)
+	}
+}
+
+// A base URL ending in /v1 would send /v1/v1/…: refused, with the URL to use.
+func TestBaseURLEndingInV1IsRefused(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://api.mixpeek.com/v1":        `batches: base URL "https://api.mixpeek.com/v1" ends in /v1, which the API's paths start with already: use "https://api.mixpeek.com"`,
+		"https://api.mixpeek.com/v1/":       `batches: base URL "https://api.mixpeek.com/v1/" ends in /v1, which the API's paths start with already: use "https://api.mixpeek.com"`,
+		"http://127.0.0.1:8080/mixpeek/v1/": `batches: base URL "http://127.0.0.1:8080/mixpeek/v1/" ends in /v1, which the API's paths start with already: use "http://127.0.0.1:8080/mixpeek"`,
+	} {
+		if _, err := batches.New(batches.WithBaseURL(in)); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", in, err, want)
+		}
+	}
+	for _, ok := range []string{"https://api.mixpeek.com/v10", "https://api.mixpeek.com/v1x/", "https://gw.example.com/v1/mixpeek"} {
+		if _, err := batches.New(batches.WithBaseURL(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
 }

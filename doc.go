@@ -47,16 +47,21 @@
 // errors, an attempt timeout, and 408, 429, 500, 502, 503 and 504 answers:
 // DefaultMaxRetries (2) times, waiting a full-jitter exponential backoff
 // from 0.5 s, or the server's Retry-After, never longer than the max retry
-// delay (8 s by default). The request body is sent again on each attempt.
-// A call's context ends the waiting at once and is never retried.
+// delay (8 s by default); a Retry-After longer than that ends the retries
+// with the answer's *Error (its RetryAfter tells the wait). The request
+// body is sent again on each attempt. A call's context ends the waiting at
+// once and is never retried. Redirects are followed within an attempt (307
+// and 308); one that would turn the POST into a GET is refused.
 //
 // # Errors
 //
-// An answer other than 2xx is an *Error (errors.As) with the status,
-// Mixpeek's error type, message and details, the 422 validation items, the
-// request id, the raw body and every attempt; errors.Is matches
-// ErrUnauthorized, ErrForbidden, ErrNotFound, ErrRateLimited and
-// ErrValidation. A request the client refuses before sending (a negative
+// Once a request is sent, a call fails with an *Error (errors.As): for an
+// answer other than 2xx, with the status, Mixpeek's error type, message and
+// details, the 422 validation items, the request id, Retry-After, the raw
+// body and every attempt; errors.Is matches ErrUnauthorized, ErrForbidden,
+// ErrNotFound, ErrRateLimited and ErrValidation. When no answer came (a
+// connection error, a timeout, the context's end), its StatusCode is 0 and
+// it unwraps to the cause, with the attempts all the same. A request the client refuses before sending (a negative
 // offset, a limit over 1000, an empty bucket identifier) matches
 // ErrValidation too, and one without a key or namespace ErrNoAPIKey or
 // ErrNoNamespace. AllBatches ends with an error matching

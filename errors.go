@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,9 +15,9 @@ import (
 )
 
 // Sentinels for errors.Is. An *Error matches the one of its status; a
-// request the client refuses before sending it matches ErrValidation; a walk
-// of AllBatches over pages that cannot make up the list ends with an error
-// matching ErrInconsistentPage.
+// request the client refuses before sending it matches ErrValidation; a
+// page over the limit, or a walk of AllBatches over pages that cannot make
+// up the list, ends with an error matching ErrInconsistentPage.
 var (
 	ErrUnauthorized = errors.New("batches: unauthorized")    // 401: the API key is missing, malformed or unknown
 	ErrForbidden    = errors.New("batches: forbidden")       // 403: the key may not do this
@@ -33,37 +35,54 @@ var (
 	// to a walk of the whole list (the server ignores the offset or the
 	// limit, repeats pages, or counts batches it does not return), and
 	// stopped rather than pass the batches it had yielded off as all of
-	// them. The error's text names the offset, the page and total_count.
+	// them; or ListBatches got a page of more results than the limit it
+	// sent. The error's text names the offset, the page and total_count.
 	ErrInconsistentPage = errors.New("batches: inconsistent page")
 )
 
 // maxErrorBody is how much of an error response's body Error keeps.
 const maxErrorBody = 64 << 10
 
-// Error is an answer of the API the client cannot use: a status other than
-// 2xx, or a 2xx whose body is not the operation's (then StatusCode is that
-// 2xx and Message says what is wrong). It is returned after the retries the
-// operation allows; a connection error or a context's end is returned as
-// that error instead, wrapped with the operation and attempts.
+// Error is a call that failed after the request was sent: an answer of
+// the API the client cannot use (a status other than 2xx, a 2xx whose body
+// is not the operation's, a redirect it does not follow), or no answer at
+// all (a connection error, a timeout, the context's end: StatusCode 0, Err
+// the cause). It is returned after the retries the operation allows, with
+// every attempt. Errors refused before sending (ErrValidation,
+// ErrNoAPIKey, ErrNoNamespace, an option's) are not *Error.
 //
-// Its fields come from the body when it is Mixpeek's ErrorResponse
-// ({"success":false,"status":…,"error":{"message","type","details"}}) or
-// FastAPI's HTTPValidationError (422, {"detail":[…]}); for other bodies (a
-// proxy's HTML 502, say) Message is the HTTP status text and RawBody tells
-// the rest. Neither its fields nor its string carry the API key.
+// For an answer, its fields come from the body when it is Mixpeek's
+// ErrorResponse ({"success":false,"status":…,"error":{"message","type",
+// "details"}}) or FastAPI's HTTPValidationError (422, {"detail":[…]}); for
+// other bodies (a proxy's HTML 502, say) Message is the HTTP status text and
+// RawBody tells the rest. For a 2xx that is not the operation's answer,
+// StatusCode is that 2xx and Message says what is wrong.
+//
+// Neither its fields nor its string carry the API key: it is replaced by
+// "[REDACTED]" in every text taken from the answer (Message, Type, Details
+// and Detail recursively, header values, RawBody) and in Message for a
+// failure without an answer, whether the server echoed the key as is,
+// percent-encoded, or JSON-escaped ("\u0026", "\"", every character as
+// "\u00XX").
+//
+// errors.Is matches the sentinel of its status (see Is) and, through
+// Unwrap, the cause of a failure without an answer: context.Canceled,
+// context.DeadlineExceeded, io.EOF, a *net.OpError, … .
 type Error struct {
 	Operation  string            // the contract's operationId, e.g. "listBatches"
 	Method     string            // e.g. "POST"
-	Path       string            // the request's URL path
-	StatusCode int               // the HTTP status of the last attempt
+	Path       string            // the request's URL path, escaped, as sent (redirects aside)
+	StatusCode int               // the HTTP status of the last attempt; 0 when it got no answer (Err says why)
 	Type       string            // ErrorResponse.error.type, e.g. "NotFoundError"; "" when absent
-	Message    string            // ErrorResponse.error.message, or a string "detail", or the HTTP status text
+	Message    string            // ErrorResponse.error.message, a string "detail", the HTTP status text, what is wrong with a 2xx or a redirect, or (StatusCode 0) the cause's text
 	Details    map[string]any    // ErrorResponse.error.details; nil when null or absent
 	Detail     []ValidationError // HTTPValidationError.detail (422); nil otherwise
 	RequestID  string            // the server's request id (X-Request-Id and the like), if it sent one
-	Header     http.Header       // the response's headers, without Set-Cookie
-	RawBody    []byte            // the response body as received, its first 64 KiB
-	Attempts   []Attempt         // every attempt made, in order; the last one got this answer
+	RetryAfter time.Duration     // the last answer's Retry-After (RFC 9110, section 10.2.3): when the server says to try again; 0 when absent or past
+	Header     http.Header       // the last answer's headers, without Set-Cookie; nil when none came
+	RawBody    []byte            // the last answer's body, its first 64 KiB, the API key redacted (see above); otherwise as received
+	Attempts   []Attempt         // every attempt made, in order; the last one got this answer or this failure
+	Err        error             // the cause of a failure without an answer, or of a redirect not followed; nil otherwise
 }
 
 // ValidationError is one item of a 422's HTTPValidationError.detail, in
@@ -76,46 +95,64 @@ type ValidationError struct {
 	Ctx   map[string]any `json:"ctx"`   // the rule's parameters, e.g. {"le": 1000}; nil when none
 }
 
-// Attempt is one HTTP attempt of a call.
+// Attempt is one HTTP attempt of a call. A redirect the HTTP client
+// follows (307, 308) is part of the attempt that met it; the attempt ends
+// with the last answer.
 type Attempt struct {
-	StatusCode int           // the response's status; 0 when none came
-	Err        error         // why no response came (connection error, attempt timeout); nil when one did
-	Duration   time.Duration // from sending to the end of reading the response
+	StatusCode int           // the answer's status; 0 when none came
+	Err        error         // why the attempt failed without a usable answer (a connection error, the attempt timeout, a redirect the client does not follow); nil otherwise
+	Duration   time.Duration // from sending to the end of reading the answer
 	Delay      time.Duration // the wait after this attempt before the next (cut short if the context ended); 0 for the last
 }
 
 // Error returns e.g. `batches: listBatches: HTTP 404 NotFoundError: Bucket
-// not found: bkt_missing (request id req_1)`, with the validation items of a
-// 422, a snippet of a body that is not the API's JSON, and the number of
-// attempts when there was more than one. Control characters of the server's
-// text are replaced.
+// not found: bkt_missing (request id req_1)`. When the answer is not the
+// API's own error (no error type, no validation items: a route that does
+// not exist, a proxy's page, a 2xx that is not the operation's, a
+// redirect), the method and path come first, as in `batches: listBatches:
+// POST /v1/v1/buckets/bkt_demo/batches/list: HTTP 404: Not Found`; then
+// the validation items of a 422, and a snippet of a body that is not JSON.
+// A failure without an answer reads `batches: listBatches: Post
+// "https://…": EOF`. The notes at the end give the request id, the
+// Retry-After, and the number of attempts when there was more than one.
+// Control characters of the server's text are replaced.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("batches: ")
 	if e.Operation != "" {
 		b.WriteString(e.Operation + ": ")
 	}
-	fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
-	if e.Type != "" {
-		b.WriteString(" " + clean(e.Type))
-	}
-	if e.Message != "" {
-		b.WriteString(": " + clean(e.Message))
-	}
-	for i, d := range e.Detail {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
+	if e.StatusCode == 0 {
+		b.WriteString(clean(e.Message))
+	} else {
+		if e.Type == "" && e.Detail == nil && e.Method != "" {
+			b.WriteString(e.Method + " " + clean(e.Path) + ": ")
 		}
-		b.WriteString(d.String())
-	}
-	if e.Type == "" && e.Detail == nil && len(e.RawBody) > 0 && !json.Valid(e.RawBody) {
-		b.WriteString(": " + snippet(e.RawBody))
+		fmt.Fprintf(&b, "HTTP %d", e.StatusCode)
+		if e.Type != "" {
+			b.WriteString(" " + clean(e.Type))
+		}
+		if e.Message != "" {
+			b.WriteString(": " + clean(e.Message))
+		}
+		for i, d := range e.Detail {
+			if i == 0 {
+				b.WriteString(": ")
+			} else {
+				b.WriteString("; ")
+			}
+			b.WriteString(d.String())
+		}
+		if e.Type == "" && e.Detail == nil && len(e.RawBody) > 0 && !json.Valid(e.RawBody) {
+			b.WriteString(": " + snippet(e.RawBody))
+		}
 	}
 	var notes []string
 	if e.RequestID != "" {
 		notes = append(notes, "request id "+clean(e.RequestID))
+	}
+	if e.RetryAfter > 0 {
+		notes = append(notes, "retry after "+e.RetryAfter.String())
 	}
 	if len(e.Attempts) > 1 {
 		notes = append(notes, strconv.Itoa(len(e.Attempts))+" attempts")
@@ -125,6 +162,10 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
+
+// Unwrap returns Err: the cause of a failure without an answer, or of a
+// redirect the client does not follow.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is the sentinel of e's status: ErrUnauthorized
 // (401), ErrForbidden (403), ErrNotFound (404), ErrRateLimited (429) or
@@ -173,26 +214,30 @@ func (v ValidationError) String() string {
 // wins.
 var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "Cf-Ray"}
 
-// newError describes a non-2xx answer. key is redacted from every text
-// taken from the body.
-func newError(op, method, path string, resp *http.Response, body []byte, attempts []Attempt, key string) *Error {
-	body = redact(body, key)
+// newError describes an answer the client cannot use. Every text taken
+// from it goes through red, which redacts the API key.
+func newError(op, method, path string, resp *http.Response, body []byte, attempts []Attempt, red *redactor) *Error {
 	e := &Error{
 		Operation:  op,
 		Method:     method,
 		Path:       path,
 		StatusCode: resp.StatusCode,
-		Header:     resp.Header.Clone(),
-		RawBody:    bytes.Clone(body[:min(len(body), maxErrorBody)]),
+		Header:     red.header(resp.Header),
+		RawBody:    red.truncated(red.bytes(body), maxErrorBody),
 		Attempts:   attempts,
 	}
 	e.Header.Del("Set-Cookie")
 	for _, h := range requestIDHeaders {
-		if v := resp.Header.Get(h); v != "" {
+		if v := e.Header.Get(h); v != "" {
 			e.RequestID = v
 			break
 		}
 	}
+	if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.RetryAfter = d
+	}
+	// The body is decoded as received and each text redacted after, since
+	// a key the server escaped does not match in the raw bytes.
 	var shape struct {
 		Error  json.RawMessage `json:"error"`
 		Detail json.RawMessage `json:"detail"`
@@ -210,8 +255,14 @@ func newError(op, method, path string, resp *http.Response, body []byte, attempt
 		switch {
 		case len(shape.Error) > 0 && json.Unmarshal(shape.Error, &detail) == nil && (detail.Message != "" || detail.Type != ""):
 			e.Type, e.Message = detail.Type, detail.Message
-			_ = json.Unmarshal(detail.Details, &e.Details)
+			var details map[string]any
+			if json.Unmarshal(detail.Details, &details) == nil && details != nil {
+				e.Details = red.value(details).(map[string]any)
+			}
 		case len(shape.Detail) > 0 && json.Unmarshal(shape.Detail, &items) == nil && len(items) > 0:
+			for i := range items {
+				items[i] = red.validationError(items[i])
+			}
 			e.Detail = items
 		case len(shape.Detail) > 0 && json.Unmarshal(shape.Detail, &text) == nil && text != "":
 			e.Message = text // FastAPI's {"detail": "Not Found"}
@@ -221,26 +272,189 @@ func newError(op, method, path string, resp *http.Response, body []byte, attempt
 			e.Message = *shape.Message
 		}
 	}
+	e.Type, e.Message = red.string(e.Type), red.string(e.Message)
 	if e.Message == "" && e.Detail == nil {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
 	return e
 }
 
-// redact replaces every occurrence of key in b.
-func redact(b []byte, key string) []byte {
-	if key == "" || !bytes.Contains(b, []byte(key)) {
-		return b
+// failedCall describes a call whose attempts ended without an answer it
+// can use (err: a connection error, a timeout, the context's end, a
+// redirect the client does not follow), or that failed before an attempt.
+func failedCall(d *doer, err error) *Error {
+	d.mu.Lock()
+	method, path := d.method, d.path
+	d.mu.Unlock()
+	e := &Error{Operation: d.op, Method: method, Path: path, Message: d.red.string(err.Error()), Attempts: d.Attempts(), Err: err}
+	var redirect *redirectError
+	if errors.As(err, &redirect) {
+		e.Err, e.StatusCode, e.Message = redirect, redirect.status, d.red.string(redirect.Error())
+		if redirect.header != nil {
+			e.Header = d.red.header(redirect.header)
+			e.Header.Del("Set-Cookie")
+		}
 	}
-	return bytes.ReplaceAll(b, []byte(key), []byte("[REDACTED]"))
+	return e
 }
 
-// redactString replaces every occurrence of key in s.
-func redactString(s, key string) string {
+// redacted replaces the API key in what the client shows.
+const redacted = "[REDACTED]"
+
+// redactor replaces an API key in text from the server, in each form a
+// server may echo it: as is, percent-encoded (a URL's query or path), and,
+// in JSON, escaped in any way encoding/json or another encoder may write
+// it. A nil or keyless redactor changes nothing.
+type redactor struct {
+	key   string
+	forms [][]byte // the key as is and percent-encoded, longest first
+}
+
+func newRedactor(key string) *redactor {
+	r := &redactor{key: key}
 	if key == "" {
+		return r
+	}
+	seen := map[string]bool{}
+	for _, f := range []string{key, url.QueryEscape(key), url.PathEscape(key)} {
+		if !seen[f] {
+			seen[f] = true
+			r.forms = append(r.forms, []byte(f))
+		}
+	}
+	slices.SortFunc(r.forms, func(a, b []byte) int { return len(b) - len(a) })
+	return r
+}
+
+// string redacts s: the key as is and percent-encoded.
+func (r *redactor) string(s string) string {
+	if r == nil || r.key == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, key, "[REDACTED]")
+	for _, f := range r.forms {
+		s = strings.ReplaceAll(s, string(f), redacted)
+	}
+	return s
+}
+
+// bytes redacts a body: the key as is and percent-encoded, and every JSON
+// string literal whose decoded text holds the key (whatever its escapes),
+// which is written again, redacted; the rest stays byte for byte.
+func (r *redactor) bytes(b []byte) []byte {
+	if r == nil || r.key == "" {
+		return b
+	}
+	for _, f := range r.forms {
+		if bytes.Contains(b, f) {
+			b = bytes.ReplaceAll(b, f, []byte(redacted))
+		}
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return b // nothing escaped
+	}
+	var out []byte
+	done := 0 // b[:done] is in out
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			continue
+		}
+		j, escaped := i+1, false
+		for ; j < len(b) && b[j] != '"'; j++ {
+			if b[j] == '\\' {
+				escaped = true
+				j++ // the escaped character, a quote included
+			}
+		}
+		if j >= len(b) {
+			break // an unterminated literal
+		}
+		if lit := b[i : j+1]; escaped {
+			var s string
+			if json.Unmarshal(lit, &s) == nil && strings.Contains(s, r.key) {
+				enc, _ := json.Marshal(r.string(s)) // a string always encodes
+				out = append(append(out, b[done:i]...), enc...)
+				done = j + 1
+			}
+		}
+		i = j
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[done:]...)
+}
+
+// truncated returns a copy of b's first n bytes, without a start of the
+// key the cut may leave at the end.
+func (r *redactor) truncated(b []byte, n int) []byte {
+	if len(b) <= n {
+		return bytes.Clone(b)
+	}
+	b = b[:n]
+	if r != nil {
+		for _, f := range r.forms {
+			for k := len(f) - 1; k > 0; k-- {
+				if bytes.HasSuffix(b, f[:k]) {
+					b = b[:len(b)-k]
+					break
+				}
+			}
+		}
+	}
+	return bytes.Clone(b)
+}
+
+// value redacts a decoded JSON value: strings, and the keys and values of
+// objects and arrays, recursively.
+func (r *redactor) value(v any) any {
+	switch v := v.(type) {
+	case string:
+		return r.string(v)
+	case map[string]any:
+		if v == nil {
+			return v
+		}
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[r.string(k)] = r.value(x)
+		}
+		return m
+	case []any:
+		if v == nil {
+			return v
+		}
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = r.value(x)
+		}
+		return s
+	}
+	return v
+}
+
+// validationError redacts every text of v.
+func (r *redactor) validationError(v ValidationError) ValidationError {
+	if v.Loc != nil {
+		v.Loc = r.value(v.Loc).([]any)
+	}
+	v.Msg, v.Type, v.Input = r.string(v.Msg), r.string(v.Type), r.value(v.Input)
+	if v.Ctx != nil {
+		v.Ctx = r.value(v.Ctx).(map[string]any)
+	}
+	return v
+}
+
+// header returns a copy of h, its values redacted.
+func (r *redactor) header(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for name, values := range h {
+		vs := make([]string, len(values))
+		for i, v := range values {
+			vs[i] = r.string(v)
+		}
+		out[name] = vs
+	}
+	return out
 }
 
 // snippetRunes is how much of a body that is not the API's JSON Error

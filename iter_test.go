@@ -393,3 +393,71 @@ func uniq(s []string) []string {
 	slices.Sort(s)
 	return slices.Compact(s)
 }
+
+// total_count smaller than the list: a short page past it is the end of
+// the list, every batch of it yielded and nothing asked after; a full page
+// past it may have more behind it, so the walk fails rather than stop.
+func TestAllBatchesWhenTotalCountIsTooSmall(t *testing.T) {
+	// 5 batches, total_count 3, pages of 10: one short page.
+	f := pageServer(t, func(offset, limit, _ int64) ([]int, int64) { return span(offset, min(offset+limit, 5)), 3 })
+	got, err, n := walkFake(t, f, &batches.ListBatchesParams{Limit: 10})
+	if err != nil || !slices.Equal(got, []string{"btch_0", "btch_1", "btch_2", "btch_3", "btch_4"}) || n != 1 {
+		t.Errorf("short page: %v, %v, after %d requests", got, err, n)
+	}
+	// 25 batches, total_count 3, pages of 10: a full first page.
+	f = pageServer(t, func(offset, limit, _ int64) ([]int, int64) { return span(offset, min(offset+limit, 25)), 3 })
+	got, err, n = walkFake(t, f, &batches.ListBatchesParams{Limit: 10})
+	want := "batches: listBatches: the page at offset 0 is full (10 batches) and ends past total_count 3: the server counts fewer batches than it returns (0 batches yielded)"
+	if !errors.Is(err, batches.ErrInconsistentPage) || err.Error() != want || len(got) != 0 || n != 1 {
+		t.Errorf("full page: %v, %v, after %d requests", got, err, n)
+	}
+}
+
+// A result that is null or has no batch_id is no batch: the page is an
+// *Error naming the index, in ListBatches and AllBatches alike, and nothing
+// of it is yielded.
+func TestPageWithANullOrIDlessResultIsAnError(t *testing.T) {
+	batch := func(id string) string {
+		return `{"batch_id":"` + id + `","bucket_id":"bkt_demo","status":"COMPLETED","object_ids":[],"type":"BUCKET","metadata":{},"total_tiers":1,` +
+			`"created_at":"2025-06-01T12:00:00Z","updated_at":"2025-06-01T12:00:00Z"}`
+	}
+	for _, tc := range []struct{ results, want string }{
+		{`[null,` + batch("") + `]`, "results[0] is null, not a batch"},
+		{`[` + batch("btch_1") + `, null ]`, "results[1] is null, not a batch"},
+		{`[` + batch("btch_1") + `,` + batch("") + `]`, "results[1] has no batch_id"},
+		{`[` + batch("btch_1") + `,{"created_at":"yesterday"}]`, `results[1] is not a batch: parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"`},
+		{`[` + batch("btch_1") + `,{}]`, "results[1] has no batch_id"},
+		{`[` + batch("btch_1") + `,7]`, "results[1] is 7, not a batch"},
+		{`[` + batch("btch_1") + `,["btch_2"]]`, `results[1] is ["btch_2"], not a batch`},
+	} {
+		body := `{"results":` + tc.results + `,"total_count":2}`
+		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { writeJSON(w, 200, body) })
+		_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+		e := asError(t, err, 200, nil)
+		wantErr := "batches: listBatches: POST /v1/buckets/bkt_demo/batches/list: HTTP 200: " + tc.want
+		if e.Message != tc.want || err.Error() != wantErr || string(e.RawBody) != body || len(e.Attempts) != 1 {
+			t.Errorf("ListBatches on %s:\n%v\nwant\n%s", tc.results, err, wantErr)
+		}
+		got, err := collect(f.client(t).AllBatches(t.Context(), "bkt_demo", nil))
+		if len(got) != 0 || err == nil || err.Error() != wantErr {
+			t.Errorf("AllBatches on %s: %v, %v", tc.results, got, err)
+		}
+	}
+}
+
+// ListBatches refuses a page longer than the limit it sent, as the
+// iterator does; without a limit sent, any length goes.
+func TestListBatchesRefusesAPageOverTheLimit(t *testing.T) {
+	f := pageServer(t, func(offset, limit, _ int64) ([]int, int64) { return span(offset, offset+limit+1), 1000 })
+	_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", &batches.ListBatchesParams{Offset: 20, Limit: 5})
+	want := "batches: listBatches: the page at offset 20 holds 6 batches, more than the limit of 5 asked for: the server ignores the limit"
+	if !errors.Is(err, batches.ErrInconsistentPage) || err == nil || err.Error() != want {
+		t.Errorf("%v, want %q", err, want)
+	}
+	f = newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		writeJSON(w, 200, `{"results":[],"total_count":0}`)
+	})
+	if page, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil); err != nil || len(page.Results) != 0 {
+		t.Errorf("%v, %v", page, err)
+	}
+}

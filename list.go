@@ -1,12 +1,17 @@
 package batches
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
 
 	"github.com/mixpeekgo/batches/generated/client"
 )
@@ -74,14 +79,23 @@ func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Res
 // client's settings for this call only.
 //
 // It returns, without sending anything, an invalid option's error; an error
-// matching ErrValidation for an empty bucket identifier or one over 128
-// bytes (the contract's maxLength), a negative offset, or a limit outside
-// 1..1000 (0 is the API's default); ErrNoAPIKey or ErrNoNamespace when the
-// call has none. It returns an *Error when the API answers with an error, or
-// with a 2xx whose body is not a ListBatchesResponse with results and
-// total_count (after retries: the operation is a read, so connection
-// errors, 408, 429, 500, 502, 503 and 504 are retried); and the connection
-// or context error, wrapped, when no answer came.
+// matching ErrValidation for a bucket identifier that is empty, over 128
+// bytes (the contract's maxLength), "." or ".." (dot-segments, which a URL
+// path resolves away, RFC 3986 section 5.2.4) or holds a control
+// character, a negative offset, or a limit outside 1..1000 (0 is the API's
+// default); ErrNoAPIKey or ErrNoNamespace when the call has none.
+//
+// Once the request is sent, every failure is an *Error, after the retries
+// the operation allows (it is a read: connection errors, attempt timeouts,
+// 408, 429, 500, 502, 503 and 504 are retried; a Retry-After longer than
+// the max retry delay ends the retries): an answer of the API other than
+// 2xx; a 2xx whose body is not a ListBatchesResponse with results and
+// total_count, or has a result that is null, not a Batch or without a
+// batch_id (Message names its index, e.g. "results[3] has no batch_id"); a
+// redirect that would turn the POST into a GET (Message names the
+// location); and no answer at all (StatusCode 0, the connection or context
+// error in Err, so errors.Is(err, context.Canceled) holds). A page of more
+// results than the limit sent is an error matching ErrInconsistentPage.
 func (c *Client) ListBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) (*ListBatchesPage, error) {
 	cfg, err := c.callConfig(opts)
 	if err != nil {
@@ -105,6 +119,14 @@ func checkList(cfg config, bucket string, p *ListBatchesParams) error {
 	if len(bucket) > maxBucketIdentifier {
 		return &paramError{fmt.Sprintf("%s: the bucket identifier is %d bytes long, more than %d", opListBatches, len(bucket), maxBucketIdentifier)}
 	}
+	if seg := url.PathEscape(bucket); seg == "." || seg == ".." {
+		// In a URL path it is a dot-segment (RFC 3986, section 5.2.4):
+		// resolved away, it would send the request to another route.
+		return &paramError{fmt.Sprintf("%s: the bucket identifier %q is not a bucket: in the URL path it would mean the current or parent directory", opListBatches, bucket)}
+	}
+	if i := strings.IndexFunc(bucket, unicode.IsControl); i >= 0 {
+		return &paramError{fmt.Sprintf("%s: the bucket identifier %q contains a control character at byte %d", opListBatches, bucket, i+1)}
+	}
 	if err := p.check(); err != nil {
 		return err
 	}
@@ -117,7 +139,9 @@ func checkList(cfg config, bucket string, p *ListBatchesParams) error {
 	return nil
 }
 
-// listPage sends one checked List Batches request.
+// listPage sends one checked List Batches request and checks its answer:
+// a ListBatchesResponse whose every result is a batch with a batch_id, no
+// more of them than p.Limit when one was sent.
 func listPage(ctx context.Context, cfg config, bucket string, p ListBatchesParams) (*ListBatchesPage, error) {
 	body := client.ListBatchesRequest{}
 	if p.Status != "" {
@@ -131,44 +155,68 @@ func listPage(ctx context.Context, cfg config, bucket string, p ListBatchesParam
 		l := int32(p.Limit)
 		body.Limit = &l
 	}
-	cl := &call{op: opListBatches}
-	resp, err := wire(cfg).ListBatches(withCall(ctx, cl), bucket, &client.ListBatchesParams{XNamespace: cfg.namespace}, body)
+	d := newDoer(cfg, opListBatches)
+	resp, err := wire(cfg, d).ListBatches(ctx, bucket, &client.ListBatchesParams{XNamespace: cfg.namespace}, body)
 	if err != nil {
-		return nil, callError(cfg, cl, err)
+		return nil, failedCall(d, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body) // in memory already
 	if err != nil {
-		return nil, callError(cfg, cl, err)
+		return nil, failedCall(d, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newError(cl.op, resp.Request.Method, resp.Request.URL.EscapedPath(), resp, data, cl.Attempts(), cfg.apiKey)
+		return nil, newError(d.op, d.method, d.path, resp, data, d.Attempts(), d.red)
 	}
-	var shape struct {
-		Results    *[]Batch `json:"results"`
-		TotalCount *int64   `json:"total_count"`
-	}
-	if err := json.Unmarshal(data, &shape); err != nil || shape.Results == nil || shape.TotalCount == nil {
-		e := newError(cl.op, resp.Request.Method, resp.Request.URL.EscapedPath(), resp, data, cl.Attempts(), cfg.apiKey)
-		e.Type, e.Message, e.Details, e.Detail = "", "the response is not a ListBatchesResponse with results and total_count", nil, nil
-		if err != nil {
-			e.Message += ": " + err.Error()
-		}
+	results, total, problem := decodePage(data)
+	if problem != "" {
+		e := newError(d.op, d.method, d.path, resp, data, d.Attempts(), d.red)
+		e.Type, e.Message, e.Details, e.Detail = "", d.red.string(problem), nil, nil
 		return nil, e
 	}
-	return &ListBatchesPage{Results: *shape.Results, TotalCount: *shape.TotalCount, Offset: p.Offset}, nil
+	if p.Limit > 0 && len(results) > p.Limit {
+		return nil, &pageError{fmt.Sprintf("the page at offset %d holds %d batches, more than the limit of %d asked for: the server ignores the limit", p.Offset, len(results), p.Limit)}
+	}
+	return &ListBatchesPage{Results: results, TotalCount: total, Offset: p.Offset}, nil
 }
 
-// wire is the generated client for one call's settings: requests go
-// through the retrying transport over cfg's HTTP client, with the headers
-// of cfg.
-func wire(cfg config) *client.Client {
-	hc := *cfg.httpClient
-	base := hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
+// decodePage decodes a ListBatchesResponse, or says what is wrong with it:
+// it is not one (results or total_count missing), or a result is null, is
+// not a Batch, or has no batch_id.
+func decodePage(data []byte) (results []Batch, total int64, problem string) {
+	const notPage = "the response is not a ListBatchesResponse with results and total_count"
+	var shape struct {
+		Results    *[]json.RawMessage `json:"results"`
+		TotalCount *int64             `json:"total_count"`
 	}
-	hc.Transport = &transport{cfg: cfg, base: base}
+	if err := json.Unmarshal(data, &shape); err != nil {
+		return nil, 0, notPage + ": " + err.Error()
+	}
+	if shape.Results == nil || shape.TotalCount == nil {
+		return nil, 0, notPage
+	}
+	results = make([]Batch, len(*shape.Results))
+	for i, raw := range *shape.Results {
+		switch raw = bytes.TrimSpace(raw); {
+		case string(raw) == "null":
+			return nil, 0, fmt.Sprintf("results[%d] is null, not a batch", i)
+		case raw[0] != '{':
+			return nil, 0, fmt.Sprintf("results[%d] is %.20s, not a batch", i, raw)
+		}
+		if err := json.Unmarshal(raw, &results[i]); err != nil {
+			return nil, 0, fmt.Sprintf("results[%d] is not a batch: %v", i, err)
+		}
+		if results[i].BatchID == "" {
+			return nil, 0, fmt.Sprintf("results[%d] has no batch_id", i)
+		}
+	}
+	return results, *shape.TotalCount, ""
+}
+
+// wire is the generated client for one call's settings: its request goes
+// to d, which makes the attempts over cfg's HTTP client, with the headers
+// of cfg.
+func wire(cfg config, d *doer) *client.Client {
 	editor := func(_ context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer "+cfg.apiKey)
 		req.Header.Set("Accept", "application/json")
@@ -180,36 +228,12 @@ func wire(cfg config) *client.Client {
 	}
 	// NewClient fails only for a base URL that does not parse, and New
 	// checked it.
-	c, err := client.NewClient(cfg.baseURL+"/", client.WithHTTPClient(&hc), client.WithRequestEditorFn(editor))
+	c, err := client.NewClient(cfg.baseURL+"/", client.WithHTTPClient(d), client.WithRequestEditorFn(editor))
 	if err != nil {
 		panic(err)
 	}
 	return c
 }
-
-// callError wraps an error that left no answer with the operation and the
-// number of attempts; errors.Is still finds the cause (context.Canceled,
-// context.DeadlineExceeded, a *net.OpError, …).
-func callError(cfg config, cl *call, err error) error {
-	n := len(cl.Attempts())
-	msg := redactString(err.Error(), cfg.apiKey)
-	switch n {
-	case 0, 1:
-		return &wrapped{msg: fmt.Sprintf("batches: %s: %s", cl.op, msg), err: err}
-	default:
-		return &wrapped{msg: fmt.Sprintf("batches: %s: %d attempts: %s", cl.op, n, msg), err: err}
-	}
-}
-
-// wrapped is an error with its own text (the cause's, redacted) that
-// unwraps to the cause.
-type wrapped struct {
-	msg string
-	err error
-}
-
-func (e *wrapped) Error() string { return e.msg }
-func (e *wrapped) Unwrap() error { return e.err }
 
 // AllBatches returns every batch of a bucket from params.Offset on, newest
 // first, fetching pages of params.Limit (0: DefaultLimit, 100, which the walk
@@ -230,17 +254,23 @@ func (e *wrapped) Unwrap() error { return e.err }
 // ends the walk; the batches yielded before it are then a part of the
 // list, never the whole. The walk ends cleanly (no error) when:
 //
-//   - a page reaches total_count (offset + results ≥ total_count), or
+//   - a page reaches total_count (offset + results ≥ total_count): no page
+//     after it is asked for, or
 //   - a page is empty and its total_count is at most its offset (the list
 //     ends there; asking from an offset past the end yields nothing).
 //
 // It yields the errors of ListBatches (ErrValidation, ErrNoAPIKey,
-// ErrNoNamespace, *Error, a connection or context error), and an error
-// matching ErrInconsistentPage when a page cannot belong to a walk of the
-// whole list:
+// ErrNoNamespace, *Error: an answer it cannot use, a connection or context
+// error), and an error matching ErrInconsistentPage when a page cannot
+// belong to a walk of the whole list:
 //
 //   - a page holds more results than the limit asked (the server ignores
 //     the limit);
+//   - a full page (as many results as the limit) ends past its own
+//     total_count (the server counts fewer batches than it returns, so
+//     batches may follow that total_count does not announce); a page that
+//     is not full ends the walk there instead, every batch of it yielded,
+//     since a short page is the end of the list whatever total_count says;
 //   - a page at an offset the walk had not reached holds only batches it
 //     has yielded while total_count did not grow by at least the page's
 //     length since the page before (the server ignores the offset, or
@@ -310,6 +340,10 @@ func (c *Client) AllBatches(ctx context.Context, bucketIdentifier string, params
 		for {
 			page, err := listPage(ctx, cfg, bucketIdentifier, p)
 			if err != nil {
+				var pe *pageError
+				if errors.As(err, &pe) {
+					pe.msg += fmt.Sprintf(" (%d batches yielded)", len(w.seen))
+				}
 				yield(Batch{}, err)
 				return
 			}
@@ -412,10 +446,7 @@ func newWalk(offset int64, limit int) *walk {
 // walk is over once the page is yielded), or an error matching
 // ErrInconsistentPage.
 func (w *walk) step(page *ListBatchesPage) (keep bool, next int64, err error) {
-	n := int64(len(page.Results))
-	if n > w.limit {
-		return false, 0, &pageError{fmt.Sprintf("the page at offset %d holds %d batches, more than the limit of %d asked for: the server ignores the limit (%d batches yielded)", page.Offset, n, w.limit, len(w.seen))}
-	}
+	n := int64(len(page.Results)) // at most w.limit: listPage checked
 	w.longest = max(w.longest, n)
 	prevTotal := w.prevTotal
 	w.prevTotal = page.TotalCount
@@ -456,6 +487,10 @@ func (w *walk) step(page *ListBatchesPage) (keep bool, next int64, err error) {
 		if err := w.staleRequest(page); err != nil {
 			return false, 0, err
 		}
+	}
+	if page.NextOffset() > page.TotalCount && n == w.limit {
+		// A full page may have more after it, whatever total_count says.
+		return false, 0, &pageError{fmt.Sprintf("the page at offset %d is full (%d batches) and ends past total_count %d: the server counts fewer batches than it returns (%d batches yielded)", page.Offset, n, page.TotalCount, len(w.seen))}
 	}
 	w.reached = max(w.reached, page.Offset+n)
 	if page.NextOffset() >= page.TotalCount {

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,57 +56,79 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// call is what the transport knows of the call a request belongs to; it
-// travels in the request's context.
-type call struct {
-	op string
-	mu sync.Mutex
-	// attempts are recorded by the transport, read by the caller after.
-	attempts []Attempt
-}
-
-type callKey struct{}
-
-func withCall(ctx context.Context, c *call) context.Context {
-	return context.WithValue(ctx, callKey{}, c)
-}
-
-func (c *call) record(a Attempt) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.attempts = append(c.attempts, a)
-	return len(c.attempts) - 1
-}
-
-func (c *call) setDelay(i int, d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.attempts[i].Delay = d
-}
-
-// Attempts returns a copy of the attempts so far.
-func (c *call) Attempts() []Attempt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]Attempt(nil), c.attempts...)
-}
-
-// transport is the http.RoundTripper handed to the generated client: it
-// sends each attempt through the middleware to the base transport, bounds
-// it by the attempt timeout, reads the whole response, logs it, and retries
-// what the policy allows.
+// doer sends the request of one call (it is the generated client's
+// HttpRequestDoer): it makes the call's attempts, each through the
+// middleware to the HTTP client, bounds each by the attempt timeout, reads
+// the whole response, logs it, and retries what the policy allows. The
+// HTTP client follows redirects inside an attempt, so a redirect is a hop
+// of the attempt that met it, not an attempt of its own.
 //
 // The retry loop is github.com/cenkalti/backoff/v5's Retry (context-aware
 // sleeps, a cap on tries, a hook on each retry, a server-given delay);
 // this type supplies the policy: which operations and failures are retried,
-// full-jitter exponential backoff, Retry-After capped by the max delay, the
-// attempt timeout, and the record of attempts. hashicorp/go-retryablehttp
-// was not used: it has no per-attempt timeout, honours Retry-After only
-// uncapped or not at all, discards the last response when retries run out
-// unless given a handler, and logs in its own words.
-type transport struct {
-	cfg  config
-	base http.RoundTripper
+// full-jitter exponential backoff, Retry-After (honoured up to the max retry
+// delay; a longer one ends the retries), the attempt timeout, and the record
+// of attempts. hashicorp/go-retryablehttp was not used: it has no
+// per-attempt timeout, honours Retry-After only uncapped or not at all,
+// discards the last response when retries run out unless given a handler,
+// and logs in its own words.
+type doer struct {
+	cfg     config
+	op      string        // the operationId
+	hc      *http.Client  // cfg.httpClient's copy: CheckRedirect wrapped, Timeout 0
+	timeout time.Duration // cfg.httpClient's Timeout, which bounds the whole call here
+	red     *redactor
+
+	mu       sync.Mutex
+	method   string // of the call's request
+	path     string // of the call's request, escaped
+	attempts []Attempt
+}
+
+// newDoer returns the doer of one call of operation op.
+func newDoer(cfg config, op string) *doer {
+	d := &doer{cfg: cfg, op: op, red: newRedactor(cfg.apiKey)}
+	hc := *cfg.httpClient
+	d.timeout, hc.Timeout = hc.Timeout, 0
+	own := hc.CheckRedirect
+	basePath := ""
+	if u, err := url.Parse(cfg.baseURL); err == nil {
+		basePath = u.EscapedPath()
+	}
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.Method != via[0].Method {
+			return newRedirectError(req, via[0], basePath)
+		}
+		if own != nil {
+			return own(req, via)
+		}
+		if len(via) >= 10 { // net/http's default policy
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	d.hc = &hc
+	return d
+}
+
+func (d *doer) record(a Attempt) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.attempts = append(d.attempts, a)
+	return len(d.attempts) - 1
+}
+
+func (d *doer) setDelay(i int, delay time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.attempts[i].Delay = delay
+}
+
+// Attempts returns a copy of the attempts so far.
+func (d *doer) Attempts() []Attempt {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Attempt(nil), d.attempts...)
 }
 
 // errRetry marks an attempt the policy retries.
@@ -116,20 +139,27 @@ type errRetry struct {
 func (e *errRetry) Error() string { return e.err.Error() }
 func (e *errRetry) Unwrap() error { return e.err }
 
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+// Do makes the attempts of the call of req, as the policy allows, and
+// returns the last answer (its body in memory) or the last attempt's error.
+func (d *doer) Do(req *http.Request) (*http.Response, error) {
+	d.mu.Lock()
+	d.method, d.path = req.Method, req.URL.EscapedPath()
+	d.mu.Unlock()
 	ctx := req.Context()
-	c, _ := ctx.Value(callKey{}).(*call)
-	if c == nil {
-		c = &call{} // not sent by this package: no retries
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d.timeout,
+			fmt.Errorf("the HTTP client's timeout %v: %w", d.timeout, context.DeadlineExceeded))
+		defer cancel() // the answer's body is in memory
 	}
 	maxTries := uint(1)
-	if retrySafe[c.op] && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil) {
-		maxTries += uint(t.cfg.maxRetries)
+	if retrySafe[d.op] && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil) {
+		maxTries += uint(d.cfg.maxRetries)
 	}
 
 	var (
 		last     *http.Response // the last answer with a retryable status
-		lastIdx  = -1           // the index of the last attempt in c.attempts
+		lastIdx  = -1           // the index of the last attempt in d.attempts
 		notified = -1           // the index of the last attempt logged as retried
 	)
 	op := func() (*http.Response, error) {
@@ -137,8 +167,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			last.Body.Close()
 			last = nil
 		}
-		resp, a, err := t.attempt(ctx, req, len(c.Attempts())+1)
-		lastIdx = c.record(a)
+		resp, a, err := d.attempt(ctx, req, len(d.Attempts())+1)
+		lastIdx = d.record(a)
 		var permanent *backoff.PermanentError
 		switch {
 		case err != nil && (ctx.Err() != nil || errors.As(err, &permanent) || !retryableError(err)):
@@ -149,30 +179,36 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		last = resp
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return nil, &backoff.RetryAfterError{Duration: min(d, t.cfg.maxRetryDelay)}
+		if wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if wait > d.cfg.maxRetryDelay {
+				// Retrying before the server's time is futile: this
+				// answer is the call's (Error.RetryAfter tells the wait).
+				return nil, backoff.Permanent(errRetryAfterTooLong)
+			}
+			return nil, &backoff.RetryAfterError{Duration: wait}
 		}
 		return nil, &errRetry{fmt.Errorf("HTTP %d", resp.StatusCode)}
 	}
 	notify := func(_ error, next time.Duration) {
-		c.setDelay(lastIdx, next)
+		d.setDelay(lastIdx, next)
 		notified = lastIdx
-		t.log(req, c.Attempts()[lastIdx], lastIdx+1, true, next)
+		d.log(ctx, d.Attempts()[lastIdx], lastIdx+1, true, next)
 	}
 	resp, err := backoff.Retry(ctx, op,
-		backoff.WithBackOff(&fullJitter{base: baseRetryDelay, max: t.cfg.maxRetryDelay}),
+		backoff.WithBackOff(&fullJitter{base: baseRetryDelay, max: d.cfg.maxRetryDelay}),
 		backoff.WithMaxTries(maxTries),
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithNotify(notify),
 	)
 	if lastIdx >= 0 && lastIdx != notified {
-		t.log(req, c.Attempts()[lastIdx], lastIdx+1, false, 0)
+		d.log(ctx, d.Attempts()[lastIdx], lastIdx+1, false, 0)
 	}
 	switch {
 	case err == nil:
 		return resp, nil
 	case last != nil && ctx.Err() == nil:
-		// Retries ran out on a retryable status: that answer is the call's.
+		// Retries ran out, or Retry-After is past the max retry delay,
+		// on a retryable status: that answer is the call's.
 		return last, nil
 	case last != nil:
 		last.Body.Close()
@@ -184,11 +220,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, err
 }
 
+// errRetryAfterTooLong ends the retries on an answer whose Retry-After is
+// longer than the max retry delay.
+var errRetryAfterTooLong = errors.New("Retry-After is longer than the max retry delay")
+
 // attempt sends one attempt and reads its whole response within the
 // attempt timeout, so that a response whose body breaks off is retried too.
 // n counts the attempts of the call from 1; from the second on, the body is
 // a fresh one from req.GetBody.
-func (t *transport) attempt(ctx context.Context, req *http.Request, n int) (*http.Response, Attempt, error) {
+func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Response, Attempt, error) {
 	start := time.Now()
 	var a Attempt
 	fail := func(err error) (*http.Response, Attempt, error) {
@@ -196,9 +236,9 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 		return nil, a, err
 	}
 	actx, cancel := ctx, context.CancelFunc(func() {})
-	if t.cfg.attemptTimeout > 0 {
-		actx, cancel = context.WithTimeoutCause(ctx, t.cfg.attemptTimeout,
-			fmt.Errorf("attempt timeout %v: %w", t.cfg.attemptTimeout, context.DeadlineExceeded))
+	if d.cfg.attemptTimeout > 0 {
+		actx, cancel = context.WithTimeoutCause(ctx, d.cfg.attemptTimeout,
+			fmt.Errorf("attempt timeout %v: %w", d.cfg.attemptTimeout, context.DeadlineExceeded))
 	}
 	defer cancel()
 	r := req.Clone(actx)
@@ -210,16 +250,21 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 		r.Body = body
 	}
 
-	next := MiddlewareNext(t.base.RoundTrip)
-	for i := len(t.cfg.middleware) - 1; i >= 0; i-- {
-		m, inner := t.cfg.middleware[i], next
+	next := MiddlewareNext(d.hc.Do)
+	for i := len(d.cfg.middleware) - 1; i >= 0; i-- {
+		m, inner := d.cfg.middleware[i], next
 		next = func(r *http.Request) (*http.Response, error) { return m(r, inner) }
 	}
 	resp, err := next(r)
-	if err == nil && resp == nil {
+	switch {
+	case err != nil && resp != nil:
+		// A redirect the client refuses comes with the response that
+		// asked for it, its body closed.
+		a.StatusCode = resp.StatusCode
+		resp.Body.Close()
+	case err == nil && resp == nil:
 		err = errors.New("a middleware returned neither a response nor an error")
-	}
-	if err == nil && resp.Body == nil {
+	case err == nil && resp.Body == nil:
 		resp.Body = http.NoBody
 	}
 	if err == nil {
@@ -238,14 +283,60 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, n int) (*htt
 	}
 	if err != nil {
 		if ctx.Err() == nil && actx.Err() != nil {
-			// The attempt timed out, not the call: say so, whatever words
-			// the transport used.
-			err = fmt.Errorf("%w (%v)", context.Cause(actx), err)
+			// The attempt timed out, not the call: say so once, whatever
+			// words the transport used.
+			if cause := context.Cause(actx); !strings.Contains(err.Error(), cause.Error()) {
+				err = fmt.Errorf("%w (%v)", cause, err)
+			}
 		}
 		return fail(err)
 	}
 	a.StatusCode, a.Duration = resp.StatusCode, time.Since(start)
 	return resp, a, nil
+}
+
+// redirectError is a redirect the client refuses: one that changes the
+// method (a 301 or 302 after a POST, or a 303), which net/http would follow
+// with a GET without the request's body, a request the API does not serve.
+type redirectError struct {
+	status   int         // the redirect's status
+	header   http.Header // the redirect's headers
+	from, to string      // the methods
+	location string      // the URL redirected to
+	baseURL  string      // the base URL that would reach it directly; "" when unknown
+}
+
+// newRedirectError describes the redirect of via (the request the client
+// sent) to req. basePath is the escaped path of the base URL, so that the
+// base URL the server points at can be told from the location.
+func newRedirectError(req, via *http.Request, basePath string) *redirectError {
+	e := &redirectError{from: via.Method, to: req.Method, location: req.URL.String()}
+	if resp := req.Response; resp != nil {
+		e.status, e.header = resp.StatusCode, resp.Header.Clone()
+	}
+	// The operation's path (/v1/...) after the base URL's; the location
+	// ending with it gives the base URL the server means.
+	opPath := strings.TrimPrefix(via.URL.EscapedPath(), basePath)
+	if loc := req.URL; strings.HasPrefix(opPath, "/") && strings.HasSuffix(loc.EscapedPath(), opPath) {
+		base := url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: strings.TrimSuffix(loc.Path, mustUnescape(opPath))}
+		e.baseURL = strings.TrimRight(base.String(), "/")
+	}
+	return e
+}
+
+func mustUnescape(p string) string {
+	if u, err := url.PathUnescape(p); err == nil {
+		return u
+	}
+	return p
+}
+
+func (e *redirectError) Error() string {
+	s := fmt.Sprintf("the server redirected %s to %s at %s (HTTP %d); the client does not follow a redirect that drops the request's body", e.from, e.to, e.location, e.status)
+	if e.baseURL != "" {
+		s += ": set the base URL to " + e.baseURL
+	}
+	return s
 }
 
 // retryableError reports whether a transport error may not happen again:
@@ -258,8 +349,11 @@ func retryableError(err error) bool {
 		invalid          x509.CertificateInvalidError
 		verification     *tls.CertificateVerificationError
 		dns              *net.DNSError
+		redirect         *redirectError
 	)
 	switch {
+	case errors.As(err, &redirect):
+		return false
 	case errors.As(err, &unknownAuthority), errors.As(err, &hostname),
 		errors.As(err, &invalid), errors.As(err, &verification):
 		return false
@@ -315,25 +409,25 @@ func (b *fullJitter) NextBackOff() time.Duration {
 
 // log writes one line for an attempt: Info when it is the last, Warn when
 // it is retried after next.
-func (t *transport) log(req *http.Request, a Attempt, n int, retried bool, next time.Duration) {
-	l := t.cfg.logger
+func (d *doer) log(ctx context.Context, a Attempt, n int, retried bool, next time.Duration) {
+	l := d.cfg.logger
 	if l == nil {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("method", req.Method),
-		slog.String("path", req.URL.EscapedPath()),
+		slog.String("method", d.method),
+		slog.String("path", d.path),
 		slog.Int("status", a.StatusCode),
 		slog.Duration("duration", a.Duration),
 		slog.Int("attempt", n),
 	}
 	if a.Err != nil {
-		attrs = append(attrs, slog.String("error", redactString(a.Err.Error(), t.cfg.apiKey)))
+		attrs = append(attrs, slog.String("error", d.red.string(a.Err.Error())))
 	}
 	level, msg := slog.LevelInfo, "batches: request"
 	if retried {
 		level, msg = slog.LevelWarn, "batches: request failed, retrying"
 		attrs = append(attrs, slog.Duration("retry_in", next))
 	}
-	l.LogAttrs(req.Context(), level, msg, attrs...)
+	l.LogAttrs(ctx, level, msg, attrs...)
 }

@@ -42,12 +42,12 @@ func TestUnsafeOperationIsNotRetried(t *testing.T) {
 	defer srv.Close()
 	for _, op := range []string{"createBatch", ""} {
 		n.Store(0)
-		tr := &transport{cfg: config{maxRetries: 5, maxRetryDelay: time.Millisecond}, base: http.DefaultTransport}
-		req, err := http.NewRequestWithContext(withCall(t.Context(), &call{op: op}), http.MethodPost, srv.URL, strings.NewReader("{}"))
+		d := newDoer(config{maxRetries: 5, maxRetryDelay: time.Millisecond, httpClient: &http.Client{}}, op)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := tr.RoundTrip(req)
+		resp, err := d.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

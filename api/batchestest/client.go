@@ -7,8 +7,11 @@ import (
 )
 
 // ClientMaxRetryDelay is the longest wait between two attempts of the
-// clients of [Server.Client], Retry-After included, so that tests of
-// retries stay fast.
+// clients of [Server.Client], so that tests of retries stay fast. As with
+// any client (batches.WithMaxRetryDelay), an answer whose Retry-After is
+// longer ends the retries at once with its *batches.Error (RetryAfter set):
+// inject RateLimited(0) or Unavailable(0) for faults the client retries,
+// and a longer Retry-After to test what the code under test does then.
 const ClientMaxRetryDelay = 10 * time.Millisecond
 
 // Client returns a client of the server: its base URL, API key and

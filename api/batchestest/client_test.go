@@ -47,16 +47,15 @@ func TestClientRetriesFaults(t *testing.T) {
 		name  string
 		fault batchestest.Fault
 	}{
-		{"429 with Retry-After", batchestest.RateLimited(30 * time.Second)},
+		{"429 with Retry-After: 0", batchestest.RateLimited(0)},
 		{"500", batchestest.Status(http.StatusInternalServerError)},
-		{"503", batchestest.Unavailable(time.Second)},
+		{"503 with Retry-After: 0", batchestest.Unavailable(0)},
+		{"503", batchestest.Status(http.StatusServiceUnavailable)},
 		{"dropped connection", batchestest.Drop()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := batchestest.NewServer(t)
 			srv.SeedBatches(srv.Bucket, 3)
-			// Retry-After: 30 is capped by the client's max retry delay,
-			// so the test does not wait.
 			srv.InjectN(batches.DefaultMaxRetries, tc.fault)
 			page, err := srv.Client().ListBatches(context.Background(), srv.Bucket, nil)
 			if err != nil {
@@ -69,7 +68,7 @@ func TestClientRetriesFaults(t *testing.T) {
 	}
 
 	srv := batchestest.NewServer(t)
-	srv.InjectN(5, batchestest.RateLimited(time.Second))
+	srv.InjectN(5, batchestest.RateLimited(0))
 	_, err := srv.Client(batches.WithMaxRetries(3)).ListBatches(context.Background(), srv.Bucket, nil)
 	var e *batches.Error
 	if !errors.As(err, &e) || !errors.Is(err, batches.ErrRateLimited) || e.Type != "TooManyRequestsError" || len(e.Attempts) != 4 {
@@ -81,6 +80,20 @@ func TestClientRetriesFaults(t *testing.T) {
 		}
 	}
 	if srv.Requests() != 4 || srv.PendingFaults() != 1 {
+		t.Errorf("%d requests, %d faults pending", srv.Requests(), srv.PendingFaults())
+	}
+
+	// A Retry-After longer than the client's max retry delay: no retry
+	// before the server's time, the wait on the error.
+	srv = batchestest.NewServer(t)
+	srv.Inject(batchestest.RateLimited(30*time.Second), batchestest.Unavailable(2*time.Second))
+	for _, want := range []time.Duration{30 * time.Second, 2 * time.Second} {
+		_, err = srv.Client().ListBatches(context.Background(), srv.Bucket, nil)
+		if !errors.As(err, &e) || e.RetryAfter != want || len(e.Attempts) != 1 {
+			t.Errorf("got %v, want an *Error after 1 attempt with RetryAfter %v", err, want)
+		}
+	}
+	if srv.Requests() != 2 || srv.PendingFaults() != 0 {
 		t.Errorf("%d requests, %d faults pending", srv.Requests(), srv.PendingFaults())
 	}
 }

@@ -40,7 +40,7 @@ func Example() {
 		}
 	}
 
-	srv.Inject(batchestest.Unavailable(time.Second)) // the first request answers 503
+	srv.Inject(batchestest.Unavailable(0)) // the first request answers 503, Retry-After: 0
 	got, err := countFailed(context.Background(), srv.Client(), srv.Bucket)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func ExampleServer_Inject() {
 
 	srv := batchestest.NewServer(t)
 	srv.Inject(
-		batchestest.RateLimited(2*time.Second),    // 429, Retry-After: 2
+		batchestest.RateLimited(2*time.Second),    // 429, Retry-After: 2 (longer than ClientMaxRetryDelay: not retried)
 		batchestest.Status(http.StatusBadGateway), // 502 with an ErrorResponse body
 		batchestest.Slow(200*time.Millisecond),    // then served, late
 		batchestest.Drop(),                        // the connection closed, no answer
@@ -85,7 +85,7 @@ func TestExample(t *testing.T) {
 			want++
 		}
 	}
-	srv.Inject(batchestest.Unavailable(time.Second))
+	srv.Inject(batchestest.Unavailable(0))
 	got, err := countFailed(context.Background(), srv.Client(), srv.Bucket)
 	if err != nil || got != want || want == 0 || srv.Requests() != 2 {
 		t.Fatalf("countFailed = %d, %v, want %d; %d requests", got, err, want, srv.Requests())

@@ -139,6 +139,10 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 		{"bad retry delay", env, []string{"--max-retry-delay", "0s", "list", "--bucket", "bkt_demo"}, []string{"--max-retry-delay must be positive"}},
 		{"bucket too long", env, []string{"list", "--bucket", strings.Repeat("b", 129)}, []string{"--bucket is 129 bytes long, more than 128"}},
 		{"bad output", env, []string{"list", "--bucket", "bkt_demo", "-o", "csv"}, []string{"--output", "jsonl"}},
+		// Dot-segments would send the request to another route.
+		{"bucket ..", env, []string{"list", "--bucket", ".."}, []string{`the bucket identifier ".." is not a bucket`}},
+		{"bucket .", env, []string{"list", "--bucket", ".", "--all"}, []string{`the bucket identifier "." is not a bucket`}},
+		{"bucket with a control character", env, []string{"list", "--bucket", "bkt\x1b[2Jdemo"}, []string{`contains a control character at byte 4`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := n.Load()
@@ -372,5 +376,45 @@ func TestParseBaseURL(t *testing.T) {
 		if _, err := parseBaseURL(in); err == nil {
 			t.Errorf("parseBaseURL(%q) accepted", in)
 		}
+	}
+}
+
+// A key the server echoes JSON-escaped (\u0026 for &) is not printed, in
+// any of the error's lines.
+func TestEchoedKeyIsNeverPrinted(t *testing.T) {
+	const key = "sk_live_abc&def<ghi>jkl0123"
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200) // not a page: the body is shown
+		json.NewEncoder(w).Encode(map[string]string{"echo": strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+	})
+	env := fakeEnv(url)
+	env["MIXPEEK_API_KEY"] = key
+	r := runCLI(t, env, false, "list", "--bucket", "bkt_demo")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "[REDACTED]") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, form := range []string{key, `sk_live_abc\u0026def\u003cghi\u003ejkl0123`, "ghi"} {
+		if strings.Contains(r.stderr, form) {
+			t.Errorf("stderr shows the key as %q: %s", form, r.stderr)
+		}
+	}
+}
+
+// A base URL the server redirects with a change of method (http:// to
+// https://, say) is reported with the location and the base URL to use;
+// one request, exit status 1.
+func TestRedirectToGETIsReported(t *testing.T) {
+	target, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 405, "application/json", `{"detail":"Method Not Allowed"}`)
+	})
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.Path, http.StatusMovedPermanently)
+	})
+	r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+	want := "error: HTTP 301 Moved Permanently: the server redirected POST to GET at " + target + "/v1/buckets/bkt_demo/batches/list (HTTP 301); " +
+		"the client does not follow a redirect that drops the request's body: set the base URL to " + target + "\n"
+	if r.code != exitFailure || r.stderr != want || n.Load() != 1 {
+		t.Errorf("exit %d after %d requests, stderr\n%q, want\n%q", r.code, n.Load(), r.stderr, want)
 	}
 }

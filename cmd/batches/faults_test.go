@@ -33,7 +33,7 @@ func fakeAPI(t *testing.T, n int) (*batchestest.Server, map[string]string) {
 // with its status and the delay before the next, and never the key.
 func TestVerboseShowsRetries(t *testing.T) {
 	srv, env := fakeAPI(t, 5)
-	srv.Inject(batchestest.Unavailable(time.Second), batchestest.RateLimited(time.Second))
+	srv.Inject(batchestest.Unavailable(0), batchestest.RateLimited(0))
 	r := runCLI(t, env, false, "-v", "--max-retry-delay", "5ms", "list", "--bucket", srv.Bucket)
 	if r.code != exitOK || decodePage(t, r.stdout).TotalCount != 5 {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -41,8 +41,8 @@ func TestVerboseShowsRetries(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
 	path := regexp.QuoteMeta(batchestest.ListPath(srv.Bucket))
 	want := []string{
-		`^level=WARN msg="batches: request failed, retrying" method=POST path=` + path + ` status=503 duration=\S+ attempt=1 retry_in=5ms$`,
-		`^level=WARN msg="batches: request failed, retrying" method=POST path=` + path + ` status=429 duration=\S+ attempt=2 retry_in=5ms$`,
+		`^level=WARN msg="batches: request failed, retrying" method=POST path=` + path + ` status=503 duration=\S+ attempt=1 retry_in=0s$`,
+		`^level=WARN msg="batches: request failed, retrying" method=POST path=` + path + ` status=429 duration=\S+ attempt=2 retry_in=0s$`,
 		`^level=INFO msg="batches: request" method=POST path=` + path + ` status=200 duration=\S+ attempt=3$`,
 	}
 	if len(lines) != len(want) {
@@ -89,12 +89,15 @@ func TestExitCodes(t *testing.T) {
 		{"unknown namespace", nil, []string{"--namespace", "nope"}, exitNotFound, "(NotFoundError, HTTP 404)\n", 1},
 		{"503 three times", []batchestest.Fault{batchestest.Status(503), batchestest.Status(503), batchestest.Status(503)}, nil,
 			exitUnavailable, "error: Service Unavailable (ServiceUnavailableError, HTTP 503)\nerror: gave up after 3 attempts\n", 3},
-		{"429 three times", []batchestest.Fault{batchestest.RateLimited(time.Minute), batchestest.RateLimited(time.Minute), batchestest.RateLimited(time.Minute)}, nil,
+		{"429 three times", []batchestest.Fault{batchestest.RateLimited(0), batchestest.RateLimited(0), batchestest.RateLimited(0)}, nil,
 			exitUnavailable, "error: Too Many Requests (TooManyRequestsError, HTTP 429)\nerror: gave up after 3 attempts\n", 3},
+		{"429 with a Retry-After past --max-retry-delay", []batchestest.Fault{batchestest.RateLimited(time.Minute)}, nil,
+			exitUnavailable, "error: Too Many Requests (TooManyRequestsError, HTTP 429)\n" +
+				"error: the server asks to wait 1m0s before trying again (Retry-After), more than --max-retry-delay 1ms: not retried\n", 1},
 		{"500 without retries", []batchestest.Fault{batchestest.Status(500)}, []string{"--max-retries", "0"},
 			exitUnavailable, "error: Internal Server Error (InternalServerError, HTTP 500)\n", 1},
 		{"connection dropped three times", []batchestest.Fault{batchestest.Drop(), batchestest.Drop(), batchestest.Drop()}, nil,
-			exitUnavailable, "EOF\n", 3},
+			exitUnavailable, "/batches/list\": EOF\nerror: gave up after 3 attempts\n", 3},
 		{"400 from the API", []batchestest.Fault{batchestest.Status(400)}, nil, exitFailure, "error: Bad Request (BadRequestError, HTTP 400)\n", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -130,7 +130,7 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 // the exit status of its kind (see exitCode). The API key is masked should
 // anything echo it.
 func fail(stderr io.Writer, cfg config, err error) int {
-	for _, l := range describe(err) {
+	for _, l := range describe(err, cfg) {
 		if len(cfg.apiKey) >= 8 {
 			l = strings.ReplaceAll(l, cfg.apiKey, "[api key]")
 		}
@@ -140,24 +140,32 @@ func fail(stderr io.Writer, cfg config, err error) int {
 }
 
 // describe is the lines that tell err.
-func describe(err error) []string {
-	var e *batches.Error
-	if errors.As(err, &e) {
-		var lines []string
-		if e.StatusCode >= 200 && e.StatusCode <= 299 {
-			lines = []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(e.StatusCode), clean(e.Message), snippet(e.RawBody))}
-		} else {
-			lines = describeError(e.StatusCode, e.RawBody)
-		}
-		if n := len(e.Attempts); n > 1 {
-			lines = append(lines, fmt.Sprintf("gave up after %d attempts", n))
-		}
-		return lines
-	}
+func describe(err error, cfg config) []string {
 	if errors.Is(err, context.Canceled) {
 		return []string{"interrupted"}
 	}
-	return []string{strings.TrimPrefix(err.Error(), "batches: ")}
+	var e *batches.Error
+	if !errors.As(err, &e) {
+		return []string{strings.TrimPrefix(err.Error(), "batches: ")}
+	}
+	var lines []string
+	switch {
+	case e.StatusCode == 0: // no answer: the connection or timeout error
+		lines = []string{e.Operation + ": " + clean(e.Message)}
+	case e.Err != nil: // a redirect the client does not follow
+		lines = []string{fmt.Sprintf("HTTP %s: %s", statusLine(e.StatusCode), clean(e.Message))}
+	case e.StatusCode >= 200 && e.StatusCode <= 299:
+		lines = []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(e.StatusCode), clean(e.Message), snippet(e.RawBody))}
+	default:
+		lines = describeError(e.StatusCode, e.RawBody)
+	}
+	if n := len(e.Attempts); n > 1 {
+		lines = append(lines, fmt.Sprintf("gave up after %d attempts", n))
+	}
+	if e.RetryAfter > cfg.maxRetryDelay {
+		lines = append(lines, fmt.Sprintf("the server asks to wait %v before trying again (Retry-After), more than --max-retry-delay %v: not retried", e.RetryAfter, cfg.maxRetryDelay))
+	}
+	return lines
 }
 
 // exitCode is the exit status for err (see the exit… constants).
@@ -167,7 +175,7 @@ func exitCode(err error) int {
 		netErr net.Error
 	)
 	switch {
-	case errors.As(err, &e):
+	case errors.As(err, &e) && e.StatusCode != 0: // an answer
 		switch {
 		case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
 			return exitAuth

@@ -60,7 +60,9 @@ sent it, as soon as its page arrives (for piping: jq -c, grep, wc -l).
 
 A request that fails with 408, 429, 500, 502, 503 or 504 or a network error
 is retried (--max-retries, 2 by default) after an exponential backoff with
-jitter, or the server's Retry-After, at most --max-retry-delay. -v logs each
+jitter, or the server's Retry-After, at most --max-retry-delay (a longer
+Retry-After ends the retries, and the error says how long the server asks
+to wait). -v logs each
 attempt and each retry's delay to stderr; the API key is never shown.
 
 Exit status:

@@ -1,0 +1,131 @@
+package batches_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mixpeekgo/batches"
+)
+
+// A redirect that turns the POST into a GET (301, 302, 303) is refused:
+// one request, not retried, an *Error of the redirect's status naming the
+// location and the base URL to use. The realistic case: an http:// base
+// URL that the server redirects to https://.
+func TestMethodChangingRedirectIsRefused(t *testing.T) {
+	var gets atomic.Int64
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			gets.Add(1)
+		}
+		writeJSON(w, 405, errorBody(405, "MethodNotAllowedError", "Method Not Allowed"))
+	}))
+	t.Cleanup(tlsSrv.Close)
+	for _, status := range []int{301, 302, 303} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+				http.Redirect(w, r, tlsSrv.URL+r.URL.Path, status)
+			})
+			_, err := f.client(t, batches.WithHTTPClient(tlsSrv.Client())).ListBatches(t.Context(), "bkt_demo", nil)
+			e := asError(t, err, status, nil)
+			loc := tlsSrv.URL + "/v1/buckets/bkt_demo/batches/list"
+			want := fmt.Sprintf("batches: listBatches: POST /v1/buckets/bkt_demo/batches/list: HTTP %d: the server redirected POST to GET at %s (HTTP %d); "+
+				"the client does not follow a redirect that drops the request's body: set the base URL to %s", status, loc, status, tlsSrv.URL)
+			if err.Error() != want {
+				t.Errorf("reads\n%q, want\n%q", err, want)
+			}
+			if f.n.Load() != 1 || gets.Load() != 0 || len(e.Attempts) != 1 || e.Attempts[0].StatusCode != status || e.Header.Get("Location") != loc || e.Err == nil {
+				t.Errorf("%d requests, %d GETs: %+v", f.n.Load(), gets.Load(), e)
+			}
+		})
+	}
+
+	// Behind a path prefix: the hint keeps the prefix the location has.
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		http.Redirect(w, r, "/mixpeek"+strings.TrimPrefix(r.URL.Path, "/old"), http.StatusMovedPermanently)
+	})
+	_, err := f.client(t, batches.WithBaseURL(f.srv.URL+"/old")).ListBatches(t.Context(), "bkt_demo", nil)
+	if e := asError(t, err, 301, nil); !strings.HasSuffix(e.Message, ": set the base URL to "+f.srv.URL+"/mixpeek") {
+		t.Errorf("%v", err)
+	}
+}
+
+// 307 and 308 keep the method and body and are followed within the attempt
+// that met them: a call whose redirected requests fail makes as many
+// attempts as without the redirect.
+func TestBodyKeepingRedirectIsPartOfTheAttempt(t *testing.T) {
+	bk := newBucket(t, "", 3)
+	for _, status := range []int{307, 308} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			var target atomic.Int64
+			var fail atomic.Bool
+			fail.Store(true)
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+				if !strings.HasPrefix(r.URL.Path, "/new/") {
+					http.Redirect(w, r, "/new"+r.URL.Path, status)
+					return
+				}
+				target.Add(1)
+				if body, _ := io.ReadAll(r.Body); string(body) != `{"limit":2}` {
+					t.Errorf("redirected with body %q", body)
+				}
+				if fail.Load() {
+					writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", "Service Unavailable"))
+					return
+				}
+				r.URL.Path = strings.TrimPrefix(r.URL.Path, "/new")
+				r.Body = io.NopCloser(strings.NewReader(`{"limit":2}`))
+				toRef(t, w, r)
+			})
+			_, err := f.client(t).ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Limit: 2})
+			e := asError(t, err, 503, nil)
+			if len(e.Attempts) != 3 || target.Load() != 3 || f.n.Load() != 6 || !strings.HasSuffix(err.Error(), "(3 attempts)") {
+				t.Errorf("%d attempts, %d requests (%d redirected): %v", len(e.Attempts), f.n.Load(), target.Load(), err)
+			}
+			for i, a := range e.Attempts {
+				if a.StatusCode != 503 {
+					t.Errorf("attempt %d: %+v", i+1, a)
+				}
+			}
+
+			fail.Store(false)
+			page, err := f.client(t).ListBatches(t.Context(), bk.id, &batches.ListBatchesParams{Limit: 2})
+			if err != nil || len(page.Results) != 2 || page.TotalCount != 3 {
+				t.Fatalf("%+v, %v", page, err)
+			}
+		})
+	}
+}
+
+// The caller's own redirect policy still applies to the redirects the
+// client follows; a method-changing one is refused before it is asked.
+func TestOwnCheckRedirectIsKept(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		status := http.StatusTemporaryRedirect
+		if strings.HasPrefix(r.URL.Path, "/see-other/") {
+			status = http.StatusSeeOther
+		}
+		http.Redirect(w, r, "/elsewhere"+r.URL.Path, status)
+	})
+	var asked atomic.Int64
+	own := &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		asked.Add(1)
+		return http.ErrUseLastResponse
+	}}
+	_, err := f.client(t, batches.WithHTTPClient(own), batches.WithMaxRetries(0)).ListBatches(t.Context(), "bkt_demo", nil)
+	if e := asError(t, err, 307, nil); asked.Load() != 1 || len(e.Attempts) != 1 || e.Err != nil {
+		t.Errorf("asked %d times: %+v", asked.Load(), e)
+	}
+
+	asked.Store(0)
+	_, err = f.client(t, batches.WithHTTPClient(own), batches.WithBaseURL(f.srv.URL+"/see-other")).ListBatches(t.Context(), "bkt_demo", nil)
+	var e *batches.Error
+	if !errors.As(err, &e) || e.StatusCode != 303 || asked.Load() != 0 || !strings.Contains(err.Error(), "redirected POST to GET") {
+		t.Errorf("asked %d times: %v", asked.Load(), err)
+	}
+}
