@@ -79,7 +79,7 @@ func TestHelp(t *testing.T) {
 		"MIXPEEK_API_KEY", "MIXPEEK_NAMESPACE", "MIXPEEK_BASE_URL", "https://api.mixpeek.com",
 		"jsonl", "--max-retries", "--max-retry-delay", "--verbose", "Retry-After",
 		"Exit status:", "0    success", "1    other failure", "2    usage error", "3    authentication",
-		"4    not found", "5    server error or server unreachable", "130  interrupted",
+		"4    not found", "5    server error or server unreachable", "130  interrupted", "Stdout closed early by its reader (| head) ends the command with status 0",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help lacks %q:\n%s", want, r.stdout)

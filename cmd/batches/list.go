@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/mixpeekgo/batches"
 )
@@ -73,9 +74,21 @@ func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writ
 		err = writeTable(stdout, page.Results, o.offset, page.TotalCount)
 	}
 	if err != nil {
-		return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
+		return writeFailed(stderr, cfg, err)
 	}
 	return exitOK
+}
+
+// writeFailed reports a failed write of the output. A reader that went
+// away (a closed pipe: batches list | head -1) is a normal end, as for
+// other Unix filters: exit status 0 and nothing on stderr. main ignores
+// SIGPIPE so that such a write returns EPIPE instead of killing the
+// program.
+func writeFailed(stderr io.Writer, cfg config, err error) int {
+	if errors.Is(err, syscall.EPIPE) {
+		return exitOK
+	}
+	return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
 }
 
 // walkAll runs "batches list --all" over the client's iterator, whose page
@@ -103,7 +116,7 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 		n++
 		if o.format == formatJSONL {
 			if err := writeJSONLine(stdout, b); err != nil {
-				return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
+				return writeFailed(stderr, cfg, err) // ends the walk
 			}
 			continue
 		}
@@ -121,7 +134,7 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 		err = writeTable(stdout, all, o.offset, total)
 	}
 	if err != nil {
-		return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
+		return writeFailed(stderr, cfg, err)
 	}
 	return exitOK
 }

@@ -55,7 +55,9 @@
 // error (bad or missing flag or environment variable; nothing was sent); 3
 // authentication (401, 403); 4 not found (404); 5 server error or server
 // unreachable (5xx, or 429 once the retries ran out; network error,
-// timeout); 130 interrupted (SIGINT, SIGTERM).
+// timeout); 130 interrupted (SIGINT, SIGTERM). A reader of stdout that goes
+// away early (batches list --all -o jsonl | head -1) ends the command with
+// status 0 and nothing on stderr, as for other Unix filters.
 package main
 
 import (
@@ -68,6 +70,10 @@ import (
 )
 
 func main() {
+	// A closed stdout (batches list | head -1) is a normal end: writes
+	// return EPIPE, which run treats as success, instead of SIGPIPE
+	// killing the program with status 141.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, term.IsTerminal(int(os.Stdout.Fd())))
 	stop()

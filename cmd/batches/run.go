@@ -76,6 +76,8 @@ Exit status:
   5    server error or server unreachable: 5xx or 429 once the retries ran
        out, network error, timeout
   130  interrupted (SIGINT, SIGTERM)
+Stdout closed early by its reader (| head) ends the command with status 0,
+nothing on stderr.
 With --all and -o json or table nothing is printed unless every page was
 fetched; with -o jsonl the lines already written stay and the exit status
 tells whether the listing is whole.`
