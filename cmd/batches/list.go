@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 
 	"github.com/mixpeekgo/batches"
 )
@@ -85,7 +84,7 @@ func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writ
 // SIGPIPE so that such a write returns EPIPE instead of killing the
 // program.
 func writeFailed(stderr io.Writer, cfg config, err error) int {
-	if errors.Is(err, syscall.EPIPE) {
+	if brokenPipe(err) {
 		return exitOK
 	}
 	return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
