@@ -1,16 +1,21 @@
 package batches_test
 
+// The examples are programs as a user writes them: they take the API key,
+// namespace and base URL from $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE and
+// $MIXPEEK_BASE_URL and list the bucket bkt_demo. Against the demo of the
+// reference server (go run ./cmd/batchesd, then the exports its first
+// start prints) they run as shown; TestExamplesAgainstTheDemo runs them so
+// and checks what they print.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/mixpeekgo/batches"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // This example builds a client for Mixpeek from the environment
@@ -34,13 +39,18 @@ func ExampleNew_badOption() {
 	// Output: batches: base URL "ftp://api.mixpeek.com": the scheme must be http or https
 }
 
+// One page of two batches, newest first, and where the next page starts.
+// On the demo it prints, with other ids and dates:
+//
+//	btch_3ztc9ikhoy1d PENDING 2026-11-30
+//	btch_an8niqbzjfu4 PROCESSING 2026-11-30
+//	total_count: 300 more: true next offset: 2
 func ExampleClient_ListBatches() {
-	baseURL, apiKey := startReferenceServer() // see helpers_test.go; the real API is the default
-	c, err := batches.New(batches.WithBaseURL(baseURL), batches.WithAPIKey(apiKey), batches.WithNamespace("production"))
+	c, err := batches.New() // MIXPEEK_API_KEY, MIXPEEK_NAMESPACE, MIXPEEK_BASE_URL
 	if err != nil {
 		log.Fatal(err)
 	}
-	page, err := c.ListBatches(context.Background(), "bkt_example", &batches.ListBatchesParams{Limit: 2})
+	page, err := c.ListBatches(context.Background(), "bkt_demo", &batches.ListBatchesParams{Limit: 2})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,37 +58,39 @@ func ExampleClient_ListBatches() {
 		fmt.Println(b.BatchID, b.Status, b.CreatedAt.Format(time.DateOnly))
 	}
 	fmt.Println("total_count:", page.TotalCount, "more:", page.HasMore(), "next offset:", page.NextOffset())
-	// Output:
-	// btch_example05 PENDING 2025-06-05
-	// btch_example04 COMPLETED_WITH_ERRORS 2025-06-04
-	// total_count: 5 more: true next offset: 2
 }
 
+// Every FAILED batch of the bucket, fetched a page of 50 at a time as the
+// loop goes. On the demo it prints lines like
+//
+//	btch_xf3yp3tlq4sa FAILED terminal=true: embedding service unavailable (HTTP 503) after 5 retries
+//	btch_1uyzlon28ew2 FAILED terminal=true: extractor timed out after 300s
 func ExampleClient_AllBatches() {
-	baseURL, apiKey := startReferenceServer()
-	c, err := batches.New(batches.WithBaseURL(baseURL), batches.WithAPIKey(apiKey), batches.WithNamespace("production"))
+	c, err := batches.New()
 	if err != nil {
 		log.Fatal(err)
 	}
-	// Pages of two, fetched as the loop goes.
-	for b, err := range c.AllBatches(context.Background(), "bkt_example", &batches.ListBatchesParams{Limit: 2}) {
+	params := &batches.ListBatchesParams{Status: batches.TaskStatusFailed, Limit: 50}
+	for b, err := range c.AllBatches(context.Background(), "bkt_demo", params) {
 		if err != nil {
-			log.Fatal(err)
+			log.Fatal(err) // the batches printed so far are not all of them
 		}
-		fmt.Printf("%s %-21s terminal=%v active=%v\n", b.BatchID, b.Status, b.Status.IsTerminal(), b.Status.IsActive())
+		reason := "-"
+		if b.Error != nil {
+			reason = *b.Error
+		}
+		fmt.Printf("%s %s terminal=%v: %s\n", b.BatchID, b.Status, b.Status.IsTerminal(), reason)
 	}
-	// Output:
-	// btch_example05 PENDING               terminal=false active=true
-	// btch_example04 COMPLETED_WITH_ERRORS terminal=true active=false
-	// btch_example03 FAILED                terminal=true active=false
-	// btch_example02 PROCESSING            terminal=false active=true
-	// btch_example01 COMPLETED             terminal=true active=false
 }
 
 // Errors of the API are *batches.Error; errors.Is tells the common ones.
+// On the demo it prints
+//
+//	not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing
+//	404 NotFoundError bucket 1
+//	true batches: listBatches: limit 5000 is outside 1..1000 (0 leaves it to the API, 100)
 func ExampleError() {
-	baseURL, apiKey := startReferenceServer()
-	c, err := batches.New(batches.WithBaseURL(baseURL), batches.WithAPIKey(apiKey), batches.WithNamespace("production"))
+	c, err := batches.New()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,12 +107,8 @@ func ExampleError() {
 	}
 
 	// A limit the API would refuse is refused before sending.
-	_, err = c.ListBatches(context.Background(), "bkt_example", &batches.ListBatchesParams{Limit: 5000})
+	_, err = c.ListBatches(context.Background(), "bkt_demo", &batches.ListBatchesParams{Limit: 5000})
 	fmt.Println(errors.Is(err, batches.ErrValidation), err)
-	// Output:
-	// not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing
-	// 404 NotFoundError bucket 1
-	// true batches: listBatches: limit 5000 is outside 1..1000 (0 leaves it to the API, 100)
 }
 
 // Waiting for the newest batch of a bucket to finish: poll while its status
@@ -133,39 +141,4 @@ func ExamplePollInterval() {
 			return
 		}
 	}
-}
-
-var example struct {
-	once sync.Once
-	err  error
-}
-
-// startReferenceServer starts the reference server (api.NewHandler over
-// api/sqlite) in-process with a bucket bkt_example of five batches, and
-// returns its URL and an API key.
-func startReferenceServer() (baseURL, apiKey string) {
-	example.once.Do(func() {
-		if example.err = startRef(); example.err != nil {
-			return
-		}
-		ctx := context.Background()
-		b, err := ref.db.CreateBucket(ctx, ref.ns.ID, "example", "bkt_example")
-		if err != nil {
-			example.err = err
-			return
-		}
-		statuses := []server.TaskStatus{server.TaskStatusCOMPLETED, server.TaskStatusPROCESSING, server.TaskStatusFAILED,
-			server.TaskStatusCOMPLETEDWITHERRORS, server.TaskStatusPENDING}
-		var bs []server.Batch
-		for i, s := range statuses {
-			at := time.Date(2025, 6, i+1, 12, 0, 0, 0, time.UTC)
-			bs = append(bs, server.Batch{BatchId: fmt.Sprintf("btch_example%02d", i+1), Status: s, Type: server.BatchTypeBUCKET,
-				TotalTiers: 1, CreatedAt: at, UpdatedAt: at})
-		}
-		example.err = ref.db.InsertBatches(ctx, b.ID, bs)
-	})
-	if example.err != nil {
-		log.Fatal(example.err)
-	}
-	return ref.srv.URL, ref.key
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/storage"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -244,6 +245,30 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 // errorBody is Mixpeek's ErrorResponse.
 func errorBody(status int, typ, message string) string {
 	return fmt.Sprintf(`{"success":false,"status":%d,"error":{"message":%q,"type":%q,"details":null}}`, status, message, typ)
+}
+
+// demoServer starts the reference server over a database of its own seeded
+// with the demo (bucket bkt_demo, 300 batches), every exchange checked
+// against openapi.yaml, and returns the demo's settings and its URL.
+func demoServer(t *testing.T) (storage.DemoInfo, string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	info, seeded, err := db.SeedDemo(ctx, "")
+	if err != nil || !seeded {
+		t.Fatalf("SeedDemo: %v, %v", seeded, err)
+	}
+	h, err := api.NewHandler(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(apitest.Handler(t, h))
+	t.Cleanup(srv.Close)
+	return info, srv.URL
 }
 
 // collect walks an iterator to the end or the first error.
