@@ -17,7 +17,7 @@
 //	--base-url         MIXPEEK_BASE_URL   scheme and host only, default https://api.mixpeek.com
 //	--timeout                             timeout of each HTTP attempt, default 30s
 //	--max-retries                         retries of a failed request, default 2
-//	--max-retry-delay                     longest wait before a retry, Retry-After included, default 8s
+//	--max-retry-delay                     longest wait before a retry, default 8s (a longer Retry-After ends the retries)
 //	-v, --verbose                         log each attempt and each retry's delay to stderr
 //
 // The base URL must not carry a path: the API paths already start with /v1,

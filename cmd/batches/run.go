@@ -89,7 +89,7 @@ type cli struct {
 	BaseURL       string        `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"API base URL, scheme and host only (env MIXPEEK_BASE_URL; default ${default})."`
 	Timeout       time.Duration `name:"timeout" default:"30s" help:"Timeout of each HTTP attempt (sending the request and reading the answer); a timed-out attempt is retried."`
 	MaxRetries    int           `name:"max-retries" default:"${default_max_retries}" help:"Retries of a request that failed with a retryable status or a network error (0 turns them off)."`
-	MaxRetryDelay time.Duration `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry, the server's Retry-After included."`
+	MaxRetryDelay time.Duration `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry; a server's longer Retry-After ends the retries."`
 	Verbose       bool          `name:"verbose" short:"v" help:"Log each HTTP attempt and each retry's delay to stderr (never the API key)."`
 
 	List listCmd `cmd:"" help:"List the batches of a bucket, newest first."`
