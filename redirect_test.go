@@ -129,3 +129,26 @@ func TestOwnCheckRedirectIsKept(t *testing.T) {
 		t.Errorf("asked %d times: %v", asked.Load(), err)
 	}
 }
+
+// A redirect the policy refuses (a loop past net/http's limit of 10, or the
+// caller's CheckRedirect saying no) is a decision, not retried.
+func TestRefusedRedirectIsNotRetried(t *testing.T) {
+	loop := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	_, err := loop.client(t).ListBatches(t.Context(), "bkt_demo", nil)
+	e := asError(t, err, 0, nil)
+	if loop.n.Load() != 10 || len(e.Attempts) != 1 || !strings.HasSuffix(err.Error(), ": stopped after 10 redirects") {
+		t.Errorf("%d requests: %v", loop.n.Load(), err)
+	}
+
+	once := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		http.Redirect(w, r, "/elsewhere"+r.URL.Path, http.StatusPermanentRedirect)
+	})
+	errNo := errors.New("no redirects here")
+	own := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return errNo }}
+	_, err = once.client(t, batches.WithHTTPClient(own)).ListBatches(t.Context(), "bkt_demo", nil)
+	if e := asError(t, err, 0, nil); once.n.Load() != 1 || len(e.Attempts) != 1 || !errors.Is(err, errNo) {
+		t.Errorf("%d requests: %v", once.n.Load(), err)
+	}
+}

@@ -100,10 +100,14 @@ func newDoer(cfg config, op string) *doer {
 			return newRedirectError(req, via[0], basePath)
 		}
 		if own != nil {
-			return own(req, via)
+			err := own(req, via)
+			if err != nil && err != http.ErrUseLastResponse {
+				return &redirectPolicyError{err}
+			}
+			return err // nil, or ErrUseLastResponse as is
 		}
 		if len(via) >= 10 { // net/http's default policy
-			return errors.New("stopped after 10 redirects")
+			return &redirectPolicyError{errors.New("stopped after 10 redirects")}
 		}
 		return nil
 	}
@@ -324,6 +328,14 @@ func newRedirectError(req, via *http.Request, basePath string) *redirectError {
 	return e
 }
 
+// redirectPolicyError is a redirect the redirect policy refused (the HTTP
+// client's CheckRedirect, or net/http's default limit of 10): a decision,
+// not retried.
+type redirectPolicyError struct{ err error }
+
+func (e *redirectPolicyError) Error() string { return e.err.Error() }
+func (e *redirectPolicyError) Unwrap() error { return e.err }
+
 func mustUnescape(p string) string {
 	if u, err := url.PathUnescape(p); err == nil {
 		return u
@@ -350,9 +362,10 @@ func retryableError(err error) bool {
 		verification     *tls.CertificateVerificationError
 		dns              *net.DNSError
 		redirect         *redirectError
+		policy           *redirectPolicyError
 	)
 	switch {
-	case errors.As(err, &redirect):
+	case errors.As(err, &redirect), errors.As(err, &policy):
 		return false
 	case errors.As(err, &unknownAuthority), errors.As(err, &hostname),
 		errors.As(err, &invalid), errors.As(err, &verification):
