@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,8 +63,8 @@ const maxErrorBody = 64 << 10
 // "[REDACTED]" in every text taken from the answer (Message, Type, Details
 // and Detail recursively, header values, RawBody) and in Message for a
 // failure without an answer, whether the server echoed the key as is,
-// percent-encoded, or JSON-escaped ("\u0026", "\"", every character as
-// "\u00XX").
+// percent-encoded, HTML-escaped, or JSON-escaped ("\u0026", "\"", every
+// character as "\u00XX").
 //
 // errors.Is matches the sentinel of its status (see Is) and, through
 // Unwrap, the cause of a failure without an answer: context.Canceled,
@@ -302,12 +303,13 @@ func failedCall(d *doer, err error) *Error {
 const redacted = "[REDACTED]"
 
 // redactor replaces an API key in text from the server, in each form a
-// server may echo it: as is, percent-encoded (a URL's query or path), and,
-// in JSON, escaped in any way encoding/json or another encoder may write
-// it. A nil or keyless redactor changes nothing.
+// server may echo it: as is, percent-encoded (a URL's query or path),
+// HTML-escaped (&amp; in an error page), and, in JSON, escaped in any way
+// encoding/json or another encoder may write it. A nil or keyless redactor
+// changes nothing.
 type redactor struct {
 	key   string
-	forms [][]byte // the key as is and percent-encoded, longest first
+	forms [][]byte // the key as is, percent-encoded and HTML-escaped, longest first
 }
 
 func newRedactor(key string) *redactor {
@@ -316,7 +318,7 @@ func newRedactor(key string) *redactor {
 		return r
 	}
 	seen := map[string]bool{}
-	for _, f := range []string{key, url.QueryEscape(key), url.PathEscape(key)} {
+	for _, f := range []string{key, url.QueryEscape(key), url.PathEscape(key), html.EscapeString(key)} {
 		if !seen[f] {
 			seen[f] = true
 			r.forms = append(r.forms, []byte(f))
@@ -326,7 +328,7 @@ func newRedactor(key string) *redactor {
 	return r
 }
 
-// string redacts s: the key as is and percent-encoded.
+// string redacts s: the key as is, percent-encoded and HTML-escaped.
 func (r *redactor) string(s string) string {
 	if r == nil || r.key == "" {
 		return s
@@ -337,9 +339,10 @@ func (r *redactor) string(s string) string {
 	return s
 }
 
-// bytes redacts a body: the key as is and percent-encoded, and every JSON
-// string literal whose decoded text holds the key (whatever its escapes),
-// which is written again, redacted; the rest stays byte for byte.
+// bytes redacts a body: the key as is, percent-encoded and HTML-escaped,
+// and every JSON string literal whose decoded text holds the key (whatever
+// its escapes), which is written again, redacted; the rest stays byte for
+// byte.
 func (r *redactor) bytes(b []byte) []byte {
 	if r == nil || r.key == "" {
 		return b

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,6 +54,11 @@ func TestEchoedKeyIsRedactedHoweverEscaped(t *testing.T) {
 		{"every character escaped", key, func(w http.ResponseWriter, key string) {
 			writeJSON(w, http.StatusUnauthorized, `{"error":{"message":"Invalid API key `+everyChar(key)+`","type":"UnauthorizedError"}}`)
 		}},
+		{"HTML page", key, func(w http.ResponseWriter, key string) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, "<html><body><p>Invalid API key %s</p></body></html>", html.EscapeString(key))
+		}},
 		{"422 items", key, func(w http.ResponseWriter, key string) {
 			body, _ := json.Marshal(map[string]any{"detail": []any{map[string]any{
 				"loc": []any{"header", "Authorization", key}, "msg": "bad key " + key, "type": "value_error",
@@ -82,7 +88,7 @@ func TestEchoedKeyIsRedactedHoweverEscaped(t *testing.T) {
 			enc.SetEscapeHTML(false)
 			enc.Encode(tc.key)
 			forms := []string{tc.key, strings.Trim(string(htmlEscaped), `"`), strings.Trim(strings.TrimSpace(plain.String()), `"`),
-				everyChar(tc.key), url.QueryEscape(tc.key), "ghi"}
+				everyChar(tc.key), url.QueryEscape(tc.key), html.EscapeString(tc.key), "ghi"}
 			decodedRaw := ""
 			var v any
 			if json.Unmarshal(e.RawBody, &v) == nil {
