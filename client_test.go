@@ -419,6 +419,7 @@ func TestRetryPolicyStatuses(t *testing.T) {
 // one ends the retries at once (an earlier attempt would fail again), the
 // answer's *Error telling the wait.
 func TestRetryAfterUpToTheCapIsWaitedBeyondItEndsTheRetries(t *testing.T) {
+	t.Parallel() // one case waits 1 s, the shortest Retry-After there is
 	inAnHour := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
 	for _, tc := range []struct {
 		name, value string

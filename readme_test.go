@@ -80,6 +80,7 @@ func TestREADMEProgramIsShortAndInTheDocs(t *testing.T) {
 // demo: it prints the 300 batches of bkt_demo, newest first, the first
 // page first, fetching three pages.
 func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
+	t.Parallel() // the go command's build, beside the Retry-After wait
 	if testing.Short() {
 		t.Skip("builds a program with the go command")
 	}
