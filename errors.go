@@ -50,7 +50,8 @@ const maxErrorBody = 64 << 10
 // all (a connection error, a timeout, the context's end: StatusCode 0, Err
 // the cause). It is returned after the retries the operation allows, with
 // every attempt. Errors refused before sending (ErrValidation,
-// ErrNoAPIKey, ErrNoNamespace, an option's) are not *Error.
+// ErrNoAPIKey, ErrNoNamespace, an option's) are not *Error, nor are pages
+// that cannot belong to the list (ErrInconsistentPage).
 //
 // For an answer, its fields come from the body when it is Mixpeek's
 // ErrorResponse ({"success":false,"status":…,"error":{"message","type",
