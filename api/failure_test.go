@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // TestContractDocument checks openapi.yaml itself: a strict OpenAPI 3.0
@@ -65,7 +64,7 @@ type failingStore struct {
 	panics bool
 }
 
-func (s failingStore) ListBatches(ctx context.Context, p api.ListParams) ([]server.Batch, int64, error) {
+func (s failingStore) ListBatches(ctx context.Context, p api.ListParams, dst []byte) ([]byte, int64, error) {
 	if s.panics {
 		panic("secret internal state: /var/lib/db")
 	}

@@ -59,10 +59,13 @@ type Store interface {
 	// first. It returns ErrNotFound when the namespace has no such bucket.
 	Bucket(ctx context.Context, namespaceID, identifier string) (Bucket, error)
 
-	// ListBatches returns one page of the bucket's batches matching
+	// ListBatches appends to dst one page of the bucket's batches matching
 	// p.Status, newest first (created_at descending, then batch_id
-	// descending), and the number of all batches matching p.Status whatever
-	// the offset and limit. The page and the count are read from one
-	// consistent snapshot.
-	ListBatches(ctx context.Context, p ListParams) (page []server.Batch, totalCount int64, err error)
+	// descending), as the JSON array the API answers in results: "[", the
+	// canonical JSON of each batch (BatchJSON) joined by ",", "]" ("[]" for
+	// an empty page). It returns the extended slice and the number of all
+	// batches matching p.Status whatever the offset and limit. The page and
+	// the count are read from one consistent snapshot. An unknown bucket has
+	// no batches. On error results is nil.
+	ListBatches(ctx context.Context, p ListParams, dst []byte) (results []byte, totalCount int64, err error)
 }

@@ -112,7 +112,7 @@ func TestSeedDemo(t *testing.T) {
 
 	// Counting with a filter agrees.
 	failed := server.TaskStatusFAILED
-	if _, n, err := db.ListBatches(ctx, api.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
+	if _, n, err := listPage(ctx, db, api.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
 		t.Errorf("FAILED count %d, %v; want %d", n, err, counts[failed])
 	}
 

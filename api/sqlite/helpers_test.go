@@ -1,7 +1,11 @@
 package sqlite_test
 
 import (
+	"bytes"
+	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"testing"
@@ -94,7 +98,7 @@ func listAll(t *testing.T, db *sqlite.DB, bucketID string, status *server.TaskSt
 	var all []server.Batch
 	var total int64 = -1
 	for offset := int64(0); ; {
-		page, count, err := db.ListBatches(t.Context(), api.ListParams{BucketID: bucketID, Status: status, Offset: offset, Limit: limit})
+		page, count, err := listPage(t.Context(), db, api.ListParams{BucketID: bucketID, Status: status, Offset: offset, Limit: limit})
 		if err != nil {
 			t.Fatalf("ListBatches(offset %d): %v", offset, err)
 		}
@@ -111,6 +115,34 @@ func listAll(t *testing.T, db *sqlite.DB, bucketID string, status *server.TaskSt
 		all = append(all, page...)
 		offset += int64(len(page))
 	}
+}
+
+// listPage lists one page with ListBatches and decodes it, checking that it
+// is a JSON array of Batch objects appended to what dst held; numbers in
+// metadata decode as json.Number.
+func listPage(ctx context.Context, db *sqlite.DB, p api.ListParams) ([]server.Batch, int64, error) {
+	prefix := []byte(`{"results":`)
+	out, total, err := db.ListBatches(ctx, p, prefix[:len(prefix):len(prefix)])
+	if err != nil {
+		if out != nil {
+			return nil, 0, fmt.Errorf("results %q with error %w", out, err)
+		}
+		return nil, 0, err
+	}
+	if !bytes.HasPrefix(out, prefix) {
+		return nil, 0, fmt.Errorf("results %q do not extend dst", out)
+	}
+	page := []server.Batch{}
+	dec := json.NewDecoder(bytes.NewReader(out[len(prefix):]))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&page); err != nil {
+		return nil, 0, fmt.Errorf("results %q: %w", out[len(prefix):], err)
+	}
+	if dec.More() {
+		return nil, 0, fmt.Errorf("results %q: more than one JSON value", out[len(prefix):])
+	}
+	return page, total, nil
 }
 
 func ids(bs []server.Batch) []string {

@@ -84,7 +84,7 @@ func TestListBatchesOrderPagingAndCount(t *testing.T) {
 	}
 
 	// Ties on created_at are broken by batch_id descending.
-	page, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: ten.b.ID, Limit: 3})
+	page, _, err := listPage(t.Context(), db, api.ListParams{BucketID: ten.b.ID, Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestListBatchesOrderPagingAndCount(t *testing.T) {
 		{offset: math.MaxInt64 - 1, status: ptr(server.TaskStatusFAILED), wantLen: 0, wantTot: 19},
 		{offset: 0, status: ptr(server.TaskStatusSUSPENDED), wantLen: 0, wantTot: 0},
 	} {
-		page, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: ten.b.ID, Status: tc.status, Offset: tc.offset, Limit: 10})
+		page, total, err := listPage(t.Context(), db, api.ListParams{BucketID: ten.b.ID, Status: tc.status, Offset: tc.offset, Limit: 10})
 		if err != nil {
 			t.Errorf("offset %d: %v", tc.offset, err)
 			continue
@@ -120,13 +120,13 @@ func TestListBatchesOrderPagingAndCount(t *testing.T) {
 	}
 
 	// An unknown bucket has no batches.
-	page, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: "bkt_nope", Limit: 10})
+	page, total, err := listPage(t.Context(), db, api.ListParams{BucketID: "bkt_nope", Limit: 10})
 	if err != nil || len(page) != 0 || total != 0 {
 		t.Errorf("unknown bucket: %v, %d, %v", page, total, err)
 	}
 	// Bad parameters.
 	for _, p := range []api.ListParams{{BucketID: ten.b.ID, Limit: 0}, {BucketID: ten.b.ID, Limit: 10, Offset: -1}} {
-		if _, _, err := db.ListBatches(t.Context(), p); !errors.Is(err, sqlite.ErrInvalid) {
+		if _, _, err := db.ListBatches(t.Context(), p, nil); !errors.Is(err, sqlite.ErrInvalid) {
 			t.Errorf("ListBatches(%+v) = %v, want ErrInvalid", p, err)
 		}
 	}
@@ -150,7 +150,7 @@ func TestListBatchesFields(t *testing.T) {
 	if err := db.InsertBatches(t.Context(), ten.b.ID, []server.Batch{bare, full}); err != nil {
 		t.Fatal(err)
 	}
-	page, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: ten.b.ID, Limit: 10})
+	page, _, err := listPage(t.Context(), db, api.ListParams{BucketID: ten.b.ID, Limit: 10})
 	if err != nil || len(page) != 2 {
 		t.Fatalf("ListBatches: %d, %v", len(page), err)
 	}
@@ -373,12 +373,17 @@ func TestInsertBatchesErrors(t *testing.T) {
 		{[]server.Batch{good, badTime}, sqlite.ErrInvalid},
 		{[]server.Batch{good, batch("", server.TaskStatusCOMPLETED, now)}, sqlite.ErrInvalid},
 		{[]server.Batch{good, good}, sqlite.ErrAlreadyExists},
+		{[]server.Batch{good, withUTF8Fault(now, "error")}, api.ErrInvalidUTF8},
+		{[]server.Batch{good, withUTF8Fault(now, "metadata value")}, api.ErrInvalidUTF8},
+		{[]server.Batch{good, withUTF8Fault(now, "metadata key")}, api.ErrInvalidUTF8},
+		{[]server.Batch{good, withUTF8Fault(now, "object id")}, api.ErrInvalidUTF8},
+		{[]server.Batch{good, withUTF8Fault(now, "NaN")}, sqlite.ErrInvalid},
 	} {
 		if err := db.InsertBatches(ctx, a.b.ID, tc.batches); !errors.Is(err, tc.want) {
 			t.Errorf("InsertBatches(%v) = %v, want %v", ids(tc.batches), err, tc.want)
 		}
 	}
-	if _, total, _ := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
+	if _, total, _ := listPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
 		t.Errorf("failed inserts stored %d batches", total)
 	}
 	if err := db.InsertBatches(ctx, a.b.ID, []server.Batch{good}); err != nil {
@@ -388,6 +393,75 @@ func TestInsertBatchesErrors(t *testing.T) {
 	b := newTenant(t, db, "Other", "production", "main")
 	if err := db.InsertBatches(ctx, b.b.ID, []server.Batch{good}); !errors.Is(err, sqlite.ErrAlreadyExists) {
 		t.Errorf("id of another bucket's batch: %v", err)
+	}
+}
+
+// withUTF8Fault returns a batch with bytes that are not UTF-8 (or, for
+// "NaN", a number JSON cannot hold) at the place named.
+func withUTF8Fault(now time.Time, where string) server.Batch {
+	b := batch("btch_fault", server.TaskStatusFAILED, now)
+	switch where {
+	case "error":
+		b.Error = ptr("bad \xff byte")
+	case "metadata value":
+		b.Metadata = map[string]any{"k": []any{"ok", "\xfe"}}
+	case "metadata key":
+		b.Metadata = map[string]any{"\xc3(": 1}
+	case "object id":
+		b.ObjectIds = []string{"obj_\xe2\x82"}
+	case "NaN":
+		b.Metadata = map[string]any{"n": math.NaN()}
+	}
+	return b
+}
+
+func TestUpdateBatchStatusAndDeleteBatchErrors(t *testing.T) {
+	db, _ := openTemp(t)
+	ctx := t.Context()
+	a := newTenant(t, db, "Acme", "production", "main")
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := db.InsertBatches(ctx, a.b.ID, []server.Batch{batch("btch_1", server.TaskStatusPENDING, created)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id     string
+		status server.TaskStatus
+		want   error
+	}{
+		{"btch_missing", server.TaskStatusCOMPLETED, api.ErrNotFound},
+		{"", server.TaskStatusCOMPLETED, api.ErrNotFound},
+		{"btch_1", "DONE", sqlite.ErrInvalid},
+		{"btch_1", "", sqlite.ErrInvalid},
+	} {
+		if err := db.UpdateBatchStatus(ctx, tc.id, tc.status); !errors.Is(err, tc.want) {
+			t.Errorf("UpdateBatchStatus(%q, %q) = %v, want %v", tc.id, tc.status, err, tc.want)
+		}
+	}
+	if err := db.DeleteBatch(ctx, "btch_missing"); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("DeleteBatch(unknown) = %v, want ErrNotFound", err)
+	}
+	// Nothing changed.
+	page, total, err := listPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 10})
+	if err != nil || total != 1 || page[0].Status != server.TaskStatusPENDING || !page[0].UpdatedAt.Equal(created.Add(time.Minute)) {
+		t.Fatalf("after failed writes: %+v, %d, %v", page, total, err)
+	}
+	before := time.Now()
+	if err := db.UpdateBatchStatus(ctx, "btch_1", server.TaskStatusCOMPLETED); err != nil {
+		t.Fatal(err)
+	}
+	page, _, err = listPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 10})
+	if err != nil || page[0].Status != server.TaskStatusCOMPLETED || page[0].UpdatedAt.Before(before) || page[0].UpdatedAt.Location() != time.UTC {
+		t.Fatalf("after UpdateBatchStatus: %+v, %v", page, err)
+	}
+	if err := db.DeleteBatch(ctx, "btch_1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteBatch(ctx, "btch_1"); !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("second DeleteBatch = %v, want ErrNotFound", err)
+	}
+	// The id is free again.
+	if err := db.InsertBatches(ctx, a.b.ID, []server.Batch{batch("btch_1", server.TaskStatusPENDING, created)}); err != nil {
+		t.Errorf("InsertBatches of a deleted id: %v", err)
 	}
 }
 
@@ -422,7 +496,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 					return
 				default:
 				}
-				page, total, err := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 1000})
+				page, total, err := listPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 1000})
 				if err != nil {
 					t.Errorf("ListBatches: %v", err)
 					return
@@ -435,7 +509,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if _, total, _ := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 1}); total != 200 {
+	if _, total, _ := listPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 1}); total != 200 {
 		t.Errorf("total %d, want 200", total)
 	}
 }
