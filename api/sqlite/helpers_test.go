@@ -152,3 +152,6 @@ func ids(bs []server.Batch) []string {
 	}
 	return out
 }
+
+// jsonMarshal is json.Marshal.
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -143,32 +143,23 @@ func (db *DB) ListBatches(ctx context.Context, p api.ListParams, dst []byte) (re
 	if p.Limit < 1 {
 		return nil, 0, fmt.Errorf("sqlite: list batches: %w: limit %d is less than 1", ErrInvalid, p.Limit)
 	}
-	var rows *sql.Rows
+	// The page is scanned into a string, which the driver allocates
+	// anyway: a sql.RawBytes would copy it once more.
+	var (
+		row  *sql.Row
+		page sql.Null[string]
+	)
 	if p.Status == nil {
-		rows, err = db.stmts.list.QueryContext(ctx, p.BucketID, p.Limit, p.Offset)
+		row = db.stmts.list.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset)
 	} else {
-		rows, err = db.stmts.listStatus.QueryContext(ctx, p.BucketID, p.Limit, p.Offset, string(*p.Status))
+		row = db.stmts.listStatus.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset, string(*p.Status))
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
-		}
-		return nil, 0, errors.New("sqlite: list batches: no row")
-	}
-	var page sql.RawBytes
-	if err := rows.Scan(&totalCount, &page); err != nil {
+	if err := row.Scan(&totalCount, &page); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
 	}
 	dst = append(dst, '[')
-	dst = append(dst, page...)
+	dst = append(dst, page.V...)
 	dst = append(dst, ']')
-	if err := rows.Close(); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
-	}
 	return dst, totalCount, nil
 }
 
