@@ -32,19 +32,14 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	if !ok {
 		return nil, errors.New("ListBatches reached without authentication")
 	}
-	ns, err := s.store.Namespace(ctx, org.ID, req.Params.XNamespace)
-	if errors.Is(err, ErrNotFound) {
+	_, bucket, err := s.store.ResolveBucket(ctx, org.ID, req.Params.XNamespace, req.BucketIdentifier)
+	switch {
+	case errors.Is(err, ErrNamespaceNotFound):
 		return notFound("namespace", req.Params.XNamespace), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("resolving namespace: %w", err)
-	}
-	bucket, err := s.store.Bucket(ctx, ns.ID, req.BucketIdentifier)
-	if errors.Is(err, ErrNotFound) {
+	case errors.Is(err, ErrBucketNotFound):
 		return notFound("bucket", req.BucketIdentifier), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("resolving bucket: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("resolving the namespace and bucket: %w", err)
 	}
 
 	p := ListParams{BucketID: bucket.ID, Limit: DefaultLimit}

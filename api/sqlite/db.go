@@ -64,8 +64,8 @@ type DB struct {
 // read pool (database/sql prepares each on a connection the first time it
 // runs there and keeps it), so that no request parses SQL.
 type readStmts struct {
-	organizationForKey, namespace, bucket *sql.Stmt
-	list, listStatus                      *sql.Stmt
+	organizationForKey, resolveBucket *sql.Stmt
+	list, listStatus                  *sql.Stmt
 }
 
 // prepare prepares every statement of readStmts on read.
@@ -75,8 +75,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 		text string
 	}{
 		{&s.organizationForKey, organizationForKeyQuery},
-		{&s.namespace, namespaceQuery},
-		{&s.bucket, bucketQuery},
+		{&s.resolveBucket, resolveBucketQuery},
 		{&s.list, fmt.Sprintf(listQuery, "")},
 		{&s.listStatus, fmt.Sprintf(listQuery, " AND status = ?4")},
 	} {
@@ -92,7 +91,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 
 // close closes the statements prepared.
 func (s *readStmts) close() {
-	for _, st := range []*sql.Stmt{s.organizationForKey, s.namespace, s.bucket, s.list, s.listStatus} {
+	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus} {
 		if st != nil {
 			_ = st.Close()
 		}

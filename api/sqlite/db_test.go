@@ -106,7 +106,7 @@ func TestCanceledContext(t *testing.T) {
 	if _, err := db.CreateOrganization(ctx, "Acme"); !errors.Is(err, context.Canceled) {
 		t.Errorf("CreateOrganization with a canceled context = %v", err)
 	}
-	if _, err := db.Namespace(ctx, "org_x", "x"); err == nil {
-		t.Error("Namespace with a canceled context succeeded")
+	if _, _, err := db.ResolveBucket(ctx, "org_x", "x", "y"); !errors.Is(err, context.Canceled) {
+		t.Errorf("ResolveBucket with a canceled context = %v", err)
 	}
 }

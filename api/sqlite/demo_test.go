@@ -37,13 +37,9 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil || org.ID != info.OrganizationID || org.Name != "Demo" {
 		t.Fatalf("OrganizationForKey: %+v, %v", org, err)
 	}
-	ns, err := db.Namespace(ctx, org.ID, "demo")
-	if err != nil || ns.ID != info.NamespaceID {
-		t.Fatalf("Namespace: %+v, %v", ns, err)
-	}
-	bucket, err := db.Bucket(ctx, ns.ID, "demo")
-	if err != nil || bucket.ID != "bkt_demo" {
-		t.Fatalf("Bucket: %+v, %v", bucket, err)
+	ns, bucket, err := db.ResolveBucket(ctx, org.ID, "demo", "demo")
+	if err != nil || ns.ID != info.NamespaceID || bucket.ID != "bkt_demo" {
+		t.Fatalf("ResolveBucket: %+v, %+v, %v", ns, bucket, err)
 	}
 
 	all, total := listAll(t, db, "bkt_demo", nil, 1000)

@@ -14,22 +14,24 @@ import (
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
-// The statements of OrganizationForKey, Namespace and Bucket.
+// The statements of OrganizationForKey and ResolveBucket.
 const (
 	organizationForKeyQuery = `
 		SELECT k.key_hash, o.id, o.name
 		FROM api_keys k JOIN organizations o ON o.id = k.organization_id
 		WHERE k.key_hash = ? AND k.revoked_at IS NULL`
-	namespaceQuery = `
-		SELECT id, organization_id, name FROM namespaces
-		WHERE organization_id = ?1 AND (id = ?2 OR name = ?2)
-		ORDER BY id = ?2 DESC
-		LIMIT 1`
-	bucketQuery = `
-		SELECT id, namespace_id, name FROM buckets
-		WHERE namespace_id = ?1 AND (id = ?2 OR name = ?2)
-		ORDER BY id = ?2 DESC
-		LIMIT 1`
+	// An id is looked up first, then a name; each is one lookup in a
+	// unique index, with no sort. No row: no namespace; a NULL bucket: no
+	// bucket.
+	resolveBucketQuery = `
+		WITH ns (id, name) AS (
+			SELECT id, name FROM namespaces WHERE id = coalesce(
+				(SELECT id FROM namespaces WHERE id = ?2 AND organization_id = ?1),
+				(SELECT id FROM namespaces WHERE organization_id = ?1 AND name = ?2))
+		)
+		SELECT ns.id, ns.name, b.id, b.name FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
+			(SELECT id FROM buckets WHERE id = ?3 AND namespace_id = ns.id),
+			(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = ?3))`
 )
 
 // OrganizationForKey returns the organization owning the API key whose
@@ -56,38 +58,32 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Org
 	return org, nil
 }
 
-// Namespace returns the namespace of the organization organizationID whose
-// id is identifier or, when none has that id, whose name is identifier. It
-// returns [api.ErrNotFound] (as is) when the organization has neither,
-// whether or not another organization has one, and other errors only for
-// storage failures or a done ctx.
-func (db *DB) Namespace(ctx context.Context, organizationID, identifier string) (api.Namespace, error) {
-	var ns api.Namespace
-	err := db.stmts.namespace.QueryRowContext(ctx, organizationID, identifier).Scan(&ns.ID, &ns.OrganizationID, &ns.Name)
+// ResolveBucket returns the namespace of the organization organizationID
+// whose id is namespace or, when none has that id, whose name is namespace;
+// and the bucket of that namespace whose id is bucket or, when none has
+// that id, whose name is bucket; both with one statement. It returns
+// [api.ErrNamespaceNotFound] (as is) when the organization has no such
+// namespace, whether or not another organization has one,
+// [api.ErrBucketNotFound] (as is, with the namespace) when the namespace
+// has no such bucket, whether or not another namespace has one, and other
+// errors only for storage failures or a done ctx.
+func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (api.Namespace, api.Bucket, error) {
+	var (
+		ns                 = api.Namespace{OrganizationID: organizationID}
+		bucketID, bucketNm sql.Null[string]
+	)
+	err := db.stmts.resolveBucket.QueryRowContext(ctx, organizationID, namespace, bucket).
+		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm)
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.Namespace{}, api.ErrNotFound
+		return api.Namespace{}, api.Bucket{}, api.ErrNamespaceNotFound
 	}
 	if err != nil {
-		return api.Namespace{}, fmt.Errorf("sqlite: namespace: %w", err)
+		return api.Namespace{}, api.Bucket{}, fmt.Errorf("sqlite: resolve bucket: %w", err)
 	}
-	return ns, nil
-}
-
-// Bucket returns the bucket of the namespace namespaceID whose id is
-// identifier or, when none has that id, whose name is identifier. It returns
-// [api.ErrNotFound] (as is) when the namespace has neither, whether or not
-// another namespace has one, and other errors only for storage failures or a
-// done ctx.
-func (db *DB) Bucket(ctx context.Context, namespaceID, identifier string) (api.Bucket, error) {
-	var b api.Bucket
-	err := db.stmts.bucket.QueryRowContext(ctx, namespaceID, identifier).Scan(&b.ID, &b.NamespaceID, &b.Name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Bucket{}, api.ErrNotFound
+	if !bucketID.Valid {
+		return ns, api.Bucket{}, api.ErrBucketNotFound
 	}
-	if err != nil {
-		return api.Bucket{}, fmt.Errorf("sqlite: bucket: %w", err)
-	}
-	return b, nil
+	return ns, api.Bucket{ID: bucketID.V, NamespaceID: ns.ID, Name: bucketNm.V}, nil
 }
 
 // listQuery is the statement of ListBatches; %[1]s is "" or, with a status

@@ -186,36 +186,36 @@ func TestTenantIsolation(t *testing.T) {
 	b := newTenant(t, db, "Globex", "production", "main")
 
 	for _, ten := range []tenant{a, b} {
-		for _, ident := range []string{"production", ten.ns.ID} {
-			ns, err := db.Namespace(ctx, ten.org.ID, ident)
-			if err != nil || ns != ten.ns {
-				t.Errorf("Namespace(%s, %q) = %+v, %v; want %+v", ten.org.ID, ident, ns, err, ten.ns)
-			}
-		}
-		for _, ident := range []string{"main", ten.b.ID} {
-			bk, err := db.Bucket(ctx, ten.ns.ID, ident)
-			if err != nil || bk != ten.b {
-				t.Errorf("Bucket(%s, %q) = %+v, %v; want %+v", ten.ns.ID, ident, bk, err, ten.b)
+		for _, nsIdent := range []string{"production", ten.ns.ID} {
+			for _, bucketIdent := range []string{"main", ten.b.ID} {
+				ns, bk, err := db.ResolveBucket(ctx, ten.org.ID, nsIdent, bucketIdent)
+				if err != nil || ns != ten.ns || bk != ten.b {
+					t.Errorf("ResolveBucket(%s, %q, %q) = %+v, %+v, %v; want %+v, %+v", ten.org.ID, nsIdent, bucketIdent, ns, bk, err, ten.ns, ten.b)
+				}
 			}
 		}
 	}
 	// Another organization's namespace id, another namespace's bucket id.
-	if _, err := db.Namespace(ctx, a.org.ID, b.ns.ID); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("Namespace of another org's id = %v, want ErrNotFound", err)
+	if _, _, err := db.ResolveBucket(ctx, a.org.ID, b.ns.ID, "main"); err != api.ErrNamespaceNotFound {
+		t.Errorf("namespace of another org's id = %v, want ErrNamespaceNotFound", err)
 	}
-	if _, err := db.Bucket(ctx, a.ns.ID, b.b.ID); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("Bucket of another namespace's id = %v, want ErrNotFound", err)
+	if ns, _, err := db.ResolveBucket(ctx, a.org.ID, "production", b.b.ID); err != api.ErrBucketNotFound || ns != a.ns {
+		t.Errorf("bucket of another namespace's id = %+v, %v; want %+v, ErrBucketNotFound", ns, err, a.ns)
 	}
 	for _, ident := range []string{"staging", "", "PRODUCTION"} {
-		if _, err := db.Namespace(ctx, a.org.ID, ident); !errors.Is(err, api.ErrNotFound) {
-			t.Errorf("Namespace(%q) = %v, want ErrNotFound", ident, err)
+		if _, _, err := db.ResolveBucket(ctx, a.org.ID, ident, "main"); err != api.ErrNamespaceNotFound {
+			t.Errorf("ResolveBucket(namespace %q) = %v, want ErrNamespaceNotFound", ident, err)
+		}
+		if _, _, err := db.ResolveBucket(ctx, a.org.ID, "production", strings.ToUpper(ident)); err != api.ErrBucketNotFound {
+			t.Errorf("ResolveBucket(bucket %q) = %v, want ErrBucketNotFound", strings.ToUpper(ident), err)
 		}
 	}
-	if _, err := db.Namespace(ctx, "org_nonexistent", "production"); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("Namespace of unknown org = %v, want ErrNotFound", err)
+	if _, _, err := db.ResolveBucket(ctx, "org_nonexistent", "production", "main"); err != api.ErrNamespaceNotFound || !errors.Is(err, api.ErrNotFound) {
+		t.Errorf("namespace of unknown org = %v, want ErrNamespaceNotFound", err)
 	}
 
-	// The id wins over a name: a bucket named like another bucket's id.
+	// The id wins over a name: a namespace and a bucket named like another
+	// one's id.
 	b2, err := db.CreateBucket(ctx, a.ns.ID, a.b.ID+"-named", "")
 	if err != nil {
 		t.Fatal(err)
@@ -224,8 +224,25 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := db.Bucket(ctx, a.ns.ID, b2.ID); err != nil || got != b2 {
-		t.Errorf("Bucket by id shadowed by name: %+v, %v (the named one is %s)", got, err, tricky.ID)
+	if _, got, err := db.ResolveBucket(ctx, a.org.ID, a.ns.ID, b2.ID); err != nil || got != b2 {
+		t.Errorf("bucket by id shadowed by name: %+v, %v (the named one is %s)", got, err, tricky.ID)
+	}
+	ns2, err := db.CreateNamespace(ctx, a.org.ID, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trickyNS, err := db.CreateNamespace(ctx, a.org.ID, ns2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateBucket(ctx, trickyNS.ID, "main", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := db.ResolveBucket(ctx, a.org.ID, ns2.ID, "main"); err != api.ErrBucketNotFound || got != ns2 {
+		t.Errorf("namespace by id shadowed by name: %+v, %v (the named one is %s)", got, err, trickyNS.ID)
+	}
+	if got, _, err := db.ResolveBucket(ctx, a.org.ID, trickyNS.ID, "main"); err != nil || got != trickyNS {
+		t.Errorf("namespace by its own id: %+v, %v", got, err)
 	}
 
 	// Keys resolve to their own organization.
