@@ -189,6 +189,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
+	// goose holds a connection for the whole run, and a Go migration that
+	// commits as it goes (backfillBatchDocs) needs another one.
+	db.SetMaxOpenConns(2)
+	defer db.SetMaxOpenConns(1)
 	// p.Close would close db, which the DB keeps.
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrations: %w", err)

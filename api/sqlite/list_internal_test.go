@@ -111,11 +111,12 @@ func variedBatches(bucketID string) []server.Batch {
 	return append(batches, DemoBatches(created, bucketID)...)
 }
 
-// TestMigrationUpgradesVersion1 opens a database left at version 1 (before
-// docs and counts) that holds batches: the upgrade gives every batch the doc
-// that serves the bytes version 1 served (its columns decoded and encoded
-// as the strict server did) and the doc new writes get, and counts every
-// bucket's batches by status.
+// TestMigrationUpgradesVersion1 opens a database made at version 1 (before
+// docs and counts) that holds batches, and whose backfill of docs was cut
+// short after a few: the upgrade gives every batch the doc that serves the
+// bytes version 1 served (its columns decoded and encoded as the strict
+// server did) and the doc new writes get, and counts every bucket's
+// batches by status.
 func TestMigrationUpgradesVersion1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -182,6 +183,15 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 	}
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// A backfill that was cut short: version 2 applied, a few docs written.
+	if _, err := p.UpTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"btch_html", "btch_nils"} {
+		if _, err := raw.ExecContext(ctx, `UPDATE batches SET doc = ? WHERE id = ?`, served[id], id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	raw.Close()
 
