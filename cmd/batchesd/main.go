@@ -7,6 +7,8 @@
 //	batchesd bucket create
 //	batchesd key create     create an API key (printed once, only its hash is kept)
 //	batchesd import         import batches from a JSON Lines file into a bucket
+//	batchesd batch set-status
+//	batchesd batch delete
 //
 // Every command takes --database (BATCHESD_DATABASE, default
 // ./data/batches.db). On its first start on an empty database, serve creates
@@ -46,6 +48,7 @@ type cli struct {
 	Namespace namespaceCmd `cmd:"" help:"Manage namespaces."`
 	Bucket    bucketCmd    `cmd:"" help:"Manage buckets."`
 	Key       keyCmd       `cmd:"" help:"Manage API keys."`
+	Batch     batchCmd     `cmd:"" help:"Change the status of batches, delete them."`
 	Import    importCmd    `cmd:"" help:"Import batches from a JSON Lines file (one Batch object a line, as the List endpoint returns them) into a bucket. All or nothing: a bad line is reported with its number and nothing is imported."`
 }
 
