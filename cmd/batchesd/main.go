@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -135,9 +136,22 @@ type serveCmd struct {
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
 }
 
+// defaultGOGC is the garbage collector's target percentage of serve when
+// the GOGC environment variable is not set. The server's live heap is a few
+// megabytes, and each listing allocates its page once more than that
+// (modernc.org/sqlite copies the page out of SQLite: about 66 KB at limit
+// 100), so at Go's default of 100 the collector runs every few dozen
+// requests. Measured under wrk -c 64 on two cores at limit 100: 400 takes
+// about 12% less CPU a request, for a peak RSS of about 60 MB. GOGC and
+// GOMEMLIMIT in the environment are honoured as usual.
+const defaultGOGC = 400
+
 func (s *serveCmd) Run(e *env) error {
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGOGC)
+	}
 
 	if s.Addr == "" {
 		return errors.New("--addr is empty: give host:port, e.g. 127.0.0.1:8080 (:8080 listens on every interface)")
