@@ -41,6 +41,7 @@ type Bucket struct {
 
 // ListParams selects one page of a bucket's batches.
 type ListParams struct {
+	// BucketID is the id of the bucket, as ResolveBucket returns it.
 	BucketID string
 	// Status filters by status; nil means every status.
 	Status *server.TaskStatus
