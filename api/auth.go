@@ -41,8 +41,7 @@ func authenticate(store Store, log *slog.Logger, next http.Handler) http.Handler
 			return
 		}
 		if err != nil {
-			log.ErrorContext(r.Context(), "authenticating a request", "err", err)
-			writeInternalError(w)
+			serverError(log, w, r, "authenticating a request", err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), organizationKey{}, org)))

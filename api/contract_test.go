@@ -47,15 +47,7 @@ type fixture struct {
 	vt     *apitest.Transport
 }
 
-var statuses = []server.TaskStatus{
-	server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING,
-	server.TaskStatusCOMPLETED, server.TaskStatusCOMPLETEDWITHERRORS, server.TaskStatusFAILED,
-	server.TaskStatusCANCELED, server.TaskStatusUNKNOWN, server.TaskStatusSKIPPED,
-	server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED, server.TaskStatusSUSPENDED,
-}
-
-// newFixture is the fixture on a SQLite file.
-func newFixture(t testing.TB) *fixture { return newFixtureOn(t, storetest.SQLite) }
+var statuses = storage.TaskStatuses()
 
 // eachBackend runs test on a new fixture of each backend, as subtests named
 // after the backend ("sqlite", "postgres"; the latter skips without

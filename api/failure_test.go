@@ -1,20 +1,20 @@
 package api_test
 
 import (
-	"path/filepath"
-
 	"bytes"
 	"context"
-	"github.com/getkin/kin-openapi/openapi3"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // TestContractDocument checks openapi.yaml itself: a strict OpenAPI 3.0
@@ -65,7 +65,7 @@ type failingStore struct {
 	panics bool
 }
 
-func (s failingStore) ListBatches(ctx context.Context, p api.ListParams) ([]server.Batch, int64, error) {
+func (s failingStore) ListBatches(ctx context.Context, p api.ListParams, dst []byte) ([]byte, int64, error) {
 	if s.panics {
 		panic("secret internal state: /var/lib/db")
 	}
@@ -129,4 +129,59 @@ func TestStoreClosedAnswers500(t *testing.T) { eachBackend(t, testStoreClosedAns
 func testStoreClosedAnswers500(t *testing.T, f *fixture) {
 	f.db.Close()
 	assertErrorResponse(t, f.do(request{}), http.StatusInternalServerError, "InternalServerError")
+}
+
+// brokenWriter is a client connection that fails every write of the body,
+// counting the statuses written.
+type brokenWriter struct {
+	header   http.Header
+	statuses []int
+}
+
+func (w *brokenWriter) Header() http.Header         { return w.header }
+func (w *brokenWriter) WriteHeader(status int)      { w.statuses = append(w.statuses, status) }
+func (w *brokenWriter) Write(b []byte) (int, error) { return 0, errors.New("write: broken pipe") }
+
+// TestClientGone checks the answers to a client that is no longer there:
+// one whose request is canceled gets nothing written and an Info line
+// (not an Error), whether it went during authentication or listing; one
+// whose connection breaks while the body is written gets no second status,
+// and the failure is logged.
+func TestClientGone(t *testing.T) { eachBackend(t, testClientGone) }
+
+func testClientGone(t *testing.T, f *fixture) {
+	var logs syncBuffer
+	h, err := api.NewHandler(f.db, api.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRequest := func(ctx context.Context) *http.Request {
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/buckets/bkt_a/batches/list", strings.NewReader(`{"limit":5}`))
+		r.Header.Set("Authorization", "Bearer "+f.a.key)
+		r.Header.Set("X-Namespace", "production")
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}
+
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	w := &brokenWriter{header: http.Header{}}
+	h.ServeHTTP(w, newRequest(canceled))
+	if len(w.statuses) != 0 || strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "request was canceled") {
+		t.Errorf("canceled request: statuses %v, log:\n%s", w.statuses, logs.String())
+	}
+
+	logs = syncBuffer{}
+	h, err = api.NewHandler(f.db, api.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = &brokenWriter{header: http.Header{}}
+	h.ServeHTTP(w, newRequest(t.Context()))
+	if len(w.statuses) != 1 || w.statuses[0] != http.StatusOK {
+		t.Errorf("broken connection: statuses %v, want one 200", w.statuses)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "broken pipe") {
+		t.Errorf("the failed write is not logged:\n%s", logs.String())
+	}
 }

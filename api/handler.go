@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -60,8 +61,7 @@ func NewHandler(store Store, opts ...Option) (http.Handler, error) {
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
 		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			cfg.log.ErrorContext(r.Context(), "serving a request", "method", r.Method, "path", r.URL.Path, "err", err)
-			writeInternalError(w)
+			serverError(cfg.log, w, r, "serving a request", err)
 		},
 	})
 	mux := http.NewServeMux()
@@ -139,6 +139,26 @@ func writePayloadTooLarge(w http.ResponseWriter, max int64) {
 	w.Header().Set("Connection", "close")
 	writeError(w, http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("Request body is larger than %d bytes", max), map[string]any{"max_bytes": max})
+}
+
+// serverError answers 500 ErrorResponse for err, a failure of the server's
+// own (storage, a response that could not be written), and logs it at
+// Error with what it was doing. When the client has gone (the request's
+// context is done: it disconnected or the server is shutting down) it only
+// logs at Info, as nobody is left to answer; when the answer has already
+// started (a write of the body failed), it logs without writing a second
+// status.
+func serverError(log *slog.Logger, w http.ResponseWriter, r *http.Request, doing string, err error) {
+	if ctxErr := r.Context().Err(); ctxErr != nil {
+		log.InfoContext(r.Context(), doing+": the request was canceled", "method", r.Method, "path", r.URL.Path,
+			"err", err, "cause", context.Cause(r.Context()))
+		return
+	}
+	log.ErrorContext(r.Context(), doing, "method", r.Method, "path", r.URL.Path, "err", err)
+	if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+		return
+	}
+	writeInternalError(w)
 }
 
 // recoverPanics answers 500 ErrorResponse for a panic, with nothing of it in

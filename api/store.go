@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -10,6 +11,12 @@ import (
 // ErrNotFound is returned by a Store when the thing asked for does not exist
 // or belongs to another organization; the two are never told apart.
 var ErrNotFound = errors.New("not found")
+
+// The errors of Store.ResolveBucket, both wrapping ErrNotFound.
+var (
+	ErrNamespaceNotFound = fmt.Errorf("namespace %w", ErrNotFound)
+	ErrBucketNotFound    = fmt.Errorf("bucket %w", ErrNotFound)
+)
 
 // Organization owns API keys and namespaces. Every request acts for exactly
 // one organization, the one its API key belongs to.
@@ -34,6 +41,7 @@ type Bucket struct {
 
 // ListParams selects one page of a bucket's batches.
 type ListParams struct {
+	// BucketID is the id of the bucket, as ResolveBucket returns it.
 	BucketID string
 	// Status filters by status; nil means every status.
 	Status *server.TaskStatus
@@ -50,19 +58,22 @@ type Store interface {
 	// SHA-256 hash is keyHash, or ErrNotFound when no live key has that hash.
 	OrganizationForKey(ctx context.Context, keyHash [32]byte) (Organization, error)
 
-	// Namespace resolves a namespace of the organization by id ("ns_…") or by
-	// name, the id first. It returns ErrNotFound when the organization has no
-	// such namespace, including when another organization has one.
-	Namespace(ctx context.Context, organizationID, identifier string) (Namespace, error)
+	// ResolveBucket returns, read at once, the namespace of the organization
+	// organizationID that namespace names (its id or, when none has that id,
+	// its name) and the bucket of that namespace that bucket names (likewise,
+	// the id first). It returns ErrNamespaceNotFound when the organization
+	// has no such namespace, including when another organization has one,
+	// and ErrBucketNotFound (with the namespace) when the namespace has no
+	// such bucket; both wrap ErrNotFound.
+	ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (Namespace, Bucket, error)
 
-	// Bucket resolves a bucket of the namespace by id or by name, the id
-	// first. It returns ErrNotFound when the namespace has no such bucket.
-	Bucket(ctx context.Context, namespaceID, identifier string) (Bucket, error)
-
-	// ListBatches returns one page of the bucket's batches matching
+	// ListBatches appends to dst one page of the bucket's batches matching
 	// p.Status, newest first (created_at descending, then batch_id
-	// descending), and the number of all batches matching p.Status whatever
-	// the offset and limit. The page and the count are read from one
-	// consistent snapshot.
-	ListBatches(ctx context.Context, p ListParams) (page []server.Batch, totalCount int64, err error)
+	// descending), as the JSON array the API answers in results: "[", the
+	// canonical JSON of each batch (BatchJSON) joined by ",", "]" ("[]" for
+	// an empty page). It returns the extended slice and the number of all
+	// batches matching p.Status whatever the offset and limit. The page and
+	// the count are read from one consistent snapshot. An unknown bucket has
+	// no batches. On error results is nil.
+	ListBatches(ctx context.Context, p ListParams, dst []byte) (results []byte, totalCount int64, err error)
 }

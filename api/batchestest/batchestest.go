@@ -32,6 +32,7 @@ package batchestest
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -242,8 +243,10 @@ func (s *Server) AddBucket(namespace, id string) string {
 	if namespace == "" {
 		namespace = s.NamespaceID
 	}
-	ns, err := s.db.Namespace(ctx, s.OrganizationID, namespace)
-	if err != nil {
+	// No bucket is named "": ResolveBucket finds the namespace alone, and
+	// answers ErrBucketNotFound with it.
+	ns, _, err := s.db.ResolveBucket(ctx, s.OrganizationID, namespace, "")
+	if !errors.Is(err, api.ErrBucketNotFound) {
 		s.t.Fatalf("batchestest: AddBucket(%q, %q): namespace: %v", namespace, id, err)
 	}
 	name := id

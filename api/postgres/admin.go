@@ -108,8 +108,11 @@ func (db *DB) CreateAPIKey(ctx context.Context, organizationID, key string) (str
 // exist, [storage.ErrAlreadyExists] when a BatchId is already stored (batch
 // ids are unique across buckets) or repeated in batches,
 // [storage.ErrInvalid] when a batch has a malformed BatchId, a Status or
-// Type outside the enums, TotalTiers below 1, or a timestamp outside the
-// years 1678 to 2261; and other errors for storage failures or a done ctx.
+// Type outside the enums, TotalTiers below 1, a timestamp outside the
+// years 1678 to 2261, a string that is not valid UTF-8 (wrapping
+// [api.ErrInvalidUTF8] too), an Error or TaskId holding NUL, or a metadata
+// value JSON cannot hold (NaN, ±Inf); and other errors for storage
+// failures or a done ctx.
 // Errors name the first wrong batch by index and id.
 func (db *DB) InsertBatches(ctx context.Context, bucketID string, batches []server.Batch) error {
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -151,11 +154,15 @@ func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (
 	return len(batches), nil
 }
 
-// UpdateBatchStatus sets the status of the batch batchID to status and its
-// updated_at to now, and stores its JSON again, in one transaction with
-// its bucket's counts. It returns an error wrapping [api.ErrNotFound] when
-// no batch has that id, [storage.ErrInvalid] when status is not a
-// TaskStatus, and other errors for storage failures or a done ctx.
+// UpdateBatchStatus sets the status of the batch batchID (in whichever
+// bucket) to status and its updated_at to now (UTC, to the nanosecond;
+// never before its created_at), in one transaction that also rewrites the
+// batch's served JSON and moves it between the per-status counts. Setting
+// the status a batch already has only moves its updated_at.
+//
+// It returns an error wrapping [api.ErrNotFound] when no batch has that id,
+// [storage.ErrInvalid] when status is not a TaskStatus, and other errors
+// for storage failures or a done ctx.
 func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status server.TaskStatus) error {
 	if !status.Valid() {
 		return fmt.Errorf("postgres: update batch status: %w: status %q is not a TaskStatus", storage.ErrInvalid, status)
@@ -180,6 +187,9 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 		}
 		b.Status = status
 		b.UpdatedAt = time.Now().UTC()
+		if b.UpdatedAt.Before(b.CreatedAt) {
+			b.UpdatedAt = b.CreatedAt
+		}
 		doc, err = api.BatchJSON(&b)
 		if err != nil {
 			return fmt.Errorf("batch %q: %w", batchID, err)
@@ -194,9 +204,10 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 	return nil
 }
 
-// DeleteBatch deletes the batch batchID, in one transaction with its
-// bucket's counts. It returns an error wrapping [api.ErrNotFound] when no
-// batch has that id, and other errors for storage failures or a done ctx.
+// DeleteBatch deletes the batch batchID (in whichever bucket), in one
+// transaction that also takes it out of the per-status counts. It returns
+// an error wrapping [api.ErrNotFound] when no batch has that id, and other
+// errors for storage failures or a done ctx.
 func (db *DB) DeleteBatch(ctx context.Context, batchID string) error {
 	if !storage.IsText(batchID) {
 		return fmt.Errorf("postgres: delete batch %q: %w", batchID, api.ErrNotFound)
@@ -413,6 +424,10 @@ func insertBatches(ctx context.Context, tx pgx.Tx, bucketID string, batches []se
 // batchRow returns the values of batchColumns for b, a batch as listed
 // ([storage.AsListed]).
 func batchRow(b *server.Batch) ([]any, error) {
+	doc, err := api.BatchJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", storage.ErrInvalid, err)
+	}
 	objectJSON, err := json.Marshal(b.ObjectIds)
 	if err != nil {
 		return nil, fmt.Errorf("object_ids: %w", err)
@@ -434,10 +449,6 @@ func batchRow(b *server.Batch) ([]any, error) {
 	}
 	if b.CurrentTier != nil {
 		currentTier = int64(*b.CurrentTier)
-	}
-	doc, err := api.BatchJSON(b)
-	if err != nil {
-		return nil, err
 	}
 	return []any{
 		b.BatchId, b.BucketId, string(b.Status), string(b.Type), objectJSON, collectionJSON, b.Error,

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,7 +10,6 @@ import (
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // OrganizationForKey returns the organization owning the API key whose
@@ -43,54 +40,57 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Org
 	return org, nil
 }
 
-// Namespace returns the namespace of the organization organizationID whose
-// id is identifier or, when none has that id, whose name is identifier. It
-// returns [api.ErrNotFound] (as is) when the organization has neither,
-// whether or not another organization has one, and other errors only for
-// storage failures or a done ctx.
-func (db *DB) Namespace(ctx context.Context, organizationID, identifier string) (api.Namespace, error) {
-	if !storage.IsText(identifier) {
-		return api.Namespace{}, api.ErrNotFound // PostgreSQL would refuse it; no name or id is one
-	}
-	var ns api.Namespace
-	err := db.pool.QueryRow(ctx, `
-		SELECT id, organization_id, name FROM namespaces
-		WHERE organization_id = $1 AND (id = $2 OR name = $2)
-		ORDER BY id = $2 DESC
-		LIMIT 1`,
-		organizationID, identifier).Scan(&ns.ID, &ns.OrganizationID, &ns.Name)
+// resolveBucketQuery is the statement of ResolveBucket, api/sqlite's: an id
+// is looked up first, then a name, each one lookup in a unique index with
+// no sort. No row: no namespace; a NULL bucket: no bucket. A NULL argument
+// (a string that is not text) matches nothing.
+const resolveBucketQuery = `
+	WITH ns (id, name) AS (
+		SELECT id, name FROM namespaces WHERE id = coalesce(
+			(SELECT id FROM namespaces WHERE id = $2 AND organization_id = $1),
+			(SELECT id FROM namespaces WHERE organization_id = $1 AND name = $2))
+	)
+	SELECT ns.id, ns.name, b.id, b.name FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
+		(SELECT id FROM buckets WHERE id = $3 AND namespace_id = ns.id),
+		(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = $3))`
+
+// ResolveBucket returns the namespace of the organization organizationID
+// whose id is namespace or, when none has that id, whose name is namespace;
+// and the bucket of that namespace whose id is bucket or, when none has
+// that id, whose name is bucket; both with one statement. It returns
+// [api.ErrNamespaceNotFound] (as is) when the organization has no such
+// namespace, whether or not another organization has one,
+// [api.ErrBucketNotFound] (as is, with the namespace) when the namespace
+// has no such bucket, whether or not another namespace has one, and other
+// errors only for storage failures, a done ctx or statement_timeout. A
+// string that is not text ([storage.IsText]: PostgreSQL's text cannot hold
+// it) names nothing.
+func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (api.Namespace, api.Bucket, error) {
+	var (
+		ns                 = api.Namespace{OrganizationID: organizationID}
+		bucketID, bucketNm *string
+	)
+	err := db.pool.QueryRow(ctx, resolveBucketQuery, textOrNull(organizationID), textOrNull(namespace), textOrNull(bucket)).
+		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return api.Namespace{}, api.ErrNotFound
+		return api.Namespace{}, api.Bucket{}, api.ErrNamespaceNotFound
 	}
 	if err != nil {
-		return api.Namespace{}, fmt.Errorf("postgres: namespace: %w", queryError(ctx, err))
+		return api.Namespace{}, api.Bucket{}, fmt.Errorf("postgres: resolve bucket: %w", queryError(ctx, err))
 	}
-	return ns, nil
+	if bucketID == nil {
+		return ns, api.Bucket{}, api.ErrBucketNotFound
+	}
+	return ns, api.Bucket{ID: *bucketID, NamespaceID: ns.ID, Name: *bucketNm}, nil
 }
 
-// Bucket returns the bucket of the namespace namespaceID whose id is
-// identifier or, when none has that id, whose name is identifier. It returns
-// [api.ErrNotFound] (as is) when the namespace has neither, whether or not
-// another namespace has one, and other errors only for storage failures or a
-// done ctx.
-func (db *DB) Bucket(ctx context.Context, namespaceID, identifier string) (api.Bucket, error) {
-	if !storage.IsText(identifier) {
-		return api.Bucket{}, api.ErrNotFound // PostgreSQL would refuse it; no name or id is one
+// textOrNull returns s as a query argument, or NULL, which equals nothing,
+// when s is not text: PostgreSQL would refuse it, and no name or id is one.
+func textOrNull(s string) any {
+	if !storage.IsText(s) {
+		return nil
 	}
-	var b api.Bucket
-	err := db.pool.QueryRow(ctx, `
-		SELECT id, namespace_id, name FROM buckets
-		WHERE namespace_id = $1 AND (id = $2 OR name = $2)
-		ORDER BY id = $2 DESC
-		LIMIT 1`,
-		namespaceID, identifier).Scan(&b.ID, &b.NamespaceID, &b.Name)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return api.Bucket{}, api.ErrNotFound
-	}
-	if err != nil {
-		return api.Bucket{}, fmt.Errorf("postgres: bucket: %w", queryError(ctx, err))
-	}
-	return b, nil
+	return s
 }
 
 // The page query: the page's ids through the covering index (bucket_id[,
@@ -116,7 +116,7 @@ const (
 		JOIN batches b ON b.id = p.id`
 )
 
-// listBatchesJSON appends to dst the JSON array of one page of the batches
+// ListBatches appends to dst the JSON array of one page of the batches
 // of bucket p.BucketID with status *p.Status (every status when p.Status is
 // nil), ordered by created_at descending then batch_id descending, skipping
 // p.Offset of them and holding at most p.Limit: "[" doc "," doc "]", each
@@ -124,40 +124,38 @@ const (
 // the extended slice and totalCount, the number of all batches matching
 // p.Status whatever the offset and limit, both from one snapshot.
 //
-// An unknown bucket is not an error: its page is [] and its count 0. It
+// The array is [] when the offset is at or past the end (any offset up to
+// math.MaxInt64). An unknown bucket is not an error: its page is [] and its
+// count 0 (callers resolve buckets with [DB.ResolveBucket] first). It
 // returns an error wrapping [storage.ErrInvalid] when p.Offset is negative
 // or p.Limit is less than 1, and other errors for storage failures, a done
-// ctx or statement_timeout.
-//
-// This is the list method of the api.Store the integrator switches to
-// (ListBatches(ctx, p, dst) ([]byte, int64, error)); [DB.ListBatches]
-// adapts it to today's interface.
-func (db *DB) listBatchesJSON(ctx context.Context, p api.ListParams, dst []byte) (results []byte, totalCount int64, err error) {
+// ctx or statement_timeout; results is nil with any error.
+func (db *DB) ListBatches(ctx context.Context, p api.ListParams, dst []byte) (results []byte, totalCount int64, err error) {
 	if p.Offset < 0 {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w: negative offset %d", storage.ErrInvalid, p.Offset)
+		return nil, 0, fmt.Errorf("postgres: list batches: %w: negative offset %d", storage.ErrInvalid, p.Offset)
 	}
 	if p.Limit < 1 {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w: limit %d is less than 1", storage.ErrInvalid, p.Limit)
+		return nil, 0, fmt.Errorf("postgres: list batches: %w: limit %d is less than 1", storage.ErrInvalid, p.Limit)
 	}
-	query, args := pageQuery, []any{p.BucketID, p.Limit, p.Offset}
+	query, args := pageQuery, []any{textOrNull(p.BucketID), p.Limit, p.Offset}
 	if p.Status != nil {
-		query, args = pageByStatusQuery, append(args, string(*p.Status))
+		query, args = pageByStatusQuery, append(args, textOrNull(string(*p.Status)))
 	}
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
+		return nil, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
+			return nil, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 		}
-		return dst, 0, errors.New("postgres: list batches: no row")
+		return nil, 0, errors.New("postgres: list batches: no row")
 	}
 	// The docs are appended from the row's raw bytes (text), not copied
 	// into a string first.
 	if err := rows.Scan(&totalCount, nil); err != nil {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
+		return nil, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 	}
 	docs := rows.RawValues()[1]
 	dst = append(dst, '[')
@@ -165,42 +163,7 @@ func (db *DB) listBatchesJSON(ctx context.Context, p api.ListParams, dst []byte)
 	dst = append(dst, ']')
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return dst, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
+		return nil, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))
 	}
 	return dst, totalCount, nil
-}
-
-// ListBatches returns one page of the batches of bucket p.BucketID with
-// status *p.Status (every status when p.Status is nil), ordered by
-// created_at descending then batch_id descending, skipping p.Offset of them
-// and returning at most p.Limit; and totalCount, the number of all batches
-// matching p.Status whatever the offset and limit. The page and the count
-// come from one statement, so they agree even while batches are written.
-//
-// The batches are decoded from their stored docs: ObjectIds is a non-nil
-// slice and Metadata a non-nil map whose numbers are json.Number (so they
-// encode back exactly as stored); CollectionIds, Error, ErrorSummary, TaskId
-// and CurrentTier are nil when not set; CreatedAt and UpdatedAt are in UTC
-// with nanoseconds. The page is never nil.
-//
-// An unknown bucket is not an error: it has no batches, so the page is empty
-// and the count 0. It returns an error wrapping [storage.ErrInvalid] when
-// p.Offset is negative or p.Limit is less than 1, and other errors for
-// storage failures, a done ctx or statement_timeout.
-//
-// ADAPTER for today's api.Store: when api.Store's list method becomes
-// ListBatches(ctx, p, dst []byte) ([]byte, int64, error), this method is
-// replaced by listBatchesJSON, renamed, and the decoding goes.
-func (db *DB) ListBatches(ctx context.Context, p api.ListParams) (page []server.Batch, totalCount int64, err error) {
-	raw, totalCount, err := db.listBatchesJSON(ctx, p, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	page = []server.Batch{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // metadata numbers stay exact
-	if err := dec.Decode(&page); err != nil {
-		return nil, 0, fmt.Errorf("postgres: list batches: stored docs: %w", err)
-	}
-	return page, totalCount, nil
 }

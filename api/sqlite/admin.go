@@ -100,8 +100,12 @@ func (db *DB) CreateAPIKey(ctx context.Context, organizationID, key string) (str
 // exist, [ErrAlreadyExists] when a BatchId is already stored (batch ids are
 // unique across buckets) or repeated in batches, [ErrInvalid] when a batch
 // has an empty BatchId, a Status or Type outside the enums, TotalTiers below
-// 1, or a timestamp outside the years 1678 to 2261; and other errors for
-// storage failures or a done ctx. Errors name the batch by index and id.
+// 1, a timestamp outside the years 1678 to 2261, a string that is not valid
+// UTF-8 (wrapping [api.ErrInvalidUTF8] too), an Error or TaskId holding NUL
+// (which PostgreSQL cannot store, refused alike here) or a metadata value
+// JSON cannot hold (NaN, ±Inf); and other errors for storage failures or a
+// done ctx.
+// Errors name the batch by index and id.
 func (db *DB) InsertBatches(ctx context.Context, bucketID string, batches []server.Batch) error {
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		return insertBatches(ctx, tx, bucketID, batches, func(i int, err error) error {
@@ -110,6 +114,69 @@ func (db *DB) InsertBatches(ctx context.Context, bucketID string, batches []serv
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: insert batches: %w", err)
+	}
+	return nil
+}
+
+// UpdateBatchStatus sets the status of the batch batchID (in whichever
+// bucket) to status and its updated_at to now (UTC, to the nanosecond; never
+// before its created_at), in one transaction that also rewrites the batch's
+// served JSON and moves it between the per-status counts. Setting the
+// status a batch already has only moves its updated_at.
+//
+// It returns an error wrapping [api.ErrNotFound] when no batch has that id,
+// [ErrInvalid] when status is not a TaskStatus, and other errors for storage
+// failures or a done ctx.
+func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status server.TaskStatus) error {
+	if !status.Valid() {
+		return fmt.Errorf("sqlite: update batch status: %w: status %q is not a TaskStatus", ErrInvalid, status)
+	}
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, batchID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("batch %q: %w", batchID, api.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		b.Status = status
+		b.UpdatedAt = time.Now().UTC()
+		if b.UpdatedAt.Before(b.CreatedAt) {
+			b.UpdatedAt = b.CreatedAt
+		}
+		doc, err := api.BatchJSON(&b)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE batches SET status = ?, updated_at = ?, doc = ? WHERE id = ?`,
+			string(b.Status), b.UpdatedAt.UnixNano(), string(doc), batchID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: update batch status: %w", err)
+	}
+	return nil
+}
+
+// DeleteBatch deletes the batch batchID (in whichever bucket), in one
+// transaction that also takes it out of the per-status counts. It returns an
+// error wrapping [api.ErrNotFound] when no batch has that id, and other
+// errors for storage failures or a done ctx.
+func (db *DB) DeleteBatch(ctx context.Context, batchID string) error {
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM batches WHERE id = ?`, batchID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("batch %q: %w", batchID, api.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete batch: %w", err)
 	}
 	return nil
 }
@@ -224,15 +291,10 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 	if err := mustExist(ctx, tx, "buckets", "bucket", bucketID); err != nil {
 		return err
 	}
-	exists, err := tx.PrepareContext(ctx, `SELECT bucket_id FROM batches WHERE id = ?`)
-	if err != nil {
-		return err
-	}
-	defer exists.Close()
 	insert, err := tx.PrepareContext(ctx, `
 		INSERT INTO batches (id, bucket_id, status, type, object_ids, collection_ids, error,
-			error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -248,26 +310,35 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 			return wrap(i, fmt.Errorf("batch_id %q %w earlier in the input", b.BatchId, ErrAlreadyExists))
 		}
 		seen[b.BatchId] = true
-		var other string
-		switch err := exists.QueryRowContext(ctx, b.BatchId).Scan(&other); {
-		case err == nil:
-			return wrap(i, fmt.Errorf("batch_id %q %w in bucket %s", b.BatchId, ErrAlreadyExists, other))
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
 		args, err := batchArgs(bucketID, b)
 		if err != nil {
 			return wrap(i, err)
 		}
-		if _, err := insert.ExecContext(ctx, args...); err != nil {
+		_, err = insert.ExecContext(ctx, args...)
+		if isUniqueViolation(err) {
+			// batches has no unique column but its id.
+			var other string
+			if qerr := tx.QueryRowContext(ctx, `SELECT bucket_id FROM batches WHERE id = ?`, b.BatchId).Scan(&other); qerr != nil {
+				return wrap(i, fmt.Errorf("batch_id %q %w: %v", b.BatchId, ErrAlreadyExists, qerr))
+			}
+			return wrap(i, fmt.Errorf("batch_id %q %w in bucket %s", b.BatchId, ErrAlreadyExists, other))
+		}
+		if err != nil {
 			return wrap(i, err)
 		}
 	}
 	return nil
 }
 
-// batchArgs returns the values of the INSERT of insertBatches for b.
+// batchArgs returns the values of the INSERT of insertBatches for b, doc
+// last: b's canonical JSON (api.BatchJSON) with bucketID as its bucket_id.
 func batchArgs(bucketID string, b *server.Batch) ([]any, error) {
+	stored := *b
+	stored.BucketId = bucketID
+	doc, err := api.BatchJSON(&stored)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	objectIDs := b.ObjectIds
 	if objectIDs == nil {
 		objectIDs = []string{}
@@ -319,6 +390,6 @@ func batchArgs(bucketID string, b *server.Batch) ([]any, error) {
 	return []any{
 		b.BatchId, bucketID, string(b.Status), string(b.Type), string(objectJSON), collectionJSON, errText,
 		summaryJSON, taskID, string(metadataJSON), currentTier, int64(b.TotalTiers),
-		b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(),
+		b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), string(doc),
 	}, nil
 }

@@ -46,7 +46,46 @@ var embedded embed.FS
 type DB struct {
 	write *sql.DB // one connection, BEGIN IMMEDIATE
 	read  *sql.DB // readConns connections, query_only
+	stmts readStmts
 	path  string
+}
+
+// readStmts are the statements of the API's requests, prepared once on the
+// read pool (database/sql prepares each on a connection the first time it
+// runs there and keeps it), so that no request parses SQL.
+type readStmts struct {
+	organizationForKey, resolveBucket *sql.Stmt
+	list, listStatus                  *sql.Stmt
+}
+
+// prepare prepares every statement of readStmts on read.
+func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
+	for _, st := range []struct {
+		dst  **sql.Stmt
+		text string
+	}{
+		{&s.organizationForKey, organizationForKeyQuery},
+		{&s.resolveBucket, resolveBucketQuery},
+		{&s.list, fmt.Sprintf(listQuery, "")},
+		{&s.listStatus, fmt.Sprintf(listQuery, " AND status = ?4")},
+	} {
+		stmt, err := read.PrepareContext(ctx, st.text)
+		if err != nil {
+			s.close()
+			return fmt.Errorf("preparing %q: %w", st.text, err)
+		}
+		*st.dst = stmt
+	}
+	return nil
+}
+
+// close closes the statements prepared.
+func (s *readStmts) close() {
+	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
 }
 
 var _ api.Store = (*DB)(nil)
@@ -103,7 +142,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	return &DB{write: write, read: read, path: abs}, nil
+	db := &DB{write: write, read: read, path: abs}
+	if err := db.stmts.prepare(ctx, read); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	return db, nil
 }
 
 // dsn builds the modernc.org/sqlite data source name of the file at the
@@ -129,10 +174,15 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
+	// goose holds a connection for the whole run, and a Go migration that
+	// commits as it goes (backfillBatchDocs) needs another one.
+	db.SetMaxOpenConns(2)
+	defer db.SetMaxOpenConns(1)
 	// p.Close would close db, which the DB keeps.
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrations: %w", err)
@@ -147,6 +197,7 @@ func (db *DB) Path() string { return db.path }
 // finish. It returns the first errors of closing them, joined. The DB must
 // not be used afterwards.
 func (db *DB) Close() error {
+	db.stmts.close()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

@@ -6,17 +6,11 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/internal/storetest"
 	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/storage"
 	"github.com/mixpeekgo/batches/generated/server"
 )
-
-var allStatuses = []server.TaskStatus{
-	server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING,
-	server.TaskStatusCOMPLETED, server.TaskStatusCOMPLETEDWITHERRORS, server.TaskStatusFAILED,
-	server.TaskStatusCANCELED, server.TaskStatusUNKNOWN, server.TaskStatusSKIPPED,
-	server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED,
-	server.TaskStatusSUSPENDED,
-}
 
 func TestSeedDemo(t *testing.T) {
 	db, _ := openTemp(t)
@@ -37,13 +31,9 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil || org.ID != info.OrganizationID || org.Name != "Demo" {
 		t.Fatalf("OrganizationForKey: %+v, %v", org, err)
 	}
-	ns, err := db.Namespace(ctx, org.ID, "demo")
-	if err != nil || ns.ID != info.NamespaceID {
-		t.Fatalf("Namespace: %+v, %v", ns, err)
-	}
-	bucket, err := db.Bucket(ctx, ns.ID, "demo")
-	if err != nil || bucket.ID != "bkt_demo" {
-		t.Fatalf("Bucket: %+v, %v", bucket, err)
+	ns, bucket, err := db.ResolveBucket(ctx, org.ID, "demo", "demo")
+	if err != nil || ns.ID != info.NamespaceID || bucket.ID != "bkt_demo" {
+		t.Fatalf("ResolveBucket: %+v, %+v, %v", ns, bucket, err)
 	}
 
 	all, total := listAll(t, db, "bkt_demo", nil, 1000)
@@ -91,7 +81,7 @@ func TestSeedDemo(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range allStatuses {
+	for _, s := range storage.TaskStatuses() {
 		if counts[s] == 0 {
 			t.Errorf("no %s batch (counts %v)", s, counts)
 		}
@@ -112,7 +102,7 @@ func TestSeedDemo(t *testing.T) {
 
 	// Counting with a filter agrees.
 	failed := server.TaskStatusFAILED
-	if _, n, err := db.ListBatches(ctx, api.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
+	if _, n, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
 		t.Errorf("FAILED count %d, %v; want %d", n, err, counts[failed])
 	}
 

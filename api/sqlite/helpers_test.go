@@ -2,12 +2,14 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/internal/storetest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -94,7 +96,7 @@ func listAll(t *testing.T, db *sqlite.DB, bucketID string, status *server.TaskSt
 	var all []server.Batch
 	var total int64 = -1
 	for offset := int64(0); ; {
-		page, count, err := db.ListBatches(t.Context(), api.ListParams{BucketID: bucketID, Status: status, Offset: offset, Limit: limit})
+		page, count, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: bucketID, Status: status, Offset: offset, Limit: limit})
 		if err != nil {
 			t.Fatalf("ListBatches(offset %d): %v", offset, err)
 		}
@@ -120,3 +122,6 @@ func ids(bs []server.Batch) []string {
 	}
 	return out
 }
+
+// jsonMarshal is json.Marshal.
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/internal/storetest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -60,7 +61,7 @@ func TestImportRoundTrip(t *testing.T) {
 	if err != nil || n != 4 {
 		t.Fatalf("ImportBatches = %d, %v; want 4", n, err)
 	}
-	page, total, err := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 3})
+	page, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 3})
 	if err != nil || total != 4 || len(page) != 3 {
 		t.Fatalf("ListBatches: %d of %d, %v", len(page), total, err)
 	}
@@ -116,7 +117,7 @@ func TestImportBadLineImportsNothing(t *testing.T) {
 			if !errors.As(err, &le) || le.Line != 3 {
 				t.Errorf("error %v is not a LineError of line 3", err)
 			}
-			if _, total, _ := db.ListBatches(t.Context(), api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
+			if _, total, _ := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
 				t.Errorf("%d batches imported", total)
 			}
 			t.Log(err)
@@ -142,7 +143,7 @@ func TestImportDuplicatesAndUnknownBucket(t *testing.T) {
 		}
 	}
 	for _, bucket := range []string{a.b.ID, b.b.ID} {
-		if _, total, _ := db.ListBatches(ctx, api.ListParams{BucketID: bucket, Limit: 10}); total != map[string]int64{a.b.ID: 1, b.b.ID: 0}[bucket] {
+		if _, total, _ := storetest.ListPage(ctx, db, api.ListParams{BucketID: bucket, Limit: 10}); total != map[string]int64{a.b.ID: 1, b.b.ID: 0}[bucket] {
 			t.Errorf("bucket %s: %d batches after failed imports", bucket, total)
 		}
 	}
@@ -184,7 +185,7 @@ func TestImportDefaults(t *testing.T) {
 	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line)); err != nil || n != 1 {
 		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)
 	}
-	page, _, err := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 1})
+	page, _, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 1})
 	if err != nil || len(page) != 1 {
 		t.Fatalf("ListBatches: %v, %v", page, err)
 	}

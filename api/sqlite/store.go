@@ -14,6 +14,26 @@ import (
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
+// The statements of OrganizationForKey and ResolveBucket.
+const (
+	organizationForKeyQuery = `
+		SELECT k.key_hash, o.id, o.name
+		FROM api_keys k JOIN organizations o ON o.id = k.organization_id
+		WHERE k.key_hash = ? AND k.revoked_at IS NULL`
+	// An id is looked up first, then a name; each is one lookup in a
+	// unique index, with no sort. No row: no namespace; a NULL bucket: no
+	// bucket.
+	resolveBucketQuery = `
+		WITH ns (id, name) AS (
+			SELECT id, name FROM namespaces WHERE id = coalesce(
+				(SELECT id FROM namespaces WHERE id = ?2 AND organization_id = ?1),
+				(SELECT id FROM namespaces WHERE organization_id = ?1 AND name = ?2))
+		)
+		SELECT ns.id, ns.name, b.id, b.name FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
+			(SELECT id FROM buckets WHERE id = ?3 AND namespace_id = ns.id),
+			(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = ?3))`
+)
+
 // OrganizationForKey returns the organization owning the API key whose
 // SHA-256 hash ([api.HashKey]) is keyHash. It returns [api.ErrNotFound]
 // (as is) when no key has that hash or the key has been revoked, and other
@@ -23,11 +43,7 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Org
 		stored []byte
 		org    api.Organization
 	)
-	err := db.read.QueryRowContext(ctx, `
-		SELECT k.key_hash, o.id, o.name
-		FROM api_keys k JOIN organizations o ON o.id = k.organization_id
-		WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
-		keyHash[:]).Scan(&stored, &org.ID, &org.Name)
+	err := db.stmts.organizationForKey.QueryRowContext(ctx, keyHash[:]).Scan(&stored, &org.ID, &org.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return api.Organization{}, api.ErrNotFound
 	}
@@ -42,123 +58,116 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Org
 	return org, nil
 }
 
-// Namespace returns the namespace of the organization organizationID whose
-// id is identifier or, when none has that id, whose name is identifier. It
-// returns [api.ErrNotFound] (as is) when the organization has neither,
-// whether or not another organization has one, and other errors only for
-// storage failures or a done ctx.
-func (db *DB) Namespace(ctx context.Context, organizationID, identifier string) (api.Namespace, error) {
-	var ns api.Namespace
-	err := db.read.QueryRowContext(ctx, `
-		SELECT id, organization_id, name FROM namespaces
-		WHERE organization_id = ?1 AND (id = ?2 OR name = ?2)
-		ORDER BY id = ?2 DESC
-		LIMIT 1`,
-		organizationID, identifier).Scan(&ns.ID, &ns.OrganizationID, &ns.Name)
+// ResolveBucket returns the namespace of the organization organizationID
+// whose id is namespace or, when none has that id, whose name is namespace;
+// and the bucket of that namespace whose id is bucket or, when none has
+// that id, whose name is bucket; both with one statement. It returns
+// [api.ErrNamespaceNotFound] (as is) when the organization has no such
+// namespace, whether or not another organization has one,
+// [api.ErrBucketNotFound] (as is, with the namespace) when the namespace
+// has no such bucket, whether or not another namespace has one, and other
+// errors only for storage failures or a done ctx.
+func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (api.Namespace, api.Bucket, error) {
+	var (
+		ns                 = api.Namespace{OrganizationID: organizationID}
+		bucketID, bucketNm sql.Null[string]
+	)
+	err := db.stmts.resolveBucket.QueryRowContext(ctx, organizationID, namespace, bucket).
+		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm)
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.Namespace{}, api.ErrNotFound
+		return api.Namespace{}, api.Bucket{}, api.ErrNamespaceNotFound
 	}
 	if err != nil {
-		return api.Namespace{}, fmt.Errorf("sqlite: namespace: %w", err)
+		return api.Namespace{}, api.Bucket{}, fmt.Errorf("sqlite: resolve bucket: %w", err)
 	}
-	return ns, nil
+	if !bucketID.Valid {
+		return ns, api.Bucket{}, api.ErrBucketNotFound
+	}
+	return ns, api.Bucket{ID: bucketID.V, NamespaceID: ns.ID, Name: bucketNm.V}, nil
 }
 
-// Bucket returns the bucket of the namespace namespaceID whose id is
-// identifier or, when none has that id, whose name is identifier. It returns
-// [api.ErrNotFound] (as is) when the namespace has neither, whether or not
-// another namespace has one, and other errors only for storage failures or a
-// done ctx.
-func (db *DB) Bucket(ctx context.Context, namespaceID, identifier string) (api.Bucket, error) {
-	var b api.Bucket
-	err := db.read.QueryRowContext(ctx, `
-		SELECT id, namespace_id, name FROM buckets
-		WHERE namespace_id = ?1 AND (id = ?2 OR name = ?2)
-		ORDER BY id = ?2 DESC
-		LIMIT 1`,
-		namespaceID, identifier).Scan(&b.ID, &b.NamespaceID, &b.Name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Bucket{}, api.ErrNotFound
-	}
-	if err != nil {
-		return api.Bucket{}, fmt.Errorf("sqlite: bucket: %w", err)
-	}
-	return b, nil
-}
-
-// batchColumns are the columns scanBatch reads, in its order.
-const batchColumns = `id, bucket_id, status, type, object_ids, collection_ids, error,
-	error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at`
-
-// ListBatches returns one page of the batches of bucket p.BucketID with
-// status *p.Status (every status when p.Status is nil), ordered by
-// created_at descending then batch_id descending, skipping p.Offset of them
-// and returning at most p.Limit; and totalCount, the number of all batches
-// matching p.Status whatever the offset and limit. The page and the count
-// come from one read transaction, so they agree even while batches are
-// written.
+// listQuery is the statement of ListBatches; %[1]s is "" or, with a status
+// filter, " AND status = ?4". One statement reads the count and the page,
+// hence from one snapshot: total_count from batch_counts (at most 13 rows a
+// bucket, kept by triggers), and the page as the docs of its batches joined
+// by commas. The page's rows are found by their rowids in the index on
+// (bucket_id[, status], created_at DESC, id DESC), which covers the filter,
+// the order and the offset, so the rows an offset skips are index entries
+// only and the table is read for the docs of the page alone; an offset at or
+// past the count reads no index at all.
 //
-// The page is never nil (empty when the offset is past the end, including
-// any offset up to math.MaxInt64). In each batch ObjectIds is a non-nil
-// slice and Metadata a non-nil map whose numbers are
-// json.Number (so they encode back exactly as stored); CollectionIds,
-// Error, ErrorSummary, TaskId and CurrentTier are nil when not set;
-// CreatedAt and UpdatedAt are in UTC with nanoseconds.
+// The order of the docs is the ORDER BY of the subquery that group_concat
+// reads: SQLite keeps the ORDER BY of a FROM-clause subquery whose outer
+// query is an aggregate other than count, min or max (select.c, the
+// OmitOrderBy conditions), and, the index giving that order, sorts nothing.
+// TestListQueryPlan checks the plan.
+const listQuery = `
+SELECT t.n, CASE WHEN ?3 < t.n THEN (
+    SELECT group_concat(doc, ',') FROM (
+        SELECT b.doc FROM (
+            SELECT rowid AS r, created_at AS c, id AS i FROM batches
+            WHERE bucket_id = ?1%[1]s
+            ORDER BY created_at DESC, id DESC
+            LIMIT ?2 OFFSET ?3
+        ) AS p JOIN batches AS b ON b.rowid = p.r
+        ORDER BY p.c DESC, p.i DESC
+    )
+) END
+FROM (SELECT ifnull(sum(n), 0) AS n FROM batch_counts WHERE bucket_id = ?1%[1]s) AS t`
+
+// ListBatches appends to dst one page of the batches of bucket p.BucketID
+// with status *p.Status (every status when p.Status is nil), as a JSON
+// array of their canonical JSON ([api.BatchJSON], the bytes the API
+// serves), ordered by created_at descending then batch_id descending,
+// skipping p.Offset of them and holding at most p.Limit; it returns the
+// extended slice and totalCount, the number of all batches matching
+// p.Status whatever the offset and limit. The page and the count are read by
+// one statement, so they agree even while batches are written. The count is
+// read from per-status counters, not counted; skipping an offset costs a
+// walk over that many index entries.
 //
-// An unknown bucket is not an error: it has no batches, so the page is empty
-// and the count 0 (callers resolve buckets with [DB.Bucket] first). It
-// returns an error wrapping [ErrInvalid] when p.Offset is negative or
-// p.Limit is less than 1, and other errors for storage failures or a done
-// ctx.
-func (db *DB) ListBatches(ctx context.Context, p api.ListParams) (page []server.Batch, totalCount int64, err error) {
+// The array is [] when the offset is at or past the end (any offset up to
+// math.MaxInt64). An unknown bucket is not an error: it has no batches, so
+// the page is [] and the count 0 (callers resolve buckets with
+// [DB.ResolveBucket] first). It returns an error wrapping [ErrInvalid] when
+// p.Offset is negative or p.Limit is less than 1, and other errors for
+// storage failures or a done ctx; results is nil with any error.
+func (db *DB) ListBatches(ctx context.Context, p api.ListParams, dst []byte) (results []byte, totalCount int64, err error) {
 	if p.Offset < 0 {
 		return nil, 0, fmt.Errorf("sqlite: list batches: %w: negative offset %d", ErrInvalid, p.Offset)
 	}
 	if p.Limit < 1 {
 		return nil, 0, fmt.Errorf("sqlite: list batches: %w: limit %d is less than 1", ErrInvalid, p.Limit)
 	}
-	where, args := "bucket_id = ?", []any{p.BucketID}
-	if p.Status != nil {
-		where += " AND status = ?"
-		args = append(args, string(*p.Status))
+	// The page is scanned into a string, which the driver allocates
+	// anyway: a sql.RawBytes would copy it once more.
+	var (
+		row  *sql.Row
+		page sql.Null[string]
+	)
+	if p.Status == nil {
+		row = db.stmts.list.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset)
+	} else {
+		row = db.stmts.listStatus.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset, string(*p.Status))
 	}
-
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
+	if err := row.Scan(&totalCount, &page); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // read only: nothing to undo
-
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM batches WHERE "+where, args...).Scan(&totalCount); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list batches: count: %w", err)
-	}
-	page = []server.Batch{}
-	if p.Offset >= totalCount {
-		return page, totalCount, nil
-	}
-	rows, err := tx.QueryContext(ctx,
-		"SELECT "+batchColumns+" FROM batches WHERE "+where+
-			" ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-		append(args, p.Limit, p.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		b, err := scanBatch(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
-		}
-		page = append(page, b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
-	}
-	return page, totalCount, nil
+	dst = append(dst, '[')
+	dst = append(dst, page.V...)
+	dst = append(dst, ']')
+	return dst, totalCount, nil
 }
 
-// scanBatch reads one row of batchColumns.
-func scanBatch(rows *sql.Rows) (server.Batch, error) {
+// batchColumns are the columns scanBatch reads, in its order.
+const batchColumns = `id, bucket_id, status, type, object_ids, collection_ids, error,
+	error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at`
+
+// scanBatch reads one row of batchColumns into the batch the columns hold:
+// ObjectIds non-nil, Metadata non-nil with json.Number numbers (so that they
+// encode back as stored), the nullable fields nil when NULL, timestamps in
+// UTC.
+func scanBatch(rows interface{ Scan(...any) error }) (server.Batch, error) {
 	var (
 		b                                server.Batch
 		status, typ, objectIDs, metadata string

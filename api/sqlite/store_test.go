@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/internal/storetest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -84,7 +85,7 @@ func TestListBatchesOrderPagingAndCount(t *testing.T) {
 	}
 
 	// Ties on created_at are broken by batch_id descending.
-	page, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: ten.b.ID, Limit: 3})
+	page, _, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: ten.b.ID, Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestListBatchesOrderPagingAndCount(t *testing.T) {
 		{offset: math.MaxInt64 - 1, status: ptr(server.TaskStatusFAILED), wantLen: 0, wantTot: 19},
 		{offset: 0, status: ptr(server.TaskStatusSUSPENDED), wantLen: 0, wantTot: 0},
 	} {
-		page, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: ten.b.ID, Status: tc.status, Offset: tc.offset, Limit: 10})
+		page, total, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: ten.b.ID, Status: tc.status, Offset: tc.offset, Limit: 10})
 		if err != nil {
 			t.Errorf("offset %d: %v", tc.offset, err)
 			continue
@@ -120,13 +121,13 @@ func TestListBatchesOrderPagingAndCount(t *testing.T) {
 	}
 
 	// An unknown bucket has no batches.
-	page, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: "bkt_nope", Limit: 10})
+	page, total, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: "bkt_nope", Limit: 10})
 	if err != nil || len(page) != 0 || total != 0 {
 		t.Errorf("unknown bucket: %v, %d, %v", page, total, err)
 	}
 	// Bad parameters.
 	for _, p := range []api.ListParams{{BucketID: ten.b.ID, Limit: 0}, {BucketID: ten.b.ID, Limit: 10, Offset: -1}} {
-		if _, _, err := db.ListBatches(t.Context(), p); !errors.Is(err, sqlite.ErrInvalid) {
+		if _, _, err := db.ListBatches(t.Context(), p, nil); !errors.Is(err, sqlite.ErrInvalid) {
 			t.Errorf("ListBatches(%+v) = %v, want ErrInvalid", p, err)
 		}
 	}
@@ -150,7 +151,7 @@ func TestListBatchesFields(t *testing.T) {
 	if err := db.InsertBatches(t.Context(), ten.b.ID, []server.Batch{bare, full}); err != nil {
 		t.Fatal(err)
 	}
-	page, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: ten.b.ID, Limit: 10})
+	page, _, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: ten.b.ID, Limit: 10})
 	if err != nil || len(page) != 2 {
 		t.Fatalf("ListBatches: %d, %v", len(page), err)
 	}
@@ -176,64 +177,6 @@ func TestListBatchesFields(t *testing.T) {
 	}
 	if n := fmt.Sprint(f.Metadata["n"]); n != "12345678901234567890" {
 		t.Errorf("metadata number %s, want 12345678901234567890", n)
-	}
-}
-
-func TestTenantIsolation(t *testing.T) {
-	db, _ := openTemp(t)
-	ctx := t.Context()
-	a := newTenant(t, db, "Acme", "production", "main")
-	b := newTenant(t, db, "Globex", "production", "main")
-
-	for _, ten := range []tenant{a, b} {
-		for _, ident := range []string{"production", ten.ns.ID} {
-			ns, err := db.Namespace(ctx, ten.org.ID, ident)
-			if err != nil || ns != ten.ns {
-				t.Errorf("Namespace(%s, %q) = %+v, %v; want %+v", ten.org.ID, ident, ns, err, ten.ns)
-			}
-		}
-		for _, ident := range []string{"main", ten.b.ID} {
-			bk, err := db.Bucket(ctx, ten.ns.ID, ident)
-			if err != nil || bk != ten.b {
-				t.Errorf("Bucket(%s, %q) = %+v, %v; want %+v", ten.ns.ID, ident, bk, err, ten.b)
-			}
-		}
-	}
-	// Another organization's namespace id, another namespace's bucket id.
-	if _, err := db.Namespace(ctx, a.org.ID, b.ns.ID); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("Namespace of another org's id = %v, want ErrNotFound", err)
-	}
-	if _, err := db.Bucket(ctx, a.ns.ID, b.b.ID); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("Bucket of another namespace's id = %v, want ErrNotFound", err)
-	}
-	for _, ident := range []string{"staging", "", "PRODUCTION"} {
-		if _, err := db.Namespace(ctx, a.org.ID, ident); !errors.Is(err, api.ErrNotFound) {
-			t.Errorf("Namespace(%q) = %v, want ErrNotFound", ident, err)
-		}
-	}
-	if _, err := db.Namespace(ctx, "org_nonexistent", "production"); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("Namespace of unknown org = %v, want ErrNotFound", err)
-	}
-
-	// The id wins over a name: a bucket named like another bucket's id.
-	b2, err := db.CreateBucket(ctx, a.ns.ID, a.b.ID+"-named", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tricky, err := db.CreateBucket(ctx, a.ns.ID, b2.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := db.Bucket(ctx, a.ns.ID, b2.ID); err != nil || got != b2 {
-		t.Errorf("Bucket by id shadowed by name: %+v, %v (the named one is %s)", got, err, tricky.ID)
-	}
-
-	// Keys resolve to their own organization.
-	for _, ten := range []tenant{a, b} {
-		org, err := db.OrganizationForKey(ctx, api.HashKey(ten.key))
-		if err != nil || org != ten.org {
-			t.Errorf("OrganizationForKey = %+v, %v; want %+v", org, err, ten.org)
-		}
 	}
 }
 
@@ -350,47 +293,6 @@ func TestCreateErrors(t *testing.T) {
 	newTenant(t, db, "Acme", "production", "main")
 }
 
-func TestInsertBatchesErrors(t *testing.T) {
-	db, _ := openTemp(t)
-	ctx := t.Context()
-	a := newTenant(t, db, "Acme", "production", "main")
-	now := time.Now()
-	good := batch("btch_good", server.TaskStatusCOMPLETED, now)
-
-	if err := db.InsertBatches(ctx, "bkt_nonexistent", []server.Batch{good}); !errors.Is(err, api.ErrNotFound) {
-		t.Errorf("unknown bucket: %v", err)
-	}
-	bad := batch("btch_bad", "DONE", now)
-	badTiers := batch("btch_tiers", server.TaskStatusCOMPLETED, now)
-	badTiers.TotalTiers = 0
-	badTime := batch("btch_time", server.TaskStatusCOMPLETED, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
-	for _, tc := range []struct {
-		batches []server.Batch
-		want    error
-	}{
-		{[]server.Batch{good, bad}, sqlite.ErrInvalid},
-		{[]server.Batch{good, badTiers}, sqlite.ErrInvalid},
-		{[]server.Batch{good, badTime}, sqlite.ErrInvalid},
-		{[]server.Batch{good, batch("", server.TaskStatusCOMPLETED, now)}, sqlite.ErrInvalid},
-		{[]server.Batch{good, good}, sqlite.ErrAlreadyExists},
-	} {
-		if err := db.InsertBatches(ctx, a.b.ID, tc.batches); !errors.Is(err, tc.want) {
-			t.Errorf("InsertBatches(%v) = %v, want %v", ids(tc.batches), err, tc.want)
-		}
-	}
-	if _, total, _ := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
-		t.Errorf("failed inserts stored %d batches", total)
-	}
-	if err := db.InsertBatches(ctx, a.b.ID, []server.Batch{good}); err != nil {
-		t.Fatal(err)
-	}
-	// Batch ids are unique across buckets.
-	b := newTenant(t, db, "Other", "production", "main")
-	if err := db.InsertBatches(ctx, b.b.ID, []server.Batch{good}); !errors.Is(err, sqlite.ErrAlreadyExists) {
-		t.Errorf("id of another bucket's batch: %v", err)
-	}
-}
-
 // TestConcurrentReadsAndWrites lists while batches are being inserted: every
 // page must agree with its count (one snapshot).
 func TestConcurrentReadsAndWrites(t *testing.T) {
@@ -422,7 +324,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 					return
 				default:
 				}
-				page, total, err := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 1000})
+				page, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 1000})
 				if err != nil {
 					t.Errorf("ListBatches: %v", err)
 					return
@@ -435,7 +337,7 @@ func TestConcurrentReadsAndWrites(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if _, total, _ := db.ListBatches(ctx, api.ListParams{BucketID: a.b.ID, Limit: 1}); total != 200 {
+	if _, total, _ := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 1}); total != 200 {
 		t.Errorf("total %d, want 200", total)
 	}
 }

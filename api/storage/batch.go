@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -20,8 +21,8 @@ var (
 // CheckBatch returns an error wrapping ErrInvalid when b cannot be stored:
 // a batch_id that is not 1 to 128 characters of [A-Za-z0-9_.-], a Status or
 // Type outside the enums, TotalTiers below 1, an Error or TaskId that is not
-// text ([IsText]), or a CreatedAt or UpdatedAt outside the years 1678 to
-// 2261.
+// text ([IsText]; wrapping [api.ErrInvalidUTF8] too when it is not valid
+// UTF-8), or a CreatedAt or UpdatedAt outside the years 1678 to 2261.
 func CheckBatch(b *server.Batch) error {
 	switch {
 	case CheckID("batch_id", b.BatchId) != nil:
@@ -37,8 +38,12 @@ func CheckBatch(b *server.Batch) error {
 		name string
 		s    *string
 	}{{"error", b.Error}, {"task_id", b.TaskId}} {
-		if f.s != nil && !IsText(*f.s) {
-			return fmt.Errorf("%w: %s is not valid UTF-8 or holds a NUL character (U+0000), which a database text column cannot hold", ErrInvalid, f.name)
+		switch {
+		case f.s == nil:
+		case !utf8.ValidString(*f.s):
+			return fmt.Errorf("%w: %s: %w", ErrInvalid, f.name, api.ErrInvalidUTF8)
+		case strings.ContainsRune(*f.s, 0):
+			return fmt.Errorf("%w: %s holds a NUL character (U+0000), which a database text column cannot hold", ErrInvalid, f.name)
 		}
 	}
 	for _, t := range []struct {
@@ -82,4 +87,16 @@ func AsListed(bucketID string, b server.Batch) server.Batch {
 // text; a lookup by a string that is not finds nothing.
 func IsText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// TaskStatuses returns every TaskStatus of openapi.yaml's enum, in its
+// order (PENDING first, SUSPENDED last), as a new slice each call.
+func TaskStatuses() []server.TaskStatus {
+	return []server.TaskStatus{
+		server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING,
+		server.TaskStatusCOMPLETED, server.TaskStatusCOMPLETEDWITHERRORS, server.TaskStatusFAILED,
+		server.TaskStatusCANCELED, server.TaskStatusUNKNOWN, server.TaskStatusSKIPPED,
+		server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED,
+		server.TaskStatusSUSPENDED,
+	}
 }

@@ -2,9 +2,11 @@ package storage_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -70,7 +72,7 @@ func TestListOrder(t *testing.T) {
 		for _, limit := range []int{1, 3, 7, 100} {
 			var got []string
 			for offset := int64(0); ; offset += int64(limit) {
-				page, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Offset: offset, Limit: limit})
+				page, total, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: b.ID, Offset: offset, Limit: limit})
 				if err != nil || total != int64(len(want)) {
 					t.Fatalf("ListBatches: total %d, %v", total, err)
 				}
@@ -108,7 +110,7 @@ func TestImportKeepsEveryField(t *testing.T) {
 		if n, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(strings.Join(lines, "\n"))); err != nil || n != 2 {
 			t.Fatalf("ImportBatches = %d, %v", n, err)
 		}
-		page, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Limit: 10})
+		page, total, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: b.ID, Limit: 10})
 		if err != nil || total != 2 || len(page) != 2 {
 			t.Fatalf("ListBatches: %d of %d, %v", len(page), total, err)
 		}
@@ -159,11 +161,23 @@ func TestStringsThatAreNotText(t *testing.T) {
 		ns, b := newBucket(t, db, "bkt_text")
 		ctx := t.Context()
 		for _, s := range []string{"production\x00", "\xff", "main\x00", "bkt_text\x00x"} {
-			if _, err := db.Namespace(ctx, ns.OrganizationID, s); !errors.Is(err, api.ErrNotFound) {
-				t.Errorf("Namespace(%q) = %v, want ErrNotFound", s, err)
+			if _, _, err := db.ResolveBucket(ctx, ns.OrganizationID, s, "main"); err != api.ErrNamespaceNotFound {
+				t.Errorf("ResolveBucket(namespace %q) = %v, want ErrNamespaceNotFound", s, err)
 			}
-			if _, err := db.Bucket(ctx, ns.ID, s); !errors.Is(err, api.ErrNotFound) {
-				t.Errorf("Bucket(%q) = %v, want ErrNotFound", s, err)
+			if got, _, err := db.ResolveBucket(ctx, ns.OrganizationID, "production", s); err != api.ErrBucketNotFound || got != ns {
+				t.Errorf("ResolveBucket(bucket %q) = %+v, %v; want %+v, ErrBucketNotFound", s, got, err, ns)
+			}
+			if _, _, err := db.ResolveBucket(ctx, s, "production", "main"); err != api.ErrNamespaceNotFound {
+				t.Errorf("ResolveBucket(organization %q) = %v, want ErrNamespaceNotFound", s, err)
+			}
+			if err := db.UpdateBatchStatus(ctx, s, server.TaskStatusFAILED); !errors.Is(err, api.ErrNotFound) {
+				t.Errorf("UpdateBatchStatus(%q) = %v, want ErrNotFound", s, err)
+			}
+			if err := db.DeleteBatch(ctx, s); !errors.Is(err, api.ErrNotFound) {
+				t.Errorf("DeleteBatch(%q) = %v, want ErrNotFound", s, err)
+			}
+			if _, total, err := db.ListBatches(ctx, api.ListParams{BucketID: s, Limit: 1}, nil); err != nil || total != 0 {
+				t.Errorf("ListBatches(bucket %q) = %d, %v; want 0, nil", s, total, err)
 			}
 			if _, err := db.CreateNamespace(ctx, ns.OrganizationID, s); !errors.Is(err, storage.ErrInvalid) {
 				t.Errorf("CreateNamespace(%q) = %v, want ErrInvalid", s, err)
@@ -219,11 +233,11 @@ func TestInsertReportsTheFirstWrongBatch(t *testing.T) {
 		if err := db.InsertBatches(ctx, "bkt_nope", []server.Batch{good}); !errors.Is(err, api.ErrNotFound) {
 			t.Errorf("InsertBatches into an unknown bucket = %v, want ErrNotFound", err)
 		}
-		if _, total, err := db.ListBatches(ctx, api.ListParams{BucketID: b.ID, Limit: 10}); err != nil || total != 1 {
+		if _, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: b.ID, Limit: 10}); err != nil || total != 1 {
 			t.Errorf("after the failed inserts: total %d, %v; want 1", total, err)
 		}
 		for _, p := range []api.ListParams{{BucketID: b.ID, Offset: -1, Limit: 1}, {BucketID: b.ID, Limit: 0}} {
-			if _, _, err := db.ListBatches(ctx, p); !errors.Is(err, storage.ErrInvalid) {
+			if _, _, err := storetest.ListPage(ctx, db, p); !errors.Is(err, storage.ErrInvalid) {
 				t.Errorf("ListBatches(%+v) = %v, want ErrInvalid", p, err)
 			}
 		}
@@ -255,9 +269,289 @@ func TestSeedDemoOnce(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%d SeedDemo calls seeded, want 1", n)
 		}
-		_, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: storage.DemoBucketID, Limit: 1})
+		_, total, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: storage.DemoBucketID, Limit: 1})
 		if err != nil || total != storage.DemoBatchCount {
 			t.Errorf("demo bucket: total %d, %v", total, err)
+		}
+	})
+}
+
+// TestResolveBucket: a namespace and a bucket are found by id or by name,
+// the id first, within the organization and the namespace only; the two
+// ErrNotFound errors say which was not found.
+func TestResolveBucket(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
+		db := be.Open(t)
+		ctx := t.Context()
+		type tenant struct {
+			org api.Organization
+			ns  api.Namespace
+			b   api.Bucket
+			key string
+		}
+		newTenant := func(name string) tenant {
+			t.Helper()
+			org, err := db.CreateOrganization(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns, err := db.CreateNamespace(ctx, org.ID, "production")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := db.CreateBucket(ctx, ns.ID, "main", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := db.CreateAPIKey(ctx, org.ID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tenant{org, ns, b, key}
+		}
+		a, b := newTenant("Acme"), newTenant("Globex")
+
+		for _, ten := range []tenant{a, b} {
+			for _, nsIdent := range []string{"production", ten.ns.ID} {
+				for _, bucketIdent := range []string{"main", ten.b.ID} {
+					ns, bk, err := db.ResolveBucket(ctx, ten.org.ID, nsIdent, bucketIdent)
+					if err != nil || ns != ten.ns || bk != ten.b {
+						t.Errorf("ResolveBucket(%s, %q, %q) = %+v, %+v, %v; want %+v, %+v", ten.org.ID, nsIdent, bucketIdent, ns, bk, err, ten.ns, ten.b)
+					}
+				}
+			}
+			// Keys resolve to their own organization.
+			if org, err := db.OrganizationForKey(ctx, api.HashKey(ten.key)); err != nil || org != ten.org {
+				t.Errorf("OrganizationForKey = %+v, %v; want %+v", org, err, ten.org)
+			}
+		}
+		// Another organization's namespace id, another namespace's bucket id.
+		if _, _, err := db.ResolveBucket(ctx, a.org.ID, b.ns.ID, "main"); err != api.ErrNamespaceNotFound {
+			t.Errorf("namespace of another org's id = %v, want ErrNamespaceNotFound", err)
+		}
+		if ns, _, err := db.ResolveBucket(ctx, a.org.ID, "production", b.b.ID); err != api.ErrBucketNotFound || ns != a.ns {
+			t.Errorf("bucket of another namespace's id = %+v, %v; want %+v, ErrBucketNotFound", ns, err, a.ns)
+		}
+		for _, ident := range []string{"staging", "", "PRODUCTION", "MAIN"} {
+			if _, _, err := db.ResolveBucket(ctx, a.org.ID, ident, "main"); err != api.ErrNamespaceNotFound {
+				t.Errorf("ResolveBucket(namespace %q) = %v, want ErrNamespaceNotFound", ident, err)
+			}
+			if _, _, err := db.ResolveBucket(ctx, a.org.ID, "production", ident); err != api.ErrBucketNotFound {
+				t.Errorf("ResolveBucket(bucket %q) = %v, want ErrBucketNotFound", ident, err)
+			}
+		}
+		if _, _, err := db.ResolveBucket(ctx, "org_nonexistent", "production", "main"); err != api.ErrNamespaceNotFound || !errors.Is(err, api.ErrNotFound) {
+			t.Errorf("namespace of unknown org = %v, want ErrNamespaceNotFound", err)
+		}
+		if _, err := db.OrganizationForKey(ctx, api.HashKey("sk_live_unknown")); err != api.ErrNotFound {
+			t.Errorf("OrganizationForKey of an unknown key = %v, want ErrNotFound", err)
+		}
+
+		// The id wins over a name: a namespace and a bucket named like
+		// another one's id.
+		b2, err := db.CreateBucket(ctx, a.ns.ID, a.b.ID+"-named", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tricky, err := db.CreateBucket(ctx, a.ns.ID, b2.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := db.ResolveBucket(ctx, a.org.ID, a.ns.ID, b2.ID); err != nil || got != b2 {
+			t.Errorf("bucket by id shadowed by name: %+v, %v (the named one is %s)", got, err, tricky.ID)
+		}
+		ns2, err := db.CreateNamespace(ctx, a.org.ID, "second")
+		if err != nil {
+			t.Fatal(err)
+		}
+		trickyNS, err := db.CreateNamespace(ctx, a.org.ID, ns2.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateBucket(ctx, trickyNS.ID, "main", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := db.ResolveBucket(ctx, a.org.ID, ns2.ID, "main"); err != api.ErrBucketNotFound || got != ns2 {
+			t.Errorf("namespace by id shadowed by name: %+v, %v (the named one is %s)", got, err, trickyNS.ID)
+		}
+		if got, _, err := db.ResolveBucket(ctx, a.org.ID, trickyNS.ID, "main"); err != nil || got != trickyNS {
+			t.Errorf("namespace by its own id: %+v, %v", got, err)
+		}
+
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, _, err := db.ResolveBucket(canceled, a.org.ID, "production", "main"); !errors.Is(err, context.Canceled) {
+			t.Errorf("ResolveBucket with a canceled context = %v", err)
+		}
+	})
+}
+
+// TestUpdateBatchStatusAndDeleteBatch: a status change rewrites the status
+// and updated_at (now, never before created_at) and nothing else; a delete
+// frees the id; unknown ids and bad statuses change nothing.
+func TestUpdateBatchStatusAndDeleteBatch(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
+		db := be.Open(t)
+		ctx := t.Context()
+		_, b := newBucket(t, db, "bkt_u")
+		created := time.Date(2025, 6, 1, 12, 0, 0, 5, time.FixedZone("CEST", 2*3600))
+		full := batch("btch_u1", server.TaskStatusPENDING, created)
+		full.UpdatedAt = created.Add(time.Minute)
+		full.ObjectIds = []string{"obj_1"}
+		full.Metadata = map[string]any{"big": json.Number("12345678901234567890"), "html": "<&>"}
+		full.Error, full.ErrorSummary = ptr("boom"), &map[string]int{"timeout": 2}
+		future := batch("btch_future", server.TaskStatusPENDING, time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err := db.InsertBatches(ctx, b.ID, []server.Batch{full, future}); err != nil {
+			t.Fatal(err)
+		}
+		before := list(t, db, b.ID)
+
+		for _, tc := range []struct {
+			id     string
+			status server.TaskStatus
+			want   error
+		}{
+			{"btch_missing", server.TaskStatusCOMPLETED, api.ErrNotFound},
+			{"", server.TaskStatusCOMPLETED, api.ErrNotFound},
+			{"btch_u1", "DONE", storage.ErrInvalid},
+			{"btch_u1", "", storage.ErrInvalid},
+			{"btch_u1", "completed", storage.ErrInvalid},
+		} {
+			if err := db.UpdateBatchStatus(ctx, tc.id, tc.status); !errors.Is(err, tc.want) {
+				t.Errorf("UpdateBatchStatus(%q, %q) = %v, want %v", tc.id, tc.status, err, tc.want)
+			}
+		}
+		for _, id := range []string{"btch_missing", ""} {
+			if err := db.DeleteBatch(ctx, id); !errors.Is(err, api.ErrNotFound) {
+				t.Errorf("DeleteBatch(%q) = %v, want ErrNotFound", id, err)
+			}
+		}
+		if got := list(t, db, b.ID); got != before {
+			t.Fatalf("failed writes changed the bucket:\n%s\nwas\n%s", got, before)
+		}
+
+		now := time.Now()
+		for _, id := range []string{"btch_u1", "btch_future"} {
+			if err := db.UpdateBatchStatus(ctx, id, server.TaskStatusCOMPLETED); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: b.ID, Limit: 10})
+		if err != nil || total != 2 || len(page) != 2 {
+			t.Fatalf("ListBatches: %+v, %d, %v", page, total, err)
+		}
+		if got := page[0]; got.Status != server.TaskStatusCOMPLETED || !got.UpdatedAt.Equal(future.CreatedAt) {
+			t.Errorf("a batch created in the future: status %s, updated_at %s; want COMPLETED, its created_at", got.Status, got.UpdatedAt)
+		}
+		got := page[1]
+		if got.Status != server.TaskStatusCOMPLETED || got.UpdatedAt.Before(now) || got.UpdatedAt.After(time.Now()) || got.UpdatedAt.Location() != time.UTC {
+			t.Errorf("status %s, updated_at %v; want COMPLETED, between %v and now, in UTC", got.Status, got.UpdatedAt, now)
+		}
+		// Everything else is as it was, to the byte.
+		want := storage.AsListed(b.ID, full)
+		want.Status, want.UpdatedAt = got.Status, got.UpdatedAt
+		wantDoc, err := api.BatchJSON(&want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotDoc, err := api.BatchJSON(&got); err != nil || !bytes.Equal(gotDoc, wantDoc) {
+			t.Errorf("after UpdateBatchStatus:\n%s (%v)\nwant\n%s", gotDoc, err, wantDoc)
+		}
+
+		if err := db.DeleteBatch(ctx, "btch_u1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteBatch(ctx, "btch_u1"); !errors.Is(err, api.ErrNotFound) {
+			t.Errorf("second DeleteBatch = %v, want ErrNotFound", err)
+		}
+		if err := db.UpdateBatchStatus(ctx, "btch_u1", server.TaskStatusFAILED); !errors.Is(err, api.ErrNotFound) {
+			t.Errorf("UpdateBatchStatus of a deleted batch = %v, want ErrNotFound", err)
+		}
+		if _, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: b.ID, Limit: 10}); err != nil || total != 1 {
+			t.Errorf("after DeleteBatch: total %d, %v", total, err)
+		}
+		// The id is free again.
+		if err := db.InsertBatches(ctx, b.ID, []server.Batch{full}); err != nil {
+			t.Errorf("InsertBatches of a deleted id: %v", err)
+		}
+	})
+}
+
+// list returns the bucket's first page as ListBatches writes it.
+func list(t *testing.T, db storage.DB, bucketID string) string {
+	t.Helper()
+	out, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: bucketID, Limit: 1000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s (total_count %d)", out, total)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestInsertBatchesErrors: every kind of batch the schema or the databases
+// cannot hold is refused with ErrInvalid (and ErrInvalidUTF8 for bytes that
+// are not UTF-8, wherever they are), a taken id with ErrAlreadyExists, an
+// unknown bucket with ErrNotFound; and nothing is stored.
+func TestInsertBatchesErrors(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
+		db := be.Open(t)
+		ctx := t.Context()
+		_, a := newBucket(t, db, "bkt_a")
+		now := time.Now()
+		good := batch("btch_good", server.TaskStatusCOMPLETED, now)
+		if err := db.InsertBatches(ctx, "bkt_nonexistent", []server.Batch{good}); !errors.Is(err, api.ErrNotFound) {
+			t.Errorf("unknown bucket: %v", err)
+		}
+		invalid := func(name string, change func(b *server.Batch)) server.Batch {
+			b := batch("btch_"+name, server.TaskStatusFAILED, now)
+			change(&b)
+			return b
+		}
+		for _, tc := range []struct {
+			bad  server.Batch
+			want []error
+		}{
+			{invalid("status", func(b *server.Batch) { b.Status = "DONE" }), []error{storage.ErrInvalid}},
+			{invalid("type", func(b *server.Batch) { b.Type = "FOLDER" }), []error{storage.ErrInvalid}},
+			{invalid("tiers", func(b *server.Batch) { b.TotalTiers = 0 }), []error{storage.ErrInvalid}},
+			{invalid("time", func(b *server.Batch) { b.CreatedAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) }), []error{storage.ErrInvalid}},
+			{invalid("", func(b *server.Batch) { b.BatchId = "" }), []error{storage.ErrInvalid}},
+			{good, []error{storage.ErrAlreadyExists}},
+			{invalid("error", func(b *server.Batch) { b.Error = ptr("bad \xff byte") }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("task", func(b *server.Batch) { b.TaskId = ptr("task_\xff") }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("errornul", func(b *server.Batch) { b.Error = ptr("nul \x00 byte") }), []error{storage.ErrInvalid}},
+			{invalid("metavalue", func(b *server.Batch) { b.Metadata = map[string]any{"k": []any{"ok", "\xfe"}} }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("metakey", func(b *server.Batch) { b.Metadata = map[string]any{"\xc3(": 1} }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("object", func(b *server.Batch) { b.ObjectIds = []string{"obj_\xe2\x82"} }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("collection", func(b *server.Batch) { b.CollectionIds = &[]string{"col_\xff"} }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("summary", func(b *server.Batch) { b.ErrorSummary = &map[string]int{"time\xffout": 1} }), []error{storage.ErrInvalid, api.ErrInvalidUTF8}},
+			{invalid("nan", func(b *server.Batch) { b.Metadata = map[string]any{"n": math.NaN()} }), []error{storage.ErrInvalid}},
+			{invalid("inf", func(b *server.Batch) { b.Metadata = map[string]any{"n": []any{math.Inf(-1)}} }), []error{storage.ErrInvalid}},
+		} {
+			err := db.InsertBatches(ctx, a.ID, []server.Batch{good, tc.bad})
+			for _, want := range tc.want {
+				if !errors.Is(err, want) {
+					t.Errorf("InsertBatches(%q) = %v, want %v", tc.bad.BatchId, err, want)
+				}
+			}
+		}
+		if _, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.ID, Limit: 10}); err != nil || total != 0 {
+			t.Errorf("failed inserts stored %d batches (%v)", total, err)
+		}
+		if err := db.InsertBatches(ctx, a.ID, []server.Batch{good}); err != nil {
+			t.Fatal(err)
+		}
+		// Batch ids are unique across buckets.
+		other, err := db.CreateBucket(ctx, a.NamespaceID, "other", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.InsertBatches(ctx, other.ID, []server.Batch{good}); !errors.Is(err, storage.ErrAlreadyExists) || !strings.Contains(err.Error(), a.ID) {
+			t.Errorf("id of another bucket's batch: %v, want ErrAlreadyExists naming %s", err, a.ID)
 		}
 	})
 }

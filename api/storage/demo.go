@@ -137,7 +137,7 @@ func DemoBatches(now time.Time, bucketID string) []server.Batch {
 		}
 		present[statuses[i]] = true
 	}
-	for _, s := range allStatuses {
+	for _, s := range TaskStatuses() {
 		for i := recent; !present[s] && i < DemoBatchCount; i++ {
 			if statuses[i] == server.TaskStatusCOMPLETED && (s != server.TaskStatusARCHIVED || ages[i] >= 45*24*time.Hour) {
 				statuses[i], present[s] = s, true
@@ -271,13 +271,4 @@ func DemoBatches(now time.Time, bucketID string) []server.Batch {
 		batches[i] = b
 	}
 	return batches
-}
-
-// allStatuses lists every TaskStatus.
-var allStatuses = []server.TaskStatus{
-	server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING,
-	server.TaskStatusCOMPLETED, server.TaskStatusCOMPLETEDWITHERRORS, server.TaskStatusFAILED,
-	server.TaskStatusCANCELED, server.TaskStatusUNKNOWN, server.TaskStatusSKIPPED,
-	server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED,
-	server.TaskStatusSUSPENDED,
 }

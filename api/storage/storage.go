@@ -36,6 +36,8 @@ type Admin interface {
 	CreateAPIKey(ctx context.Context, organizationID, key string) (string, error)
 	InsertBatches(ctx context.Context, bucketID string, batches []server.Batch) error
 	ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error)
+	UpdateBatchStatus(ctx context.Context, batchID string, status server.TaskStatus) error
+	DeleteBatch(ctx context.Context, batchID string) error
 	SeedDemo(ctx context.Context, apiKey string) (DemoInfo, bool, error)
 }
 

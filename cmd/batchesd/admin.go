@@ -15,6 +15,7 @@ import (
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/api/storage"
+	generated "github.com/mixpeekgo/batches/generated/server"
 )
 
 // output selects how an administration command prints what it created.
@@ -248,4 +249,44 @@ func (c *importCmd) Run(e *env) error {
 		return fmt.Errorf("importing %s: %w (nothing was imported)", c.File, err)
 	}
 	return c.print(e.stdout, [2]string{"IMPORTED", strconv.Itoa(n)}, [2]string{"BUCKET_ID", c.Bucket})
+}
+
+type batchCmd struct {
+	SetStatus batchSetStatusCmd `cmd:"" name:"set-status" help:"Set the status of a batch, and its updated_at to now; prints BATCH_ID and STATUS."`
+	Delete    batchDeleteCmd    `cmd:"" help:"Delete a batch; prints BATCH_ID."`
+}
+
+type batchSetStatusCmd struct {
+	ID     string `name:"id" required:"" help:"Id of the batch (btch_…), in whichever bucket."`
+	Status string `required:"" enum:"PENDING,IN_PROGRESS,PROCESSING,COMPLETED,COMPLETED_WITH_ERRORS,FAILED,CANCELED,UNKNOWN,SKIPPED,DRAFT,ACTIVE,ARCHIVED,SUSPENDED" help:"The new status, one of ${enum}."`
+	output
+}
+
+func (c *batchSetStatusCmd) Run(e *env) error {
+	db, err := openDB(e.ctx, e, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.UpdateBatchStatus(e.ctx, c.ID, generated.TaskStatus(c.Status)); err != nil {
+		return err
+	}
+	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID}, [2]string{"STATUS", c.Status})
+}
+
+type batchDeleteCmd struct {
+	ID string `name:"id" required:"" help:"Id of the batch (btch_…), in whichever bucket."`
+	output
+}
+
+func (c *batchDeleteCmd) Run(e *env) error {
+	db, err := openDB(e.ctx, e, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.DeleteBatch(e.ctx, c.ID); err != nil {
+		return err
+	}
+	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID})
 }

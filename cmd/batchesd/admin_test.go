@@ -394,3 +394,69 @@ func TestServeRefusesAnEmptyAddr(t *testing.T) {
 		t.Errorf("a refused start created the database")
 	}
 }
+
+// TestAdminBatchCommands changes a batch's status and deletes another with
+// batch set-status and batch delete, and lists the bucket after each.
+func TestAdminBatchCommands(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testAdminBatchCommands)
+}
+
+func testAdminBatchCommands(t *testing.T, db string) {
+	dir := t.TempDir()
+	a := setUpAcme(t, db)
+	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	b1 := batch("btch_cmd000000001", a.bucketID, t0, false)
+	b2 := batch("btch_cmd000000002", a.bucketID, t0.Add(time.Hour), true)
+	mustRun(t, a.args("import", "--bucket", a.bucketID, "--file", writeJSONL(t, dir, "b.jsonl", b1, b2))...)
+	url := serveInProcess(t, a.db)
+
+	before := time.Now()
+	out := parseKV(t, mustRun(t, a.args("batch", "set-status", "--id", "btch_cmd000000001", "--status", "ARCHIVED")...).stdout)
+	wantKeys(t, out, "BATCH_ID", "STATUS")
+	if out["BATCH_ID"] != "btch_cmd000000001" || out["STATUS"] != "ARCHIVED" {
+		t.Errorf("batch set-status printed %v", out)
+	}
+	page := mustList(t, url, a.key, "production", a.bucketID, `{"status":"ARCHIVED"}`)
+	if page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0]["batch_id"] != "btch_cmd000000001" {
+		t.Fatalf("ARCHIVED: %+v", page)
+	}
+	if updated, err := time.Parse(time.RFC3339Nano, page.Results[0]["updated_at"].(string)); err != nil || updated.Before(before.Add(-time.Second)) {
+		t.Errorf("updated_at %v (%v), want about now", page.Results[0]["updated_at"], err)
+	}
+
+	out = parseJSONObject(t, mustRun(t, a.args("batch", "delete", "--id", "btch_cmd000000002", "-o", "json")...).stdout)
+	if out["batch_id"] != "btch_cmd000000002" {
+		t.Errorf("batch delete printed %v", out)
+	}
+	page = mustList(t, url, a.key, "production", a.bucketID, `{}`)
+	if page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0]["batch_id"] != "btch_cmd000000001" {
+		t.Fatalf("after delete: %+v", page)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{a.args("batch", "delete", "--id", "btch_cmd000000002"), 1, []string{"btch_cmd000000002", "not found"}},
+		{a.args("batch", "set-status", "--id", "btch_nope", "--status", "FAILED"), 1, []string{"btch_nope", "not found"}},
+		{a.args("batch", "set-status", "--id", "btch_cmd000000001", "--status", "DONE"), 2, []string{"DONE", "Usage: batchesd batch set-status"}},
+		{a.args("batch", "set-status", "--id", "btch_cmd000000001"), 2, []string{"--status", "Usage: batchesd batch set-status"}},
+	} {
+		r := batchesd(t, tc.args...)
+		if r.code != tc.code || r.stdout != "" {
+			t.Errorf("%v: want exit %d and no stdout: %v", tc.args[2:], tc.code, r)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%v: stderr lacks %q: %s", tc.args[2:], w, r.stderr)
+			}
+		}
+	}
+	// The failed commands changed nothing.
+	page = mustList(t, url, a.key, "production", a.bucketID, `{"status":"ARCHIVED"}`)
+	if page.TotalCount != 1 {
+		t.Errorf("ARCHIVED after failed commands: %+v", page)
+	}
+}

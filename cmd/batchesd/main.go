@@ -8,6 +8,8 @@
 //	batchesd bucket create
 //	batchesd key create     create an API key (printed once, only its hash is kept)
 //	batchesd import         import batches from a JSON Lines file into a bucket
+//	batchesd batch set-status
+//	batchesd batch delete
 //
 // Every command takes --database (BATCHESD_DATABASE, default
 // ./data/batches.db), a SQLite file, or --database-url (DATABASE_URL), a
@@ -29,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +54,7 @@ type cli struct {
 	Namespace namespaceCmd `cmd:"" help:"Manage namespaces."`
 	Bucket    bucketCmd    `cmd:"" help:"Manage buckets."`
 	Key       keyCmd       `cmd:"" help:"Manage API keys."`
+	Batch     batchCmd     `cmd:"" help:"Change the status of batches, delete them."`
 	Import    importCmd    `cmd:"" help:"Import batches from a JSON Lines file (one Batch object a line, as the List endpoint returns them) into a bucket. All or nothing: a bad line is reported with its number and nothing is imported."`
 }
 
@@ -146,9 +150,22 @@ type serveCmd struct {
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
 }
 
+// defaultGOGC is the garbage collector's target percentage of serve when
+// the GOGC environment variable is not set. The server's live heap is a few
+// megabytes, and each listing allocates its page once more than that
+// (modernc.org/sqlite copies the page out of SQLite: about 66 KB at limit
+// 100), so at Go's default of 100 the collector runs every few dozen
+// requests. Measured under wrk -c 64 on two cores at limit 100: 400 takes
+// about 12% less CPU a request, for a peak RSS of about 60 MB. GOGC and
+// GOMEMLIMIT in the environment are honoured as usual.
+const defaultGOGC = 400
+
 func (s *serveCmd) Run(e *env) error {
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGOGC)
+	}
 
 	if s.Addr == "" {
 		return errors.New("--addr is empty: give host:port, e.g. 127.0.0.1:8080 (:8080 listens on every interface)")

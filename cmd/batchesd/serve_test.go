@@ -291,7 +291,7 @@ func checkDemoIDs(t *testing.T, path, key, orgID, nsID string) {
 	if err != nil || org.ID != orgID {
 		t.Errorf("the key belongs to %v (%v), the banner says %s", org, err, orgID)
 	}
-	ns, err := db.Namespace(t.Context(), orgID, "demo")
+	ns, _, err := db.ResolveBucket(t.Context(), orgID, "demo", "bkt_demo")
 	if err != nil || ns.ID != nsID {
 		t.Errorf("namespace demo of %s is %v (%v), the banner says %s", orgID, ns, err, nsID)
 	}

@@ -4,14 +4,24 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/postgres/pgtest"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // Backend is a storage backend the tests run on.
@@ -21,10 +31,34 @@ type Backend struct {
 	// Open returns a new empty database of the backend, migrated, closed at
 	// the end of t. It skips t when the backend is not available.
 	Open func(t testing.TB) storage.DB
+	// OpenSQL is Open plus a database/sql handle on the same database, to
+	// look behind the store (batch_counts, the docs) or write in SQL as no
+	// method does; both are closed at the end of t. Statements that take no
+	// arguments and use the SQL both databases share run on either.
+	OpenSQL func(t testing.TB) (storage.DB, *sql.DB)
 }
 
 // SQLite is a new SQLite file in t.TempDir() a test.
-var SQLite = Backend{Name: "sqlite", Open: func(t testing.TB) storage.DB {
+var SQLite = Backend{
+	Name: "sqlite",
+	Open: func(t testing.TB) storage.DB {
+		t.Helper()
+		return openSQLite(t)
+	},
+	OpenSQL: func(t testing.TB) (storage.DB, *sql.DB) {
+		t.Helper()
+		db := openSQLite(t)
+		u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"}
+		raw, err := sql.Open("sqlite", u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { raw.Close() })
+		return db, raw
+	},
+}
+
+func openSQLite(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "batches.db"))
 	if err != nil {
@@ -32,19 +66,39 @@ var SQLite = Backend{Name: "sqlite", Open: func(t testing.TB) storage.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}}
+}
 
 // Postgres is a new database a test on the server of
 // BATCHES_TEST_DATABASE_URL; without it the test skips.
-var Postgres = Backend{Name: "postgres", Open: func(t testing.TB) storage.DB {
+var Postgres = Backend{
+	Name: "postgres",
+	Open: func(t testing.TB) storage.DB {
+		t.Helper()
+		return openPostgres(t, pgtest.NewDatabase(t))
+	},
+	OpenSQL: func(t testing.TB) (storage.DB, *sql.DB) {
+		t.Helper()
+		u := pgtest.NewDatabase(t)
+		db := openPostgres(t, u)
+		cfg, err := pgx.ParseConfig(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := stdlib.OpenDB(*cfg)
+		t.Cleanup(func() { raw.Close() })
+		return db, raw
+	},
+}
+
+func openPostgres(t testing.TB, databaseURL string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	db, err := postgres.Open(context.Background(), databaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}}
+}
 
 // Backends are every backend, SQLite first.
 var Backends = []Backend{SQLite, Postgres}
@@ -71,4 +125,34 @@ func skipWithoutPostgres(t *testing.T) {
 	if !pgtest.Available() {
 		t.Skip(pgtest.SkipMessage)
 	}
+}
+
+// ListPage lists one page with s.ListBatches and decodes it, checking the
+// method's contract on the way: the results extend what dst held (a prefix
+// it must keep, with no room to write past it), they are one JSON array of
+// Batch objects with no unknown field and nothing after it, and they are
+// nil with an error. Metadata numbers decode as json.Number.
+func ListPage(ctx context.Context, s api.Store, p api.ListParams) ([]server.Batch, int64, error) {
+	prefix := []byte(`{"results":`)
+	out, total, err := s.ListBatches(ctx, p, prefix[:len(prefix):len(prefix)])
+	if err != nil {
+		if out != nil {
+			return nil, 0, fmt.Errorf("results %q with error %w", out, err)
+		}
+		return nil, 0, err
+	}
+	if !bytes.HasPrefix(out, prefix) {
+		return nil, 0, fmt.Errorf("results %q do not extend dst", out)
+	}
+	page := []server.Batch{}
+	dec := json.NewDecoder(bytes.NewReader(out[len(prefix):]))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&page); err != nil {
+		return nil, 0, fmt.Errorf("results %q: %w", out[len(prefix):], err)
+	}
+	if dec.More() {
+		return nil, 0, fmt.Errorf("results %q: more than one JSON value", out[len(prefix):])
+	}
+	return page, total, nil
 }

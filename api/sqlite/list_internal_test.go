@@ -1,0 +1,268 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// TestListQueryPlan checks the plan of both list statements: the page's
+// rows come from the covering index that serves the filter and the order
+// (the rows an offset skips are index entries only), the docs by rowid,
+// the count from batch_counts' primary key, and nothing is sorted (the
+// order of group_concat is the index's).
+func TestListQueryPlan(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		filter, index, counts string
+	}{
+		{"", "batches_bucket_created (bucket_id=?)", "batch_counts USING PRIMARY KEY (bucket_id=?)"},
+		{" AND status = ?4", "batches_bucket_status_created (bucket_id=? AND status=?)", "batch_counts USING PRIMARY KEY (bucket_id=? AND status=?)"},
+	} {
+		q := fmt.Sprintf(listQuery, tc.filter)
+		rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, "bkt", 100, 0, "FAILED")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "; ")
+		for _, want := range []string{
+			"SEARCH batches USING COVERING INDEX " + tc.index,
+			"SEARCH b USING INTEGER PRIMARY KEY (rowid=?)",
+			"SEARCH " + tc.counts,
+		} {
+			if !strings.Contains(p, want) {
+				t.Errorf("filter %q: plan %q lacks %q", tc.filter, p, want)
+			}
+		}
+		if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN batches") {
+			t.Errorf("filter %q: plan %q sorts or scans the table", tc.filter, p)
+		}
+	}
+}
+
+// variedBatches are batches whose JSON has every kind of value the Batch
+// schema allows: metadata numbers of every spelling, unicode, characters
+// that JSON escapes for HTML, nulls, nested values, empty and nil
+// collections, timestamps in other zones and with nanoseconds.
+func variedBatches(bucketID string) []server.Batch {
+	zone := time.FixedZone("CEST", 2*3600)
+	created := time.Date(2025, 6, 1, 12, 0, 0, 120000000, zone)
+	str := func(s string) *string { return &s }
+	n := func(i int) *int { return &i }
+	batches := []server.Batch{
+		{
+			BatchId: "btch_html", Status: server.TaskStatusFAILED, Type: server.BatchTypeBUCKET,
+			ObjectIds: []string{"obj_<a>&b"}, Error: str(`<script>alert("x & y")</script>`),
+			ErrorSummary: &map[string]int{"a<b": 1, "timeout": 2}, TotalTiers: 1,
+			Metadata: map[string]any{
+				"html": "<b>bold</b> & more", "quote": `"q" \ back\slash`, "ctl": "tab\tnl\ncr\r\x01",
+				"unicode": "héllo wörld — 日本語 🎉", "seps": "line\u2028para\u2029", "fffd": "\ufffd",
+				"escaped": `\ufffd`, "null": nil, "bool": true, "list": []any{1.5, "x", nil, false, map[string]any{"z": 1, "a": 2}},
+			},
+			CreatedAt: created, UpdatedAt: created.Add(time.Nanosecond),
+		},
+		{
+			BatchId: "btch_numbers", Status: server.TaskStatusCOMPLETED, Type: server.BatchTypeCOLLECTION,
+			ObjectIds: []string{}, CollectionIds: &[]string{"col_1", "col_2"}, TaskId: str("task_1"),
+			CurrentTier: n(2), TotalTiers: 3,
+			Metadata: map[string]any{
+				"int": 42, "neg": -7, "float": 1.25, "big": 1e21, "small": 1e-7, "huge": json.Number("12345678901234567890"),
+				"exp": json.Number("1E+2"), "zero": 0.0, "maxint": int64(math.MaxInt64),
+			},
+			CreatedAt: created.Add(time.Hour), UpdatedAt: created.Add(2 * time.Hour),
+		},
+		{
+			// Nil everywhere a store writes an empty value.
+			BatchId: "btch_nils", Status: server.TaskStatusDRAFT, Type: server.BatchTypeBUCKET, TotalTiers: 1,
+			CollectionIds: new([]string), ErrorSummary: new(map[string]int),
+			CreatedAt: created.Add(-time.Hour).UTC(), UpdatedAt: created.Add(-time.Hour).UTC(),
+		},
+	}
+	return append(batches, DemoBatches(created, bucketID)...)
+}
+
+// TestMigrationUpgradesVersion1 opens a database made at version 1 (before
+// docs and counts) that holds batches, and whose backfill of docs was cut
+// short after a few: the upgrade gives every batch the doc that serves the
+// bytes version 1 served (its columns decoded and encoded as the strict
+// server did) and the doc new writes get, and counts every bucket's
+// batches by status.
+func TestMigrationUpgradesVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	raw, err := sql.Open("sqlite", dsn(path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, "immediate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	fsys, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, raw, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO organizations VALUES ('org_1', 'Acme', 0)`,
+		`INSERT INTO namespaces VALUES ('ns_1', 'org_1', 'production', 0)`,
+		`INSERT INTO buckets VALUES ('bkt_a', 'ns_1', 'a', 0), ('bkt_b', 'ns_1', 'b', 0), ('bkt_empty', 'ns_1', 'c', 0)`,
+	} {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs := map[string][]server.Batch{"bkt_a": variedBatches("bkt_a"), "bkt_b": DemoBatches(time.Now(), "bkt_b")[:40]}
+	for i := range inputs["bkt_b"] {
+		inputs["bkt_b"][i].BatchId += "_b"
+	}
+	for bucket, batches := range inputs {
+		for i := range batches {
+			args, err := batchArgs(bucket, &batches[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Version 1 has no doc column.
+			if _, err := raw.ExecContext(ctx, `INSERT INTO batches (id, bucket_id, status, type, object_ids, collection_ids, error,
+				error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args[:len(args)-1]...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// What version 1 served for each batch: the row decoded by scanBatch,
+	// encoded by json.Encoder.
+	served := map[string]string{}
+	rows, err := raw.QueryContext(ctx, `SELECT `+batchColumns+` FROM batches`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		b, err := scanBatch(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(b); err != nil {
+			t.Fatal(err)
+		}
+		served[b.BatchId] = strings.TrimSuffix(buf.String(), "\n")
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A backfill that was cut short: version 2 applied, a few docs written.
+	if _, err := p.UpTo(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"btch_html", "btch_nils"} {
+		if _, err := raw.ExecContext(ctx, `UPDATE batches SET doc = ? WHERE id = ?`, served[id], id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	defer db.Close()
+	var version int64
+	if err := db.read.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 3 {
+		t.Fatalf("version %d, %v; want 3", version, err)
+	}
+	for bucket, batches := range inputs {
+		for _, in := range batches {
+			var doc string
+			if err := db.read.QueryRowContext(ctx, `SELECT doc FROM batches WHERE id = ?`, in.BatchId).Scan(&doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc != served[in.BatchId] {
+				t.Errorf("%s: doc\n%s\nversion 1 served\n%s", in.BatchId, doc, served[in.BatchId])
+			}
+			in.BucketId = bucket
+			fresh, err := api.BatchJSON(&in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc != string(fresh) {
+				t.Errorf("%s: doc\n%s\nBatchJSON of the batch\n%s", in.BatchId, doc, fresh)
+			}
+		}
+	}
+	checkCounts(t, db.read)
+	for bucket, batches := range inputs {
+		_, total, err := db.ListBatches(ctx, api.ListParams{BucketID: bucket, Limit: 1}, nil)
+		if err != nil || total != int64(len(batches)) {
+			t.Errorf("%s: total_count %d, %v; want %d", bucket, total, err, len(batches))
+		}
+	}
+}
+
+// checkCounts fails t unless batch_counts holds, for every bucket and
+// status, the number of batches COUNT(*) finds (a missing row counting 0).
+func checkCounts(t *testing.T, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) {
+	t.Helper()
+	read := func(query string) map[[2]string]int64 {
+		rows, err := q.QueryContext(t.Context(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		m := map[[2]string]int64{}
+		for rows.Next() {
+			var k [2]string
+			var n int64
+			if err := rows.Scan(&k[0], &k[1], &n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				m[k] = n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	counted := read(`SELECT bucket_id, status, count(*) FROM batches GROUP BY bucket_id, status`)
+	kept := read(`SELECT bucket_id, status, n FROM batch_counts`)
+	if !maps.Equal(counted, kept) {
+		t.Fatalf("batch_counts %v, COUNT(*) %v", kept, counted)
+	}
+}

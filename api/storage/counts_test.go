@@ -1,0 +1,403 @@
+package storage_test
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/internal/storetest"
+	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// TestCountsFollowEveryWrite applies a seeded random mix of inserts,
+// imports, status changes and deletes, some of them failing (which must
+// change nothing), across buckets of two organizations: first one writer,
+// checking after each step that batch_counts holds what COUNT(*) ... GROUP
+// BY counts and what the writes made, that total_count says the same, and
+// that each batch's doc is what BatchJSON makes of it with the status and
+// updated_at of its columns; then four writers at once, checked the same
+// way when they are done; then writes in SQL that no method makes (bulk
+// status changes, a move between buckets, updates of other columns, bulk
+// deletes), after each of which batch_counts must still match COUNT(*).
+func TestCountsFollowEveryWrite(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
+		db, raw := be.OpenSQL(t)
+		ctx := t.Context()
+		var buckets []string
+		for i, org := range []string{"Acme", "Globex"} {
+			o, err := db.CreateOrganization(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns, err := db.CreateNamespace(ctx, o.ID, "production")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, name := range []string{"main", "archive"} {
+				b, err := db.CreateBucket(ctx, ns.ID, name, fmt.Sprintf("bkt_c%d", 2*i+j+1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				buckets = append(buckets, b.ID)
+			}
+		}
+		seed := uint64(time.Now().UnixNano())
+		t.Logf("seed %d", seed)
+		c := countsCheck{t: t, db: db, raw: raw, buckets: buckets}
+
+		w := newCountsWriter(db, rand.New(rand.NewPCG(seed, 0)), "s", buckets)
+		for step := range 160 {
+			if err := w.step(t); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			c.check(fmt.Sprintf("step %d", step), step, w.stored)
+		}
+		for op, n := range w.ops {
+			if n < 8 {
+				t.Errorf("%s ran %d times only: the mix does not exercise it", opNames[op], n)
+			}
+		}
+
+		writers := []*countsWriter{w}
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			w := newCountsWriter(db, rand.New(rand.NewPCG(seed, uint64(i+1))), fmt.Sprintf("w%d", i), buckets)
+			writers = append(writers, w)
+			wg.Go(func() {
+				for step := range 40 {
+					if err := w.step(t); err != nil {
+						errs[i] = fmt.Errorf("writer %d, step %d: %w", i, step, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		all := map[string]storedBatch{}
+		for _, w := range writers {
+			maps.Copy(all, w.stored)
+		}
+		c.check("after the concurrent writers", 0, all)
+
+		// Writes the methods do not make, in SQL: the counts follow them
+		// all (the docs do not: no statement here rewrites them).
+		last := `DELETE FROM batches`
+		if be.Name == storetest.Postgres.Name {
+			last = `TRUNCATE batches` // PostgreSQL's own bulk delete, with a trigger of its own
+		}
+		for _, stmt := range []string{
+			`UPDATE batches SET status = 'ARCHIVED' WHERE bucket_id = 'bkt_c1' AND status IN ('COMPLETED', 'FAILED')`,
+			`UPDATE batches SET bucket_id = 'bkt_c4', status = 'DRAFT' WHERE bucket_id = 'bkt_c2' AND status <> 'PENDING'`,
+			`UPDATE batches SET metadata = '{"x":1}', updated_at = updated_at + 1`,
+			`UPDATE batches SET status = status`,
+			`DELETE FROM batches WHERE bucket_id = 'bkt_c4' AND status = 'DRAFT'`,
+			last,
+		} {
+			if _, err := raw.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+			kept, counted := c.counts()
+			if !maps.Equal(kept, counted) {
+				t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", stmt, kept, counted)
+			}
+		}
+		if kept, _ := c.counts(); len(kept) != 0 {
+			t.Errorf("after %s: batch_counts %v", last, kept)
+		}
+	})
+}
+
+// opNames name the kinds of step of countsWriter, the indexes of its ops.
+var opNames = [...]string{"insert", "import", "status change", "delete", "failing write"}
+
+// storedBatch is a batch a countsWriter stored, as listed, and the earliest
+// its updated_at may be once its status was set (zero: it is the batch's
+// own).
+type storedBatch struct {
+	batch        server.Batch
+	updatedAfter time.Time
+}
+
+// countsWriter makes random writes on batches of its own (ids with its
+// prefix) in the shared buckets, and keeps what it stored.
+type countsWriter struct {
+	db      storage.DB
+	rng     *rand.Rand
+	prefix  string
+	buckets []string
+	next    int
+	stored  map[string]storedBatch
+	live    []string // the ids of stored, in the order stored
+	ops     [len(opNames)]int
+}
+
+func newCountsWriter(db storage.DB, rng *rand.Rand, prefix string, buckets []string) *countsWriter {
+	return &countsWriter{db: db, rng: rng, prefix: prefix, buckets: buckets, stored: map[string]storedBatch{}}
+}
+
+func (w *countsWriter) newBatch() server.Batch {
+	w.next++
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(w.rng.IntN(1e6)) * time.Second)
+	if w.rng.IntN(8) == 0 {
+		created = created.AddDate(200, 0, 0) // after any updated_at a status change sets
+	}
+	statuses := storage.TaskStatuses()
+	return server.Batch{
+		BatchId: fmt.Sprintf("btch_%s%06d", w.prefix, w.next), Status: statuses[w.rng.IntN(len(statuses))],
+		Type: server.BatchTypeBUCKET, TotalTiers: 1, ObjectIds: []string{"obj_1"},
+		Metadata:  map[string]any{"step": w.next, "note": "<&>"},
+		CreatedAt: created, UpdatedAt: created.Add(time.Duration(w.rng.IntN(1000)) * time.Nanosecond),
+	}
+}
+
+// pick returns a stored id or, one time in ten or when there is none, an
+// id that is not stored.
+func (w *countsWriter) pick() string {
+	if len(w.live) == 0 || w.rng.IntN(10) == 0 {
+		return "btch_" + w.prefix + "unknown"
+	}
+	return w.live[w.rng.IntN(len(w.live))]
+}
+
+func (w *countsWriter) keep(bucket string, batches []server.Batch) {
+	for _, b := range batches {
+		w.stored[b.BatchId] = storedBatch{batch: storage.AsListed(bucket, b)}
+		w.live = append(w.live, b.BatchId)
+	}
+}
+
+// step makes one random write and returns an error if the store did not do
+// what it should.
+func (w *countsWriter) step(t *testing.T) error {
+	ctx := t.Context()
+	bucket := w.buckets[w.rng.IntN(len(w.buckets))]
+	switch op := w.rng.IntN(10); {
+	case op < 3: // insert, failing on a stored id one time in six
+		batches := make([]server.Batch, 1+w.rng.IntN(4))
+		for i := range batches {
+			batches[i] = w.newBatch()
+		}
+		fail := len(w.live) > 0 && w.rng.IntN(6) == 0
+		if fail {
+			batches[len(batches)-1].BatchId = w.live[w.rng.IntN(len(w.live))]
+		}
+		err := w.db.InsertBatches(ctx, bucket, batches)
+		if fail {
+			w.ops[4]++
+			if !errors.Is(err, storage.ErrAlreadyExists) {
+				return fmt.Errorf("InsertBatches of a stored id = %v, want ErrAlreadyExists", err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("InsertBatches: %w", err)
+		}
+		w.keep(bucket, batches)
+		w.ops[0]++
+	case op < 5: // import, failing on an invalid last line one time in six
+		var lines []string
+		var batches []server.Batch
+		for range 1 + w.rng.IntN(3) {
+			b := w.newBatch()
+			doc, err := api.BatchJSON(&b)
+			if err != nil {
+				return err
+			}
+			batches, lines = append(batches, b), append(lines, string(doc))
+		}
+		fail := w.rng.IntN(6) == 0
+		if fail {
+			lines = append(lines, `{"batch_id":"btch_bad","status":"DONE"}`)
+		}
+		n, err := w.db.ImportBatches(ctx, bucket, strings.NewReader(strings.Join(lines, "\n")))
+		if fail {
+			w.ops[4]++
+			if !errors.Is(err, storage.ErrInvalid) || n != 0 {
+				return fmt.Errorf("ImportBatches with an invalid line = %d, %v; want 0, ErrInvalid", n, err)
+			}
+			return nil
+		}
+		if err != nil || n != len(batches) {
+			return fmt.Errorf("ImportBatches = %d, %v; want %d", n, err, len(batches))
+		}
+		w.keep(bucket, batches)
+		w.ops[1]++
+	case op < 8: // status change, to the status the batch has at times
+		id := w.pick()
+		statuses := storage.TaskStatuses()
+		status := statuses[w.rng.IntN(len(statuses))]
+		before := time.Now()
+		err := w.db.UpdateBatchStatus(ctx, id, status)
+		s, ok := w.stored[id]
+		if !ok {
+			w.ops[4]++
+			if !errors.Is(err, api.ErrNotFound) {
+				return fmt.Errorf("UpdateBatchStatus(%s) = %v, want ErrNotFound", id, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("UpdateBatchStatus(%s): %w", id, err)
+		}
+		s.batch.Status, s.updatedAfter = status, before
+		w.stored[id] = s
+		w.ops[2]++
+	default: // delete
+		id := w.pick()
+		err := w.db.DeleteBatch(ctx, id)
+		if _, ok := w.stored[id]; !ok {
+			w.ops[4]++
+			if !errors.Is(err, api.ErrNotFound) {
+				return fmt.Errorf("DeleteBatch(%s) = %v, want ErrNotFound", id, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("DeleteBatch(%s): %w", id, err)
+		}
+		delete(w.stored, id)
+		w.live = slices.DeleteFunc(w.live, func(l string) bool { return l == id })
+		w.ops[3]++
+	}
+	return nil
+}
+
+// countsCheck compares a database with what its writers stored.
+type countsCheck struct {
+	t       *testing.T
+	db      storage.DB
+	raw     *sql.DB
+	buckets []string
+}
+
+// countKey is one bucket and status.
+type countKey struct{ bucket, status string }
+
+// counts returns batch_counts without its rows of 0, and what COUNT(*)
+// counts; it fails the test on a negative count.
+func (c countsCheck) counts() (kept, counted map[countKey]int64) {
+	c.t.Helper()
+	read := func(query string) map[countKey]int64 {
+		rows, err := c.raw.QueryContext(c.t.Context(), query)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		defer rows.Close()
+		m := map[countKey]int64{}
+		for rows.Next() {
+			var k countKey
+			var n int64
+			if err := rows.Scan(&k.bucket, &k.status, &n); err != nil {
+				c.t.Fatal(err)
+			}
+			if n < 0 {
+				c.t.Fatalf("batch_counts holds %d for %v", n, k)
+			}
+			if n != 0 {
+				m[k] = n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			c.t.Fatal(err)
+		}
+		return m
+	}
+	return read(`SELECT bucket_id, status, n FROM batch_counts`),
+		read(`SELECT bucket_id, status, count(*) FROM batches GROUP BY bucket_id, status`)
+}
+
+// check fails the test unless batch_counts and COUNT(*) both count what
+// stored holds, total_count says so for each bucket (every status, and the
+// one that turn picks), and every batch's row and doc are stored's.
+func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch) {
+	c.t.Helper()
+	ctx := c.t.Context()
+	want := map[countKey]int64{}
+	for _, s := range stored {
+		want[countKey{s.batch.BucketId, string(s.batch.Status)}]++
+	}
+	kept, counted := c.counts()
+	if !maps.Equal(counted, want) {
+		c.t.Fatalf("%s: COUNT(*) %v, want %v", stage, counted, want)
+	}
+	if !maps.Equal(kept, counted) {
+		c.t.Fatalf("%s: batch_counts %v, COUNT(*) %v", stage, kept, counted)
+	}
+
+	statuses := storage.TaskStatuses()
+	for i, b := range c.buckets {
+		status := statuses[(turn+i)%len(statuses)]
+		var all int64
+		for k, n := range want {
+			if k.bucket == b {
+				all += n
+			}
+		}
+		for _, tc := range []struct {
+			status *server.TaskStatus
+			want   int64
+		}{{nil, all}, {&status, want[countKey{b, string(status)}]}} {
+			if _, total, err := c.db.ListBatches(ctx, api.ListParams{BucketID: b, Status: tc.status, Limit: 1}, nil); err != nil || total != tc.want {
+				c.t.Fatalf("%s: total_count of %s, status %v: %d, %v; want %d", stage, b, tc.status, total, err, tc.want)
+			}
+		}
+	}
+
+	rows, err := c.raw.QueryContext(ctx, `SELECT id, bucket_id, status, created_at, updated_at, doc FROM batches`)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, bucket, status, doc string
+		var created, updated int64
+		if err := rows.Scan(&id, &bucket, &status, &created, &updated, &doc); err != nil {
+			c.t.Fatal(err)
+		}
+		n++
+		s, ok := stored[id]
+		if !ok {
+			c.t.Fatalf("%s: %s is stored, and should not be", stage, id)
+		}
+		b := s.batch
+		updatedAt := time.Unix(0, updated).UTC()
+		if s.updatedAfter.IsZero() {
+			if !updatedAt.Equal(b.UpdatedAt) {
+				c.t.Fatalf("%s: %s has updated_at %s, want %s", stage, id, updatedAt, b.UpdatedAt)
+			}
+		} else if updatedAt.Before(s.updatedAfter) && !updatedAt.Equal(b.CreatedAt) || updatedAt.Before(b.CreatedAt) {
+			c.t.Fatalf("%s: %s has updated_at %s; its status was set at %s, and it was created at %s",
+				stage, id, updatedAt, s.updatedAfter, b.CreatedAt)
+		}
+		b.UpdatedAt = updatedAt
+		wantDoc, err := api.BatchJSON(&b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if bucket != b.BucketId || status != string(b.Status) || created != b.CreatedAt.UnixNano() || doc != string(wantDoc) {
+			c.t.Fatalf("%s: %s is stored in %s, %s, created %d, with doc\n%s\nwant %s, %s, created %d, with doc\n%s",
+				stage, id, bucket, status, created, doc, b.BucketId, b.Status, b.CreatedAt.UnixNano(), wantDoc)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
+	}
+	if n != len(stored) {
+		c.t.Fatalf("%s: %d batches stored, want %d", stage, n, len(stored))
+	}
+}
