@@ -330,66 +330,50 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 	return nil
 }
 
-// batchArgs returns the values of the INSERT of insertBatches for b, doc
-// last: b's canonical JSON (api.BatchJSON) with bucketID as its bucket_id.
+// batchArgs returns the values of the INSERT of insertBatches for b, in
+// the bucket bucketID, as listed (storage.AsListed), doc last: its canonical
+// JSON (api.BatchJSON).
 func batchArgs(bucketID string, b *server.Batch) ([]any, error) {
-	stored := *b
-	stored.BucketId = bucketID
-	doc, err := api.BatchJSON(&stored)
+	l := storage.AsListed(bucketID, *b)
+	doc, err := api.BatchJSON(&l)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	objectIDs := b.ObjectIds
-	if objectIDs == nil {
-		objectIDs = []string{}
-	}
-	objectJSON, err := json.Marshal(objectIDs)
+	objectJSON, err := json.Marshal(l.ObjectIds)
 	if err != nil {
 		return nil, fmt.Errorf("object_ids: %w", err)
 	}
+	metadataJSON, err := json.Marshal(l.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
 	var collectionJSON, summaryJSON, errText, taskID, currentTier any
-	if b.CollectionIds != nil {
-		ids := *b.CollectionIds
-		if ids == nil {
-			ids = []string{}
-		}
-		j, err := json.Marshal(ids)
+	if l.CollectionIds != nil {
+		j, err := json.Marshal(*l.CollectionIds)
 		if err != nil {
 			return nil, fmt.Errorf("collection_ids: %w", err)
 		}
 		collectionJSON = string(j)
 	}
-	if b.ErrorSummary != nil {
-		sum := *b.ErrorSummary
-		if sum == nil {
-			sum = map[string]int{}
-		}
-		j, err := json.Marshal(sum)
+	if l.ErrorSummary != nil {
+		j, err := json.Marshal(*l.ErrorSummary)
 		if err != nil {
 			return nil, fmt.Errorf("error_summary: %w", err)
 		}
 		summaryJSON = string(j)
 	}
-	metadata := b.Metadata
-	if metadata == nil {
-		metadata = map[string]any{}
+	if l.Error != nil {
+		errText = *l.Error
 	}
-	metadataJSON, err := json.Marshal(metadata)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
+	if l.TaskId != nil {
+		taskID = *l.TaskId
 	}
-	if b.Error != nil {
-		errText = *b.Error
-	}
-	if b.TaskId != nil {
-		taskID = *b.TaskId
-	}
-	if b.CurrentTier != nil {
-		currentTier = int64(*b.CurrentTier)
+	if l.CurrentTier != nil {
+		currentTier = int64(*l.CurrentTier)
 	}
 	return []any{
-		b.BatchId, bucketID, string(b.Status), string(b.Type), string(objectJSON), collectionJSON, errText,
-		summaryJSON, taskID, string(metadataJSON), currentTier, int64(b.TotalTiers),
-		b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), string(doc),
+		l.BatchId, bucketID, string(l.Status), string(l.Type), string(objectJSON), collectionJSON, errText,
+		summaryJSON, taskID, string(metadataJSON), currentTier, int64(l.TotalTiers),
+		l.CreatedAt.UnixNano(), l.UpdatedAt.UnixNano(), string(doc),
 	}, nil
 }

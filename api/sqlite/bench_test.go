@@ -147,7 +147,7 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 				// Two batches a second, so that ties are broken by id.
 				b.CreatedAt = base.Add(time.Duration(i/2) * time.Second)
 				b.UpdatedAt = b.CreatedAt.Add(time.Minute)
-				row, err := benchRow(&b)
+				row, err := sqlite.BatchArgs(b.BucketId, &b)
 				args = append(args, row...)
 				if err != nil || len(args) == cap(args) || i == bucket.n-1 {
 					select {
@@ -198,48 +198,6 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// benchRow is the row of batches for b, as the store writes it.
-func benchRow(b *server.Batch) ([]any, error) {
-	doc, err := api.BatchJSON(b)
-	if err != nil {
-		return nil, err
-	}
-	marshal := func(v any) (string, error) {
-		j, err := jsonMarshal(v)
-		return string(j), err
-	}
-	objectIDs, err := marshal(b.ObjectIds)
-	if err != nil {
-		return nil, err
-	}
-	metadata, err := marshal(b.Metadata)
-	if err != nil {
-		return nil, err
-	}
-	var collectionIDs, errorSummary, errText, taskID, currentTier any
-	if b.CollectionIds != nil {
-		if collectionIDs, err = marshal(*b.CollectionIds); err != nil {
-			return nil, err
-		}
-	}
-	if b.ErrorSummary != nil {
-		if errorSummary, err = marshal(*b.ErrorSummary); err != nil {
-			return nil, err
-		}
-	}
-	if b.Error != nil {
-		errText = *b.Error
-	}
-	if b.TaskId != nil {
-		taskID = *b.TaskId
-	}
-	if b.CurrentTier != nil {
-		currentTier = int64(*b.CurrentTier)
-	}
-	return []any{b.BatchId, b.BucketId, string(b.Status), string(b.Type), objectIDs, collectionIDs, errText,
-		errorSummary, taskID, metadata, currentTier, int64(b.TotalTiers), b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), string(doc)}, nil
 }
 
 // BenchmarkListBatches lists pages of limit 100 from the 1M and the 1k

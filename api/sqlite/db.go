@@ -204,15 +204,7 @@ func (db *DB) Close() error {
 // inWriteTx runs f in one IMMEDIATE transaction of the write pool, which it
 // commits when f returns nil and rolls back otherwise.
 func (db *DB) inWriteTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return inTx(ctx, db.write, f)
 }
 
 // isUniqueViolation reports whether err is SQLite's refusal of a duplicate

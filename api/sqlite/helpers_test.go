@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"database/sql"
-	"encoding/json"
 	"net/url"
 	"path/filepath"
 	"testing"
@@ -122,6 +121,3 @@ func ids(bs []server.Batch) []string {
 	}
 	return out
 }
-
-// jsonMarshal is json.Marshal.
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -86,7 +86,8 @@ func backfillBatchDocs(ctx context.Context, db *sql.DB) error {
 	}
 }
 
-// inTx runs f in a transaction of db, committed when f returns nil.
+// inTx runs f in a transaction of db, which it commits when f returns nil
+// and rolls back otherwise.
 func inTx(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
