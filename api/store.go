@@ -52,7 +52,7 @@ type ListParams struct {
 }
 
 // Store is the storage the server needs. Implementations are safe for
-// concurrent use; api/sqlite is the default one.
+// concurrent use; api/sqlite is the default one, api/postgres the other.
 type Store interface {
 	// OrganizationForKey returns the organization that owns the API key whose
 	// SHA-256 hash is keyHash, or ErrNotFound when no live key has that hash.
