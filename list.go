@@ -203,7 +203,9 @@ func decodePage(data []byte) (results []Batch, total int64, problem string) {
 		case raw[0] != '{':
 			return nil, 0, fmt.Sprintf("results[%d] is %.20s, not a batch", i, raw)
 		}
-		if err := json.Unmarshal(raw, &results[i]); err != nil {
+		// raw is the decoder's own copy: the batch keeps it as its RawJSON,
+		// and the object is scanned once more, not twice.
+		if err := results[i].decode(raw); err != nil {
 			return nil, 0, fmt.Sprintf("results[%d] is not a batch: %v", i, err)
 		}
 		if results[i].BatchID == "" {

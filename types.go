@@ -134,13 +134,19 @@ type Batch struct {
 // data is not such an object (a field of the wrong type, a created_at that
 // is not RFC 3339); unknown fields are no error.
 func (b *Batch) UnmarshalJSON(data []byte) error {
-	type plain Batch // without this method
+	return b.decode(bytes.Clone(data))
+}
+
+// decode sets b from the JSON object data, which b keeps as its RawJSON:
+// the caller gives it up.
+func (b *Batch) decode(data []byte) error {
+	type plain Batch // without UnmarshalJSON
 	var p plain
 	if err := json.Unmarshal(data, &p); err != nil {
 		return err
 	}
 	*b = Batch(p)
-	b.raw = bytes.Clone(data)
+	b.raw = data
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/benchmark"
 	"github.com/mixpeekgo/batches/api/sqlite"
@@ -206,3 +207,49 @@ func BenchmarkDecodePage1000(b *testing.B) {
 	}
 	b.ReportMetric(1000, "batches/op")
 }
+
+// BenchmarkClientListPage1000 measures the Go client (package batches)
+// receiving a page of 1000 batches: one ListBatches call, through the
+// client's retrying transport, answered from memory by a RoundTripper that
+// returns the real server's bytes, so that the figure is the client's own
+// cost (request building, reading, decoding into batches.Batch), without a
+// network or a server.
+func BenchmarkClientListPage1000(b *testing.B) {
+	rec := serve(cachedHandler(b, 1000), benchmark.Body("", 0, 1000))
+	if rec.Code != http.StatusOK {
+		b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+	}
+	body := rec.Body.Bytes()
+	header := rec.Header()
+	answer := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Body != nil {
+			_, _ = io.Copy(io.Discard, req.Body)
+			req.Body.Close()
+		}
+		return &http.Response{
+			StatusCode: http.StatusOK, Header: header.Clone(), Request: req,
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)),
+		}, nil
+	})
+	c, err := batches.New(batches.WithAPIKey("sk_bench_0123456789abcdef"), batches.WithNamespace("bench"),
+		batches.WithBaseURL("http://bench.invalid"), batches.WithHTTPClient(&http.Client{Transport: answer}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		page, err := c.ListBatches(ctx, "bkt_bench", &batches.ListBatchesParams{Limit: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page.Results) != 1000 {
+			b.Fatal("not a page of 1000 batches")
+		}
+	}
+	b.ReportMetric(1000, "batches/op")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

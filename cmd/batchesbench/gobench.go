@@ -202,7 +202,7 @@ func (g *goResults) markdown() string {
 				fmtBytes(r.median("B/op")), fmtCount(r.median("allocs/op")), fmtCount(r.median("batches/op")),
 				fmtMBps(r.median("B/s")))
 		}
-		b.WriteString("\n`Validator/{filter}/limit=100` is the kin-openapi request validator of the handler alone (the same middleware and options) on the request of `List/1k/{filter}/limit=100/offset=0`; `DecodePage1000` is the generated client decoding a 1000-batch page (client.ParseListBatchesResult).\n")
+		b.WriteString("\n`Validator/{filter}/limit=100` is the kin-openapi request validator of the handler alone (the same middleware and options) on the request of `List/1k/{filter}/limit=100/offset=0`; `DecodePage1000` is the generated client decoding a 1000-batch page (client.ParseListBatchesResult); `ClientListPage1000` is the Go client (package batches) receiving the same page: one ListBatches call through its retrying transport, answered from memory, decoded into batches.Batch with each batch's raw JSON kept.\n")
 	}
 	if len(g.config) > 0 {
 		slices.Sort(g.config)
