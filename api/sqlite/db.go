@@ -7,8 +7,8 @@
 // whose transactions begin IMMEDIATE so that writers queue on SQLite's lock
 // instead of failing part way, and a few read-only connections for reads,
 // which in WAL mode never wait for the writer. Every connection runs with
-// journal_mode=WAL, synchronous=FULL, busy_timeout=5000 (milliseconds) and
-// foreign_keys=ON.
+// busy_timeout=5000 (milliseconds), journal_mode=WAL, synchronous=FULL,
+// foreign_keys=ON and recursive_triggers=ON (see [Open]).
 //
 // Timestamps are stored as INTEGER nanoseconds since the Unix epoch and come
 // back as UTC [time.Time] values with their nanoseconds; the representable
@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pressly/goose/v3"
@@ -41,8 +42,12 @@ const readConns = 4
 var embedded embed.FS
 
 // DB is an [api.Store] on one SQLite database file, plus the administration
-// methods that fill it. It is safe for concurrent use by many goroutines, and
-// several processes may open the same file (SQLite's locks order them).
+// methods that fill it. It is safe for concurrent use by many goroutines.
+// Several DBs, of this process or of others (servers, imports), may open
+// one file at the same time: [Open] makes their setup take turns, and
+// SQLite's file locks order their writes, a write waiting up to 5 s
+// (busy_timeout) for another process's write to end before it fails with
+// SQLITE_BUSY. Readers never wait for writers (WAL).
 type DB struct {
 	write *sql.DB // one connection, BEGIN IMMEDIATE
 	read  *sql.DB // readConns connections, query_only
@@ -96,10 +101,22 @@ var _ api.Store = (*DB)(nil)
 // applies none. path is a file name, relative or absolute; in-memory
 // databases are not supported (the two pools would not share one).
 //
-// Open fails when path is empty, when the directory or file cannot be
-// created or opened, when the file is not a SQLite database, or when a
-// migration fails (the database is then left at the last migration that
-// succeeded). ctx bounds the migrations. Close the DB when done.
+// Opens of one file at the same time, from goroutines or processes, take
+// turns: from switching the file to WAL to the last migration, Open holds
+// an exclusive lock (flock(2); LockFileEx on Windows) on the file
+// path+"-open.lock", which it creates next to the database (mode 0600) and
+// leaves there. The first Open migrates the database; the others wait for
+// it, then find nothing to apply. The system releases the lock of a
+// process that dies. Every connection of the DB runs with
+// recursive_triggers=ON, so that the implicit delete of INSERT OR REPLACE
+// and UPDATE OR REPLACE keeps batch_counts right; other connections to the
+// file (the sqlite3 shell) must set it too before they REPLACE rows.
+//
+// Open fails when path is empty, when the directory, file or lock file
+// cannot be created or opened, when the file is not a SQLite database, or
+// when a migration fails (the database is then left at the last migration
+// that succeeded). ctx bounds the wait for the lock and the migrations; a
+// done ctx fails Open with its cause. Close the DB when done.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: %w: a file path is required", path, ErrInvalid)
@@ -112,10 +129,36 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 
-	pragmas := []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(5000)", "foreign_keys(1)"}
-	write, err := sql.Open("sqlite", dsn(abs, pragmas, "immediate"))
+	// Another process (or goroutine) opening the file at the same moment
+	// would race this one to switch it to WAL and to apply each migration,
+	// and the loser would fail; the lock makes them take turns.
+	unlock, err := lockFile(ctx, abs+lockSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	db, err := open(ctx, abs)
+	if uerr := unlock(); uerr != nil && err == nil {
+		db.Close()
+		err = uerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	return db, nil
+}
+
+// pragmas are the settings of every connection, busy_timeout first, so
+// that the others wait for a lock held elsewhere rather than fail.
+// recursive_triggers makes the delete that a REPLACE conflict resolution
+// does (INSERT OR REPLACE, UPDATE OR REPLACE) fire the delete triggers
+// that keep batch_counts, as a DELETE does.
+var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "recursive_triggers(1)"}
+
+// open is Open of the absolute path abs, under the lock.
+func open(ctx context.Context, abs string) (*DB, error) {
+	write, err := sql.Open("sqlite", dsn(abs, pragmas, "immediate"))
+	if err != nil {
+		return nil, err
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
@@ -123,30 +166,30 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	if err := write.PingContext(ctx); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		return nil, err
 	}
 	if err := migrate(ctx, write); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		return nil, err
 	}
 
-	read, err := sql.Open("sqlite", dsn(abs, append(pragmas, "query_only(1)"), ""))
+	read, err := sql.Open("sqlite", dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
 	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		return nil, err
 	}
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
 	if err := read.PingContext(ctx); err != nil {
 		read.Close()
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		return nil, err
 	}
 	db := &DB{write: write, read: read, path: abs}
 	if err := db.stmts.prepare(ctx, read); err != nil {
 		read.Close()
 		write.Close()
-		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		return nil, err
 	}
 	return db, nil
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // TestPragmas checks the settings of every connection of both pools: WAL,
-// synchronous=FULL, a 5 s busy timeout and foreign keys; query_only on the
-// read pool only.
+// synchronous=FULL, a 5 s busy timeout, foreign keys and recursive
+// triggers; query_only on the read pool only.
 func TestPragmas(t *testing.T) {
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "p.db"))
 	if err != nil {
@@ -23,7 +23,7 @@ func TestPragmas(t *testing.T) {
 	}{{"write", db.write, "0"}, {"read", db.read, "1"}} {
 		want := map[string]string{
 			"journal_mode": "wal", "synchronous": "2", "busy_timeout": "5000",
-			"foreign_keys": "1", "query_only": pool.queryOnly,
+			"foreign_keys": "1", "recursive_triggers": "1", "query_only": pool.queryOnly,
 		}
 		// Hold several connections at once (as many as the pool allows, up
 		// to 3) so that each is a new one.
