@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"slices"
@@ -95,7 +96,15 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"1×1", "2×1", "3×1"}; !slices.Equal(got, want) {
+	files, err := fs.Glob(embedded, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range files {
+		want = append(want, fmt.Sprintf("%d×1", i+1))
+	}
+	if !slices.Equal(got, want) {
 		t.Errorf("goose_db_version holds %v, want %v", got, want)
 	}
 }

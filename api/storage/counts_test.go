@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,7 +28,9 @@ import (
 // updated_at of its columns; then four writers at once, checked the same
 // way when they are done; then writes in SQL that no method makes (bulk
 // status changes, a move between buckets, updates of other columns, bulk
-// deletes), after each of which batch_counts must still match COUNT(*).
+// deletes), after each of which batch_counts must still match COUNT(*)
+// and every doc its row's status and bucket; the writes that would leave
+// docs stale or empty are refused, and change nothing.
 func TestCountsFollowEveryWrite(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
@@ -94,26 +97,59 @@ func TestCountsFollowEveryWrite(t *testing.T) {
 		c.check("after the concurrent writers", 0, all)
 
 		// Writes the methods do not make, in SQL: the counts follow them
-		// all (the docs do not: no statement here rewrites them).
+		// all, and the docs follow those that rewrite them (a status or a
+		// bucket is one string of the doc to replace), while the database
+		// refuses those that would leave a doc stale or empty, changing
+		// nothing.
 		last := `DELETE FROM batches`
 		if be.Name == storetest.Postgres.Name {
 			last = `TRUNCATE batches` // PostgreSQL's own bulk delete, with a trigger of its own
 		}
-		for _, stmt := range []string{
-			`UPDATE batches SET status = 'ARCHIVED' WHERE bucket_id = 'bkt_c1' AND status IN ('COMPLETED', 'FAILED')`,
-			`UPDATE batches SET bucket_id = 'bkt_c4', status = 'DRAFT' WHERE bucket_id = 'bkt_c2' AND status <> 'PENDING'`,
-			`UPDATE batches SET metadata = '{"x":1}', updated_at = updated_at + 1`,
-			`UPDATE batches SET status = status`,
-			`DELETE FROM batches WHERE bucket_id = 'bkt_c4' AND status = 'DRAFT'`,
-			last,
+		const (
+			stale = "batches.doc must change with the batch"
+			empty = "batches.doc is empty"
+		)
+		// What an older batchesd, which writes no doc, inserts: SQLite would
+		// take the column's default, '', and PostgreSQL has none.
+		noDoc := empty
+		if be.Name == storetest.Postgres.Name {
+			noDoc = `null value in column "doc"`
+		}
+		for _, tc := range []struct{ stmt, refused string }{
+			{`UPDATE batches SET status = 'ARCHIVED',
+				doc = replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')
+				WHERE bucket_id = 'bkt_c1' AND status IN ('COMPLETED', 'FAILED')`, ""},
+			{`UPDATE batches SET status = 'ARCHIVED' WHERE bucket_id = 'bkt_c3'`, stale},
+			{`UPDATE batches SET bucket_id = 'bkt_c4', status = 'DRAFT',
+				doc = replace(replace(doc, '"bucket_id":"bkt_c2"', '"bucket_id":"bkt_c4"'), '"status":"' || status || '"', '"status":"DRAFT"')
+				WHERE bucket_id = 'bkt_c2' AND status <> 'PENDING'`, ""},
+			{`UPDATE batches SET bucket_id = 'bkt_c1' WHERE bucket_id = 'bkt_c2'`, stale},
+			{`UPDATE batches SET metadata = '{"x":1}', updated_at = updated_at + 1`, stale},
+			{`UPDATE batches SET doc = '' WHERE bucket_id = 'bkt_c1'`, empty},
+			{`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at, doc)
+				VALUES ('btch_raw', 'bkt_c1', 'PENDING', 'BUCKET', 1, 1, '')`, empty},
+			{`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at)
+				VALUES ('btch_raw', 'bkt_c1', 'PENDING', 'BUCKET', 1, 1)`, noDoc},
+			{`UPDATE batches SET status = status`, ""},
+			{`DELETE FROM batches WHERE bucket_id = 'bkt_c4' AND status = 'DRAFT'`, ""},
+			{last, ""},
 		} {
-			if _, err := raw.ExecContext(ctx, stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
+			before, _ := c.counts()
+			_, err := raw.ExecContext(ctx, tc.stmt)
+			switch {
+			case tc.refused == "" && err != nil:
+				t.Fatalf("%s: %v", tc.stmt, err)
+			case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+				t.Fatalf("%s: error %v, want one saying %q", tc.stmt, err, tc.refused)
 			}
 			kept, counted := c.counts()
 			if !maps.Equal(kept, counted) {
-				t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", stmt, kept, counted)
+				t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", tc.stmt, kept, counted)
 			}
+			if tc.refused != "" && !maps.Equal(kept, before) {
+				t.Fatalf("the refused %s changed batch_counts from %v to %v", tc.stmt, before, kept)
+			}
+			c.docsAgree(tc.stmt)
 		}
 		if kept, _ := c.counts(); len(kept) != 0 {
 			t.Errorf("after %s: batch_counts %v", last, kept)
@@ -399,5 +435,32 @@ func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch
 	}
 	if n != len(stored) {
 		c.t.Fatalf("%s: %d batches stored, want %d", stage, n, len(stored))
+	}
+}
+
+// docsAgree fails the test unless every stored doc is a batch, with the
+// id, bucket and status of its row.
+func (c countsCheck) docsAgree(stage string) {
+	c.t.Helper()
+	rows, err := c.raw.QueryContext(c.t.Context(), `SELECT id, bucket_id, status, doc FROM batches`)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, bucket, status, doc string
+		if err := rows.Scan(&id, &bucket, &status, &doc); err != nil {
+			c.t.Fatal(err)
+		}
+		var b server.Batch
+		if err := json.Unmarshal([]byte(doc), &b); err != nil {
+			c.t.Fatalf("after %s: %s has doc %q: %v", stage, id, doc, err)
+		}
+		if b.BatchId != id || b.BucketId != bucket || string(b.Status) != status {
+			c.t.Fatalf("after %s: %s in %s, %s has doc %s", stage, id, bucket, status, doc)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
 	}
 }
