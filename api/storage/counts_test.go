@@ -464,3 +464,66 @@ func (c countsCheck) docsAgree(stage string) {
 		c.t.Fatal(err)
 	}
 }
+
+// TestCountsFollowUpsertsAndReplaces: writes in SQL that replace rows keep
+// batch_counts right: INSERT … ON CONFLICT DO UPDATE on both databases,
+// and SQLite's REPLACE conflict resolution (INSERT OR REPLACE, UPDATE OR
+// REPLACE), whose implicit delete fires the delete triggers on connections
+// with recursive_triggers on, as the store's and OpenSQL's are.
+func TestCountsFollowUpsertsAndReplaces(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
+		db, raw := be.OpenSQL(t)
+		ctx := t.Context()
+		info, seeded, err := db.SeedDemo(ctx, "")
+		if err != nil || !seeded {
+			t.Fatalf("SeedDemo: %v, %v", seeded, err)
+		}
+		c := countsCheck{t: t, db: db, raw: raw, buckets: []string{info.BucketID}}
+		const columns = `id, bucket_id, status, type, object_ids, collection_ids, error, error_summary,
+			task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc`
+		// Each statement rewrites doc as it changes the batch; doc renders
+		// batch_id and status as "batch_id":"…" and "status":"…".
+		stmts := []string{
+			`INSERT INTO batches (` + columns + `)
+			SELECT id, bucket_id, 'ARCHIVED', type, object_ids, collection_ids, error, error_summary,
+				task_id, metadata, current_tier, total_tiers, created_at, updated_at,
+				replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')
+			FROM batches WHERE status = 'COMPLETED'
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc`,
+		}
+		if be.Name == storetest.SQLite.Name {
+			stmts = append(stmts,
+				`INSERT OR REPLACE INTO batches (`+columns+`)
+				SELECT id, bucket_id, 'CANCELED', type, object_ids, collection_ids, error, error_summary,
+					task_id, metadata, current_tier, total_tiers, created_at, updated_at,
+					replace(doc, '"status":"' || status || '"', '"status":"CANCELED"')
+				FROM batches WHERE status = 'FAILED'`,
+				`REPLACE INTO batches (`+columns+`)
+				SELECT id, bucket_id, 'DRAFT', type, object_ids, collection_ids, error, error_summary,
+					task_id, metadata, current_tier, total_tiers, created_at, updated_at,
+					replace(doc, '"status":"' || status || '"', '"status":"DRAFT"')
+				FROM batches WHERE status = 'SKIPPED'`,
+				// A batch takes the id of one of another status, which goes.
+				`UPDATE OR REPLACE batches
+				SET id = (SELECT min(id) FROM batches WHERE status = 'ARCHIVED'),
+					doc = replace(doc, '"batch_id":"' || id || '"', '"batch_id":"' || (SELECT min(id) FROM batches WHERE status = 'ARCHIVED') || '"')
+				WHERE id = (SELECT min(id) FROM batches WHERE status = 'PENDING')`,
+			)
+		}
+		for _, stmt := range stmts {
+			before, _ := c.counts()
+			if _, err := raw.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+			kept, counted := c.counts()
+			if !maps.Equal(kept, counted) {
+				t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", stmt, kept, counted)
+			}
+			if maps.Equal(kept, before) {
+				t.Fatalf("%s changed no count: the demo has no batch it applies to", stmt)
+			}
+			c.docsAgree(stmt)
+		}
+	})
+}

@@ -34,7 +34,10 @@ type Backend struct {
 	// OpenSQL is Open plus a database/sql handle on the same database, to
 	// look behind the store (batch_counts, the docs) or write in SQL as no
 	// method does; both are closed at the end of t. Statements that take no
-	// arguments and use the SQL both databases share run on either.
+	// arguments and use the SQL both databases share run on either. A
+	// SQLite handle runs with busy_timeout, foreign_keys and
+	// recursive_triggers, as the store's connections and as the README
+	// asks of operators' own.
 	OpenSQL func(t testing.TB) (storage.DB, *sql.DB)
 }
 
@@ -48,7 +51,7 @@ var SQLite = Backend{
 	OpenSQL: func(t testing.TB) (storage.DB, *sql.DB) {
 		t.Helper()
 		db := openSQLite(t)
-		u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"}
+		u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=recursive_triggers(1)"}
 		raw, err := sql.Open("sqlite", u.String())
 		if err != nil {
 			t.Fatal(err)
