@@ -27,7 +27,7 @@ import (
 // done ctx.
 func (db *DB) CreateOrganization(ctx context.Context, name string) (api.Organization, error) {
 	var org api.Organization
-	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
 		org, err = createOrganization(ctx, tx, name, time.Now())
 		return err
 	})
@@ -46,7 +46,7 @@ func (db *DB) CreateOrganization(ctx context.Context, name string) (api.Organiza
 // errors for storage failures or a done ctx.
 func (db *DB) CreateNamespace(ctx context.Context, organizationID, name string) (api.Namespace, error) {
 	var ns api.Namespace
-	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
 		ns, err = createNamespace(ctx, tx, organizationID, name, time.Now())
 		return err
 	})
@@ -66,7 +66,7 @@ func (db *DB) CreateNamespace(ctx context.Context, organizationID, name string) 
 // errors for storage failures or a done ctx.
 func (db *DB) CreateBucket(ctx context.Context, namespaceID, name, id string) (api.Bucket, error) {
 	var b api.Bucket
-	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
 		b, err = createBucket(ctx, tx, namespaceID, name, id, time.Now())
 		return err
 	})
@@ -87,7 +87,7 @@ func (db *DB) CreateBucket(ctx context.Context, namespaceID, name, id string) (a
 // and other errors for storage failures or a done ctx. Errors never show the
 // key.
 func (db *DB) CreateAPIKey(ctx context.Context, organizationID, key string) (string, error) {
-	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) (err error) {
 		key, err = createAPIKey(ctx, tx, organizationID, key, time.Now())
 		return err
 	})
@@ -115,7 +115,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, organizationID, key string) (str
 // failures or a done ctx.
 // Errors name the first wrong batch by index and id.
 func (db *DB) InsertBatches(ctx context.Context, bucketID string, batches []server.Batch) error {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return insertBatches(ctx, tx, bucketID, batches, func(i int, err error) error {
 			return fmt.Errorf("batch %d (%q): %w", i, batches[i].BatchId, err)
 		})
@@ -136,14 +136,14 @@ func (db *DB) InsertBatches(ctx context.Context, bucketID string, batches []serv
 // an error wrapping [api.ErrNotFound] when the bucket does not exist, and
 // other errors when r fails, for storage failures or a done ctx.
 func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error) {
-	if err := mustExist(ctx, db.pool, "buckets", "bucket", bucketID); err != nil {
+	if err := db.mustExist(ctx, "buckets", "bucket", bucketID); err != nil {
 		return 0, fmt.Errorf("postgres: import batches: %w", err)
 	}
 	batches, lines, err := storage.ReadBatches(r)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: import batches: %w", err)
 	}
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return insertBatches(ctx, tx, bucketID, batches, func(i int, err error) error {
 			return &storage.LineError{Line: lines[i], Err: err}
 		})
@@ -170,7 +170,7 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 	if !storage.IsText(batchID) {
 		return fmt.Errorf("postgres: update batch status: batch %q: %w", batchID, api.ErrNotFound)
 	}
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var doc []byte
 		err := tx.QueryRow(ctx, `SELECT doc FROM batches WHERE id = $1 FOR UPDATE`, batchID).Scan(&doc)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -212,14 +212,24 @@ func (db *DB) DeleteBatch(ctx context.Context, batchID string) error {
 	if !storage.IsText(batchID) {
 		return fmt.Errorf("postgres: delete batch %q: %w", batchID, api.ErrNotFound)
 	}
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	tag, err := db.pool.Exec(ctx, `DELETE FROM batches WHERE id = $1`, batchID)
 	if err != nil {
-		return fmt.Errorf("postgres: delete batch: %w", err)
+		return fmt.Errorf("postgres: delete batch: %w", queryError(ctx, err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres: delete batch %q: %w", batchID, api.ErrNotFound)
 	}
 	return nil
+}
+
+// mustExist is the function mustExist on the pool, within the deadline of
+// one call.
+func (db *DB) mustExist(ctx context.Context, table, kind, id string) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return queryError(ctx, mustExist(ctx, db.pool, table, kind, id))
 }
 
 // querier is what a pool and a transaction share.

@@ -16,7 +16,14 @@
 // Every query runs with the caller's ctx, whose cancellation or deadline
 // cancels it on the server (a cancel request), and under statement_timeout
 // ([DefaultStatementTimeout] unless configured), so that a slow query ends
-// in an error instead of holding a connection.
+// in an error instead of holding a connection. Each method call is also
+// bounded on the client: its ctx gets a deadline of the statement timeout
+// plus [DeadlineMargin], covering the wait for a pool connection, so that a
+// database that stops answering (a stopped server, a network partition:
+// statement_timeout is the server's and cannot fire then), or a pool whose
+// connections are all held by stuck queries, ends the call with an error
+// wrapping [context.DeadlineExceeded] instead of leaving it waiting. With a
+// statement timeout of 0 (no limit) only the caller's ctx bounds a call.
 package postgres
 
 import (
@@ -25,7 +32,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +56,14 @@ import (
 // (a lock held elsewhere, an overloaded server) comes near it.
 const DefaultStatementTimeout = 10 * time.Second
 
+// DeadlineMargin is what each method call of a [DB] may take beyond the
+// statement timeout before the client gives up on it: the time to send the
+// statement, receive the server's cancellation, and take a connection from
+// the pool. A call that reaches it returns an error wrapping
+// [context.DeadlineExceeded]; pgx then sends a cancel request and closes the
+// connection after at most one more second.
+const DeadlineMargin = 2 * time.Second
+
 // ErrNoSchema is wrapped by the error of [Open] with [WithExistingSchema]
 // when the database has never been migrated (it has no goose_db_version
 // table in its search_path).
@@ -65,7 +82,9 @@ type config struct {
 // longest one SQL statement may run, rounded up to whole milliseconds; 0
 // means no limit. It overrides a statement_timeout of the database URL.
 // Without it the URL's applies, or else [DefaultStatementTimeout].
-// Migrations run without a limit.
+// Migrations run without a limit. The statement timeout plus
+// [DeadlineMargin] is also the client-side deadline of each method call
+// (none when it is 0).
 func WithStatementTimeout(d time.Duration) Option {
 	return func(c *config) { c.statementTimeout, c.statementTimeoutSet = max(d, 0), true }
 }
@@ -84,6 +103,9 @@ var embedded embed.FS
 // and any number of processes may open the same database.
 type DB struct {
 	pool *pgxpool.Pool
+	// callTimeout bounds each method call on the client: the statement
+	// timeout plus DeadlineMargin, or 0 for none.
+	callTimeout time.Duration
 }
 
 var (
@@ -101,10 +123,16 @@ var (
 // keyword/value string (host=… dbname=…), as libpq reads them (pgx's
 // ParseConfig: PG* environment variables fill what it leaves out; a Unix
 // socket is ?host=/path/to/dir). Its pool_max_conns and the other pool_
-// parameters of pgxpool size the connection pool (default: 4, or the number
-// of CPUs if more). The database must exist and use the UTF8 encoding.
+// parameters of pgxpool size the connection pool: pool_max_conns (default:
+// 4, or the number of CPUs if more) is the most queries one process runs
+// at once; a call waits for a free connection at most until its deadline
+// (the statement timeout plus [DeadlineMargin]). Its statement_timeout (a
+// PostgreSQL duration: 500ms, 10s, 1min, or a number of milliseconds)
+// applies unless [WithStatementTimeout] is given. The database must exist
+// and use the UTF8 encoding.
 //
-// Open fails when databaseURL is empty or malformed (an error wrapping
+// Open fails when databaseURL is empty or malformed, or its
+// statement_timeout is not a duration (errors wrapping
 // [storage.ErrInvalid]), when the server cannot be reached or refuses the
 // login, when the database's encoding is not UTF8, when a migration fails
 // (the database is then left at the last migration that succeeded), or,
@@ -125,10 +153,27 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		return nil, fmt.Errorf("postgres: open: %w: the database URL cannot be parsed (postgres://user:password@host:port/database)", storage.ErrInvalid)
 	}
 	params := pcfg.ConnConfig.RuntimeParams
+	statementTimeout := DefaultStatementTimeout
+	if v, ok := params["statement_timeout"]; ok {
+		// Checked even when overridden: a bad URL is reported, not hidden.
+		if statementTimeout, err = ParseStatementTimeout(v); err != nil {
+			return nil, fmt.Errorf("postgres: open: %w: the database URL's statement_timeout: %w", storage.ErrInvalid, err)
+		}
+	}
 	if cfg.statementTimeoutSet {
-		params["statement_timeout"] = milliseconds(cfg.statementTimeout)
-	} else if _, ok := params["statement_timeout"]; !ok {
-		params["statement_timeout"] = milliseconds(DefaultStatementTimeout)
+		statementTimeout = cfg.statementTimeout
+	}
+	params["statement_timeout"] = milliseconds(statementTimeout)
+	var callTimeout time.Duration
+	if statementTimeout > 0 {
+		callTimeout = statementTimeout + DeadlineMargin
+	}
+	// A connection the pool opens for a call goes on in the background
+	// when the call gives up; without a connect_timeout in the URL, it is
+	// given as long as a call, so that a database that stops answering does
+	// not leave connection attempts waiting forever (and Close with them).
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = callTimeout
 	}
 	// A done ctx cancels the query on the server (a cancel request) rather
 	// than only closing the socket, so the server stops working on it; if
@@ -153,7 +198,39 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, callTimeout: callTimeout}, nil
+}
+
+// bound returns ctx with the deadline of one method call, if the DB has
+// one and ctx has no earlier one.
+func (db *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if db.callTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, db.callTimeout)
+}
+
+// ParseStatementTimeout parses a statement_timeout value as PostgreSQL does
+// (https://www.postgresql.org/docs/current/config-setting.html): a
+// non-negative number with an optional unit, us, ms (the default), s, min,
+// h or d, e.g. 500ms, 10s, 1min, 10000; fractions are allowed ("1.5s"), as
+// are spaces between the number and the unit. 0 means no limit. It returns
+// an error naming the value when it is none of these.
+func ParseStatementTimeout(v string) (time.Duration, error) {
+	s := strings.TrimSpace(v)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	units := map[string]time.Duration{"": time.Millisecond, "us": time.Microsecond, "ms": time.Millisecond,
+		"s": time.Second, "min": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	scale, ok := units[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || num == "" || f < 0 || f*float64(scale) > float64(math.MaxInt32)*float64(time.Millisecond) {
+		return 0, fmt.Errorf("%q is not a duration: give a number of milliseconds, or one with a unit (us, ms, s, min, h, d), e.g. 10s", v)
+	}
+	return time.Duration(f * float64(scale)), nil
 }
 
 // milliseconds formats d as a statement_timeout value, rounded up.
@@ -213,7 +290,10 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, existingSchema bool) error
 }
 
 // Close closes the connection pool, waiting for the queries under way to
-// finish. The DB must not be used afterwards. It always returns nil.
+// finish. A connection whose call ran out of time is closed by pgx after a
+// cancel request, which it gives up to 15 s when the database does not
+// answer; Close waits for that too. The DB must not be used afterwards. It
+// always returns nil.
 func (db *DB) Close() error {
 	db.pool.Close()
 	return nil
@@ -221,8 +301,10 @@ func (db *DB) Close() error {
 
 // inTx runs f in one READ COMMITTED transaction, which it commits when f
 // returns nil and rolls back otherwise.
-func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, f))
+func (db *DB) inTx(ctx context.Context, f func(ctx context.Context, tx pgx.Tx) error) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return f(ctx, tx) }))
 }
 
 // queryError returns err, wrapping ctx's error too when ctx is done: the

@@ -32,7 +32,7 @@ func (db *DB) SeedDemo(ctx context.Context, apiKey string) (storage.DemoInfo, bo
 		info   storage.DemoInfo
 		seeded bool
 	)
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, seedLock); err != nil {
 			return err
 		}

@@ -17,6 +17,8 @@ import (
 // (as is) when no key has that hash or the key has been revoked, and other
 // errors only for storage failures or a done ctx.
 func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Organization, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	var (
 		stored []byte
 		org    api.Organization
@@ -66,6 +68,8 @@ const resolveBucketQuery = `
 // string that is not text ([storage.IsText]: PostgreSQL's text cannot hold
 // it) names nothing.
 func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (api.Namespace, api.Bucket, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	var (
 		ns                 = api.Namespace{OrganizationID: organizationID}
 		bucketID, bucketNm *string
@@ -141,6 +145,8 @@ func (db *DB) ListBatches(ctx context.Context, p api.ListParams, dst []byte) (re
 	if p.Status != nil {
 		query, args = pageByStatusQuery, append(args, textOrNull(string(*p.Status)))
 	}
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: list batches: %w", queryError(ctx, err))

@@ -238,19 +238,38 @@ func targetsMarkdown(g *goResults, l *loadRuns) string {
 
 	// 4. The soak.
 	if l != nil {
+		const target = "wrk -c 64 for 30 s against SQLite: no non-2xx answer, no error; memory bounded (peak RSS)"
 		if s := l.soak; s != nil {
+			ran := time.Duration(s.wrk.DurationUS) * time.Microsecond
 			measured := fmt.Sprintf("%s for %s at limit %d: %d answers ≥ 400, %d timeouts, %d connect/read/write errors in %d requests; RSS %s before, %s after, peak %s",
 				bucketName(s.size)+" bucket, "+strconv.Itoa(l.connections)+" connections",
-				(time.Duration(s.wrk.DurationUS) * time.Microsecond).Round(time.Second), s.limit,
+				ran.Round(time.Second), s.limit,
 				s.wrk.StatusErrors, s.wrk.Timeouts, s.wrk.ConnectErrors+s.wrk.ReadErrors+s.wrk.WriteErrors, s.wrk.Requests,
 				fmtRSS(s.rssBefore), fmtRSS(s.rssAfter), fmtRSS(s.peakRSS))
-			row("wrk -c 64 for 30 s against SQLite: no non-2xx answer, no error; memory bounded (peak RSS)", measured,
-				s.wrk.StatusErrors == 0 && s.wrk.socketErrors() == 0, true)
+			clean := s.wrk.StatusErrors == 0 && s.wrk.socketErrors() == 0
+			switch {
+			case !clean:
+				row(target, measured, false, true)
+			case ran < soakTarget-time.Second:
+				// Errors would have failed it; no error in a shorter run
+				// does not show the target met.
+				fmt.Fprintf(&b, "| %s | %s | not measured at %s (ran %s) |\n", target, measured, fmtTargetDuration(soakTarget), ran.Round(time.Second))
+			default:
+				row(target, measured, true, true)
+			}
 		} else {
-			row("wrk -c 64 for 30 s against SQLite: no non-2xx answer, no error; memory bounded (peak RSS)", "not run", false, false)
+			row(target, "not run", false, false)
 		}
 	}
 	return b.String()
+}
+
+// soakTarget is how long the soak of the targets runs.
+const soakTarget = 30 * time.Second
+
+// fmtTargetDuration writes d as the targets do: "30 s".
+func fmtTargetDuration(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
 
 func orNotRun(parts []string) string {

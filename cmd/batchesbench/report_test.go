@@ -153,3 +153,25 @@ func TestWrkScript(t *testing.T) {
 		t.Errorf("against a server answering 503: %d answers ≥ 400 of %d", res.StatusErrors, res.Requests)
 	}
 }
+
+// The soak's row says how long it ran, and a clean soak shorter than the
+// target's 30 s is not reported as meeting it; errors fail it however
+// long it ran.
+func TestSoakVerdict(t *testing.T) {
+	for _, tc := range []struct {
+		ran    time.Duration
+		errors int64
+		want   string
+	}{
+		{30 * time.Second, 0, "limit 100: 0 answers ≥ 400, 0 timeouts, 0 connect/read/write errors in 1000 requests; RSS 0 MiB before, 0 MiB after, peak 0 MiB | met |"},
+		{5 * time.Second, 0, "for 5s at limit 100: 0 answers ≥ 400, 0 timeouts, 0 connect/read/write errors in 1000 requests; RSS 0 MiB before, 0 MiB after, peak 0 MiB | not measured at 30 s (ran 5s) |"},
+		{5 * time.Second, 3, "3 answers ≥ 400, 0 timeouts, 0 connect/read/write errors in 1000 requests; RSS 0 MiB before, 0 MiB after, peak 0 MiB | **not met** |"},
+	} {
+		l := &loadRuns{connections: 64, soak: &loadRun{target: "batchesd", size: 1000, limit: 100,
+			wrk: wrkResult{Requests: 1000, DurationUS: tc.ran.Microseconds(), StatusErrors: tc.errors}}}
+		got := targetsMarkdown(nil, l)
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("soak of %s with %d errors:\n%s\nwant it to contain %q", tc.ran, tc.errors, got, tc.want)
+		}
+	}
+}

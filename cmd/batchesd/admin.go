@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/api/storage"
@@ -58,7 +61,10 @@ func shellQuote(s string) string {
 // --database-url an empty schema).
 func openDB(ctx context.Context, e *env, create bool) (storage.DB, error) {
 	if e.databaseURL != "" {
-		opts := []postgres.Option{postgres.WithStatementTimeout(e.statementTimeout)}
+		var opts []postgres.Option
+		if e.statementTimeout.set {
+			opts = append(opts, postgres.WithStatementTimeout(e.statementTimeout.d))
+		}
 		if !create {
 			opts = append(opts, postgres.WithExistingSchema())
 		}
@@ -89,9 +95,6 @@ const defaultDatabase = "./data/batches.db"
 
 // checkDatabase checks the choice of database and fills in the default.
 func (e *env) checkDatabase() error {
-	if e.statementTimeout < 0 {
-		return fmt.Errorf("--statement-timeout %s is negative: give a duration such as 10s, or 0 for no limit", e.statementTimeout)
-	}
 	if e.databaseURL == "" {
 		if e.dbPath == "" {
 			e.dbPath = defaultDatabase
@@ -101,11 +104,61 @@ func (e *env) checkDatabase() error {
 	if e.dbPath != "" {
 		return errors.New("both --database (BATCHESD_DATABASE) and --database-url (DATABASE_URL) are set: give one, the SQLite file or the PostgreSQL URL")
 	}
-	u, err := url.Parse(e.databaseURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return errors.New("--database-url (DATABASE_URL) is not a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/batches")
+	return checkDatabaseURL(e.databaseURL)
+}
+
+// checkDatabaseURL checks that s is a postgres:// or postgresql:// URL that
+// parses, or else a keyword/value string (whose keywords postgres.Open
+// checks). Errors never show the password.
+func checkDatabaseURL(s string) error {
+	const example = "e.g. postgres://user:password@127.0.0.1:5432/batches or host=127.0.0.1 dbname=batches user=…"
+	if !isURL(s) {
+		if strings.Contains(s, "=") {
+			return nil
+		}
+		return fmt.Errorf("--database-url (DATABASE_URL) is neither a postgres:// or postgresql:// URL nor a keyword/value string: %s", example)
+	}
+	redacted := redactURLPassword(s)
+	if _, err := url.Parse(redacted); err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("--database-url (DATABASE_URL) is a malformed URL: %v (%s)", err, example)
+	}
+	if _, err := url.Parse(s); err != nil {
+		return errors.New("--database-url (DATABASE_URL) is a malformed URL: its password is not valid in a URL; percent-encode its special characters (% as %25, @ as %40, / as %2F, : as %3A, # as %23, ? as %3F)")
 	}
 	return nil
+}
+
+// isURL reports whether s is in the URL form of a PostgreSQL connection
+// string (libpq's rule: it starts with postgres:// or postgresql://).
+func isURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// redactURLPassword replaces the password of the URL s, if it has one, by
+// xxxxx, without parsing s (which may be malformed).
+func redactURLPassword(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	auth := rest
+	if i := strings.IndexAny(auth, "?#"); i >= 0 {
+		auth = auth[:i]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, hasPassword := strings.Cut(auth[:at], ":")
+	if !hasPassword {
+		return s
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // describeDatabase names the database for messages and logs: the SQLite
@@ -113,6 +166,14 @@ func (e *env) checkDatabase() error {
 func (e *env) describeDatabase() string {
 	if e.databaseURL == "" {
 		return e.dbPath
+	}
+	if !isURL(e.databaseURL) {
+		// A keyword/value string: its parts, without the password.
+		c, err := pgconn.ParseConfig(e.databaseURL)
+		if err != nil {
+			return "(malformed keyword/value string)"
+		}
+		return fmt.Sprintf("database %q on %s:%d as %q", c.Database, c.Host, c.Port, c.User)
 	}
 	u, err := url.Parse(e.databaseURL)
 	if err != nil {
@@ -269,7 +330,7 @@ func (c *batchSetStatusCmd) Run(e *env) error {
 	}
 	defer db.Close()
 	if err := db.UpdateBatchStatus(e.ctx, c.ID, generated.TaskStatus(c.Status)); err != nil {
-		return err
+		return batchError(c.ID, err)
 	}
 	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID}, [2]string{"STATUS", c.Status})
 }
@@ -286,7 +347,16 @@ func (c *batchDeleteCmd) Run(e *env) error {
 	}
 	defer db.Close()
 	if err := db.DeleteBatch(e.ctx, c.ID); err != nil {
-		return err
+		return batchError(c.ID, err)
 	}
 	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID})
+}
+
+// batchError words a batch command's error: a batch that does not exist is
+// said the same way on either database.
+func batchError(id string, err error) error {
+	if errors.Is(err, api.ErrNotFound) {
+		return fmt.Errorf("batch %q not found (batch ids are unique across buckets)", id)
+	}
+	return err
 }

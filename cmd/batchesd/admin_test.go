@@ -439,8 +439,8 @@ func testAdminBatchCommands(t *testing.T, db string) {
 		code int
 		want []string
 	}{
-		{a.args("batch", "delete", "--id", "btch_cmd000000002"), 1, []string{"btch_cmd000000002", "not found"}},
-		{a.args("batch", "set-status", "--id", "btch_nope", "--status", "FAILED"), 1, []string{"btch_nope", "not found"}},
+		{a.args("batch", "delete", "--id", "btch_cmd000000002"), 1, []string{`batchesd: batch "btch_cmd000000002" not found`}},
+		{a.args("batch", "set-status", "--id", "btch_nope", "--status", "FAILED"), 1, []string{`batchesd: batch "btch_nope" not found`}},
 		{a.args("batch", "set-status", "--id", "btch_cmd000000001", "--status", "DONE"), 2, []string{"DONE", "Usage: batchesd batch set-status"}},
 		{a.args("batch", "set-status", "--id", "btch_cmd000000001"), 2, []string{"--status", "Usage: batchesd batch set-status"}},
 	} {

@@ -43,11 +43,11 @@ import (
 )
 
 type cli struct {
-	Database         string        `short:"d" env:"BATCHESD_DATABASE" placeholder:"FILE" help:"SQLite database file; created with its directory if missing (default ./data/batches.db). Not with --database-url."`
-	DatabaseURL      string        `name:"database-url" env:"DATABASE_URL" placeholder:"URL" help:"PostgreSQL database (postgres://user:password@host:5432/database?sslmode=…) instead of the SQLite file; the database must exist, its tables are created. Several servers may share it."`
-	StatementTimeout time.Duration `env:"BATCHESD_STATEMENT_TIMEOUT" default:"10s" help:"With --database-url: the longest one SQL statement may run before PostgreSQL cancels it (the request then answers 500); 0 for no limit."`
-	LogLevel         string        `env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	LogFormat        string        `env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
+	Database         string      `short:"d" env:"BATCHESD_DATABASE" placeholder:"FILE" help:"SQLite database file; created with its directory if missing (default ./data/batches.db). Not with --database-url."`
+	DatabaseURL      string      `name:"database-url" env:"DATABASE_URL" placeholder:"URL" help:"PostgreSQL database, a URL (postgres://user:password@host:5432/database?sslmode=…) or keyword/value string (host=… dbname=… user=…), instead of the SQLite file; the database must exist, its tables are created. Several servers may share it. Its pool_max_conns (default 4, or the number of CPUs if more) is the most queries one process runs at once."`
+	StatementTimeout timeoutFlag `env:"BATCHESD_STATEMENT_TIMEOUT" placeholder:"DURATION" help:"With --database-url: the longest one SQL statement may run before PostgreSQL cancels it (the request then answers 500; the server gives up on the database this plus 2s after); 0 for no limit. Default: the URL's statement_timeout, else 10s."`
+	LogLevel         string      `env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat        string      `env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
 
 	Serve     serveCmd     `cmd:"" default:"withargs" help:"Start the server (the default command)."`
 	Org       orgCmd       `cmd:"" help:"Manage organizations."`
@@ -68,7 +68,32 @@ type env struct {
 	dbPath string
 	// databaseURL is the PostgreSQL database, if any.
 	databaseURL      string
-	statementTimeout time.Duration
+	statementTimeout timeoutFlag
+}
+
+// timeoutFlag is --statement-timeout: a duration that is not negative, and
+// whether it was given (by the flag or its variable), since the URL's
+// statement_timeout applies only when it was not.
+type timeoutFlag struct {
+	d   time.Duration
+	set bool
+}
+
+// Decode reads the flag's value; an error is a usage error (exit 2).
+func (f *timeoutFlag) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: give one such as 10s or 500ms, or 0 for no limit", s)
+	}
+	if d < 0 {
+		return fmt.Errorf("%s is negative: give a duration such as 10s, or 0 for no limit", s)
+	}
+	f.d, f.set = d, true
+	return nil
 }
 
 func main() {

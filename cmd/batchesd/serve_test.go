@@ -91,7 +91,7 @@ func tryStartServer(t *testing.T, db string, env []string) (*server, error) {
 	s.url = "http://" + s.addr
 	s.cmd = exec.Command(binary(t), "serve", "--addr", s.addr)
 	dbEnv := "BATCHESD_DATABASE=" + db
-	if strings.HasPrefix(db, "postgres://") {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "host=") { // a URL or keyword/value string
 		dbEnv = "DATABASE_URL=" + db
 	}
 	s.cmd.Env = cleanEnv(append([]string{dbEnv, "BATCHESD_SHUTDOWN_TIMEOUT=10s"}, env...)...)
