@@ -72,13 +72,13 @@ func (db *DB) CreateBucket(ctx context.Context, namespaceID, name, id string) (a
 // CreateAPIKey registers an API key of the organization organizationID and
 // returns it: key when key is not empty (1 to 128 bytes of printable ASCII
 // without spaces), or else a new key "sk_live_" and 40 random base62
-// characters. Only the key's SHA-256 hash ([api.HashKey]) and its first 12
-// characters are stored, so the returned string is the only time the whole
-// key is seen. It returns an error wrapping [api.ErrNotFound] when the
-// organization does not exist, [ErrAlreadyExists] when the key is already
-// registered (to any organization, revoked or not), [ErrInvalid] when key is
-// malformed; and other errors for storage failures or a done ctx. Errors
-// show at most the key's first 12 characters.
+// characters. Only the key's SHA-256 hash ([api.HashKey]) is stored, so the
+// returned string is the only time the whole key is seen. It returns an
+// error wrapping [api.ErrNotFound] when the organization does not exist,
+// [ErrAlreadyExists] when the key is already registered (to any
+// organization, revoked or not), [ErrInvalid] when key is malformed; and
+// other errors for storage failures or a done ctx. Errors never show the
+// key.
 func (db *DB) CreateAPIKey(ctx context.Context, organizationID, key string) (string, error) {
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) (err error) {
 		key, err = createAPIKey(ctx, tx, organizationID, key, time.Now())
