@@ -216,28 +216,46 @@ func (v ValidationError) String() string {
 // wins.
 var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "Cf-Ray"}
 
-// newError describes an answer the client cannot use. Every text taken
-// from it goes through red, which redacts the API key.
-func newError(op, method, path string, resp *http.Response, body []byte, attempts []Attempt, red *redactor) *Error {
-	e := &Error{
-		Operation:  op,
-		Method:     method,
-		Path:       path,
-		StatusCode: resp.StatusCode,
-		Header:     red.header(resp.Header),
-		RawBody:    red.truncated(red.bytes(body), maxErrorBody),
-		Attempts:   attempts,
+// newError describes an answer of the call the client cannot use, its
+// fields taken from body when it is the API's error (see Error). Every
+// text taken from the answer goes through d.red, which redacts the API key.
+func (d *doer) newError(resp *http.Response, body []byte) *Error {
+	e := d.answerError(resp, body)
+	e.parseBody(body, d.red)
+	if e.Message == "" && e.Detail == nil {
+		e.Message = http.StatusText(resp.StatusCode)
 	}
-	e.Header.Del("Set-Cookie")
+	return e
+}
+
+// answerError describes an answer of the call without reading its body's
+// fields: the status, headers, request id, Retry-After and RawBody.
+func (d *doer) answerError(resp *http.Response, body []byte) *Error {
+	e := &Error{
+		Operation:  d.op,
+		Method:     d.method,
+		Path:       d.path,
+		StatusCode: resp.StatusCode,
+		Header:     d.red.responseHeader(resp.Header),
+		RawBody:    d.red.truncated(d.red.bytes(body), maxErrorBody),
+		Attempts:   slices.Clone(d.attempts),
+	}
 	for _, h := range requestIDHeaders {
 		if v := e.Header.Get(h); v != "" {
 			e.RequestID = v
 			break
 		}
 	}
-	if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		e.RetryAfter = d
+	if wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.RetryAfter = wait
 	}
+	return e
+}
+
+// parseBody sets Type, Message, Details and Detail from body when it is
+// Mixpeek's ErrorResponse, FastAPI's HTTPValidationError, or another
+// server's JSON with a message, each text redacted by red.
+func (e *Error) parseBody(body []byte, red *redactor) {
 	// The body is decoded as received and each text redacted after, since
 	// a key the server escaped does not match in the raw bytes.
 	var shape struct {
@@ -275,26 +293,18 @@ func newError(op, method, path string, resp *http.Response, body []byte, attempt
 		}
 	}
 	e.Type, e.Message = red.string(e.Type), red.string(e.Message)
-	if e.Message == "" && e.Detail == nil {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
-	return e
 }
 
 // failedCall describes a call whose attempts ended without an answer it
 // can use (err: a connection error, a timeout, the context's end, a
 // redirect the client does not follow), or that failed before an attempt.
-func failedCall(d *doer, err error) *Error {
-	d.mu.Lock()
-	method, path := d.method, d.path
-	d.mu.Unlock()
-	e := &Error{Operation: d.op, Method: method, Path: path, Message: d.red.string(err.Error()), Attempts: d.Attempts(), Err: err}
+func (d *doer) failedCall(err error) *Error {
+	e := &Error{Operation: d.op, Method: d.method, Path: d.path, Message: d.red.string(err.Error()), Attempts: slices.Clone(d.attempts), Err: err}
 	var redirect *redirectError
 	if errors.As(err, &redirect) {
 		e.Err, e.StatusCode, e.Message = redirect, redirect.status, d.red.string(redirect.Error())
 		if redirect.header != nil {
-			e.Header = d.red.header(redirect.header)
-			e.Header.Del("Set-Cookie")
+			e.Header = d.red.responseHeader(redirect.header)
 		}
 	}
 	return e
@@ -448,8 +458,9 @@ func (r *redactor) validationError(v ValidationError) ValidationError {
 	return v
 }
 
-// header returns a copy of h, its values redacted.
-func (r *redactor) header(h http.Header) http.Header {
+// responseHeader returns a copy of an answer's headers for Error.Header:
+// the values redacted, without Set-Cookie.
+func (r *redactor) responseHeader(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for name, values := range h {
 		vs := make([]string, len(values))
@@ -458,6 +469,7 @@ func (r *redactor) header(h http.Header) http.Header {
 		}
 		out[name] = vs
 	}
+	out.Del("Set-Cookie")
 	return out
 }
 

@@ -97,18 +97,29 @@ func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Res
 // error in Err, so errors.Is(err, context.Canceled) holds). A page of more
 // results than the limit sent is an error matching ErrInconsistentPage.
 func (c *Client) ListBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) (*ListBatchesPage, error) {
-	cfg, err := c.callConfig(opts)
+	cfg, p, err := c.prepareList(bucketIdentifier, params, opts)
 	if err != nil {
 		return nil, err
+	}
+	return listPage(ctx, cfg, newRedactor(cfg.apiKey), bucketIdentifier, p)
+}
+
+// prepareList returns the settings of a List Batches call (the client's
+// with opts applied) and a copy of params (nil: the zero value), or the
+// error of an invalid option or of what checkList refuses.
+func (c *Client) prepareList(bucket string, params *ListBatchesParams, opts []Option) (config, ListBatchesParams, error) {
+	cfg, err := c.callConfig(opts)
+	if err != nil {
+		return config{}, ListBatchesParams{}, err
 	}
 	var p ListBatchesParams
 	if params != nil {
 		p = *params
 	}
-	if err := checkList(cfg, bucketIdentifier, &p); err != nil {
-		return nil, err
+	if err := checkList(cfg, bucket, &p); err != nil {
+		return config{}, ListBatchesParams{}, err
 	}
-	return listPage(ctx, cfg, bucketIdentifier, p)
+	return cfg, p, nil
 }
 
 // checkList refuses, before sending, what List Batches would refuse.
@@ -141,8 +152,8 @@ func checkList(cfg config, bucket string, p *ListBatchesParams) error {
 
 // listPage sends one checked List Batches request and checks its answer:
 // a ListBatchesResponse whose every result is a batch with a batch_id, no
-// more of them than p.Limit when one was sent.
-func listPage(ctx context.Context, cfg config, bucket string, p ListBatchesParams) (*ListBatchesPage, error) {
+// more of them than p.Limit when one was sent. red redacts cfg.apiKey.
+func listPage(ctx context.Context, cfg config, red *redactor, bucket string, p ListBatchesParams) (*ListBatchesPage, error) {
 	body := client.ListBatchesRequest{}
 	if p.Status != "" {
 		s := client.TaskStatus(p.Status)
@@ -155,23 +166,22 @@ func listPage(ctx context.Context, cfg config, bucket string, p ListBatchesParam
 		l := int32(p.Limit)
 		body.Limit = &l
 	}
-	d := newDoer(cfg, opListBatches)
+	d := newDoer(cfg, opListBatches, red)
 	resp, err := wire(cfg, d).ListBatches(ctx, bucket, &client.ListBatchesParams{XNamespace: cfg.namespace}, body)
 	if err != nil {
-		return nil, failedCall(d, err)
+		return nil, d.failedCall(err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body) // in memory already
-	if err != nil {
-		return nil, failedCall(d, err)
-	}
+	// The doer hands back the body in memory (a bytes.Reader): reading it
+	// cannot fail.
+	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newError(d.op, d.method, d.path, resp, data, d.Attempts(), d.red)
+		return nil, d.newError(resp, data)
 	}
 	results, total, problem := decodePage(data)
 	if problem != "" {
-		e := newError(d.op, d.method, d.path, resp, data, d.Attempts(), d.red)
-		e.Type, e.Message, e.Details, e.Detail = "", d.red.string(problem), nil, nil
+		e := d.answerError(resp, data)
+		e.Message = red.string(problem)
 		return nil, e
 	}
 	if p.Limit > 0 && len(results) > p.Limit {
@@ -322,25 +332,18 @@ func wire(cfg config, d *doer) *client.Client {
 // forward (it may miss some).
 func (c *Client) AllBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
-		cfg, err := c.callConfig(opts)
+		cfg, p, err := c.prepareList(bucketIdentifier, params, opts)
 		if err != nil {
 			yield(Batch{}, err)
 			return
 		}
-		var p ListBatchesParams
-		if params != nil {
-			p = *params
-		}
-		if err := checkList(cfg, bucketIdentifier, &p); err != nil {
-			yield(Batch{}, err)
-			return
-		}
+		red := newRedactor(cfg.apiKey)
 		if p.Limit == 0 {
 			p.Limit = DefaultLimit
 		}
 		w := newWalk(p.Offset, p.Limit)
 		for {
-			page, err := listPage(ctx, cfg, bucketIdentifier, p)
+			page, err := listPage(ctx, cfg, red, bucketIdentifier, p)
 			if err != nil {
 				var pe *pageError
 				if errors.As(err, &pe) {

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -78,16 +77,20 @@ type doer struct {
 	hc      *http.Client  // cfg.httpClient's copy: CheckRedirect wrapped, Timeout 0
 	timeout time.Duration // cfg.httpClient's Timeout, which bounds the whole call here
 	red     *redactor
+	send    MiddlewareNext // cfg.middleware in front of hc.Do
 
-	mu       sync.Mutex
+	// Do runs the attempts on the caller's goroutine (backoff.Retry calls
+	// op and notify there), and the call reads these after Do returns: no
+	// lock is needed.
 	method   string // of the call's request
 	path     string // of the call's request, escaped
 	attempts []Attempt
 }
 
-// newDoer returns the doer of one call of operation op.
-func newDoer(cfg config, op string) *doer {
-	d := &doer{cfg: cfg, op: op, red: newRedactor(cfg.apiKey)}
+// newDoer returns the doer of one call of operation op; red redacts
+// cfg.apiKey (nil: nothing is redacted).
+func newDoer(cfg config, op string, red *redactor) *doer {
+	d := &doer{cfg: cfg, op: op, red: red}
 	hc := *cfg.httpClient
 	d.timeout, hc.Timeout = hc.Timeout, 0
 	own := hc.CheckRedirect
@@ -112,43 +115,18 @@ func newDoer(cfg config, op string) *doer {
 		return nil
 	}
 	d.hc = &hc
+	d.send = d.hc.Do
+	for i := len(cfg.middleware) - 1; i >= 0; i-- {
+		m, inner := cfg.middleware[i], d.send
+		d.send = func(r *http.Request) (*http.Response, error) { return m(r, inner) }
+	}
 	return d
 }
-
-func (d *doer) record(a Attempt) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.attempts = append(d.attempts, a)
-	return len(d.attempts) - 1
-}
-
-func (d *doer) setDelay(i int, delay time.Duration) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.attempts[i].Delay = delay
-}
-
-// Attempts returns a copy of the attempts so far.
-func (d *doer) Attempts() []Attempt {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]Attempt(nil), d.attempts...)
-}
-
-// errRetry marks an attempt the policy retries.
-type errRetry struct {
-	err error
-}
-
-func (e *errRetry) Error() string { return e.err.Error() }
-func (e *errRetry) Unwrap() error { return e.err }
 
 // Do makes the attempts of the call of req, as the policy allows, and
 // returns the last answer (its body in memory) or the last attempt's error.
 func (d *doer) Do(req *http.Request) (*http.Response, error) {
-	d.mu.Lock()
 	d.method, d.path = req.Method, req.URL.EscapedPath()
-	d.mu.Unlock()
 	ctx := req.Context()
 	if d.timeout > 0 {
 		var cancel context.CancelFunc
@@ -163,22 +141,24 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 
 	var (
 		last     *http.Response // the last answer with a retryable status
-		lastIdx  = -1           // the index of the last attempt in d.attempts
 		notified = -1           // the index of the last attempt logged as retried
 	)
+	// backoff.Retry retries any error but a *backoff.PermanentError.
 	op := func() (*http.Response, error) {
 		if last != nil { // its body is in memory
 			last.Body.Close()
 			last = nil
 		}
-		resp, a, err := d.attempt(ctx, req, len(d.Attempts())+1)
-		lastIdx = d.record(a)
+		resp, a, err := d.attempt(ctx, req, len(d.attempts)+1)
+		d.attempts = append(d.attempts, a)
 		var permanent *backoff.PermanentError
 		switch {
-		case err != nil && (ctx.Err() != nil || errors.As(err, &permanent) || !retryableError(err)):
+		case err != nil && errors.As(err, &permanent):
+			return nil, err
+		case err != nil && (ctx.Err() != nil || !retryableError(err)):
 			return nil, backoff.Permanent(err)
 		case err != nil:
-			return nil, &errRetry{err}
+			return nil, err
 		case !retryableStatus(resp.StatusCode):
 			return resp, nil
 		}
@@ -191,12 +171,13 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			}
 			return nil, &backoff.RetryAfterError{Duration: wait}
 		}
-		return nil, &errRetry{fmt.Errorf("HTTP %d", resp.StatusCode)}
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	notify := func(_ error, next time.Duration) {
-		d.setDelay(lastIdx, next)
-		notified = lastIdx
-		d.log(ctx, d.Attempts()[lastIdx], lastIdx+1, true, next)
+		i := len(d.attempts) - 1
+		d.attempts[i].Delay = next
+		notified = i
+		d.log(ctx, d.attempts[i], i+1, true, next)
 	}
 	resp, err := backoff.Retry(ctx, op,
 		backoff.WithBackOff(&fullJitter{base: baseRetryDelay, max: d.cfg.maxRetryDelay}),
@@ -204,8 +185,8 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithNotify(notify),
 	)
-	if lastIdx >= 0 && lastIdx != notified {
-		d.log(ctx, d.Attempts()[lastIdx], lastIdx+1, false, 0)
+	if i := len(d.attempts) - 1; i >= 0 && i != notified {
+		d.log(ctx, d.attempts[i], i+1, false, 0)
 	}
 	switch {
 	case err == nil:
@@ -217,9 +198,10 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	case last != nil:
 		last.Body.Close()
 	}
-	var retry *errRetry
-	if errors.As(err, &retry) {
-		err = retry.err
+	// backoff.Retry unwraps a permanent error, except on the last try.
+	var permanent *backoff.PermanentError
+	if errors.As(err, &permanent) {
+		err = permanent.Err
 	}
 	return nil, err
 }
@@ -254,12 +236,7 @@ func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Res
 		r.Body = body
 	}
 
-	next := MiddlewareNext(d.hc.Do)
-	for i := len(d.cfg.middleware) - 1; i >= 0; i-- {
-		m, inner := d.cfg.middleware[i], next
-		next = func(r *http.Request) (*http.Response, error) { return m(r, inner) }
-	}
-	resp, err := next(r)
+	resp, err := d.send(r)
 	switch {
 	case err != nil && resp != nil:
 		// A redirect the client refuses comes with the response that

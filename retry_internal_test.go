@@ -42,7 +42,7 @@ func TestUnsafeOperationIsNotRetried(t *testing.T) {
 	defer srv.Close()
 	for _, op := range []string{"createBatch", ""} {
 		n.Store(0)
-		d := newDoer(config{maxRetries: 5, maxRetryDelay: time.Millisecond, httpClient: &http.Client{}}, op)
+		d := newDoer(config{maxRetries: 5, maxRetryDelay: time.Millisecond, httpClient: &http.Client{}}, op, nil)
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)

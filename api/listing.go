@@ -111,6 +111,6 @@ func putBuffer(b *[]byte) {
 func notFound(resource, identifier string) server.ListBatches404JSONResponse {
 	name := map[string]string{"namespace": "Namespace", "bucket": "Bucket"}[resource]
 	return server.ListBatches404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse(
-		newErrorResponse(404, name+" not found: "+identifier,
+		NewErrorResponse(404, name+" not found: "+identifier,
 			map[string]any{"resource": resource, "identifier": identifier}))}
 }

@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"testing/iotest"
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // Fault is one misbehaviour of the server, applied to one request in place
@@ -115,35 +115,11 @@ func (f Fault) check() error {
 	return nil
 }
 
-// errorTypes names error.type of the ErrorResponse of an injected status:
-// the API's names (api.Type…) and, for the statuses a gateway or rate
-// limiter answers, the status text in the same style.
-var errorTypes = map[int]string{
-	http.StatusBadRequest:            api.TypeBadRequest,
-	http.StatusUnauthorized:          api.TypeUnauthorized,
-	http.StatusForbidden:             api.TypeForbidden,
-	http.StatusNotFound:              api.TypeNotFound,
-	http.StatusMethodNotAllowed:      api.TypeMethodNotAllowed,
-	http.StatusRequestTimeout:        "RequestTimeoutError",
-	http.StatusConflict:              "ConflictError",
-	http.StatusRequestEntityTooLarge: api.TypePayloadTooLarge,
-	http.StatusUnsupportedMediaType:  api.TypeUnsupportedMediaType,
-	http.StatusTooManyRequests:       "TooManyRequestsError",
-	http.StatusInternalServerError:   api.TypeInternal,
-	http.StatusBadGateway:            "BadGatewayError",
-	http.StatusServiceUnavailable:    "ServiceUnavailableError",
-	http.StatusGatewayTimeout:        "GatewayTimeoutError",
-}
-
 // ErrorType returns the error.type of the ErrorResponse that a Fault of
-// Status code answers, e.g. "ServiceUnavailableError" for 503; a status
-// without a name gets "Error" and its number ("Error418"), as the API does.
-func ErrorType(code int) string {
-	if t, ok := errorTypes[code]; ok {
-		return t
-	}
-	return "Error" + strconv.Itoa(code)
-}
+// Status code answers, the API's name for the status ([api.ErrorType]):
+// e.g. "ServiceUnavailableError" for 503; a status without a name gets
+// "Error" and its number ("Error418").
+func ErrorType(code int) string { return api.ErrorType(code) }
 
 // errorBody is the ErrorResponse of an injected status.
 func errorBody(code int) []byte {
@@ -151,12 +127,7 @@ func errorBody(code int) []byte {
 	if msg == "" {
 		msg = "HTTP " + strconv.Itoa(code)
 	}
-	details := map[string]any{"injected_by": "batchestest"}
-	body, err := json.Marshal(server.ErrorResponse{
-		Success: false,
-		Status:  code,
-		Error:   server.ErrorDetail{Message: msg, Type: ErrorType(code), Details: &details},
-	})
+	body, err := json.Marshal(api.NewErrorResponse(code, msg, map[string]any{"injected_by": "batchestest"}))
 	if err != nil {
 		panic(err) // a fixed shape of strings and numbers always encodes
 	}
@@ -216,7 +187,7 @@ func (fs *faults) middleware(next http.Handler) http.Handler {
 			a.Body = head
 			rest := r.Body
 			if err != nil {
-				rest = io.NopCloser(errReader{err})
+				rest = io.NopCloser(iotest.ErrReader(err))
 			}
 			r.Body = struct {
 				io.Reader
@@ -284,10 +255,6 @@ func drop(w http.ResponseWriter) {
 	}
 	_ = conn.Close()
 }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // recorder notes the status answered in its Attempt.
 type recorder struct {
