@@ -247,10 +247,10 @@ func errorBody(status int, typ, message string) string {
 	return fmt.Sprintf(`{"success":false,"status":%d,"error":{"message":%q,"type":%q,"details":null}}`, status, message, typ)
 }
 
-// demoServer starts the reference server over a database of its own seeded
+// demoHandler is the reference server over a database of its own seeded
 // with the demo (bucket bkt_demo, 300 batches), every exchange checked
-// against openapi.yaml, and returns the demo's settings and its URL.
-func demoServer(t *testing.T) (storage.DemoInfo, string) {
+// against openapi.yaml; it returns the demo's settings and the handler.
+func demoHandler(t *testing.T) (storage.DemoInfo, http.Handler) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
@@ -266,7 +266,15 @@ func demoServer(t *testing.T) (storage.DemoInfo, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(apitest.Handler(t, h))
+	return info, apitest.Handler(t, h)
+}
+
+// demoServer serves demoHandler and returns the demo's settings and the
+// server's URL.
+func demoServer(t *testing.T) (storage.DemoInfo, string) {
+	t.Helper()
+	info, h := demoHandler(t)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return info, srv.URL
 }

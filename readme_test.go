@@ -16,9 +16,6 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches"
-	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/api/apitest"
-	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
 // The markers around the program of README.md's "Use the Go client".
@@ -106,21 +103,7 @@ func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
 
 	// The demo on the reference server, every exchange checked against
 	// openapi.yaml.
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	info, seeded, err := db.SeedDemo(ctx, "")
-	if err != nil || !seeded {
-		t.Fatalf("SeedDemo: %v, %v", seeded, err)
-	}
-	h, err := api.NewHandler(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checked := apitest.Handler(t, h)
+	info, checked := demoHandler(t)
 	var requests atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -150,6 +133,7 @@ func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx := context.Background()
 	first, err := c.ListBatches(ctx, info.BucketID, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mixpeekgo/batches/api/internal/storetest"
@@ -62,30 +61,12 @@ func deref(s *string) string {
 // is gone, answers 200.
 func TestSlowQueryAnswers500(t *testing.T) {
 	u := pgtest.NewDatabase(t)
-	db, err := postgres.Open(context.Background(), u, postgres.WithStatementTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := newFixtureOn(t, storetest.Backend{Name: "postgres", Open: func(testing.TB) storage.DB { return db }})
+	f := timeoutFixture(t, u)
 
-	conn, err := pgx.Connect(t.Context(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	tx, err := conn.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(t.Context(), `LOCK TABLE batches IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := pgtest.HoldLock(t, u)
 	f.client.Timeout = 5 * time.Second // a hung connection fails the request
 	assertErrorResponse(t, f.do(request{body: str(`{"limit":5}`)}), http.StatusInternalServerError, "InternalServerError")
-	if err := tx.Rollback(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	assertPage(t, f.do(request{body: str(`{"limit":5}`)}), 5, int64(len(f.a.batches)))
 }
 
@@ -209,12 +190,7 @@ func TestPostgresStopsAnswering(t *testing.T) {
 	t.Parallel()
 	u := pgtest.NewDatabase(t)
 	proxy, proxied := newBlackhole(t, u)
-	db, err := postgres.Open(context.Background(), proxied+poolParam(proxied, 1), postgres.WithStatementTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := newFixtureOn(t, storetest.Backend{Name: "postgres", Open: func(testing.TB) storage.DB { return db }})
+	f := timeoutFixture(t, proxied+poolParam(proxied, 1))
 	assertPage(t, f.do(request{body: str(`{"limit":5}`)}), 5, int64(len(f.a.batches)))
 
 	proxy.freeze()
@@ -236,25 +212,9 @@ func TestPostgresStopsAnswering(t *testing.T) {
 func TestPostgresQueueBehindStuckQueries(t *testing.T) {
 	t.Parallel()
 	u := pgtest.NewDatabase(t)
-	db, err := postgres.Open(context.Background(), u+poolParam(u, 1), postgres.WithStatementTimeout(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := newFixtureOn(t, storetest.Backend{Name: "postgres", Open: func(testing.TB) storage.DB { return db }})
+	f := timeoutFixture(t, u+poolParam(u, 1))
 
-	conn, err := pgx.Connect(t.Context(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	tx, err := conn.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(t.Context(), `LOCK TABLE batches IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	release := pgtest.HoldLock(t, u)
 	// Queued one after another, 40 lists of 300 ms on one connection take
 	// 12 s; bounded, each answers within about 2.3 s. The client's timeout
 	// is a generous bound between the two.
@@ -285,10 +245,21 @@ func TestPostgresQueueBehindStuckQueries(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if err := tx.Rollback(t.Context()); err != nil {
+	release()
+	assertPage(t, f.do(request{body: str(`{"limit":5}`)}), 5, int64(len(f.a.batches)))
+}
+
+// timeoutFixture is newFixtureOn on PostgreSQL at databaseURL
+// (an empty database, of pgtest.NewDatabase), opened with a statement
+// timeout of 300 ms; the store is closed when t ends.
+func timeoutFixture(t testing.TB, databaseURL string) *fixture {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), databaseURL, postgres.WithStatementTimeout(300*time.Millisecond))
+	if err != nil {
 		t.Fatal(err)
 	}
-	assertPage(t, f.do(request{body: str(`{"limit":5}`)}), 5, int64(len(f.a.batches)))
+	t.Cleanup(func() { db.Close() })
+	return newFixtureOn(t, storetest.Backend{Name: "postgres", Open: func(testing.TB) storage.DB { return db }})
 }
 
 // poolParam is the query parameter that sets pool_max_conns to n, after

@@ -48,7 +48,7 @@ const baselineListing = 1000
 func LoadBaseline(ctx context.Context, c *http.Client, baseURL string, statuses ...server.TaskStatus) (*Baseline, error) {
 	listings := map[server.TaskStatus]server.ListBatchesResponse{}
 	for _, status := range append([]server.TaskStatus{""}, statuses...) {
-		l, err := fetch(ctx, c, baseURL, Body(status, 0, baselineListing))
+		l, err := Fetch(ctx, c, baseURL, Body(status, 0, baselineListing))
 		if err != nil {
 			return nil, fmt.Errorf("benchmark: loading the baseline's listing of status %q: %w", status, err)
 		}
@@ -57,9 +57,14 @@ func LoadBaseline(ctx context.Context, c *http.Client, baseURL string, statuses 
 	return NewBaseline(listings), nil
 }
 
-// fetch sends one List Batches request and decodes its answer, numbers of
-// metadata as json.Number so that they encode back as they came.
-func fetch(ctx context.Context, c *http.Client, baseURL string, body []byte) (server.ListBatchesResponse, error) {
+// Fetch sends one List Batches request of body (see Body) for the seeded
+// bucket, with the headers of SetHeaders, to the server at baseURL (a scheme
+// and host, e.g. "http://127.0.0.1:8080") through c, and decodes its
+// answer, numbers of metadata as json.Number so that they encode back as
+// they came. It returns an error when the request fails, when the answer is
+// not 200 ("status N: " and the body), and when its body is not a
+// ListBatchesResponse with results (null results are an error).
+func Fetch(ctx context.Context, c *http.Client, baseURL string, body []byte) (server.ListBatchesResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+Path, bytes.NewReader(body))
 	if err != nil {
 		return server.ListBatchesResponse{}, err

@@ -205,38 +205,11 @@ func TestStatementTimeoutSetting(t *testing.T) {
 	}
 }
 
-// holdLock takes an ACCESS EXCLUSIVE lock on batches in a transaction of its
-// own, which blocks every read of the table until release is called (or the
-// test ends).
-func holdLock(t *testing.T, u string) (release func()) {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(t.Context(), `LOCK TABLE batches IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			_ = tx.Rollback(context.Background())
-			conn.Close(context.Background())
-		})
-	}
-	t.Cleanup(release)
-	return release
-}
-
 func TestSlowQueryEndsByStatementTimeout(t *testing.T) {
 	t.Parallel()
 	db, u := openTest(t, WithStatementTimeout(300*time.Millisecond))
 	b := bucket(t, db, "bkt_slow")
-	release := holdLock(t, u)
+	release := pgtest.HoldLock(t, u)
 	start := time.Now()
 	_, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Limit: 10}, nil)
 	var pe *pgconn.PgError
@@ -254,7 +227,7 @@ func TestSlowQueryEndsByContextDeadline(t *testing.T) {
 	t.Parallel()
 	db, u := openTest(t, WithStatementTimeout(0)) // no statement_timeout
 	b := bucket(t, db, "bkt_slow")
-	release := holdLock(t, u)
+	release := pgtest.HoldLock(t, u)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	_, _, err := db.ListBatches(ctx, api.ListParams{BucketID: b.ID, Limit: 10}, nil)

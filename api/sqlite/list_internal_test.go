@@ -6,15 +6,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/generated/server"
@@ -120,25 +117,8 @@ func variedBatches(bucketID string) []server.Batch {
 func TestMigrationUpgradesVersion1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v1.db")
-	raw, err := sql.Open("sqlite", dsn(path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, "immediate"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	fsys, err := fs.Sub(embedded, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, raw, fsys, goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.UpTo(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	raw, p := openAtVersion1(t, path, []string{"journal_mode(WAL)", "foreign_keys(1)"}, "immediate")
 	for _, stmt := range []string{
-		`INSERT INTO organizations VALUES ('org_1', 'Acme', 0)`,
-		`INSERT INTO namespaces VALUES ('ns_1', 'org_1', 'production', 0)`,
 		`INSERT INTO buckets VALUES ('bkt_a', 'ns_1', 'a', 0), ('bkt_b', 'ns_1', 'b', 0), ('bkt_empty', 'ns_1', 'c', 0)`,
 	} {
 		if _, err := raw.ExecContext(ctx, stmt); err != nil {

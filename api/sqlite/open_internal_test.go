@@ -53,11 +53,33 @@ func atVersion1(t *testing.T) string {
 	t.Helper()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v1.db")
-	raw, err := sql.Open("sqlite", dsn(path, []string{"foreign_keys(1)"}, ""))
+	raw, _ := openAtVersion1(t, path, []string{"foreign_keys(1)"}, "")
+	defer raw.Close()
+	for _, stmt := range []string{
+		`INSERT INTO buckets VALUES ('bkt_a', 'ns_1', 'a', 0)`,
+		`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at)
+			VALUES ('btch_old', 'bkt_a', 'COMPLETED', 'BUCKET', 1, 2)`,
+	} {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// openAtVersion1 creates the database file path (the dsn of pragmas and
+// txlock), migrates it to schema version 1 (before batches had docs) and
+// inserts the organization org_1 and its namespace ns_1 (production); it
+// returns the database, closed when t ends, and the goose provider that
+// migrated it, to take it further.
+func openAtVersion1(t testing.TB, path string, pragmas []string, txlock string) (*sql.DB, *goose.Provider) {
+	t.Helper()
+	ctx := t.Context()
+	raw, err := sql.Open("sqlite", dsn(path, pragmas, txlock))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	t.Cleanup(func() { raw.Close() })
 	fsys, err := fs.Sub(embedded, "migrations")
 	if err != nil {
 		t.Fatal(err)
@@ -72,15 +94,12 @@ func atVersion1(t *testing.T) string {
 	for _, stmt := range []string{
 		`INSERT INTO organizations VALUES ('org_1', 'Acme', 0)`,
 		`INSERT INTO namespaces VALUES ('ns_1', 'org_1', 'production', 0)`,
-		`INSERT INTO buckets VALUES ('bkt_a', 'ns_1', 'a', 0)`,
-		`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at)
-			VALUES ('btch_old', 'bkt_a', 'COMPLETED', 'BUCKET', 1, 2)`,
 	} {
 		if _, err := raw.ExecContext(ctx, stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return path
+	return raw, p
 }
 
 // checkMigratedOnce fails t unless the database at path records each

@@ -26,12 +26,19 @@ func (c *goCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	results, err := parseGoBench(bytes.NewReader(raw))
+	return printGoReport(e.stdout, bytes.NewReader(raw))
+}
+
+// printGoReport parses the output of go test -bench -benchmem on
+// api/benchmark from r and writes its report to w: the results' table, then
+// the targets'.
+func printGoReport(w io.Writer, r io.Reader) error {
+	results, err := parseGoBench(r)
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(e.stdout, results.markdown())
-	fmt.Fprint(e.stdout, "\n"+targetsMarkdown(results, nil))
+	fmt.Fprint(w, results.markdown())
+	fmt.Fprint(w, "\n"+targetsMarkdown(results, nil))
 	return nil
 }
 
@@ -76,7 +83,6 @@ func moduleRoot(e *env) (string, error) {
 
 // goResult is the median of each unit over the runs of one benchmark.
 type goResult struct {
-	name   string
 	runs   int
 	values map[string][]float64 // by unit: "sec/op", "B/op", "allocs/op", "batches/op"
 }
@@ -121,7 +127,7 @@ func parseGoBench(r io.Reader) (*goResults, error) {
 			}
 			g := res.byName[name]
 			if g == nil {
-				g = &goResult{name: name, values: map[string][]float64{}}
+				g = &goResult{values: map[string][]float64{}}
 				res.byName[name] = g
 				res.order = append(res.order, name)
 			}
@@ -145,8 +151,6 @@ func parseGoBench(r io.Reader) (*goResults, error) {
 	}
 	return res, nil
 }
-
-func (g *goResults) get(name string) *goResult { return g.byName[name] }
 
 // seconds is the median time of name, NaN when it was not run.
 func (g *goResults) seconds(name string) float64 {
@@ -278,11 +282,5 @@ func (c *reportCmd) Run(e *env) error {
 		defer f.Close()
 		r = f
 	}
-	results, err := parseGoBench(r)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(e.stdout, results.markdown())
-	fmt.Fprint(e.stdout, "\n"+targetsMarkdown(results, nil))
-	return nil
+	return printGoReport(e.stdout, r)
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -222,10 +222,7 @@ func (c *loadCmd) run(e *env) (*loadRuns, error) {
 		}
 	}
 	if c.Soak > 0 {
-		largest := c.Sizes[0]
-		for _, n := range c.Sizes {
-			largest = max(largest, n)
-		}
+		largest := slices.Max(c.Sizes)
 		r, err := measure(bySize[largest], largest, 100, c.Soak)
 		if err != nil {
 			return nil, err
@@ -346,21 +343,11 @@ func tail(path string) string {
 	return strings.Join(lines[max(0, len(lines)-20):], "\n")
 }
 
-// probe sends the request of the load run once and checks it answers 200.
+// probe sends the request of the load run once and checks it answers 200
+// with a ListBatchesResponse.
 func probe(e *env, s *process, limit int) error {
-	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, s.url+benchmark.Path, bytes.NewReader(benchmark.Body("", 0, limit)))
-	if err != nil {
-		return err
-	}
-	benchmark.SetHeaders(req.Header)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if _, err := benchmark.Fetch(e.ctx, http.DefaultClient, s.url, benchmark.Body("", 0, limit)); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answers %d: %s", s.name, resp.StatusCode, body)
 	}
 	return nil
 }

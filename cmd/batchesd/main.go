@@ -214,7 +214,6 @@ func (s *serveCmd) Run(e *env) error {
 	if !s.NoDemo {
 		demo, created, err := db.SeedDemo(ctx, s.DemoAPIKey)
 		if err != nil {
-			ln.Close()
 			return fmt.Errorf("creating the demo data: %w", err)
 		}
 		if created {
@@ -229,7 +228,6 @@ func (s *serveCmd) Run(e *env) error {
 
 	h, err := api.NewHandler(db, api.WithLogger(e.log))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	srv := api.NewHTTPServer(s.Addr, h, e.log)

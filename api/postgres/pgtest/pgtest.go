@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,6 +55,41 @@ func NewDatabase(t testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// HoldLock takes an ACCESS EXCLUSIVE lock on the table batches of the
+// database of databaseURL, in a transaction of its own on a connection of
+// its own, which blocks every read and write of the table until release is
+// called or t ends, whichever comes first. release rolls the transaction
+// back and closes the connection; it may be called more than once (only the
+// first call acts), and it fails t (t.Errorf) when the rollback does. It
+// fails t (t.Fatal) when the connection, BEGIN or the LOCK TABLE does.
+func HoldLock(t testing.TB, databaseURL string) (release func()) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		conn.Close(context.Background())
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(t.Context(), `LOCK TABLE batches IN ACCESS EXCLUSIVE MODE`); err != nil {
+		conn.Close(context.Background())
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Rollback(context.Background()); err != nil {
+				t.Errorf("releasing the lock on batches: %v", err)
+			}
+			conn.Close(context.Background())
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
 
 // exec runs one statement on the database of databaseURL.
