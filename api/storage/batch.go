@@ -24,9 +24,10 @@ var (
 // text ([IsText]; wrapping [api.ErrInvalidUTF8] too when it is not valid
 // UTF-8), or a CreatedAt or UpdatedAt outside the years 1678 to 2261.
 func CheckBatch(b *server.Batch) error {
+	if err := CheckID("batch_id", b.BatchId); err != nil {
+		return err
+	}
 	switch {
-	case CheckID("batch_id", b.BatchId) != nil:
-		return CheckID("batch_id", b.BatchId)
 	case !b.Status.Valid():
 		return fmt.Errorf("%w: status %q is not a TaskStatus", ErrInvalid, b.Status)
 	case !b.Type.Valid():
