@@ -50,7 +50,7 @@ func NewHandler(store Store, opts ...Option) (http.Handler, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	spec, err := server.GetSwagger()
+	spec, err := server.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded openapi.yaml: %w", err)
 	}
