@@ -272,11 +272,16 @@ func createAPIKey(ctx context.Context, tx *sql.Tx, organizationID, key string, n
 	return key, nil
 }
 
+// queryRower is what mustExist queries: a *sql.Tx or a *sql.DB.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // mustExist returns an error wrapping api.ErrNotFound unless table has a
 // row whose id is id; kind names the thing in the error.
-func mustExist(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
+func mustExist(ctx context.Context, q queryRower, table, kind, id string) error {
 	var ok bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&ok); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
