@@ -182,7 +182,7 @@ func (db *DB) DeleteBatch(ctx context.Context, batchID string) error {
 }
 
 func createOrganization(ctx context.Context, tx *sql.Tx, name string, now time.Time) (api.Organization, error) {
-	if err := checkName("organization", name); err != nil {
+	if err := storage.CheckName("organization", name); err != nil {
 		return api.Organization{}, err
 	}
 	org := api.Organization{ID: NewID("org_"), Name: name}
@@ -195,7 +195,7 @@ func createOrganization(ctx context.Context, tx *sql.Tx, name string, now time.T
 }
 
 func createNamespace(ctx context.Context, tx *sql.Tx, organizationID, name string, now time.Time) (api.Namespace, error) {
-	if err := checkName("namespace", name); err != nil {
+	if err := storage.CheckName("namespace", name); err != nil {
 		return api.Namespace{}, err
 	}
 	if err := mustExist(ctx, tx, "organizations", "organization", organizationID); err != nil {
@@ -219,12 +219,12 @@ func createNamespace(ctx context.Context, tx *sql.Tx, organizationID, name strin
 }
 
 func createBucket(ctx context.Context, tx *sql.Tx, namespaceID, name, id string, now time.Time) (api.Bucket, error) {
-	if err := checkName("bucket", name); err != nil {
+	if err := storage.CheckName("bucket", name); err != nil {
 		return api.Bucket{}, err
 	}
 	if id == "" {
 		id = NewID("bkt_")
-	} else if err := checkID("bucket id", id); err != nil {
+	} else if err := storage.CheckID("bucket id", id); err != nil {
 		return api.Bucket{}, err
 	}
 	if err := mustExist(ctx, tx, "namespaces", "namespace", namespaceID); err != nil {
@@ -308,7 +308,7 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 	seen := make(map[string]bool, len(batches))
 	for i := range batches {
 		b := &batches[i]
-		if err := checkBatch(b); err != nil {
+		if err := storage.CheckBatch(b); err != nil {
 			return wrap(i, err)
 		}
 		if seen[b.BatchId] {
