@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,23 +178,12 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 		if err != nil {
 			return err
 		}
-		var b server.Batch
-		dec := json.NewDecoder(bytes.NewReader(doc))
-		dec.UseNumber()
-		if err := dec.Decode(&b); err != nil {
-			return fmt.Errorf("batch %q: stored doc: %w", batchID, err)
-		}
-		b.Status = status
-		b.UpdatedAt = time.Now().UTC()
-		if b.UpdatedAt.Before(b.CreatedAt) {
-			b.UpdatedAt = b.CreatedAt
-		}
-		doc, err = api.BatchJSON(&b)
+		doc, updatedAt, err := storage.Restatus(doc, status, time.Now())
 		if err != nil {
 			return fmt.Errorf("batch %q: %w", batchID, err)
 		}
 		_, err = tx.Exec(ctx, `UPDATE batches SET status = $2, updated_at = $3, doc = $4 WHERE id = $1`,
-			batchID, string(status), b.UpdatedAt.UnixNano(), doc)
+			batchID, string(status), updatedAt.UnixNano(), doc)
 		return err
 	})
 	if err != nil {

@@ -132,24 +132,20 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 		return fmt.Errorf("sqlite: update batch status: %w: status %q is not a TaskStatus", ErrInvalid, status)
 	}
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, batchID))
+		var doc []byte
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM batches WHERE id = ?`, batchID).Scan(&doc)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("batch %q: %w", batchID, api.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		b.Status = status
-		b.UpdatedAt = time.Now().UTC()
-		if b.UpdatedAt.Before(b.CreatedAt) {
-			b.UpdatedAt = b.CreatedAt
-		}
-		doc, err := api.BatchJSON(&b)
+		doc, updatedAt, err := storage.Restatus(doc, status, time.Now())
 		if err != nil {
-			return err
+			return fmt.Errorf("batch %q: %w", batchID, err)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE batches SET status = ?, updated_at = ?, doc = ? WHERE id = ?`,
-			string(b.Status), b.UpdatedAt.UnixNano(), string(doc), batchID)
+			string(status), updatedAt.UnixNano(), string(doc), batchID)
 		return err
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -100,4 +102,34 @@ func TaskStatuses() []server.TaskStatus {
 		server.TaskStatusDRAFT, server.TaskStatusACTIVE, server.TaskStatusARCHIVED,
 		server.TaskStatusSUSPENDED,
 	}
+}
+
+// Restatus returns the canonical JSON ([api.BatchJSON]) of the batch whose
+// stored canonical JSON is doc, with its status set to status and its
+// updated_at to now in UTC, or to its created_at when now is before it; and
+// that updated_at, for the updated_at column. Every other field is kept as
+// doc has it, metadata numbers digit for digit. It is how a backend's
+// UpdateBatchStatus rewrites a batch: the row's doc is the batch, as the
+// doc guards of the migrations (00004) keep it matching the other columns.
+//
+// status is not checked (callers refuse one that is not Valid first). It
+// returns an error when doc is not a batch's JSON ("stored doc: …") and
+// [api.BatchJSON]'s error when the batch cannot be encoded.
+func Restatus(doc []byte, status server.TaskStatus, now time.Time) (newDoc []byte, updatedAt time.Time, err error) {
+	var b server.Batch
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
+		return nil, time.Time{}, fmt.Errorf("stored doc: %w", err)
+	}
+	b.Status = status
+	b.UpdatedAt = now.UTC()
+	if b.UpdatedAt.Before(b.CreatedAt) {
+		b.UpdatedAt = b.CreatedAt
+	}
+	newDoc, err = api.BatchJSON(&b)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return newDoc, b.UpdatedAt, nil
 }
