@@ -3,9 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
@@ -286,16 +286,17 @@ func mustExist(ctx context.Context, q queryRower, table, kind, id string) error 
 	return nil
 }
 
+// insertBatchQuery inserts one batch: the values of storage.BatchRow.
+var insertBatchQuery = `INSERT INTO batches (` + strings.Join(storage.BatchColumns(), ", ") + `)
+	VALUES (?` + strings.Repeat(", ?", len(storage.BatchColumns())-1) + `)`
+
 // insertBatches stores batches in bucketID within tx; wrap(i, err) returns
 // the error err about the i-th batch.
 func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []server.Batch, wrap func(i int, err error) error) error {
 	if err := mustExist(ctx, tx, "buckets", "bucket", bucketID); err != nil {
 		return err
 	}
-	insert, err := tx.PrepareContext(ctx, `
-		INSERT INTO batches (id, bucket_id, status, type, object_ids, collection_ids, error,
-			error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := tx.PrepareContext(ctx, insertBatchQuery)
 	if err != nil {
 		return err
 	}
@@ -311,7 +312,7 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 			return wrap(i, fmt.Errorf("batch_id %q %w earlier in the input", b.BatchId, ErrAlreadyExists))
 		}
 		seen[b.BatchId] = true
-		args, err := batchArgs(bucketID, b)
+		args, err := storage.BatchRow(bucketID, *b)
 		if err != nil {
 			return wrap(i, err)
 		}
@@ -329,52 +330,4 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 		}
 	}
 	return nil
-}
-
-// batchArgs returns the values of the INSERT of insertBatches for b, in
-// the bucket bucketID, as listed (storage.AsListed), doc last: its canonical
-// JSON (api.BatchJSON).
-func batchArgs(bucketID string, b *server.Batch) ([]any, error) {
-	l := storage.AsListed(bucketID, *b)
-	doc, err := api.BatchJSON(&l)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	objectJSON, err := json.Marshal(l.ObjectIds)
-	if err != nil {
-		return nil, fmt.Errorf("object_ids: %w", err)
-	}
-	metadataJSON, err := json.Marshal(l.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	var collectionJSON, summaryJSON, errText, taskID, currentTier any
-	if l.CollectionIds != nil {
-		j, err := json.Marshal(*l.CollectionIds)
-		if err != nil {
-			return nil, fmt.Errorf("collection_ids: %w", err)
-		}
-		collectionJSON = string(j)
-	}
-	if l.ErrorSummary != nil {
-		j, err := json.Marshal(*l.ErrorSummary)
-		if err != nil {
-			return nil, fmt.Errorf("error_summary: %w", err)
-		}
-		summaryJSON = string(j)
-	}
-	if l.Error != nil {
-		errText = *l.Error
-	}
-	if l.TaskId != nil {
-		taskID = *l.TaskId
-	}
-	if l.CurrentTier != nil {
-		currentTier = int64(*l.CurrentTier)
-	}
-	return []any{
-		l.BatchId, bucketID, string(l.Status), string(l.Type), string(objectJSON), collectionJSON, errText,
-		summaryJSON, taskID, string(metadataJSON), currentTier, int64(l.TotalTiers),
-		l.CreatedAt.UnixNano(), l.UpdatedAt.UnixNano(), string(doc),
-	}, nil
 }
