@@ -50,7 +50,7 @@ func NewHandler(store Store, opts ...Option) (http.Handler, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	spec, err := server.GetSwagger()
+	spec, err := server.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded openapi.yaml: %w", err)
 	}
@@ -162,10 +162,15 @@ func serverError(log *slog.Logger, w http.ResponseWriter, r *http.Request, doing
 }
 
 // recoverPanics answers 500 ErrorResponse for a panic, with nothing of it in
-// the body, and logs it with its stack.
+// the body, and logs it with its stack. It tracks the status through w when
+// w is already a *statusWriter (logRequests's), and wraps w in one
+// otherwise.
 func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &statusWriter{ResponseWriter: w}
+		rw, ok := w.(*statusWriter)
+		if !ok {
+			rw = &statusWriter{ResponseWriter: w}
+		}
 		defer func() {
 			v := recover()
 			if v == nil {

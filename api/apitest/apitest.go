@@ -44,7 +44,7 @@ var (
 func Load(t testing.TB) *Contract {
 	t.Helper()
 	once.Do(func() {
-		spec, err := server.GetSwagger()
+		spec, err := server.GetSpec()
 		if err != nil {
 			loadErr = err
 			return

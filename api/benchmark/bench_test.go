@@ -147,7 +147,7 @@ func BenchmarkBaseline(b *testing.B) {
 // request of List/1k/{all,status}/limit=100/offset=0. Divided by that
 // figure, it is the share of a request validation takes.
 func BenchmarkValidator(b *testing.B) {
-	spec, err := server.GetSwagger()
+	spec, err := server.GetSpec()
 	if err != nil {
 		b.Fatal(err)
 	}

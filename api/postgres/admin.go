@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -179,23 +177,12 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 		if err != nil {
 			return err
 		}
-		var b server.Batch
-		dec := json.NewDecoder(bytes.NewReader(doc))
-		dec.UseNumber()
-		if err := dec.Decode(&b); err != nil {
-			return fmt.Errorf("batch %q: stored doc: %w", batchID, err)
-		}
-		b.Status = status
-		b.UpdatedAt = time.Now().UTC()
-		if b.UpdatedAt.Before(b.CreatedAt) {
-			b.UpdatedAt = b.CreatedAt
-		}
-		doc, err = api.BatchJSON(&b)
+		doc, updatedAt, err := storage.Restatus(doc, status, time.Now())
 		if err != nil {
 			return fmt.Errorf("batch %q: %w", batchID, err)
 		}
 		_, err = tx.Exec(ctx, `UPDATE batches SET status = $2, updated_at = $3, doc = $4 WHERE id = $1`,
-			batchID, string(status), b.UpdatedAt.UnixNano(), doc)
+			batchID, string(status), updatedAt.UnixNano(), doc)
 		return err
 	})
 	if err != nil {
@@ -355,10 +342,6 @@ func createAPIKey(ctx context.Context, tx pgx.Tx, organizationID, key string, no
 	return key, nil
 }
 
-// batchColumns are the columns of a batch row, in batchRow's order.
-var batchColumns = []string{"id", "bucket_id", "status", "type", "object_ids", "collection_ids", "error",
-	"error_summary", "task_id", "metadata", "current_tier", "total_tiers", "created_at", "updated_at", "doc"}
-
 // copyChunk is the most batches one COPY statement writes: each statement
 // stays well within statement_timeout however large an import is.
 const copyChunk = 2000
@@ -386,7 +369,7 @@ func insertBatches(ctx context.Context, tx pgx.Tx, bucketID string, batches []se
 			break
 		}
 		seen[b.BatchId] = true
-		row, err := batchRow(&b)
+		row, err := storage.BatchRow(bucketID, b)
 		if err != nil {
 			bad, badErr = i, err
 			break
@@ -419,7 +402,7 @@ func insertBatches(ctx context.Context, tx pgx.Tx, bucketID string, batches []se
 
 	for start := 0; start < len(rows); start += copyChunk {
 		chunk := rows[start:min(start+copyChunk, len(rows))]
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"batches"}, batchColumns, pgx.CopyFromRows(chunk))
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"batches"}, storage.BatchColumns(), pgx.CopyFromRows(chunk))
 		if isUniqueViolation(err) {
 			// Stored by another writer since the check above.
 			return fmt.Errorf("a batch_id %w: another writer stored it meanwhile (%v)", storage.ErrAlreadyExists, err)
@@ -429,40 +412,4 @@ func insertBatches(ctx context.Context, tx pgx.Tx, bucketID string, batches []se
 		}
 	}
 	return nil
-}
-
-// batchRow returns the values of batchColumns for b, a batch as listed
-// ([storage.AsListed]).
-func batchRow(b *server.Batch) ([]any, error) {
-	doc, err := api.BatchJSON(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", storage.ErrInvalid, err)
-	}
-	objectJSON, err := json.Marshal(b.ObjectIds)
-	if err != nil {
-		return nil, fmt.Errorf("object_ids: %w", err)
-	}
-	metadataJSON, err := json.Marshal(b.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	var collectionJSON, summaryJSON, currentTier any
-	if b.CollectionIds != nil {
-		if collectionJSON, err = json.Marshal(*b.CollectionIds); err != nil {
-			return nil, fmt.Errorf("collection_ids: %w", err)
-		}
-	}
-	if b.ErrorSummary != nil {
-		if summaryJSON, err = json.Marshal(*b.ErrorSummary); err != nil {
-			return nil, fmt.Errorf("error_summary: %w", err)
-		}
-	}
-	if b.CurrentTier != nil {
-		currentTier = int64(*b.CurrentTier)
-	}
-	return []any{
-		b.BatchId, b.BucketId, string(b.Status), string(b.Type), objectJSON, collectionJSON, b.Error,
-		summaryJSON, b.TaskId, metadataJSON, currentTier, int64(b.TotalTiers),
-		b.CreatedAt.UnixNano(), b.UpdatedAt.UnixNano(), doc,
-	}, nil
 }

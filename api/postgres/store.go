@@ -97,27 +97,26 @@ func textOrNull(s string) any {
 	return s
 }
 
-// The page query: the page's ids through the covering index (bucket_id[,
-// status], created_at DESC, id DESC) — the offset is skipped in the index,
-// without reading a row — then the docs of those ids only, joined into the
-// JSON array's elements; and the total from batch_counts. One statement
-// reads one snapshot, so the page and the count agree while others write.
-// An aggregate without GROUP BY always yields one row: an empty page is an
-// empty string. The status and no-status forms are separate statements so
-// that each has its own plan.
-const (
-	pageQuery = `
-		SELECT (SELECT coalesce(sum(n), 0)::bigint FROM batch_counts WHERE bucket_id = $1),
+// pageQueryTemplate is the page query; %[1]s is "" or, with a status
+// filter, " AND status = $4". It reads the page's ids through the covering
+// index (bucket_id[, status], created_at DESC, id DESC) — the offset is
+// skipped in the index, without reading a row — then the docs of those ids
+// only, joined into the JSON array's elements; and the total from
+// batch_counts. One statement reads one snapshot, so the page and the count
+// agree while others write. An aggregate without GROUP BY always yields one
+// row: an empty page is an empty string.
+const pageQueryTemplate = `
+		SELECT (SELECT coalesce(sum(n), 0)::bigint FROM batch_counts WHERE bucket_id = $1%[1]s),
 		       coalesce(string_agg(b.doc, ',' ORDER BY p.created_at DESC, p.id DESC), '')
-		FROM (SELECT id, created_at FROM batches WHERE bucket_id = $1
+		FROM (SELECT id, created_at FROM batches WHERE bucket_id = $1%[1]s
 		      ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) p
 		JOIN batches b ON b.id = p.id`
-	pageByStatusQuery = `
-		SELECT (SELECT coalesce(sum(n), 0)::bigint FROM batch_counts WHERE bucket_id = $1 AND status = $4),
-		       coalesce(string_agg(b.doc, ',' ORDER BY p.created_at DESC, p.id DESC), '')
-		FROM (SELECT id, created_at FROM batches WHERE bucket_id = $1 AND status = $4
-		      ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) p
-		JOIN batches b ON b.id = p.id`
+
+// The status and no-status forms of the page query are separate statements
+// so that each has its own plan.
+var (
+	pageQuery         = fmt.Sprintf(pageQueryTemplate, "")
+	pageByStatusQuery = fmt.Sprintf(pageQueryTemplate, " AND status = $4")
 )
 
 // ListBatches appends to dst the JSON array of one page of the batches

@@ -3,9 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mixpeekgo/batches/api"
@@ -132,24 +132,20 @@ func (db *DB) UpdateBatchStatus(ctx context.Context, batchID string, status serv
 		return fmt.Errorf("sqlite: update batch status: %w: status %q is not a TaskStatus", ErrInvalid, status)
 	}
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		b, err := scanBatch(tx.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ?`, batchID))
+		var doc []byte
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM batches WHERE id = ?`, batchID).Scan(&doc)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("batch %q: %w", batchID, api.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		b.Status = status
-		b.UpdatedAt = time.Now().UTC()
-		if b.UpdatedAt.Before(b.CreatedAt) {
-			b.UpdatedAt = b.CreatedAt
-		}
-		doc, err := api.BatchJSON(&b)
+		doc, updatedAt, err := storage.Restatus(doc, status, time.Now())
 		if err != nil {
-			return err
+			return fmt.Errorf("batch %q: %w", batchID, err)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE batches SET status = ?, updated_at = ?, doc = ? WHERE id = ?`,
-			string(b.Status), b.UpdatedAt.UnixNano(), string(doc), batchID)
+			string(status), updatedAt.UnixNano(), string(doc), batchID)
 		return err
 	})
 	if err != nil {
@@ -182,7 +178,7 @@ func (db *DB) DeleteBatch(ctx context.Context, batchID string) error {
 }
 
 func createOrganization(ctx context.Context, tx *sql.Tx, name string, now time.Time) (api.Organization, error) {
-	if err := checkName("organization", name); err != nil {
+	if err := storage.CheckName("organization", name); err != nil {
 		return api.Organization{}, err
 	}
 	org := api.Organization{ID: NewID("org_"), Name: name}
@@ -195,7 +191,7 @@ func createOrganization(ctx context.Context, tx *sql.Tx, name string, now time.T
 }
 
 func createNamespace(ctx context.Context, tx *sql.Tx, organizationID, name string, now time.Time) (api.Namespace, error) {
-	if err := checkName("namespace", name); err != nil {
+	if err := storage.CheckName("namespace", name); err != nil {
 		return api.Namespace{}, err
 	}
 	if err := mustExist(ctx, tx, "organizations", "organization", organizationID); err != nil {
@@ -219,12 +215,12 @@ func createNamespace(ctx context.Context, tx *sql.Tx, organizationID, name strin
 }
 
 func createBucket(ctx context.Context, tx *sql.Tx, namespaceID, name, id string, now time.Time) (api.Bucket, error) {
-	if err := checkName("bucket", name); err != nil {
+	if err := storage.CheckName("bucket", name); err != nil {
 		return api.Bucket{}, err
 	}
 	if id == "" {
 		id = NewID("bkt_")
-	} else if err := checkID("bucket id", id); err != nil {
+	} else if err := storage.CheckID("bucket id", id); err != nil {
 		return api.Bucket{}, err
 	}
 	if err := mustExist(ctx, tx, "namespaces", "namespace", namespaceID); err != nil {
@@ -272,11 +268,16 @@ func createAPIKey(ctx context.Context, tx *sql.Tx, organizationID, key string, n
 	return key, nil
 }
 
+// queryRower is what mustExist queries: a *sql.Tx or a *sql.DB.
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // mustExist returns an error wrapping api.ErrNotFound unless table has a
 // row whose id is id; kind names the thing in the error.
-func mustExist(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
+func mustExist(ctx context.Context, q queryRower, table, kind, id string) error {
 	var ok bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&ok); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&ok); err != nil {
 		return err
 	}
 	if !ok {
@@ -285,16 +286,17 @@ func mustExist(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
 	return nil
 }
 
+// insertBatchQuery inserts one batch: the values of storage.BatchRow.
+var insertBatchQuery = `INSERT INTO batches (` + strings.Join(storage.BatchColumns(), ", ") + `)
+	VALUES (?` + strings.Repeat(", ?", len(storage.BatchColumns())-1) + `)`
+
 // insertBatches stores batches in bucketID within tx; wrap(i, err) returns
 // the error err about the i-th batch.
 func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []server.Batch, wrap func(i int, err error) error) error {
 	if err := mustExist(ctx, tx, "buckets", "bucket", bucketID); err != nil {
 		return err
 	}
-	insert, err := tx.PrepareContext(ctx, `
-		INSERT INTO batches (id, bucket_id, status, type, object_ids, collection_ids, error,
-			error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := tx.PrepareContext(ctx, insertBatchQuery)
 	if err != nil {
 		return err
 	}
@@ -303,14 +305,14 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 	seen := make(map[string]bool, len(batches))
 	for i := range batches {
 		b := &batches[i]
-		if err := checkBatch(b); err != nil {
+		if err := storage.CheckBatch(b); err != nil {
 			return wrap(i, err)
 		}
 		if seen[b.BatchId] {
 			return wrap(i, fmt.Errorf("batch_id %q %w earlier in the input", b.BatchId, ErrAlreadyExists))
 		}
 		seen[b.BatchId] = true
-		args, err := batchArgs(bucketID, b)
+		args, err := storage.BatchRow(bucketID, *b)
 		if err != nil {
 			return wrap(i, err)
 		}
@@ -328,52 +330,4 @@ func insertBatches(ctx context.Context, tx *sql.Tx, bucketID string, batches []s
 		}
 	}
 	return nil
-}
-
-// batchArgs returns the values of the INSERT of insertBatches for b, in
-// the bucket bucketID, as listed (storage.AsListed), doc last: its canonical
-// JSON (api.BatchJSON).
-func batchArgs(bucketID string, b *server.Batch) ([]any, error) {
-	l := storage.AsListed(bucketID, *b)
-	doc, err := api.BatchJSON(&l)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	objectJSON, err := json.Marshal(l.ObjectIds)
-	if err != nil {
-		return nil, fmt.Errorf("object_ids: %w", err)
-	}
-	metadataJSON, err := json.Marshal(l.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	var collectionJSON, summaryJSON, errText, taskID, currentTier any
-	if l.CollectionIds != nil {
-		j, err := json.Marshal(*l.CollectionIds)
-		if err != nil {
-			return nil, fmt.Errorf("collection_ids: %w", err)
-		}
-		collectionJSON = string(j)
-	}
-	if l.ErrorSummary != nil {
-		j, err := json.Marshal(*l.ErrorSummary)
-		if err != nil {
-			return nil, fmt.Errorf("error_summary: %w", err)
-		}
-		summaryJSON = string(j)
-	}
-	if l.Error != nil {
-		errText = *l.Error
-	}
-	if l.TaskId != nil {
-		taskID = *l.TaskId
-	}
-	if l.CurrentTier != nil {
-		currentTier = int64(*l.CurrentTier)
-	}
-	return []any{
-		l.BatchId, bucketID, string(l.Status), string(l.Type), string(objectJSON), collectionJSON, errText,
-		summaryJSON, taskID, string(metadataJSON), currentTier, int64(l.TotalTiers),
-		l.CreatedAt.UnixNano(), l.UpdatedAt.UnixNano(), string(doc),
-	}, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/sqlite"
+	"github.com/mixpeekgo/batches/api/storage"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -147,7 +148,7 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 				// Two batches a second, so that ties are broken by id.
 				b.CreatedAt = base.Add(time.Duration(i/2) * time.Second)
 				b.UpdatedAt = b.CreatedAt.Add(time.Minute)
-				row, err := sqlite.BatchArgs(b.BucketId, &b)
+				row, err := storage.BatchRow(b.BucketId, b)
 				args = append(args, row...)
 				if err != nil || len(args) == cap(args) || i == bucket.n-1 {
 					select {
@@ -162,7 +163,7 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 	}()
 
 	insert := func(tx *sql.Tx, args []any) error {
-		q := "INSERT INTO batches (id, bucket_id, status, type, object_ids, collection_ids, error, error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc) VALUES " +
+		q := "INSERT INTO batches (" + strings.Join(storage.BatchColumns(), ", ") + ") VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", len(args)/15), ",")
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err

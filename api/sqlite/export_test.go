@@ -1,5 +1,12 @@
 package sqlite
 
-// BatchArgs is batchArgs, for the benchmarks' fixture, which writes rows as
-// the store does without its checks.
-var BatchArgs = batchArgs
+import (
+	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// batchArgs is [storage.BatchRow], for list_internal_test.go, which writes
+// the rows of a version 1 database.
+func batchArgs(bucketID string, b *server.Batch) ([]any, error) {
+	return storage.BatchRow(bucketID, *b)
+}

@@ -3,11 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 
-	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/storage"
 )
 
@@ -35,7 +33,7 @@ import (
 // an error wrapping [api.ErrNotFound] when the bucket does not exist, and
 // other errors when r fails, for storage failures or a done ctx.
 func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error) {
-	if _, err := db.bucketByID(ctx, bucketID); err != nil {
+	if err := mustExist(ctx, db.read, "buckets", "bucket", bucketID); err != nil {
 		return 0, fmt.Errorf("sqlite: import batches: %w", err)
 	}
 	batches, lines, err := storage.ReadBatches(r)
@@ -51,16 +49,4 @@ func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (
 		return 0, fmt.Errorf("sqlite: import batches: %w", err)
 	}
 	return len(batches), nil
-}
-
-// bucketByID returns the bucket whose id is id, or an error wrapping
-// api.ErrNotFound.
-func (db *DB) bucketByID(ctx context.Context, id string) (api.Bucket, error) {
-	b := api.Bucket{ID: id}
-	err := db.read.QueryRowContext(ctx, `SELECT namespace_id, name FROM buckets WHERE id = ?`, id).
-		Scan(&b.NamespaceID, &b.Name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Bucket{}, fmt.Errorf("bucket %q: %w", id, api.ErrNotFound)
-	}
-	return b, err
 }

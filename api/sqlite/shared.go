@@ -3,7 +3,7 @@ package sqlite
 import "github.com/mixpeekgo/batches/api/storage"
 
 // What this package shares with api/postgres lives in api/storage; these
-// names keep this package's API and its code as they were.
+// names keep this package's API as it was.
 
 // ErrInvalid is [storage.ErrInvalid]: wrapped by the errors of the methods
 // that refuse their arguments (an empty or badly formed name, id or key, a
@@ -42,9 +42,3 @@ var DemoBatches = storage.DemoBatches
 // NewID returns prefix followed by 12 random characters of [a-z0-9]; see
 // [storage.NewID].
 func NewID(prefix string) string { return storage.NewID(prefix) }
-
-var (
-	checkName  = storage.CheckName
-	checkID    = storage.CheckID
-	checkBatch = storage.CheckBatch
-)

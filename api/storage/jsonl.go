@@ -37,7 +37,7 @@ func (e *LineError) Unwrap() error { return e.Err }
 
 // batchSchema returns the Batch schema of the embedded OpenAPI document.
 var batchSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
-	doc, err := server.GetSwagger()
+	doc, err := server.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("embedded OpenAPI document: %w", err)
 	}
