@@ -88,14 +88,14 @@ var (
 )
 
 // DemoBatches returns the 300 demo batches of [Admin.SeedDemo] for the
-// bucket bucketID, newest first, created over the 90 days before now (UTC,
+// bucket bucketID, in no order, created over the 90 days before now (UTC,
 // nanoseconds kept), every UpdatedAt between its CreatedAt and now. Apart
 // from the timestamps, which move with now, the result is the same on every
 // call (a fixed random seed): most are COMPLETED; some FAILED (with an
 // error), COMPLETED_WITH_ERRORS (with an error_summary), CANCELED, SKIPPED,
-// DRAFT and so on; the newest are still PENDING, IN_PROGRESS or
-// PROCESSING; every TaskStatus occurs. A few are COLLECTION batches with
-// several tiers.
+// DRAFT and so on; the ten newest (the first ten) are still PENDING,
+// IN_PROGRESS or PROCESSING; every TaskStatus occurs. A few are COLLECTION
+// batches with several tiers.
 func DemoBatches(now time.Time, bucketID string) []Batch {
 	g := demoRand{rng: rand.New(rand.NewPCG(20250604, 0x6d6978706565)), seen: map[string]bool{}}
 	now = now.UTC()
