@@ -39,7 +39,7 @@ func NewBaseline(listings map[server.TaskStatus]server.ListBatchesResponse) *Bas
 
 // baselineListing is the number of batches LoadBaseline keeps of each
 // filter: the largest limit.
-const baselineListing = 1000
+const baselineListing = batches.MaxLimit
 
 // LoadBaseline returns a baseline serving what the server at baseURL (a
 // scheme and host, e.g. "http://127.0.0.1:8080") answers for the seeded
