@@ -91,22 +91,31 @@ type admin struct {
 	inTx InTx
 }
 
-// write returns what f returns, run in one transaction; its error starts
-// with the backend's name and op.
+// do runs f in one transaction; its error starts with the backend's name
+// and op ("sqlite: create bucket: …").
+func (a *admin) do(ctx context.Context, op string, f func(ctx context.Context, tx Tx) error) error {
+	if err := a.inTx(ctx, f); err != nil {
+		return a.fail(op, err)
+	}
+	return nil
+}
+
+func (a *admin) fail(op string, err error) error { return fmt.Errorf("%s: %s: %w", a.name, op, err) }
+
+// write is do of an f that returns a value: that value, or the zero value
+// with an error.
 func write[T any](ctx context.Context, a *admin, op string, f func(ctx context.Context, tx Tx) (T, error)) (T, error) {
 	var v T
-	err := a.inTx(ctx, func(ctx context.Context, tx Tx) (err error) {
+	err := a.do(ctx, op, func(ctx context.Context, tx Tx) (err error) {
 		v, err = f(ctx, tx)
 		return err
 	})
 	if err != nil {
 		var zero T
-		return zero, a.fail(op, err)
+		return zero, err
 	}
 	return v, nil
 }
-
-func (a *admin) fail(op string, err error) error { return fmt.Errorf("%s: %s: %w", a.name, op, err) }
 
 func (a *admin) CreateOrganization(ctx context.Context, name string) (Organization, error) {
 	return write(ctx, a, "create organization", func(ctx context.Context, tx Tx) (Organization, error) {
@@ -132,28 +141,27 @@ func (a *admin) CreateAPIKey(ctx context.Context, organizationID, key string) (s
 	})
 }
 
-func (a *admin) InsertBatches(ctx context.Context, bucketID string, batches []Batch) error {
-	_, err := write(ctx, a, "insert batches", func(ctx context.Context, tx Tx) (any, error) {
-		return nil, insertBatches(ctx, tx, bucketID, batches, func(i int, err error) error {
-			return fmt.Errorf("batch %d (%q): %w", i, batches[i].BatchID, err)
+func (a *admin) InsertBatches(ctx context.Context, bucketID string, bs []Batch) error {
+	return a.do(ctx, "insert batches", func(ctx context.Context, tx Tx) error {
+		return insertBatches(ctx, tx, bucketID, bs, func(i int, err error) error {
+			return fmt.Errorf("batch %d (%q): %w", i, bs[i].BatchID, err)
 		})
 	})
-	return err
 }
 
 func (a *admin) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error) {
 	const op = "import batches"
-	if err := a.inTx(ctx, func(ctx context.Context, tx Tx) error {
+	if err := a.do(ctx, op, func(ctx context.Context, tx Tx) error {
 		return mustExist(ctx, tx, "bucket", bucketID)
 	}); err != nil {
-		return 0, a.fail(op, err)
+		return 0, err
 	}
-	batches, lines, err := ReadBatches(r)
+	bs, lines, err := ReadBatches(r)
 	if err != nil {
 		return 0, a.fail(op, err)
 	}
 	return write(ctx, a, op, func(ctx context.Context, tx Tx) (int, error) {
-		return len(batches), insertBatches(ctx, tx, bucketID, batches, func(i int, err error) error {
+		return len(bs), insertBatches(ctx, tx, bucketID, bs, func(i int, err error) error {
 			return &LineError{Line: lines[i], Err: err}
 		})
 	})
@@ -164,7 +172,7 @@ func (a *admin) UpdateBatchStatus(ctx context.Context, batchID string, status ba
 	if !status.IsKnown() {
 		return a.fail(op, fmt.Errorf("%w: status %q is not a TaskStatus", ErrInvalid, status))
 	}
-	_, err := write(ctx, a, op, func(ctx context.Context, tx Tx) (any, error) {
+	return a.do(ctx, op, func(ctx context.Context, tx Tx) error {
 		var (
 			doc   []byte
 			found bool
@@ -174,19 +182,18 @@ func (a *admin) UpdateBatchStatus(ctx context.Context, batchID string, status ba
 			doc, found, err = tx.BatchDoc(ctx, batchID)
 		}
 		if err != nil || !found {
-			return nil, cmp.Or(err, batchNotFound(batchID))
+			return cmp.Or(err, batchNotFound(batchID))
 		}
-		doc, updatedAt, err := Restatus(doc, status, time.Now())
+		doc, updatedAt, err := restatus(doc, status, time.Now())
 		if err != nil {
-			return nil, fmt.Errorf("batch %q: %w", batchID, err)
+			return fmt.Errorf("batch %q: %w", batchID, err)
 		}
-		return nil, tx.SetBatchStatus(ctx, batchID, status, updatedAt, doc)
+		return tx.SetBatchStatus(ctx, batchID, status, updatedAt, doc)
 	})
-	return err
 }
 
 func (a *admin) DeleteBatch(ctx context.Context, batchID string) error {
-	_, err := write(ctx, a, "delete batch", func(ctx context.Context, tx Tx) (any, error) {
+	return a.do(ctx, "delete batch", func(ctx context.Context, tx Tx) error {
 		var (
 			found bool
 			err   error
@@ -195,11 +202,10 @@ func (a *admin) DeleteBatch(ctx context.Context, batchID string) error {
 			found, err = tx.DeleteBatch(ctx, batchID)
 		}
 		if err != nil || !found {
-			return nil, cmp.Or(err, batchNotFound(batchID))
+			return cmp.Or(err, batchNotFound(batchID))
 		}
-		return nil, nil
+		return nil
 	})
-	return err
 }
 
 func batchNotFound(batchID string) error { return fmt.Errorf("batch %q: %w", batchID, ErrNotFound) }
@@ -331,19 +337,19 @@ func mustExist(ctx context.Context, tx Tx, kind, id string) error {
 	return nil
 }
 
-// insertBatches stores batches in bucketID within tx; wrap(i, err)
+// insertBatches stores the batches bs in bucketID within tx; wrap(i, err)
 // returns the error err about the i-th batch. The batches are checked in
 // order, and the first one that is wrong, in whichever way, is the one
 // reported: one that breaks the rules, or one before it whose id is stored.
-func insertBatches(ctx context.Context, tx Tx, bucketID string, batches []Batch, wrap func(i int, err error) error) error {
+func insertBatches(ctx context.Context, tx Tx, bucketID string, bs []Batch, wrap func(i int, err error) error) error {
 	if err := mustExist(ctx, tx, "bucket", bucketID); err != nil {
 		return err
 	}
-	rows := make([][]any, 0, len(batches))
-	seen := make(map[string]bool, len(batches))
+	rows := make([][]any, 0, len(bs))
+	seen := make(map[string]bool, len(bs))
 	bad, badErr := -1, error(nil)
-	for i := range batches {
-		b := AsListed(bucketID, batches[i])
+	for i := range bs {
+		b := AsListed(bucketID, bs[i])
 		if err := CheckBatch(&b); err != nil {
 			bad, badErr = i, err
 			break
@@ -365,7 +371,7 @@ func insertBatches(ctx context.Context, tx Tx, bucketID string, batches []Batch,
 	case err != nil:
 		return err
 	case taken >= 0:
-		return wrap(taken, fmt.Errorf("batch_id %q %w in bucket %s", batches[taken].BatchID, ErrAlreadyExists, other))
+		return wrap(taken, fmt.Errorf("batch_id %q %w in bucket %s", bs[taken].BatchID, ErrAlreadyExists, other))
 	case badErr != nil:
 		return wrap(bad, badErr)
 	}

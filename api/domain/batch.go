@@ -173,7 +173,7 @@ func IsText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-// Restatus returns the canonical JSON ([BatchJSON]) of the batch whose
+// restatus returns the canonical JSON ([BatchJSON]) of the batch whose
 // stored canonical JSON is doc, with its status set to status and its
 // updated_at to now in UTC, or to its created_at when now is before it; and
 // that updated_at, for the updated_at column. Every other field is kept as
@@ -185,7 +185,7 @@ func IsText(s string) bool {
 // status is not checked. It returns an error when doc is not a batch's
 // JSON ("stored doc: …") and BatchJSON's error when the batch cannot be
 // encoded.
-func Restatus(doc []byte, status batches.TaskStatus, now time.Time) (newDoc []byte, updatedAt time.Time, err error) {
+func restatus(doc []byte, status batches.TaskStatus, now time.Time) (newDoc []byte, updatedAt time.Time, err error) {
 	var b Batch
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()

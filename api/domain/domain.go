@@ -190,7 +190,7 @@ type Admin interface {
 
 	// UpdateBatchStatus sets the status of the batch batchID (in whichever
 	// bucket) to status and its updated_at to now (UTC, to the nanosecond;
-	// never before its created_at), rewriting its stored JSON ([Restatus])
+	// never before its created_at), rewriting its stored JSON (every other field kept as stored)
 	// and moving it between the per-status counts. Setting the status a
 	// batch already has only moves its updated_at. It returns an error
 	// wrapping ErrNotFound when no batch has that id, and ErrInvalid when
