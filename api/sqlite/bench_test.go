@@ -82,7 +82,7 @@ func schemaKey(b *testing.B) string {
 
 // seedBenchDatabase creates the benchmark database at path: the schema by
 // sqlite.Open, the batches by bulk INSERTs of 500 rows in transactions of
-// 100k rows on a connection of its own, the docs from api.BatchJSON as the
+// 100k rows on a connection of its own, the docs from domain.BatchJSON as the
 // store writes them (rendered by a second goroutine); the counts are the
 // triggers'. The file is built under another name and renamed when
 // complete.
