@@ -19,9 +19,8 @@ import (
 	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // ref is the reference server (api.NewHandler over api/sqlite on a temporary
@@ -33,8 +32,8 @@ var ref struct {
 	db      *sqlite.DB
 	handler http.Handler
 	srv     *httptest.Server
-	org     api.Organization
-	ns      api.Namespace // "production"
+	org     domain.Organization
+	ns      domain.Namespace // "production"
 	key     string
 	seq     atomic.Int64
 }
@@ -119,16 +118,16 @@ func newBucket(t testing.TB, ns string, n int) bucket {
 func insert(t testing.TB, bucketID string, n int, created time.Time) []string {
 	t.Helper()
 	statuses := batches.TaskStatuses()
-	bs := make([]server.Batch, n)
+	bs := make([]domain.Batch, n)
 	ids := make([]string, n)
 	for i := range bs {
 		at := created.Add(time.Duration(i) * time.Minute)
 		id := fmt.Sprintf("btch_%s_%d_%s", bucketID, i, at.Format("20060102T150405"))
-		bs[i] = server.Batch{
-			BatchId:    id,
-			Status:     server.TaskStatus(statuses[i%len(statuses)]),
-			ObjectIds:  []string{fmt.Sprintf("obj_%012d", i)},
-			Type:       server.BatchTypeBUCKET,
+		bs[i] = domain.Batch{
+			BatchID:    id,
+			Status:     statuses[i%len(statuses)],
+			ObjectIDs:  []string{fmt.Sprintf("obj_%012d", i)},
+			Type:       batches.BatchTypeBucket,
 			Metadata:   map[string]any{"seq": float64(i)},
 			TotalTiers: 1,
 			CreatedAt:  at,
@@ -250,7 +249,7 @@ func errorBody(status int, typ, message string) string {
 // demoHandler is the reference server over a database of its own seeded
 // with the demo (bucket bkt_demo, 300 batches), every exchange checked
 // against openapi.yaml; it returns the demo's settings and the handler.
-func demoHandler(t *testing.T) (storage.DemoInfo, http.Handler) {
+func demoHandler(t *testing.T) (domain.DemoInfo, http.Handler) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
@@ -271,7 +270,7 @@ func demoHandler(t *testing.T) (storage.DemoInfo, http.Handler) {
 
 // demoServer serves demoHandler and returns the demo's settings and the
 // server's URL.
-func demoServer(t *testing.T) (storage.DemoInfo, string) {
+func demoServer(t *testing.T) (domain.DemoInfo, string) {
 	t.Helper()
 	info, h := demoHandler(t)
 	srv := httptest.NewServer(h)

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 type organizationKey struct{}
@@ -13,8 +15,8 @@ type organizationKey struct{}
 // OrganizationFrom returns the organization the request's API key belongs
 // to, as authenticate put it in the request context; ok is false outside an
 // authenticated request.
-func OrganizationFrom(ctx context.Context) (org Organization, ok bool) {
-	org, ok = ctx.Value(organizationKey{}).(Organization)
+func OrganizationFrom(ctx context.Context) (org domain.Organization, ok bool) {
+	org, ok = ctx.Value(organizationKey{}).(domain.Organization)
 	return org, ok
 }
 
@@ -22,7 +24,7 @@ func OrganizationFrom(ctx context.Context) (org Organization, ok bool) {
 // case, as RFC 9110 allows) against the store before anything of the body is
 // read or validated. A missing, malformed or unknown key answers 401 with
 // `WWW-Authenticate: Bearer`; a store failure answers 500.
-func authenticate(store Store, log *slog.Logger, next http.Handler) http.Handler {
+func authenticate(store domain.Store, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values("Authorization")
 		if len(values) == 0 {
@@ -35,8 +37,8 @@ func authenticate(store Store, log *slog.Logger, next http.Handler) http.Handler
 				"Malformed Authorization header: expected Bearer <key>")
 			return
 		}
-		org, err := store.OrganizationForKey(r.Context(), HashKey(key))
-		if errors.Is(err, ErrNotFound) {
+		org, err := store.OrganizationForKey(r.Context(), domain.HashKey(key))
+		if errors.Is(err, domain.ErrNotFound) {
 			unauthorized(w, `Bearer realm="mixpeek", error="invalid_token"`, "Invalid API key")
 			return
 		}

@@ -16,10 +16,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/postgres/pgtest"
-	"github.com/mixpeekgo/batches/api/storage"
 )
 
 // TestBackendsAnswerAlike: the same data on SQLite and on PostgreSQL
@@ -259,7 +259,7 @@ func timeoutFixture(t testing.TB, databaseURL string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return newFixtureOn(t, storetest.Backend{Name: "postgres", Open: func(testing.TB) storage.DB { return db }})
+	return newFixtureOn(t, storetest.Backend{Name: "postgres", Open: func(testing.TB) domain.DB { return db }})
 }
 
 // poolParam is the query parameter that sets pool_max_conns to n, after

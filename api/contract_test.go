@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
-	"github.com/mixpeekgo/batches/api/storage"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -28,9 +29,9 @@ type exchange struct {
 
 // tenant is one organization of the fixture.
 type tenant struct {
-	org       api.Organization
-	namespace api.Namespace
-	bucket    api.Bucket
+	org       domain.Organization
+	namespace domain.Namespace
+	bucket    domain.Bucket
 	key       string
 	batches   []server.Batch // newest first, as listed
 }
@@ -41,13 +42,13 @@ type tenant struct {
 type fixture struct {
 	t      testing.TB
 	url    string
-	db     storage.DB
+	db     domain.DB
 	a, b   tenant
 	client *http.Client
 	vt     *apitest.Transport
 }
 
-var statuses = storage.TaskStatuses()
+var statuses = batches.TaskStatuses()
 
 // eachBackend runs test on a new fixture of each backend, as subtests named
 // after the backend ("sqlite", "postgres"; the latter skips without
@@ -102,13 +103,13 @@ func (f *fixture) newTenant(ctx context.Context, orgName, bucketID string, n int
 	}
 	// Timestamps collide in pairs so the batch_id tie-break is exercised.
 	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	batches := make([]server.Batch, n)
-	for i := range batches {
+	stored := make([]server.Batch, n)
+	for i := range stored {
 		created := base.Add(time.Duration(i/2) * time.Minute)
-		batches[i] = server.Batch{
+		stored[i] = server.Batch{
 			BatchId:    fmt.Sprintf("btch_%s%07d", bucketID[4:5], i),
 			BucketId:   bucket.ID,
-			Status:     statuses[i%len(statuses)],
+			Status:     server.TaskStatus(statuses[i%len(statuses)]),
 			ObjectIds:  []string{fmt.Sprintf("obj_%012d", i)},
 			Type:       server.BatchTypeBUCKET,
 			Metadata:   map[string]any{"seq": float64(i)},
@@ -117,13 +118,13 @@ func (f *fixture) newTenant(ctx context.Context, orgName, bucketID string, n int
 			UpdatedAt:  created.Add(time.Second),
 		}
 	}
-	if err := f.db.InsertBatches(ctx, bucket.ID, batches); err != nil {
+	if err := f.db.InsertBatches(ctx, bucket.ID, asDomain(stored...)); err != nil {
 		t.Fatal(err)
 	}
 	// Newest first: created_at descending, then batch_id descending.
 	listed := make([]server.Batch, n)
-	for i := range batches {
-		listed[n-1-i] = batches[i]
+	for i := range stored {
+		listed[n-1-i] = stored[i]
 	}
 	return tenant{org: org, namespace: ns, bucket: bucket, key: key, batches: listed}
 }

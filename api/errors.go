@@ -3,9 +3,12 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -21,7 +24,7 @@ const (
 	TypeNotFound             = "NotFoundError"             // 404
 	TypeMethodNotAllowed     = "MethodNotAllowedError"     // 405
 	TypeRequestTimeout       = "RequestTimeoutError"       // 408, not answered by the server
-	TypeConflict             = "ConflictError"             // 409, not answered by the server
+	TypeConflict             = "ConflictError"             // 409, for domain.ErrAlreadyExists; no operation answers it yet
 	TypePayloadTooLarge      = "PayloadTooLargeError"      // 413
 	TypeUnsupportedMediaType = "UnsupportedMediaTypeError" // 415
 	TypeTooManyRequests      = "TooManyRequestsError"      // 429, not answered by the server
@@ -73,6 +76,46 @@ func NewErrorResponse(status int, message string, details map[string]any) server
 		body.Error.Details = &details
 	}
 	return body
+}
+
+// kindStatus is the one place that maps the kind of a domain.Error to the
+// status that answers it.
+var kindStatus = map[error]int{
+	domain.ErrNotFound:      http.StatusNotFound,
+	domain.ErrInvalid:       http.StatusBadRequest,
+	domain.ErrAlreadyExists: http.StatusConflict,
+}
+
+// renderError answers err, the error an operation returned (or the failure
+// to write its answer): a *domain.Error of a known kind as the
+// ErrorResponse of its status (kindStatus) with its message and details,
+// e.g. 404 {"success": false, "status": 404, "error": {"message":
+// "Bucket not found: b", "type": "NotFoundError", "details": {"resource":
+// "bucket", "identifier": "b"}}}; anything else as serverError does, a
+// logged 500 that shows nothing of it.
+//
+// The body is encoded as the generated strict server encodes the responses
+// of operations (<, > and & escaped as \u003c, \u003e and \u0026), which
+// is how those 404s were written when operations returned them as
+// responses.
+func renderError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	var de *domain.Error
+	status, ok := 0, errors.As(err, &de)
+	if ok {
+		status, ok = kindStatus[de.Kind]
+	}
+	if !ok {
+		serverError(log, w, r, "serving a request", err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(NewErrorResponse(status, de.Message, de.Details)); err != nil {
+		serverError(log, w, r, "rendering an error", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
 }
 
 // writeError answers an ErrorResponse with the given status.

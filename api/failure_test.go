@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // TestContractDocument checks openapi.yaml itself: a strict OpenAPI 3.0
@@ -61,11 +62,11 @@ func TestContractDocument(t *testing.T) {
 
 // failingStore fails or panics on ListBatches, after real lookups.
 type failingStore struct {
-	api.Store
+	domain.Store
 	panics bool
 }
 
-func (s failingStore) ListBatches(ctx context.Context, p api.ListParams, dst []byte) ([]byte, int64, error) {
+func (s failingStore) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) ([]byte, int64, error) {
 	if s.panics {
 		panic("secret internal state: /var/lib/db")
 	}

@@ -1,7 +1,12 @@
-// Package api is the reference server of the List Batches endpoint: it
-// implements the strict server interface generated from openapi.yaml over a
-// Store (api/sqlite is the default one), with authentication, namespace
-// scoping, request validation by kin-openapi, and Mixpeek's error bodies.
+// Package api is the HTTP side of the reference server of the Bucket
+// Batches API: it implements the strict server interface generated from
+// openapi.yaml over a [domain.Store] (api/sqlite is the default one), with
+// routing, authentication, namespace scoping (tenancy.go), request
+// validation by kin-openapi, and Mixpeek's error bodies. Each operation
+// group has its file (batches.go); an operation returns its failures as
+// errors, which one place answers (renderError, errors.go): a
+// [*domain.Error] as the ErrorResponse of its kind, anything else as a
+// logged 500.
 package api
 
 import (
@@ -14,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -45,7 +51,7 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes 
 // 415, 422 json_invalid); validated against openapi.yaml by kin-openapi
 // (422 HTTPValidationError); then served. A panic answers 500 and is logged.
 // It returns an error only if the embedded contract cannot be loaded.
-func NewHandler(store Store, opts ...Option) (http.Handler, error) {
+func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes}
 	for _, o := range opts {
 		o(&cfg)
@@ -60,8 +66,9 @@ func NewHandler(store Store, opts ...Option) (http.Handler, error) {
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
+		// An operation's error, or a failure to write its answer.
 		ResponseErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			serverError(cfg.log, w, r, "serving a request", err)
+			renderError(cfg.log, w, r, err)
 		},
 	})
 	mux := http.NewServeMux()
@@ -80,6 +87,14 @@ func NewHandler(store Store, opts ...Option) (http.Handler, error) {
 	h = logRequests(cfg.log, h)
 	return h, nil
 }
+
+// batchesServer implements the generated strict server interface, one
+// method an operation, over store.
+type batchesServer struct {
+	store domain.Store
+}
+
+var _ server.StrictServerInterface = (*batchesServer)(nil)
 
 // route answers, as ErrorResponse, what the mux would answer in plain text:
 // 404 for a path it does not serve, 405 with Allow for a method it does not

@@ -45,6 +45,7 @@ import (
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -145,23 +146,14 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s := &Server{t: t, db: db, faults: &faults{closing: make(chan struct{})}, clock: seedEpoch}
 	t.Cleanup(s.Close)
 
-	org, err := db.CreateOrganization(ctx, DefaultOrganization)
+	ten, err := domain.CreateTenant(ctx, db, domain.Tenant{Organization: DefaultOrganization,
+		Namespace: cfg.namespace, BucketName: cfg.bucket, BucketID: cfg.bucket, APIKey: cfg.apiKey})
 	if err != nil {
-		t.Fatalf("batchestest: %v", err)
+		// The error names the part: the namespace, the bucket or the key.
+		t.Fatalf("batchestest: NewServer (WithNamespace, WithBucket, WithAPIKey): %v", err)
 	}
-	ns, err := db.CreateNamespace(ctx, org.ID, cfg.namespace)
-	if err != nil {
-		t.Fatalf("batchestest: WithNamespace(%q): %v", cfg.namespace, err)
-	}
-	b, err := db.CreateBucket(ctx, ns.ID, cfg.bucket, cfg.bucket)
-	if err != nil {
-		t.Fatalf("batchestest: WithBucket(%q): %v", cfg.bucket, err)
-	}
-	key, err := db.CreateAPIKey(ctx, org.ID, cfg.apiKey)
-	if err != nil {
-		t.Fatalf("batchestest: WithAPIKey: %v", err)
-	}
-	s.OrganizationID, s.Namespace, s.NamespaceID, s.Bucket, s.APIKey = org.ID, ns.Name, ns.ID, b.ID, key
+	s.OrganizationID, s.Namespace, s.NamespaceID = ten.Organization.ID, ten.Namespace.Name, ten.Namespace.ID
+	s.Bucket, s.APIKey = ten.Bucket.ID, ten.APIKey
 
 	h, err := api.NewHandler(db, cfg.handlerOpts...)
 	if err != nil {
@@ -246,12 +238,12 @@ func (s *Server) AddBucket(namespace, id string) string {
 	// No bucket is named "": ResolveBucket finds the namespace alone, and
 	// answers ErrBucketNotFound with it.
 	ns, _, err := s.db.ResolveBucket(ctx, s.OrganizationID, namespace, "")
-	if !errors.Is(err, api.ErrBucketNotFound) {
+	if !errors.Is(err, domain.ErrBucketNotFound) {
 		s.t.Fatalf("batchestest: AddBucket(%q, %q): namespace: %v", namespace, id, err)
 	}
 	name := id
 	if name == "" {
-		name = sqlite.NewID("bkt_")
+		name = domain.NewID("bkt_")
 		id = name
 	}
 	b, err := s.db.CreateBucket(ctx, ns.ID, name, id)

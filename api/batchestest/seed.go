@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches"
-	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // seedEpoch is the Server's seed clock at start: the first batch seeded
@@ -72,7 +71,7 @@ func NewBatches(n int, newest time.Time) []batches.Batch {
 func newBatch(i int, created, notAfter time.Time) batches.Batch {
 	status := statusCycle[i%len(statusCycle)]
 	b := batches.Batch{
-		BatchID:    sqlite.NewID("btch_"),
+		BatchID:    domain.NewID("btch_"),
 		Status:     status,
 		Type:       batches.BatchTypeBucket,
 		TotalTiers: 1,
@@ -144,12 +143,12 @@ func newBatch(i int, created, notAfter time.Time) batches.Batch {
 func (s *Server) AddBatches(bucket string, bs ...batches.Batch) []batches.Batch {
 	s.t.Helper()
 	out := make([]batches.Batch, len(bs))
-	rows := make([]server.Batch, len(bs))
+	rows := make([]domain.Batch, len(bs))
 	s.mu.Lock()
 	clock := s.clock
 	for i, b := range bs {
 		if b.BatchID == "" {
-			b.BatchID = sqlite.NewID("btch_")
+			b.BatchID = domain.NewID("btch_")
 		}
 		if b.Status == "" {
 			b.Status = batches.TaskStatusDraft
@@ -203,7 +202,7 @@ func (s *Server) SeedBatches(bucket string, n int) []batches.Batch {
 
 // listed returns b as the server lists it from bucket, and the row to store
 // for it.
-func listed(bucket string, b batches.Batch) (batches.Batch, server.Batch, error) {
+func listed(bucket string, b batches.Batch) (batches.Batch, domain.Batch, error) {
 	b.BucketID = bucket
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
 	if b.ObjectIDs == nil {
@@ -211,11 +210,11 @@ func listed(bucket string, b batches.Batch) (batches.Batch, server.Batch, error)
 	}
 	meta, err := json.Marshal(b.Metadata)
 	if err != nil {
-		return b, server.Batch{}, fmt.Errorf("metadata: %w", err)
+		return b, domain.Batch{}, fmt.Errorf("metadata: %w", err)
 	}
 	b.Metadata = nil
 	if err := json.Unmarshal(meta, &b.Metadata); err != nil {
-		return b, server.Batch{}, fmt.Errorf("metadata: %w", err)
+		return b, domain.Batch{}, fmt.Errorf("metadata: %w", err)
 	}
 	if b.Metadata == nil {
 		b.Metadata = map[string]any{}
@@ -224,11 +223,11 @@ func listed(bucket string, b batches.Batch) (batches.Batch, server.Batch, error)
 	// of one is the other's.
 	data, err := json.Marshal(b)
 	if err != nil {
-		return b, server.Batch{}, err
+		return b, domain.Batch{}, err
 	}
-	var row server.Batch
+	var row domain.Batch
 	if err := json.Unmarshal(data, &row); err != nil {
-		return b, server.Batch{}, err
+		return b, domain.Batch{}, err
 	}
 	return b, row, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -22,7 +23,7 @@ import (
 //
 // It serves the listings it was given: for each status filter, the first
 // batches of the bucket, newest first, and the total count. A request's
-// offset and limit (default 100) select from those; past them the page is
+// offset and limit (default batches.DefaultLimit) select from those; past them the page is
 // shorter or empty, with the same total count. A request for a status it
 // was not given answers an empty page and a count of 0; a body that is not
 // a JSON object of status, offset and limit answers 400 in plain text.
@@ -38,7 +39,7 @@ func NewBaseline(listings map[server.TaskStatus]server.ListBatchesResponse) *Bas
 
 // baselineListing is the number of batches LoadBaseline keeps of each
 // filter: the largest limit.
-const baselineListing = 1000
+const baselineListing = batches.MaxLimit
 
 // LoadBaseline returns a baseline serving what the server at baseURL (a
 // scheme and host, e.g. "http://127.0.0.1:8080") answers for the seeded
@@ -109,7 +110,7 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.Status != nil {
 		status = *req.Status
 	}
-	offset, limit := int64(0), 100
+	offset, limit := int64(0), batches.DefaultLimit
 	if req.Offset != nil {
 		offset = *req.Offset
 	}

@@ -10,8 +10,8 @@
 // root holds the figures and the command that measures them again.
 //
 // Everything here goes through the server's stable surfaces only: the
-// administration methods of api/sqlite to seed, api.NewHandler or the
-// batchesd binary to serve, HTTP to read.
+// administration methods of api/sqlite ([domain.Admin]) to seed,
+// api.NewHandler or the batchesd binary to serve, HTTP to read.
 package benchmark
 
 import (
@@ -35,6 +35,7 @@ import (
 
 	_ "modernc.org/sqlite" // the driver of checkpoint; api/sqlite uses it too
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -63,9 +64,9 @@ var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // data changes, so that cached databases are seeded again.
 const seedVersion = "bench-seed-1"
 
-// templates are the 300 demo batches of api/sqlite, the shapes every seeded
-// batch copies.
-var templates = sync.OnceValue(func() []server.Batch { return sqlite.DemoBatches(Epoch, BucketID) })
+// templates are the 300 demo batches (domain.DemoBatches), the shapes every
+// seeded batch copies.
+var templates = sync.OnceValue(func() []domain.Batch { return domain.DemoBatches(Epoch, BucketID) })
 
 // idSpace is 36^12, the number of ids "btch_" and 12 characters of [a-z0-9].
 const idSpace = 4738381338321616896
@@ -74,19 +75,19 @@ const idSpace = 4738381338321616896
 // first: exactly the page a List Batches of the whole bucket answers at
 // offset from and limit n, once the bucket is seeded with Seed. Batch i
 // copies the shape (status, type, objects, collections, errors, metadata,
-// tiers and processing time) of demo batch i mod 300 of api/sqlite; its
+// tiers and processing time) of demo batch i mod 300 (domain.DemoBatches); its
 // batch_id ("btch_" and 12 characters of [a-z0-9]) is unique to i, and its
 // created_at is strictly older than that of batch i-1. Batches of the same
 // shape share their slices and maps: treat them as read-only.
-func Batches(from, n int) []server.Batch {
+func Batches(from, n int) []domain.Batch {
 	tpl := templates()
-	out := make([]server.Batch, n)
+	out := make([]domain.Batch, n)
 	for k := range out {
 		i := from + k
 		t := tpl[i%len(tpl)]
 		b := t
-		b.BatchId = batchID(i)
-		b.BucketId = BucketID
+		b.BatchID = batchID(i)
+		b.BucketID = BucketID
 		b.CreatedAt = createdAt(i)
 		b.UpdatedAt = b.CreatedAt.Add(t.UpdatedAt.Sub(t.CreatedAt))
 		out[k] = b
@@ -120,25 +121,15 @@ const chunk = 20000
 
 // Seed creates in db the organization OrganizationName, its namespace
 // Namespace, the bucket BucketID (named BucketName) holding the n batches of
-// Batches(0, n), and the API key APIKey, with the administration methods of
-// api/sqlite. Batches are inserted oldest first, as they would have been
+// Batches(0, n), and the API key APIKey ([domain.CreateTenant], then
+// InsertBatches). Batches are inserted oldest first, as they would have been
 // created, in transactions of 20,000; progress, when not nil, is called
 // after each with the number inserted so far. It returns the first error of
-// those methods: one wrapping sqlite.ErrAlreadyExists when db holds the
-// bucket or the key already (it was seeded before).
-func Seed(ctx context.Context, db *sqlite.DB, n int, progress func(done int)) error {
-	org, err := db.CreateOrganization(ctx, OrganizationName)
-	if err != nil {
-		return err
-	}
-	ns, err := db.CreateNamespace(ctx, org.ID, Namespace)
-	if err != nil {
-		return err
-	}
-	if _, err := db.CreateBucket(ctx, ns.ID, BucketName, BucketID); err != nil {
-		return err
-	}
-	if _, err := db.CreateAPIKey(ctx, org.ID, APIKey); err != nil {
+// the administration methods: one wrapping domain.ErrAlreadyExists when db
+// holds the bucket or the key already (it was seeded before).
+func Seed(ctx context.Context, db domain.Admin, n int, progress func(done int)) error {
+	if _, err := domain.CreateTenant(ctx, db, domain.Tenant{Organization: OrganizationName, Namespace: Namespace,
+		BucketName: BucketName, BucketID: BucketID, APIKey: APIKey}); err != nil {
 		return err
 	}
 	done := 0
@@ -165,8 +156,9 @@ func CacheDir() string { return filepath.Join(os.TempDir(), "batches-bench") }
 // CachedDB returns the path of a SQLite database seeded by Seed with n
 // batches, seeding it on first use. Databases are kept in CacheDir, one a
 // size, under a name that also carries a digest of the seeded data's
-// version and of api/sqlite's source (its migrations and code, read from
-// the module's source tree): when either changes, the next call seeds a new
+// version and of the source of api/sqlite and api/domain (the migrations
+// and the code that writes, read from the module's source tree): when
+// either changes, the next call seeds a new
 // database instead of using one of another schema. When the source tree is
 // not found (a binary built with -trimpath), the digest covers the seed
 // version only.
@@ -249,15 +241,16 @@ func removeDB(path string) {
 }
 
 // cacheKey is the first 12 hex digits of the SHA-256 of seedVersion and of
-// api/sqlite's migrations and non-test Go files, by name and content.
+// api/sqlite's migrations and the non-test Go files of api/sqlite and
+// api/domain, by name and content.
 var cacheKey = sync.OnceValue(func() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n", seedVersion)
 	if _, file, _, ok := runtime.Caller(0); ok {
-		dir := filepath.Join(filepath.Dir(file), "..", "sqlite")
+		api := filepath.Join(filepath.Dir(file), "..")
 		var files []string
-		for _, pattern := range []string{"*.go", "migrations/*.sql"} {
-			m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, pattern := range []string{"sqlite/*.go", "sqlite/migrations/*.sql", "domain/*.go"} {
+			m, _ := filepath.Glob(filepath.Join(api, pattern))
 			files = append(files, m...)
 		}
 		slices.Sort(files)
@@ -269,7 +262,8 @@ var cacheKey = sync.OnceValue(func() string {
 			if err != nil {
 				continue
 			}
-			fmt.Fprintf(h, "%s %d\n", filepath.Base(f), len(b))
+			rel, _ := filepath.Rel(api, f)
+			fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
 			h.Write(b)
 		}
 	}

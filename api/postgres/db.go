@@ -1,8 +1,10 @@
 // Package postgres is the storage of the reference server on PostgreSQL
 // (or a PostgreSQL-compatible database that has PL/pgSQL triggers and
-// advisory locks), through github.com/jackc/pgx/v5: an [api.Store] and the
-// same administration methods as api/sqlite, with the same behaviour, so
-// that several stateless server processes can serve one database.
+// advisory locks), through github.com/jackc/pgx/v5: a [domain.DB], like
+// api/sqlite's, with the same behaviour (the rules are the domain's:
+// [domain.Store], [domain.Admin]; this package is the SQL and the
+// transactions), so that several stateless server processes can serve one
+// database.
 //
 // The schema is kept up to date by goose migrations embedded in the binary,
 // the same versions as api/sqlite's, applied by [Open] under a session-level
@@ -45,8 +47,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
-	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // DefaultStatementTimeout is the statement_timeout of every connection
@@ -98,20 +99,24 @@ func WithExistingSchema() Option { return func(c *config) { c.existingSchema = t
 //go:embed migrations/*.sql
 var embedded embed.FS
 
-// DB is an [api.Store] on one PostgreSQL database, plus the administration
-// methods that fill it. It is safe for concurrent use by many goroutines,
-// and any number of processes may open the same database.
+// DB is a [domain.DB] on one PostgreSQL database: the [domain.Store]
+// methods below, and the administration methods of [domain.Admin] (made by
+// [domain.NewAdmin] of this package's SQL, each one transaction). It is safe
+// for concurrent use by many goroutines, and any number of processes may
+// open the same database.
 type DB struct {
-	pool *pgxpool.Pool
+	admin // CreateOrganization, …, SeedDemo
+	pool  *pgxpool.Pool
 	// callTimeout bounds each method call on the client: the statement
 	// timeout plus DeadlineMargin, or 0 for none.
 	callTimeout time.Duration
 }
 
-var (
-	_ api.Store  = (*DB)(nil)
-	_ storage.DB = (*DB)(nil)
-)
+// admin is domain.Admin under a name that keeps it out of DB's exported
+// fields: DB has its methods.
+type admin = domain.Admin
+
+var _ domain.DB = (*DB)(nil)
 
 // Open connects to the PostgreSQL database of databaseURL and applies every
 // pending schema migration before returning; reopening an up-to-date
@@ -133,7 +138,7 @@ var (
 //
 // Open fails when databaseURL is empty or malformed, or its
 // statement_timeout is not a duration (errors wrapping
-// [storage.ErrInvalid]), when the server cannot be reached or refuses the
+// [domain.ErrInvalid]), when the server cannot be reached or refuses the
 // login, when the database's encoding is not UTF8, when a migration fails
 // (the database is then left at the last migration that succeeded), or,
 // with [WithExistingSchema], on a database never migrated. ctx bounds the
@@ -144,20 +149,20 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		o(&cfg)
 	}
 	if databaseURL == "" {
-		return nil, fmt.Errorf("postgres: open: %w: a database URL is required", storage.ErrInvalid)
+		return nil, fmt.Errorf("postgres: open: %w: a database URL is required", domain.ErrInvalid)
 	}
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		// pgx's message may hold the password: say only what kind of
 		// mistake it is.
-		return nil, fmt.Errorf("postgres: open: %w: the database URL cannot be parsed (postgres://user:password@host:port/database)", storage.ErrInvalid)
+		return nil, fmt.Errorf("postgres: open: %w: the database URL cannot be parsed (postgres://user:password@host:port/database)", domain.ErrInvalid)
 	}
 	params := pcfg.ConnConfig.RuntimeParams
 	statementTimeout := DefaultStatementTimeout
 	if v, ok := params["statement_timeout"]; ok {
 		// Checked even when overridden: a bad URL is reported, not hidden.
 		if statementTimeout, err = ParseStatementTimeout(v); err != nil {
-			return nil, fmt.Errorf("postgres: open: %w: the database URL's statement_timeout: %w", storage.ErrInvalid, err)
+			return nil, fmt.Errorf("postgres: open: %w: the database URL's statement_timeout: %w", domain.ErrInvalid, err)
 		}
 	}
 	if cfg.statementTimeoutSet {
@@ -198,7 +203,9 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
 	}
-	return &DB{pool: pool, callTimeout: callTimeout}, nil
+	db := &DB{pool: pool, callTimeout: callTimeout}
+	db.admin = domain.NewAdmin("postgres", db.writeTx)
+	return db, nil
 }
 
 // bound returns ctx with the deadline of one method call, if the DB has
@@ -297,14 +304,6 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, existingSchema bool) error
 func (db *DB) Close() error {
 	db.pool.Close()
 	return nil
-}
-
-// inTx runs f in one READ COMMITTED transaction, which it commits when f
-// returns nil and rolls back otherwise.
-func (db *DB) inTx(ctx context.Context, f func(ctx context.Context, tx pgx.Tx) error) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return f(ctx, tx) }))
 }
 
 // queryError returns err, wrapping ctx's error too when ctx is done: the

@@ -17,10 +17,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres/pgtest"
-	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // openTest opens a new database, closed at the end of the test.
@@ -37,7 +36,7 @@ func openTest(t *testing.T, opts ...Option) (*DB, string) {
 
 // bucket creates an organization, a namespace and a bucket with the given
 // id.
-func bucket(t *testing.T, db *DB, id string) api.Bucket {
+func bucket(t *testing.T, db *DB, id string) domain.Bucket {
 	t.Helper()
 	ctx := t.Context()
 	org, err := db.CreateOrganization(ctx, "Org "+id)
@@ -55,9 +54,9 @@ func bucket(t *testing.T, db *DB, id string) api.Bucket {
 	return b
 }
 
-func batch(id string, status server.TaskStatus, created time.Time) server.Batch {
-	return server.Batch{
-		BatchId: id, Status: status, Type: server.BatchTypeBUCKET, ObjectIds: []string{"obj_" + id},
+func batch(id string, status batches.TaskStatus, created time.Time) domain.Batch {
+	return domain.Batch{
+		BatchID: id, Status: status, Type: batches.BatchTypeBucket, ObjectIDs: []string{"obj_" + id},
 		TotalTiers: 1, CreatedAt: created, UpdatedAt: created.Add(time.Second), Metadata: map[string]any{"n": 1},
 	}
 }
@@ -112,10 +111,10 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	if _, err := Open(ctx, ""); !errors.Is(err, storage.ErrInvalid) {
+	if _, err := Open(ctx, ""); !errors.Is(err, domain.ErrInvalid) {
 		t.Errorf("Open(\"\") = %v, want ErrInvalid", err)
 	}
-	if _, err := Open(ctx, "postgres://user:s3cret@host:notaport/db"); !errors.Is(err, storage.ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
+	if _, err := Open(ctx, "postgres://user:s3cret@host:notaport/db"); !errors.Is(err, domain.ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Open of a malformed URL = %v, want ErrInvalid without the password", err)
 	}
 	if _, err := Open(ctx, "postgres://user:s3cret@127.0.0.1:1/db?connect_timeout=2"); err == nil || strings.Contains(err.Error(), "s3cret") {
@@ -211,14 +210,14 @@ func TestSlowQueryEndsByStatementTimeout(t *testing.T) {
 	b := bucket(t, db, "bkt_slow")
 	release := pgtest.HoldLock(t, u)
 	start := time.Now()
-	_, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Limit: 10}, nil)
+	_, _, err := db.ListBatches(t.Context(), domain.ListParams{BucketID: b.ID, Limit: 10}, nil)
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "57014" {
 		t.Fatalf("ListBatches behind a lock = %v, want statement_timeout's 57014", err)
 	}
 	t.Logf("canceled after %v", time.Since(start))
 	release()
-	if _, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Limit: 10}, nil); err != nil {
+	if _, _, err := db.ListBatches(t.Context(), domain.ListParams{BucketID: b.ID, Limit: 10}, nil); err != nil {
 		t.Errorf("ListBatches once the lock is gone: %v", err)
 	}
 }
@@ -230,7 +229,7 @@ func TestSlowQueryEndsByContextDeadline(t *testing.T) {
 	release := pgtest.HoldLock(t, u)
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	_, _, err := db.ListBatches(ctx, api.ListParams{BucketID: b.ID, Limit: 10}, nil)
+	_, _, err := db.ListBatches(ctx, domain.ListParams{BucketID: b.ID, Limit: 10}, nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("ListBatches with a deadline behind a lock = %v, want context.DeadlineExceeded", err)
 	}
@@ -247,7 +246,7 @@ func TestSlowQueryEndsByContextDeadline(t *testing.T) {
 		t.Errorf("%d queries still wait on the server after the deadline", waiting)
 	}
 	release()
-	if _, _, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Limit: 10}, nil); err != nil {
+	if _, _, err := db.ListBatches(t.Context(), domain.ListParams{BucketID: b.ID, Limit: 10}, nil); err != nil {
 		t.Errorf("ListBatches once the lock is gone: %v", err)
 	}
 }
@@ -257,24 +256,24 @@ func TestListBatchesIsTheStoredDocs(t *testing.T) {
 	db, _ := openTest(t)
 	b := bucket(t, db, "bkt_docs")
 	base := time.Date(2025, 6, 1, 0, 0, 0, 1, time.FixedZone("X", 3600))
-	var batches []server.Batch
+	var bs []domain.Batch
 	for i := range 5 {
-		bt := batch(fmt.Sprintf("btch_doc%03d", i), server.TaskStatusCOMPLETED, base.Add(time.Duration(i)*time.Minute))
+		bt := batch(fmt.Sprintf("btch_doc%03d", i), batches.TaskStatusCompleted, base.Add(time.Duration(i)*time.Minute))
 		bt.Metadata = map[string]any{"html": "<b>&</b>", "big": 12345678901234567890.0}
-		batches = append(batches, bt)
+		bs = append(bs, bt)
 	}
-	if err := db.InsertBatches(t.Context(), b.ID, batches); err != nil {
+	if err := db.InsertBatches(t.Context(), b.ID, bs); err != nil {
 		t.Fatal(err)
 	}
 	prefix := []byte("prefix:")
-	got, total, err := db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Offset: 1, Limit: 3}, prefix)
+	got, total, err := db.ListBatches(t.Context(), domain.ListParams{BucketID: b.ID, Offset: 1, Limit: 3}, prefix)
 	if err != nil || total != 5 {
 		t.Fatalf("ListBatches: total %d, %v", total, err)
 	}
 	want := []byte("prefix:[")
 	for i, j := range []int{3, 2, 1} {
-		listed := storage.AsListed(b.ID, batches[j])
-		doc, err := api.BatchJSON(&listed)
+		listed := domain.AsListed(b.ID, bs[j])
+		doc, err := domain.BatchJSON(listed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,11 +286,11 @@ func TestListBatchesIsTheStoredDocs(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("ListBatches\n%s\nwant\n%s", got, want)
 	}
-	got, total, err = db.ListBatches(t.Context(), api.ListParams{BucketID: b.ID, Offset: 5, Limit: 3}, nil)
+	got, total, err = db.ListBatches(t.Context(), domain.ListParams{BucketID: b.ID, Offset: 5, Limit: 3}, nil)
 	if err != nil || total != 5 || string(got) != "[]" {
 		t.Errorf("past the end: %s, %d, %v", got, total, err)
 	}
-	got, total, err = db.ListBatches(t.Context(), api.ListParams{BucketID: "bkt_nope", Limit: 3}, nil)
+	got, total, err = db.ListBatches(t.Context(), domain.ListParams{BucketID: "bkt_nope", Limit: 3}, nil)
 	if err != nil || total != 0 || string(got) != "[]" {
 		t.Errorf("unknown bucket: %s, %d, %v", got, total, err)
 	}
@@ -304,10 +303,10 @@ func TestListQueriesUseTheIndexes(t *testing.T) {
 	db, _ := openTest(t)
 	b := bucket(t, db, "bkt_idx")
 	other := bucket(t, db, "bkt_other")
-	statuses := []server.TaskStatus{server.TaskStatusCOMPLETED, server.TaskStatusFAILED, server.TaskStatusPENDING, server.TaskStatusDRAFT}
+	statuses := []batches.TaskStatus{batches.TaskStatusCompleted, batches.TaskStatusFailed, batches.TaskStatusPending, batches.TaskStatusDraft}
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, bk := range []api.Bucket{b, other} {
-		var batches []server.Batch
+	for _, bk := range []domain.Bucket{b, other} {
+		var batches []domain.Batch
 		for i := range 3000 {
 			batches = append(batches, batch(fmt.Sprintf("btch_%s%05d", bk.ID[4:], i), statuses[i%len(statuses)], base.Add(time.Duration(i)*time.Second)))
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 func TestParseStatementTimeout(t *testing.T) {
@@ -32,7 +32,7 @@ func TestParseStatementTimeout(t *testing.T) {
 func TestOpenBadStatementTimeoutInURL(t *testing.T) {
 	for _, opts := range [][]Option{nil, {WithStatementTimeout(time.Second)}} {
 		_, err := Open(t.Context(), "postgres://u:s3cret@127.0.0.1:1/db?statement_timeout=abc", opts...)
-		if !errors.Is(err, storage.ErrInvalid) || !strings.Contains(err.Error(), `statement_timeout: "abc" is not a duration`) || strings.Contains(err.Error(), "s3cret") {
+		if !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), `statement_timeout: "abc" is not a duration`) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("Open = %v, want ErrInvalid naming the value", err)
 		}
 	}

@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // The buckets of the benchmark database.
@@ -83,7 +82,7 @@ func schemaKey(b *testing.B) string {
 
 // seedBenchDatabase creates the benchmark database at path: the schema by
 // sqlite.Open, the batches by bulk INSERTs of 500 rows in transactions of
-// 100k rows on a connection of its own, the docs from api.BatchJSON as the
+// 100k rows on a connection of its own, the docs from domain.BatchJSON as the
 // store writes them (rendered by a second goroutine); the counts are the
 // triggers'. The file is built under another name and renamed when
 // complete.
@@ -135,7 +134,7 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 	go func() {
 		defer close(chunks)
 		base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		templates := sqlite.DemoBatches(base, "")
+		templates := domain.DemoBatches(base, "")
 		for _, bucket := range []struct {
 			id string
 			n  int
@@ -143,12 +142,12 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 			args := make([]any, 0, 15*perStatement)
 			for i := range bucket.n {
 				b := templates[i%len(templates)]
-				b.BatchId = fmt.Sprintf("btch_%s%07d", bucket.id[4:5], i)
-				b.BucketId = bucket.id
+				b.BatchID = fmt.Sprintf("btch_%s%07d", bucket.id[4:5], i)
+				b.BucketID = bucket.id
 				// Two batches a second, so that ties are broken by id.
 				b.CreatedAt = base.Add(time.Duration(i/2) * time.Second)
 				b.UpdatedAt = b.CreatedAt.Add(time.Minute)
-				row, err := storage.BatchRow(b.BucketId, b)
+				row, err := domain.BatchRow(b.BucketID, b)
 				args = append(args, row...)
 				if err != nil || len(args) == cap(args) || i == bucket.n-1 {
 					select {
@@ -163,7 +162,7 @@ func seedBenchDatabase(ctx context.Context, path string) error {
 	}()
 
 	insert := func(tx *sql.Tx, args []any) error {
-		q := "INSERT INTO batches (" + strings.Join(storage.BatchColumns(), ", ") + ") VALUES " +
+		q := "INSERT INTO batches (" + strings.Join(domain.BatchColumns(), ", ") + ") VALUES " +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?),", len(args)/15), ",")
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
@@ -213,20 +212,20 @@ func BenchmarkListBatches(b *testing.B) {
 	buf := make([]byte, 0, 256<<10)
 	for _, tc := range []struct {
 		bucket string
-		status server.TaskStatus
+		status batches.TaskStatus
 		offset int64
 	}{
 		{benchBucketSmall, "", 0},
-		{benchBucketSmall, server.TaskStatusFAILED, 0},
+		{benchBucketSmall, batches.TaskStatusFailed, 0},
 		{benchBucketLarge, "", 0},
-		{benchBucketLarge, server.TaskStatusFAILED, 0},
-		{benchBucketLarge, server.TaskStatusCOMPLETED, 0},
+		{benchBucketLarge, batches.TaskStatusFailed, 0},
+		{benchBucketLarge, batches.TaskStatusCompleted, 0},
 		{benchBucketLarge, "", 10_000},
-		{benchBucketLarge, server.TaskStatusCOMPLETED, 10_000},
+		{benchBucketLarge, batches.TaskStatusCompleted, 10_000},
 		{benchBucketLarge, "", 100_000},
-		{benchBucketLarge, server.TaskStatusCOMPLETED, 100_000},
+		{benchBucketLarge, batches.TaskStatusCompleted, 100_000},
 	} {
-		p := api.ListParams{BucketID: tc.bucket, Offset: tc.offset, Limit: 100}
+		p := domain.ListParams{BucketID: tc.bucket, Offset: tc.offset, Limit: 100}
 		status := "all"
 		if tc.status != "" {
 			p.Status = &tc.status

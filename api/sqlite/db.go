@@ -1,7 +1,9 @@
-// Package sqlite is the default storage of the reference server: an
-// [api.Store] on one SQLite database file, through the pure-Go driver
+// Package sqlite is the default storage of the reference server: a
+// [domain.DB] on one SQLite database file, through the pure-Go driver
 // modernc.org/sqlite, with its schema kept up to date by goose migrations
-// embedded in the binary.
+// embedded in the binary. The rules of its methods are the domain's
+// ([domain.Store], [domain.Admin]); this package is the SQL and the
+// transactions.
 //
 // A [DB] holds two connection pools on the file: one connection for writes,
 // whose transactions begin IMMEDIATE so that writers queue on SQLite's lock
@@ -29,10 +31,8 @@ import (
 	"strings"
 
 	"github.com/pressly/goose/v3"
-	sqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // readConns is the size of the read pool.
@@ -41,14 +41,17 @@ const readConns = 4
 //go:embed migrations/*.sql
 var embedded embed.FS
 
-// DB is an [api.Store] on one SQLite database file, plus the administration
-// methods that fill it. It is safe for concurrent use by many goroutines.
+// DB is a [domain.DB] on one SQLite database file: the [domain.Store]
+// methods below, and the administration methods of [domain.Admin] (made by
+// [domain.NewAdmin] of this package's SQL, each one write transaction). It
+// is safe for concurrent use by many goroutines.
 // Several DBs, of this process or of others (servers, imports), may open
 // one file at the same time: [Open] makes their setup take turns, and
 // SQLite's file locks order their writes, a write waiting up to 5 s
 // (busy_timeout) for another process's write to end before it fails with
 // SQLITE_BUSY. Readers never wait for writers (WAL).
 type DB struct {
+	admin         // CreateOrganization, …, SeedDemo
 	write *sql.DB // one connection, BEGIN IMMEDIATE
 	read  *sql.DB // readConns connections, query_only
 	stmts readStmts
@@ -93,7 +96,11 @@ func (s *readStmts) close() {
 	}
 }
 
-var _ api.Store = (*DB)(nil)
+// admin is domain.Admin under a name that keeps it out of DB's exported
+// fields: DB has its methods.
+type admin = domain.Admin
+
+var _ domain.DB = (*DB)(nil)
 
 // Open opens the SQLite database file at path, creating it and its parent
 // directories (mode 0750) when they are missing, and applies every pending
@@ -119,7 +126,7 @@ var _ api.Store = (*DB)(nil)
 // done ctx fails Open with its cause. Close the DB when done.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("sqlite: open %q: %w: a file path is required", path, ErrInvalid)
+		return nil, fmt.Errorf("sqlite: open %q: %w: a file path is required", path, domain.ErrInvalid)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -186,6 +193,7 @@ func open(ctx context.Context, abs string) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{write: write, read: read, path: abs}
+	db.admin = domain.NewAdmin("sqlite", db.writeTx)
 	if err := db.stmts.prepare(ctx, read); err != nil {
 		read.Close()
 		write.Close()
@@ -242,21 +250,4 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	db.stmts.close()
 	return errors.Join(db.read.Close(), db.write.Close())
-}
-
-// inWriteTx runs f in one IMMEDIATE transaction of the write pool, which it
-// commits when f returns nil and rolls back otherwise.
-func (db *DB) inWriteTx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	return inTx(ctx, db.write, f)
-}
-
-// isUniqueViolation reports whether err is SQLite's refusal of a duplicate
-// primary key or UNIQUE value.
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	c := se.Code()
-	return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }

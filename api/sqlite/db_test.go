@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -35,7 +36,7 @@ func TestOpenCreatesDirectoryAndReopenAppliesNoMigrationTwice(t *testing.T) {
 			t.Fatalf("reopen: %v", err)
 		}
 		// The data survived, and the schema is usable.
-		if _, err := db.CreateNamespace(ctx, org.ID, "ns-"+sqlite.NewID("")); err != nil {
+		if _, err := db.CreateNamespace(ctx, org.ID, "ns-"+domain.NewID("")); err != nil {
 			t.Fatalf("CreateNamespace after reopen: %v", err)
 		}
 		if err := db.Close(); err != nil {
@@ -84,7 +85,7 @@ func TestOpenRejectsNonFiles(t *testing.T) {
 		if db, err := sqlite.Open(t.Context(), p); err == nil {
 			db.Close()
 			t.Errorf("Open(%q) succeeded", p)
-		} else if !errors.Is(err, sqlite.ErrInvalid) {
+		} else if !errors.Is(err, domain.ErrInvalid) {
 			t.Errorf("Open(%q) = %v, want ErrInvalid", p, err)
 		}
 	}

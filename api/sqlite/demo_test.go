@@ -5,11 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
-	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 func TestSeedDemo(t *testing.T) {
@@ -27,7 +25,7 @@ func TestSeedDemo(t *testing.T) {
 	}
 
 	// The demo is reachable the way the server reaches it.
-	org, err := db.OrganizationForKey(ctx, api.HashKey(info.APIKey))
+	org, err := db.OrganizationForKey(ctx, domain.HashKey(info.APIKey))
 	if err != nil || org.ID != info.OrganizationID || org.Name != "Demo" {
 		t.Fatalf("OrganizationForKey: %+v, %v", org, err)
 	}
@@ -37,81 +35,81 @@ func TestSeedDemo(t *testing.T) {
 	}
 
 	all, total := listAll(t, db, "bkt_demo", nil, 1000)
-	if total != sqlite.DemoBatchCount || len(all) != sqlite.DemoBatchCount {
-		t.Fatalf("%d batches (total %d), want %d", len(all), total, sqlite.DemoBatchCount)
+	if total != domain.DemoBatchCount || len(all) != domain.DemoBatchCount {
+		t.Fatalf("%d batches (total %d), want %d", len(all), total, domain.DemoBatchCount)
 	}
-	counts := map[server.TaskStatus]int{}
+	counts := map[batches.TaskStatus]int{}
 	collections := 0
 	for _, b := range all {
 		counts[b.Status]++
 		if b.CreatedAt.Before(before.Add(-91*24*time.Hour)) || b.CreatedAt.After(time.Now()) ||
 			b.UpdatedAt.Before(b.CreatedAt) || b.UpdatedAt.After(time.Now()) {
-			t.Errorf("%s: created %v, updated %v", b.BatchId, b.CreatedAt, b.UpdatedAt)
+			t.Errorf("%s: created %v, updated %v", b.BatchID, b.CreatedAt, b.UpdatedAt)
 		}
-		if !strings.HasPrefix(b.BatchId, "btch_") || len(b.BatchId) != 17 || b.BucketId != "bkt_demo" || b.TotalTiers < 1 {
+		if !strings.HasPrefix(b.BatchID, "btch_") || len(b.BatchID) != 17 || b.BucketID != "bkt_demo" || b.TotalTiers < 1 {
 			t.Errorf("batch %+v", b)
 		}
-		for _, o := range b.ObjectIds {
+		for _, o := range b.ObjectIDs {
 			if !strings.HasPrefix(o, "obj_") {
-				t.Errorf("%s: object id %q", b.BatchId, o)
+				t.Errorf("%s: object id %q", b.BatchID, o)
 			}
 		}
 		switch b.Status {
-		case server.TaskStatusFAILED:
+		case batches.TaskStatusFailed:
 			if b.Error == nil || *b.Error == "" {
-				t.Errorf("FAILED %s without error", b.BatchId)
+				t.Errorf("FAILED %s without error", b.BatchID)
 			}
-		case server.TaskStatusCOMPLETEDWITHERRORS:
-			if b.ErrorSummary == nil || len(*b.ErrorSummary) == 0 {
-				t.Errorf("COMPLETED_WITH_ERRORS %s without error_summary", b.BatchId)
+		case batches.TaskStatusCompletedWithErrors:
+			if b.ErrorSummary == nil || len(b.ErrorSummary) == 0 {
+				t.Errorf("COMPLETED_WITH_ERRORS %s without error_summary", b.BatchID)
 			}
-		case server.TaskStatusDRAFT:
-			if b.TaskId != nil {
-				t.Errorf("DRAFT %s with a task", b.BatchId)
+		case batches.TaskStatusDraft:
+			if b.TaskID != nil {
+				t.Errorf("DRAFT %s with a task", b.BatchID)
 			}
-		case server.TaskStatusCOMPLETED, server.TaskStatusPROCESSING:
-			if b.TaskId == nil || !strings.HasPrefix(*b.TaskId, "task_") {
-				t.Errorf("%s %s without a task", b.Status, b.BatchId)
+		case batches.TaskStatusCompleted, batches.TaskStatusProcessing:
+			if b.TaskID == nil || !strings.HasPrefix(*b.TaskID, "task_") {
+				t.Errorf("%s %s without a task", b.Status, b.BatchID)
 			}
 		}
-		if b.Type == server.BatchTypeCOLLECTION {
+		if b.Type == batches.BatchTypeCollection {
 			collections++
-			if b.TotalTiers < 2 || b.CollectionIds == nil || len(*b.CollectionIds) == 0 {
+			if b.TotalTiers < 2 || b.CollectionIDs == nil || len(b.CollectionIDs) == 0 {
 				t.Errorf("COLLECTION batch %+v", b)
 			}
 		}
 	}
-	for _, s := range storage.TaskStatuses() {
+	for _, s := range batches.TaskStatuses() {
 		if counts[s] == 0 {
 			t.Errorf("no %s batch (counts %v)", s, counts)
 		}
 	}
-	if counts[server.TaskStatusCOMPLETED] < sqlite.DemoBatchCount/2 {
-		t.Errorf("only %d COMPLETED batches", counts[server.TaskStatusCOMPLETED])
+	if counts[batches.TaskStatusCompleted] < domain.DemoBatchCount/2 {
+		t.Errorf("only %d COMPLETED batches", counts[batches.TaskStatusCompleted])
 	}
 	if collections == 0 {
 		t.Error("no COLLECTION batch")
 	}
 	// The newest are still in flight.
 	switch all[0].Status {
-	case server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING:
+	case batches.TaskStatusPending, batches.TaskStatusInProgress, batches.TaskStatusProcessing:
 	default:
 		t.Errorf("newest batch is %s", all[0].Status)
 	}
 	t.Logf("status counts: %v; %d COLLECTION", counts, collections)
 
 	// Counting with a filter agrees.
-	failed := server.TaskStatusFAILED
-	if _, n, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
+	failed := batches.TaskStatusFailed
+	if _, n, err := storetest.ListPage(ctx, db, domain.ListParams{BucketID: "bkt_demo", Status: &failed, Limit: 1}); err != nil || n != int64(counts[failed]) {
 		t.Errorf("FAILED count %d, %v; want %d", n, err, counts[failed])
 	}
 
 	// A second call does nothing.
 	info2, ok, err := db.SeedDemo(ctx, "")
-	if err != nil || ok || info2 != (sqlite.DemoInfo{}) {
+	if err != nil || ok || info2 != (domain.DemoInfo{}) {
 		t.Errorf("second SeedDemo = %+v, %v, %v", info2, ok, err)
 	}
-	if _, total := listAll(t, db, "bkt_demo", nil, 1000); total != sqlite.DemoBatchCount {
+	if _, total := listAll(t, db, "bkt_demo", nil, 1000); total != domain.DemoBatchCount {
 		t.Errorf("second SeedDemo changed the batches: %d", total)
 	}
 }
@@ -134,12 +132,12 @@ func TestSeedDemoGeneratesKeyAndSkipsNonEmpty(t *testing.T) {
 
 func TestDemoBatchesDeterministic(t *testing.T) {
 	now := time.Now()
-	a, b := sqlite.DemoBatches(now, "bkt_demo"), sqlite.DemoBatches(now, "bkt_demo")
-	if len(a) != sqlite.DemoBatchCount {
+	a, b := domain.DemoBatches(now, "bkt_demo"), domain.DemoBatches(now, "bkt_demo")
+	if len(a) != domain.DemoBatchCount {
 		t.Fatalf("%d batches", len(a))
 	}
 	for i := range a {
-		if a[i].BatchId != b[i].BatchId || a[i].Status != b[i].Status || !a[i].CreatedAt.Equal(b[i].CreatedAt) {
+		if a[i].BatchID != b[i].BatchID || a[i].Status != b[i].Status || !a[i].CreatedAt.Equal(b[i].CreatedAt) {
 			t.Fatalf("batch %d differs", i)
 		}
 	}

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
 	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // openTemp opens a new database in a temporary directory, closed at the
@@ -44,9 +44,9 @@ func rawDB(t *testing.T, path string) *sql.DB {
 
 // tenant is an organization with one namespace and one bucket.
 type tenant struct {
-	org api.Organization
-	ns  api.Namespace
-	b   api.Bucket
+	org domain.Organization
+	ns  domain.Namespace
+	b   domain.Bucket
 	key string
 }
 
@@ -75,12 +75,12 @@ func newTenant(t *testing.T, db *sqlite.DB, orgName, nsName, bucketName string) 
 func ptr[T any](v T) *T { return &v }
 
 // batch returns a minimal valid batch.
-func batch(id string, status server.TaskStatus, created time.Time) server.Batch {
-	return server.Batch{
-		BatchId:    id,
+func batch(id string, status batches.TaskStatus, created time.Time) domain.Batch {
+	return domain.Batch{
+		BatchID:    id,
 		Status:     status,
-		Type:       server.BatchTypeBUCKET,
-		ObjectIds:  []string{"obj_" + id},
+		Type:       batches.BatchTypeBucket,
+		ObjectIDs:  []string{"obj_" + id},
 		TotalTiers: 1,
 		CreatedAt:  created,
 		UpdatedAt:  created.Add(time.Minute),
@@ -90,12 +90,12 @@ func batch(id string, status server.TaskStatus, created time.Time) server.Batch 
 
 // listAll pages through every batch of the bucket with the given status
 // filter, limit batches at a time.
-func listAll(t *testing.T, db *sqlite.DB, bucketID string, status *server.TaskStatus, limit int) ([]server.Batch, int64) {
+func listAll(t *testing.T, db *sqlite.DB, bucketID string, status *batches.TaskStatus, limit int) ([]domain.Batch, int64) {
 	t.Helper()
-	var all []server.Batch
+	var all []domain.Batch
 	var total int64 = -1
 	for offset := int64(0); ; {
-		page, count, err := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: bucketID, Status: status, Offset: offset, Limit: limit})
+		page, count, err := storetest.ListPage(t.Context(), db, domain.ListParams{BucketID: bucketID, Status: status, Offset: offset, Limit: limit})
 		if err != nil {
 			t.Fatalf("ListBatches(offset %d): %v", offset, err)
 		}
@@ -114,10 +114,10 @@ func listAll(t *testing.T, db *sqlite.DB, bucketID string, status *server.TaskSt
 	}
 }
 
-func ids(bs []server.Batch) []string {
+func ids(bs []domain.Batch) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
-		out[i] = b.BatchId
+		out[i] = b.BatchID
 	}
 	return out
 }

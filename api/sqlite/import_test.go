@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
-	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
 // goodLines are three batches as the List endpoint returns them, newest
@@ -61,7 +60,7 @@ func TestImportRoundTrip(t *testing.T) {
 	if err != nil || n != 4 {
 		t.Fatalf("ImportBatches = %d, %v; want 4", n, err)
 	}
-	page, total, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 3})
+	page, total, err := storetest.ListPage(ctx, db, domain.ListParams{BucketID: a.b.ID, Limit: 3})
 	if err != nil || total != 4 || len(page) != 3 {
 		t.Fatalf("ListBatches: %d of %d, %v", len(page), total, err)
 	}
@@ -113,11 +112,11 @@ func TestImportBadLineImportsNothing(t *testing.T) {
 			if n != 0 || !strings.Contains(err.Error(), "line 3: ") {
 				t.Errorf("ImportBatches = %d, %v; want 0 and an error naming line 3", n, err)
 			}
-			var le *sqlite.LineError
+			var le *domain.LineError
 			if !errors.As(err, &le) || le.Line != 3 {
 				t.Errorf("error %v is not a LineError of line 3", err)
 			}
-			if _, total, _ := storetest.ListPage(t.Context(), db, api.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
+			if _, total, _ := storetest.ListPage(t.Context(), db, domain.ListParams{BucketID: a.b.ID, Limit: 10}); total != 0 {
 				t.Errorf("%d batches imported", total)
 			}
 			t.Log(err)
@@ -138,23 +137,23 @@ func TestImportDuplicatesAndUnknownBucket(t *testing.T) {
 	for _, bucket := range []string{a.b.ID, b.b.ID} {
 		input := goodLines[0] + "\n\n" + goodLines[1] + "\n"
 		n, err := db.ImportBatches(ctx, bucket, strings.NewReader(input))
-		if n != 0 || !errors.Is(err, sqlite.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
+		if n != 0 || !errors.Is(err, domain.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
 			t.Errorf("import into %s of an existing id: %d, %v", bucket, n, err)
 		}
 	}
 	for _, bucket := range []string{a.b.ID, b.b.ID} {
-		if _, total, _ := storetest.ListPage(ctx, db, api.ListParams{BucketID: bucket, Limit: 10}); total != map[string]int64{a.b.ID: 1, b.b.ID: 0}[bucket] {
+		if _, total, _ := storetest.ListPage(ctx, db, domain.ListParams{BucketID: bucket, Limit: 10}); total != map[string]int64{a.b.ID: 1, b.b.ID: 0}[bucket] {
 			t.Errorf("bucket %s: %d batches after failed imports", bucket, total)
 		}
 	}
 	// Repeated within the file.
 	n, err := db.ImportBatches(ctx, b.b.ID, strings.NewReader(goodLines[0]+"\n"+goodLines[2]+"\n"+goodLines[0]+"\n"))
-	if n != 0 || !errors.Is(err, sqlite.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
+	if n != 0 || !errors.Is(err, domain.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
 		t.Errorf("repeated id: %d, %v", n, err)
 	}
 	// Unknown bucket.
 	n, err = db.ImportBatches(ctx, "bkt_nonexistent", strings.NewReader(goodLines[0]+"\n"))
-	if n != 0 || !errors.Is(err, api.ErrNotFound) || !strings.Contains(err.Error(), "bkt_nonexistent") {
+	if n != 0 || !errors.Is(err, domain.ErrNotFound) || !strings.Contains(err.Error(), "bkt_nonexistent") {
 		t.Errorf("unknown bucket: %d, %v", n, err)
 	}
 	// Empty input.
@@ -166,9 +165,9 @@ func TestImportDuplicatesAndUnknownBucket(t *testing.T) {
 func TestImportOverlongLine(t *testing.T) {
 	db, _ := openTemp(t)
 	a := newTenant(t, db, "Acme", "production", "main")
-	input := goodLines[0] + "\n" + strings.Repeat("x", sqlite.MaxImportLine+10) + "\n"
+	input := goodLines[0] + "\n" + strings.Repeat("x", domain.MaxImportLine+10) + "\n"
 	n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input))
-	if n != 0 || !errors.Is(err, sqlite.ErrInvalid) || !strings.Contains(err.Error(), "line 2: ") {
+	if n != 0 || !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "line 2: ") {
 		t.Errorf("overlong line: %d, %v", n, err)
 	}
 }
@@ -185,7 +184,7 @@ func TestImportDefaults(t *testing.T) {
 	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line)); err != nil || n != 1 {
 		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)
 	}
-	page, _, err := storetest.ListPage(ctx, db, api.ListParams{BucketID: a.b.ID, Limit: 1})
+	page, _, err := storetest.ListPage(ctx, db, domain.ListParams{BucketID: a.b.ID, Limit: 1})
 	if err != nil || len(page) != 1 {
 		t.Fatalf("ListBatches: %v, %v", page, err)
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // TestListQueryPlan checks the plan of both list statements: the page's
@@ -71,16 +71,16 @@ func TestListQueryPlan(t *testing.T) {
 // schema allows: metadata numbers of every spelling, unicode, characters
 // that JSON escapes for HTML, nulls, nested values, empty and nil
 // collections, timestamps in other zones and with nanoseconds.
-func variedBatches(bucketID string) []server.Batch {
+func variedBatches(bucketID string) []domain.Batch {
 	zone := time.FixedZone("CEST", 2*3600)
 	created := time.Date(2025, 6, 1, 12, 0, 0, 120000000, zone)
 	str := func(s string) *string { return &s }
 	n := func(i int) *int { return &i }
-	batches := []server.Batch{
+	bs := []domain.Batch{
 		{
-			BatchId: "btch_html", Status: server.TaskStatusFAILED, Type: server.BatchTypeBUCKET,
-			ObjectIds: []string{"obj_<a>&b"}, Error: str(`<script>alert("x & y")</script>`),
-			ErrorSummary: &map[string]int{"a<b": 1, "timeout": 2}, TotalTiers: 1,
+			BatchID: "btch_html", Status: batches.TaskStatusFailed, Type: batches.BatchTypeBucket,
+			ObjectIDs: []string{"obj_<a>&b"}, Error: str(`<script>alert("x & y")</script>`),
+			ErrorSummary: map[string]int{"a<b": 1, "timeout": 2}, TotalTiers: 1,
 			Metadata: map[string]any{
 				"html": "<b>bold</b> & more", "quote": `"q" \ back\slash`, "ctl": "tab\tnl\ncr\r\x01",
 				"unicode": "héllo wörld — 日本語 🎉", "seps": "line\u2028para\u2029", "fffd": "\ufffd",
@@ -89,8 +89,8 @@ func variedBatches(bucketID string) []server.Batch {
 			CreatedAt: created, UpdatedAt: created.Add(time.Nanosecond),
 		},
 		{
-			BatchId: "btch_numbers", Status: server.TaskStatusCOMPLETED, Type: server.BatchTypeCOLLECTION,
-			ObjectIds: []string{}, CollectionIds: &[]string{"col_1", "col_2"}, TaskId: str("task_1"),
+			BatchID: "btch_numbers", Status: batches.TaskStatusCompleted, Type: batches.BatchTypeCollection,
+			ObjectIDs: []string{}, CollectionIDs: []string{"col_1", "col_2"}, TaskID: str("task_1"),
 			CurrentTier: n(2), TotalTiers: 3,
 			Metadata: map[string]any{
 				"int": 42, "neg": -7, "float": 1.25, "big": 1e21, "small": 1e-7, "huge": json.Number("12345678901234567890"),
@@ -99,13 +99,14 @@ func variedBatches(bucketID string) []server.Batch {
 			CreatedAt: created.Add(time.Hour), UpdatedAt: created.Add(2 * time.Hour),
 		},
 		{
-			// Nil everywhere a store writes an empty value.
-			BatchId: "btch_nils", Status: server.TaskStatusDRAFT, Type: server.BatchTypeBUCKET, TotalTiers: 1,
-			CollectionIds: new([]string), ErrorSummary: new(map[string]int),
+			// Nil where a store writes an empty value, empty where null
+			// is allowed.
+			BatchID: "btch_nils", Status: batches.TaskStatusDraft, Type: batches.BatchTypeBucket, TotalTiers: 1,
+			CollectionIDs: []string{}, ErrorSummary: map[string]int{},
 			CreatedAt: created.Add(-time.Hour).UTC(), UpdatedAt: created.Add(-time.Hour).UTC(),
 		},
 	}
-	return append(batches, DemoBatches(created, bucketID)...)
+	return append(bs, domain.DemoBatches(created, bucketID)...)
 }
 
 // TestMigrationUpgradesVersion1 opens a database made at version 1 (before
@@ -125,13 +126,13 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	inputs := map[string][]server.Batch{"bkt_a": variedBatches("bkt_a"), "bkt_b": DemoBatches(time.Now(), "bkt_b")[:40]}
+	inputs := map[string][]domain.Batch{"bkt_a": variedBatches("bkt_a"), "bkt_b": domain.DemoBatches(time.Now(), "bkt_b")[:40]}
 	for i := range inputs["bkt_b"] {
-		inputs["bkt_b"][i].BatchId += "_b"
+		inputs["bkt_b"][i].BatchID += "_b"
 	}
-	for bucket, batches := range inputs {
-		for i := range batches {
-			args, err := batchArgs(bucket, &batches[i])
+	for bucket, bs := range inputs {
+		for i := range bs {
+			args, err := domain.BatchRow(bucket, bs[i])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +160,7 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 		if err := json.NewEncoder(&buf).Encode(b); err != nil {
 			t.Fatal(err)
 		}
-		served[b.BatchId] = strings.TrimSuffix(buf.String(), "\n")
+		served[b.BatchID] = strings.TrimSuffix(buf.String(), "\n")
 	}
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
@@ -184,30 +185,30 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 	if err := db.read.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != int64(len(migrationVersions(t))) {
 		t.Fatalf("version %d, %v; want %d", version, err, len(migrationVersions(t)))
 	}
-	for bucket, batches := range inputs {
-		for _, in := range batches {
+	for bucket, bs := range inputs {
+		for _, in := range bs {
 			var doc string
-			if err := db.read.QueryRowContext(ctx, `SELECT doc FROM batches WHERE id = ?`, in.BatchId).Scan(&doc); err != nil {
+			if err := db.read.QueryRowContext(ctx, `SELECT doc FROM batches WHERE id = ?`, in.BatchID).Scan(&doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc != served[in.BatchId] {
-				t.Errorf("%s: doc\n%s\nversion 1 served\n%s", in.BatchId, doc, served[in.BatchId])
+			if doc != served[in.BatchID] {
+				t.Errorf("%s: doc\n%s\nversion 1 served\n%s", in.BatchID, doc, served[in.BatchID])
 			}
-			in.BucketId = bucket
-			fresh, err := api.BatchJSON(&in)
+			in.BucketID = bucket
+			fresh, err := domain.BatchJSON(in)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if doc != string(fresh) {
-				t.Errorf("%s: doc\n%s\nBatchJSON of the batch\n%s", in.BatchId, doc, fresh)
+				t.Errorf("%s: doc\n%s\nBatchJSON of the batch\n%s", in.BatchID, doc, fresh)
 			}
 		}
 	}
 	checkCounts(t, db.read)
-	for bucket, batches := range inputs {
-		_, total, err := db.ListBatches(ctx, api.ListParams{BucketID: bucket, Limit: 1}, nil)
-		if err != nil || total != int64(len(batches)) {
-			t.Errorf("%s: total_count %d, %v; want %d", bucket, total, err, len(batches))
+	for bucket, bs := range inputs {
+		_, total, err := db.ListBatches(ctx, domain.ListParams{BucketID: bucket, Limit: 1}, nil)
+		if err != nil || total != int64(len(bs)) {
+			t.Errorf("%s: total_count %d, %v; want %d", bucket, total, err, len(bs))
 		}
 	}
 }

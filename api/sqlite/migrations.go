@@ -7,7 +7,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // goMigrations returns the migrations that need Go, numbered among the SQL
@@ -28,7 +28,7 @@ const backfillChunk = 1000
 
 // backfillBatchDocs writes the doc of every batch that has none, rendered
 // from its columns as the server rendered them before docs were stored
-// (scanBatch, then the JSON of api.BatchJSON), so that an upgraded database
+// (scanBatch, then domain.BatchJSON), so that an upgraded database
 // serves the very bytes it served before. It works through the rows by
 // rowid, a transaction for each chunk of them, so that the write-ahead log
 // stays small however large the table; a backfill cut short leaves the
@@ -56,10 +56,10 @@ func backfillBatchDocs(ctx context.Context, db *sql.DB) error {
 					rows.Close()
 					return err
 				}
-				doc, err := api.BatchJSON(&b)
+				doc, err := domain.BatchJSON(b)
 				if err != nil {
 					rows.Close()
-					return fmt.Errorf("batch %s: %w", b.BatchId, err)
+					return fmt.Errorf("batch %s: %w", b.BatchID, err)
 				}
 				chunk = append(chunk, rendered{rowid, string(doc)})
 			}

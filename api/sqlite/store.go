@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // The statements of OrganizationForKey and ResolveBucket.
@@ -34,56 +34,43 @@ const (
 			(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = ?3))`
 )
 
-// OrganizationForKey returns the organization owning the API key whose
-// SHA-256 hash ([api.HashKey]) is keyHash. It returns [api.ErrNotFound]
-// (as is) when no key has that hash or the key has been revoked, and other
-// errors only for storage failures or a done ctx.
-func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (api.Organization, error) {
+// OrganizationForKey is [domain.Store.OrganizationForKey]: one prepared
+// statement, a lookup in the primary key.
+func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (domain.Organization, error) {
 	var (
 		stored []byte
-		org    api.Organization
+		org    domain.Organization
 	)
 	err := db.stmts.organizationForKey.QueryRowContext(ctx, keyHash[:]).Scan(&stored, &org.ID, &org.Name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return api.Organization{}, api.ErrNotFound
+	if errors.Is(err, sql.ErrNoRows) || err == nil && subtle.ConstantTimeCompare(stored, keyHash[:]) != 1 {
+		// The index lookup is not constant-time; the comparison makes
+		// sure, in constant time, that what it found is the very hash.
+		return domain.Organization{}, domain.ErrNotFound
 	}
 	if err != nil {
-		return api.Organization{}, fmt.Errorf("sqlite: organization for key: %w", err)
-	}
-	// The index lookup is not constant-time; this makes sure that what it
-	// found is the very hash, in constant time.
-	if subtle.ConstantTimeCompare(stored, keyHash[:]) != 1 {
-		return api.Organization{}, api.ErrNotFound
+		return domain.Organization{}, fmt.Errorf("sqlite: organization for key: %w", err)
 	}
 	return org, nil
 }
 
-// ResolveBucket returns the namespace of the organization organizationID
-// whose id is namespace or, when none has that id, whose name is namespace;
-// and the bucket of that namespace whose id is bucket or, when none has
-// that id, whose name is bucket; both with one statement. It returns
-// [api.ErrNamespaceNotFound] (as is) when the organization has no such
-// namespace, whether or not another organization has one,
-// [api.ErrBucketNotFound] (as is, with the namespace) when the namespace
-// has no such bucket, whether or not another namespace has one, and other
-// errors only for storage failures or a done ctx.
-func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (api.Namespace, api.Bucket, error) {
+// ResolveBucket is [domain.Store.ResolveBucket]: one prepared statement.
+func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (domain.Namespace, domain.Bucket, error) {
 	var (
-		ns                 = api.Namespace{OrganizationID: organizationID}
+		ns                 = domain.Namespace{OrganizationID: organizationID}
 		bucketID, bucketNm sql.Null[string]
 	)
 	err := db.stmts.resolveBucket.QueryRowContext(ctx, organizationID, namespace, bucket).
 		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm)
 	if errors.Is(err, sql.ErrNoRows) {
-		return api.Namespace{}, api.Bucket{}, api.ErrNamespaceNotFound
+		return domain.Namespace{}, domain.Bucket{}, domain.ErrNamespaceNotFound
 	}
 	if err != nil {
-		return api.Namespace{}, api.Bucket{}, fmt.Errorf("sqlite: resolve bucket: %w", err)
+		return domain.Namespace{}, domain.Bucket{}, fmt.Errorf("sqlite: resolve bucket: %w", err)
 	}
 	if !bucketID.Valid {
-		return ns, api.Bucket{}, api.ErrBucketNotFound
+		return ns, domain.Bucket{}, domain.ErrBucketNotFound
 	}
-	return ns, api.Bucket{ID: bucketID.V, NamespaceID: ns.ID, Name: bucketNm.V}, nil
+	return ns, domain.Bucket{ID: bucketID.V, NamespaceID: ns.ID, Name: bucketNm.V}, nil
 }
 
 // listQuery is the statement of ListBatches; %[1]s is "" or, with a status
@@ -115,29 +102,13 @@ SELECT t.n, CASE WHEN ?3 < t.n THEN (
 ) END
 FROM (SELECT ifnull(sum(n), 0) AS n FROM batch_counts WHERE bucket_id = ?1%[1]s) AS t`
 
-// ListBatches appends to dst one page of the batches of bucket p.BucketID
-// with status *p.Status (every status when p.Status is nil), as a JSON
-// array of their canonical JSON ([api.BatchJSON], the bytes the API
-// serves), ordered by created_at descending then batch_id descending,
-// skipping p.Offset of them and holding at most p.Limit; it returns the
-// extended slice and totalCount, the number of all batches matching
-// p.Status whatever the offset and limit. The page and the count are read by
-// one statement, so they agree even while batches are written. The count is
-// read from per-status counters, not counted; skipping an offset costs a
-// walk over that many index entries.
-//
-// The array is [] when the offset is at or past the end (any offset up to
-// math.MaxInt64). An unknown bucket is not an error: it has no batches, so
-// the page is [] and the count 0 (callers resolve buckets with
-// [DB.ResolveBucket] first). It returns an error wrapping [ErrInvalid] when
-// p.Offset is negative or p.Limit is less than 1, and other errors for
-// storage failures or a done ctx; results is nil with any error.
-func (db *DB) ListBatches(ctx context.Context, p api.ListParams, dst []byte) (results []byte, totalCount int64, err error) {
-	if p.Offset < 0 {
-		return nil, 0, fmt.Errorf("sqlite: list batches: %w: negative offset %d", ErrInvalid, p.Offset)
-	}
-	if p.Limit < 1 {
-		return nil, 0, fmt.Errorf("sqlite: list batches: %w: limit %d is less than 1", ErrInvalid, p.Limit)
+// ListBatches is [domain.Store.ListBatches]: one prepared statement reads
+// the page and the count, so they agree even while batches are written.
+// The count is read from per-status counters, not counted; skipping an
+// offset costs a walk over that many index entries.
+func (db *DB) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) (results []byte, totalCount int64, err error) {
+	if err := domain.CheckPage(p); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)
 	}
 	// The page is scanned into a string, which the driver allocates
 	// anyway: a sql.RawBytes would copy it once more.
@@ -164,39 +135,39 @@ const batchColumns = `id, bucket_id, status, type, object_ids, collection_ids, e
 	error_summary, task_id, metadata, current_tier, total_tiers, created_at, updated_at`
 
 // scanBatch reads one row of batchColumns into the batch the columns hold:
-// ObjectIds non-nil, Metadata non-nil with json.Number numbers (so that they
-// encode back as stored), the nullable fields nil when NULL, timestamps in
-// UTC.
-func scanBatch(rows interface{ Scan(...any) error }) (server.Batch, error) {
+// ObjectIDs non-nil, Metadata non-nil with json.Number numbers (so that they
+// encode back as stored), the nullable fields nil when NULL (and non-nil
+// when not), timestamps in UTC.
+func scanBatch(rows interface{ Scan(...any) error }) (domain.Batch, error) {
 	var (
-		b                                server.Batch
+		b                                domain.Batch
 		status, typ, objectIDs, metadata string
 		collectionIDs, errorSummary      sql.Null[string]
 		errText, taskID                  sql.Null[string]
 		currentTier                      sql.Null[int64]
 		totalTiers, createdAt, updatedAt int64
 	)
-	if err := rows.Scan(&b.BatchId, &b.BucketId, &status, &typ, &objectIDs, &collectionIDs, &errText,
+	if err := rows.Scan(&b.BatchID, &b.BucketID, &status, &typ, &objectIDs, &collectionIDs, &errText,
 		&errorSummary, &taskID, &metadata, &currentTier, &totalTiers, &createdAt, &updatedAt); err != nil {
-		return server.Batch{}, err
+		return domain.Batch{}, err
 	}
-	b.Status = server.TaskStatus(status)
-	b.Type = server.BatchType(typ)
+	b.Status = batches.TaskStatus(status)
+	b.Type = batches.BatchType(typ)
 	b.TotalTiers = int(totalTiers)
 	b.CreatedAt = time.Unix(0, createdAt).UTC()
 	b.UpdatedAt = time.Unix(0, updatedAt).UTC()
 
-	if err := json.Unmarshal([]byte(objectIDs), &b.ObjectIds); err != nil {
-		return server.Batch{}, fmt.Errorf("batch %s: object_ids: %w", b.BatchId, err)
+	if err := json.Unmarshal([]byte(objectIDs), &b.ObjectIDs); err != nil {
+		return domain.Batch{}, fmt.Errorf("batch %s: object_ids: %w", b.BatchID, err)
 	}
-	if b.ObjectIds == nil {
-		b.ObjectIds = []string{}
+	if b.ObjectIDs == nil {
+		b.ObjectIDs = []string{}
 	}
 	md := map[string]any{}
 	dec := json.NewDecoder(bytes.NewReader([]byte(metadata)))
 	dec.UseNumber()
 	if err := dec.Decode(&md); err != nil {
-		return server.Batch{}, fmt.Errorf("batch %s: metadata: %w", b.BatchId, err)
+		return domain.Batch{}, fmt.Errorf("batch %s: metadata: %w", b.BatchID, err)
 	}
 	if md == nil {
 		md = map[string]any{}
@@ -205,28 +176,28 @@ func scanBatch(rows interface{ Scan(...any) error }) (server.Batch, error) {
 	if collectionIDs.Valid {
 		ids := []string{}
 		if err := json.Unmarshal([]byte(collectionIDs.V), &ids); err != nil {
-			return server.Batch{}, fmt.Errorf("batch %s: collection_ids: %w", b.BatchId, err)
+			return domain.Batch{}, fmt.Errorf("batch %s: collection_ids: %w", b.BatchID, err)
 		}
 		if ids == nil {
 			ids = []string{}
 		}
-		b.CollectionIds = &ids
+		b.CollectionIDs = ids
 	}
 	if errorSummary.Valid {
 		sum := map[string]int{}
 		if err := json.Unmarshal([]byte(errorSummary.V), &sum); err != nil {
-			return server.Batch{}, fmt.Errorf("batch %s: error_summary: %w", b.BatchId, err)
+			return domain.Batch{}, fmt.Errorf("batch %s: error_summary: %w", b.BatchID, err)
 		}
 		if sum == nil {
 			sum = map[string]int{}
 		}
-		b.ErrorSummary = &sum
+		b.ErrorSummary = sum
 	}
 	if errText.Valid {
 		b.Error = &errText.V
 	}
 	if taskID.Valid {
-		b.TaskId = &taskID.V
+		b.TaskID = &taskID.V
 	}
 	if currentTier.Valid {
 		t := int(currentTier.V)

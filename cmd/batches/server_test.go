@@ -16,6 +16,7 @@ import (
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/client"
 )
@@ -24,7 +25,7 @@ import (
 // data, as the CLI sees it.
 type demo struct {
 	url      string
-	info     sqlite.DemoInfo
+	info     domain.DemoInfo
 	requests *atomic.Int64
 }
 

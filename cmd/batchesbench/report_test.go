@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches/api/benchmark"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -112,7 +115,7 @@ func TestWrkScript(t *testing.T) {
 		path    string
 	}
 	bl := benchmark.NewBaseline(map[server.TaskStatus]server.ListBatchesResponse{
-		"": {Results: benchmark.Batches(0, 5), TotalCount: 5},
+		"": {Results: asServer(t, benchmark.Batches(0, 5)), TotalCount: 5},
 	})
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -174,4 +177,21 @@ func TestSoakVerdict(t *testing.T) {
 			t.Errorf("soak of %s with %d errors:\n%s\nwant it to contain %q", tc.ran, tc.errors, got, tc.want)
 		}
 	}
+}
+
+// asServer returns bs as the generated server's Batches, through their
+// JSON, which is the same.
+func asServer(t *testing.T, bs []domain.Batch) []server.Batch {
+	t.Helper()
+	data, err := json.Marshal(bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []server.Batch
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -14,11 +14,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/api/storage"
-	generated "github.com/mixpeekgo/batches/generated/server"
 )
 
 // output selects how an administration command prints what it created.
@@ -59,7 +58,7 @@ func shellQuote(s string) string {
 // (create true) make a new one: the others need what an existing one holds,
 // and a mistyped --database must not leave an empty database behind (nor a
 // --database-url an empty schema).
-func openDB(ctx context.Context, e *env, create bool) (storage.DB, error) {
+func openDB(ctx context.Context, e *env, create bool) (domain.DB, error) {
 	if e.databaseURL != "" {
 		var opts []postgres.Option
 		if e.statementTimeout.set {
@@ -319,7 +318,7 @@ type batchCmd struct {
 
 type batchSetStatusCmd struct {
 	ID     string `name:"id" required:"" help:"Id of the batch (btch_…), in whichever bucket."`
-	Status string `required:"" enum:"PENDING,IN_PROGRESS,PROCESSING,COMPLETED,COMPLETED_WITH_ERRORS,FAILED,CANCELED,UNKNOWN,SKIPPED,DRAFT,ACTIVE,ARCHIVED,SUSPENDED" help:"The new status, one of ${enum}."`
+	Status string `required:"" enum:"${statuses}" help:"The new status, one of ${enum}."`
 	output
 }
 
@@ -329,7 +328,7 @@ func (c *batchSetStatusCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.UpdateBatchStatus(e.ctx, c.ID, generated.TaskStatus(c.Status)); err != nil {
+	if err := db.UpdateBatchStatus(e.ctx, c.ID, batches.TaskStatus(c.Status)); err != nil {
 		return batchError(c.ID, err)
 	}
 	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID}, [2]string{"STATUS", c.Status})
@@ -355,7 +354,7 @@ func (c *batchDeleteCmd) Run(e *env) error {
 // batchError words a batch command's error: a batch that does not exist is
 // said the same way on either database.
 func batchError(id string, err error) error {
-	if errors.Is(err, api.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		return fmt.Errorf("batch %q not found (batch ids are unique across buckets)", id)
 	}
 	return err

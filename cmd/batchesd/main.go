@@ -38,8 +38,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 type cli struct {
@@ -107,12 +108,23 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// vars are the variables of the commands' tags: ${statuses}, the statuses
+// of the contract (batches.TaskStatuses), comma-separated.
+func vars() kong.Vars {
+	names := make([]string, 0, len(batches.TaskStatuses()))
+	for _, s := range batches.TaskStatuses() {
+		names = append(names, string(s))
+	}
+	return kong.Vars{"statuses": strings.Join(names, ",")}
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("batchesd"),
 		kong.Description("The reference server of Mixpeek's List Batches endpoint, on SQLite or PostgreSQL, and its administration."),
 		kong.Writers(stdout, stderr),
+		vars(),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	)
 	if err != nil {
@@ -220,7 +232,7 @@ func (s *serveCmd) Run(e *env) error {
 			printDemo(e.stdout, demo, baseURL, s.DemoAPIKey != "")
 		} else if s.DemoAPIKey != "" {
 			// The demo exists already; a key set now is not registered.
-			if _, err := db.OrganizationForKey(ctx, api.HashKey(s.DemoAPIKey)); errors.Is(err, api.ErrNotFound) {
+			if _, err := db.OrganizationForKey(ctx, domain.HashKey(s.DemoAPIKey)); errors.Is(err, domain.ErrNotFound) {
 				e.log.Warn("BATCHESD_DEMO_API_KEY is not a key of this database: the demo data was created earlier with another key; register it with `batchesd key create --org <id> --key <key>`")
 			}
 		}
@@ -262,7 +274,7 @@ func (s *serveCmd) Run(e *env) error {
 // generated key is printed once in the export line, a key that came from
 // BATCHESD_DEMO_API_KEY is not printed at all (its owner knows it), so that
 // it stays out of whatever keeps stdout.
-func printDemo(w io.Writer, d storage.DemoInfo, baseURL string, keyFromEnv bool) {
+func printDemo(w io.Writer, d domain.DemoInfo, baseURL string, keyFromEnv bool) {
 	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
 		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
 	if keyFromEnv {

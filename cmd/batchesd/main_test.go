@@ -19,9 +19,9 @@ import (
 
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/api/storage"
 )
 
 // binDir holds the batchesd binary that the tests which need a real process
@@ -208,7 +208,7 @@ func mustList(t *testing.T, baseURL, key, namespace, bucket, body string) listRe
 // batchesd serves, to look at what the administration commands stored.
 func serveInProcess(t *testing.T, path string) string {
 	t.Helper()
-	var db storage.DB
+	var db domain.DB
 	var err error
 	if strings.HasPrefix(path, "postgres://") {
 		db, err = postgres.Open(context.Background(), path)

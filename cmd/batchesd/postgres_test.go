@@ -16,8 +16,8 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres/pgtest"
-	"github.com/mixpeekgo/batches/api/storage"
 )
 
 // TestPostgresTwoServers starts two batchesd processes at once on one new
@@ -75,7 +75,7 @@ func TestPostgresTwoServers(t *testing.T) {
 				default:
 				}
 				total, n, err := listAllOnce(s.url, key)
-				if err == nil && (total-storage.DemoBatchCount)%perImport != 0 {
+				if err == nil && (total-domain.DemoBatchCount)%perImport != 0 {
 					err = fmt.Errorf("total_count %d: part of an import is visible", total)
 				}
 				if err == nil && int64(n) != total {
@@ -103,7 +103,7 @@ func TestPostgresTwoServers(t *testing.T) {
 			t.Fatalf("import printed %q", r.stdout)
 		}
 		// What one process committed, both serve at once.
-		want := int64(storage.DemoBatchCount + (i+1)*perImport)
+		want := int64(domain.DemoBatchCount + (i+1)*perImport)
 		for _, s := range servers {
 			if lr := mustList(t, s.url, key, "demo", "bkt_demo", `{"limit":1}`); lr.TotalCount != want {
 				t.Errorf("after import %d, %s answers total_count %d, want %d", i, s.url, lr.TotalCount, want)
@@ -236,7 +236,7 @@ func TestStatementTimeoutPrecedence(t *testing.T) {
 			t.Setenv("BATCHESD_STATEMENT_TIMEOUT", tc.env)
 		}
 		var c cli
-		p, err := kong.New(&c)
+		p, err := kong.New(&c, vars())
 		if err != nil {
 			t.Fatal(err)
 		}

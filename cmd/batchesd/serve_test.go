@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -182,8 +182,8 @@ var (
 // wantDemoPage checks a first page of 5 of the demo bucket.
 func wantDemoPage(t *testing.T, lr listResponse) {
 	t.Helper()
-	if len(lr.Results) != 5 || lr.TotalCount != sqlite.DemoBatchCount {
-		t.Fatalf("got %d results and total_count %d, want 5 and %d", len(lr.Results), lr.TotalCount, sqlite.DemoBatchCount)
+	if len(lr.Results) != 5 || lr.TotalCount != domain.DemoBatchCount {
+		t.Fatalf("got %d results and total_count %d, want 5 and %d", len(lr.Results), lr.TotalCount, domain.DemoBatchCount)
 	}
 	for i, b := range lr.Results {
 		if b["bucket_id"] != "bkt_demo" || len(b) != 14 {
@@ -287,7 +287,7 @@ func checkDemoIDs(t *testing.T, path, key, orgID, nsID string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	org, err := db.OrganizationForKey(t.Context(), api.HashKey(key))
+	org, err := db.OrganizationForKey(t.Context(), domain.HashKey(key))
 	if err != nil || org.ID != orgID {
 		t.Errorf("the key belongs to %v (%v), the banner says %s", org, err, orgID)
 	}
@@ -633,7 +633,7 @@ func TestAdminWhileServing(t *testing.T) {
 		t.Fatalf("import from stdin: %v\n%s", err, out)
 	}
 	page := mustList(t, s.url, demoKey, "demo", "bkt_demo", `{"limit":2}`)
-	if page.TotalCount != sqlite.DemoBatchCount+2 || len(page.Results) != 2 ||
+	if page.TotalCount != domain.DemoBatchCount+2 || len(page.Results) != 2 ||
 		!reflect.DeepEqual(page.Results[0], extra[1]) || !reflect.DeepEqual(page.Results[1], extra[0]) {
 		t.Errorf("after the import into bkt_demo: total_count %d, first %v", page.TotalCount, page.Results)
 	}
@@ -643,7 +643,7 @@ func TestAdminWhileServing(t *testing.T) {
 		t.Errorf("bkt_demo in namespace staging: %d %s", status, body)
 	}
 	// The demo namespace by id, from the banner.
-	if lr := mustList(t, s.url, demoKey, nsID, "bkt_demo", `{"limit":1}`); lr.TotalCount != sqlite.DemoBatchCount+2 {
+	if lr := mustList(t, s.url, demoKey, nsID, "bkt_demo", `{"limit":1}`); lr.TotalCount != domain.DemoBatchCount+2 {
 		t.Errorf("bkt_demo by namespace id: total_count %d", lr.TotalCount)
 	}
 

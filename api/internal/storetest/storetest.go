@@ -1,6 +1,8 @@
 // Package storetest runs tests on every storage backend: api/sqlite always,
 // api/postgres when pgtest.EnvDatabaseURL (BATCHES_TEST_DATABASE_URL) names
-// a server, each test on a new empty database of its own.
+// a server, each test on a new empty database of its own. [Contract] is the
+// suite of the domain.Store and domain.Admin contract, which the tests of
+// both backends run; [Run] runs a test of another package on each backend.
 package storetest
 
 import (
@@ -16,12 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/mixpeekgo/batches/api"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/postgres/pgtest"
 	"github.com/mixpeekgo/batches/api/sqlite"
-	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // Backend is a storage backend the tests run on.
@@ -30,7 +30,7 @@ type Backend struct {
 	Name string
 	// Open returns a new empty database of the backend, migrated, closed at
 	// the end of t. It skips t when the backend is not available.
-	Open func(t testing.TB) storage.DB
+	Open func(t testing.TB) domain.DB
 	// OpenSQL is Open plus a database/sql handle on the same database, to
 	// look behind the store (batch_counts, the docs) or write in SQL as no
 	// method does; both are closed at the end of t. Statements that take no
@@ -38,17 +38,17 @@ type Backend struct {
 	// SQLite handle runs with busy_timeout, foreign_keys and
 	// recursive_triggers, as the store's connections and as the README
 	// asks of operators' own.
-	OpenSQL func(t testing.TB) (storage.DB, *sql.DB)
+	OpenSQL func(t testing.TB) (domain.DB, *sql.DB)
 }
 
 // SQLite is a new SQLite file in t.TempDir() a test.
 var SQLite = Backend{
 	Name: "sqlite",
-	Open: func(t testing.TB) storage.DB {
+	Open: func(t testing.TB) domain.DB {
 		t.Helper()
 		return openSQLite(t)
 	},
-	OpenSQL: func(t testing.TB) (storage.DB, *sql.DB) {
+	OpenSQL: func(t testing.TB) (domain.DB, *sql.DB) {
 		t.Helper()
 		db := openSQLite(t)
 		u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=recursive_triggers(1)"}
@@ -75,11 +75,11 @@ func openSQLite(t testing.TB) *sqlite.DB {
 // BATCHES_TEST_DATABASE_URL; without it the test skips.
 var Postgres = Backend{
 	Name: "postgres",
-	Open: func(t testing.TB) storage.DB {
+	Open: func(t testing.TB) domain.DB {
 		t.Helper()
 		return openPostgres(t, pgtest.NewDatabase(t))
 	},
-	OpenSQL: func(t testing.TB) (storage.DB, *sql.DB) {
+	OpenSQL: func(t testing.TB) (domain.DB, *sql.DB) {
 		t.Helper()
 		u := pgtest.NewDatabase(t)
 		db := openPostgres(t, u)
@@ -135,7 +135,7 @@ func skipWithoutPostgres(t *testing.T) {
 // it must keep, with no room to write past it), they are one JSON array of
 // Batch objects with no unknown field and nothing after it, and they are
 // nil with an error. Metadata numbers decode as json.Number.
-func ListPage(ctx context.Context, s api.Store, p api.ListParams) ([]server.Batch, int64, error) {
+func ListPage(ctx context.Context, s domain.Store, p domain.ListParams) ([]domain.Batch, int64, error) {
 	prefix := []byte(`{"results":`)
 	out, total, err := s.ListBatches(ctx, p, prefix[:len(prefix):len(prefix)])
 	if err != nil {
@@ -147,7 +147,7 @@ func ListPage(ctx context.Context, s api.Store, p api.ListParams) ([]server.Batc
 	if !bytes.HasPrefix(out, prefix) {
 		return nil, 0, fmt.Errorf("results %q do not extend dst", out)
 	}
-	page := []server.Batch{}
+	page := []domain.Batch{}
 	dec := json.NewDecoder(bytes.NewReader(out[len(prefix):]))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
@@ -158,4 +158,36 @@ func ListPage(ctx context.Context, s api.Store, p api.ListParams) ([]server.Batc
 		return nil, 0, fmt.Errorf("results %q: more than one JSON value", out[len(prefix):])
 	}
 	return page, total, nil
+}
+
+// Contract runs on the backend b the tests of the contract of
+// [domain.Store] and [domain.Admin] that every backend keeps, each a
+// parallel subtest on new databases of its own: the tests of api/sqlite and
+// of api/postgres call it. On PostgreSQL it skips, naming
+// BATCHES_TEST_DATABASE_URL, when the variable is not set.
+func Contract(t *testing.T, b Backend) {
+	t.Helper()
+	if b.Name == Postgres.Name {
+		skipWithoutPostgres(t)
+	}
+	for _, c := range []struct {
+		name string
+		test func(t *testing.T, b Backend)
+	}{
+		{"ListOrder", testListOrder},
+		{"ImportKeepsEveryField", testImportKeepsEveryField},
+		{"StringsThatAreNotText", testStringsThatAreNotText},
+		{"InsertReportsTheFirstWrongBatch", testInsertReportsTheFirstWrongBatch},
+		{"SeedDemoOnce", testSeedDemoOnce},
+		{"ResolveBucket", testResolveBucket},
+		{"UpdateBatchStatusAndDeleteBatch", testUpdateBatchStatusAndDeleteBatch},
+		{"InsertBatchesErrors", testInsertBatchesErrors},
+		{"CountsFollowEveryWrite", testCountsFollowEveryWrite},
+		{"CountsFollowUpsertsAndReplaces", testCountsFollowUpsertsAndReplaces},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.test(t, b)
+		})
+	}
 }

@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api/storage"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -24,7 +25,7 @@ import (
 func variedBatches() []server.Batch {
 	zone := time.FixedZone("CEST", 2*3600)
 	created := time.Date(2025, 6, 1, 12, 0, 0, 120000000, zone)
-	batches := []server.Batch{
+	bs := []server.Batch{
 		{
 			BatchId: "btch_html", Status: server.TaskStatusFAILED, Type: server.BatchTypeBUCKET,
 			ObjectIds: []string{"obj_<a>&b"}, Error: ptr(`<script>alert("x & y")</script>`),
@@ -55,7 +56,10 @@ func variedBatches() []server.Batch {
 			CreatedAt: created.Add(-time.Hour).UTC(), UpdatedAt: created.Add(-time.Hour).UTC(),
 		},
 	}
-	return append(batches, storage.DemoBatches(created, "ignored")...)
+	for _, b := range domain.DemoBatches(created, "ignored") {
+		bs = append(bs, asServer(b))
+	}
+	return bs
 }
 
 // asServedBefore is b as the server listed it before batches kept their
@@ -103,12 +107,12 @@ func testListBytesAsGenerated(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batches := variedBatches()
-	if err := f.db.InsertBatches(ctx, bucket.ID, batches); err != nil {
+	varied := variedBatches()
+	if err := f.db.InsertBatches(ctx, bucket.ID, asDomain(varied...)); err != nil {
 		t.Fatal(err)
 	}
-	listed := make([]server.Batch, len(batches))
-	for i, b := range batches {
+	listed := make([]server.Batch, len(varied))
+	for i, b := range varied {
 		listed[i] = asServedBefore(t, bucket.ID, b)
 	}
 	slices.SortFunc(listed, func(a, b server.Batch) int {
@@ -164,7 +168,7 @@ func TestListAfterStatusChangeAndDelete(t *testing.T) {
 func testListAfterStatusChangeAndDelete(t *testing.T, f *fixture) {
 	ctx := t.Context()
 	first, second := f.a.batches[0], f.a.batches[1]
-	if err := f.db.UpdateBatchStatus(ctx, first.BatchId, server.TaskStatusCANCELED); err != nil {
+	if err := f.db.UpdateBatchStatus(ctx, first.BatchId, batches.TaskStatusCanceled); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.db.DeleteBatch(ctx, second.BatchId); err != nil {

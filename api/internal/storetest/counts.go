@@ -1,4 +1,4 @@
-package storage_test
+package storetest
 
 import (
 	"database/sql"
@@ -13,13 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mixpeekgo/batches/api"
-	"github.com/mixpeekgo/batches/api/internal/storetest"
-	"github.com/mixpeekgo/batches/api/storage"
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
-// TestCountsFollowEveryWrite applies a seeded random mix of inserts,
+// testCountsFollowEveryWrite applies a seeded random mix of inserts,
 // imports, status changes and deletes, some of them failing (which must
 // change nothing), across buckets of two organizations: first one writer,
 // checking after each step that batch_counts holds what COUNT(*) ... GROUP
@@ -31,130 +29,127 @@ import (
 // deletes), after each of which batch_counts must still match COUNT(*)
 // and every doc its row's status and bucket; the writes that would leave
 // docs stale or empty are refused, and change nothing.
-func TestCountsFollowEveryWrite(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
-		db, raw := be.OpenSQL(t)
-		ctx := t.Context()
-		var buckets []string
-		for i, org := range []string{"Acme", "Globex"} {
-			o, err := db.CreateOrganization(ctx, org)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ns, err := db.CreateNamespace(ctx, o.ID, "production")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for j, name := range []string{"main", "archive"} {
-				b, err := db.CreateBucket(ctx, ns.ID, name, fmt.Sprintf("bkt_c%d", 2*i+j+1))
-				if err != nil {
-					t.Fatal(err)
-				}
-				buckets = append(buckets, b.ID)
-			}
-		}
-		seed := uint64(time.Now().UnixNano())
-		t.Logf("seed %d", seed)
-		c := countsCheck{t: t, db: db, raw: raw, buckets: buckets}
-
-		w := newCountsWriter(db, rand.New(rand.NewPCG(seed, 0)), "s", buckets)
-		for step := range 160 {
-			if err := w.step(t); err != nil {
-				t.Fatalf("step %d: %v", step, err)
-			}
-			c.check(fmt.Sprintf("step %d", step), step, w.stored)
-		}
-		for op, n := range w.ops {
-			if n < 8 {
-				t.Errorf("%s ran %d times only: the mix does not exercise it", opNames[op], n)
-			}
-		}
-
-		writers := []*countsWriter{w}
-		var wg sync.WaitGroup
-		errs := make([]error, 4)
-		for i := range errs {
-			w := newCountsWriter(db, rand.New(rand.NewPCG(seed, uint64(i+1))), fmt.Sprintf("w%d", i), buckets)
-			writers = append(writers, w)
-			wg.Go(func() {
-				for step := range 40 {
-					if err := w.step(t); err != nil {
-						errs[i] = fmt.Errorf("writer %d, step %d: %w", i, step, err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+func testCountsFollowEveryWrite(t *testing.T, be Backend) {
+	db, raw := be.OpenSQL(t)
+	ctx := t.Context()
+	var buckets []string
+	for i, org := range []string{"Acme", "Globex"} {
+		o, err := db.CreateOrganization(ctx, org)
+		if err != nil {
 			t.Fatal(err)
 		}
-		all := map[string]storedBatch{}
-		for _, w := range writers {
-			maps.Copy(all, w.stored)
+		ns, err := db.CreateNamespace(ctx, o.ID, "production")
+		if err != nil {
+			t.Fatal(err)
 		}
-		c.check("after the concurrent writers", 0, all)
+		for j, name := range []string{"main", "archive"} {
+			b, err := db.CreateBucket(ctx, ns.ID, name, fmt.Sprintf("bkt_c%d", 2*i+j+1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			buckets = append(buckets, b.ID)
+		}
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	c := countsCheck{t: t, db: db, raw: raw, buckets: buckets}
 
-		// Writes the methods do not make, in SQL: the counts follow them
-		// all, and the docs follow those that rewrite them (a status or a
-		// bucket is one string of the doc to replace), while the database
-		// refuses those that would leave a doc stale or empty, changing
-		// nothing.
-		last := `DELETE FROM batches`
-		if be.Name == storetest.Postgres.Name {
-			last = `TRUNCATE batches` // PostgreSQL's own bulk delete, with a trigger of its own
+	w := newCountsWriter(db, rand.New(rand.NewPCG(seed, 0)), "s", buckets)
+	for step := range 160 {
+		if err := w.step(t); err != nil {
+			t.Fatalf("step %d: %v", step, err)
 		}
-		const (
-			stale = "batches.doc must change with the batch"
-			empty = "batches.doc is empty"
-		)
-		// What an older batchesd, which writes no doc, inserts: SQLite would
-		// take the column's default, '', and PostgreSQL has none.
-		noDoc := empty
-		if be.Name == storetest.Postgres.Name {
-			noDoc = `null value in column "doc"`
+		c.check(fmt.Sprintf("step %d", step), step, w.stored)
+	}
+	for op, n := range w.ops {
+		if n < 8 {
+			t.Errorf("%s ran %d times only: the mix does not exercise it", opNames[op], n)
 		}
-		for _, tc := range []struct{ stmt, refused string }{
-			{`UPDATE batches SET status = 'ARCHIVED',
-				doc = replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')
-				WHERE bucket_id = 'bkt_c1' AND status IN ('COMPLETED', 'FAILED')`, ""},
-			{`UPDATE batches SET status = 'ARCHIVED' WHERE bucket_id = 'bkt_c3'`, stale},
-			{`UPDATE batches SET bucket_id = 'bkt_c4', status = 'DRAFT',
-				doc = replace(replace(doc, '"bucket_id":"bkt_c2"', '"bucket_id":"bkt_c4"'), '"status":"' || status || '"', '"status":"DRAFT"')
-				WHERE bucket_id = 'bkt_c2' AND status <> 'PENDING'`, ""},
-			{`UPDATE batches SET bucket_id = 'bkt_c1' WHERE bucket_id = 'bkt_c2'`, stale},
-			{`UPDATE batches SET metadata = '{"x":1}', updated_at = updated_at + 1`, stale},
-			{`UPDATE batches SET doc = '' WHERE bucket_id = 'bkt_c1'`, empty},
-			{`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at, doc)
-				VALUES ('btch_raw', 'bkt_c1', 'PENDING', 'BUCKET', 1, 1, '')`, empty},
-			{`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at)
-				VALUES ('btch_raw', 'bkt_c1', 'PENDING', 'BUCKET', 1, 1)`, noDoc},
-			{`UPDATE batches SET status = status`, ""},
-			{`DELETE FROM batches WHERE bucket_id = 'bkt_c4' AND status = 'DRAFT'`, ""},
-			{last, ""},
-		} {
-			before, _ := c.counts()
-			_, err := raw.ExecContext(ctx, tc.stmt)
-			switch {
-			case tc.refused == "" && err != nil:
-				t.Fatalf("%s: %v", tc.stmt, err)
-			case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
-				t.Fatalf("%s: error %v, want one saying %q", tc.stmt, err, tc.refused)
+	}
+
+	writers := []*countsWriter{w}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		w := newCountsWriter(db, rand.New(rand.NewPCG(seed, uint64(i+1))), fmt.Sprintf("w%d", i), buckets)
+		writers = append(writers, w)
+		wg.Go(func() {
+			for step := range 40 {
+				if err := w.step(t); err != nil {
+					errs[i] = fmt.Errorf("writer %d, step %d: %w", i, step, err)
+					return
+				}
 			}
-			kept, counted := c.counts()
-			if !maps.Equal(kept, counted) {
-				t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", tc.stmt, kept, counted)
-			}
-			if tc.refused != "" && !maps.Equal(kept, before) {
-				t.Fatalf("the refused %s changed batch_counts from %v to %v", tc.stmt, before, kept)
-			}
-			c.docsAgree(tc.stmt)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]storedBatch{}
+	for _, w := range writers {
+		maps.Copy(all, w.stored)
+	}
+	c.check("after the concurrent writers", 0, all)
+
+	// Writes the methods do not make, in SQL: the counts follow them
+	// all, and the docs follow those that rewrite them (a status or a
+	// bucket is one string of the doc to replace), while the database
+	// refuses those that would leave a doc stale or empty, changing
+	// nothing.
+	last := `DELETE FROM batches`
+	if be.Name == Postgres.Name {
+		last = `TRUNCATE batches` // PostgreSQL's own bulk delete, with a trigger of its own
+	}
+	const (
+		stale = "batches.doc must change with the batch"
+		empty = "batches.doc is empty"
+	)
+	// What an older batchesd, which writes no doc, inserts: SQLite would
+	// take the column's default, '', and PostgreSQL has none.
+	noDoc := empty
+	if be.Name == Postgres.Name {
+		noDoc = `null value in column "doc"`
+	}
+	for _, tc := range []struct{ stmt, refused string }{
+		{`UPDATE batches SET status = 'ARCHIVED',
+			doc = replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')
+			WHERE bucket_id = 'bkt_c1' AND status IN ('COMPLETED', 'FAILED')`, ""},
+		{`UPDATE batches SET status = 'ARCHIVED' WHERE bucket_id = 'bkt_c3'`, stale},
+		{`UPDATE batches SET bucket_id = 'bkt_c4', status = 'DRAFT',
+			doc = replace(replace(doc, '"bucket_id":"bkt_c2"', '"bucket_id":"bkt_c4"'), '"status":"' || status || '"', '"status":"DRAFT"')
+			WHERE bucket_id = 'bkt_c2' AND status <> 'PENDING'`, ""},
+		{`UPDATE batches SET bucket_id = 'bkt_c1' WHERE bucket_id = 'bkt_c2'`, stale},
+		{`UPDATE batches SET metadata = '{"x":1}', updated_at = updated_at + 1`, stale},
+		{`UPDATE batches SET doc = '' WHERE bucket_id = 'bkt_c1'`, empty},
+		{`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at, doc)
+			VALUES ('btch_raw', 'bkt_c1', 'PENDING', 'BUCKET', 1, 1, '')`, empty},
+		{`INSERT INTO batches (id, bucket_id, status, type, created_at, updated_at)
+			VALUES ('btch_raw', 'bkt_c1', 'PENDING', 'BUCKET', 1, 1)`, noDoc},
+		{`UPDATE batches SET status = status`, ""},
+		{`DELETE FROM batches WHERE bucket_id = 'bkt_c4' AND status = 'DRAFT'`, ""},
+		{last, ""},
+	} {
+		before, _ := c.counts()
+		_, err := raw.ExecContext(ctx, tc.stmt)
+		switch {
+		case tc.refused == "" && err != nil:
+			t.Fatalf("%s: %v", tc.stmt, err)
+		case tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)):
+			t.Fatalf("%s: error %v, want one saying %q", tc.stmt, err, tc.refused)
 		}
-		if kept, _ := c.counts(); len(kept) != 0 {
-			t.Errorf("after %s: batch_counts %v", last, kept)
+		kept, counted := c.counts()
+		if !maps.Equal(kept, counted) {
+			t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", tc.stmt, kept, counted)
 		}
-	})
+		if tc.refused != "" && !maps.Equal(kept, before) {
+			t.Fatalf("the refused %s changed batch_counts from %v to %v", tc.stmt, before, kept)
+		}
+		c.docsAgree(tc.stmt)
+	}
+	if kept, _ := c.counts(); len(kept) != 0 {
+		t.Errorf("after %s: batch_counts %v", last, kept)
+	}
 }
 
 // opNames name the kinds of step of countsWriter, the indexes of its ops.
@@ -164,14 +159,14 @@ var opNames = [...]string{"insert", "import", "status change", "delete", "failin
 // its updated_at may be once its status was set (zero: it is the batch's
 // own).
 type storedBatch struct {
-	batch        server.Batch
+	batch        domain.Batch
 	updatedAfter time.Time
 }
 
 // countsWriter makes random writes on batches of its own (ids with its
 // prefix) in the shared buckets, and keeps what it stored.
 type countsWriter struct {
-	db      storage.DB
+	db      domain.DB
 	rng     *rand.Rand
 	prefix  string
 	buckets []string
@@ -181,20 +176,20 @@ type countsWriter struct {
 	ops     [len(opNames)]int
 }
 
-func newCountsWriter(db storage.DB, rng *rand.Rand, prefix string, buckets []string) *countsWriter {
+func newCountsWriter(db domain.DB, rng *rand.Rand, prefix string, buckets []string) *countsWriter {
 	return &countsWriter{db: db, rng: rng, prefix: prefix, buckets: buckets, stored: map[string]storedBatch{}}
 }
 
-func (w *countsWriter) newBatch() server.Batch {
+func (w *countsWriter) newBatch() domain.Batch {
 	w.next++
 	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(w.rng.IntN(1e6)) * time.Second)
 	if w.rng.IntN(8) == 0 {
 		created = created.AddDate(200, 0, 0) // after any updated_at a status change sets
 	}
-	statuses := storage.TaskStatuses()
-	return server.Batch{
-		BatchId: fmt.Sprintf("btch_%s%06d", w.prefix, w.next), Status: statuses[w.rng.IntN(len(statuses))],
-		Type: server.BatchTypeBUCKET, TotalTiers: 1, ObjectIds: []string{"obj_1"},
+	statuses := batches.TaskStatuses()
+	return domain.Batch{
+		BatchID: fmt.Sprintf("btch_%s%06d", w.prefix, w.next), Status: statuses[w.rng.IntN(len(statuses))],
+		Type: batches.BatchTypeBucket, TotalTiers: 1, ObjectIDs: []string{"obj_1"},
 		Metadata:  map[string]any{"step": w.next, "note": "<&>"},
 		CreatedAt: created, UpdatedAt: created.Add(time.Duration(w.rng.IntN(1000)) * time.Nanosecond),
 	}
@@ -209,10 +204,10 @@ func (w *countsWriter) pick() string {
 	return w.live[w.rng.IntN(len(w.live))]
 }
 
-func (w *countsWriter) keep(bucket string, batches []server.Batch) {
+func (w *countsWriter) keep(bucket string, batches []domain.Batch) {
 	for _, b := range batches {
-		w.stored[b.BatchId] = storedBatch{batch: storage.AsListed(bucket, b)}
-		w.live = append(w.live, b.BatchId)
+		w.stored[b.BatchID] = storedBatch{batch: domain.AsListed(bucket, b)}
+		w.live = append(w.live, b.BatchID)
 	}
 }
 
@@ -223,18 +218,18 @@ func (w *countsWriter) step(t *testing.T) error {
 	bucket := w.buckets[w.rng.IntN(len(w.buckets))]
 	switch op := w.rng.IntN(10); {
 	case op < 3: // insert, failing on a stored id one time in six
-		batches := make([]server.Batch, 1+w.rng.IntN(4))
+		batches := make([]domain.Batch, 1+w.rng.IntN(4))
 		for i := range batches {
 			batches[i] = w.newBatch()
 		}
 		fail := len(w.live) > 0 && w.rng.IntN(6) == 0
 		if fail {
-			batches[len(batches)-1].BatchId = w.live[w.rng.IntN(len(w.live))]
+			batches[len(batches)-1].BatchID = w.live[w.rng.IntN(len(w.live))]
 		}
 		err := w.db.InsertBatches(ctx, bucket, batches)
 		if fail {
 			w.ops[4]++
-			if !errors.Is(err, storage.ErrAlreadyExists) {
+			if !errors.Is(err, domain.ErrAlreadyExists) {
 				return fmt.Errorf("InsertBatches of a stored id = %v, want ErrAlreadyExists", err)
 			}
 			return nil
@@ -246,10 +241,10 @@ func (w *countsWriter) step(t *testing.T) error {
 		w.ops[0]++
 	case op < 5: // import, failing on an invalid last line one time in six
 		var lines []string
-		var batches []server.Batch
+		var batches []domain.Batch
 		for range 1 + w.rng.IntN(3) {
 			b := w.newBatch()
-			doc, err := api.BatchJSON(&b)
+			doc, err := domain.BatchJSON(b)
 			if err != nil {
 				return err
 			}
@@ -262,7 +257,7 @@ func (w *countsWriter) step(t *testing.T) error {
 		n, err := w.db.ImportBatches(ctx, bucket, strings.NewReader(strings.Join(lines, "\n")))
 		if fail {
 			w.ops[4]++
-			if !errors.Is(err, storage.ErrInvalid) || n != 0 {
+			if !errors.Is(err, domain.ErrInvalid) || n != 0 {
 				return fmt.Errorf("ImportBatches with an invalid line = %d, %v; want 0, ErrInvalid", n, err)
 			}
 			return nil
@@ -274,14 +269,14 @@ func (w *countsWriter) step(t *testing.T) error {
 		w.ops[1]++
 	case op < 8: // status change, to the status the batch has at times
 		id := w.pick()
-		statuses := storage.TaskStatuses()
+		statuses := batches.TaskStatuses()
 		status := statuses[w.rng.IntN(len(statuses))]
 		before := time.Now()
 		err := w.db.UpdateBatchStatus(ctx, id, status)
 		s, ok := w.stored[id]
 		if !ok {
 			w.ops[4]++
-			if !errors.Is(err, api.ErrNotFound) {
+			if !errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("UpdateBatchStatus(%s) = %v, want ErrNotFound", id, err)
 			}
 			return nil
@@ -297,7 +292,7 @@ func (w *countsWriter) step(t *testing.T) error {
 		err := w.db.DeleteBatch(ctx, id)
 		if _, ok := w.stored[id]; !ok {
 			w.ops[4]++
-			if !errors.Is(err, api.ErrNotFound) {
+			if !errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("DeleteBatch(%s) = %v, want ErrNotFound", id, err)
 			}
 			return nil
@@ -315,7 +310,7 @@ func (w *countsWriter) step(t *testing.T) error {
 // countsCheck compares a database with what its writers stored.
 type countsCheck struct {
 	t       *testing.T
-	db      storage.DB
+	db      domain.DB
 	raw     *sql.DB
 	buckets []string
 }
@@ -364,7 +359,7 @@ func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch
 	ctx := c.t.Context()
 	want := map[countKey]int64{}
 	for _, s := range stored {
-		want[countKey{s.batch.BucketId, string(s.batch.Status)}]++
+		want[countKey{s.batch.BucketID, string(s.batch.Status)}]++
 	}
 	kept, counted := c.counts()
 	if !maps.Equal(counted, want) {
@@ -374,7 +369,7 @@ func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch
 		c.t.Fatalf("%s: batch_counts %v, COUNT(*) %v", stage, kept, counted)
 	}
 
-	statuses := storage.TaskStatuses()
+	statuses := batches.TaskStatuses()
 	for i, b := range c.buckets {
 		status := statuses[(turn+i)%len(statuses)]
 		var all int64
@@ -384,10 +379,10 @@ func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch
 			}
 		}
 		for _, tc := range []struct {
-			status *server.TaskStatus
+			status *batches.TaskStatus
 			want   int64
 		}{{nil, all}, {&status, want[countKey{b, string(status)}]}} {
-			if _, total, err := c.db.ListBatches(ctx, api.ListParams{BucketID: b, Status: tc.status, Limit: 1}, nil); err != nil || total != tc.want {
+			if _, total, err := c.db.ListBatches(ctx, domain.ListParams{BucketID: b, Status: tc.status, Limit: 1}, nil); err != nil || total != tc.want {
 				c.t.Fatalf("%s: total_count of %s, status %v: %d, %v; want %d", stage, b, tc.status, total, err, tc.want)
 			}
 		}
@@ -421,13 +416,13 @@ func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch
 				stage, id, updatedAt, s.updatedAfter, b.CreatedAt)
 		}
 		b.UpdatedAt = updatedAt
-		wantDoc, err := api.BatchJSON(&b)
+		wantDoc, err := domain.BatchJSON(b)
 		if err != nil {
 			c.t.Fatal(err)
 		}
-		if bucket != b.BucketId || status != string(b.Status) || created != b.CreatedAt.UnixNano() || doc != string(wantDoc) {
+		if bucket != b.BucketID || status != string(b.Status) || created != b.CreatedAt.UnixNano() || doc != string(wantDoc) {
 			c.t.Fatalf("%s: %s is stored in %s, %s, created %d, with doc\n%s\nwant %s, %s, created %d, with doc\n%s",
-				stage, id, bucket, status, created, doc, b.BucketId, b.Status, b.CreatedAt.UnixNano(), wantDoc)
+				stage, id, bucket, status, created, doc, b.BucketID, b.Status, b.CreatedAt.UnixNano(), wantDoc)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -452,11 +447,11 @@ func (c countsCheck) docsAgree(stage string) {
 		if err := rows.Scan(&id, &bucket, &status, &doc); err != nil {
 			c.t.Fatal(err)
 		}
-		var b server.Batch
+		var b domain.Batch
 		if err := json.Unmarshal([]byte(doc), &b); err != nil {
 			c.t.Fatalf("after %s: %s has doc %q: %v", stage, id, doc, err)
 		}
-		if b.BatchId != id || b.BucketId != bucket || string(b.Status) != status {
+		if b.BatchID != id || b.BucketID != bucket || string(b.Status) != status {
 			c.t.Fatalf("after %s: %s in %s, %s has doc %s", stage, id, bucket, status, doc)
 		}
 	}
@@ -465,65 +460,62 @@ func (c countsCheck) docsAgree(stage string) {
 	}
 }
 
-// TestCountsFollowUpsertsAndReplaces: writes in SQL that replace rows keep
+// testCountsFollowUpsertsAndReplaces: writes in SQL that replace rows keep
 // batch_counts right: INSERT … ON CONFLICT DO UPDATE on both databases,
 // and SQLite's REPLACE conflict resolution (INSERT OR REPLACE, UPDATE OR
 // REPLACE), whose implicit delete fires the delete triggers on connections
 // with recursive_triggers on, as the store's and OpenSQL's are.
-func TestCountsFollowUpsertsAndReplaces(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T, be storetest.Backend) {
-		db, raw := be.OpenSQL(t)
-		ctx := t.Context()
-		info, seeded, err := db.SeedDemo(ctx, "")
-		if err != nil || !seeded {
-			t.Fatalf("SeedDemo: %v, %v", seeded, err)
-		}
-		c := countsCheck{t: t, db: db, raw: raw, buckets: []string{info.BucketID}}
-		const columns = `id, bucket_id, status, type, object_ids, collection_ids, error, error_summary,
-			task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc`
-		// Each statement rewrites doc as it changes the batch; doc renders
-		// batch_id and status as "batch_id":"…" and "status":"…".
-		stmts := []string{
-			`INSERT INTO batches (` + columns + `)
-			SELECT id, bucket_id, 'ARCHIVED', type, object_ids, collection_ids, error, error_summary,
+func testCountsFollowUpsertsAndReplaces(t *testing.T, be Backend) {
+	db, raw := be.OpenSQL(t)
+	ctx := t.Context()
+	info, seeded, err := db.SeedDemo(ctx, "")
+	if err != nil || !seeded {
+		t.Fatalf("SeedDemo: %v, %v", seeded, err)
+	}
+	c := countsCheck{t: t, db: db, raw: raw, buckets: []string{info.BucketID}}
+	const columns = `id, bucket_id, status, type, object_ids, collection_ids, error, error_summary,
+		task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc`
+	// Each statement rewrites doc as it changes the batch; doc renders
+	// batch_id and status as "batch_id":"…" and "status":"…".
+	stmts := []string{
+		`INSERT INTO batches (` + columns + `)
+		SELECT id, bucket_id, 'ARCHIVED', type, object_ids, collection_ids, error, error_summary,
+			task_id, metadata, current_tier, total_tiers, created_at, updated_at,
+			replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')
+		FROM batches WHERE status = 'COMPLETED'
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc`,
+	}
+	if be.Name == SQLite.Name {
+		stmts = append(stmts,
+			`INSERT OR REPLACE INTO batches (`+columns+`)
+			SELECT id, bucket_id, 'CANCELED', type, object_ids, collection_ids, error, error_summary,
 				task_id, metadata, current_tier, total_tiers, created_at, updated_at,
-				replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')
-			FROM batches WHERE status = 'COMPLETED'
-			ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc`,
+				replace(doc, '"status":"' || status || '"', '"status":"CANCELED"')
+			FROM batches WHERE status = 'FAILED'`,
+			`REPLACE INTO batches (`+columns+`)
+			SELECT id, bucket_id, 'DRAFT', type, object_ids, collection_ids, error, error_summary,
+				task_id, metadata, current_tier, total_tiers, created_at, updated_at,
+				replace(doc, '"status":"' || status || '"', '"status":"DRAFT"')
+			FROM batches WHERE status = 'SKIPPED'`,
+			// A batch takes the id of one of another status, which goes.
+			`UPDATE OR REPLACE batches
+			SET id = (SELECT min(id) FROM batches WHERE status = 'ARCHIVED'),
+				doc = replace(doc, '"batch_id":"' || id || '"', '"batch_id":"' || (SELECT min(id) FROM batches WHERE status = 'ARCHIVED') || '"')
+			WHERE id = (SELECT min(id) FROM batches WHERE status = 'PENDING')`,
+		)
+	}
+	for _, stmt := range stmts {
+		before, _ := c.counts()
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
 		}
-		if be.Name == storetest.SQLite.Name {
-			stmts = append(stmts,
-				`INSERT OR REPLACE INTO batches (`+columns+`)
-				SELECT id, bucket_id, 'CANCELED', type, object_ids, collection_ids, error, error_summary,
-					task_id, metadata, current_tier, total_tiers, created_at, updated_at,
-					replace(doc, '"status":"' || status || '"', '"status":"CANCELED"')
-				FROM batches WHERE status = 'FAILED'`,
-				`REPLACE INTO batches (`+columns+`)
-				SELECT id, bucket_id, 'DRAFT', type, object_ids, collection_ids, error, error_summary,
-					task_id, metadata, current_tier, total_tiers, created_at, updated_at,
-					replace(doc, '"status":"' || status || '"', '"status":"DRAFT"')
-				FROM batches WHERE status = 'SKIPPED'`,
-				// A batch takes the id of one of another status, which goes.
-				`UPDATE OR REPLACE batches
-				SET id = (SELECT min(id) FROM batches WHERE status = 'ARCHIVED'),
-					doc = replace(doc, '"batch_id":"' || id || '"', '"batch_id":"' || (SELECT min(id) FROM batches WHERE status = 'ARCHIVED') || '"')
-				WHERE id = (SELECT min(id) FROM batches WHERE status = 'PENDING')`,
-			)
+		kept, counted := c.counts()
+		if !maps.Equal(kept, counted) {
+			t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", stmt, kept, counted)
 		}
-		for _, stmt := range stmts {
-			before, _ := c.counts()
-			if _, err := raw.ExecContext(ctx, stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
-			}
-			kept, counted := c.counts()
-			if !maps.Equal(kept, counted) {
-				t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", stmt, kept, counted)
-			}
-			if maps.Equal(kept, before) {
-				t.Fatalf("%s changed no count: the demo has no batch it applies to", stmt)
-			}
-			c.docsAgree(stmt)
+		if maps.Equal(kept, before) {
+			t.Fatalf("%s changed no count: the demo has no batch it applies to", stmt)
 		}
-	})
+		c.docsAgree(stmt)
+	}
 }

@@ -1,4 +1,4 @@
-package storage
+package domain
 
 import (
 	"bufio"
@@ -10,20 +10,18 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches"
 )
 
-// MaxImportLine is the longest line, in bytes, that an ImportBatches
-// accepts.
+// MaxImportLine is the longest line, in bytes, of the import format
+// ([ReadBatches]).
 const MaxImportLine = 16 << 20
 
-// LineError is the error of an ImportBatches about one line of its input.
-// Its message is "line N: " and what is wrong with that line.
+// LineError is the error of [ReadBatches] and [Admin.ImportBatches] about
+// one line of the input. Its message is "line N: " and what is wrong with
+// that line.
 type LineError struct {
 	Line int   // 1-based line number in the input
 	Err  error // what is wrong; may wrap ErrInvalid or ErrAlreadyExists
@@ -35,39 +33,33 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 // Unwrap returns e.Err.
 func (e *LineError) Unwrap() error { return e.Err }
 
-// batchSchema returns the Batch schema of the embedded OpenAPI document.
-var batchSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
-	doc, err := server.GetSpec()
-	if err != nil {
-		return nil, fmt.Errorf("embedded OpenAPI document: %w", err)
-	}
-	ref := doc.Components.Schemas["Batch"]
-	if ref == nil || ref.Value == nil {
-		return nil, errors.New("embedded OpenAPI document: no components.schemas.Batch")
-	}
-	return ref.Value, nil
-})
-
 // ReadBatches reads and checks every line of r, JSON Lines of Batch
-// objects, and returns the batches and, for each, its 1-based line number
-// (blank lines are skipped but counted). The rules, the same for every
-// backend's ImportBatches, are documented on api/sqlite's DB.ImportBatches:
-// a UTF-8 byte order mark at the start and "\r\n" endings are read past;
-// each line is one JSON object of at most MaxImportLine bytes; Mixpeek's
-// defaults fill the fields it leaves out; unknown fields are dropped; the
-// rest must validate against the Batch schema of the embedded OpenAPI
-// document and [CheckBatch]. An error about a line is a *[LineError]
-// (wrapping [ErrInvalid], or [ErrAlreadyExists] for a batch_id repeated in
-// r); other errors are those of r.
-func ReadBatches(r io.Reader) ([]server.Batch, []int, error) {
-	schema, err := batchSchema()
-	if err != nil {
-		return nil, nil, err
-	}
+// objects as the List Batches endpoint returns them, and returns the
+// batches and, for each, its 1-based line number (blank lines are skipped
+// but counted). It is the import format of [Admin.ImportBatches]:
+//
+//   - a UTF-8 byte order mark at the start, and "\r\n" line endings, are
+//     read past;
+//   - each line is one JSON object of at most MaxImportLine bytes, valid
+//     UTF-8, and nothing after it; no number in it may be beyond float64;
+//   - the fields it leaves out get Mixpeek's defaults (status DRAFT, type
+//     BUCKET, total_tiers 1, object_ids [], metadata {}, the nullable
+//     ones null); batch_id, created_at and updated_at have none;
+//   - fields the contract does not know (Mixpeek's tier_tasks, say) are
+//     dropped;
+//   - the rest must match the Batch schema of openapi.yaml (types, enums,
+//     date-time formats, total_tiers ≥ 1; the error says "does not match
+//     the Batch schema" and where) and [CheckBatch].
+//
+// Whole numbers in the integer fields may be written as 1.0 or 1e2;
+// metadata numbers are kept digit for digit (json.Number). An error about
+// a line is a *[LineError] (wrapping [ErrInvalid], or [ErrAlreadyExists]
+// for a batch_id repeated in r); other errors are those of r.
+func ReadBatches(r io.Reader) ([]Batch, []int, error) {
 	var (
-		batches []server.Batch
-		lines   []int
-		seen    = map[string]int{}
+		out   []Batch
+		lines []int
+		seen  = map[string]int{}
 	)
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
@@ -82,19 +74,19 @@ func ReadBatches(r io.Reader) ([]server.Batch, []int, error) {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			b, perr := parseBatch(schema, line)
+			b, perr := parseBatch(line)
 			if perr != nil {
 				return nil, nil, &LineError{Line: n, Err: perr}
 			}
-			if first, dup := seen[b.BatchId]; dup {
-				return nil, nil, &LineError{Line: n, Err: fmt.Errorf("batch_id %q %w: repeats line %d", b.BatchId, ErrAlreadyExists, first)}
+			if first, dup := seen[b.BatchID]; dup {
+				return nil, nil, &LineError{Line: n, Err: fmt.Errorf("batch_id %q %w: repeats line %d", b.BatchID, ErrAlreadyExists, first)}
 			}
-			seen[b.BatchId] = n
-			batches = append(batches, b)
+			seen[b.BatchID] = n
+			out = append(out, b)
 			lines = append(lines, n)
 		}
 		if errors.Is(err, io.EOF) {
-			return batches, lines, nil
+			return out, lines, nil
 		}
 	}
 }
@@ -123,7 +115,6 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// parseBatch validates one line against the Batch schema and decodes it.
 // batchDefaults are the values Mixpeek's BatchModel gives fields a batch
 // leaves out (status DRAFT, type BUCKET, total_tiers 1; the nullable ones
 // null), so that batches exported from Mixpeek import whatever fields its
@@ -131,8 +122,8 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 // an import keeps them as given.
 var batchDefaults = map[string]func() any{
 	"bucket_id":      func() any { return "" }, // replaced by the target bucket
-	"status":         func() any { return string(server.TaskStatusDRAFT) },
-	"type":           func() any { return string(server.BatchTypeBUCKET) },
+	"status":         func() any { return string(batches.TaskStatusDraft) },
+	"type":           func() any { return string(batches.BatchTypeBucket) },
 	"total_tiers":    func() any { return json.Number("1") },
 	"object_ids":     func() any { return []any{} },
 	"metadata":       func() any { return map[string]any{} },
@@ -184,49 +175,50 @@ func checkNumbers(v any, path string) error {
 	return nil
 }
 
-func parseBatch(schema *openapi3.Schema, line []byte) (server.Batch, error) {
+// parseBatch checks one line (see ReadBatches) and decodes it.
+func parseBatch(line []byte) (Batch, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return server.Batch{}, fmt.Errorf("%w: not JSON: %v", ErrInvalid, err)
+		return Batch{}, fmt.Errorf("%w: not JSON: %v", ErrInvalid, err)
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return server.Batch{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
+		return Batch{}, fmt.Errorf("%w: not a JSON object", ErrInvalid)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return server.Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+		return Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
 	}
 	applyDefaults(obj)
 	// Fields the contract does not know (Mixpeek's tier_tasks, say) are
 	// dropped before anything is checked.
 	for k := range obj {
-		if _, known := schema.Properties[k]; !known {
+		if _, known := batchProperties[k]; !known {
 			delete(obj, k)
 		}
 	}
 	if !utf8.Valid(line) {
-		return server.Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
+		return Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
 	}
 	if err := checkNumbers(obj, ""); err != nil {
-		return server.Batch{}, err
+		return Batch{}, err
 	}
-	if err := schema.VisitJSON(obj, openapi3.DisableSchemaErrorDetails()); err != nil {
-		return server.Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
+	if err := checkBatchSchema(obj); err != nil {
+		return Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
 	}
 	line, err := json.Marshal(obj) // json.Number is written back as sent
 	if err != nil {
-		return server.Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	var b server.Batch
+	var b Batch
 	dec = json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber() // metadata numbers stay exact
 	if err := dec.Decode(&b); err != nil {
-		return server.Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Batch{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if err := CheckBatch(&b); err != nil {
-		return server.Batch{}, err
+		return Batch{}, err
 	}
 	return b, nil
 }

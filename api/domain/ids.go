@@ -1,4 +1,4 @@
-package storage
+package domain
 
 import (
 	"crypto/rand"
@@ -9,23 +9,13 @@ import (
 )
 
 const (
-	idAlphabet     = "abcdefghijklmnopqrstuvwxyz0123456789"
-	base62Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
+	idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	// idLength is the number of random characters after an id's prefix.
 	idLength = 12
-	// keyLength is the number of random characters after a generated API
-	// key's prefix.
-	keyLength = 40
-	// keyPrefix starts every generated API key.
-	keyPrefix = "sk_live_"
-	// MinKeyLength is the shortest API key that may be registered: a
-	// short one is guessed.
-	MinKeyLength = 20
 	// maxNameLength is the longest name, in characters, of an organization,
 	// namespace or bucket.
 	maxNameLength = 128
-	// maxIDLength is the longest bucket id and API key, in bytes.
+	// maxIDLength is the longest id, in bytes.
 	maxIDLength = 128
 )
 
@@ -33,10 +23,6 @@ const (
 // crypto/rand (about 62 bits), as in "org_3kq9z0m1xw7p". The prefixes in use
 // are "org_", "ns_", "bkt_" and "btch_".
 func NewID(prefix string) string { return prefix + randomString(idAlphabet, idLength) }
-
-// NewAPIKey returns "sk_live_" followed by 40 random base62 characters from
-// crypto/rand (about 238 bits).
-func NewAPIKey() string { return keyPrefix + randomString(base62Alphabet, keyLength) }
 
 // randomString returns n characters of alphabet (at most 256 of them), each
 // drawn uniformly from crypto/rand by rejection sampling.
@@ -97,39 +83,4 @@ func CheckID(what, id string) error {
 		}
 	}
 	return nil
-}
-
-// CheckToken returns an error wrapping ErrInvalid unless s, a what ("API
-// key"), is 1 to 128 bytes of printable ASCII without spaces: it travels in
-// HTTP headers. s is not quoted in the error, as it may be a secret.
-func CheckToken(what, s string) error {
-	if s == "" {
-		return fmt.Errorf("%s: %w: empty", what, ErrInvalid)
-	}
-	if len(s) > maxIDLength {
-		return fmt.Errorf("%s: %w: longer than %d bytes", what, ErrInvalid, maxIDLength)
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Errorf("%s: %w: only printable ASCII without spaces is allowed", what, ErrInvalid)
-		}
-	}
-	return nil
-}
-
-// APIKey returns the API key to register for key: a new one ([NewAPIKey])
-// when key is empty, or else key itself once checked: 20 to 128 bytes of
-// printable ASCII without spaces. The error wraps [ErrInvalid] and does not
-// show the key.
-func APIKey(key string) (string, error) {
-	if key == "" {
-		return NewAPIKey(), nil
-	}
-	if err := CheckToken("API key", key); err != nil {
-		return "", err
-	}
-	if len(key) < MinKeyLength {
-		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, MinKeyLength)
-	}
-	return key, nil
 }

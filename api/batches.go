@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/generated/server"
+)
+
+// The operations on a bucket's batches.
+
+// ListBatches answers one page of the bucket's batches: the request's
+// status filter, offset (default 0) and limit (default
+// batches.DefaultLimit), which validation kept within the contract.
+func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesRequestObject) (server.ListBatchesResponseObject, error) {
+	_, bucket, err := s.resolveBucket(ctx, req.Params.XNamespace, req.BucketIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	p := domain.ListParams{BucketID: bucket.ID, Limit: batches.DefaultLimit}
+	if b := req.Body; b != nil {
+		if b.Status != nil {
+			status := batches.TaskStatus(*b.Status)
+			p.Status = &status
+		}
+		if b.Offset != nil {
+			p.Offset = *b.Offset
+		}
+		if b.Limit != nil {
+			p.Limit = int(*b.Limit)
+		}
+	}
+	buf := getBuffer()
+	out := append((*buf)[:0], `{"results":`...)
+	out, total, err := s.store.ListBatches(ctx, p, out)
+	if err != nil {
+		putBuffer(buf)
+		return nil, fmt.Errorf("listing batches: %w", err)
+	}
+	out = append(out, `,"total_count":`...)
+	out = strconv.AppendInt(out, total, 10)
+	out = append(out, "}\n"...)
+	*buf = out
+	return listPage{buf: buf}, nil
+}
+
+// listPage is the 200 answer of List Batches: a ListBatchesResponse written
+// from the store's JSON, byte for byte what the generated
+// ListBatches200JSONResponse encodes for the same page (with the trailing
+// newline of json.Encoder), plus Content-Length. It owns buf, a pooled
+// buffer, until it is written.
+type listPage struct{ buf *[]byte }
+
+func (p listPage) VisitListBatchesResponse(w http.ResponseWriter) error {
+	defer putBuffer(p.buf)
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(*p.buf))}
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(*p.buf)
+	return err
+}

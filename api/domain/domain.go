@@ -1,0 +1,228 @@
+// Package domain is what the reference server is about, without HTTP or a
+// database: organizations, namespaces, buckets, batches and API keys; their
+// rules (names, ids, keys, batches) and errors; the canonical JSON of a
+// batch ([BatchJSON]), the JSON Lines import format ([ReadBatches]) and the
+// demo data; and the interfaces a storage backend implements: [Store], what
+// the server reads, and [Admin], what fills it, both in [DB].
+//
+// Package api serves a Store over HTTP; api/sqlite and api/postgres are the
+// backends. A backend writes the SQL of [Tx] and runs its transactions;
+// [NewAdmin] holds every rule of the administration methods, so that both
+// backends behave alike. The status and batch-type vocabulary, and the page
+// bounds, are the root package's ([batches.TaskStatus], [batches.BatchType],
+// [batches.MaxLimit]).
+package domain
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/mixpeekgo/batches"
+)
+
+// Organization owns API keys and namespaces. Every request acts for exactly
+// one organization, the one its API key belongs to.
+type Organization struct {
+	ID   string // "org_" and 12 characters
+	Name string
+}
+
+// Namespace scopes every resource; it belongs to one organization.
+type Namespace struct {
+	ID             string // "ns_" and 12 characters
+	OrganizationID string
+	Name           string
+}
+
+// Bucket holds batches; it belongs to one namespace.
+type Bucket struct {
+	ID          string // "bkt_" and 12 characters, or chosen (the demo bucket is "bkt_demo")
+	NamespaceID string
+	Name        string
+}
+
+// ListParams selects one page of a bucket's batches.
+type ListParams struct {
+	// BucketID is the id of the bucket, as ResolveBucket returns it.
+	BucketID string
+	// Status filters by status; nil means every status.
+	Status *batches.TaskStatus
+	// Offset is the number of matching batches to skip (≥ 0).
+	Offset int64
+	// Limit is the most batches to return (1 to [batches.MaxLimit]).
+	Limit int
+}
+
+// CheckPage returns an error wrapping [ErrInvalid] when p.Offset is
+// negative or p.Limit is less than 1: what [Store.ListBatches] refuses.
+// Larger limits are the API's to refuse; a store serves them.
+func CheckPage(p ListParams) error {
+	if p.Offset < 0 {
+		return fmt.Errorf("%w: negative offset %d", ErrInvalid, p.Offset)
+	}
+	if p.Limit < 1 {
+		return fmt.Errorf("%w: limit %d is less than 1", ErrInvalid, p.Limit)
+	}
+	return nil
+}
+
+// Store is what the server reads. Implementations are safe for concurrent
+// use; api/sqlite is the default one, api/postgres the other.
+type Store interface {
+	// OrganizationForKey returns the organization that owns the API key
+	// whose SHA-256 hash ([HashKey]) is keyHash. It returns [ErrNotFound]
+	// (as is) when no key has that hash or the key has been revoked, and
+	// other errors only for storage failures or a done ctx. The stored hash
+	// is compared with keyHash in constant time.
+	OrganizationForKey(ctx context.Context, keyHash [32]byte) (Organization, error)
+
+	// ResolveBucket returns, read at once, the namespace of the
+	// organization organizationID that namespace names (its id or, when
+	// none has that id, its name) and the bucket of that namespace that
+	// bucket names (likewise, the id first). It returns
+	// [ErrNamespaceNotFound] (as is) when the organization has no such
+	// namespace, whether or not another organization has one, and
+	// [ErrBucketNotFound] (as is, with the namespace) when the namespace
+	// has no such bucket, whether or not another namespace has one; both
+	// wrap [ErrNotFound]. A string that is not text ([IsText]) names
+	// nothing. Other errors are storage failures or a done ctx.
+	ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (Namespace, Bucket, error)
+
+	// ListBatches appends to dst one page of the batches of bucket
+	// p.BucketID matching p.Status, newest first (created_at descending,
+	// then batch_id descending by its bytes), skipping p.Offset of them and
+	// holding at most p.Limit, as the JSON array the API answers in
+	// results: "[", the canonical JSON of each batch ([BatchJSON], stored
+	// with it) joined by ",", "]". It returns the extended slice and the
+	// number of all batches matching p.Status whatever the offset and
+	// limit, both read from one consistent snapshot.
+	//
+	// The array is [] when the offset is at or past the end (any offset up
+	// to math.MaxInt64). An unknown bucket is not an error: it has no
+	// batches, so the page is [] and the count 0 (resolve buckets with
+	// ResolveBucket first). It returns an error wrapping [ErrInvalid] when
+	// p.Offset is negative or p.Limit is less than 1, and other errors for
+	// storage failures or a done ctx; results is nil with any error.
+	ListBatches(ctx context.Context, p ListParams, dst []byte) (results []byte, totalCount int64, err error)
+}
+
+// Tenants creates what a tenant is made of: an organization, its
+// namespaces and buckets, and its API keys. Errors wrap [ErrInvalid],
+// [ErrAlreadyExists] or [ErrNotFound] as each method says; others are
+// storage failures or a done ctx. Every error of a backend's method starts
+// with the backend's name and the operation ("sqlite: create bucket: …").
+type Tenants interface {
+	// CreateOrganization creates an organization named name, with a new
+	// id ([NewID] "org_"), and returns it. Names need not be unique. It
+	// returns an error wrapping ErrInvalid when name breaks [CheckName].
+	CreateOrganization(ctx context.Context, name string) (Organization, error)
+
+	// CreateNamespace creates a namespace named name in the organization
+	// organizationID, with a new id ([NewID] "ns_"), and returns it. It
+	// returns an error wrapping ErrNotFound when the organization does not
+	// exist, ErrAlreadyExists when it already has a namespace of that name,
+	// and ErrInvalid when name breaks [CheckName].
+	CreateNamespace(ctx context.Context, organizationID, name string) (Namespace, error)
+
+	// CreateBucket creates a bucket named name in the namespace
+	// namespaceID and returns it. Its id is id when id is not empty
+	// ([CheckID]: 1 to 128 characters of [A-Za-z0-9_.-], unique across all
+	// namespaces), or else a new one ([NewID] "bkt_"). It returns an error
+	// wrapping ErrNotFound when the namespace does not exist,
+	// ErrAlreadyExists when the namespace already has a bucket of that name
+	// (said first) or any bucket has that id, and ErrInvalid when the name
+	// ([CheckName]) or the id is malformed.
+	CreateBucket(ctx context.Context, namespaceID, name, id string) (Bucket, error)
+
+	// CreateAPIKey registers an API key of the organization
+	// organizationID and returns it: key when it is not empty ([APIKey]:
+	// 20 to 128 bytes of printable ASCII without spaces), or else a new
+	// one ([NewAPIKey]). Only the key's SHA-256 hash ([HashKey]) is stored,
+	// so the returned string is the only time the whole key is seen. It
+	// returns an error wrapping ErrNotFound when the organization does not
+	// exist, ErrAlreadyExists when the key is already registered (to any
+	// organization, revoked or not), and ErrInvalid when key is malformed.
+	// Errors never show the key.
+	CreateAPIKey(ctx context.Context, organizationID, key string) (string, error)
+}
+
+// Admin is the administration surface of a storage backend: what
+// cmd/batchesd's commands, the demo seeding and the test helpers call.
+// [NewAdmin] implements it over a backend's transactions, so the rules
+// below are every backend's. Each method is one transaction: on any error
+// it changes nothing.
+type Admin interface {
+	Tenants
+
+	// InsertBatches stores batches in the bucket bucketID, all of them or
+	// none. Each is stored as listed ([AsListed]): BucketID is bucketID,
+	// times in UTC to the nanosecond, a nil ObjectIDs [] and a nil Metadata
+	// {}; every other field as given. The bucket's counts change with them.
+	//
+	// It returns an error wrapping ErrNotFound when the bucket does not
+	// exist, ErrAlreadyExists when a BatchID is already stored (batch ids
+	// are unique across buckets; the error names the bucket holding it) or
+	// repeated in batches, and ErrInvalid when a batch breaks [CheckBatch]
+	// or has no canonical JSON ([BatchJSON]: a string that is not valid
+	// UTF-8, wrapping [ErrInvalidUTF8] too; a metadata value JSON cannot
+	// hold, NaN or ±Inf). The batches are checked in order and the error,
+	// "batch I ("ID"): …", names the first wrong one, whatever is wrong.
+	InsertBatches(ctx context.Context, bucketID string, batches []Batch) error
+
+	// ImportBatches stores in the bucket bucketID the batches read from r,
+	// JSON Lines of Batch objects as the List Batches endpoint returns them
+	// (the format and its checks are [ReadBatches]'s), and returns how many
+	// it stored. The bucket_id of the lines is ignored; every other field
+	// is kept as given, timestamps to the nanosecond (stored in UTC) and
+	// metadata numbers digit for digit.
+	//
+	// All or nothing: the bucket is checked, then the whole input read and
+	// checked, then stored in one transaction; on any error nothing is
+	// stored and the count is 0. It returns an error wrapping ErrNotFound,
+	// naming the bucket, when the bucket does not exist (before reading r);
+	// an error about a line is a *[LineError] ("line N: …", N counting from
+	// 1, blank lines included) wrapping ErrInvalid for a malformed or
+	// invalid line, or ErrAlreadyExists for a batch_id repeated in the
+	// input or already stored in any bucket. Other errors are those of r,
+	// storage failures or a done ctx.
+	ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error)
+
+	// UpdateBatchStatus sets the status of the batch batchID (in whichever
+	// bucket) to status and its updated_at to now (UTC, to the nanosecond;
+	// never before its created_at), rewriting its stored JSON (every other field kept as stored)
+	// and moving it between the per-status counts. Setting the status a
+	// batch already has only moves its updated_at. It returns an error
+	// wrapping ErrNotFound when no batch has that id, and ErrInvalid when
+	// status is not a known TaskStatus.
+	UpdateBatchStatus(ctx context.Context, batchID string, status batches.TaskStatus) error
+
+	// DeleteBatch deletes the batch batchID (in whichever bucket), taking
+	// it out of the per-status counts. It returns an error wrapping
+	// ErrNotFound when no batch has that id.
+	DeleteBatch(ctx context.Context, batchID string) error
+
+	// SeedDemo fills an empty database with the demo ([DemoTenant]): the
+	// organization "Demo", the namespace "demo", the bucket "bkt_demo"
+	// (named "demo") holding the [DemoBatchCount] batches of
+	// [DemoBatches], and an API key of the organization, apiKey when it is
+	// not empty (as for CreateAPIKey) or else a new one. It returns what it
+	// created and true.
+	//
+	// When the database already has an organization, SeedDemo changes
+	// nothing and returns a zero DemoInfo and false. The check and the
+	// creation are one transaction, ordered with the other SeedDemo calls
+	// of every process, so that servers starting at once on an empty
+	// database seed it once. It returns an error wrapping ErrInvalid when
+	// apiKey is malformed.
+	SeedDemo(ctx context.Context, apiKey string) (DemoInfo, bool, error)
+}
+
+// DB is a storage backend: the [Store] the server reads and the [Admin]
+// methods that fill it. Close releases its connections; the DB must not be
+// used afterwards.
+type DB interface {
+	Store
+	Admin
+	Close() error
+}

@@ -1,0 +1,53 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"fmt"
+)
+
+// The rule of the API keys one may register ([APIKey]): printable ASCII
+// without spaces (a key travels in an HTTP header), MinKeyLength to
+// MaxKeyLength bytes.
+const (
+	MinKeyLength = 20  // a shorter key is guessed
+	MaxKeyLength = 128 // bytes
+)
+
+const (
+	base62Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	// keyLength is the number of random characters after a generated API
+	// key's prefix.
+	keyLength = 40
+	// keyPrefix starts every generated API key.
+	keyPrefix = "sk_live_"
+)
+
+// HashKey returns the SHA-256 hash of an API key, the only form in which a
+// store keeps keys.
+func HashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// NewAPIKey returns "sk_live_" followed by 40 random base62 characters from
+// crypto/rand (about 238 bits).
+func NewAPIKey() string { return keyPrefix + randomString(base62Alphabet, keyLength) }
+
+// APIKey returns the API key to register for key: a new one ([NewAPIKey])
+// when key is empty, or else key itself once checked: MinKeyLength (20) to
+// MaxKeyLength (128) bytes of printable ASCII without spaces. The error
+// wraps [ErrInvalid] and does not show the key.
+func APIKey(key string) (string, error) {
+	if key == "" {
+		return NewAPIKey(), nil
+	}
+	if len(key) > MaxKeyLength {
+		return "", fmt.Errorf("API key: %w: longer than %d bytes", ErrInvalid, MaxKeyLength)
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c >= 0x7f {
+			return "", fmt.Errorf("API key: %w: only printable ASCII without spaces is allowed", ErrInvalid)
+		}
+	}
+	if len(key) < MinKeyLength {
+		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, MinKeyLength)
+	}
+	return key, nil
+}

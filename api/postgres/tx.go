@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
+)
+
+// writeTx is the domain.InTx of the administration methods: one READ
+// COMMITTED transaction within the deadline of one call.
+func (db *DB) writeTx(ctx context.Context, f func(ctx context.Context, tx domain.Tx) error) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return f(ctx, tx{t}) }))
+}
+
+// tx is the domain.Tx of a write transaction, in PostgreSQL's SQL. Under
+// READ COMMITTED another writer may commit between two statements; the
+// unique constraints catch what it took meanwhile.
+type tx struct{ t pgx.Tx }
+
+// tables are the tables of the kinds of domain.Tx.Exists.
+var tables = map[string]string{"organization": "organizations", "namespace": "namespaces", "bucket": "buckets"}
+
+func (x tx) HasOrganizations(ctx context.Context) (has bool, err error) {
+	err = x.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organizations)`).Scan(&has)
+	return has, err
+}
+
+func (x tx) Exists(ctx context.Context, kind, id string) (ok bool, err error) {
+	err = x.t.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+tables[kind]+` WHERE id = $1)`, id).Scan(&ok)
+	return ok, err
+}
+
+// insert runs the INSERT statement sql and returns, instead of the error,
+// the name of the unique constraint it violates ("" for none).
+func (x tx) insert(ctx context.Context, sql string, args ...any) (violated string, err error) {
+	_, err = x.t.Exec(ctx, sql, args...)
+	if isUniqueViolation(err) {
+		return constraint(err), nil
+	}
+	return "", err
+}
+
+func (x tx) InsertOrganization(ctx context.Context, org domain.Organization, now time.Time) error {
+	_, err := x.t.Exec(ctx, `INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)`,
+		org.ID, org.Name, now.UnixNano())
+	return err
+}
+
+func (x tx) InsertNamespace(ctx context.Context, ns domain.Namespace, now time.Time) (taken bool, err error) {
+	violated, err := x.insert(ctx, `INSERT INTO namespaces (id, organization_id, name, created_at) VALUES ($1, $2, $3, $4)`,
+		ns.ID, ns.OrganizationID, ns.Name, now.UnixNano())
+	return violated != "", err
+}
+
+func (x tx) BucketTaken(ctx context.Context, namespaceID, name, id string) (nameTaken, idTaken bool, err error) {
+	err = x.t.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM buckets WHERE namespace_id = $1 AND name = $2),
+		       EXISTS (SELECT 1 FROM buckets WHERE id = $3)`,
+		namespaceID, name, id).Scan(&nameTaken, &idTaken)
+	return nameTaken, idTaken, err
+}
+
+func (x tx) InsertBucket(ctx context.Context, b domain.Bucket, now time.Time) (nameTaken, idTaken bool, err error) {
+	violated, err := x.insert(ctx, `INSERT INTO buckets (id, namespace_id, name, created_at) VALUES ($1, $2, $3, $4)`,
+		b.ID, b.NamespaceID, b.Name, now.UnixNano())
+	// The id is the primary key, the name UNIQUE in its namespace.
+	return violated != "" && violated != "buckets_pkey", violated == "buckets_pkey", err
+}
+
+func (x tx) InsertAPIKey(ctx context.Context, keyHash [32]byte, organizationID string, now time.Time) (taken bool, err error) {
+	violated, err := x.insert(ctx, `INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES ($1, $2, $3)`,
+		keyHash[:], organizationID, now.UnixNano())
+	return violated != "", err
+}
+
+// copyChunk is the most batches one COPY statement writes: each statement
+// stays well within statement_timeout however large an import is.
+const copyChunk = 2000
+
+// InsertBatches looks up the ids of rows already stored with one query,
+// then writes the rows with COPY, copyChunk at a time.
+func (x tx) InsertBatches(ctx context.Context, rows [][]any) (taken int, inBucket string, err error) {
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i] = row[0].(string)
+	}
+	stored, err := x.t.Query(ctx, `SELECT id, bucket_id FROM batches WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return -1, "", err
+	}
+	buckets := map[string]string{}
+	var id, bucket string
+	if _, err := pgx.ForEachRow(stored, []any{&id, &bucket}, func() error {
+		buckets[id] = bucket
+		return nil
+	}); err != nil {
+		return -1, "", err
+	}
+	for i, id := range ids {
+		if other, ok := buckets[id]; ok {
+			return i, other, nil
+		}
+	}
+	for start := 0; start < len(rows); start += copyChunk {
+		chunk := rows[start:min(start+copyChunk, len(rows))]
+		_, err := x.t.CopyFrom(ctx, pgx.Identifier{"batches"}, domain.BatchColumns(), pgx.CopyFromRows(chunk))
+		if isUniqueViolation(err) {
+			// Stored by another writer since the query above.
+			return -1, "", fmt.Errorf("a batch_id %w: another writer stored it meanwhile (%v)", domain.ErrAlreadyExists, err)
+		}
+		if err != nil {
+			return -1, "", err
+		}
+	}
+	return -1, "", nil
+}
+
+// BatchDoc locks the row FOR UPDATE.
+func (x tx) BatchDoc(ctx context.Context, batchID string) (doc []byte, found bool, err error) {
+	err = x.t.QueryRow(ctx, `SELECT doc FROM batches WHERE id = $1 FOR UPDATE`, batchID).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return doc, err == nil, err
+}
+
+func (x tx) SetBatchStatus(ctx context.Context, batchID string, status batches.TaskStatus, updatedAt time.Time, doc []byte) error {
+	_, err := x.t.Exec(ctx, `UPDATE batches SET status = $2, updated_at = $3, doc = $4 WHERE id = $1`,
+		batchID, string(status), updatedAt.UnixNano(), doc)
+	return err
+}
+
+func (x tx) DeleteBatch(ctx context.Context, batchID string) (found bool, err error) {
+	tag, err := x.t.Exec(ctx, `DELETE FROM batches WHERE id = $1`, batchID)
+	return tag.RowsAffected() > 0, err
+}
+
+// seedLock is the key of the transaction-level advisory lock that orders
+// concurrent SeedDemo calls, of any process: crc32 of "batches: seed demo".
+const seedLock int64 = 0x7e4ecbb0
+
+func (x tx) LockDemo(ctx context.Context) error {
+	_, err := x.t.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, seedLock)
+	return err
+}
