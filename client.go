@@ -395,15 +395,6 @@ func (c *config) apply(opts []Option) error {
 	return nil
 }
 
-// callConfig is the client's settings with a call's options applied.
-func (c *Client) callConfig(opts []Option) (config, error) {
-	cfg := c.cfg
-	if err := cfg.apply(opts); err != nil {
-		return config{}, err
-	}
-	return cfg, nil
-}
-
 // validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
 func validHeaderName(s string) bool {
 	if s == "" {
