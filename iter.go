@@ -8,10 +8,10 @@ import (
 )
 
 // AllBatches returns every batch of a bucket from params.Offset on, newest
-// first, fetching pages of params.Limit (0: DefaultLimit, 100, which the walk
-// sends so that it can check each page against it) as the loop asks for
-// them. params may be nil; opts override the client's settings for this
-// walk only. For example:
+// first, fetching a page of params.Limit (0: DefaultLimit, which the walk
+// then sends, to check each page against it) as the loop reaches it.
+// params may be nil; opts override the client's settings for this walk
+// only. For example:
 //
 //	for b, err := range c.AllBatches(ctx, "bkt_demo", nil) {
 //		if err != nil {
@@ -20,76 +20,28 @@ import (
 //		fmt.Println(b.BatchID, b.Status)
 //	}
 //
-// The walk raises the offset by the number of results of each page, as
-// openapi.yaml says a client pages. Breaking out of the loop stops it
-// without fetching more. An error is yielded once, with a zero Batch, and
-// ends the walk; the batches yielded before it are then a part of the
-// list, never the whole. The walk ends cleanly (no error) when:
+// The walk raises the offset by each page's number of results and yields a
+// batch at most once (it keeps the ids it yielded, about 100 bytes each).
+// It ends, with no error, after a page that reaches total_count, or at an
+// empty page at or past it; breaking out of the loop ends it without
+// fetching more. Every batch there when the walk starts is yielded though
+// batches are created or deleted meanwhile (it steps back when total_count
+// falls), but for one missed per deletion and creation between the same
+// two pages; README.md, "Paging while the list changes", tells how.
 //
-//   - a page reaches total_count (offset + results ≥ total_count): no page
-//     after it is asked for, or
-//   - a page is empty and its total_count is at most its offset (the list
-//     ends there; asking from an offset past the end yields nothing).
-//
-// It yields the errors of ListBatches (ErrValidation, ErrNoAPIKey,
-// ErrNoNamespace, *Error: an answer it cannot use, a connection or context
-// error), and an error matching ErrInconsistentPage when a page cannot
-// belong to a walk of the whole list:
-//
-//   - a page holds more results than the limit asked (the server ignores
-//     the limit);
-//   - a full page (as many results as the limit) ends past its own
-//     total_count (the server counts fewer batches than it returns, so
-//     batches may follow that total_count does not announce); a page that
-//     is not full ends the walk there instead, every batch of it yielded,
-//     since a short page is the end of the list whatever total_count says;
-//   - a page at an offset the walk had not reached holds only batches it
-//     has yielded while total_count did not grow by at least the page's
-//     length since the page before (the server ignores the offset, or
-//     repeats a page);
-//   - a page is empty although total_count says more batches follow its
-//     offset, twice in a row at that offset (the page is asked for once
-//     more first, since a server that counts and reads in two queries can
-//     race with a deletion; a server that counts batches it does not
-//     return, or stops serving past some offset, fails on the second);
-//   - more than 10 requests in a row yield no batch the walk had not
-//     yielded (not counting the pages it reads again after stepping back,
-//     below): the server repeats pages while total_count grows to explain
-//     them, or batches are created faster than the walk reads.
-//
-// So each request yields a batch not yielded before, or reads a page again
-// after a step back, or is one of at most 10 in a row that do neither;
-// against a total_count that claims more than the server has, the walk
-// stops at the second empty page instead of asking for every page up to
-// the claim.
-//
-// Offset paging over a list that changes while it is walked, and what this
-// iterator does about it:
-//
-//   - A batch is never yielded twice in one walk: ids already yielded are
-//     skipped (so memory grows with the number of batches walked, about 100
-//     bytes each).
-//   - Batches created during the walk sort first and push the rest to
-//     later offsets; the walk sees the pushed ones again and skips them, so
-//     every batch that existed when it started is still yielded. The new
-//     ones are not. When at least a page's worth is created between two
-//     pages, a page holds only batches already yielded; total_count grew
-//     by as many, so that is not an error.
-//   - Batches deleted (or, with a Status filter, leaving that status)
-//     before the walk's offset pull the later ones to earlier offsets,
-//     where a plain walk would miss them. When total_count falls between two pages, the
-//     walk drops the later page, steps back by the fall (never before
-//     params.Offset) and reads again, skipping what it has yielded. A
-//     deletion matched by a creation between the same two pages leaves
-//     total_count unchanged and cannot be seen: one batch may then be
-//     missed per such pair, and a page's worth of such pairs between two
-//     pages looks like a server ignoring the offset (ErrInconsistentPage;
-//     walking again is the remedy).
+// An error is yielded once, with a zero Batch, and ends the walk: the
+// batches yielded before it are a part of the list, never the whole. It is
+// one of ListBatches's (ErrValidation, ErrNoAPIKey, ErrNoNamespace, an
+// *Error), or matches ErrInconsistentPage when the pages cannot make up
+// the list: a page holds more results than the limit, a full page ends
+// past its total_count, a page before total_count is empty twice, a page
+// past what the walk reached holds only batches it yielded while
+// total_count did not grow to explain them, or more than 10 requests in a
+// row yield nothing new.
 //
 // To resume an interrupted walk, pass Offset = the earlier Offset plus the
-// number of batches yielded: batches created since then push the walk back
-// (it repeats some, which a caller may skip by id), batches deleted pull it
-// forward (it may miss some).
+// number of batches yielded (batches created or deleted since may then be
+// repeated or missed).
 func (c *Client) AllBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) iter.Seq2[Batch, error] {
 	return func(yield func(Batch, error) bool) {
 		p := valueOf(params)
