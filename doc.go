@@ -62,7 +62,7 @@
 // ErrNotFound, ErrRateLimited and ErrValidation. When no answer came (a
 // connection error, a timeout, the context's end), its StatusCode is 0 and
 // it unwraps to the cause, with the attempts all the same. A request the client refuses before sending (a negative
-// offset, a limit over 1000, an empty bucket identifier) matches
+// offset, a limit over MaxLimit, an empty bucket identifier) matches
 // ErrValidation too, and one without a key or namespace ErrNoAPIKey or
 // ErrNoNamespace. AllBatches ends with an error matching
 // ErrInconsistentPage, rather than pass a part of the list off as the whole,

@@ -32,8 +32,8 @@ type ListBatchesParams struct {
 	Status TaskStatus
 	// Offset is the number of batches to skip, 0 or more.
 	Offset int64
-	// Limit is the page size, 1 to MaxLimit (1000); 0 leaves it to the API
-	// (DefaultLimit, 100), and AllBatches sends DefaultLimit.
+	// Limit is the page size, 1 to MaxLimit; 0 leaves it to the API
+	// (DefaultLimit), and AllBatches sends DefaultLimit.
 	Limit int
 }
 
@@ -73,15 +73,15 @@ func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Res
 // ListBatches returns one page of the batches of a bucket, newest first
 // (POST /v1/buckets/{bucket_identifier}/batches/list). bucketIdentifier is
 // the bucket's id ("bkt_…") or name. params may be nil (the first page of
-// every batch, as many as the API's default limit, 100). opts override the
-// client's settings for this call only.
+// every batch, as many as the API's default limit, DefaultLimit). opts
+// override the client's settings for this call only.
 //
 // It returns, without sending anything, an invalid option's error; an error
 // matching ErrValidation for a bucket identifier that is empty, over 128
 // bytes (the contract's maxLength), "." or ".." (dot-segments, which a URL
 // path resolves away, RFC 3986 section 5.2.4) or holds a control
-// character, a negative offset, or a limit outside 1..1000 (0 is the API's
-// default); ErrNoAPIKey or ErrNoNamespace when the call has none.
+// character, a negative offset, or a limit outside 1..MaxLimit (0 is the
+// API's default); ErrNoAPIKey or ErrNoNamespace when the call has none.
 //
 // Once the request is sent, every failure is an *Error, after the retries
 // the operation allows (it is a read: connection errors, attempt timeouts,

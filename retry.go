@@ -38,8 +38,8 @@ const opListBatches = "listBatches"
 // next up to twice as long, and so on up to the max retry delay.
 const baseRetryDelay = 500 * time.Millisecond
 
-// maxResponseBytes bounds a response body: a page of 1000 batches is far
-// smaller.
+// maxResponseBytes bounds a response body: a page of MaxLimit batches is
+// far smaller.
 const maxResponseBytes = 64 << 20
 
 // retryableStatus reports whether an answer with this status may succeed
