@@ -38,7 +38,8 @@
 // client's setting for that call only (WithNamespace to read another
 // namespace, say). Defaults come from $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE
 // and $MIXPEEK_BASE_URL (https://api.mixpeek.com when unset). New refuses
-// invalid settings; a call without an API key or namespace fails before
+// invalid settings (CheckOptions checks options alone, without the
+// environment); a call without an API key or namespace fails before
 // sending, with ErrNoAPIKey or ErrNoNamespace.
 //
 // # Retries
