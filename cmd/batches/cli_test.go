@@ -22,14 +22,9 @@ type result struct {
 	stdout, stderr string
 }
 
-// runCLI runs the command with args and only the environment in env. The
-// process's own MIXPEEK_ variables are cleared, since the client reads an
-// API key and a namespace the command line does not give from them.
+// runCLI runs the command with args and only the environment in env.
 func runCLI(t *testing.T, env map[string]string, isTerminal bool, args ...string) result {
 	t.Helper()
-	for _, name := range []string{batches.EnvAPIKey, batches.EnvNamespace, batches.EnvBaseURL} {
-		t.Setenv(name, "")
-	}
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -175,6 +170,22 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 				t.Errorf("%d requests sent, want none", got)
 			}
 		})
+	}
+}
+
+// A flag wins over its variable even when it is empty: the client reads
+// no setting of its own from the process's environment.
+func TestEmptyFlagWinsOverTheEnvironment(t *testing.T) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 200, "application/json", `{"results":[],"total_count":0}`)
+	})
+	t.Setenv(batches.EnvAPIKey, "sk_test_process0000000000")
+	t.Setenv(batches.EnvNamespace, "process")
+	for flag, want := range map[string]string{"--api-key": "missing API key", "--namespace": "missing namespace"} {
+		r := runCLI(t, fakeEnv(url), false, flag, "", "list", "--bucket", "bkt_demo")
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "error: "+want) || n.Load() != 0 {
+			t.Errorf("%s \"\": exit %d after %d requests, stderr %q", flag, r.code, n.Load(), r.stderr)
+		}
 	}
 }
 

@@ -122,11 +122,6 @@ func describe(err error, s settings) []string {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return []string{"interrupted"}
-	// Not sent: the client's words for a program, the CLI's for its flags.
-	case errors.Is(err, batches.ErrNoAPIKey):
-		return []string{"missing API key: pass --api-key or set MIXPEEK_API_KEY"}
-	case errors.Is(err, batches.ErrNoNamespace):
-		return []string{"missing namespace: pass --namespace or set MIXPEEK_NAMESPACE"}
 	case !errors.As(err, &e):
 		return []string{strings.TrimPrefix(err.Error(), "batches: ")}
 	}
@@ -169,7 +164,7 @@ func exitCode(err error) int {
 		return exitFailure
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, batches.ErrValidation), errors.Is(err, batches.ErrNoAPIKey), errors.Is(err, batches.ErrNoNamespace):
+	case errors.Is(err, batches.ErrValidation):
 		// Refused by the client before sending.
 		return exitUsage
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr),

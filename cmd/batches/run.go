@@ -28,7 +28,8 @@ const (
 // checks of a call before it sends), which says what is wrong; the CLI
 // checks only what the client allows and the CLI does not: --status (the
 // client sends any status), --limit 0 and --timeout 0 (the client's "the
-// API's default" and "none").
+// API's default" and "none"), and that a key and a namespace are given
+// (see settings).
 
 // minLimit is the contract's smallest --limit (the client takes 0 for the
 // API's default, which --limit does not).
@@ -233,30 +234,34 @@ type settings struct {
 
 // settings turns the global flags into the client's options. The client
 // checks each (batches.CheckOptions), and its error, which says what is
-// wrong, is reported with the flag it came from. An API key or namespace
-// that is not set is the call's to report (batches.ErrNoAPIKey,
-// batches.ErrNoNamespace; see describe). The verbose log goes to stderr.
+// wrong, is reported with the flag it came from. The verbose log goes to
+// stderr.
 func (c *cli) settings(stderr io.Writer) (settings, error) {
-	if c.Timeout == 0 { // the client's "no timeout"
+	// Every setting is given to the client, which then reads none from the
+	// process's environment: a flag wins over its variable, even when the
+	// flag is empty. So a missing key or namespace is told here, not by the
+	// call (batches.ErrNoAPIKey, ErrNoNamespace, which name the Go options).
+	key, ns := strings.TrimSpace(c.APIKey), strings.TrimSpace(c.Namespace)
+	switch {
+	case key == "":
+		return settings{}, usagef("missing API key: pass --api-key or set MIXPEEK_API_KEY")
+	case ns == "":
+		return settings{}, usagef("missing namespace: pass --namespace or set MIXPEEK_NAMESPACE")
+	case c.Timeout == 0: // the client's "no timeout"
 		return settings{}, usagef("--timeout must be positive, got %s", c.Timeout)
 	}
 	type flagged struct {
 		flag string
 		opt  batches.Option
 	}
-	var flags []flagged
-	if key := strings.TrimSpace(c.APIKey); key != "" {
-		flags = append(flags, flagged{"--api-key / MIXPEEK_API_KEY", batches.WithAPIKey(key)})
+	flags := []flagged{
+		{"--api-key / MIXPEEK_API_KEY", batches.WithAPIKey(key)},
+		{"--namespace / MIXPEEK_NAMESPACE", batches.WithNamespace(ns)},
+		{"--base-url / MIXPEEK_BASE_URL", batches.WithBaseURL(strings.TrimSpace(c.BaseURL))},
+		{"--timeout", batches.WithAttemptTimeout(c.Timeout)},
+		{"--max-retries", batches.WithMaxRetries(c.MaxRetries)},
+		{"--max-retry-delay", batches.WithMaxRetryDelay(c.MaxRetryDelay)},
 	}
-	if ns := strings.TrimSpace(c.Namespace); ns != "" {
-		flags = append(flags, flagged{"--namespace / MIXPEEK_NAMESPACE", batches.WithNamespace(ns)})
-	}
-	flags = append(flags,
-		flagged{"--base-url / MIXPEEK_BASE_URL", batches.WithBaseURL(strings.TrimSpace(c.BaseURL))},
-		flagged{"--timeout", batches.WithAttemptTimeout(c.Timeout)},
-		flagged{"--max-retries", batches.WithMaxRetries(c.MaxRetries)},
-		flagged{"--max-retry-delay", batches.WithMaxRetryDelay(c.MaxRetryDelay)},
-	)
 	s := settings{maxRetryDelay: c.MaxRetryDelay}
 	for _, f := range flags {
 		if err := batches.CheckOptions(f.opt); err != nil {
