@@ -382,6 +382,16 @@ func New(opts ...Option) (*Client, error) {
 	return &Client{cfg: cfg}, nil
 }
 
+// CheckOptions returns the error of the first invalid option of opts, the
+// error New or a call would return for it, or nil when every option is
+// valid. It reads no environment variable and makes no client, so that a
+// program taking settings from several places (flags, a file) can check
+// each on its own, say where a bad one came from, and then call New.
+func CheckOptions(opts ...Option) error {
+	var cfg config
+	return cfg.apply(opts)
+}
+
 // apply applies opts to c in order.
 func (c *config) apply(opts []Option) error {
 	for _, o := range opts {
@@ -393,15 +403,6 @@ func (c *config) apply(opts []Option) error {
 		}
 	}
 	return nil
-}
-
-// callConfig is the client's settings with a call's options applied.
-func (c *Client) callConfig(opts []Option) (config, error) {
-	cfg := c.cfg
-	if err := cfg.apply(opts); err != nil {
-		return config{}, err
-	}
-	return cfg, nil
 }
 
 // validHeaderName reports whether s is an HTTP field name (RFC 9110 token).

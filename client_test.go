@@ -66,6 +66,28 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 }
 
+// CheckOptions refuses what New refuses, with New's error, and reads no
+// environment.
+func TestCheckOptions(t *testing.T) {
+	t.Setenv(batches.EnvBaseURL, "ftp://example.com")
+	if _, err := batches.New(); err == nil {
+		t.Fatal("New accepted an ftp base URL in the environment")
+	}
+	if err := batches.CheckOptions(); err != nil {
+		t.Errorf("CheckOptions read the environment: %v", err)
+	}
+	good := []batches.Option{batches.WithAPIKey(testKey), batches.WithNamespace("production"), batches.WithBaseURL("http://127.0.0.1:8080/proxy/"), batches.WithMaxRetries(0)}
+	if err := batches.CheckOptions(good...); err != nil {
+		t.Errorf("CheckOptions(valid options): %v", err)
+	}
+	for _, bad := range []batches.Option{batches.WithBaseURL("http://127.0.0.1:8080/v1"), batches.WithAPIKey("sk_test abc"), batches.WithMaxRetryDelay(0), nil} {
+		_, want := batches.New(append(slices.Clone(good), bad)...)
+		if err := batches.CheckOptions(append(slices.Clone(good), bad)...); err == nil || want == nil || err.Error() != want.Error() {
+			t.Errorf("CheckOptions: %v; New: %v", err, want)
+		}
+	}
+}
+
 func TestNewRefusesBadEnvironment(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{batches.EnvBaseURL, "ftp://example.com", "MIXPEEK_BASE_URL: batches: base URL \"ftp://example.com\": the scheme must be http or https"},

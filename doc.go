@@ -38,7 +38,8 @@
 // client's setting for that call only (WithNamespace to read another
 // namespace, say). Defaults come from $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE
 // and $MIXPEEK_BASE_URL (https://api.mixpeek.com when unset). New refuses
-// invalid settings; a call without an API key or namespace fails before
+// invalid settings (CheckOptions checks options alone, without the
+// environment); a call without an API key or namespace fails before
 // sending, with ErrNoAPIKey or ErrNoNamespace.
 //
 // # Retries
@@ -62,7 +63,7 @@
 // ErrNotFound, ErrRateLimited and ErrValidation. When no answer came (a
 // connection error, a timeout, the context's end), its StatusCode is 0 and
 // it unwraps to the cause, with the attempts all the same. A request the client refuses before sending (a negative
-// offset, a limit over 1000, an empty bucket identifier) matches
+// offset, a limit over MaxLimit, an empty bucket identifier) matches
 // ErrValidation too, and one without a key or namespace ErrNoAPIKey or
 // ErrNoNamespace. AllBatches ends with an error matching
 // ErrInconsistentPage, rather than pass a part of the list off as the whole,

@@ -2,5 +2,6 @@
 
 package batches
 
-//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config generated/client/config.yaml openapi.yaml
-//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config generated/server/config.yaml openapi.yaml
+// oapi-codegen is the version pinned by go.mod's tool directive (see tools.go).
+//go:generate go tool oapi-codegen -config generated/client/config.yaml openapi.yaml
+//go:generate go tool oapi-codegen -config generated/server/config.yaml openapi.yaml

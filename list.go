@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,8 +32,8 @@ type ListBatchesParams struct {
 	Status TaskStatus
 	// Offset is the number of batches to skip, 0 or more.
 	Offset int64
-	// Limit is the page size, 1 to MaxLimit (1000); 0 leaves it to the API
-	// (DefaultLimit, 100), and AllBatches sends DefaultLimit.
+	// Limit is the page size, 1 to MaxLimit; 0 leaves it to the API
+	// (DefaultLimit), and AllBatches sends DefaultLimit.
 	Limit int
 }
 
@@ -75,15 +73,15 @@ func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Res
 // ListBatches returns one page of the batches of a bucket, newest first
 // (POST /v1/buckets/{bucket_identifier}/batches/list). bucketIdentifier is
 // the bucket's id ("bkt_…") or name. params may be nil (the first page of
-// every batch, as many as the API's default limit, 100). opts override the
-// client's settings for this call only.
+// every batch, as many as the API's default limit, DefaultLimit). opts
+// override the client's settings for this call only.
 //
 // It returns, without sending anything, an invalid option's error; an error
 // matching ErrValidation for a bucket identifier that is empty, over 128
 // bytes (the contract's maxLength), "." or ".." (dot-segments, which a URL
 // path resolves away, RFC 3986 section 5.2.4) or holds a control
-// character, a negative offset, or a limit outside 1..1000 (0 is the API's
-// default); ErrNoAPIKey or ErrNoNamespace when the call has none.
+// character, a negative offset, or a limit outside 1..MaxLimit (0 is the
+// API's default); ErrNoAPIKey or ErrNoNamespace when the call has none.
 //
 // Once the request is sent, every failure is an *Error, after the retries
 // the operation allows (it is a read: connection errors, attempt timeouts,
@@ -97,283 +95,12 @@ func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Res
 // error in Err, so errors.Is(err, context.Canceled) holds). A page of more
 // results than the limit sent is an error matching ErrInconsistentPage.
 func (c *Client) ListBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) (*ListBatchesPage, error) {
-	cfg, p, err := c.prepareList(bucketIdentifier, params, opts)
+	p := valueOf(params)
+	cfg, err := c.prepare(opts, func() error { return checkList(bucketIdentifier, p) })
 	if err != nil {
 		return nil, err
 	}
-	return listPage(ctx, cfg, newRedactor(cfg.apiKey), bucketIdentifier, p)
-}
-
-// prepareList returns the settings of a List Batches call (the client's
-// with opts applied) and a copy of params (nil: the zero value), or the
-// error of an invalid option or of what checkList refuses.
-func (c *Client) prepareList(bucket string, params *ListBatchesParams, opts []Option) (config, ListBatchesParams, error) {
-	cfg, err := c.callConfig(opts)
-	if err != nil {
-		return config{}, ListBatchesParams{}, err
-	}
-	var p ListBatchesParams
-	if params != nil {
-		p = *params
-	}
-	if err := checkList(cfg, bucket, &p); err != nil {
-		return config{}, ListBatchesParams{}, err
-	}
-	return cfg, p, nil
-}
-
-// checkList refuses, before sending, what List Batches would refuse.
-func checkList(cfg config, bucket string, p *ListBatchesParams) error {
-	if bucket == "" {
-		return &paramError{opListBatches + ": the bucket identifier is empty"}
-	}
-	if len(bucket) > maxBucketIdentifier {
-		return &paramError{fmt.Sprintf("%s: the bucket identifier is %d bytes long, more than %d", opListBatches, len(bucket), maxBucketIdentifier)}
-	}
-	if seg := url.PathEscape(bucket); seg == "." || seg == ".." {
-		// In a URL path it is a dot-segment (RFC 3986, section 5.2.4):
-		// resolved away, it would send the request to another route.
-		return &paramError{fmt.Sprintf("%s: the bucket identifier %q is not a bucket: in the URL path it would mean the current or parent directory", opListBatches, bucket)}
-	}
-	if i := strings.IndexFunc(bucket, unicode.IsControl); i >= 0 {
-		return &paramError{fmt.Sprintf("%s: the bucket identifier %q contains a control character at byte %d", opListBatches, bucket, i+1)}
-	}
-	if err := p.check(); err != nil {
-		return err
-	}
-	if cfg.apiKey == "" {
-		return ErrNoAPIKey
-	}
-	if cfg.namespace == "" {
-		return ErrNoNamespace
-	}
-	return nil
-}
-
-// listPage sends one checked List Batches request and checks its answer:
-// a ListBatchesResponse whose every result is a batch with a batch_id, no
-// more of them than p.Limit when one was sent. red redacts cfg.apiKey.
-func listPage(ctx context.Context, cfg config, red *redactor, bucket string, p ListBatchesParams) (*ListBatchesPage, error) {
-	body := client.ListBatchesRequest{}
-	if p.Status != "" {
-		s := client.TaskStatus(p.Status)
-		body.Status = &s
-	}
-	if p.Offset != 0 {
-		body.Offset = &p.Offset
-	}
-	if p.Limit != 0 {
-		l := int32(p.Limit)
-		body.Limit = &l
-	}
-	d := newDoer(cfg, opListBatches, red)
-	resp, err := wire(cfg, d).ListBatches(ctx, bucket, &client.ListBatchesParams{XNamespace: cfg.namespace}, body)
-	if err != nil {
-		return nil, d.failedCall(err)
-	}
-	defer resp.Body.Close()
-	// The doer hands back the body in memory (a bytes.Reader): reading it
-	// cannot fail.
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, d.newError(resp, data)
-	}
-	results, total, problem := decodePage(data)
-	if problem != "" {
-		e := d.answerError(resp, data)
-		e.Message = red.string(problem)
-		return nil, e
-	}
-	if p.Limit > 0 && len(results) > p.Limit {
-		return nil, &pageError{fmt.Sprintf("the page at offset %d holds %d batches, more than the limit of %d asked for: the server ignores the limit", p.Offset, len(results), p.Limit)}
-	}
-	return &ListBatchesPage{Results: results, TotalCount: total, Offset: p.Offset}, nil
-}
-
-// decodePage decodes a ListBatchesResponse, or says what is wrong with it:
-// it is not one (results or total_count missing), or a result is null, is
-// not a Batch, or has no batch_id.
-func decodePage(data []byte) (results []Batch, total int64, problem string) {
-	const notPage = "the response is not a ListBatchesResponse with results and total_count"
-	var shape struct {
-		Results    *[]json.RawMessage `json:"results"`
-		TotalCount *int64             `json:"total_count"`
-	}
-	if err := json.Unmarshal(data, &shape); err != nil {
-		return nil, 0, notPage + ": " + err.Error()
-	}
-	if shape.Results == nil || shape.TotalCount == nil {
-		return nil, 0, notPage
-	}
-	results = make([]Batch, len(*shape.Results))
-	for i, raw := range *shape.Results {
-		switch raw = bytes.TrimSpace(raw); {
-		case string(raw) == "null":
-			return nil, 0, fmt.Sprintf("results[%d] is null, not a batch", i)
-		case raw[0] != '{':
-			return nil, 0, fmt.Sprintf("results[%d] is %.20s, not a batch", i, raw)
-		}
-		// raw is the decoder's own copy: the batch keeps it as its RawJSON,
-		// and the object is scanned once more, not twice.
-		if err := results[i].decode(raw); err != nil {
-			return nil, 0, fmt.Sprintf("results[%d] is not a batch: %v", i, err)
-		}
-		if results[i].BatchID == "" {
-			return nil, 0, fmt.Sprintf("results[%d] has no batch_id", i)
-		}
-	}
-	return results, *shape.TotalCount, ""
-}
-
-// wire is the generated client for one call's settings: its request goes
-// to d, which makes the attempts over cfg's HTTP client, with the headers
-// of cfg.
-func wire(cfg config, d *doer) *client.Client {
-	editor := func(_ context.Context, req *http.Request) error {
-		req.Header.Set("Authorization", "Bearer "+cfg.apiKey)
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", userAgent)
-		for name, values := range cfg.headers {
-			req.Header[name] = append([]string(nil), values...)
-		}
-		return nil
-	}
-	// NewClient fails only for a base URL that does not parse, and New
-	// checked it.
-	c, err := client.NewClient(cfg.baseURL+"/", client.WithHTTPClient(d), client.WithRequestEditorFn(editor))
-	if err != nil {
-		panic(err)
-	}
-	return c
-}
-
-// AllBatches returns every batch of a bucket from params.Offset on, newest
-// first, fetching pages of params.Limit (0: DefaultLimit, 100, which the walk
-// sends so that it can check each page against it) as the loop asks for
-// them. params may be nil; opts override the client's settings for this
-// walk only. For example:
-//
-//	for b, err := range c.AllBatches(ctx, "bkt_demo", nil) {
-//		if err != nil {
-//			return err
-//		}
-//		fmt.Println(b.BatchID, b.Status)
-//	}
-//
-// The walk raises the offset by the number of results of each page, as
-// openapi.yaml says a client pages. Breaking out of the loop stops it
-// without fetching more. An error is yielded once, with a zero Batch, and
-// ends the walk; the batches yielded before it are then a part of the
-// list, never the whole. The walk ends cleanly (no error) when:
-//
-//   - a page reaches total_count (offset + results ≥ total_count): no page
-//     after it is asked for, or
-//   - a page is empty and its total_count is at most its offset (the list
-//     ends there; asking from an offset past the end yields nothing).
-//
-// It yields the errors of ListBatches (ErrValidation, ErrNoAPIKey,
-// ErrNoNamespace, *Error: an answer it cannot use, a connection or context
-// error), and an error matching ErrInconsistentPage when a page cannot
-// belong to a walk of the whole list:
-//
-//   - a page holds more results than the limit asked (the server ignores
-//     the limit);
-//   - a full page (as many results as the limit) ends past its own
-//     total_count (the server counts fewer batches than it returns, so
-//     batches may follow that total_count does not announce); a page that
-//     is not full ends the walk there instead, every batch of it yielded,
-//     since a short page is the end of the list whatever total_count says;
-//   - a page at an offset the walk had not reached holds only batches it
-//     has yielded while total_count did not grow by at least the page's
-//     length since the page before (the server ignores the offset, or
-//     repeats a page);
-//   - a page is empty although total_count says more batches follow its
-//     offset, twice in a row at that offset (the page is asked for once
-//     more first, since a server that counts and reads in two queries can
-//     race with a deletion; a server that counts batches it does not
-//     return, or stops serving past some offset, fails on the second);
-//   - more than 10 requests in a row yield no batch the walk had not
-//     yielded (not counting the pages it reads again after stepping back,
-//     below): the server repeats pages while total_count grows to explain
-//     them, or batches are created faster than the walk reads.
-//
-// So each request yields a batch not yielded before, or reads a page again
-// after a step back, or is one of at most 10 in a row that do neither;
-// against a total_count that claims more than the server has, the walk
-// stops at the second empty page instead of asking for every page up to
-// the claim.
-//
-// Offset paging over a list that changes while it is walked, and what this
-// iterator does about it:
-//
-//   - A batch is never yielded twice in one walk: ids already yielded are
-//     skipped (so memory grows with the number of batches walked, about 100
-//     bytes each).
-//   - Batches created during the walk sort first and push the rest to
-//     later offsets; the walk sees the pushed ones again and skips them, so
-//     every batch that existed when it started is still yielded. The new
-//     ones are not. When at least a page's worth is created between two
-//     pages, a page holds only batches already yielded; total_count grew
-//     by as many, so that is not an error.
-//   - Batches deleted (or, with a Status filter, leaving that status)
-//     before the walk's offset pull the later ones to earlier offsets,
-//     where a plain walk would miss them. When total_count falls between two pages, the
-//     walk drops the later page, steps back by the fall (never before
-//     params.Offset) and reads again, skipping what it has yielded. A
-//     deletion matched by a creation between the same two pages leaves
-//     total_count unchanged and cannot be seen: one batch may then be
-//     missed per such pair, and a page's worth of such pairs between two
-//     pages looks like a server ignoring the offset (ErrInconsistentPage;
-//     walking again is the remedy).
-//
-// To resume an interrupted walk, pass Offset = the earlier Offset plus the
-// number of batches yielded: batches created since then push the walk back
-// (it repeats some, which a caller may skip by id), batches deleted pull it
-// forward (it may miss some).
-func (c *Client) AllBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) iter.Seq2[Batch, error] {
-	return func(yield func(Batch, error) bool) {
-		cfg, p, err := c.prepareList(bucketIdentifier, params, opts)
-		if err != nil {
-			yield(Batch{}, err)
-			return
-		}
-		red := newRedactor(cfg.apiKey)
-		if p.Limit == 0 {
-			p.Limit = DefaultLimit
-		}
-		w := newWalk(p.Offset, p.Limit)
-		for {
-			page, err := listPage(ctx, cfg, red, bucketIdentifier, p)
-			if err != nil {
-				var pe *pageError
-				if errors.As(err, &pe) {
-					pe.msg += fmt.Sprintf(" (%d batches yielded)", len(w.seen))
-				}
-				yield(Batch{}, err)
-				return
-			}
-			keep, next, err := w.step(page)
-			if err != nil {
-				yield(Batch{}, err)
-				return
-			}
-			if keep {
-				for _, b := range page.Results {
-					if _, dup := w.seen[b.BatchID]; dup {
-						continue
-					}
-					w.seen[b.BatchID] = struct{}{}
-					if !yield(b, nil) {
-						return
-					}
-				}
-			}
-			if next < 0 {
-				return
-			}
-			p.Offset = next
-		}
-	}
+	return listPage(ctx, cfg, bucketIdentifier, p)
 }
 
 // ListBatches returns one page of the batches of a bucket, as
@@ -393,123 +120,109 @@ func ListBatches(ctx context.Context, bucketIdentifier string, params *ListBatch
 	return c.ListBatches(ctx, bucketIdentifier, params)
 }
 
-// AllBatches returns every batch of a bucket, as Client.AllBatches does
-// (the errors that end the walk, ErrInconsistentPage among them, are its),
-// with a client made by New(opts...) when the loop starts: settings from
-// $MIXPEEK_API_KEY, $MIXPEEK_NAMESPACE and $MIXPEEK_BASE_URL, then opts. New's
-// error, when a variable or option is invalid, is yielded once with a zero
-// Batch and ends the walk. For example, every batch of the demo bucket:
-//
-//	for b, err := range batches.AllBatches(ctx, "bkt_demo", nil) {
-//		if err != nil {
-//			return err
-//		}
-//		fmt.Println(b.BatchID, b.Status)
-//	}
-func AllBatches(ctx context.Context, bucketIdentifier string, params *ListBatchesParams, opts ...Option) iter.Seq2[Batch, error] {
-	return func(yield func(Batch, error) bool) {
-		c, err := New(opts...)
-		if err != nil {
-			yield(Batch{}, err)
-			return
-		}
-		for b, err := range c.AllBatches(ctx, bucketIdentifier, params) {
-			if !yield(b, err) {
-				return
-			}
-		}
+// valueOf is a copy of *params, or the zero value for nil.
+func valueOf(params *ListBatchesParams) ListBatchesParams {
+	if params == nil {
+		return ListBatchesParams{}
 	}
+	return *params
 }
 
-// maxStalePages is how many requests in a row AllBatches makes that yield
-// no new batch, beyond the re-reads of a step back, before it gives up
-// with ErrInconsistentPage.
-const maxStalePages = 10
-
-// walk is the state of one AllBatches walk between pages.
-type walk struct {
-	start     int64               // params.Offset: the walk never steps back before it
-	reached   int64               // the highest offset + results of a page kept so far
-	limit     int64               // the page size asked for
-	longest   int64               // the longest page so far
-	prevTotal int64               // total_count of the page before; -1 before the first
-	emptyAt   int64               // the offset of the empty page asked for again; -1 when none
-	seen      map[string]struct{} // ids yielded
-	stale     int                 // requests in a row that yielded nothing new
-	allowed   int                 // how many such requests the walk may make now
+// checkList refuses, before sending, what List Batches would refuse.
+func checkList(bucket string, p ListBatchesParams) error {
+	if err := checkBucket(opListBatches, bucket); err != nil {
+		return err
+	}
+	return p.check()
 }
 
-func newWalk(offset int64, limit int) *walk {
-	return &walk{
-		start: offset, reached: offset, limit: int64(limit), prevTotal: -1, emptyAt: -1,
-		seen: make(map[string]struct{}), allowed: maxStalePages,
+// checkBucket refuses, before sending, a bucket identifier that operation
+// op would refuse or could not send as one segment of its URL path.
+func checkBucket(op, bucket string) error {
+	if bucket == "" {
+		return &paramError{op + ": the bucket identifier is empty"}
 	}
+	if len(bucket) > maxBucketIdentifier {
+		return &paramError{fmt.Sprintf("%s: the bucket identifier is %d bytes long, more than %d", op, len(bucket), maxBucketIdentifier)}
+	}
+	if seg := url.PathEscape(bucket); seg == "." || seg == ".." {
+		// In a URL path it is a dot-segment (RFC 3986, section 5.2.4):
+		// resolved away, it would send the request to another route.
+		return &paramError{fmt.Sprintf("%s: the bucket identifier %q is not a bucket: in the URL path it would mean the current or parent directory", op, bucket)}
+	}
+	if i := strings.IndexFunc(bucket, unicode.IsControl); i >= 0 {
+		return &paramError{fmt.Sprintf("%s: the bucket identifier %q contains a control character at byte %d", op, bucket, i+1)}
+	}
+	return nil
 }
 
-// step judges a page. It returns whether to keep the page (the caller then
-// yields its batches not in w.seen), the offset to ask for next (-1: the
-// walk is over once the page is yielded), or an error matching
-// ErrInconsistentPage.
-func (w *walk) step(page *ListBatchesPage) (keep bool, next int64, err error) {
-	n := int64(len(page.Results)) // at most w.limit: listPage checked
-	w.longest = max(w.longest, n)
-	prevTotal := w.prevTotal
-	w.prevTotal = page.TotalCount
-	if prevTotal >= 0 && page.TotalCount < prevTotal {
-		// Batches went away: some not yet yielded may have moved before
-		// this page; drop it and read again from where they may be. The
-		// pages up to this one again are re-reads the walk may make.
-		if back := max(w.start, page.Offset-(prevTotal-page.TotalCount)); back < page.Offset {
-			size := max(w.longest, 1)
-			w.allowed += int((page.Offset - back + size - 1) / size)
-			return false, back, w.staleRequest(page)
-		}
+// listPage asks for one page with checked settings and parameters: a
+// ListBatchesResponse whose every result is a batch with a batch_id, no
+// more of them than p.Limit when one was sent.
+func listPage(ctx context.Context, cfg config, bucket string, p ListBatchesParams) (*ListBatchesPage, error) {
+	send := func(ctx context.Context, w *client.Client, cfg config) (*http.Response, error) {
+		return w.ListBatches(ctx, bucket, &client.ListBatchesParams{XNamespace: cfg.namespace}, p.request())
 	}
-	if n == 0 {
-		if page.Offset >= page.TotalCount {
-			return true, -1, nil
-		}
-		if w.emptyAt == page.Offset {
-			return false, 0, &pageError{fmt.Sprintf("the page at offset %d is empty twice, but total_count is %d: the server counts batches it does not return (%d batches yielded)", page.Offset, page.TotalCount, len(w.seen))}
-		}
-		w.emptyAt = page.Offset
-		return false, page.Offset, w.staleRequest(page)
+	page, err := call(ctx, cfg, opListBatches, send, decodePage)
+	if err != nil {
+		return nil, err
 	}
-	w.emptyAt = -1
-	fresh := false
-	for _, b := range page.Results {
-		if _, ok := w.seen[b.BatchID]; !ok {
-			fresh = true
-			break
-		}
+	if p.Limit > 0 && len(page.Results) > p.Limit {
+		return nil, &pageError{fmt.Sprintf("the page at offset %d holds %d batches, more than the limit of %d asked for: the server ignores the limit", p.Offset, len(page.Results), p.Limit)}
 	}
-	if fresh {
-		w.stale, w.allowed = 0, maxStalePages
-	} else {
-		if page.Offset >= w.reached && page.TotalCount-prevTotal < n {
-			return false, 0, &pageError{fmt.Sprintf("the page at offset %d holds only batches already yielded and total_count (%d) did not grow to explain it: the server ignores the offset (%d batches yielded)", page.Offset, page.TotalCount, len(w.seen))}
-		}
-		if err := w.staleRequest(page); err != nil {
-			return false, 0, err
-		}
-	}
-	if page.NextOffset() > page.TotalCount && n == w.limit {
-		// A full page may have more after it, whatever total_count says.
-		return false, 0, &pageError{fmt.Sprintf("the page at offset %d is full (%d batches) and ends past total_count %d: the server counts fewer batches than it returns (%d batches yielded)", page.Offset, n, page.TotalCount, len(w.seen))}
-	}
-	w.reached = max(w.reached, page.Offset+n)
-	if page.NextOffset() >= page.TotalCount {
-		return true, -1, nil
-	}
-	return true, page.NextOffset(), nil
+	page.Offset = p.Offset
+	return page, nil
 }
 
-// staleRequest counts a request that yielded nothing new and fails the
-// walk once there are more in a row than it may make.
-func (w *walk) staleRequest(page *ListBatchesPage) error {
-	w.stale++
-	if w.stale <= w.allowed {
-		return nil
+// request is the body of List Batches for p: only what p sets (the API's
+// defaults are status none, offset 0, limit DefaultLimit).
+func (p ListBatchesParams) request() client.ListBatchesRequest {
+	var body client.ListBatchesRequest
+	if p.Status != "" {
+		s := client.TaskStatus(p.Status)
+		body.Status = &s
 	}
-	return &pageError{fmt.Sprintf("%d requests in a row, the last at offset %d, yielded no batch not yielded before (total_count %d, %d batches yielded): the server repeats pages, or batches are created faster than the walk reads", w.stale, page.Offset, page.TotalCount, len(w.seen))}
+	if p.Offset != 0 {
+		body.Offset = &p.Offset
+	}
+	if p.Limit != 0 {
+		l := int32(p.Limit)
+		body.Limit = &l
+	}
+	return body
+}
+
+// decodePage decodes a ListBatchesResponse, or says what is wrong with it:
+// it is not one (results or total_count missing), or a result is null, is
+// not a Batch, or has no batch_id. The page's Offset is left 0.
+func decodePage(data []byte) (*ListBatchesPage, error) {
+	const notPage = "the response is not a ListBatchesResponse with results and total_count"
+	var shape struct {
+		Results    *[]json.RawMessage `json:"results"`
+		TotalCount *int64             `json:"total_count"`
+	}
+	if err := json.Unmarshal(data, &shape); err != nil {
+		return nil, errors.New(notPage + ": " + err.Error())
+	}
+	if shape.Results == nil || shape.TotalCount == nil {
+		return nil, errors.New(notPage)
+	}
+	results := make([]Batch, len(*shape.Results))
+	for i, raw := range *shape.Results {
+		switch raw = bytes.TrimSpace(raw); {
+		case string(raw) == "null":
+			return nil, fmt.Errorf("results[%d] is null, not a batch", i)
+		case raw[0] != '{':
+			return nil, fmt.Errorf("results[%d] is %.20s, not a batch", i, raw)
+		}
+		// raw is the decoder's own copy: the batch keeps it as its RawJSON,
+		// and the object is scanned once more, not twice.
+		if err := results[i].decode(raw); err != nil {
+			return nil, fmt.Errorf("results[%d] is not a batch: %v", i, err)
+		}
+		if results[i].BatchID == "" {
+			return nil, fmt.Errorf("results[%d] has no batch_id", i)
+		}
+	}
+	return &ListBatchesPage{Results: results, TotalCount: *shape.TotalCount}, nil
 }

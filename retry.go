@@ -20,26 +20,29 @@ import (
 	"github.com/cenkalti/backoff/v5"
 )
 
-// Operations are the contract's operations (openapi.yaml operationId) this
-// client calls, each with whether it may be sent again after a failure
-// that may have reached the server. A read is safe; a create or submit is
-// not unless the API gives it an idempotency key, so adding an operation
-// here is a decision: the test TestEveryOperationHasARetryPolicy fails for
-// an operation of openapi.yaml that is missing.
+// retrySafe is every operation of the contract (openapi.yaml operationId),
+// each with whether it may be sent again after a failure that may have
+// reached the server; the doer of a call (newDoer's op) retries only those
+// true here. A read is safe; a create or submit is not unless the API gives
+// it an idempotency key, so adding an operation here is a decision: the
+// test TestEveryOperationHasARetryPolicy fails for an operation of
+// openapi.yaml that is missing.
 var retrySafe = map[string]bool{
 	// POST /v1/buckets/{bucket_identifier}/batches/list: a POST only to
 	// carry a body; it reads and changes nothing.
 	opListBatches: true,
 }
 
+// The operationIds this client calls: an *Error's Operation, and the first
+// word of what a call refuses before sending.
 const opListBatches = "listBatches"
 
 // baseRetryDelay is the first backoff step: a retry waits up to it, the
 // next up to twice as long, and so on up to the max retry delay.
 const baseRetryDelay = 500 * time.Millisecond
 
-// maxResponseBytes bounds a response body: a page of 1000 batches is far
-// smaller.
+// maxResponseBytes bounds a response body: a page of MaxLimit batches is
+// far smaller.
 const maxResponseBytes = 64 << 20
 
 // retryableStatus reports whether an answer with this status may succeed

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -30,28 +31,29 @@ const (
 	TaskStatusSuspended           TaskStatus = "SUSPENDED"             // paused, may be resumed
 )
 
-// TaskStatuses returns every status of openapi.yaml, in its order.
+// taskStatuses is every status of openapi.yaml, in its order
+// (TestTypesMatchTheContract compares them).
+var taskStatuses = [...]TaskStatus{
+	TaskStatusPending, TaskStatusInProgress, TaskStatusProcessing,
+	TaskStatusCompleted, TaskStatusCompletedWithErrors, TaskStatusFailed, TaskStatusCanceled,
+	TaskStatusUnknown, TaskStatusSkipped, TaskStatusDraft,
+	TaskStatusActive, TaskStatusArchived, TaskStatusSuspended,
+}
+
+// TaskStatuses returns every status of openapi.yaml, in its order, in a
+// new slice.
 func TaskStatuses() []TaskStatus {
-	return []TaskStatus{
-		TaskStatusPending, TaskStatusInProgress, TaskStatusProcessing,
-		TaskStatusCompleted, TaskStatusCompletedWithErrors, TaskStatusFailed, TaskStatusCanceled,
-		TaskStatusUnknown, TaskStatusSkipped, TaskStatusDraft,
-		TaskStatusActive, TaskStatusArchived, TaskStatusSuspended,
-	}
+	return slices.Clone(taskStatuses[:])
 }
 
 // IsKnown reports whether s is one of the statuses of openapi.yaml.
 func (s TaskStatus) IsKnown() bool {
-	for _, k := range TaskStatuses() {
-		if s == k {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(taskStatuses[:], s)
 }
 
-// IsTerminal reports whether s never changes again: COMPLETED,
-// COMPLETED_WITH_ERRORS, FAILED or CANCELED (openapi.yaml, TaskStatus).
+// IsTerminal reports whether s never changes again:
+// [TaskStatusCompleted], [TaskStatusCompletedWithErrors],
+// [TaskStatusFailed] or [TaskStatusCanceled] (openapi.yaml, TaskStatus).
 func (s TaskStatus) IsTerminal() bool {
 	switch s {
 	case TaskStatusCompleted, TaskStatusCompletedWithErrors, TaskStatusFailed, TaskStatusCanceled:
@@ -61,8 +63,9 @@ func (s TaskStatus) IsTerminal() bool {
 }
 
 // IsActive reports whether work is under way, so a caller waiting for the
-// outcome should poll again (after PollInterval): PENDING, IN_PROGRESS or
-// PROCESSING (openapi.yaml, TaskStatus).
+// outcome should poll again (after PollInterval): [TaskStatusPending],
+// [TaskStatusInProgress] or [TaskStatusProcessing] (openapi.yaml,
+// TaskStatus).
 func (s TaskStatus) IsActive() bool {
 	switch s {
 	case TaskStatusPending, TaskStatusInProgress, TaskStatusProcessing:

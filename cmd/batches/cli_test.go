@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/generated/client"
 )
 
@@ -89,7 +90,7 @@ func TestHelp(t *testing.T) {
 
 func TestTaskStatusesMatchContract(t *testing.T) {
 	seen := map[client.TaskStatus]bool{}
-	for _, s := range taskStatuses {
+	for _, s := range batches.TaskStatuses() {
 		if cs := client.TaskStatus(s); !cs.Valid() || seen[cs] {
 			t.Errorf("status %q invalid or repeated", s)
 		}
@@ -118,26 +119,27 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 	}{
 		{"bad status", env, []string{"list", "--bucket", "bkt_demo", "--status", "DONE"}, []string{`--status "DONE"`, "PENDING", "COMPLETED_WITH_ERRORS", "SUSPENDED"}},
 		{"limit zero", env, []string{"list", "--bucket", "bkt_demo", "--limit", "0"}, []string{"--limit must be between 1 and 1000, got 0"}},
-		{"limit too big", env, []string{"list", "--bucket", "bkt_demo", "--limit", "1001"}, []string{"--limit must be between 1 and 1000, got 1001"}},
+		{"limit too big", env, []string{"list", "--bucket", "bkt_demo", "--limit", "1001"}, []string{"error: listBatches: limit 1001 is outside 1..1000"}},
 		{"limit not a number", env, []string{"list", "--bucket", "bkt_demo", "--limit", "ten"}, []string{"--limit"}},
-		{"negative offset", env, []string{"list", "--bucket", "bkt_demo", "--offset=-1"}, []string{"--offset must be >= 0, got -1"}},
+		{"negative offset", env, []string{"list", "--bucket", "bkt_demo", "--offset=-1"}, []string{"error: listBatches: offset -1 is negative; it must be 0 or more"}},
 		{"negative offset as a flag", env, []string{"list", "--bucket", "bkt_demo", "--offset", "-1"}, []string{"--offset"}},
 		{"no bucket", env, []string{"list"}, []string{"--bucket"}},
-		{"empty bucket", env, []string{"list", "--bucket", " "}, []string{"--bucket must not be empty"}},
+		{"empty bucket", env, []string{"list", "--bucket", " "}, []string{"error: listBatches: the bucket identifier is empty"}},
 		{"no command", env, nil, []string{"list"}},
 		{"bad output", env, []string{"list", "--bucket", "bkt_demo", "-o", "yaml"}, []string{"--output", "table", "json"}},
 		{"missing key", noKey, []string{"list", "--bucket", "bkt_demo"}, []string{"--api-key", "MIXPEEK_API_KEY"}},
 		{"missing namespace", noNS, []string{"list", "--bucket", "bkt_demo"}, []string{"--namespace", "MIXPEEK_NAMESPACE"}},
-		{"key with space", env, []string{"--api-key", "sk_test_a b", "list", "--bucket", "bkt_demo"}, []string{"API key", "spaces"}},
-		{"base URL with /v1", env, []string{"--base-url", url + "/v1", "list", "--bucket", "bkt_demo"}, []string{"has a path", url + `/v1"`, "scheme and host only (" + url + ")"}},
-		{"base URL with other path", env, []string{"--base-url", url + "/api/", "list", "--bucket", "bkt_demo"}, []string{"has a path"}},
-		{"base URL without scheme", env, []string{"--base-url", "127.0.0.1:8080", "list", "--bucket", "bkt_demo"}, []string{"--base-url", "http://"}},
-		{"base URL with query", env, []string{"--base-url", url + "?x=1", "list", "--bucket", "bkt_demo"}, []string{"query"}},
-		{"base URL with credentials", env, []string{"--base-url", "http://user:secretpw@127.0.0.1:1", "list", "--bucket", "bkt_demo"}, []string{"credentials"}},
+		{"key with space", env, []string{"--api-key", "sk_test_a b", "list", "--bucket", "bkt_demo"}, []string{"error: --api-key / MIXPEEK_API_KEY: the API key contains a space at byte 10 of 11"}},
+		{"base URL with /v1", env, []string{"--base-url", url + "/v1", "list", "--bucket", "bkt_demo"}, []string{`error: --base-url / MIXPEEK_BASE_URL: base URL "` + url + `/v1" ends in /v1`, `use "` + url + `"`}},
+		{"base URL without scheme", env, []string{"--base-url", "127.0.0.1:8080", "list", "--bucket", "bkt_demo"}, []string{`error: --base-url / MIXPEEK_BASE_URL: base URL "127.0.0.1:8080"`}},
+		{"base URL with query", env, []string{"--base-url", url + "?x=1", "list", "--bucket", "bkt_demo"}, []string{"--base-url / MIXPEEK_BASE_URL", "query"}},
+		{"base URL with credentials", env, []string{"--base-url", "http://user:secretpw@127.0.0.1:1", "list", "--bucket", "bkt_demo"}, []string{"--base-url / MIXPEEK_BASE_URL", "user info is not allowed"}},
+		{"empty base URL", env, []string{"--base-url", "", "list", "--bucket", "bkt_demo"}, []string{`--base-url / MIXPEEK_BASE_URL: base URL "": the scheme must be http or https`}},
 		{"bad timeout", env, []string{"--timeout", "0s", "list", "--bucket", "bkt_demo"}, []string{"--timeout must be positive"}},
-		{"negative retries", env, []string{"--max-retries=-1", "list", "--bucket", "bkt_demo"}, []string{"--max-retries must be >= 0, got -1"}},
-		{"bad retry delay", env, []string{"--max-retry-delay", "0s", "list", "--bucket", "bkt_demo"}, []string{"--max-retry-delay must be positive"}},
-		{"bucket too long", env, []string{"list", "--bucket", strings.Repeat("b", 129)}, []string{"--bucket is 129 bytes long, more than 128"}},
+		{"negative timeout", env, []string{"--timeout=-1s", "list", "--bucket", "bkt_demo"}, []string{"--timeout: attempt timeout -1s is negative"}},
+		{"negative retries", env, []string{"--max-retries=-1", "list", "--bucket", "bkt_demo"}, []string{"error: --max-retries: max retries -1 is negative"}},
+		{"bad retry delay", env, []string{"--max-retry-delay", "0s", "list", "--bucket", "bkt_demo"}, []string{"error: --max-retry-delay: max retry delay 0s is not positive"}},
+		{"bucket too long", env, []string{"list", "--bucket", strings.Repeat("b", 129)}, []string{"error: listBatches: the bucket identifier is 129 bytes long, more than 128"}},
 		{"bad output", env, []string{"list", "--bucket", "bkt_demo", "-o", "csv"}, []string{"--output", "jsonl"}},
 		// Dot-segments would send the request to another route.
 		{"bucket ..", env, []string{"list", "--bucket", ".."}, []string{`the bucket identifier ".." is not a bucket`}},
@@ -149,6 +151,9 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 			r := runCLI(t, tc.env, false, tc.args...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
+			}
+			if !strings.HasSuffix(r.stderr, "\n"+usageHint+"\n") {
+				t.Errorf("stderr %q does not end with the usage hint", r.stderr)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout %q, want nothing", r.stdout)
@@ -165,6 +170,22 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 				t.Errorf("%d requests sent, want none", got)
 			}
 		})
+	}
+}
+
+// A flag wins over its variable even when it is empty: the client reads
+// no setting of its own from the process's environment.
+func TestEmptyFlagWinsOverTheEnvironment(t *testing.T) {
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 200, "application/json", `{"results":[],"total_count":0}`)
+	})
+	t.Setenv(batches.EnvAPIKey, "sk_test_process0000000000")
+	t.Setenv(batches.EnvNamespace, "process")
+	for flag, want := range map[string]string{"--api-key": "missing API key", "--namespace": "missing namespace"} {
+		r := runCLI(t, fakeEnv(url), false, flag, "", "list", "--bucket", "bkt_demo")
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "error: "+want) || n.Load() != 0 {
+			t.Errorf("%s \"\": exit %d after %d requests, stderr %q", flag, r.code, n.Load(), r.stderr)
+		}
 	}
 }
 
@@ -361,21 +382,36 @@ func TestTableCells(t *testing.T) {
 	}
 }
 
-func TestParseBaseURL(t *testing.T) {
+// The base URL is the client's rule: http or https and a host, with a
+// path prefix if a proxy serves the API under one, not /v1.
+func TestBaseURLIsTheClients(t *testing.T) {
+	var path atomic.Value
+	url, n := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		path.Store(r.URL.Path)
+		writeBody(w, 200, "application/json", `{"results":[],"total_count":0}`)
+	})
 	for in, want := range map[string]string{
-		"http://127.0.0.1:8080":    "http://127.0.0.1:8080",
-		"http://127.0.0.1:8080/":   "http://127.0.0.1:8080",
-		" HTTPS://api.mixpeek.com": "https://api.mixpeek.com",
+		url:                         "/v1/buckets/bkt_demo/batches/list",
+		url + "/":                   "/v1/buckets/bkt_demo/batches/list",
+		" HTTP" + url[len("http"):]: "/v1/buckets/bkt_demo/batches/list",
+		url + "/mixpeek":            "/mixpeek/v1/buckets/bkt_demo/batches/list",
+		url + "/gw/mixpeek/":        "/gw/mixpeek/v1/buckets/bkt_demo/batches/list",
+		url + "/v1/mixpeek":         "/v1/mixpeek/v1/buckets/bkt_demo/batches/list",
 	} {
-		got, err := parseBaseURL(in)
-		if err != nil || got != want {
-			t.Errorf("parseBaseURL(%q) = %q, %v; want %q", in, got, err, want)
+		r := runCLI(t, fakeEnv(url), false, "--base-url", in, "list", "--bucket", "bkt_demo")
+		if r.code != exitOK || path.Load() != want {
+			t.Errorf("--base-url %q: exit %d, stderr %q, sent to %v; want %s", in, r.code, r.stderr, path.Load(), want)
 		}
 	}
-	for _, in := range []string{"", "http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/", "ftp://x", "http://", "http://h/#f", "http://h:99999999999/x"} {
-		if _, err := parseBaseURL(in); err == nil {
-			t.Errorf("parseBaseURL(%q) accepted", in)
+	before := n.Load()
+	for _, in := range []string{"", url + "/v1", url + "/v1/", url + "/mixpeek/v1", "ftp://x", "http://", "http://h/#f", url + "?a=1", "127.0.0.1:8080"} {
+		r := runCLI(t, fakeEnv(url), false, "--base-url", in, "list", "--bucket", "bkt_demo")
+		if r.code != exitUsage || !strings.HasPrefix(r.stderr, "error: --base-url / MIXPEEK_BASE_URL: base URL ") {
+			t.Errorf("--base-url %q: exit %d, stderr %q", in, r.code, r.stderr)
 		}
+	}
+	if n.Load() != before {
+		t.Errorf("%d requests sent with a bad base URL", n.Load()-before)
 	}
 }
 

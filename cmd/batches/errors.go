@@ -1,81 +1,38 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
 
-	"github.com/mixpeekgo/batches/generated/client"
+	"github.com/mixpeekgo/batches"
 )
 
 // snippetBytes is how much of a body that is not the API's JSON is shown.
 const snippetBytes = 200
 
-// describeError turns a non-2xx answer into the lines to print after
-// "error: ":
+// describeAnswer turns an answer other than 2xx, as the client read it,
+// into the lines to print after "error: ":
 //
-//   - Mixpeek's ErrorResponse: "<message> (<type>, HTTP <status>)";
-//   - a 422 HTTPValidationError: "<loc joined by .>: <msg> (<type>)" per item;
-//   - other JSON with a "detail" or "message" string: "<it> (HTTP <status>)";
-//   - anything else: "HTTP <status>: <first 200 bytes of the body>".
-func describeError(code int, body []byte) []string {
-	status := statusLine(code)
-	if json.Valid(body) {
-		var er client.ErrorResponse
-		if json.Unmarshal(body, &er) == nil && er.Error.Message != "" {
-			if er.Error.Type != "" {
-				return []string{fmt.Sprintf("%s (%s, HTTP %d)", clean(er.Error.Message), clean(er.Error.Type), code)}
-			}
-			return []string{fmt.Sprintf("%s (HTTP %d)", clean(er.Error.Message), code)}
+//   - Mixpeek's ErrorResponse (Type set): "<message> (<type>, HTTP <status>)";
+//   - a 422 HTTPValidationError (Detail set): one line per item,
+//     "<loc joined by .>: <msg> (<type>)";
+//   - any other body (a proxy's page, another server's error):
+//     "HTTP <status>: <its first 200 bytes>", or "HTTP <status> (empty body)".
+func describeAnswer(e *batches.Error) []string {
+	switch {
+	case e.Type != "":
+		return []string{fmt.Sprintf("%s (%s, HTTP %d)", clean(e.Message), clean(e.Type), e.StatusCode)}
+	case len(e.Detail) > 0:
+		lines := make([]string, len(e.Detail))
+		for i, d := range e.Detail {
+			lines[i] = clean(d.String())
 		}
-		var ve client.HTTPValidationError
-		if json.Unmarshal(body, &ve) == nil && len(ve.Detail) > 0 {
-			lines := make([]string, 0, len(ve.Detail))
-			for _, d := range ve.Detail {
-				line := clean(d.Msg)
-				if loc := joinLoc(d.Loc); loc != "" {
-					line = loc + ": " + line
-				}
-				if d.Type != "" {
-					line += " (" + clean(d.Type) + ")"
-				}
-				lines = append(lines, line)
-			}
-			return lines
-		}
-		var other struct {
-			Detail  any `json:"detail"`
-			Message any `json:"message"`
-		}
-		if json.Unmarshal(body, &other) == nil {
-			for _, v := range []any{other.Detail, other.Message} {
-				if s, ok := v.(string); ok && s != "" {
-					return []string{fmt.Sprintf("%s (HTTP %d)", clean(s), code)}
-				}
-			}
-		}
+		return lines
+	case len(strings.TrimSpace(string(e.RawBody))) == 0:
+		return []string{fmt.Sprintf("HTTP %s (empty body)", statusLine(e.StatusCode))}
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return []string{fmt.Sprintf("HTTP %s (empty body)", status)}
-	}
-	return []string{fmt.Sprintf("HTTP %s: %s", status, snippet(body))}
-}
-
-// joinLoc renders a validation error's loc, ["body","limit"] or
-// ["body","items",0], as body.limit or body.items.0.
-func joinLoc(loc []client.ValidationError_Loc_Item) string {
-	parts := make([]string, 0, len(loc))
-	for _, item := range loc {
-		if s, err := item.AsValidationErrorLoc0(); err == nil {
-			parts = append(parts, clean(s))
-		} else if n, err := item.AsValidationErrorLoc1(); err == nil {
-			parts = append(parts, fmt.Sprint(n))
-		} else if b, err := item.MarshalJSON(); err == nil {
-			parts = append(parts, clean(string(b)))
-		}
-	}
-	return strings.Join(parts, ".")
+	return []string{fmt.Sprintf("HTTP %s: %s", statusLine(e.StatusCode), snippet(e.RawBody))}
 }
 
 // snippet is the first snippetBytes of body, on one line, safe to print.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -15,50 +14,15 @@ import (
 	"github.com/mixpeekgo/batches"
 )
 
-// newClient returns the client for cfg. The verbose log goes to stderr.
-func newClient(cfg config, stderr io.Writer) (*batches.Client, error) {
-	opts := []batches.Option{
-		batches.WithAPIKey(cfg.apiKey),
-		batches.WithNamespace(cfg.namespace),
-		batches.WithBaseURL(cfg.baseURL),
-		batches.WithAttemptTimeout(cfg.timeout),
-		batches.WithMaxRetries(cfg.maxRetries),
-		batches.WithMaxRetryDelay(cfg.maxRetryDelay),
-	}
-	if cfg.verbose {
-		opts = append(opts, batches.WithLogger(verboseLogger(stderr)))
-	}
-	return batches.New(opts...)
-}
-
-// verboseLogger is the log of -v: slog's text format without the time, one
-// line an attempt, e.g.
-//
-//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 retry_in=317ms
-func verboseLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		},
-	}))
-}
-
-// list runs "batches list" with checked settings.
-func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writer) int {
-	c, err := newClient(cfg, stderr)
-	if err != nil {
-		return fail(stderr, cfg, err)
-	}
+// list runs "batches list" with c, the client of the settings s.
+func list(ctx context.Context, c *batches.Client, s settings, o listOptions, stdout, stderr io.Writer) int {
 	params := &batches.ListBatchesParams{Status: o.status, Offset: o.offset, Limit: o.limit}
 	if o.all {
-		return walkAll(ctx, c, cfg, o, params, stdout, stderr)
+		return walkAll(ctx, c, s, o, params, stdout, stderr)
 	}
 	page, err := c.ListBatches(ctx, o.bucket, params)
 	if err != nil {
-		return fail(stderr, cfg, err)
+		return fail(stderr, s, err)
 	}
 	switch o.format {
 	case formatJSON:
@@ -73,7 +37,7 @@ func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writ
 		err = writeTable(stdout, page.Results, o.offset, page.TotalCount)
 	}
 	if err != nil {
-		return writeFailed(stderr, cfg, err)
+		return writeFailed(stderr, s, err)
 	}
 	return exitOK
 }
@@ -83,18 +47,18 @@ func list(ctx context.Context, cfg config, o listOptions, stdout, stderr io.Writ
 // other Unix filters: exit status 0 and nothing on stderr. main ignores
 // SIGPIPE so that such a write returns EPIPE instead of killing the
 // program.
-func writeFailed(stderr io.Writer, cfg config, err error) int {
+func writeFailed(stderr io.Writer, s settings, err error) int {
 	if brokenPipe(err) {
 		return exitOK
 	}
-	return fail(stderr, cfg, fmt.Errorf("writing the output: %w", err))
+	return fail(stderr, s, fmt.Errorf("writing the output: %w", err))
 }
 
 // walkAll runs "batches list --all" over the client's iterator, whose page
 // size is --limit or allPageSize. With -o jsonl each batch is written as it
 // arrives; with json or table they are gathered and written only when
 // every page has come, so that a part is never passed off as the whole.
-func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, params *batches.ListBatchesParams, stdout, stderr io.Writer) int {
+func walkAll(ctx context.Context, c *batches.Client, s settings, o listOptions, params *batches.ListBatchesParams, stdout, stderr io.Writer) int {
 	if params.Limit == 0 {
 		params.Limit = allPageSize
 	}
@@ -106,7 +70,7 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 	// return.
 	for b, err := range c.AllBatches(ctx, o.bucket, params) {
 		if err != nil {
-			code := fail(stderr, cfg, err)
+			code := fail(stderr, s, err)
 			if o.format == formatJSONL && n > 0 {
 				fmt.Fprintf(stderr, "error: the listing is incomplete: %d batches were written before the error\n", n)
 			}
@@ -115,7 +79,7 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 		n++
 		if o.format == formatJSONL {
 			if err := writeJSONLine(stdout, b); err != nil {
-				return writeFailed(stderr, cfg, err) // ends the walk
+				return writeFailed(stderr, s, err) // ends the walk
 			}
 			continue
 		}
@@ -133,31 +97,32 @@ func walkAll(ctx context.Context, c *batches.Client, cfg config, o listOptions, 
 		err = writeTable(stdout, all, o.offset, total)
 	}
 	if err != nil {
-		return writeFailed(stderr, cfg, err)
+		return writeFailed(stderr, s, err)
 	}
 	return exitOK
 }
 
 // fail prints err to stderr, one "error: " line per problem, and returns
-// the exit status of its kind (see exitCode). The API key is masked should
-// anything echo it.
-func fail(stderr io.Writer, cfg config, err error) int {
-	for _, l := range describe(err, cfg) {
-		if len(cfg.apiKey) >= 8 {
-			l = strings.ReplaceAll(l, cfg.apiKey, "[api key]")
-		}
+// the exit status of its kind (see exitCode); a usage error ends with the
+// hint to --help. The client keeps the API key out of its errors.
+func fail(stderr io.Writer, s settings, err error) int {
+	for _, l := range describe(err, s) {
 		fmt.Fprintf(stderr, "error: %s\n", l)
 	}
-	return exitCode(err)
+	code := exitCode(err)
+	if code == exitUsage {
+		fmt.Fprintln(stderr, usageHint)
+	}
+	return code
 }
 
 // describe is the lines that tell err.
-func describe(err error, cfg config) []string {
-	if errors.Is(err, context.Canceled) {
-		return []string{"interrupted"}
-	}
+func describe(err error, s settings) []string {
 	var e *batches.Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return []string{"interrupted"}
+	case !errors.As(err, &e):
 		return []string{strings.TrimPrefix(err.Error(), "batches: ")}
 	}
 	var lines []string
@@ -169,13 +134,13 @@ func describe(err error, cfg config) []string {
 	case e.StatusCode >= 200 && e.StatusCode <= 299:
 		lines = []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(e.StatusCode), clean(e.Message), snippet(e.RawBody))}
 	default:
-		lines = describeError(e.StatusCode, e.RawBody)
+		lines = describeAnswer(e)
 	}
 	if n := len(e.Attempts); n > 1 {
 		lines = append(lines, fmt.Sprintf("gave up after %d attempts", n))
 	}
-	if e.RetryAfter > cfg.maxRetryDelay {
-		lines = append(lines, fmt.Sprintf("the server asks to wait %v before trying again (Retry-After), more than --max-retry-delay %v: not retried", e.RetryAfter, cfg.maxRetryDelay))
+	if e.RetryAfter > s.maxRetryDelay {
+		lines = append(lines, fmt.Sprintf("the server asks to wait %v before trying again (Retry-After), more than --max-retry-delay %v: not retried", e.RetryAfter, s.maxRetryDelay))
 	}
 	return lines
 }

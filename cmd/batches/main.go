@@ -14,15 +14,19 @@
 //
 //	--api-key          MIXPEEK_API_KEY    API key, sent as "Authorization: Bearer <key>" (required)
 //	--namespace        MIXPEEK_NAMESPACE  namespace name or id, sent as "X-Namespace" (required)
-//	--base-url         MIXPEEK_BASE_URL   scheme and host only, default https://api.mixpeek.com
+//	--base-url         MIXPEEK_BASE_URL   scheme and host (a proxy's path prefix too), default https://api.mixpeek.com
 //	--timeout                             timeout of each HTTP attempt, default 30s
 //	--max-retries                         retries of a failed request, default 2
 //	--max-retry-delay                     longest wait before a retry, default 8s (a longer Retry-After ends the retries)
 //	-v, --verbose                         log each attempt and each retry's delay to stderr
 //
-// The base URL must not carry a path: the API paths already start with /v1,
-// so "http://127.0.0.1:8080/" is accepted but "http://127.0.0.1:8080/v1" is
-// a usage error.
+// The settings are the client's (package batches) and it checks them: the
+// base URL is http or https, a host, and a path prefix if a proxy serves
+// the API under one, but it does not end in /v1, which the API paths start
+// with already ("http://127.0.0.1:8080/" is accepted,
+// "http://127.0.0.1:8080/v1" is a usage error). A bad flag, or a bucket,
+// offset or limit the client refuses before sending, is reported in the
+// client's words, after the flag it came from when that is known.
 //
 // Output is a table when stdout is a terminal and JSON otherwise; -o table,
 // -o json or -o jsonl forces one. JSON output of one page is the server's
@@ -31,11 +35,12 @@
 // every batch, total_count being --offset plus their number. -o jsonl
 // writes one batch a line, compact, as the server sent it; with --all each
 // page's lines are written as the page arrives. --all walks the pages with
-// the client's iterator (page size --limit or 1000), never prints a batch
-// twice, and fails (exit status 1) on pages that cannot make up the whole
-// list (batches.ErrInconsistentPage: a server that ignores the offset or
-// the limit, repeats pages, or counts batches it does not return); with -o
-// json or table it prints nothing unless every page came.
+// the client's iterator (page size --limit, or the largest the API
+// allows), never prints a batch twice, and fails (exit status 1) on pages
+// that cannot make up the whole list (batches.ErrInconsistentPage: a
+// server that ignores the offset or the limit, repeats pages, or counts
+// batches it does not return); with -o json or table it prints nothing
+// unless every page came.
 //
 // API errors are printed to stderr as
 //
@@ -46,9 +51,9 @@
 //	error: body.limit: Input should be less than or equal to 1000 (less_than_equal)
 //
 // followed by "error: gave up after N attempts" when the request was
-// retried. A body that is not the API's JSON (a proxy's HTML page, say) is
-// reported with the HTTP status and its first 200 bytes. The API key is
-// never printed.
+// retried. Another answer (a proxy's HTML page, another server's JSON) is
+// reported with the HTTP status and the first 200 bytes of its body. The
+// API key is never printed.
 //
 // Exit status: 0 success; 1 other failure (an answer that is not the API's,
 // a 400 or 422 from the API, the output could not be written); 2 usage

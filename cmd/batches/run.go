@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
+	"log/slog"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/alecthomas/kong"
 
@@ -26,23 +24,19 @@ const (
 	exitInterrupted = 130 // SIGINT or SIGTERM (128 + SIGINT, as shells report it)
 )
 
-// defaultBaseURL is where the API lives unless --base-url or
-// MIXPEEK_BASE_URL says otherwise.
-const defaultBaseURL = batches.DefaultBaseURL
+// The flags are checked by the client (batches.CheckOptions, and the
+// checks of a call before it sends), which says what is wrong; the CLI
+// checks only what the client allows and the CLI does not: --status (the
+// client sends any status), --limit 0 and --timeout 0 (the client's "the
+// API's default" and "none"), and that a key and a namespace are given
+// (see settings).
 
-// taskStatuses is every value of the TaskStatus enum of openapi.yaml, in the
-// contract's order; --status must be one of them.
-var taskStatuses = batches.TaskStatuses()
+// minLimit is the contract's smallest --limit (the client takes 0 for the
+// API's default, which --limit does not).
+const minLimit = 1
 
-// maxBucketIdentifier is the contract's maxLength of bucket_identifier.
-const maxBucketIdentifier = 128
-
-const (
-	minLimit = 1
-	maxLimit = batches.MaxLimit
-	// allPageSize is the page size of --all when --limit is not given.
-	allPageSize = maxLimit
-)
+// allPageSize is the page size of --all when --limit is not given.
+const allPageSize = batches.MaxLimit
 
 const description = `List the batches of a Mixpeek bucket (Mixpeek's Bucket Batches API).
 
@@ -50,7 +44,8 @@ const description = `List the batches of a Mixpeek bucket (Mixpeek's Bucket Batc
 
 const commonHelp = `Flags may also come from the environment: MIXPEEK_API_KEY, MIXPEEK_NAMESPACE
 and MIXPEEK_BASE_URL (a flag wins over its variable). The base URL is scheme
-and host only, e.g. http://127.0.0.1:8080; the API paths already start with /v1.
+and host, e.g. http://127.0.0.1:8080, and a path prefix if a proxy serves the
+API under one, but not /v1: the API paths already start with /v1.
 
 Output is a table when stdout is a terminal, JSON otherwise (-o forces one).
 JSON is the server's ListBatchesResponse, {"results":[...],"total_count":N};
@@ -86,7 +81,7 @@ tells whether the listing is whole.`
 type cli struct {
 	APIKey        string        `name:"api-key" placeholder:"KEY" envvar:"MIXPEEK_API_KEY" help:"API key, sent as 'Authorization: Bearer KEY' (env MIXPEEK_API_KEY). Required."`
 	Namespace     string        `name:"namespace" placeholder:"NAMESPACE" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (env MIXPEEK_NAMESPACE). Required."`
-	BaseURL       string        `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"API base URL, scheme and host only (env MIXPEEK_BASE_URL; default ${default})."`
+	BaseURL       string        `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"API base URL, scheme and host (and a proxy's path prefix, if any) (env MIXPEEK_BASE_URL; default ${default})."`
 	Timeout       time.Duration `name:"timeout" default:"30s" help:"Timeout of each HTTP attempt (sending the request and reading the answer); a timed-out attempt is retried."`
 	MaxRetries    int           `name:"max-retries" default:"${default_max_retries}" help:"Retries of a request that failed with a retryable status or a network error (0 turns them off)."`
 	MaxRetryDelay time.Duration `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry; a server's longer Retry-After ends the retries."`
@@ -100,7 +95,7 @@ type listCmd struct {
 	Bucket string `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
 	Status string `name:"status" placeholder:"STATUS" help:"Only batches with this status, one of: ${statuses} (case-insensitive)."`
 	Offset *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches (>= 0; server default 0)."`
-	Limit  *int   `name:"limit" placeholder:"N" help:"At most N batches per page, ${min_limit}..${max_limit} (server default 100; with --all the page size, default ${all_page_size})."`
+	Limit  *int   `name:"limit" placeholder:"N" help:"At most N batches per page, ${min_limit}..${max_limit} (server default ${default_limit}; with --all the page size, default ${all_page_size})."`
 	All    bool   `name:"all" help:"Fetch every page from --offset on; print all batches at once (streamed with -o jsonl)."`
 	Output string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"Output format: table, json, jsonl (one batch a line, streamed), or auto (table on a terminal, json otherwise)."`
 }
@@ -108,7 +103,7 @@ type listCmd struct {
 // Help is the detailed help of "batches list --help".
 func (l *listCmd) Help() string {
 	return `--all walks every page (offset raised by the number
-of results, page size --limit or 1000) until total_count is reached, and never
+of results, page size --limit or ` + fmt.Sprint(allPageSize) + `) until total_count is reached, and never
 prints a batch twice. Pages that cannot make up the whole list fail the walk
 with exit status 1: a server that ignores the offset (a later page holding
 only batches already listed, with no new batches to explain it) or the limit,
@@ -143,10 +138,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(kongExit{code}) }),
 		kong.Vars{
-			"default_base_url": defaultBaseURL,
+			"default_base_url": batches.DefaultBaseURL,
 			"statuses":         joinStatuses(", "),
 			"min_limit":        fmt.Sprint(minLimit),
-			"max_limit":        fmt.Sprint(maxLimit),
+			"max_limit":        fmt.Sprint(batches.MaxLimit),
+			"default_limit":    fmt.Sprint(batches.DefaultLimit),
 			"all_page_size":    fmt.Sprint(allPageSize),
 
 			"default_max_retries":     fmt.Sprint(batches.DefaultMaxRetries),
@@ -176,7 +172,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	}
 	switch kctx.Command() {
 	case "list":
-		cfg, err := c.config()
+		s, err := c.settings(stderr)
 		if err != nil {
 			return reportUsage(stderr, err)
 		}
@@ -184,17 +180,24 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err != nil {
 			return reportUsage(stderr, err)
 		}
-		return list(ctx, cfg, opts, stdout, stderr)
+		client, err := batches.New(s.options...)
+		if err != nil {
+			return reportUsage(stderr, err)
+		}
+		return list(ctx, client, s, opts, stdout, stderr)
 	default: // kong only accepts the commands of cli
 		return reportUsage(stderr, usagef("unknown command %q", kctx.Command()))
 	}
 }
 
 func reportUsage(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "error: %v\n", err)
-	fmt.Fprintln(stderr, "run 'batches --help' or 'batches list --help' for usage")
+	fmt.Fprintf(stderr, "error: %s\n", strings.TrimPrefix(err.Error(), "batches: "))
+	fmt.Fprintln(stderr, usageHint)
 	return exitUsage
 }
+
+// usageHint follows the report of a usage error.
+const usageHint = "run 'batches --help' or 'batches list --help' for usage"
 
 // envResolver gives a flag the value of the environment variable named by
 // its envvar tag when the flag is not on the command line. Unlike kong's own
@@ -214,105 +217,77 @@ func envResolver(env func(string) string) kong.Resolver {
 }
 
 func joinStatuses(sep string) string {
-	s := make([]string, len(taskStatuses))
-	for i, st := range taskStatuses {
-		s[i] = string(st)
+	var s []string
+	for _, st := range batches.TaskStatuses() {
+		s = append(s, string(st))
 	}
 	return strings.Join(s, sep)
 }
 
-// config is the checked connection settings.
-type config struct {
-	apiKey        string
-	namespace     string
-	baseURL       string // scheme://host, no path
-	timeout       time.Duration
-	maxRetries    int
+// settings is what the global flags set: the client's options, each
+// checked by the client, and the max retry delay (the report of an answer
+// whose Retry-After is longer says so).
+type settings struct {
+	options       []batches.Option
 	maxRetryDelay time.Duration
-	verbose       bool
 }
 
-func (c *cli) config() (config, error) {
-	key := strings.TrimSpace(c.APIKey)
-	if key == "" {
-		return config{}, usagef("missing API key: pass --api-key or set MIXPEEK_API_KEY")
+// settings turns the global flags into the client's options. The client
+// checks each (batches.CheckOptions), and its error, which says what is
+// wrong, is reported with the flag it came from. The verbose log goes to
+// stderr.
+func (c *cli) settings(stderr io.Writer) (settings, error) {
+	// Every setting is given to the client, which then reads none from the
+	// process's environment: a flag wins over its variable, even when the
+	// flag is empty. So a missing key or namespace is told here, not by the
+	// call (batches.ErrNoAPIKey, ErrNoNamespace, which name the Go options).
+	key, ns := strings.TrimSpace(c.APIKey), strings.TrimSpace(c.Namespace)
+	switch {
+	case key == "":
+		return settings{}, usagef("missing API key: pass --api-key or set MIXPEEK_API_KEY")
+	case ns == "":
+		return settings{}, usagef("missing namespace: pass --namespace or set MIXPEEK_NAMESPACE")
+	case c.Timeout == 0: // the client's "no timeout"
+		return settings{}, usagef("--timeout must be positive, got %s", c.Timeout)
 	}
-	if !isHeaderToken(key) {
-		// Never echo the key.
-		return config{}, usagef("the API key (--api-key / MIXPEEK_API_KEY) contains spaces or control characters")
+	type flagged struct {
+		flag string
+		opt  batches.Option
 	}
-	ns := strings.TrimSpace(c.Namespace)
-	if ns == "" {
-		return config{}, usagef("missing namespace: pass --namespace or set MIXPEEK_NAMESPACE")
+	flags := []flagged{
+		{"--api-key / MIXPEEK_API_KEY", batches.WithAPIKey(key)},
+		{"--namespace / MIXPEEK_NAMESPACE", batches.WithNamespace(ns)},
+		{"--base-url / MIXPEEK_BASE_URL", batches.WithBaseURL(strings.TrimSpace(c.BaseURL))},
+		{"--timeout", batches.WithAttemptTimeout(c.Timeout)},
+		{"--max-retries", batches.WithMaxRetries(c.MaxRetries)},
+		{"--max-retry-delay", batches.WithMaxRetryDelay(c.MaxRetryDelay)},
 	}
-	if strings.IndexFunc(ns, unicode.IsControl) >= 0 {
-		return config{}, usagef("the namespace (--namespace / MIXPEEK_NAMESPACE) %q contains control characters", ns)
-	}
-	base, err := parseBaseURL(c.BaseURL)
-	if err != nil {
-		return config{}, err
-	}
-	if c.Timeout <= 0 {
-		return config{}, usagef("--timeout must be positive, got %s", c.Timeout)
-	}
-	if c.MaxRetries < 0 {
-		return config{}, usagef("--max-retries must be >= 0, got %d", c.MaxRetries)
-	}
-	if c.MaxRetryDelay <= 0 {
-		return config{}, usagef("--max-retry-delay must be positive, got %s", c.MaxRetryDelay)
-	}
-	return config{apiKey: key, namespace: ns, baseURL: base, timeout: c.Timeout,
-		maxRetries: c.MaxRetries, maxRetryDelay: c.MaxRetryDelay, verbose: c.Verbose}, nil
-}
-
-// isHeaderToken reports whether s can go in an HTTP header as is: no
-// spaces, no control characters.
-func isHeaderToken(s string) bool {
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return false
+	s := settings{maxRetryDelay: c.MaxRetryDelay}
+	for _, f := range flags {
+		if err := batches.CheckOptions(f.opt); err != nil {
+			return settings{}, usagef("%s: %s", f.flag, strings.TrimPrefix(err.Error(), "batches: "))
 		}
+		s.options = append(s.options, f.opt)
 	}
-	return true
+	if c.Verbose {
+		s.options = append(s.options, batches.WithLogger(verboseLogger(stderr)))
+	}
+	return s, nil
 }
 
-// parseBaseURL checks --base-url: http or https, a host, and no path but
-// "/", no query, fragment or credentials. It returns scheme://host.
-func parseBaseURL(raw string) (string, error) {
-	const what = "--base-url / MIXPEEK_BASE_URL"
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", usagef("%s is empty; want scheme and host, e.g. %s", what, defaultBaseURL)
-	}
-	if !strings.Contains(raw, "://") {
-		return "", usagef("%s %q must start with http:// or https://, e.g. %s", what, raw, defaultBaseURL)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", usagef("%s is not a URL: %v", what, err)
-	}
-	if u.User != nil {
-		return "", usagef("%s %q must not contain credentials; pass the key with --api-key", what, u.Redacted())
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", usagef("%s %q must start with http:// or https://, e.g. %s", what, raw, defaultBaseURL)
-	}
-	if u.Host == "" {
-		return "", usagef("%s %q has no host, e.g. %s", what, raw, defaultBaseURL)
-	}
-	root := scheme + "://" + u.Host
-	if u.Path != "" && u.Path != "/" || u.RawPath != "" || u.Opaque != "" {
-		return "", usagef("%s %q has a path; give scheme and host only (%s): the client adds /v1/buckets/... itself", what, raw, root)
-	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return "", usagef("%s %q must not have a query or fragment; give scheme and host only (%s)", what, raw, root)
-	}
-	return root, nil
+// verboseLogger is the log of -v: slog's text format without the time, one
+// line an attempt, e.g.
+//
+//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 retry_in=317ms
+func verboseLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 }
 
 // Output formats.
@@ -324,7 +299,9 @@ const (
 	formatJSONL
 )
 
-// listOptions is the checked "list" flags.
+// listOptions is the "list" flags. The bucket, offset and limit are the
+// client's to check when the call is made (batches.ErrValidation, before
+// sending).
 type listOptions struct {
 	bucket string
 	status batches.TaskStatus // "" for every status
@@ -335,15 +312,10 @@ type listOptions struct {
 }
 
 func (l *listCmd) options(isTerminal bool) (listOptions, error) {
-	o := listOptions{all: l.All}
-	o.bucket = strings.TrimSpace(l.Bucket)
-	if o.bucket == "" {
-		return o, usagef("--bucket must not be empty")
-	}
-	if n := len(o.bucket); n > maxBucketIdentifier {
-		return o, usagef("--bucket is %d bytes long, more than %d", n, maxBucketIdentifier)
-	}
+	o := listOptions{bucket: strings.TrimSpace(l.Bucket), all: l.All}
 	if l.Status != "" {
+		// The client sends any status (a newer server may know more); the
+		// CLI takes those of the contract, in any case.
 		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
 		if !st.IsKnown() {
 			return o, usagef("--status %q is not a batch status; want one of %s", l.Status, joinStatuses(", "))
@@ -351,14 +323,11 @@ func (l *listCmd) options(isTerminal bool) (listOptions, error) {
 		o.status = st
 	}
 	if l.Offset != nil {
-		if *l.Offset < 0 {
-			return o, usagef("--offset must be >= 0, got %d", *l.Offset)
-		}
 		o.offset = *l.Offset
 	}
 	if l.Limit != nil {
-		if *l.Limit < minLimit || *l.Limit > maxLimit {
-			return o, usagef("--limit must be between %d and %d, got %d", minLimit, maxLimit, *l.Limit)
+		if *l.Limit == 0 { // the client's "the API's default"
+			return o, usagef("--limit must be between %d and %d, got 0", minLimit, batches.MaxLimit)
 		}
 		o.limit = *l.Limit
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/domain"
@@ -205,7 +206,7 @@ func TestDemoStatusFilter(t *testing.T) {
 	if len(counts) < 2 {
 		t.Fatalf("the demo has only statuses %v", counts)
 	}
-	for _, s := range taskStatuses {
+	for _, s := range batches.TaskStatuses() {
 		st := client.TaskStatus(s)
 		// Lower case is accepted too.
 		r := runCLI(t, d.env(), false, "list", "--bucket", "bkt_demo", "--status", strings.ToLower(string(st)), "--limit", "1000")
@@ -343,7 +344,7 @@ func TestDemoEnvAndFlags(t *testing.T) {
 	// /v1 on the base URL is a usage error, and nothing is sent.
 	before := d.requests.Load()
 	r = runCLI(t, d.env(), false, "--base-url", d.url+"/v1", "list", "--bucket", "bkt_demo")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "has a path") || d.requests.Load() != before {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "ends in /v1") || d.requests.Load() != before {
 		t.Fatalf("/v1: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
