@@ -149,14 +149,14 @@ func (a *admin) InsertBatches(ctx context.Context, bucketID string, bs []Batch) 
 	})
 }
 
-func (a *admin) ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error) {
+func (a *admin) ImportBatches(ctx context.Context, bucketID string, r io.Reader, schema Schema) (int, error) {
 	const op = "import batches"
 	if err := a.do(ctx, op, func(ctx context.Context, tx Tx) error {
 		return mustExist(ctx, tx, "bucket", bucketID)
 	}); err != nil {
 		return 0, err
 	}
-	bs, lines, err := ReadBatches(r)
+	bs, lines, err := ReadBatches(r, schema)
 	if err != nil {
 		return 0, a.fail(op, err)
 	}

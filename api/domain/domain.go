@@ -171,8 +171,9 @@ type Admin interface {
 	InsertBatches(ctx context.Context, bucketID string, batches []Batch) error
 
 	// ImportBatches stores in the bucket bucketID the batches read from r,
-	// JSON Lines of Batch objects as the List Batches endpoint returns them
-	// (the format and its checks are [ReadBatches]'s), and returns how many
+	// JSON Lines of Batch objects as the List Batches endpoint returns them,
+	// checked against schema (the format and its checks are
+	// [ReadBatches]'s; api.BatchSchema is the contract's), and returns how many
 	// it stored. The bucket_id of the lines is ignored; every other field
 	// is kept as given, timestamps to the nanosecond (stored in UTC) and
 	// metadata numbers digit for digit.
@@ -186,7 +187,7 @@ type Admin interface {
 	// invalid line, or ErrAlreadyExists for a batch_id repeated in the
 	// input or already stored in any bucket. Other errors are those of r,
 	// storage failures or a done ctx.
-	ImportBatches(ctx context.Context, bucketID string, r io.Reader) (int, error)
+	ImportBatches(ctx context.Context, bucketID string, r io.Reader, schema Schema) (int, error)
 
 	// UpdateBatchStatus sets the status of the batch batchID (in whichever
 	// bucket) to status and its updated_at to now (UTC, to the nanosecond;

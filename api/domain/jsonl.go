@@ -33,6 +33,19 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 // Unwrap returns e.Err.
 func (e *LineError) Unwrap() error { return e.Err }
 
+// Schema is the contract's schema of a batch as the import format checks
+// lines against it: openapi.yaml's components.schemas.Batch, which
+// api.BatchSchema returns (the server validates requests with the same
+// document). The domain does not restate the contract; it is handed it.
+type Schema interface {
+	// Has reports whether the schema has the property name; a line's
+	// fields it has not are dropped.
+	Has(property string) bool
+	// Check returns an error saying where and how obj, a decoded JSON
+	// object (numbers as json.Number), breaks the schema.
+	Check(obj map[string]any) error
+}
+
 // ReadBatches reads and checks every line of r, JSON Lines of Batch
 // objects as the List Batches endpoint returns them, and returns the
 // batches and, for each, its 1-based line number (blank lines are skipped
@@ -45,17 +58,16 @@ func (e *LineError) Unwrap() error { return e.Err }
 //   - the fields it leaves out get Mixpeek's defaults (status DRAFT, type
 //     BUCKET, total_tiers 1, object_ids [], metadata {}, the nullable
 //     ones null); batch_id, created_at and updated_at have none;
-//   - fields the contract does not know (Mixpeek's tier_tasks, say) are
+//   - fields schema does not have (Mixpeek's tier_tasks, say) are
 //     dropped;
-//   - the rest must match the Batch schema of openapi.yaml (types, enums,
-//     date-time formats, total_tiers ≥ 1; the error says "does not match
-//     the Batch schema" and where) and [CheckBatch].
+//   - the rest must match schema (the error says "does not match the
+//     Batch schema" and where) and [CheckBatch].
 //
 // Whole numbers in the integer fields may be written as 1.0 or 1e2;
 // metadata numbers are kept digit for digit (json.Number). An error about
 // a line is a *[LineError] (wrapping [ErrInvalid], or [ErrAlreadyExists]
 // for a batch_id repeated in r); other errors are those of r.
-func ReadBatches(r io.Reader) ([]Batch, []int, error) {
+func ReadBatches(r io.Reader, schema Schema) ([]Batch, []int, error) {
 	var (
 		out   []Batch
 		lines []int
@@ -74,7 +86,7 @@ func ReadBatches(r io.Reader) ([]Batch, []int, error) {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
-			b, perr := parseBatch(line)
+			b, perr := parseBatch(schema, line)
 			if perr != nil {
 				return nil, nil, &LineError{Line: n, Err: perr}
 			}
@@ -175,8 +187,9 @@ func checkNumbers(v any, path string) error {
 	return nil
 }
 
-// parseBatch checks one line (see ReadBatches) and decodes it.
-func parseBatch(line []byte) (Batch, error) {
+// parseBatch checks one line (see ReadBatches) against schema and decodes
+// it.
+func parseBatch(schema Schema, line []byte) (Batch, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	var v any
@@ -194,7 +207,7 @@ func parseBatch(line []byte) (Batch, error) {
 	// Fields the contract does not know (Mixpeek's tier_tasks, say) are
 	// dropped before anything is checked.
 	for k := range obj {
-		if _, known := batchProperties[k]; !known {
+		if !schema.Has(k) {
 			delete(obj, k)
 		}
 	}
@@ -204,7 +217,7 @@ func parseBatch(line []byte) (Batch, error) {
 	if err := checkNumbers(obj, ""); err != nil {
 		return Batch{}, err
 	}
-	if err := checkBatchSchema(obj); err != nil {
+	if err := schema.Check(obj); err != nil {
 		return Batch{}, fmt.Errorf("%w: does not match the Batch schema: %v", ErrInvalid, err)
 	}
 	line, err := json.Marshal(obj) // json.Number is written back as sent

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
 )
@@ -56,7 +57,7 @@ func TestImportRoundTrip(t *testing.T) {
 	long := `{"batch_id":"btch_long","bucket_id":"x","collection_ids":null,"created_at":"2025-05-01T00:00:00Z","current_tier":null,"error":null,"error_summary":null,"metadata":{"blob":"` +
 		strings.Repeat("a", 2<<20) + `"},"object_ids":[],"status":"ARCHIVED","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-05-01T00:00:00Z"}`
 	input := "\ufeff" + goodLines[0] + "\r\n\n   \n" + goodLines[1] + "\n" + goodLines[2] + "\r\n" + long // no final newline
-	n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(input))
+	n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(input), api.BatchSchema())
 	if err != nil || n != 4 {
 		t.Fatalf("ImportBatches = %d, %v; want 4", n, err)
 	}
@@ -105,7 +106,7 @@ func TestImportBadLineImportsNothing(t *testing.T) {
 			db, _ := openTemp(t)
 			a := newTenant(t, db, "Acme", "production", "main")
 			input := goodLines[0] + "\n" + goodLines[1] + "\n" + bad + "\n" + goodLines[2] + "\n"
-			n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input))
+			n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input), api.BatchSchema())
 			if err == nil {
 				t.Fatalf("ImportBatches succeeded (%d)", n)
 			}
@@ -130,13 +131,13 @@ func TestImportDuplicatesAndUnknownBucket(t *testing.T) {
 	a := newTenant(t, db, "Acme", "production", "main")
 	b := newTenant(t, db, "Other", "production", "main")
 
-	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(goodLines[1]+"\n")); err != nil || n != 1 {
+	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(goodLines[1]+"\n"), api.BatchSchema()); err != nil || n != 1 {
 		t.Fatalf("first import: %d, %v", n, err)
 	}
 	// Already in the database, in this bucket or another.
 	for _, bucket := range []string{a.b.ID, b.b.ID} {
 		input := goodLines[0] + "\n\n" + goodLines[1] + "\n"
-		n, err := db.ImportBatches(ctx, bucket, strings.NewReader(input))
+		n, err := db.ImportBatches(ctx, bucket, strings.NewReader(input), api.BatchSchema())
 		if n != 0 || !errors.Is(err, domain.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
 			t.Errorf("import into %s of an existing id: %d, %v", bucket, n, err)
 		}
@@ -147,17 +148,17 @@ func TestImportDuplicatesAndUnknownBucket(t *testing.T) {
 		}
 	}
 	// Repeated within the file.
-	n, err := db.ImportBatches(ctx, b.b.ID, strings.NewReader(goodLines[0]+"\n"+goodLines[2]+"\n"+goodLines[0]+"\n"))
+	n, err := db.ImportBatches(ctx, b.b.ID, strings.NewReader(goodLines[0]+"\n"+goodLines[2]+"\n"+goodLines[0]+"\n"), api.BatchSchema())
 	if n != 0 || !errors.Is(err, domain.ErrAlreadyExists) || !strings.Contains(err.Error(), "line 3: ") {
 		t.Errorf("repeated id: %d, %v", n, err)
 	}
 	// Unknown bucket.
-	n, err = db.ImportBatches(ctx, "bkt_nonexistent", strings.NewReader(goodLines[0]+"\n"))
+	n, err = db.ImportBatches(ctx, "bkt_nonexistent", strings.NewReader(goodLines[0]+"\n"), api.BatchSchema())
 	if n != 0 || !errors.Is(err, domain.ErrNotFound) || !strings.Contains(err.Error(), "bkt_nonexistent") {
 		t.Errorf("unknown bucket: %d, %v", n, err)
 	}
 	// Empty input.
-	if n, err := db.ImportBatches(ctx, b.b.ID, bytes.NewReader(nil)); n != 0 || err != nil {
+	if n, err := db.ImportBatches(ctx, b.b.ID, bytes.NewReader(nil), api.BatchSchema()); n != 0 || err != nil {
 		t.Errorf("empty input: %d, %v", n, err)
 	}
 }
@@ -166,7 +167,7 @@ func TestImportOverlongLine(t *testing.T) {
 	db, _ := openTemp(t)
 	a := newTenant(t, db, "Acme", "production", "main")
 	input := goodLines[0] + "\n" + strings.Repeat("x", domain.MaxImportLine+10) + "\n"
-	n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input))
+	n, err := db.ImportBatches(t.Context(), a.b.ID, strings.NewReader(input), api.BatchSchema())
 	if n != 0 || !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "line 2: ") {
 		t.Errorf("overlong line: %d, %v", n, err)
 	}
@@ -181,7 +182,7 @@ func TestImportDefaults(t *testing.T) {
 	a := newTenant(t, db, "Acme", "production", "main")
 	line := `{"batch_id":"btch_sparse00001","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z","total_tiers":1.0,` +
 		`"tier_tasks":[{"tier_num":0,"huge":1e400}],"manifest_key":"ns/x/manifests/tier_0.parquet"}`
-	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line)); err != nil || n != 1 {
+	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line), api.BatchSchema()); err != nil || n != 1 {
 		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)
 	}
 	page, _, err := storetest.ListPage(ctx, db, domain.ListParams{BucketID: a.b.ID, Limit: 1})

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/batchestest"
 )
 
@@ -251,7 +252,7 @@ func TestAllAllowsNewBatches(t *testing.T) {
 						data, _ := json.Marshal(b)
 						lines.Write(append(data, '\n'))
 					}
-					if _, err := srv.DB().ImportBatches(r.Context(), srv.Bucket, &lines); err != nil {
+					if _, err := srv.DB().ImportBatches(r.Context(), srv.Bucket, &lines, api.BatchSchema()); err != nil {
 						t.Error(err)
 					}
 				}

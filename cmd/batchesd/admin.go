@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/sqlite"
@@ -304,7 +305,7 @@ func (c *importCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
-	n, err := db.ImportBatches(e.ctx, c.Bucket, r)
+	n, err := db.ImportBatches(e.ctx, c.Bucket, r, api.BatchSchema())
 	if err != nil {
 		return fmt.Errorf("importing %s: %w (nothing was imported)", c.File, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
@@ -95,11 +96,11 @@ func testImportKeepsEveryField(t *testing.T, be Backend) {
 	db := be.Open(t)
 	_, b := newBucket(t, db, "bkt_imp")
 	// 1e400 is refused: no float64 holds it.
-	if _, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(lines[0])); !errors.Is(err, domain.ErrInvalid) {
+	if _, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(lines[0]), api.BatchSchema()); !errors.Is(err, domain.ErrInvalid) {
 		t.Fatalf("import of 1e400 = %v, want ErrInvalid", err)
 	}
 	lines[0] = strings.Replace(lines[0], `"e":1e400,`, `"e":1e300,`, 1)
-	if n, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(strings.Join(lines, "\n"))); err != nil || n != 2 {
+	if n, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(strings.Join(lines, "\n")), api.BatchSchema()); err != nil || n != 2 {
 		t.Fatalf("ImportBatches = %d, %v", n, err)
 	}
 	page, total, err := ListPage(t.Context(), db, domain.ListParams{BucketID: b.ID, Limit: 10})
@@ -184,7 +185,7 @@ func testStringsThatAreNotText(t *testing.T, be Backend) {
 			t.Errorf("a batch with task_id %q = %v, want ErrInvalid", s, err)
 		}
 	}
-	if _, err := db.ImportBatches(ctx, "bkt_\x00", strings.NewReader("")); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := db.ImportBatches(ctx, "bkt_\x00", strings.NewReader(""), api.BatchSchema()); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("import into bkt_\\x00 = %v, want ErrNotFound", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
@@ -254,7 +255,7 @@ func (w *countsWriter) step(t *testing.T) error {
 		if fail {
 			lines = append(lines, `{"batch_id":"btch_bad","status":"DONE"}`)
 		}
-		n, err := w.db.ImportBatches(ctx, bucket, strings.NewReader(strings.Join(lines, "\n")))
+		n, err := w.db.ImportBatches(ctx, bucket, strings.NewReader(strings.Join(lines, "\n")), api.BatchSchema())
 		if fail {
 			w.ops[4]++
 			if !errors.Is(err, domain.ErrInvalid) || n != 0 {
