@@ -36,16 +36,17 @@ func runPrinting(t *testing.T, f func()) string {
 	return <-out
 }
 
-// The examples that print run against the demo of the reference server,
-// with the environment a user sets, and print what the API holds.
+// The examples that print run against the demo of the reference server
+// as a user starts it (batchesd serve, a process), with the environment a
+// user sets, and print what the API holds.
 func TestExamplesAgainstTheDemo(t *testing.T) {
-	info, url := demoServer(t)
-	if info.BucketID != "bkt_demo" {
-		t.Fatalf("the demo bucket is %s; the examples list bkt_demo", info.BucketID)
+	info := demoServer(t)
+	if info.Bucket != "bkt_demo" {
+		t.Fatalf("the demo bucket is %s; the examples list bkt_demo", info.Bucket)
 	}
 	t.Setenv(batches.EnvAPIKey, info.APIKey)
-	t.Setenv(batches.EnvNamespace, info.NamespaceName)
-	t.Setenv(batches.EnvBaseURL, url)
+	t.Setenv(batches.EnvNamespace, info.Namespace)
+	t.Setenv(batches.EnvBaseURL, info.URL)
 	c, err := batches.New()
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,25 @@ import (
 // two dependencies).
 const maxClientRequirements = 5
 
+// maxClientSumLines is the most lines the go.sum of a module that imports
+// only the client may have: 22 today, the checksums of the modules above
+// and of what go mod tidy loads for their tests (testify's, go-yaml's, …).
+// The client's own test imports count too, since go mod tidy loads the
+// tests of the packages a module imports: one that brought in the server
+// (SQLite, kin-openapi) made it 64 lines, and 364 MB to download on a cold
+// module cache instead of 3.5 MB.
+const maxClientSumLines = 30
+
+// serverOnly are modules (path prefixes) of the reference server that must
+// not appear in the go.sum of a module that imports only the client.
+var serverOnly = []string{
+	"modernc.org/",
+	"github.com/getkin/kin-openapi",
+	"github.com/oapi-codegen/nethttp-middleware",
+	"github.com/pressly/goose",
+	"github.com/jackc/pgx",
+}
+
 // batchestestNeeds is every module a module that also imports
 // api/batchestest may require: what the reference server needs to run in
 // a test. A module outside it (the code generator, pgx, x/perf, kong, …)
@@ -60,8 +79,10 @@ var batchestestNeeds = []string{
 // module of its own outside this one (go.mod requires
 // github.com/mixpeekgo/batches, replaced by this checkout), a program that
 // imports the client, then one that also imports api/batchestest; go mod
-// tidy writes the requirements each needs. The client alone may bring at
-// most maxClientRequirements; batchestest only batchestestNeeds.
+// tidy writes the requirements each needs, and go.sum the checksums of
+// what it loaded. The client alone may bring at most maxClientRequirements
+// and maxClientSumLines lines of go.sum, none of serverOnly; batchestest
+// only batchestestNeeds.
 func TestImportWeight(t *testing.T) {
 	t.Parallel() // the go command's work, beside the other tests
 	if testing.Short() {
@@ -98,14 +119,24 @@ func main() { fmt.Println(batches.Version) }
 `
 	for _, tc := range []struct {
 		name, program string
-		check         func(t *testing.T, reqs []string)
+		check         func(t *testing.T, reqs []string, sum string)
 	}{
-		{"client", client, func(t *testing.T, reqs []string) {
+		{"client", client, func(t *testing.T, reqs []string, sum string) {
 			if len(reqs) > maxClientRequirements {
 				t.Errorf("a module importing the client requires %d modules, more than %d:\n%s", len(reqs), maxClientRequirements, strings.Join(reqs, "\n"))
 			}
+			if n := strings.Count(sum, "\n"); n > maxClientSumLines {
+				t.Errorf("the go.sum of a module importing the client has %d lines, more than %d (do the client's tests import more than the standard library and the client's own requirements?):\n%s", n, maxClientSumLines, sum)
+			}
+			for _, line := range strings.Split(sum, "\n") {
+				for _, m := range serverOnly {
+					if strings.HasPrefix(line, m) {
+						t.Errorf("the go.sum of a module importing the client holds %s, a module of the server: %s", m, line)
+					}
+				}
+			}
 		}},
-		{"batchestest", withFake, func(t *testing.T, reqs []string) {
+		{"batchestest", withFake, func(t *testing.T, reqs []string, _ string) {
 			for _, r := range reqs {
 				if !slices.Contains(batchestestNeeds, r) {
 					t.Errorf("a module importing api/batchestest requires %s, which the reference server does not need to run (or add it to batchestestNeeds)", r)
@@ -148,7 +179,7 @@ func main() { fmt.Println(batches.Version) }
 				t.Fatal(err)
 			}
 			t.Logf("%d requirements, %d lines of go.sum", len(reqs), bytes.Count(sumLines, []byte("\n")))
-			tc.check(t, reqs)
+			tc.check(t, reqs, string(sumLines))
 		})
 	}
 }

@@ -1,7 +1,10 @@
-package batches_test
+package batchestest_test
+
+// Moved from the root's contract_test.go: see batches_helpers_test.go.
 
 import (
 	"maps"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -14,10 +17,11 @@ import (
 	"github.com/mixpeekgo/batches"
 )
 
-// loadSpec loads openapi.yaml itself (not the copy embedded by go generate).
+// loadSpec loads openapi.yaml itself, at the module's root (not the copy
+// embedded by go generate).
 func loadSpec(t *testing.T) *openapi3.T {
 	t.Helper()
-	spec, err := openapi3.NewLoader().LoadFromFile("openapi.yaml")
+	spec, err := openapi3.NewLoader().LoadFromFile(filepath.Join("..", "..", "openapi.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
