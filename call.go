@@ -2,8 +2,12 @@ package batches
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
 
 	"github.com/mixpeekgo/batches/generated/client"
 )
@@ -102,4 +106,32 @@ func wire(cfg config, d *doer) *client.Client {
 		panic(err)
 	}
 	return c
+}
+
+// maxIdentifier is the contract's maxLength of the identifiers a request
+// carries: bucket_identifier and the other path parameters, and
+// X-Namespace.
+const maxIdentifier = 128
+
+// checkPathSegment refuses, before sending, a path parameter of operation
+// op (what names it, e.g. "bucket identifier"; resource is what it
+// identifies, e.g. "bucket") that the API would refuse or
+// that could not be sent as one segment of the URL path: empty, longer than
+// maxIdentifier bytes, "." or ".." (dot-segments, which a URL path resolves
+// away, RFC 3986 section 5.2.4, sending the request to another route), or
+// holding a control character. Its errors match ErrValidation.
+func checkPathSegment(op, what, resource, s string) error {
+	if s == "" {
+		return &paramError{op + ": the " + what + " is empty"}
+	}
+	if len(s) > maxIdentifier {
+		return &paramError{fmt.Sprintf("%s: the %s is %d bytes long, more than %d", op, what, len(s), maxIdentifier)}
+	}
+	if seg := url.PathEscape(s); seg == "." || seg == ".." {
+		return &paramError{fmt.Sprintf("%s: the %s %q is not a %s: in the URL path it would mean the current or parent directory", op, what, s, resource)}
+	}
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		return &paramError{fmt.Sprintf("%s: the %s %q contains a control character at byte %d", op, what, s, i+1)}
+	}
+	return nil
 }

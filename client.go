@@ -154,8 +154,8 @@ func checkNamespace(ns string) error {
 	switch {
 	case ns == "":
 		return errors.New("batches: the namespace is empty")
-	case len(ns) > 128:
-		return fmt.Errorf("batches: the namespace is %d bytes long, more than 128", len(ns))
+	case len(ns) > maxIdentifier:
+		return fmt.Errorf("batches: the namespace is %d bytes long, more than %d", len(ns), maxIdentifier)
 	case strings.TrimSpace(ns) != ns || !validHeaderValue(ns):
 		return fmt.Errorf("batches: the namespace %q cannot be sent in the X-Namespace header", ns)
 	}

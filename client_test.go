@@ -143,8 +143,8 @@ func TestBadParamsRefusedBeforeSending(t *testing.T) {
 	}{
 		{"", nil, "batches: listBatches: the bucket identifier is empty"},
 		{strings.Repeat("b", 129), nil, "batches: listBatches: the bucket identifier is 129 bytes long, more than 128"},
-		{"bkt_demo", &batches.ListBatchesParams{Limit: 1001}, "batches: listBatches: limit 1001 is outside 1..1000 (0 leaves it to the API, 100)"},
-		{"bkt_demo", &batches.ListBatchesParams{Limit: -1}, "batches: listBatches: limit -1 is outside 1..1000 (0 leaves it to the API, 100)"},
+		{"bkt_demo", &batches.ListBatchesParams{Limit: 1001}, "batches: listBatches: limit 1001 is more than 1000"},
+		{"bkt_demo", &batches.ListBatchesParams{Limit: -1}, "batches: listBatches: limit -1 is negative; it must be 1 to 1000"},
 		{"bkt_demo", &batches.ListBatchesParams{Offset: -1}, "batches: listBatches: offset -1 is negative; it must be 0 or more"},
 		// Dot-segments: resolved away, they would send the request to
 		// another route (POST /v1/batches/list, /v1/buckets/batches/list).

@@ -82,7 +82,7 @@ func TestExamplesAgainstTheDemo(t *testing.T) {
 
 	wantErr := "not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing\n" +
 		"404 NotFoundError bucket 1\n" +
-		"true batches: listBatches: limit 5000 is outside 1..1000 (0 leaves it to the API, 100)\n"
+		"true batches: listBatches: limit 5000 is more than 1000\n"
 	if got := runPrinting(t, ExampleError); got != wantErr {
 		t.Errorf("ExampleError printed\n%s\nwant\n%s", got, wantErr)
 	}

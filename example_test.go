@@ -88,7 +88,7 @@ func ExampleClient_AllBatches() {
 //
 //	not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing
 //	404 NotFoundError bucket 1
-//	true batches: listBatches: limit 5000 is outside 1..1000 (0 leaves it to the API, 100)
+//	true batches: listBatches: limit 5000 is more than 1000
 func ExampleError() {
 	c, err := batches.New()
 	if err != nil {

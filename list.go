@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"unicode"
 
 	"github.com/mixpeekgo/batches/generated/client"
 )
@@ -19,9 +16,6 @@ const (
 	MaxLimit     = 1000 // the largest page
 	DefaultLimit = 100  // the page size the API uses when none is sent (ListBatches with Limit 0); AllBatches sends it
 )
-
-// maxBucketIdentifier is the contract's maxLength of bucket_identifier.
-const maxBucketIdentifier = 128
 
 // ListBatchesParams filters and pages List Batches (the body of the
 // request, openapi.yaml ListBatchesRequest). The zero value asks for the
@@ -42,8 +36,11 @@ func (p *ListBatchesParams) check() error {
 	if p.Offset < 0 {
 		return &paramError{fmt.Sprintf("%s: offset %d is negative; it must be 0 or more", opListBatches, p.Offset)}
 	}
-	if p.Limit < 0 || p.Limit > MaxLimit {
-		return &paramError{fmt.Sprintf("%s: limit %d is outside 1..%d (0 leaves it to the API, %d)", opListBatches, p.Limit, MaxLimit, DefaultLimit)}
+	if p.Limit < 0 {
+		return &paramError{fmt.Sprintf("%s: limit %d is negative; it must be 1 to %d", opListBatches, p.Limit, MaxLimit)}
+	}
+	if p.Limit > MaxLimit {
+		return &paramError{fmt.Sprintf("%s: limit %d is more than %d", opListBatches, p.Limit, MaxLimit)}
 	}
 	return nil
 }
@@ -130,30 +127,10 @@ func valueOf(params *ListBatchesParams) ListBatchesParams {
 
 // checkList refuses, before sending, what List Batches would refuse.
 func checkList(bucket string, p ListBatchesParams) error {
-	if err := checkBucket(opListBatches, bucket); err != nil {
+	if err := checkPathSegment(opListBatches, "bucket identifier", "bucket", bucket); err != nil {
 		return err
 	}
 	return p.check()
-}
-
-// checkBucket refuses, before sending, a bucket identifier that operation
-// op would refuse or could not send as one segment of its URL path.
-func checkBucket(op, bucket string) error {
-	if bucket == "" {
-		return &paramError{op + ": the bucket identifier is empty"}
-	}
-	if len(bucket) > maxBucketIdentifier {
-		return &paramError{fmt.Sprintf("%s: the bucket identifier is %d bytes long, more than %d", op, len(bucket), maxBucketIdentifier)}
-	}
-	if seg := url.PathEscape(bucket); seg == "." || seg == ".." {
-		// In a URL path it is a dot-segment (RFC 3986, section 5.2.4):
-		// resolved away, it would send the request to another route.
-		return &paramError{fmt.Sprintf("%s: the bucket identifier %q is not a bucket: in the URL path it would mean the current or parent directory", op, bucket)}
-	}
-	if i := strings.IndexFunc(bucket, unicode.IsControl); i >= 0 {
-		return &paramError{fmt.Sprintf("%s: the bucket identifier %q contains a control character at byte %d", op, bucket, i+1)}
-	}
-	return nil
 }
 
 // listPage asks for one page with checked settings and parameters: a

@@ -21,6 +21,14 @@ import (
 	"github.com/mixpeekgo/batches"
 )
 
+// TaskStatus and BatchType are the root package's ([batches.TaskStatus],
+// [batches.BatchType]), the one home of the contract's status vocabulary,
+// named here so that a backend needs no other package of the project.
+type (
+	TaskStatus = batches.TaskStatus
+	BatchType  = batches.BatchType
+)
+
 // Organization owns API keys and namespaces. Every request acts for exactly
 // one organization, the one its API key belongs to.
 type Organization struct {

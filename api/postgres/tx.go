@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
@@ -132,7 +131,7 @@ func (x tx) BatchDoc(ctx context.Context, batchID string) (doc []byte, found boo
 	return doc, err == nil, err
 }
 
-func (x tx) SetBatchStatus(ctx context.Context, batchID string, status batches.TaskStatus, updatedAt time.Time, doc []byte) error {
+func (x tx) SetBatchStatus(ctx context.Context, batchID string, status domain.TaskStatus, updatedAt time.Time, doc []byte) error {
 	_, err := x.t.Exec(ctx, `UPDATE batches SET status = $2, updated_at = $3, doc = $4 WHERE id = $1`,
 		batchID, string(status), updatedAt.UnixNano(), doc)
 	return err

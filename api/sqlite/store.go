@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
@@ -151,8 +150,8 @@ func scanBatch(rows interface{ Scan(...any) error }) (domain.Batch, error) {
 		&errorSummary, &taskID, &metadata, &currentTier, &totalTiers, &createdAt, &updatedAt); err != nil {
 		return domain.Batch{}, err
 	}
-	b.Status = batches.TaskStatus(status)
-	b.Type = batches.BatchType(typ)
+	b.Status = domain.TaskStatus(status)
+	b.Type = domain.BatchType(typ)
 	b.TotalTiers = int(totalTiers)
 	b.CreatedAt = time.Unix(0, createdAt).UTC()
 	b.UpdatedAt = time.Unix(0, updatedAt).UTC()

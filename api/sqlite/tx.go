@@ -10,7 +10,6 @@ import (
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
@@ -109,7 +108,7 @@ func (x tx) BatchDoc(ctx context.Context, batchID string) (doc []byte, found boo
 	return doc, err == nil, err
 }
 
-func (x tx) SetBatchStatus(ctx context.Context, batchID string, status batches.TaskStatus, updatedAt time.Time, doc []byte) error {
+func (x tx) SetBatchStatus(ctx context.Context, batchID string, status domain.TaskStatus, updatedAt time.Time, doc []byte) error {
 	_, err := x.t.ExecContext(ctx, `UPDATE batches SET status = ?, updated_at = ?, doc = ? WHERE id = ?`,
 		string(status), updatedAt.UnixNano(), string(doc), batchID)
 	return err

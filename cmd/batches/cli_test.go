@@ -119,7 +119,7 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 	}{
 		{"bad status", env, []string{"list", "--bucket", "bkt_demo", "--status", "DONE"}, []string{`--status "DONE"`, "PENDING", "COMPLETED_WITH_ERRORS", "SUSPENDED"}},
 		{"limit zero", env, []string{"list", "--bucket", "bkt_demo", "--limit", "0"}, []string{"--limit must be between 1 and 1000, got 0"}},
-		{"limit too big", env, []string{"list", "--bucket", "bkt_demo", "--limit", "1001"}, []string{"error: listBatches: limit 1001 is outside 1..1000"}},
+		{"limit too big", env, []string{"list", "--bucket", "bkt_demo", "--limit", "1001"}, []string{"error: listBatches: limit 1001 is more than 1000"}},
 		{"limit not a number", env, []string{"list", "--bucket", "bkt_demo", "--limit", "ten"}, []string{"--limit"}},
 		{"negative offset", env, []string{"list", "--bucket", "bkt_demo", "--offset=-1"}, []string{"error: listBatches: offset -1 is negative; it must be 0 or more"}},
 		{"negative offset as a flag", env, []string{"list", "--bucket", "bkt_demo", "--offset", "-1"}, []string{"--offset"}},

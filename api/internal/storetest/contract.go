@@ -459,7 +459,7 @@ func testUpdateBatchStatusAndDeleteBatch(t *testing.T, be Backend) {
 // list returns the bucket's first page as ListBatches writes it.
 func list(t *testing.T, db domain.DB, bucketID string) string {
 	t.Helper()
-	out, total, err := db.ListBatches(t.Context(), domain.ListParams{BucketID: bucketID, Limit: 1000}, nil)
+	out, total, err := db.ListBatches(t.Context(), domain.ListParams{BucketID: bucketID, Limit: batches.MaxLimit}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
