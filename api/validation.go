@@ -42,9 +42,13 @@ func validationItem(loc []any, typ, msg string, input any, ctx map[string]any) s
 	return item
 }
 
-// writeValidationError answers 422 with FastAPI's HTTPValidationError body.
+// writeValidationError answers 422 with FastAPI's HTTPValidationError body,
+// detail always set.
 func writeValidationError(w http.ResponseWriter, items ...server.ValidationError) {
-	writeJSON(w, http.StatusUnprocessableEntity, server.HTTPValidationError{Detail: items})
+	if items == nil {
+		items = []server.ValidationError{}
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, server.HTTPValidationError{Detail: &items})
 }
 
 // readBody reads and checks the request body before the contract is

@@ -42,6 +42,36 @@ func (e BatchType) Valid() bool {
 	}
 }
 
+// Defines values for ErrorCategory.
+const (
+	ErrorCategoryAuthentication ErrorCategory = "authentication"
+	ErrorCategoryDependency     ErrorCategory = "dependency"
+	ErrorCategoryNetwork        ErrorCategory = "network"
+	ErrorCategoryResource       ErrorCategory = "resource"
+	ErrorCategoryRuntime        ErrorCategory = "runtime"
+	ErrorCategoryValidation     ErrorCategory = "validation"
+)
+
+// Valid indicates whether the value is a known member of the ErrorCategory enum.
+func (e ErrorCategory) Valid() bool {
+	switch e {
+	case ErrorCategoryAuthentication:
+		return true
+	case ErrorCategoryDependency:
+		return true
+	case ErrorCategoryNetwork:
+		return true
+	case ErrorCategoryResource:
+		return true
+	case ErrorCategoryRuntime:
+		return true
+	case ErrorCategoryValidation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorResponseSuccess.
 const (
 	ErrorResponseSuccessFalse ErrorResponseSuccess = false
@@ -108,22 +138,26 @@ func (e TaskStatus) Valid() bool {
 	}
 }
 
-// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Every field is
-// always present; the nullable ones are null when unset.
+// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Only
+// `bucket_id` is required, as in Mixpeek's schema; the reference
+// server sends every field of this schema, the nullable ones null
+// when unset.
 //
-// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":{"timeout":1},"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
+// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":null,"error":null,"error_summary":{"timeout":1},"internal_metadata":null,"loaded_object_ids":null,"manifest_key":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","tier_tasks":[],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
 	// BatchId The batch's id, `btch_` and 12 characters.
 	//
 	// Example: btch_a1b2c3d4e5f6
-	BatchId string `json:"batch_id"`
+	BatchId *string `json:"batch_id"`
 
 	// BucketId The id of the bucket the batch belongs to.
 	//
 	// Example: bkt_demo
 	BucketId string `json:"bucket_id"`
 
-	// CollectionIds The collections the batch feeds, if any.
+	// CollectionIds Every collection the batch feeds, in all its tiers (List Batches'
+	// `collection_id` filters on it), if any.
+	//
 	//
 	// Example: ["col_products01"]
 	CollectionIds *[]string `json:"collection_ids"`
@@ -131,12 +165,19 @@ type Batch struct {
 	// CreatedAt When the batch was created (RFC 3339).
 	//
 	// Example: 2025-06-01T12:00:00Z
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt *time.Time `json:"created_at"`
 
-	// CurrentTier The tier being processed, for tiered (collection) batches.
+	// CurrentTier The tier being processed (0-based), or the last one once done; null before processing starts.
+	//
+	// Example: 0
 	CurrentTier *int `json:"current_tier"`
 
-	// Error Why the batch failed, when it did.
+	// DagTiers The collections of each tier, tier 0 first (tier 0 reads the bucket, each later tier the tier before).
+	//
+	// Example: [["col_products01"]]
+	DagTiers *[][]string `json:"dag_tiers"`
+
+	// Error Why the batch failed, when it did (Mixpeek's legacy field; the tiers' `errors` say more).
 	Error *string `json:"error"`
 
 	// ErrorSummary Failed objects counted by error type, for partial failures.
@@ -144,32 +185,108 @@ type Batch struct {
 	// Example: {"timeout":2,"unsupported_format":1}
 	ErrorSummary *map[string]int `json:"error_summary"`
 
+	// InternalMetadata The engine's own metadata about the batch (job ids, versions), if any.
+	//
+	// Example: {"engine_version":"0.81.1"}
+	InternalMetadata *map[string]interface{} `json:"internal_metadata"`
+
+	// LoadedObjectIds The objects of `object_ids` that were validated and loaded, once submitted.
+	//
+	// Example: ["obj_7h3k9m2p4q8r"]
+	LoadedObjectIds *[]string `json:"loaded_object_ids"`
+
+	// ManifestKey Where the batch's manifest (its objects, for the engine) is stored, once written.
+	//
+	// Example: manifests/bkt_demo/btch_a1b2c3d4e5f6/tier_0.parquet
+	ManifestKey *string `json:"manifest_key"`
+
 	// Metadata Free-form metadata.
 	//
 	// Example: {"source":"nightly-import"}
-	Metadata map[string]interface{} `json:"metadata"`
+	Metadata *map[string]interface{} `json:"metadata"`
 
 	// ObjectIds The ids of the bucket objects in the batch.
 	//
 	// Example: ["obj_7h3k9m2p4q8r"]
-	ObjectIds []string   `json:"object_ids"`
-	Status    TaskStatus `json:"status"`
+	ObjectIds *[]string   `json:"object_ids"`
+	Status    *TaskStatus `json:"status"`
 
-	// TaskId The id of the task processing the batch, once submitted.
+	// TaskId The id of the task processing the batch (tier 0's), once submitted.
 	//
 	// Example: task_9f8e7d6c5b4a
 	TaskId *string `json:"task_id"`
 
+	// TierTasks One entry a processing tier, once submitted; empty before.
+	TierTasks *[]TierTaskInfo `json:"tier_tasks"`
+
 	// TotalTiers The number of processing tiers.
 	//
 	// Example: 1
-	TotalTiers int       `json:"total_tiers"`
-	Type       BatchType `json:"type"`
+	TotalTiers *int       `json:"total_tiers"`
+	Type       *BatchType `json:"type"`
 
 	// UpdatedAt When the batch last changed (RFC 3339).
 	//
 	// Example: 2025-06-01T12:04:31Z
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// BatchErrorDetail One error of a tier or extractor job, as Mixpeek's BatchErrorDetail.
+// The reference server sends every field but `timestamp` when it does
+// not know it.
+//
+// Example: {"affected_count":1,"affected_document_ids":["obj_5n8m1k4j7h0g"],"component":"image_extractor","error_type":"network","message":"extractor timed out after 300s","metadata":{"retry_count":2},"recovery_suggestion":null,"stage":"embedding","timestamp":"2025-06-01T12:03:10Z","traceback":null}
+type BatchErrorDetail struct {
+	// AffectedCount The number of documents the error affected.
+	//
+	// Example: 1
+	AffectedCount *int `json:"affected_count"`
+
+	// AffectedDocumentIds The documents the error affected.
+	//
+	// Example: ["obj_5n8m1k4j7h0g"]
+	AffectedDocumentIds *[]string `json:"affected_document_ids"`
+
+	// Component The component that failed.
+	//
+	// Example: image_extractor
+	Component *string `json:"component"`
+
+	// ErrorType The category of a processing error (`BatchErrorDetail.error_type`):
+	// `dependency` (a missing package or module), `authentication` (bad
+	// or missing credentials), `validation` (input or schema),
+	// `runtime` (a failure while running), `network` (timeouts, refused
+	// connections), `resource` (memory, disk, quotas).
+	//
+	//
+	// Example: runtime
+	ErrorType ErrorCategory `json:"error_type"`
+
+	// Message What went wrong, for people.
+	//
+	// Example: extractor timed out after 300s
+	Message string `json:"message"`
+
+	// Metadata More about the error.
+	//
+	// Example: {"retry_count":2}
+	Metadata *map[string]interface{} `json:"metadata"`
+
+	// RecoverySuggestion What to do about it, when known.
+	RecoverySuggestion *string `json:"recovery_suggestion"`
+
+	// Stage The processing stage that failed.
+	//
+	// Example: embedding
+	Stage *string `json:"stage"`
+
+	// Timestamp When the error occurred.
+	//
+	// Example: 2025-06-01T12:03:10Z
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Traceback The failure's traceback, possibly cut short.
+	Traceback *string `json:"traceback"`
 }
 
 // BatchType What a batch processes: `BUCKET` — objects of a bucket; `COLLECTION`
@@ -178,7 +295,18 @@ type Batch struct {
 // Example: BUCKET
 type BatchType string
 
-// ErrorDetail What went wrong.
+// ErrorCategory The category of a processing error (`BatchErrorDetail.error_type`):
+// `dependency` (a missing package or module), `authentication` (bad
+// or missing credentials), `validation` (input or schema),
+// `runtime` (a failure while running), `network` (timeouts, refused
+// connections), `resource` (memory, disk, quotas).
+//
+// Example: runtime
+type ErrorCategory string
+
+// ErrorDetail What went wrong. Only `message` and `type` are required, as in
+// Mixpeek's schema; the reference server always sends `details` too
+// (null when there are none).
 //
 // Example: {"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"}
 type ErrorDetail struct {
@@ -194,9 +322,9 @@ type ErrorDetail struct {
 
 	// Type A stable name for programs: `BadRequestError` (400),
 	// `UnauthorizedError` (401), `ForbiddenError` (403),
-	// `NotFoundError` (404), `MethodNotAllowedError` (405),
-	// `PayloadTooLargeError` (413), `UnsupportedMediaTypeError` (415),
-	// `InternalServerError` (500).
+	// `NotFoundError` (404), `MethodNotAllowedError` (405, a method the
+	// path does not have, with `Allow`), `PayloadTooLargeError` (413),
+	// `UnsupportedMediaTypeError` (415), `InternalServerError` (500).
 	//
 	//
 	// Example: NotFoundError
@@ -204,10 +332,15 @@ type ErrorDetail struct {
 }
 
 // ErrorResponse Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type ErrorResponse struct {
-	// Error What went wrong.
+	// Error What went wrong. Only `message` and `type` are required, as in
+	// Mixpeek's schema; the reference server always sends `details` too
+	// (null when there are none).
+	//
 	//
 	// Example: {"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"}
 	Error ErrorDetail `json:"error"`
@@ -220,7 +353,7 @@ type ErrorResponse struct {
 	// Success Always false.
 	//
 	// Example: false
-	Success ErrorResponseSuccess `json:"success"`
+	Success *ErrorResponseSuccess `json:"success,omitempty"`
 }
 
 // ErrorResponseSuccess Always false.
@@ -228,11 +361,56 @@ type ErrorResponse struct {
 // Example: false
 type ErrorResponseSuccess bool
 
-// HTTPValidationError FastAPI's request validation error (422).
+// ExtractorJobInfo One extractor job of a tier, as Mixpeek's ExtractorJobInfo: a tier
+// completes when all of its jobs have. The reference server sends
+// every field but `collection_ids` when it does not know them.
+//
+// Example: {"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:29Z","documents_written":2,"duration_ms":263000,"error":null,"errors":[],"extractor_type":"image_extractor","ray_job_id":"raysubmit_7Hq2LmX9","started_at":"2025-06-01T12:00:06Z","status":"COMPLETED"}
+type ExtractorJobInfo struct {
+	// CeleryTaskId The worker task that submitted the job.
+	CeleryTaskId *string `json:"celery_task_id"`
+
+	// CollectionIds The collections the job writes.
+	//
+	// Example: ["col_products01"]
+	CollectionIds *[]string `json:"collection_ids,omitempty"`
+
+	// CompletedAt When the job finished, once it has.
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// DocumentsWritten Documents the job wrote.
+	DocumentsWritten *int `json:"documents_written"`
+
+	// DurationMs How long the job ran, in milliseconds.
+	DurationMs *float64 `json:"duration_ms"`
+
+	// Error A one-line error message, when the job failed.
+	Error *string `json:"error"`
+
+	// Errors What went wrong in the job; empty when nothing did.
+	Errors *[]BatchErrorDetail `json:"errors"`
+
+	// ExtractorType The feature extractor, e.g. `image_extractor`.
+	//
+	// Example: image_extractor
+	ExtractorType string `json:"extractor_type"`
+
+	// RayJobId The engine job, once submitted.
+	//
+	// Example: raysubmit_7Hq2LmX9
+	RayJobId *string `json:"ray_job_id"`
+
+	// StartedAt When the job started, once it has.
+	StartedAt *time.Time  `json:"started_at"`
+	Status    *TaskStatus `json:"status"`
+}
+
+// HTTPValidationError FastAPI's request validation error (422). Nothing is required, as in
+// Mixpeek's schema; the reference server always sends `detail`.
 //
 // Example: {"detail":[{"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}
 type HTTPValidationError struct {
-	Detail []ValidationError `json:"detail"`
+	Detail *[]ValidationError `json:"detail,omitempty"`
 }
 
 // ListBatchesRequest Filter and page of a List Batches request. Unknown fields are
@@ -240,6 +418,13 @@ type HTTPValidationError struct {
 //
 // Example: {"limit":100,"offset":0,"status":"COMPLETED"}
 type ListBatchesRequest struct {
+	// CollectionId Only batches whose `collection_ids` contain this collection id;
+	// null or absent means every batch. With `status`, both apply.
+	//
+	//
+	// Example: col_products01
+	CollectionId *string `json:"collection_id,omitempty"`
+
 	// Limit The maximum number of batches to return.
 	//
 	// Example: 100
@@ -256,7 +441,7 @@ type ListBatchesRequest struct {
 
 // ListBatchesResponse One page of batches.
 //
-// Example: {"results":[{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}],"total_count":1}
+// Example: {"results":[{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":[["col_products01"]],"error":null,"error_summary":null,"internal_metadata":null,"loaded_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"manifest_key":"manifests/bkt_demo/btch_a1b2c3d4e5f6/tier_0.parquet","metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_tasks":[{"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:30Z","documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":2,"duration_ms":265000,"error_summary":null,"errors":[],"extractor_jobs":[],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,"source_documents_fetched":2,"source_type":"bucket","started_at":"2025-06-01T12:00:05Z","status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_num":0}],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}],"total_count":1}
 type ListBatchesResponse struct {
 	// Results The page, newest first.
 	Results []Batch `json:"results"`
@@ -294,7 +479,104 @@ type ListBatchesResponse struct {
 // Example: COMPLETED
 type TaskStatus string
 
-// ValidationError One validation failure, in FastAPI's (pydantic's) shape.
+// TierTaskInfo The processing of one tier of a batch, as Mixpeek's TierTaskInfo:
+// PENDING when scheduled, IN_PROGRESS once started (with a
+// `task_id`), then COMPLETED or FAILED. The reference server sends
+// every field but `collection_ids`, which it leaves out when it does
+// not know them (an empty list is not allowed).
+//
+// Example: {"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:30Z","documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":2,"duration_ms":265000,"error_summary":null,"errors":[],"extractor_jobs":[],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,"source_documents_fetched":2,"source_type":"bucket","started_at":"2025-06-01T12:00:05Z","status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_num":0}
+type TierTaskInfo struct {
+	// CeleryTaskId The worker task of the tier, once started.
+	CeleryTaskId *string `json:"celery_task_id"`
+
+	// CollectionIds The collections the tier writes.
+	//
+	// Example: ["col_products01"]
+	CollectionIds *[]string `json:"collection_ids,omitempty"`
+
+	// CompletedAt When the tier finished, successfully or not, once it has.
+	//
+	// Example: 2025-06-01T12:04:30Z
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// DocumentsAfterSourceFilter Documents left after the source filters.
+	//
+	// Example: 2
+	DocumentsAfterSourceFilter *int `json:"documents_after_source_filter"`
+
+	// DocumentsMissingInputFields Documents without the fields the extractors need.
+	//
+	// Example: 0
+	DocumentsMissingInputFields *int `json:"documents_missing_input_fields"`
+
+	// DocumentsSubmittedToEngine Documents submitted to the engine.
+	//
+	// Example: 2
+	DocumentsSubmittedToEngine *int `json:"documents_submitted_to_engine"`
+
+	// DocumentsWritten Documents written to the tier's collections.
+	//
+	// Example: 2
+	DocumentsWritten *int `json:"documents_written"`
+
+	// DurationMs How long the tier ran, in milliseconds, once finished.
+	//
+	// Example: 265000
+	DurationMs *float64 `json:"duration_ms"`
+
+	// ErrorSummary Failed documents of the tier counted by error type, if any failed.
+	ErrorSummary *map[string]int `json:"error_summary"`
+
+	// Errors What went wrong in the tier; empty when nothing did.
+	Errors *[]BatchErrorDetail `json:"errors"`
+
+	// ExtractorJobs The tier's extractor jobs, one a feature extractor type.
+	ExtractorJobs *[]ExtractorJobInfo `json:"extractor_jobs"`
+
+	// ParentTaskId The task of the tier before; null for tier 0.
+	ParentTaskId *string `json:"parent_task_id"`
+
+	// Performance Performance figures of the tier, once finished.
+	Performance *map[string]interface{} `json:"performance"`
+
+	// RayJobId The engine job of the tier, once started.
+	RayJobId *string `json:"ray_job_id"`
+
+	// SourceCollectionIds The collections a later tier reads; null for tier 0.
+	SourceCollectionIds *[]string `json:"source_collection_ids"`
+
+	// SourceDocumentsFetched Documents (objects, for tier 0) read from the source.
+	//
+	// Example: 2
+	SourceDocumentsFetched *int `json:"source_documents_fetched"`
+
+	// SourceType What the tier reads, `bucket` (tier 0) or `collection` (later tiers).
+	//
+	// Example: bucket
+	SourceType string `json:"source_type"`
+
+	// StartedAt When the tier started, once it has.
+	//
+	// Example: 2025-06-01T12:00:05Z
+	StartedAt *time.Time  `json:"started_at"`
+	Status    *TaskStatus `json:"status"`
+
+	// TaskId The tier's task, once started.
+	//
+	// Example: task_9f8e7d6c5b4a
+	TaskId *string `json:"task_id"`
+
+	// TierNum The tier, 0-based; tier 0 reads the bucket's objects.
+	//
+	// Example: 0
+	TierNum int `json:"tier_num"`
+}
+
+// ValidationError One validation failure, in FastAPI's (pydantic's) shape. `loc`,
+// `msg` and `type` are required, as in Mixpeek's schema; the reference
+// server always sends `input` too, and `ctx` when the rule has
+// parameters.
 //
 // Example: {"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}
 type ValidationError struct {
@@ -303,7 +585,7 @@ type ValidationError struct {
 	// Example: {"le":1000}
 	Ctx *map[string]interface{} `json:"ctx,omitempty"`
 
-	// Input The offending value; null when there is none (a missing field).
+	// Input The offending value, any JSON value; null when there is none (a missing field).
 	//
 	// Example: 1001
 	Input interface{} `json:"input"`
@@ -347,46 +629,56 @@ type BucketIdentifier = string
 type XNamespace = string
 
 // BadRequest Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type BadRequest = ErrorResponse
 
 // Forbidden Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type Forbidden = ErrorResponse
 
 // InternalServerError Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type InternalServerError = ErrorResponse
 
-// MethodNotAllowed Mixpeek's error body, for every error but request validation (422).
-//
-// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
-type MethodNotAllowed = ErrorResponse
-
 // NotFound Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type NotFound = ErrorResponse
 
 // PayloadTooLarge Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type PayloadTooLarge = ErrorResponse
 
 // Unauthorized Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type Unauthorized = ErrorResponse
 
-// UnprocessableEntity FastAPI's request validation error (422).
+// UnprocessableEntity FastAPI's request validation error (422). Nothing is required, as in
+// Mixpeek's schema; the reference server always sends `detail`.
 //
 // Example: {"detail":[{"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}
 type UnprocessableEntity = HTTPValidationError
 
 // UnsupportedMediaType Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type UnsupportedMediaType = ErrorResponse
@@ -667,15 +959,6 @@ type ForbiddenJSONResponse ErrorResponse
 
 type InternalServerErrorJSONResponse ErrorResponse
 
-type MethodNotAllowedResponseHeaders struct {
-	Allow *string
-}
-type MethodNotAllowedJSONResponse struct {
-	Body ErrorResponse
-
-	Headers MethodNotAllowedResponseHeaders
-}
-
 type NotFoundJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
@@ -772,23 +1055,6 @@ func (response ListBatches404JSONResponse) VisitListBatchesResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListBatches405JSONResponse struct{ MethodNotAllowedJSONResponse }
-
-func (response ListBatches405JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.Allow != nil {
-		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
-	}
-	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -943,81 +1209,119 @@ func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, buc
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fvrctu2tn4VDM+ZiTxD6+JLkiq/HNdpPU1sj+00e3bkESFySUJFAiwA2lYzmulDnGfYD9YnObMWeBd9",
-	"6U7TPfufROKysNaHdfkAfvFClaRKgrTGG3/xUq55AhY0/XubhSuwpxFIK+YCND6LwIRapFYo6Y296yWw",
-	"TIpfM2CibMbUnNklsBl193xPYNOU26Xne5In4I09925adfJ8T8OvmdAQeWOrM/A9Ey4h4Tgp3PMkjanf",
-	"yk4jSJTnewm/fw9yYZfeeLT32vcSIcv/vmfXKbY3Vgu58DYb3/vHGU/ApDyE7nXI4jUJj8KAsUwYZkKV",
-	"QsSsGjNhDbVjPegv+ixItYqyEAcJ/IkMkvVuOUqww5SmDiJivUCaacC4jNhoj4VLrnmIWvYZjjOR+JrP",
-	"wtHefgTzg8OXwU6fndyCXjMNRmU6BBaLWzBMSMYrSd8wJUnciVzB+oVhSi+4FL9xlIhFCgyTyjJ1JxmX",
-	"5g60YQfDA5/FYgV5V27LdhMJ98LY/kQWNlsCj8g0udX+sVvp8Hn2qhT0py22wRlMqqQBh0YeXTqj4L9Q",
-	"SQuSfvI0jUVIax78YtCeNQm+eKC1yqFruYhprHxhzRVtfC8BY/iitVTmWrMkM5b0OQMGSWrXXil0JdsJ",
-	"zbbxPWO5zYw3PhgOfc9kYQjGeOM5jw1s6rr6Xw1zb+z9z6DaiQP31gxosMtcCU4l27itITXh8VzpBCLW",
-	"49LJiCDUkAK3ELHtRfnM8PVOHwV+p/RMRBHIr1WvzOK4rspq4FJf5aMOde1/W3WtYM0SviZDRorZpTC0",
-	"/FNpQUseX4G+BX1SrOqvVEQxBXNzMDdJqZQuCWqaOfzWQDJOqjkXMURvnAtX0ZpJwMch11qQB3JSOq19",
-	"ALtU0ZmyR3Gs7tAXfO3W5DiQN/7sXZxfXXs3jU3pZmNnyrJivlJ7bUk6kHX4bfWHEY6RCzVsljlXcSfs",
-	"kjDGEpLvDQtIvoDF1M4ulQEmLFty0/f83DGRIo6cIrpClRvLkIlo1ty74wjVgrYc6sb3zpR9pzL5F9ip",
-	"FrpdWE6EMTgRuW2KWWWcb7pWl1aQeuYoy5g1u+dyF6J2GPLg2xnyTDGThUumVWbBryUFSucJTZ8ddT3G",
-	"rIdLZZegJ7IRh4vQC/c8tPH6gejLyuC78b0Lvo4Vj66Ves/1Ar7eWgm/n87WFiPpaHjw+vDVy4ZJ8uDl",
-	"9rswLMZZNQooWd6eue6leVoibltptP/3xL1CZoVeasQ+iLfkmT5Kntml0uK3r/dK2478lsciYkcXpxhP",
-	"KqXUJ+3A7ejbaiQXhzIBt5v8WkqgNMvkSqo72XI0nz592j3K7BL3c8htR3p8FN/xtWHBW+AadOAXbg2N",
-	"wI2ST/udjzLVChfOZzGcSCvs+hlGeZ5ufry+vvgZ7UGdc7U/jply0yXchm4lKApm5az3jht7dHH6wrCO",
-	"kXdycJksTZW2EH2ASPBrWvLXbtK89zRXoIV7O0hjLmTTfx67Zrs4qUtKZ8Da0/lsoSyrDVHD6LbsHbv3",
-	"8O/dvWiMoL2IoE+VWz6wKwJsuOwAKJuRIdEH5/4Yq6HZLxBa4zNu2AdxnwKsXhhGQ3xQEcRFjTUXEEdM",
-	"mInkDuipBgPSuhwINz+iFl22YVy7J+xuCZJl0kBeMNVsS7JMRYTxD3/x0Wwv3I8O4HD+0vOr2rdZz4Yq",
-	"joFKpamIDGZAoYqneQFlhiPvxvdCTYn8lFtv7O0N9w53hy93h6Pr0d54OBwPh//EcTKtCUUUmp3rytFW",
-	"+zM1WZJwTbvQigRUZr3xiHBmecQtWbkM41IsljZe74oEgYNAcbotJFWzX6avlvur75K99ODX15jU4qO9",
-	"u8P717+NwoPbV7P80aF8nYxWB7+8Wg4XuKICcN7x+YeL9yfXJ99PP51e/zg9ubw8v7xC1HKzcrqiX9/N",
-	"X8Or6GV4ODvg+FZZHtNSTb2IfPvx+KeTa8/3sjR6UGEH4/3RP3EtqVYpaCtcnVlZryv1orcvsKj3WUDW",
-	"7Sjr+3U8dGKg5SMboOiaVkRNVsX9JMzPIFZyYZhVrWkraG3N1sZa15RVG1ObbQ4QGZ8JTHbWjQm78Cos",
-	"JKYjJvhesasK8iBvwLXma5KwhvS2dJ9w61Ui3XHD8uasd/numO3v73+301TGA3sFQyNBA1Gyi/ugU1uN",
-	"HdWlK3zDZiDkguVxDiKfzZWmNyhXpc0dJzYQSh5QAxZZCyCPXAsUTR2s61ahms13TklYFonokdGrlW25",
-	"Ah5FAmfg8UVjU2zL1RTnHQlQeFwWqkyiOWZrRlMw7O8UknJtBY9J5ExDc6/UfNGe72VVpJoWlho9jB03",
-	"udfyYd0rch1ba9AAuzgPK/q3ZHvEHW6JUPeP3RvatHZ0oTtRw3Zrg2252Ue3WHtLFa6WauzzuTf+/Hgc",
-	"v+ZmdeX6bG5QWXOexbhZvr88endNMxS++XGXhc2KfYFbpFyez5QMgZlslghrIWru2S5//ySiGwHhSyX0",
-	"qCsJkVkyc3x1XTrR9uAjoipFkiX1GFPbCzZP/56nV0pAKGNsqjUPWptm1HrC+cXcWIw8cvF87+cC3/O8",
-	"36bO836ugmM9YpXQasB+K8oUvqztdvI5KzjVNnDL+Tbt24gSDa3ddOzISu11XFSpQlvN3GIuSUoufLoZ",
-	"s8C1D9gfv/9fuWVraecbFhyfv39/cnx9en4WTCQ2i1SYJQgBbFgPq708OlTo28mTSYlY+1wJV42Ja6ss",
-	"WzbY2giUhX9PxUUXiLhldyAtu9NKLlp+7j/K8jSTsTox+GxH/kFpYHymMpcmEdp8rH/Re7TW+mcX+IzY",
-	"k2tgu0bBmgLQ4VEcBJXG0Nynz9RZ28V3zGSpYqGjKppMq4XmCeG3eVQRsN7BcLjjT2SwRV7Qu9GOz4Im",
-	"X0/P96lPw3z0/ADbd5Kx9PqQunWRR/h6tI+9H6xQqYkboYMsD1jvcDjcaZVjLYQ95eAK85VOqUBgl0tp",
-	"VrpbdqhqTpcEYa3rkiCgujN/mtmyGr4tyQbWO9jb22mB9b+Bh23u31LiJwmD3FU18pTtiP3j9fUFcw1Y",
-	"qCLwy8OthqpItO04XQr7AMFFa+hX/pf+1/0tPShHnikVA5dbGCqmqcVFp4cuDHWxV1vyVZRUB1IcjLrw",
-	"EuXu//MXL7T3+ITSmeFwuPE9IVOq+YfDke/FKqTwriKMx7FIBAXRxCyI7kwzy8xSZXHEZsBiMMZxwwjl",
-	"XzMeM6sYDluhBttMsc2UGnibmwd8O2G4yGEfQ8kWxdfOcFtWyIfv0vl7YexbV4TVjpRbKhexBU21fcoX",
-	"4GI8dmR5z8IUffbR0aqORyKKaCLFQiqNJVnFPZXM4g5zb6muTrboI6d9NIzvqfncgPXGwy6mZDtc5l3r",
-	"eS+O0nGCxO8xn61lwHlRipbUYDMtmykwDlPmi0La/T13oJ9nxUN8/3iSXCylJtzw8aS8JpJZibQhUEuc",
-	"lwdebf5h5+b/2vKnLui5jNelfNUhn5vjjWMIlWZ8hjGfJcClyZ2+a7JdnW82TwH1oTBzLqGEaI1aqCFK",
-	"g8lia2jJ/13kZHHy8o04yU4C8u8gHW+KUYgpcbRGcyuXNvvSedS8AJ9JuMNQMBfaWLT4s9yoY9A76IGG",
-	"PF8e3Zg8jqvNiaVEdYwyJ7fpOw+H5bTb9uRHyTu1K+s/tYtbLr7QUVP4Lo9f28zdCq3q/zy7IH9PzAXm",
-	"aETGTORE7rLg4uTs+9OzH4Ix42EIqSXijQtL5IHC/tr2qeXp2fTi8vyHy5Orq2DsXkDkXl1cnh+fXF25",
-	"cVrMIZs5bg/u6URKaeP6lAgNxmwupDBLiFiebMyzOF63mtWZ9FqXN8yoBMri1XGHrJcTcxPJijF9ZgBY",
-	"0NiSwY6b5N3R6fumIJmsi8J6Vd+iz/HR2fGJ62WsSlOIGBXZmQFdpTau7cezn87OP50FY9JEmfFhBpJf",
-	"wYrAgk6ELDR69dPpxQUNjg1qNKxUdpnbJlKuLTFYwbikjRGd2GsNtsZGUdOj4+vTn0/Q2HQFr7qQJyQK",
-	"nje6PP7x9GeafAWpxTlZrOQCdKPZ1ccrBA+1S3lG0iV8jatBKCc050Re07p4nC8bTHEFh2gexhdcyHEd",
-	"DlgQdVvdLy3l1/RPs1yoOBZyMWZ3SxFDXc3CVCD3myhmSmP5VoHXZ6mKYxcC4d45G8HRPYQrNZ870KP2",
-	"uWUjZlDTExmpbIZzsyxFq+wPmWEzsHcAskCBeUMYcQCxTYU0OZJcUs/3aoJ6vlcJSfxJ5dwfOmlyisIG",
-	"uZ4838th6PleDi/Pz+lP33PIwB+59bFVYeEmTdOILe0i/snsHwN8Ld/PmXMfoVUVBr10HXFpRfjC7DCz",
-	"5Cm0koD/eAXQjnC5QM/ndejcOIvhhWHVRWXWC75MvBgm3pgE2AQ71TnIkputc6qGCrYCRa6Trhih5nOQ",
-	"EcL2lscZvKmdA9slaHDH2BJYjxf3L1xJsNNOpUdbyV+u/w6yV8OYBWgVd87oYizEkbv41Qs+T8hmE89n",
-	"E2e2iXeDOqCd6q55BGzAAmxfjVEqkEiiVg2yDYMytVAS8ty5jePtQ6KbjiyD8PRvUGP/DgKfzZNVHMqY",
-	"BehX0O0tKDboGoTJz7ZgjS1FfmcDf7s5y7+/GMyY3XUhd0XcAQPfUXifzgtqDR8lKoJ4yq3VYpZZMMU4",
-	"f/z+rzat1d5eTxFbiC+n/pLacljfTpewWIIw08KurzBrzM/F6fLPUWa77l/I8vJRfuZTvwHnk3mxEg6O",
-	"coaRno+Zu1DEJtlwuB+uYE0/IJjIHoUjmpzdKR3h3gq5gV0hDUgjrLiFnT77CdaGxUqt3KW6wKymGKSn",
-	"f/z+rzxUmdXUgrH0pM+OHr8YRQuobsqPKKxNZNC+IVUIHjijODmxYKKnlSmW1qbuAoyQc9XtVRqUAsgo",
-	"VULSZcLajRVH1BWNji5OiVbg5Z0llzVgAVocNbBI0/cCwUKxBUjQ3ELAeoqnYjdUESxA7rjz6SWwHxQL",
-	"Y0Emwujs7nXNQdOGdLeCfXIcKyF3VQqSp6IISBUPYlxiYiw6Xm4nUmeSWZEAdYX8awbHXuGT4nJ/ceCJ",
-	"ZjJ99o6cG12w9PN4P5EosnHjFEyqAMPmKo7VHfWm3KwgWhCLRrnSxK3MsDuNSZ2cSFw1euk7pVelyARZ",
-	"9OKkypOGsMIwXjN+5JIdXkG+1w3riWzBkTXQuEPrKT8uqX/XwXpB7ap+kFPasQghJwDy7zE+nFK5qeMc",
-	"a2Y8GKB9XIbaV3oxyDuZAbZFTygsuY9CVdvY8nzvFrRxCB31h/0h1dbO7N7Y2+8P+/ueTx/0kGMY3I4G",
-	"jjYwgy9bH/ZsBnmlOIiF49lS1cW3vc/vQ0NZWdZO1Zq1LusFFdcQMBzHBWafwCtZUJAc9ZcYElOXaMTr",
-	"vE51tVaZVU5kUCskA3eNoSBuZnmNW5S7jr4rC967JbfY0O2fwJW9Lt4GFEaDN7hj3T7D+t3g1JoLyhPK",
-	"9q70m8iq2M6LXJZJK2LcWxo4zd6UVWm2ANyE+YcfE4mTOORgWkXQPI1yTef2JjNWn3w9wIhVTQZbn4Rh",
-	"3H+iT+3Dq82NC0pg7FvMMJ59ZTK/H4k/rbvPW1JE3hWEqsbSlq0KICGgMWF7iFulP13s6qY8nTfNGd8R",
-	"CosJa/CoTbXZPPvCZAcd3XFrskVI99mRIxd7UrlblFgqxfFOzjYiCgvp6c5q42OqveHwL7t/20VSdsjf",
-	"QVOW2WiTWqr2GAl+4GTtEqFc06D2dRh1GT3dpXFDnDrtP92p+piJehw83aP85II6HD7dYeubGuw4eoZs",
-	"7a8GqN/hcxTRcZsZO+/tPafz9s3uje8dPsdonV881bJPR1jX8s7PN+hBqo1YT56Itl0Q9dsMat7N5jmD",
-	"kgzOCXYe425FWp6KfuLe9UOVkCvsuujczKQKGtBlEZifYZ7UH4RJVETKKGjMNR4MRnuvMBD3R+PXw9dD",
-	"Rx+7tbanLAL5QqssdWnN9iWV4k5ATnn2qy88W5rb3Gz+PwAA//8=",
+	"7H3rcts40uiroHhOVeQqWpZ8yWSUX56Ms+NvcnElnp2tiVIiREISYhJgADC2NqWqfYjzDPtg+ySnugGS",
+	"4EWW4iSzu1XfP4nEpdHd6DvAz0Ess1wKJowOJp+DnCqaMcMU/vupiG+YuUyYMHzBmYJnCdOx4rnhUgST",
+	"4HrFSCH4x4IRXjUjckHMipE5dg/CgEPTnJpVEAaCZiyYBPbdrO4UhIFiHwuuWBJMjCpYGOh4xTIKk7I7",
+	"muUp9rsxs4RlMgiDjN69YGJpVsFkfPwkDDIuqv9hYNY5tNdGcbEMNpsw+NsrmjGd05j1r0OUrxF4AIZp",
+	"Q7gmOpY5S4iRE8KNxnZkwIbLIYlyJZMihkGicCqibH1YjRIdEKmwA0/IIBJ6FhEqEjI+JvGKKhoDlkMC",
+	"40wFvKbzeHx8krDF6dnj6GBILj4xtSaKaVmomJGUf2KacEFoDelTIgWCOxU3bP1IE6mWVPC/U4CIJJJp",
+	"IqQh8lYQKvQtU5qcjk5DkvIb5rpSU7WbCnbHtRlORUmzFaMJksZR7W+HNQ73o1eNoC+m2AZm0LkUmllu",
+	"pMkbSxT4F0thmMCfNM9THuOajz5ooKcHweeAKSUd6xrKUxzLLay5ok0YZExrumwtldjWJCu0QXzOGWFZ",
+	"btZBBXQN2wXOtgkDbagpdDA5HY3CQBdxzLQOJguaarbxcfV/FVsEk+D/HNU78ci+1Uc42BuHBIuSLt96",
+	"nJrRdCFVxhIyoMLCCEyoWM6oYQnpLiokmq4PhgDwc6nmPEmY+Fr0iiJNfVTWA1f4qh71oOvk+6Lrhq1J",
+	"RtdIyEQSs+Ial38pDFOCpm+Z+sTURbmqb4mIcgpi5yB2kgopfRB4mDn73oykLVQLylOWPLUiXCZrIhg8",
+	"jqlSHCWQhdJi7ZU0z2Uhkq/fkp4qsGI+41qDJEAxgDKw0hvNrWrVFBJ0AbBMSLO7Q28Jag/LnX4/xL6S",
+	"RBfxiihZGBZ6SkYqpyCH5LzvMWhRKqRZMTUVDbleinJ2R2OTrrdIc1IJ800YXNF1KmlyLeULqpbs66mV",
+	"0bvZfG1AMo9Hp0/OfnjcIIkThpZ/uCYpzKoAQEFce2K7V+Rpgdil0vjkz5GjJcwSuH5MXvKfkNN/E7Qw",
+	"K6n431ny7QXDJ5ryhJxfXYJ8qpHiT9rDt+PvixEHDmoWu5tCT8VIRQpxI+StGAah06jIG7///vvheWFW",
+	"sJ9janrMrfP0lq41iX5iVDEVheSWm5Uzu6iWOGC9jo5hgNTIlYSF03nKLoThZr0HUfbDzS/X11d/BXpg",
+	"Z4f2+3mm2nQZNbFdCYACVh4ZPKfanF9dPtKkZ+QDx1y6yHOpDEtesoTTa1zy125S13vmEGjYnTnKU8pF",
+	"U34+s80OYVJr5MwZaU8XkqU0xBvC49Eu7D279+zP3b1AjKi9iGiInoAb2BqVJl71MCiZIyFBBjt5DNb1",
+	"/AOLjQ4J1eQlv8sZu3mkCQ7xUiYsHZLXIl1PRVR5NxGAUtrJ2I8Lr6sF5Knj/AVTTMRsKpwi1kwkmjB0",
+	"AxacpYl1rHjZL8R+IEtgE4AG0PhvKm5XTJBCaOaMeY9PcF0znoAuhV90PD+OT5JTdrZ4HIS1X9b0tWKZ",
+	"pgzN+BlPdDB5B09mzrjXo3HwPgxihUbmjJpgEhyPjs8OR48PR+Pr8fFkNJqMRn/AOIVSyJGo5kdhkNAl",
+	"/qmEouNj789MF1lGFe5vwzMmCxNMxhtwUawlMsuYoQk1tOwGeoQlM0suC7CTuFTwBdNmBkK2ksJl589B",
+	"ZWYIvlyZdH3IM2BsYGR/sHfwb/bD6uTmx+w4P/34BIw4eHR8e3b35O/j+PTTD3P36Ew8ycY3px9+WI2W",
+	"gKVyQwTPXr+8enFxffHz7PfL619mF2/evH7zFnYV1TcW//jrx8UT9kPyOD6bn1J4y5mawQsA430YGGlo",
+	"WmKwdqJ++u3ZrxfXQRgUebKVKKeTk/EfsLZcyZwpw62fVXNIn5eMbx+BUxuSCDmox60d+jzXy2dNmR4G",
+	"d4cy48Z6VZV48JixDxSeNCMN9ifu2zlLpVhqYmQLlJqlW1qly+PtKa0/XrfyplswlugQnfM0RZ8fKUIG",
+	"L7g2VkAw/WgqosYcEVnwFNBFpCDcHISEg8m3bu3Zvr0GqNI9ujEMSnFQOuWuAVWKrrfh2d+57VX/DqKk",
+	"Xukt1cQ1J4M3z5+Rk5OTHw+aSN6y98FsQDYEjjyEnbwvHzSlRh8rwBsyZ1wsibMLAL7R4ZxqlhyEYKvA",
+	"GlKqDVrKUsSMJFKwpygxyZwtpGJlXxhGG6pMk5FHGLHgWZHh7y2YBqm0xKBJ71o8gde3kJpBNDA3o2BN",
+	"cPDTcYkjsuBKGzJw/xSjifa2QGh7pNSAtc2ZXbbDDiyxSap3Xd7ymWs7lzW46oFc51ksTYZb+zsLndGQ",
+	"oEbjhiQ8IYNagaZsSWOnHZ9Wa9WPSISj64houiZZufAtYN7PfR0lRJOEA7A0vWoIzhYDdMyU57iW0oog",
+	"sSwEbKP5muAUBPqHZCEVyakynKa4+kKxJht6WvA4DIra+pqVO2y8nSJ28m1L7dGo25ZrR+0yMBNLLhgY",
+	"S7eClMMQOpeFL58HH+SccJCZn5jSwO219Guu1Y43c82CSTAaPhkPx8FDl9hjG/Ttw5JIckGium1kXexb",
+	"phj5ZO14lqD6s8OGVrDoYp5xY1jS3Gxdq+GbS/KmgdMjyxWrqfBIk7I9GYDSquzbhZOXFvkHGAQ3UlUL",
+	"vFWwPNEU++VY+qjUskcdzX+E9stomFP1scDcwIO25MPY87li7BD2SMWXLV67x/zbi7d2MRVPdMtiKdmM",
+	"ezr2q5hmHyYpTdDPAU3T14tg8u5+/+ua6pu3ts/mPSB1QYsUFPnPb86fX2+bpbJj7zfdoJmvdz0ZYXXc",
+	"IxAN92yrXjP5QVzl29ZtoF8L2A1GrQltQIuquQndUxd4twoXYK3IdS+WOVOA6UuxkPtSsmH9f64pM+6T",
+	"zKLI5jY511pAU72MPStnvK9VY1y8Yj+GQoMYQxxNfqq8lt45fFdmh5WKdl68omK5v5lqvaGHm6kbPyH2",
+	"zvNd3relxya0YQeMa/yM4ZotDIdmAcYgcC9IRdgdBpWkIh/kvC8Q4Q06nIprP7BAtsYV5oUhESxVG5rl",
+	"UW1tSaanQkhDboS8JbwbTqCLBYuBKmjNIMdUjxIZFxnY7Z7T3HaHK+4AHsvoks2qFQal6eWwJ5i5leom",
+	"8ENXNToA+oSAlUEXYPyejEY6aGoKxYxal4AeI71iCViY6WK5ZNpi3kYFtHETZHOWJC6PUCKoyzwnkzH6",
+	"OAANm9P4xo7T8a3b6Np/z5bItNa+5YxytK/fv1to1ie69wakn+Bfp7o8dun3ntxra6dZ56G567tM9hVO",
+	"QSn2dkYvn1HDllKtG4HXrhBD21IYcqukWDpXgMk8Zc017OT6Dm4fZjC9BJ+4Nt1xzS2TqbOn9jKUejde",
+	"LzqMJIl0MHDj/MAq6fAg0rmt3cc/Tf9/ybazkS8XHmhsVMJkqzJz8j/G+Edyr/YqBdAe2mvTEFN9aHBu",
+	"5yNNqoYhyaXWfJ6uSVwYoldSmQdSoKUovZ1U742tOrNMjPQYDT3cQ509UMaE9IREtn1E/vWP/+d7eWWY",
+	"/ymJnr1+8eLi2fXl61fRVECzWuTJRSNCgyYqSzy+OXAaUoD4fVcDV48Ja6vJWDXo0KgpN/rFnXtr4feY",
+	"1zLOIOpYBDWyo4PJVEQJy5lImIjXERnQMstHchrfAPtLRTKZFCk7CElE65QelyIigzlNpgKauF6xYpjD",
+	"pymY7NGnKtEVkQEXeWFgPCsWD8KpiFQhgEFxZsdy5HbFU0ZUIQQgMySR0/oR4BqjHjoEi6bQLJmKWArh",
+	"aAFtyzqBiAwylkm1DknC9U1IPhbSUN2iTb32IAyaiwvCoIY+CAMHKfB7ZYRURQkNetYt+wm6zdxryX6b",
+	"SSKR2w82xB4h3QhVrJ1SmoodOaXS9KM28WotwMilCiNipJyKAUZCb53wAcmvGBFSsIOO1fdvLdtoWlQe",
+	"KF+n2DBIDChoabgvXeCDolJbbYJzoJVBEm6zBvbEY9vQ6pnJYB4R6xtxMiWXimYoNJv1bREZnI5GuIk7",
+	"FQr4bgzbsVnkhc9PsE+DpPj8FNq/ZGYlk1fSnKepvPWHOwsJJRm+ttWOOTWrOum+op+YqyGIsG8Ew/UV",
+	"lMBo4xMH+Ja0NbY5gxF6CrIiMjgbjdo7osWkfdWnvsorqe3a9Sm7Zs67Q6x6u1tRP5fJ2tqL1q1zTwtT",
+	"5cVreUYGp8fHsAIrYmw0yEkYZtfYI2L6s9ZTsUPEuJQ/ipiOGPlvKANrSpsK4p0WvxP0jXBbV4P/cn19",
+	"RWwDEsuEhVWtZmOPI2jd9EIFrGcPIdxhf70NvhvWKhD/++rLdXYzzaVMGRUd9nULKjM4vexbeij/I+cY",
+	"0OqPb/jBjDrO0QprtMeauGag/gFsw7TVWjRNYRBuNIynUSwMyfYQyFR0YiDNHHAzEEKqOIhZsazDzDFL",
+	"waOpwp42jrBX4YRbxrYs/fGPYNlXRujMRd8x/ZMUCjf1DJzq48cno9Gor4bCVQtUCC9jKl1vWNH17IOc",
+	"2woERdc2rDn74ZePxy+yv/0YID+re+o8Hv8R9FU5dDV3G2F9+wNsLaZskBh9sSrKior7g5w/2A3cle5v",
+	"Z2PdfJj7aGXkvixDn3FxaV+Ou4nUJi9s9QwBkAUXXK+qnAwHPYhw9fqAD8JRD8+1Qfq5EQ6yCJKG3UOW",
+	"XQlyn6Pbs/0ib0kqXZoAJlNUYN1FxtOUaxZLkbRwIAsAYSs0NsL2hTnqcyIFO0x5FaN1WiiszGdLoSpw",
+	"8PAYk97pK5TJow9yXqYeEAohzQrcsoQneychOnHpPeNybcHSG1Vg1ICLV7W1h19I1BJC0a6AXWdH+TLr",
+	"89actI2Y35dJ6hV3D40xqb02sWv4HffwN8v2XV28+vny1V/2C+o0+aHPROirsu3gqi6d7bFjXZQDrVny",
+	"ynF7t97yq5zjaIvvi2iMzR08waj7aDTCAoocqxNHo3EYpDLGTJBMYN+kPOMGMJHpJZZ85zaOVoDtwUjK",
+	"tLb18WDEfyxoSowkMGzN8dBmBm1m2CDYvN/iDjeKd+4jdqfMua2RNj2Ue8G1cTVt3oGsFuGwsg2dihwj",
+	"SWDc+dVwJUGH5DdbRG7NMA2+x1TwpZAlBR31qjrqA2Lf6n47zOIZSBAGcrHQzGC11l4WiW8S9Jms6doG",
+	"FNHilJp1DcZYCkNRIHPt1wry5OlUYIBFKkLn4NSTjFFR5uFs5p/8jj6sc8lCMpdmhZXY7ZrAtsGx62zd",
+	"/ZJjU3JnIx8FCOzK0oze8azIvMxUiREjiWKmUM2yEBymkmZcmJNjC63LUKHBek/CalNT0QNudH+yzANJ",
+	"3/C8XcXng/P4NGiW9fW4WVscuCY/2BMMWCkDzV1hYT+1bRMASwr2hTI5bIPxP29fv7KBK/I6Z+L86pKc",
+	"DEegSIiQFgpYE7hNVa24JfxUWC6WsJBPNC0YVs5DD5pkeNYVfgt2h4mYGooQevK4DsE0IqvQ6f1OnnsP",
+	"emQpD91jf4k7hc62sAg4laW4cYTp5Kt0kRqNGP/PLYXvr8u8rzTePvySivj9itjft2vKHljm9d2q7HtL",
+	"6r+sjP57+u4no6bvjmnamcXAzJZ/Wz++auECVjM0JWZWKVr+qJpU5uvMyJk1bluD3BMiOKtDBG326Q8V",
+	"fJBz9yynlmObaMqZQoEqgKb2kW+Qu3oKu+I2Shsva/AXDPZuguC7l2VMqrxTYEcU4mxLFGIvxkAxNtp8",
+	"m+MV1ShlhUzH7KhkUm9KGt1KwW7B+MXi7y9z5vqqtRvwfL5Xk9I0rbUp+J31ATfLvaG1xsD0tnralsOC",
+	"OdEuS/kitdtyKEocNYHv8ys8RbJHjt8ULvuLISapnCE2FVNxSCLn8kQTQuOY5eio3VJusHJOWudtiC0v",
+	"X82u3rz+y5uLt2+jSenV2VdXb14/u3j71o7TPqMwt8Xu1W7Ttk/FsNGkivMQF+5dFCnag34z/wyR1+Up",
+	"0TKri5ltPIIMXHn5VJByzJBoxlz4v5QK0YGd5Pn55YsmIIXwQSGDum/Z59n5q2cXtpc2Ms9ZQjAdX2im",
+	"amfOtv3t1a+vXv/+KpogJqpgOPhF7rKFhBmmMi5KjL799fLqCgeHBhUywyrkgVUjti3WqEaT6tAKcCf0",
+	"WjMvmGibnj+7vvzrBRAbL9uor97gAgB3jd48++Xyrzj5DcsNzIkRKaYazd7+9haYB9vltEDoMrqG1QAr",
+	"ZzjnVFzjumjqlg3GlD1sj7WLhC4pFxOfHcKp2EL1sKJU6OEfZ7mSacrFcuKy6x6aua6ZPGxyMZFqKnzm",
+	"DUku09QauuzOChtOQTzEN3KxsEwP2KeGjIkGTE8Fht/gYZEDVU5GRJM5M7eMiZIL9FPkEcsgpomQZsa+",
+	"jkB4gAZhUAOJlRa1rN92xs4iCho4PAVh4NgwCAPHXkFYFThbzoAfjvrQqqRwswCgoWraXlajxneXdJIL",
+	"e6jf3ajjallayRF/xMlUOAzZACDogaTA4zMevlwEzEooMkBy0qmInF6MDvBYqSDVQkAqWoR9XTIlJNZn",
+	"4IakjH5iGuvWtpSagmvvXWKScnvBCbynNjt88CdmYP7XivvvteK+Nu1UnlPwKv2ddv8zM08oBf4jUk8I",
+	"SZ17algCUsEO7QSz76u53161+JUZq949uj17lbJFWUSL+tFqfndAt7GI4wdntnZIh+3AgZAui5VcmLRp",
+	"NRLBWsmM0ddD2SugtgPppWald3rsW+Nuj0yka1LCARz7yI/Gfit67p2pxD3Tl6p0W6XcTk24nJD/lqnM",
+	"b3iMtVEUWy1yy6FWe7Rzd0L0/iq5L0yIAkD/ARlRq3m3nVp/pJtlMMgSjNBuuhRRuTfcnQqcPeFuWwe9",
+	"cLf0ojvq5kLeeHgUj+49WEM2jJEvKey8qjuSBV8WiukeBe5vtwcx4v4J5+9gPmwxwnZZEdS/FQDvDeil",
+	"17c9j7zdJtwuvQfNY8gI2QFCTBZKZp56/jZivGGa9h9CqUQ4oC0k7n6fqDyiijd9eu5ORAY1rnXr2GFl",
+	"+3YQvFfRAM64rWrgvjs4zv74Lywr2HGM2AlQaNPdXN/rhDD6FdugCYm7dOQp2XJFR32P1H2Xi+wIh1aA",
+	"NNm3Lx66s8bitWB+VYU7iYGmSl1+McjXCRWGx4/0AdErmrMhiVIZ22tv9XLXCYW9L71qFmGggYzFw6Gd",
+	"IDZ3UV1kpYqUAe9PRX1xcTcs8O+u0uh4oBagL7tXA5b6SJN6nWQQfZ4GKZsGEwRgEx3U16SsqO65S8ND",
+	"QYdNHE4+B1Ss3XbeVTTwuWV4ek+q0uHw/nW2wajLVjppi/d9WJGLBRMJ2HSYvg7RysSEOP53Gs4704Ix",
+	"JMH8w07oUB20ixbGzfQ0ZlYXNGafN4H35lDf8PxQ5nZ9h7nEduXqtlxAEm+5mWNCIuBCu5UqV4/gWYdB",
+	"9G6KPDoNQjK1bDoN3kd4t9FURPb6xYgckQja12NUDIPnOjpXS7XZvlL/dWHCVrJXwul9T44J988DTrM8",
+	"ZMftfbSlPlwwIRETRRaFJFpiZkB5WxaFWmsbQ0vu7lKE33bO6u8HDXaYvcbTykTLXfAOLfjZojwNA48y",
+	"mbB0Ro1RfF4Ypstx/vWPf7YrfdriZNfhEuAvi/6tx0tAfbO4UNys34Iwdve+4WWc54Xpuw9RVJeBOoPW",
+	"v5E2RLKCoI/O3WEgfD4h9oJPMi1Go5P4hq3xB4umYoBWHE5ObqVKYGPGVLNDLjQTmhv+iR0Mya9srUkq",
+	"5Y295DbSN7OUf2Kzf/3jny5BoW9mhmmDT4bk/P6LSnEB9U3oYwysTEXUvrG0BNxV/1k4Qazh05oEK2Ny",
+	"eyEl3xrRbxS9MZGgjAAsehc32JMrZaPzq0vUmrS6Q9TmilZcV143SRTeBx8tJVkywRQ1LCIDSXN+GMuE",
+	"LZk4qK7x+YskccqRRCKZir7iR6teb7g4lDkTNOfV/UZVtk7bdJQ2oGComQpVCDyAjl2Zu63eVmnCk/Ly",
+	"9sodhzGG5DkKNbzwOHRZnqkAkLUdpzzPxJkmC5mmNhlgM3JlKSDwopY2IW1XVgV9pgJWDSL+VqqbCmRk",
+	"WVABiMqLBrBcE+/4J0tsiovWLD/oZ+upaLEjaXDjAa6n+niAf28/GUTeVeyRS2WkPGaurMndt//yEosM",
+	"VOp4TU+OjoA+zv2RannkOukjaIsmqkGxUaKqy1tBGNS3aR0PR8MRVt5YsgeT4GQ4Gp4EIX6wAQXD0afx",
+	"kbVd9dHnzocbNkeuPuAo5bYSNJd9FaGwD3R9RwtrnLpuVjiQQVRXUEUExrFaPkTmFSQqS7f8l6AKnSJO",
+	"1y5yayNRLtkJ5JivgdlKRw2ZIfIqCiIbwGpUZXp1D7bmtKp8uF1RAw3tlops/YOzhFGjRk9hE9utl9Ml",
+	"0wCNohztjqq9rQGYirrqwlU7kEIYnsJ2U4zi7E1YpSJLBvvSpcnADF46HQ+WFnLrZeKQ71gAKVt/5WOL",
+	"21Y3Oep8BQRMgB19vG9tgOHmdtpPYGzsfatxqyQXK8fK6GXwHPmkrPXzuWrBGBqE1It+2PPcBesp8m3n",
+	"TzZ+JqQ551uM2VaTVq3Kqf1Z+qqQ8U9fHfKm8of1fav0eNKbarPZ+yLlnsLtntuUW6XbQ3JuC1gHQtrb",
+	"lSnmYA9cRSvgvoQe77JufLTjeDT6Zvdy95WA9sDfUwRaWcPNwqZ6YyPgpxbWPhCqNR15XyHBLuPdXRo3",
+	"x2Onk92d6o9mYI/T3T2qTzFAh/EeU7Q/CoD9zvZZT89l5dD5+Hifzt2L2zdhcLYP7ns/kOEZs7aq1zNj",
+	"370H6VPvJ98WwyTyEgsCmjoyeL/ZZ1CEwQrQ3rPZHcVNcz7M7LthLLOeSu7+6gpXqWGPty8lAbNreBRn",
+	"Sal4k6gx1+ToaHz8A+j14XjyZPRkZGsQ7VrbU5Z2wVLJIrdWUvdOlPI2AFeZMqw/CNTC3Ob95v8HAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
