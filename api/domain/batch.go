@@ -140,8 +140,11 @@ func CheckBatch(b *Batch) error {
 	}
 	for i, c := range b.CollectionIDs {
 		// Each is stored as text of its own, for List Batches' filter.
-		if !IsText(c) {
-			return fmt.Errorf("%w: collection_ids[%d] is not text (invalid UTF-8, or a NUL character)", ErrInvalid, i)
+		switch {
+		case !utf8.ValidString(c):
+			return fmt.Errorf("%w: collection_ids[%d]: %w", ErrInvalid, i, ErrInvalidUTF8)
+		case strings.ContainsRune(c, 0):
+			return fmt.Errorf("%w: collection_ids[%d] holds a NUL character (U+0000), which a database text column cannot hold", ErrInvalid, i)
 		}
 	}
 	if err := checkTierTasks(b.TierTasks); err != nil {
@@ -196,6 +199,23 @@ func AsListed(bucketID string, b Batch) Batch {
 // text; a lookup by a string that is not finds nothing.
 func IsText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// RenderDoc returns the canonical JSON ([BatchJSON]) of the batch whose
+// stored JSON is doc: the same fields and values (metadata numbers digit
+// for digit), every field of the contract written, in order. It is how a
+// migration brings the docs of an older version to this one's; a doc that
+// is already canonical comes back unchanged. It returns an error when doc
+// is not a batch's JSON ("stored doc: …") and BatchJSON's error when the
+// batch cannot be encoded.
+func RenderDoc(doc []byte) ([]byte, error) {
+	var b Batch
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("stored doc: %w", err)
+	}
+	return BatchJSON(b)
 }
 
 // restatus returns the canonical JSON ([BatchJSON]) of the batch whose
