@@ -635,4 +635,3 @@ func testListByCollection(t *testing.T, be Backend) {
 	}
 	check("after status changes and deletes")
 }
-
