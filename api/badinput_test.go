@@ -125,8 +125,8 @@ func testBadInput(t *testing.T, f *fixture) {
 	})
 	t.Run("empty object takes the defaults", func(t *testing.T) {
 		page := assertPage(t, f.do(request{body: str(`{}`)}), 100, all)
-		if page.Results[0].BatchID != f.a.batches[0].BatchId {
-			t.Errorf("first result %s, want the newest %s", page.Results[0].BatchID, f.a.batches[0].BatchId)
+		if page.Results[0].BatchID != f.a.batches[0].BatchID {
+			t.Errorf("first result %s, want the newest %s", page.Results[0].BatchID, f.a.batches[0].BatchID)
 		}
 	})
 	t.Run("no body at all", func(t *testing.T) {
@@ -147,8 +147,8 @@ func testBadInput(t *testing.T, f *fixture) {
 			assertPage(t, f.do(request{body: str(body)}), 10, all)
 		}
 		page := assertPage(t, f.do(request{body: str(`{"offset":2e0,"limit":1}`)}), 1, all)
-		if page.Results[0].BatchID != f.a.batches[2].BatchId {
-			t.Errorf("offset 2e0 gave %s, want %s", page.Results[0].BatchID, f.a.batches[2].BatchId)
+		if page.Results[0].BatchID != f.a.batches[2].BatchID {
+			t.Errorf("offset 2e0 gave %s, want %s", page.Results[0].BatchID, f.a.batches[2].BatchID)
 		}
 	})
 	t.Run("limit bounds", func(t *testing.T) {

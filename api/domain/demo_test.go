@@ -28,7 +28,7 @@ func TestDemoBatchesAreTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = "bec6ebd13406d0b6f84621c20b1359827732a71bcfb6ed16d625640b5968b768"
+	const want = "8cc359cf76f0aef65b14a5f731cf8ad638b4cfa015aeab79b9496fe5a737cca5"
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != want {
 		t.Errorf("DemoBatches changed: SHA-256 %x, want %s", sum, want)
 	}

@@ -62,6 +62,7 @@ func demoProcessing(b *Batch, i int) {
 			b.CollectionIDs = append(b.CollectionIDs, derived)
 		}
 	}
+	b.TierTasks = []TierTask{} // as listed
 	switch b.Status {
 	case batches.TaskStatusDraft:
 		return
