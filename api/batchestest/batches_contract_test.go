@@ -108,7 +108,9 @@ func TestTypesMatchTheContract(t *testing.T) {
 		!st.OneOf[1].Value.Nullable || len(st.OneOf[1].Value.Enum) != 1 || st.OneOf[1].Value.Enum[0] != nil {
 		t.Errorf("ListBatchesRequest.status is not oneOf TaskStatus and null")
 	}
-	limit, offset := req.Properties["limit"].Value, req.Properties["offset"].Value
+	// Their rules are inside allOf (see openapi.yaml: openapi-typescript
+	// would make them required).
+	limit, offset := req.Properties["limit"].Value.AllOf[0].Value, req.Properties["offset"].Value.AllOf[0].Value
 	if *limit.Min != 1 || *limit.Max != batches.MaxLimit || limit.Default != float64(batches.DefaultLimit) || *offset.Min != 0 {
 		t.Errorf("limit %v..%v default %v, offset from %v", *limit.Min, *limit.Max, limit.Default, *offset.Min)
 	}
