@@ -304,6 +304,16 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 			}
 			return describeType(loc, schema, input)
 		}
+	case "minLength":
+		if schema != nil {
+			noun := "characters"
+			if schema.MinLength == 1 {
+				noun = "character"
+			}
+			return validationItem(loc, "string_too_short",
+				fmt.Sprintf("String should have at least %d %s", schema.MinLength, noun), input,
+				map[string]any{"min_length": schema.MinLength})
+		}
 	case "maxLength":
 		if schema != nil && schema.MaxLength != nil {
 			return validationItem(loc, "string_too_long",
