@@ -515,6 +515,31 @@ func testInsertBatchesErrors(t *testing.T, be Backend) {
 		{invalid("collection", func(b *domain.Batch) { b.CollectionIDs = []string{"col_\xff"} }), []error{domain.ErrInvalid, domain.ErrInvalidUTF8}},
 		{invalid("summary", func(b *domain.Batch) { b.ErrorSummary = map[string]int{"time\xffout": 1} }), []error{domain.ErrInvalid, domain.ErrInvalidUTF8}},
 		{invalid("nan", func(b *domain.Batch) { b.Metadata = map[string]any{"n": math.NaN()} }), []error{domain.ErrInvalid}},
+		// The rules of contract 2.0.0: current_tier from 0, collection ids
+		// stored as text, tier tasks as TierTaskInfo has them.
+		{invalid("tier-1", func(b *domain.Batch) { b.CurrentTier = ptr(-1) }), []error{domain.ErrInvalid}},
+		{invalid("colnul", func(b *domain.Batch) { b.CollectionIDs = []string{"col_\x00"} }), []error{domain.ErrInvalid}},
+		{invalid("tiernum", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{TierNum: -1, SourceType: "bucket", Status: batches.TaskStatusPending}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("tierstatus", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: "DONE"}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("jobstatus", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusPending,
+				ExtractorJobs: []domain.ExtractorJob{{ExtractorType: "x"}}}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("errtype", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusFailed,
+				Errors: []domain.BatchError{{ErrorType: "timeout", Message: "m", AffectedCount: 1}}}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("errcount", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusFailed,
+				Errors: []domain.BatchError{{ErrorType: batches.ErrorCategoryRuntime, Message: "m"}}}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("tierutf8", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket\xff", Status: batches.TaskStatusPending}}
+		}), []error{domain.ErrInvalid, domain.ErrInvalidUTF8}},
 		{invalid("inf", func(b *domain.Batch) { b.Metadata = map[string]any{"n": []any{math.Inf(-1)}} }), []error{domain.ErrInvalid}},
 	} {
 		err := db.InsertBatches(ctx, a.ID, []domain.Batch{good, tc.bad})
