@@ -1,7 +1,7 @@
 # The README's commands, and the project's checks.
 GO ?= go
 
-.PHONY: run test test-postgres generate lint check-generated build bench bench-go bench-load bench-deps
+.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-deps
 
 # Extra flags of batchesbench, e.g. BENCH_FLAGS='--load-duration=5s --go-count=1'.
 BENCH_FLAGS ?=
@@ -27,6 +27,17 @@ lint: ## gofmt, go vet
 check-generated: generate ## Fail when generated code is out of step with openapi.yaml
 	@git diff --exit-code -- generated/ || { echo "generated/ is out of step with openapi.yaml: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- generated/)" || { git status --porcelain -- generated/; echo "go generate left untracked files"; exit 1; }
+
+# The versions of spec-diff: FROM (default the last release kept in
+# .ci/contract) and TO (default openapi.yaml), e.g. FROM=1.0.0 TO=2.0.0.
+FROM ?=
+TO ?=
+
+spec-diff: ## The changelog of the contract between two versions (FROM, TO; default the last release and openapi.yaml), by oasdiff
+	@.ci/spec-diff $(FROM) $(TO)
+
+spec-lint: ## The contract's independent checks, as CI runs them: Redocly lint, the breaking-change guard, the openapi-typescript check (needs node and npm)
+	@.ci/spec-checks
 
 build: ## Build both binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...

@@ -109,8 +109,8 @@ func wire(cfg config, d *doer) *client.Client {
 }
 
 // maxIdentifier is the contract's maxLength of the identifiers a request
-// carries: bucket_identifier and the other path parameters, and
-// X-Namespace.
+// carries: bucket_identifier and the other path parameters, X-Namespace,
+// and ListBatchesRequest.collection_id.
 const maxIdentifier = 128
 
 // checkPathSegment refuses, before sending, a path parameter of operation

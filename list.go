@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/mixpeekgo/batches/generated/client"
 )
@@ -24,6 +25,11 @@ type ListBatchesParams struct {
 	// Status keeps only batches with this status; "" keeps every status.
 	// It is sent as given: a status the server does not know answers 422.
 	Status TaskStatus
+	// CollectionID keeps only batches whose collection_ids hold this
+	// collection id (Mixpeek's collection_id filter); "" keeps every batch.
+	// With Status, both apply. At most 128 bytes (the contract's
+	// maxLength).
+	CollectionID string
 	// Offset is the number of batches to skip, 0 or more.
 	Offset int64
 	// Limit is the page size, 1 to MaxLimit; 0 leaves it to the API
@@ -41,6 +47,9 @@ func (p *ListBatchesParams) check() error {
 	}
 	if p.Limit > MaxLimit {
 		return &paramError{fmt.Sprintf("%s: limit %d is more than %d", opListBatches, p.Limit, MaxLimit)}
+	}
+	if n := utf8.RuneCountInString(p.CollectionID); n > maxIdentifier {
+		return &paramError{fmt.Sprintf("%s: the collection id is %d characters long, more than %d", opListBatches, n, maxIdentifier)}
 	}
 	return nil
 }
@@ -77,7 +86,8 @@ func (p *ListBatchesPage) NextOffset() int64 { return p.Offset + int64(len(p.Res
 // matching ErrValidation for a bucket identifier that is empty, over 128
 // bytes (the contract's maxLength), "." or ".." (dot-segments, which a URL
 // path resolves away, RFC 3986 section 5.2.4) or holds a control
-// character, a negative offset, or a limit outside 1..MaxLimit (0 is the
+// character, a negative offset, a collection id over 128 characters, or a
+// limit outside 1..MaxLimit (0 is the
 // API's default); ErrNoAPIKey or ErrNoNamespace when the call has none.
 //
 // Once the request is sent, every failure is an *Error, after the retries
@@ -158,6 +168,9 @@ func (p ListBatchesParams) request() client.ListBatchesRequest {
 	if p.Status != "" {
 		s := client.TaskStatus(p.Status)
 		body.Status = &s
+	}
+	if p.CollectionID != "" {
+		body.CollectionId = &p.CollectionID
 	}
 	if p.Offset != 0 {
 		body.Offset = &p.Offset

@@ -125,8 +125,8 @@ func testBadInput(t *testing.T, f *fixture) {
 	})
 	t.Run("empty object takes the defaults", func(t *testing.T) {
 		page := assertPage(t, f.do(request{body: str(`{}`)}), 100, all)
-		if page.Results[0].BatchID != f.a.batches[0].BatchId {
-			t.Errorf("first result %s, want the newest %s", page.Results[0].BatchID, f.a.batches[0].BatchId)
+		if page.Results[0].BatchID != f.a.batches[0].BatchID {
+			t.Errorf("first result %s, want the newest %s", page.Results[0].BatchID, f.a.batches[0].BatchID)
 		}
 	})
 	t.Run("no body at all", func(t *testing.T) {
@@ -142,13 +142,32 @@ func testBadInput(t *testing.T, f *fixture) {
 		assertPage(t, f.do(request{body: str(`{"status":null}`)}), 100, all)
 		assertPage(t, f.do(request{body: str(`{"status":"PENDING","limit":1000}`)}), int(pending), pending)
 	})
+	t.Run("collection_id", func(t *testing.T) {
+		// The fixture's batches feed no collection: a filter matches none.
+		assertPage(t, f.do(request{body: str(`{"collection_id":null}`)}), 100, all)
+		assertPage(t, f.do(request{body: str(`{"collection_id":"col_none","status":"PENDING"}`)}), 0, 0)
+		assertPage(t, f.do(request{body: str(`{"collection_id":"` + strings.Repeat("c", 128) + `"}`)}), 0, 0)
+		for body, typ := range map[string]string{
+			`{"collection_id":""}`:                                 "string_too_short",
+			`{"collection_id":"` + strings.Repeat("c", 129) + `"}`: "string_too_long",
+			`{"collection_id":5}`:                                  "string_type",
+			`{"collection_id":["col_a"]}`:                          "string_type",
+			`{"collection_id":"` + strings.Repeat("é", 129) + `"}`: "string_too_long",
+		} {
+			ex := f.do(request{body: str(body)})
+			assertValidation(t, ex, typ, "body", "collection_id")
+			if ex.requestErr == nil {
+				t.Errorf("%.40s: the contract accepts it", body)
+			}
+		}
+	})
 	t.Run("whole numbers in any spelling", func(t *testing.T) {
 		for _, body := range []string{`{"offset":0,"limit":10.0}`, `{"limit":1e1}`, `{"limit":1E1,"offset":0.0}`, `{"limit":10.000,"offset":-0}`, `{"limit":100e-1}`} {
 			assertPage(t, f.do(request{body: str(body)}), 10, all)
 		}
 		page := assertPage(t, f.do(request{body: str(`{"offset":2e0,"limit":1}`)}), 1, all)
-		if page.Results[0].BatchID != f.a.batches[2].BatchId {
-			t.Errorf("offset 2e0 gave %s, want %s", page.Results[0].BatchID, f.a.batches[2].BatchId)
+		if page.Results[0].BatchID != f.a.batches[2].BatchID {
+			t.Errorf("offset 2e0 gave %s, want %s", page.Results[0].BatchID, f.a.batches[2].BatchID)
 		}
 	})
 	t.Run("limit bounds", func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // The operations on a bucket's batches.
 
 // ListBatches answers one page of the bucket's batches: the request's
-// status filter, offset (default 0) and limit (default
+// status and collection filters, offset (default 0) and limit (default
 // batches.DefaultLimit), which validation kept within the contract.
 func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesRequestObject) (server.ListBatchesResponseObject, error) {
 	_, bucket, err := s.resolveBucket(ctx, req.Params.XNamespace, req.BucketIdentifier)
@@ -27,6 +27,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			status := batches.TaskStatus(*b.Status)
 			p.Status = &status
 		}
+		p.CollectionID = b.CollectionId
 		if b.Offset != nil {
 			p.Offset = *b.Offset
 		}

@@ -21,15 +21,16 @@ import (
 // variedBatches are batches whose JSON has every kind of value the Batch
 // schema allows: metadata numbers of every spelling, unicode, characters
 // JSON escapes for HTML, control characters, nulls, nested values, empty and
-// nil collections, timestamps in other zones and with nanoseconds.
-func variedBatches() []server.Batch {
+// nil collections, timestamps in other zones and with nanoseconds, and the
+// demo's tier tasks.
+func variedBatches() []domain.Batch {
 	zone := time.FixedZone("CEST", 2*3600)
 	created := time.Date(2025, 6, 1, 12, 0, 0, 120000000, zone)
-	bs := []server.Batch{
+	bs := []domain.Batch{
 		{
-			BatchId: "btch_html", Status: server.TaskStatusFAILED, Type: server.BatchTypeBUCKET,
-			ObjectIds: []string{"obj_<a>&b"}, Error: ptr(`<script>alert("x & y")</script>`),
-			ErrorSummary: &map[string]int{"a<b": 1, "timeout": 2}, TotalTiers: 1,
+			BatchID: "btch_html", Status: batches.TaskStatusFailed, Type: batches.BatchTypeBucket,
+			ObjectIDs: []string{"obj_<a>&b"}, Error: ptr(`<script>alert("x & y")</script>`),
+			ErrorSummary: map[string]int{"a<b": 1, "timeout": 2}, TotalTiers: 1, ManifestKey: ptr("m/<a>&b"),
 			Metadata: map[string]any{
 				"html": "<b>bold</b> & more", "quote": `"q" \ back\slash`, "ctl": "tab\tnl\ncr\r\x01\x7f",
 				"unicode": "héllo wörld — 日本語 🎉", "seps": "line\u2028para\u2029", "fffd": "\ufffd",
@@ -39,9 +40,10 @@ func variedBatches() []server.Batch {
 			CreatedAt: created, UpdatedAt: created.Add(time.Nanosecond),
 		},
 		{
-			BatchId: "btch_numbers", Status: server.TaskStatusCOMPLETED, Type: server.BatchTypeCOLLECTION,
-			ObjectIds: []string{}, CollectionIds: &[]string{"col_1", "col_2"}, TaskId: ptr("task_1"),
-			CurrentTier: ptr(2), TotalTiers: 3,
+			BatchID: "btch_numbers", Status: batches.TaskStatusCompleted, Type: batches.BatchTypeCollection,
+			ObjectIDs: []string{}, CollectionIDs: []string{"col_1", "col_2"}, TaskID: ptr("task_1"),
+			CurrentTier: ptr(2), TotalTiers: 3, DagTiers: [][]string{{"col_1"}, {}, {"col_2"}},
+			InternalMetadata: map[string]any{"huge": json.Number("12345678901234567890"), "exp": json.Number("1E+2")},
 			Metadata: map[string]any{
 				"int": 42, "neg": -7, "float": 1.25, "big": 1e21, "small": 1e-7, "huge": json.Number("12345678901234567890"),
 				"exp": json.Number("1E+2"), "zero": 0.0, "negzero": math.Copysign(0, -1), "maxint": int64(math.MaxInt64),
@@ -51,48 +53,49 @@ func variedBatches() []server.Batch {
 		},
 		{
 			// Nil everywhere a store writes an empty value.
-			BatchId: "btch_nils", Status: server.TaskStatusDRAFT, Type: server.BatchTypeBUCKET, TotalTiers: 1,
-			CollectionIds: new([]string), ErrorSummary: new(map[string]int),
+			BatchID: "btch_nils", Status: batches.TaskStatusDraft, Type: batches.BatchTypeBucket, TotalTiers: 1,
+			CollectionIDs: []string{}, ErrorSummary: map[string]int{}, LoadedObjectIDs: []string{}, InternalMetadata: map[string]any{},
 			CreatedAt: created.Add(-time.Hour).UTC(), UpdatedAt: created.Add(-time.Hour).UTC(),
 		},
 	}
-	for _, b := range domain.DemoBatches(created, "ignored") {
-		bs = append(bs, asServer(b))
-	}
-	return bs
+	return append(bs, domain.DemoBatches(created, "ignored")...)
 }
 
-// asServedBefore is b as the server listed it before batches kept their
-// JSON: decoded from its stored columns (timestamps in UTC, nil collections
-// empty, metadata through JSON with numbers as json.Number).
-func asServedBefore(t *testing.T, bucketID string, b server.Batch) server.Batch {
+// asListed is b as the server lists it from bucketID: timestamps in UTC,
+// nil collections empty, metadata through JSON with numbers as
+// json.Number.
+func asListed(t *testing.T, bucketID string, b domain.Batch) domain.Batch {
 	t.Helper()
-	b.BucketId = bucketID
-	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
-	if b.ObjectIds == nil {
-		b.ObjectIds = []string{}
-	}
-	if b.CollectionIds != nil && *b.CollectionIds == nil {
-		b.CollectionIds = &[]string{}
-	}
-	if b.ErrorSummary != nil && *b.ErrorSummary == nil {
-		b.ErrorSummary = &map[string]int{}
-	}
-	raw, err := json.Marshal(b.Metadata)
-	if err != nil {
+	b = domain.AsListed(bucketID, b)
+	var err error
+	if b.Metadata, err = viaJSONNumbers(b.Metadata); err != nil {
 		t.Fatal(err)
+	}
+	return b
+}
+
+func viaJSONNumbers(m map[string]any) (map[string]any, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
 	}
 	md := map[string]any{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&md); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if md == nil {
 		md = map[string]any{}
 	}
-	b.Metadata = md
-	return b
+	return md, nil
+}
+
+// listedPage is a ListBatchesResponse with every field of every batch
+// decoded (decodeStrict refuses a field the domain's Batch does not have).
+type listedPage struct {
+	Results    []domain.Batch `json:"results"`
+	TotalCount int64          `json:"total_count"`
 }
 
 // TestListBytesAsGenerated lists pages of varied batches over HTTP and
@@ -108,32 +111,34 @@ func testListBytesAsGenerated(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	varied := variedBatches()
-	if err := f.db.InsertBatches(ctx, bucket.ID, asDomain(varied...)); err != nil {
+	if err := f.db.InsertBatches(ctx, bucket.ID, varied); err != nil {
 		t.Fatal(err)
 	}
-	listed := make([]server.Batch, len(varied))
+	listed := make([]domain.Batch, len(varied))
 	for i, b := range varied {
-		listed[i] = asServedBefore(t, bucket.ID, b)
+		listed[i] = asListed(t, bucket.ID, b)
 	}
-	slices.SortFunc(listed, func(a, b server.Batch) int {
+	slices.SortFunc(listed, func(a, b domain.Batch) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 			return c
 		}
-		return strings.Compare(b.BatchId, a.BatchId)
+		return strings.Compare(b.BatchID, a.BatchID)
 	})
 
-	failed := server.TaskStatusFAILED
+	failed := batches.TaskStatusFailed
 	for _, tc := range []struct {
-		status        *server.TaskStatus
+		status        *batches.TaskStatus
+		collection    string
 		offset, limit int
 	}{
-		{nil, 0, 1000}, {nil, 0, 100}, {nil, 100, 100}, {nil, 290, 100}, {nil, 303, 10}, {nil, 5000, 10},
-		{&failed, 0, 100}, {&failed, 3, 2},
+		{nil, "", 0, 1000}, {nil, "", 0, 100}, {nil, "", 100, 100}, {nil, "", 290, 100}, {nil, "", 303, 10}, {nil, "", 5000, 10},
+		{&failed, "", 0, 100}, {&failed, "", 3, 2},
+		{nil, "col_products01", 0, 1000}, {nil, "col_products01", 5, 20}, {&failed, "col_catalogimg", 0, 100}, {nil, "col_none", 0, 10},
 	} {
 		var match []server.Batch
 		for _, b := range listed {
-			if tc.status == nil || b.Status == *tc.status {
-				match = append(match, b)
+			if (tc.status == nil || b.Status == *tc.status) && (tc.collection == "" || slices.Contains(b.CollectionIDs, tc.collection)) {
+				match = append(match, asServer(t, b))
 			}
 		}
 		page := match[min(tc.offset, len(match)):min(tc.offset+tc.limit, len(match))]
@@ -148,6 +153,9 @@ func testListBytesAsGenerated(t *testing.T, f *fixture) {
 		body := fmt.Sprintf(`{"offset":%d,"limit":%d}`, tc.offset, tc.limit)
 		if tc.status != nil {
 			body = fmt.Sprintf(`{"status":%q,"offset":%d,"limit":%d}`, *tc.status, tc.offset, tc.limit)
+		}
+		if tc.collection != "" {
+			body = strings.Replace(body, "{", fmt.Sprintf(`{"collection_id":%q,`, tc.collection), 1)
 		}
 		ex := f.do(request{path: "/v1/buckets/varied/batches/list", body: &body})
 		if ex.status != http.StatusOK || !bytes.Equal(ex.body, want.Body.Bytes()) {
@@ -168,32 +176,32 @@ func TestListAfterStatusChangeAndDelete(t *testing.T) {
 func testListAfterStatusChangeAndDelete(t *testing.T, f *fixture) {
 	ctx := t.Context()
 	first, second := f.a.batches[0], f.a.batches[1]
-	if err := f.db.UpdateBatchStatus(ctx, first.BatchId, batches.TaskStatusCanceled); err != nil {
+	if err := f.db.UpdateBatchStatus(ctx, first.BatchID, batches.TaskStatusCanceled); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.DeleteBatch(ctx, second.BatchId); err != nil {
+	if err := f.db.DeleteBatch(ctx, second.BatchID); err != nil {
 		t.Fatal(err)
 	}
 	ex := f.do(request{body: ptr(`{"limit":2}`)})
-	page := decodeStrict[server.ListBatchesResponse](t, ex.body)
+	page := decodeStrict[listedPage](t, ex.body)
 	if ex.status != http.StatusOK || page.TotalCount != int64(len(f.a.batches)-1) || len(page.Results) != 2 {
 		t.Fatalf("status %d, %d results of %d", ex.status, len(page.Results), page.TotalCount)
 	}
-	if got := page.Results[0]; got.BatchId != first.BatchId || got.Status != server.TaskStatusCANCELED || !got.UpdatedAt.After(first.UpdatedAt) {
-		t.Errorf("first result %s %s updated %s; want %s CANCELED updated after %s", got.BatchId, got.Status, got.UpdatedAt, first.BatchId, first.UpdatedAt)
+	if got := page.Results[0]; got.BatchID != first.BatchID || got.Status != batches.TaskStatusCanceled || !got.UpdatedAt.After(first.UpdatedAt) {
+		t.Errorf("first result %s %s updated %s; want %s CANCELED updated after %s", got.BatchID, got.Status, got.UpdatedAt, first.BatchID, first.UpdatedAt)
 	}
-	if got := page.Results[1].BatchId; got != f.a.batches[2].BatchId {
-		t.Errorf("second result %s, want %s (%s was deleted)", got, f.a.batches[2].BatchId, second.BatchId)
+	if got := page.Results[1].BatchID; got != f.a.batches[2].BatchID {
+		t.Errorf("second result %s, want %s (%s was deleted)", got, f.a.batches[2].BatchID, second.BatchID)
 	}
 	canceled := 0
 	for _, b := range f.a.batches[2:] {
-		if b.Status == server.TaskStatusCANCELED {
+		if b.Status == batches.TaskStatusCanceled {
 			canceled++
 		}
 	}
 	ex = f.do(request{body: ptr(`{"status":"CANCELED","limit":1}`)})
-	page = decodeStrict[server.ListBatchesResponse](t, ex.body)
-	if page.TotalCount != int64(canceled+1) || len(page.Results) != 1 || page.Results[0].BatchId != first.BatchId {
-		t.Errorf("CANCELED: %d results of %d; want %s first of %d", len(page.Results), page.TotalCount, first.BatchId, canceled+1)
+	page = decodeStrict[listedPage](t, ex.body)
+	if page.TotalCount != int64(canceled+1) || len(page.Results) != 1 || page.Results[0].BatchID != first.BatchID {
+		t.Errorf("CANCELED: %d results of %d; want %s first of %d", len(page.Results), page.TotalCount, first.BatchID, canceled+1)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
-	"github.com/mixpeekgo/batches/generated/server"
 )
 
 // exchange is one request and its answer, with the contract's verdict on
@@ -33,7 +32,7 @@ type tenant struct {
 	namespace domain.Namespace
 	bucket    domain.Bucket
 	key       string
-	batches   []server.Batch // newest first, as listed
+	batches   []domain.Batch // newest first, as listed
 }
 
 // fixture is a real server on a real database, a SQLite file or a
@@ -103,26 +102,27 @@ func (f *fixture) newTenant(ctx context.Context, orgName, bucketID string, n int
 	}
 	// Timestamps collide in pairs so the batch_id tie-break is exercised.
 	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	stored := make([]server.Batch, n)
+	stored := make([]domain.Batch, n)
 	for i := range stored {
 		created := base.Add(time.Duration(i/2) * time.Minute)
-		stored[i] = server.Batch{
-			BatchId:    fmt.Sprintf("btch_%s%07d", bucketID[4:5], i),
-			BucketId:   bucket.ID,
-			Status:     server.TaskStatus(statuses[i%len(statuses)]),
-			ObjectIds:  []string{fmt.Sprintf("obj_%012d", i)},
-			Type:       server.BatchTypeBUCKET,
+		stored[i] = domain.Batch{
+			BatchID:    fmt.Sprintf("btch_%s%07d", bucketID[4:5], i),
+			BucketID:   bucket.ID,
+			Status:     statuses[i%len(statuses)],
+			ObjectIDs:  []string{fmt.Sprintf("obj_%012d", i)},
+			Type:       batches.BatchTypeBucket,
 			Metadata:   map[string]any{"seq": float64(i)},
 			TotalTiers: 1,
+			TierTasks:  []domain.TierTask{},
 			CreatedAt:  created,
 			UpdatedAt:  created.Add(time.Second),
 		}
 	}
-	if err := f.db.InsertBatches(ctx, bucket.ID, asDomain(stored...)); err != nil {
+	if err := f.db.InsertBatches(ctx, bucket.ID, stored); err != nil {
 		t.Fatal(err)
 	}
 	// Newest first: created_at descending, then batch_id descending.
-	listed := make([]server.Batch, n)
+	listed := make([]domain.Batch, n)
 	for i := range stored {
 		listed[n-1-i] = stored[i]
 	}

@@ -69,10 +69,16 @@ func testPagination(t *testing.T, f *fixture) {
 		}
 		for i, b := range got {
 			want := f.a.batches[i]
-			if b.BatchId != want.BatchId || !b.CreatedAt.Equal(want.CreatedAt) || string(b.Status) != string(want.Status) {
-				t.Fatalf("limit %d: result %d is %s (%s), want %s (%s)", limit, i, b.BatchId, b.CreatedAt, want.BatchId, want.CreatedAt)
+			// Every field is sent, though the contract requires only
+			// bucket_id: the generated client's pointers are all set.
+			if b.BatchId == nil || b.CreatedAt == nil || b.Status == nil || b.ObjectIds == nil || b.Metadata == nil ||
+				b.TotalTiers == nil || b.Type == nil || b.UpdatedAt == nil || b.TierTasks == nil {
+				t.Fatalf("limit %d: result %d lacks a field: %+v", limit, i, b)
 			}
-			if b.BucketId != f.a.bucket.ID || len(b.ObjectIds) != 1 || b.Metadata["seq"] == nil || b.TotalTiers != 1 {
+			if *b.BatchId != want.BatchID || !b.CreatedAt.Equal(want.CreatedAt) || string(*b.Status) != string(want.Status) {
+				t.Fatalf("limit %d: result %d is %s (%s), want %s (%s)", limit, i, *b.BatchId, b.CreatedAt, want.BatchID, want.CreatedAt)
+			}
+			if b.BucketId != f.a.bucket.ID || len(*b.ObjectIds) != 1 || (*b.Metadata)["seq"] == nil || *b.TotalTiers != 1 {
 				t.Fatalf("result %d lost fields: %+v", i, b)
 			}
 		}
@@ -81,7 +87,7 @@ func testPagination(t *testing.T, f *fixture) {
 		var want []string
 		for _, b := range f.a.batches {
 			if string(b.Status) == string(status) {
-				want = append(want, b.BatchId)
+				want = append(want, b.BatchID)
 			}
 		}
 		got, total := walk(t, c, f.a.namespace.ID, "main", &status, 3)
@@ -89,8 +95,8 @@ func testPagination(t *testing.T, f *fixture) {
 			t.Fatalf("%s: %d of total %d, want %d", status, len(got), total, len(want))
 		}
 		for i := range got {
-			if got[i].BatchId != want[i] || got[i].Status != status {
-				t.Fatalf("%s: result %d is %s %s, want %s", status, i, got[i].BatchId, got[i].Status, want[i])
+			if *got[i].BatchId != want[i] || *got[i].Status != status {
+				t.Fatalf("%s: result %d is %s %s, want %s", status, i, *got[i].BatchId, *got[i].Status, want[i])
 			}
 		}
 	}
@@ -116,7 +122,7 @@ func testTenantIsolation(t *testing.T, f *fixture) {
 				}
 				for _, b := range got {
 					if b.BucketId != tc.own.bucket.ID {
-						t.Fatalf("%s sees batch %s of bucket %s", tc.name, b.BatchId, b.BucketId)
+						t.Fatalf("%s sees batch %v of bucket %s", tc.name, b.BatchId, b.BucketId)
 					}
 				}
 			}

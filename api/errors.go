@@ -64,11 +64,13 @@ func ErrorType(status int) string {
 
 // NewErrorResponse returns Mixpeek's error body for status:
 // {"success": false, "status": status, "error": {"message": message,
-// "type": ErrorType(status), "details": details}}, details omitted when
-// nil.
+// "type": ErrorType(status), "details": details}}, details null when nil.
+// Every field is set, though the contract requires only status, error,
+// message and type (as Mixpeek's does).
 func NewErrorResponse(status int, message string, details map[string]any) server.ErrorResponse {
+	success := server.ErrorResponseSuccessFalse
 	body := server.ErrorResponse{
-		Success: false,
+		Success: &success,
 		Status:  status,
 		Error:   server.ErrorDetail{Message: message, Type: ErrorType(status)},
 	}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +44,7 @@ func TestContractDocument(t *testing.T) {
 	if op == nil || op.OperationID != "listBatches" || op.Tags[0] != "Bucket Batches" {
 		t.Fatalf("listBatches operation missing or misnamed")
 	}
+	checkMixpeeksRules(t, c.spec)
 	if op.Security == nil || len(*op.Security) == 0 || (*op.Security)[0]["bearerAuth"] == nil {
 		t.Errorf("listBatches does not require bearerAuth")
 	}
@@ -57,6 +60,86 @@ func TestContractDocument(t *testing.T) {
 	want := "PENDING IN_PROGRESS PROCESSING COMPLETED COMPLETED_WITH_ERRORS FAILED CANCELED UNKNOWN SKIPPED DRAFT ACTIVE ARCHIVED SUSPENDED"
 	if strings.Join(enum, " ") != want {
 		t.Errorf("TaskStatus enum %v, want %s", enum, want)
+	}
+}
+
+// checkMixpeeksRules checks what the audit against Mixpeek's contract
+// (issue 9) found, row by row, in the document itself.
+func checkMixpeeksRules(t *testing.T, spec *openapi3.T) {
+	t.Helper()
+	schemas := spec.Components.Schemas
+	// 1. nullable always with a type beside it (Redocly's
+	// nullable-type-sibling; OpenAPI 3.0.3 ignores nullable without one),
+	// and ListBatchesRequest.status admits null.
+	var walk func(path string, s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool)
+	walk = func(path string, s *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
+		if s == nil || s.Value == nil || seen[s.Value] {
+			return
+		}
+		seen[s.Value] = true
+		v := s.Value
+		if v.Nullable && (v.Type == nil || len(v.Type.Slice()) == 0) {
+			t.Errorf("%s: nullable without a type", path)
+		}
+		for name, p := range v.Properties {
+			walk(path+"."+name, p, seen)
+		}
+		walk(path+"[]", v.Items, seen)
+		for i, x := range append(append(append(openapi3.SchemaRefs{}, v.AllOf...), v.OneOf...), v.AnyOf...) {
+			walk(fmt.Sprintf("%s/%d", path, i), x, seen)
+		}
+		if v.AdditionalProperties.Schema != nil {
+			walk(path+"{}", v.AdditionalProperties.Schema, seen)
+		}
+	}
+	for name, s := range schemas {
+		walk(name, s, map[*openapi3.Schema]bool{})
+	}
+	if err := schemas["ListBatchesRequest"].Value.VisitJSON(map[string]any{"status": nil, "collection_id": nil}); err != nil {
+		t.Errorf(`ListBatchesRequest refuses {"status":null,"collection_id":null}: %v`, err)
+	}
+	// 2. collection_id, an optional nullable string.
+	if c := schemas["ListBatchesRequest"].Value.Properties["collection_id"]; c == nil || !c.Value.Nullable || !c.Value.Type.Is("string") {
+		t.Errorf("ListBatchesRequest.collection_id is not a nullable string")
+	}
+	// 3. Mixpeek's fields of BatchModel.
+	for _, name := range []string{"manifest_key", "loaded_object_ids", "internal_metadata", "tier_tasks", "dag_tiers"} {
+		if schemas["Batch"].Value.Properties[name] == nil {
+			t.Errorf("Batch has no %s", name)
+		}
+	}
+	// 4. Required: what Mixpeek's schemas require, no more.
+	for name, want := range map[string][]string{
+		"Batch": {"bucket_id"}, "TierTaskInfo": {"tier_num", "source_type"}, "ExtractorJobInfo": {"extractor_type"},
+		"BatchErrorDetail": {"error_type", "message"}, "ErrorResponse": {"status", "error"}, "ErrorDetail": {"message", "type"},
+		"HTTPValidationError": nil, "ValidationError": {"loc", "msg", "type"}, "ListBatchesResponse": {"results", "total_count"},
+	} {
+		if got := schemas[name].Value.Required; !slices.Equal(got, want) {
+			t.Errorf("%s requires %v, Mixpeek's %v", name, got, want)
+		}
+	}
+	// 5. current_tier from 0, total_tiers from 1.
+	batch := schemas["Batch"].Value.Properties
+	if m := batch["current_tier"].Value.Min; m == nil || *m != 0 {
+		t.Errorf("current_tier has no minimum 0")
+	}
+	if m := batch["total_tiers"].Value.Min; m == nil || *m != 1 {
+		t.Errorf("total_tiers has no minimum 1")
+	}
+	// 6. No 405 on an operation: no request of it can be answered so.
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Responses.Status(405) != nil {
+				t.Errorf("%s %s declares a 405", method, path)
+			}
+		}
+	}
+	// 7. No property of a request body carries a default itself: tools
+	// such as openapi-typescript would make it required.
+	for name, p := range schemas["ListBatchesRequest"].Value.Properties {
+		if p.Value.Default != nil {
+			t.Errorf("ListBatchesRequest.%s carries a default: openapi-typescript makes it required", name)
+		}
 	}
 }
 

@@ -42,9 +42,13 @@ func validationItem(loc []any, typ, msg string, input any, ctx map[string]any) s
 	return item
 }
 
-// writeValidationError answers 422 with FastAPI's HTTPValidationError body.
+// writeValidationError answers 422 with FastAPI's HTTPValidationError body,
+// detail always set.
 func writeValidationError(w http.ResponseWriter, items ...server.ValidationError) {
-	writeJSON(w, http.StatusUnprocessableEntity, server.HTTPValidationError{Detail: items})
+	if items == nil {
+		items = []server.ValidationError{}
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, server.HTTPValidationError{Detail: &items})
 }
 
 // readBody reads and checks the request body before the contract is
@@ -299,6 +303,16 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 					"Input should be a valid integer, got a number with a fractional part", input, nil)
 			}
 			return describeType(loc, schema, input)
+		}
+	case "minLength":
+		if schema != nil {
+			noun := "characters"
+			if schema.MinLength == 1 {
+				noun = "character"
+			}
+			return validationItem(loc, "string_too_short",
+				fmt.Sprintf("String should have at least %d %s", schema.MinLength, noun), input,
+				map[string]any{"min_length": schema.MinLength})
 		}
 	case "maxLength":
 		if schema != nil && schema.MaxLength != nil {

@@ -45,9 +45,17 @@ func TestCheckTellsConformingFromNot(t *testing.T) {
 	}{
 		{"conforming page", path, `{"limit":1}`, nil, 200, `{"results":[` + batch + `],"total_count":1}`, true, true},
 		{"no total_count", path, `{}`, nil, 200, `{"results":[]}`, true, false},
-		{"batch missing a field", path, `{}`, nil, 200, `{"results":[` + strings.Replace(batch, `"task_id":null,`, "", 1) + `],"total_count":1}`, true, false},
+		// Only bucket_id is required, as in Mixpeek's BatchModel.
+		{"batch of bucket_id alone", path, `{}`, nil, 200, `{"results":[{"bucket_id":"bkt_demo"}],"total_count":1}`, true, true},
+		{"batch without bucket_id", path, `{}`, nil, 200, `{"results":[` + strings.Replace(batch, `"bucket_id":"bkt_demo",`, "", 1) + `],"total_count":1}`, true, false},
+		{"batch with a null status", path, `{}`, nil, 200, `{"results":[` + strings.Replace(batch, `"status":"COMPLETED"`, `"status":null`, 1) + `],"total_count":1}`, true, false},
+		{"tier task without source_type", path, `{}`, nil, 200, `{"results":[{"bucket_id":"b","tier_tasks":[{"tier_num":0}]}],"total_count":1}`, true, false},
 		{"undeclared status", path, `{}`, nil, 418, `{}`, true, false},
-		{"ErrorResponse without success", path, `{}`, nil, 404, `{"status":404,"error":{"message":"x","type":"NotFoundError","details":null}}`, true, false},
+		// success and details are optional, as in Mixpeek's ErrorResponse.
+		{"ErrorResponse without success or details", path, `{}`, nil, 404, `{"status":404,"error":{"message":"x","type":"NotFoundError"}}`, true, true},
+		{"ErrorResponse without error.type", path, `{}`, nil, 404, `{"success":false,"status":404,"error":{"message":"x","details":null}}`, true, false},
+		{"status null in the request", path, `{"status":null}`, nil, 200, `{"results":[],"total_count":0}`, true, true},
+		{"collection_id empty in the request", path, `{"collection_id":""}`, nil, 422, `{"detail":[]}`, false, true},
 		{"limit 0", path, `{"limit":0}`, nil, 422, `{"detail":[{"loc":["body","limit"],"msg":"m","type":"greater_than_equal","input":0}]}`, false, true},
 		{"no bearer", path, `{}`, map[string]string{"Authorization": ""}, 401, `{"success":false,"status":401,"error":{"message":"m","type":"UnauthorizedError","details":null}}`, false, true},
 		{"unknown path answered as ErrorResponse", path + "s", `{}`, nil, 404, `{"success":false,"status":404,"error":{"message":"m","type":"NotFoundError","details":null}}`, false, true},

@@ -40,7 +40,17 @@ func TestTypesMatchTheContract(t *testing.T) {
 	schemas := spec.Components.Schemas
 
 	checkFields(t, "Batch", schemas["Batch"].Value, reflect.TypeFor[batches.Batch]())
+	checkFields(t, "TierTaskInfo", schemas["TierTaskInfo"].Value, reflect.TypeFor[batches.TierTask]())
+	checkFields(t, "ExtractorJobInfo", schemas["ExtractorJobInfo"].Value, reflect.TypeFor[batches.ExtractorJob]())
+	checkFields(t, "BatchErrorDetail", schemas["BatchErrorDetail"].Value, reflect.TypeFor[batches.BatchErrorDetail]())
 	checkFields(t, "ValidationError", schemas["ValidationError"].Value, reflect.TypeFor[batches.ValidationError]())
+	var categories []batches.ErrorCategory
+	for _, v := range schemas["ErrorCategory"].Value.Enum {
+		categories = append(categories, batches.ErrorCategory(v.(string)))
+	}
+	if !slices.Equal(categories, batches.ErrorCategories()) {
+		t.Errorf("ErrorCategory enum %v, ErrorCategories() %v", categories, batches.ErrorCategories())
+	}
 
 	var enum []batches.TaskStatus
 	for _, v := range schemas["TaskStatus"].Value.Enum {
@@ -85,10 +95,22 @@ func TestTypesMatchTheContract(t *testing.T) {
 	}
 
 	req := schemas["ListBatchesRequest"].Value
-	if got := slices.Sorted(maps.Keys(req.Properties)); !slices.Equal(got, []string{"limit", "offset", "status"}) {
-		t.Errorf("ListBatchesRequest has %v; ListBatchesParams has Limit, Offset and Status", got)
+	if got := slices.Sorted(maps.Keys(req.Properties)); !slices.Equal(got, []string{"collection_id", "limit", "offset", "status"}) {
+		t.Errorf("ListBatchesRequest has %v; ListBatchesParams has CollectionID, Limit, Offset and Status", got)
 	}
-	limit, offset := req.Properties["limit"].Value, req.Properties["offset"].Value
+	if c := req.Properties["collection_id"].Value; c.MinLength != 1 || c.MaxLength == nil || *c.MaxLength != 128 || !c.Nullable {
+		t.Errorf("collection_id length %d..%v, nullable %v; the client sends 1..128 characters, or nothing", c.MinLength, c.MaxLength, c.Nullable)
+	}
+	// status admits null next to TaskStatus, for tools that read OpenAPI
+	// 3.0 strictly: oneOf TaskStatus or a nullable string whose only value
+	// is null.
+	if st := req.Properties["status"].Value; len(st.OneOf) != 2 || !strings.HasSuffix(st.OneOf[0].Ref, "/TaskStatus") ||
+		!st.OneOf[1].Value.Nullable || len(st.OneOf[1].Value.Enum) != 1 || st.OneOf[1].Value.Enum[0] != nil {
+		t.Errorf("ListBatchesRequest.status is not oneOf TaskStatus and null")
+	}
+	// Their rules are inside allOf (see openapi.yaml: openapi-typescript
+	// would make them required).
+	limit, offset := req.Properties["limit"].Value.AllOf[0].Value, req.Properties["offset"].Value.AllOf[0].Value
 	if *limit.Min != 1 || *limit.Max != batches.MaxLimit || limit.Default != float64(batches.DefaultLimit) || *offset.Min != 0 {
 		t.Errorf("limit %v..%v default %v, offset from %v", *limit.Min, *limit.Max, limit.Default, *offset.Min)
 	}
@@ -110,8 +132,13 @@ func TestTypesMatchTheContract(t *testing.T) {
 	}
 }
 
+// goNames are the Go names of the package's types whose contract names
+// differ.
+var goNames = map[string]string{"TierTaskInfo": "TierTask", "ExtractorJobInfo": "ExtractorJob"}
+
 // checkFields compares the properties of schema with the JSON names and Go
-// types of typ's exported fields.
+// types of typ's exported fields (a $ref by the name of the type, an array
+// of them by its element's).
 func checkFields(t *testing.T, name string, schema *openapi3.Schema, typ reflect.Type) {
 	t.Helper()
 	fields := map[string]reflect.StructField{}
@@ -133,14 +160,23 @@ func checkFields(t *testing.T, name string, schema *openapi3.Schema, typ reflect
 		p := ref.Value
 		ft := f.Type
 		nullable := p.Nullable
-		if len(p.AllOf) == 1 { // a $ref to a named schema
-			refName := p.AllOf[0].Ref[strings.LastIndex(p.AllOf[0].Ref, "/")+1:]
+		ref := ref.Ref
+		if len(p.AllOf) == 1 {
+			ref = p.AllOf[0].Ref
+		}
+		if ref != "" { // a $ref to a named schema
+			refName := ref[strings.LastIndex(ref, "/")+1:]
+			if alias, ok := goNames[refName]; ok {
+				refName = alias
+			}
 			if ft.Name() != refName || ft.PkgPath() != typ.PkgPath() {
 				t.Errorf("%s.%s is %v, openapi.yaml %s", name, prop, ft, refName)
 			}
 			continue
 		}
-		if nullable && ft.Kind() == reflect.Pointer {
+		// A pointer is nil for null, or for a field the answer may leave
+		// out.
+		if (nullable || !slices.Contains(schema.Required, prop)) && ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
 		var ok2 bool
@@ -151,6 +187,14 @@ func checkFields(t *testing.T, name string, schema *openapi3.Schema, typ reflect
 			ok2 = ft.Kind() == reflect.String
 		case p.Type.Is("integer"):
 			ok2 = ft.Kind() == reflect.Int || ft.Kind() == reflect.Int64
+		case p.Type.Is("number"):
+			ok2 = ft.Kind() == reflect.Float64
+		case p.Type.Is("array") && p.Items != nil && p.Items.Ref != "":
+			refName := p.Items.Ref[strings.LastIndex(p.Items.Ref, "/")+1:]
+			if alias, ok := goNames[refName]; ok {
+				refName = alias
+			}
+			ok2 = ft.Kind() == reflect.Slice && ft.Elem().Name() == refName && ft.Elem().PkgPath() == typ.PkgPath()
 		case p.Type.Is("array"):
 			ok2 = ft.Kind() == reflect.Slice
 		case p.Type.Is("object"):

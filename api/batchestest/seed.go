@@ -75,6 +75,7 @@ func newBatch(i int, created, notAfter time.Time) batches.Batch {
 		Status:     status,
 		Type:       batches.BatchTypeBucket,
 		TotalTiers: 1,
+		TierTasks:  []batches.TierTask{}, // as listed: none, and [] on the wire
 		CreatedAt:  created,
 		Metadata:   map[string]any{"source": sources[i%len(sources)]},
 	}
@@ -92,7 +93,7 @@ func newBatch(i int, created, notAfter time.Time) batches.Batch {
 	if i%10 == 9 {
 		b.Type = batches.BatchTypeCollection
 		b.TotalTiers = 3
-		tier := 1 + i%3
+		tier := i % 3 // 0-based
 		b.CurrentTier = &tier
 	}
 	if i%2 == 1 {
@@ -125,7 +126,7 @@ func newBatch(i int, created, notAfter time.Time) batches.Batch {
 // AddBatches stores bs in the bucket (an id: s.Bucket or what AddBucket
 // returned), all of them or, on any error, none, and returns them as List
 // Batches answers them: in the order given, BucketID set to bucket, times
-// in UTC, a nil ObjectIDs as [] and a nil Metadata as {}, metadata numbers
+// in UTC, a nil ObjectIDs or TierTasks as [] and a nil Metadata as {}, metadata numbers
 // as float64 (as JSON decodes them). The Batches returned were not decoded
 // from the server, so their RawJSON is nil: compare them with listed ones
 // field by field (or by their json.Marshal), not with reflect.DeepEqual.
@@ -207,6 +208,9 @@ func listed(bucket string, b batches.Batch) (batches.Batch, domain.Batch, error)
 	b.CreatedAt, b.UpdatedAt = b.CreatedAt.UTC(), b.UpdatedAt.UTC()
 	if b.ObjectIDs == nil {
 		b.ObjectIDs = []string{}
+	}
+	if b.TierTasks == nil {
+		b.TierTasks = []batches.TierTask{}
 	}
 	meta, err := json.Marshal(b.Metadata)
 	if err != nil {

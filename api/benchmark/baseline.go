@@ -28,7 +28,8 @@ import (
 // was not given answers an empty page and a count of 0; a body that is not
 // a JSON object of status, offset and limit answers 400 in plain text.
 type Baseline struct {
-	listings map[server.TaskStatus]server.ListBatchesResponse
+	listings    map[server.TaskStatus]server.ListBatchesResponse
+	collections map[string]server.ListBatchesResponse // by collection_id, of every status
 }
 
 // NewBaseline returns a baseline serving listings, keyed by status filter
@@ -43,8 +44,10 @@ const baselineListing = batches.MaxLimit
 
 // LoadBaseline returns a baseline serving what the server at baseURL (a
 // scheme and host, e.g. "http://127.0.0.1:8080") answers for the seeded
-// bucket at offset 0 and limit 1000: of every status, and of each status of
-// statuses. It returns an error when a request fails or answers anything
+// bucket at offset 0 and limit 1000: of every status, of each status of
+// statuses, and of the collection FilterCollection (a request with a
+// collection_id is answered from that listing, whatever its status). It
+// returns an error when a request fails or answers anything
 // but 200 with a ListBatchesResponse.
 func LoadBaseline(ctx context.Context, c *http.Client, baseURL string, statuses ...server.TaskStatus) (*Baseline, error) {
 	listings := map[server.TaskStatus]server.ListBatchesResponse{}
@@ -55,7 +58,13 @@ func LoadBaseline(ctx context.Context, c *http.Client, baseURL string, statuses 
 		}
 		listings[status] = l
 	}
-	return NewBaseline(listings), nil
+	b := NewBaseline(listings)
+	l, err := Fetch(ctx, c, baseURL, CollectionBody(FilterCollection, 0, baselineListing))
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: loading the baseline's listing of collection %q: %w", FilterCollection, err)
+	}
+	b.collections = map[string]server.ListBatchesResponse{FilterCollection: l}
+	return b, nil
 }
 
 // Fetch sends one List Batches request of body (see Body) for the seeded
@@ -98,9 +107,10 @@ func Fetch(ctx context.Context, c *http.Client, baseURL string, body []byte) (se
 // ServeHTTP answers any request with the page its body selects.
 func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Status *server.TaskStatus `json:"status"`
-		Offset *int64             `json:"offset"`
-		Limit  *int               `json:"limit"`
+		Status     *server.TaskStatus `json:"status"`
+		Collection *string            `json:"collection_id"`
+		Offset     *int64             `json:"offset"`
+		Limit      *int               `json:"limit"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil && err != io.EOF {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -118,6 +128,9 @@ func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		limit = *req.Limit
 	}
 	l := b.listings[status]
+	if req.Collection != nil {
+		l = b.collections[*req.Collection]
+	}
 	results := l.Results
 	if results == nil {
 		results = []server.Batch{}

@@ -108,6 +108,17 @@ func TestBaselineAnswersAsTheServer(t *testing.T) {
 			requests = append(requests, r)
 		}
 	}
+	// And the collection filter, from its own listing.
+	for _, r := range []request{{"", 0, 1}, {"", 0, 100}, {"", 10, 5}} {
+		t.Run(fmt.Sprintf("collection/offset=%d/limit=%d", r.offset, r.limit), func(t *testing.T) {
+			body := benchmark.CollectionBody(benchmark.FilterCollection, int64(r.offset), r.limit)
+			realStatus, want := post(t, real, body)
+			bareStatus, got := post(t, bare, body)
+			if realStatus != http.StatusOK || bareStatus != http.StatusOK || !reflect.DeepEqual(got, want) {
+				t.Errorf("the baseline answers %d\n%v\nthe server %d\n%v", bareStatus, got, realStatus, want)
+			}
+		})
+	}
 	for _, r := range requests {
 		t.Run(fmt.Sprintf("status=%s/offset=%d/limit=%d", r.status, r.offset, r.limit), func(t *testing.T) {
 			body := benchmark.Body(r.status, int64(r.offset), r.limit)

@@ -25,6 +25,18 @@ func Body(status server.TaskStatus, offset int64, limit int) []byte {
 	return b
 }
 
+// CollectionBody returns the JSON body of a List Batches request for limit
+// batches from offset, of the collection collection (collection_id), of
+// every status.
+func CollectionBody(collection string, offset int64, limit int) []byte {
+	l := int32(limit)
+	b, err := json.Marshal(server.ListBatchesRequest{CollectionId: &collection, Offset: &offset, Limit: &l})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 // SetHeaders sets on h the headers of a List Batches request on the seeded
 // bucket: Authorization with APIKey, X-Namespace and Content-Type.
 func SetHeaders(h http.Header) {

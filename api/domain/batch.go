@@ -17,23 +17,30 @@ import (
 // encoding/json writes a Batch as the generated server writes its Batch;
 // [BatchJSON] is that encoding.
 //
-// A nil CollectionIDs or ErrorSummary is null, an empty non-nil one [] or
-// {}; a nil ObjectIDs or Metadata is stored and listed as [] or {}.
+// A nil CollectionIDs, DagTiers, ErrorSummary, InternalMetadata or
+// LoadedObjectIDs is null, an empty non-nil one [] or {}; a nil ObjectIDs,
+// Metadata or TierTasks is stored and listed as [], {} or []. Every field
+// is always written (the tier tasks' too, see [TierTask]).
 type Batch struct {
-	BatchID       string             `json:"batch_id"`       // 1 to 128 characters of [A-Za-z0-9_.-]; "btch_" and 12 characters when generated
-	BucketID      string             `json:"bucket_id"`      // the bucket the batch is stored in
-	CollectionIDs []string           `json:"collection_ids"` // the collections the batch feeds; nil for null
-	CreatedAt     time.Time          `json:"created_at"`     // the list's sort key; years 1678 to 2261, nanoseconds kept
-	CurrentTier   *int               `json:"current_tier"`   // the tier being processed; nil for null
-	Error         *string            `json:"error"`          // why the batch failed; nil for null
-	ErrorSummary  map[string]int     `json:"error_summary"`  // failed objects by error type; nil for null
-	Metadata      map[string]any     `json:"metadata"`       // free-form; numbers as json.Number keep their digits
-	ObjectIDs     []string           `json:"object_ids"`     // the bucket objects in the batch
-	Status        batches.TaskStatus `json:"status"`         // one of batches.TaskStatuses()
-	TaskID        *string            `json:"task_id"`        // the task processing the batch; nil for null
-	TotalTiers    int                `json:"total_tiers"`    // 1 or more
-	Type          batches.BatchType  `json:"type"`           // BUCKET or COLLECTION
-	UpdatedAt     time.Time          `json:"updated_at"`     // when the batch last changed
+	BatchID          string             `json:"batch_id"`          // 1 to 128 characters of [A-Za-z0-9_.-]; "btch_" and 12 characters when generated
+	BucketID         string             `json:"bucket_id"`         // the bucket the batch is stored in
+	CollectionIDs    []string           `json:"collection_ids"`    // the collections the batch feeds (List Batches filters on them); nil for null
+	CreatedAt        time.Time          `json:"created_at"`        // the list's sort key; years 1678 to 2261, nanoseconds kept
+	CurrentTier      *int               `json:"current_tier"`      // the tier being processed, 0 or more; nil for null
+	DagTiers         [][]string         `json:"dag_tiers"`         // the collections of each tier; nil for null
+	Error            *string            `json:"error"`             // why the batch failed; nil for null
+	ErrorSummary     map[string]int     `json:"error_summary"`     // failed objects by error type; nil for null
+	InternalMetadata map[string]any     `json:"internal_metadata"` // the engine's; numbers as json.Number keep their digits; nil for null
+	LoadedObjectIDs  []string           `json:"loaded_object_ids"` // the objects validated and loaded; nil for null
+	ManifestKey      *string            `json:"manifest_key"`      // where the manifest is stored; nil for null
+	Metadata         map[string]any     `json:"metadata"`          // free-form; numbers as json.Number keep their digits
+	ObjectIDs        []string           `json:"object_ids"`        // the bucket objects in the batch
+	Status           batches.TaskStatus `json:"status"`            // one of batches.TaskStatuses()
+	TaskID           *string            `json:"task_id"`           // the task processing the batch; nil for null
+	TierTasks        []TierTask         `json:"tier_tasks"`        // one a tier, once submitted
+	TotalTiers       int                `json:"total_tiers"`       // 1 or more
+	Type             batches.BatchType  `json:"type"`              // BUCKET or COLLECTION
+	UpdatedAt        time.Time          `json:"updated_at"`        // when the batch last changed
 }
 
 // minTime and maxTime bound the timestamps a batch may have: those that
@@ -53,8 +60,8 @@ var (
 // and answer pages from it, so that a page is served without decoding or
 // encoding anything.
 //
-// b is read as a store keeps it: a nil ObjectIDs is written [], a nil
-// Metadata {}; CreatedAt and UpdatedAt are written in UTC (RFC 3339 with up
+// b is read as a store keeps it: a nil ObjectIDs or TierTasks is written
+// [], a nil Metadata {}; CreatedAt and UpdatedAt are written in UTC (RFC 3339 with up
 // to 9 digits of fraction, trailing zeros dropped); BucketID as it is (set
 // it to the bucket the batch is stored in first, see [AsListed]).
 //
@@ -68,6 +75,9 @@ func BatchJSON(b Batch) ([]byte, error) {
 	}
 	if b.Metadata == nil {
 		b.Metadata = map[string]any{}
+	}
+	if b.TierTasks == nil {
+		b.TierTasks = []TierTask{}
 	}
 	b.CreatedAt = b.CreatedAt.UTC()
 	b.UpdatedAt = b.UpdatedAt.UTC()
@@ -109,10 +119,11 @@ func hasReplacementEscape(doc []byte) bool {
 // CheckBatch returns an error wrapping [ErrInvalid] when b cannot be
 // stored: a BatchID that breaks [CheckID], a Status that is not a known
 // TaskStatus or a Type that is not a BatchType of the contract, TotalTiers
-// below 1, an Error or TaskID that is not text ([IsText]; wrapping
-// [ErrInvalidUTF8] too when it is not valid UTF-8), or a CreatedAt or
-// UpdatedAt outside the years 1678 to 2261. The other strings are checked
-// by [BatchJSON].
+// below 1, a CurrentTier below 0, an Error or TaskID that is not text
+// ([IsText]; wrapping [ErrInvalidUTF8] too when it is not valid UTF-8), a
+// collection id that is not text, a CreatedAt or UpdatedAt outside the
+// years 1678 to 2261, or a tier task that breaks the contract's rules
+// (checkTierTasks). The other strings are checked by [BatchJSON].
 func CheckBatch(b *Batch) error {
 	if err := CheckID("batch_id", b.BatchID); err != nil {
 		return err
@@ -124,6 +135,20 @@ func CheckBatch(b *Batch) error {
 		return fmt.Errorf("%w: type %q is not a BatchType", ErrInvalid, b.Type)
 	case b.TotalTiers < 1:
 		return fmt.Errorf("%w: total_tiers %d is less than 1", ErrInvalid, b.TotalTiers)
+	case b.CurrentTier != nil && *b.CurrentTier < 0:
+		return fmt.Errorf("%w: current_tier %d is less than 0", ErrInvalid, *b.CurrentTier)
+	}
+	for i, c := range b.CollectionIDs {
+		// Each is stored as text of its own, for List Batches' filter.
+		switch {
+		case !utf8.ValidString(c):
+			return fmt.Errorf("%w: collection_ids[%d]: %w", ErrInvalid, i, ErrInvalidUTF8)
+		case strings.ContainsRune(c, 0):
+			return fmt.Errorf("%w: collection_ids[%d] holds a NUL character (U+0000), which a database text column cannot hold", ErrInvalid, i)
+		}
+	}
+	if err := checkTierTasks(b.TierTasks); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -150,7 +175,7 @@ func CheckBatch(b *Batch) error {
 
 // AsListed returns b as List Batches serves it once stored in the bucket
 // bucketID: BucketID is bucketID, CreatedAt and UpdatedAt are in UTC, a nil
-// ObjectIDs is [] and a nil Metadata {}. b itself is not changed; the
+// ObjectIDs or TierTasks is [] and a nil Metadata {}. b itself is not changed; the
 // result shares b's slices and maps.
 func AsListed(bucketID string, b Batch) Batch {
 	b.BucketID = bucketID
@@ -162,6 +187,9 @@ func AsListed(bucketID string, b Batch) Batch {
 	if b.Metadata == nil {
 		b.Metadata = map[string]any{}
 	}
+	if b.TierTasks == nil {
+		b.TierTasks = []TierTask{}
+	}
 	return b
 }
 
@@ -171,6 +199,23 @@ func AsListed(bucketID string, b Batch) Batch {
 // text; a lookup by a string that is not finds nothing.
 func IsText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// RenderDoc returns the canonical JSON ([BatchJSON]) of the batch whose
+// stored JSON is doc: the same fields and values (metadata numbers digit
+// for digit), every field of the contract written, in order. It is how a
+// migration brings the docs of an older version to this one's; a doc that
+// is already canonical comes back unchanged. It returns an error when doc
+// is not a batch's JSON ("stored doc: …") and BatchJSON's error when the
+// batch cannot be encoded.
+func RenderDoc(doc []byte) ([]byte, error) {
+	var b Batch
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("stored doc: %w", err)
+	}
+	return BatchJSON(b)
 }
 
 // restatus returns the canonical JSON ([BatchJSON]) of the batch whose

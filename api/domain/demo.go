@@ -95,7 +95,9 @@ var (
 // error), COMPLETED_WITH_ERRORS (with an error_summary), CANCELED, SKIPPED,
 // DRAFT and so on; the ten newest (the first ten) are still PENDING,
 // IN_PROGRESS or PROCESSING; every TaskStatus occurs. A few are COLLECTION
-// batches with several tiers.
+// batches with several tiers. Every batch but the drafts has a tier task a
+// tier, whose statuses, times, counts and errors agree with the batch's
+// (demoProcessing).
 func DemoBatches(now time.Time, bucketID string) []Batch {
 	g := demoRand{rng: rand.New(rand.NewPCG(20250604, 0x6d6978706565)), seen: map[string]bool{}}
 	now = now.UTC()
@@ -105,6 +107,7 @@ func DemoBatches(now time.Time, bucketID string) []Batch {
 	for i := range out {
 		out[i] = g.batch(i, statuses[i], now.Add(-ages[i]), ages[i])
 		out[i].BucketID = bucketID
+		demoProcessing(&out[i], i)
 	}
 	return out
 }
@@ -249,16 +252,16 @@ func (g *demoRand) collections(b *Batch, i int) {
 			b.CollectionIDs = append(b.CollectionIDs, c)
 		}
 	}
-	var tier int
+	// The tier being processed (0-based), or the last one once done;
+	// demoProcessing sets it for the other statuses.
 	switch b.Status {
 	case batches.TaskStatusProcessing, batches.TaskStatusInProgress,
 		batches.TaskStatusFailed, batches.TaskStatusCanceled, batches.TaskStatusSuspended:
-		tier = 1 + g.rng.IntN(b.TotalTiers)
+		tier := g.rng.IntN(b.TotalTiers)
+		b.CurrentTier = &tier
 	case batches.TaskStatusCompleted, batches.TaskStatusCompletedWithErrors,
 		batches.TaskStatusActive, batches.TaskStatusArchived:
-		tier = b.TotalTiers
-	}
-	if tier > 0 {
+		tier := b.TotalTiers - 1
 		b.CurrentTier = &tier
 	}
 }

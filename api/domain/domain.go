@@ -56,6 +56,9 @@ type ListParams struct {
 	BucketID string
 	// Status filters by status; nil means every status.
 	Status *batches.TaskStatus
+	// CollectionID keeps only the batches whose collection_ids contain
+	// it; nil means every batch. With Status, both apply.
+	CollectionID *string
 	// Offset is the number of matching batches to skip (≥ 0).
 	Offset int64
 	// Limit is the most batches to return (1 to [batches.MaxLimit]).
@@ -98,13 +101,15 @@ type Store interface {
 	ResolveBucket(ctx context.Context, organizationID, namespace, bucket string) (Namespace, Bucket, error)
 
 	// ListBatches appends to dst one page of the batches of bucket
-	// p.BucketID matching p.Status, newest first (created_at descending,
+	// p.BucketID matching p.Status and p.CollectionID, newest first (created_at descending,
 	// then batch_id descending by its bytes), skipping p.Offset of them and
 	// holding at most p.Limit, as the JSON array the API answers in
 	// results: "[", the canonical JSON of each batch ([BatchJSON], stored
 	// with it) joined by ",", "]". It returns the extended slice and the
-	// number of all batches matching p.Status whatever the offset and
-	// limit, both read from one consistent snapshot.
+	// number of all batches matching p.Status and p.CollectionID whatever
+	// the offset and limit, both read from one consistent snapshot; the
+	// number is read from counts kept with every write, not counted, with
+	// a collection filter too.
 	//
 	// The array is [] when the offset is at or past the end (any offset up
 	// to math.MaxInt64). An unknown bucket is not an error: it has no

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/mixpeekgo/batches"
@@ -56,15 +55,21 @@ type Schema interface {
 //   - each line is one JSON object of at most MaxImportLine bytes, valid
 //     UTF-8, and nothing after it; no number in it may be beyond float64;
 //   - the fields it leaves out get Mixpeek's defaults (status DRAFT, type
-//     BUCKET, total_tiers 1, object_ids [], metadata {}, the nullable
-//     ones null); batch_id, created_at and updated_at have none;
-//   - fields schema does not have (Mixpeek's tier_tasks, say) are
-//     dropped;
+//     BUCKET, total_tiers 1, object_ids [], metadata {}, tier_tasks [],
+//     the nullable ones null), and so do those its tier tasks, their
+//     extractor jobs and errors leave out (status PENDING, affected_count
+//     1, the lists [], metadata {}, the nullable ones null; an unknown
+//     collection_ids or timestamp stays left out); batch_id, created_at
+//     and updated_at have none;
+//   - fields schema does not have (a field newer than the contract) are
+//     dropped, and so are those of tier tasks, extractor jobs and errors
+//     that the contract does not have;
 //   - the rest must match schema (the error says "does not match the
 //     Batch schema" and where) and [CheckBatch].
 //
-// Whole numbers in the integer fields may be written as 1.0 or 1e2;
-// metadata numbers are kept digit for digit (json.Number). An error about
+// Whole numbers may be written as 1.0 or 1e2 (outside the free-form
+// objects, metadata, internal_metadata and performance, whose numbers are
+// kept digit for digit, json.Number). An error about
 // a line is a *[LineError] (wrapping [ErrInvalid], or [ErrAlreadyExists]
 // for a batch_id repeated in r); other errors are those of r.
 func ReadBatches(r io.Reader, schema Schema) ([]Batch, []int, error) {
@@ -144,38 +149,120 @@ var batchDefaults = map[string]func() any{
 	"error_summary":  func() any { return nil },
 	"task_id":        func() any { return nil },
 	"current_tier":   func() any { return nil },
+	// Mixpeek's fields that the contract gained in 2.0.0.
+	"manifest_key":      func() any { return nil },
+	"loaded_object_ids": func() any { return nil },
+	"internal_metadata": func() any { return nil },
+	"tier_tasks":        func() any { return []any{} },
+	"dag_tiers":         func() any { return nil },
 }
 
+// The defaults of Mixpeek's TierTaskInfo, ExtractorJobInfo and
+// BatchErrorDetail for the fields a tier task, job or error leaves out;
+// their collection_ids and timestamp have none (no empty list, no time is
+// right) and stay left out.
+var (
+	tierTaskDefaults = map[string]func() any{
+		"task_id": nilValue, "status": func() any { return string(batches.TaskStatusPending) },
+		"extractor_jobs": emptyList, "source_collection_ids": nilValue, "parent_task_id": nilValue,
+		"started_at": nilValue, "completed_at": nilValue, "duration_ms": nilValue, "errors": emptyList,
+		"error_summary": nilValue, "performance": nilValue, "ray_job_id": nilValue, "celery_task_id": nilValue,
+		"source_documents_fetched": nilValue, "documents_after_source_filter": nilValue,
+		"documents_missing_input_fields": nilValue, "documents_submitted_to_engine": nilValue,
+		"documents_written": nilValue,
+	}
+	extractorJobDefaults = map[string]func() any{
+		"ray_job_id": nilValue, "celery_task_id": nilValue, "status": func() any { return string(batches.TaskStatusPending) },
+		"started_at": nilValue, "completed_at": nilValue, "duration_ms": nilValue, "documents_written": nilValue,
+		"errors": emptyList, "error": nilValue,
+	}
+	batchErrorDefaults = map[string]func() any{
+		"component": nilValue, "stage": nilValue, "traceback": nilValue, "affected_document_ids": emptyList,
+		"affected_count": func() any { return json.Number("1") }, "recovery_suggestion": nilValue,
+		"metadata": func() any { return map[string]any{} },
+	}
+)
+
+func nilValue() any  { return nil }
+func emptyList() any { return []any{} }
+
+// applyDefaults sets the defaults of the fields obj, a batch, leaves out,
+// and those of its tier tasks, their extractor jobs and errors (objects
+// that are not are left for the schema to refuse).
 func applyDefaults(obj map[string]any) {
-	for k, def := range batchDefaults {
+	setDefaults(obj, batchDefaults)
+	tasks, _ := obj["tier_tasks"].([]any)
+	for _, t := range tasks {
+		task, ok := t.(map[string]any)
+		if !ok {
+			continue
+		}
+		setDefaults(task, tierTaskDefaults)
+		errorDefaults(task["errors"])
+		jobs, _ := task["extractor_jobs"].([]any)
+		for _, j := range jobs {
+			if job, ok := j.(map[string]any); ok {
+				setDefaults(job, extractorJobDefaults)
+				errorDefaults(job["errors"])
+			}
+		}
+	}
+}
+
+func errorDefaults(errs any) {
+	list, _ := errs.([]any)
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok {
+			setDefaults(m, batchErrorDefaults)
+		}
+	}
+}
+
+func setDefaults(obj map[string]any, defaults map[string]func() any) {
+	for k, def := range defaults {
 		if _, ok := obj[k]; !ok {
 			obj[k] = def()
 		}
 	}
 }
 
+// freeForm are the properties whose values are free-form objects: their
+// numbers are kept as written.
+var freeForm = map[string]bool{"metadata": true, "internal_metadata": true, "performance": true}
+
 // checkNumbers refuses a number that no float64 holds (1e400), anywhere in
 // v: a batch holding one could be listed by no client that decodes JSON
-// numbers as float64, Go's and JavaScript's among them. Whole numbers in
-// the integer fields (total_tiers, current_tier, error_summary counts) are
-// rewritten in integer form, as JSON Schema counts 1.0 an integer.
+// numbers as float64, Go's and JavaScript's among them. Whole numbers
+// outside the free-form objects (metadata, internal_metadata, performance)
+// are rewritten in integer form, as JSON Schema counts 1.0 an integer:
+// total_tiers, current_tier, error_summary counts, tier_num and the like
+// then decode into Go integers.
 func checkNumbers(v any, path string) error {
+	return walkNumbers(v, path, false)
+}
+
+func walkNumbers(v any, path string, free bool) error {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
 			p := path + "/" + k
-			if n, ok := e.(json.Number); ok && (p == "/total_tiers" || p == "/current_tier" || strings.HasPrefix(p, "/error_summary/")) {
+			if n, ok := e.(json.Number); ok && !free {
 				if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 					t[k] = json.Number(strconv.FormatInt(int64(f), 10))
 				}
 			}
-			if err := checkNumbers(t[k], p); err != nil {
+			if err := walkNumbers(t[k], p, free || freeForm[k]); err != nil {
 				return err
 			}
 		}
 	case []any:
 		for i, e := range t {
-			if err := checkNumbers(e, path+"/"+strconv.Itoa(i)); err != nil {
+			if n, ok := e.(json.Number); ok && !free {
+				if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+					t[i] = json.Number(strconv.FormatInt(int64(f), 10))
+				}
+			}
+			if err := walkNumbers(t[i], path+"/"+strconv.Itoa(i), free); err != nil {
 				return err
 			}
 		}
@@ -204,8 +291,9 @@ func parseBatch(schema Schema, line []byte) (Batch, error) {
 		return Batch{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
 	}
 	applyDefaults(obj)
-	// Fields the contract does not know (Mixpeek's tier_tasks, say) are
-	// dropped before anything is checked.
+	// Fields the contract does not know (newer than it) are dropped
+	// before anything is checked; those of nested objects are dropped by
+	// decoding.
 	for k := range obj {
 		if !schema.Has(k) {
 			delete(obj, k)

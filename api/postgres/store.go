@@ -97,11 +97,27 @@ const pageQueryTemplate = `
 		      ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) p
 		JOIN batches b ON b.id = p.id`
 
-// The status and no-status forms of the page query are separate statements
-// so that each has its own plan.
+// collectionPageQueryTemplate is the page query with a collection filter
+// ($4); %[1]s is "" or, with a status filter too, " AND status = $5". It
+// has the shape of pageQueryTemplate over batch_collections, whose indexes
+// (bucket_id, collection_id[, status], created_at DESC, batch_id DESC)
+// cover the filter, the order and the offset, and reads the total from
+// batch_collection_counts (kept by triggers, like batch_counts).
+const collectionPageQueryTemplate = `
+		SELECT (SELECT coalesce(sum(n), 0)::bigint FROM batch_collection_counts
+		        WHERE bucket_id = $1 AND collection_id = $4%[1]s),
+		       coalesce(string_agg(b.doc, ',' ORDER BY p.created_at DESC, p.batch_id DESC), '')
+		FROM (SELECT batch_id, created_at FROM batch_collections WHERE bucket_id = $1 AND collection_id = $4%[1]s
+		      ORDER BY created_at DESC, batch_id DESC LIMIT $2 OFFSET $3) p
+		JOIN batches b ON b.id = p.batch_id`
+
+// The forms of the page query, by filter, are separate statements so that
+// each has its own plan.
 var (
-	pageQuery         = fmt.Sprintf(pageQueryTemplate, "")
-	pageByStatusQuery = fmt.Sprintf(pageQueryTemplate, " AND status = $4")
+	pageQuery                   = fmt.Sprintf(pageQueryTemplate, "")
+	pageByStatusQuery           = fmt.Sprintf(pageQueryTemplate, " AND status = $4")
+	pageByCollectionQuery       = fmt.Sprintf(collectionPageQueryTemplate, "")
+	pageByCollectionStatusQuery = fmt.Sprintf(collectionPageQueryTemplate, " AND status = $5")
 )
 
 // ListBatches is [domain.Store.ListBatches]: one statement reads the page
@@ -111,7 +127,12 @@ func (db *DB) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) 
 		return nil, 0, fmt.Errorf("postgres: list batches: %w", err)
 	}
 	query, args := pageQuery, []any{textOrNull(p.BucketID), p.Limit, p.Offset}
-	if p.Status != nil {
+	switch {
+	case p.CollectionID != nil && p.Status != nil:
+		query, args = pageByCollectionStatusQuery, append(args, textOrNull(*p.CollectionID), textOrNull(string(*p.Status)))
+	case p.CollectionID != nil:
+		query, args = pageByCollectionQuery, append(args, textOrNull(*p.CollectionID))
+	case p.Status != nil:
 		query, args = pageByStatusQuery, append(args, textOrNull(string(*p.Status)))
 	}
 	ctx, cancel := db.bound(ctx)

@@ -64,6 +64,8 @@ type DB struct {
 type readStmts struct {
 	organizationForKey, resolveBucket *sql.Stmt
 	list, listStatus                  *sql.Stmt
+	listCollection                    *sql.Stmt
+	listCollectionStatus              *sql.Stmt
 }
 
 // prepare prepares every statement of readStmts on read.
@@ -76,6 +78,8 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 		{&s.resolveBucket, resolveBucketQuery},
 		{&s.list, fmt.Sprintf(listQuery, "")},
 		{&s.listStatus, fmt.Sprintf(listQuery, " AND status = ?4")},
+		{&s.listCollection, fmt.Sprintf(collectionListQuery, "")},
+		{&s.listCollectionStatus, fmt.Sprintf(collectionListQuery, " AND status = ?5")},
 	} {
 		stmt, err := read.PrepareContext(ctx, st.text)
 		if err != nil {
@@ -89,7 +93,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 
 // close closes the statements prepared.
 func (s *readStmts) close() {
-	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus} {
+	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus} {
 		if st != nil {
 			_ = st.Close()
 		}

@@ -21,7 +21,9 @@ var goodLines = []string{
 	`{"batch_id":"btch_a00000000001","bucket_id":"bkt_demo","collection_ids":[],"created_at":"2025-06-01T12:00:00.000000999Z","current_tier":null,"error":null,"error_summary":{},"metadata":{"source":"nightly-import"},"object_ids":["obj_1"],"status":"DRAFT","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:00:00.000000999Z"}`,
 }
 
-// expected returns line with bucket_id replaced.
+// expected returns line with bucket_id replaced, as listed: with every
+// field of the contract, those it leaves out of Mixpeek's fields (which the
+// contract gained in 2.0.0) null, and tier_tasks [].
 func expected(t *testing.T, line, bucketID string) string {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(line))
@@ -31,6 +33,14 @@ func expected(t *testing.T, line, bucketID string) string {
 		t.Fatal(err)
 	}
 	m["bucket_id"] = bucketID
+	for _, k := range []string{"manifest_key", "loaded_object_ids", "internal_metadata", "dag_tiers"} {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
+		}
+	}
+	if _, ok := m["tier_tasks"]; !ok {
+		m["tier_tasks"] = []any{}
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -174,14 +184,18 @@ func TestImportOverlongLine(t *testing.T) {
 }
 
 // TestImportDefaults imports a batch as Mixpeek may export it: fields its
-// serializer left out get BatchModel's defaults, fields the contract does not
-// know (tier_tasks, manifest_key) are ignored.
+// serializer left out get BatchModel's defaults, and so do those its tier
+// tasks, their extractor jobs and errors leave out (TierTaskInfo's,
+// ExtractorJobInfo's, BatchErrorDetail's); whole numbers written 1.0 are
+// integers; fields the contract does not know, at the top or nested, are
+// ignored.
 func TestImportDefaults(t *testing.T) {
 	db, _ := openTemp(t)
 	ctx := t.Context()
 	a := newTenant(t, db, "Acme", "production", "main")
 	line := `{"batch_id":"btch_sparse00001","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z","total_tiers":1.0,` +
-		`"tier_tasks":[{"tier_num":0,"huge":1e400}],"manifest_key":"ns/x/manifests/tier_0.parquet"}`
+		`"tier_tasks":[{"tier_num":0.0,"source_type":"bucket","huge":1e300,"extractor_jobs":[{"extractor_type":"image_extractor","errors":[{"error_type":"network","message":"timed out","newer":1}]}]}],` +
+		`"manifest_key":"ns/x/manifests/tier_0.parquet","newer_field":{"x":1}}`
 	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(line), api.BatchSchema()); err != nil || n != 1 {
 		t.Fatalf("ImportBatches = %d, %v; want 1", n, err)
 	}
@@ -191,9 +205,23 @@ func TestImportDefaults(t *testing.T) {
 	}
 	got, _ := json.Marshal(page[0])
 	want := `{"batch_id":"btch_sparse00001","bucket_id":"` + a.b.ID + `","collection_ids":null,"created_at":"2025-05-01T00:00:00Z",` +
-		`"current_tier":null,"error":null,"error_summary":null,"metadata":{},"object_ids":[],"status":"DRAFT","task_id":null,` +
+		`"current_tier":null,"dag_tiers":null,"error":null,"error_summary":null,"internal_metadata":null,"loaded_object_ids":null,` +
+		`"manifest_key":"ns/x/manifests/tier_0.parquet","metadata":{},"object_ids":[],"status":"DRAFT","task_id":null,` +
+		`"tier_tasks":[{"celery_task_id":null,"completed_at":null,"documents_after_source_filter":null,"documents_missing_input_fields":null,` +
+		`"documents_submitted_to_engine":null,"documents_written":null,"duration_ms":null,"error_summary":null,"errors":[],` +
+		`"extractor_jobs":[{"celery_task_id":null,"completed_at":null,"documents_written":null,"duration_ms":null,"error":null,` +
+		`"errors":[{"affected_count":1,"affected_document_ids":[],"component":null,"error_type":"network","message":"timed out",` +
+		`"metadata":{},"recovery_suggestion":null,"stage":null,"traceback":null}],"extractor_type":"image_extractor","ray_job_id":null,` +
+		`"started_at":null,"status":"PENDING"}],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,` +
+		`"source_documents_fetched":null,"source_type":"bucket","started_at":null,"status":"PENDING","task_id":null,"tier_num":0}],` +
 		`"total_tiers":1,"type":"BUCKET","updated_at":"2025-05-01T00:00:01Z"}`
 	if string(got) != want {
 		t.Errorf("imported\n%s\nwant\n%s", got, want)
+	}
+	// A tier task without source_type (required, as in Mixpeek's schema)
+	// is refused.
+	bad := `{"batch_id":"btch_sparse00002","created_at":"2025-05-01T00:00:00Z","updated_at":"2025-05-01T00:00:01Z","tier_tasks":[{"tier_num":0}]}`
+	if n, err := db.ImportBatches(ctx, a.b.ID, strings.NewReader(bad), api.BatchSchema()); n != 0 || !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "source_type") {
+		t.Errorf("a tier task without source_type: %d, %v", n, err)
 	}
 }

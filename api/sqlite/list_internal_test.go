@@ -17,11 +17,12 @@ import (
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
-// TestListQueryPlan checks the plan of both list statements: the page's
+// TestListQueryPlan checks the plan of every list statement: the page's
 // rows come from the covering index that serves the filter and the order
-// (the rows an offset skips are index entries only), the docs by rowid,
-// the count from batch_counts' primary key, and nothing is sorted (the
-// order of group_concat is the index's).
+// (the rows an offset skips are index entries only), the docs by rowid (by
+// id with a collection filter), the count from the primary key of
+// batch_counts (batch_collection_counts), and nothing is sorted (the order
+// of group_concat is the index's).
 func TestListQueryPlan(t *testing.T) {
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"))
 	if err != nil {
@@ -29,13 +30,23 @@ func TestListQueryPlan(t *testing.T) {
 	}
 	defer db.Close()
 	for _, tc := range []struct {
-		filter, index, counts string
+		query, filter, index, docs, counts string
 	}{
-		{"", "batches_bucket_created (bucket_id=?)", "batch_counts USING PRIMARY KEY (bucket_id=?)"},
-		{" AND status = ?4", "batches_bucket_status_created (bucket_id=? AND status=?)", "batch_counts USING PRIMARY KEY (bucket_id=? AND status=?)"},
+		{listQuery, "", "batches USING COVERING INDEX batches_bucket_created (bucket_id=?)",
+			"b USING INTEGER PRIMARY KEY (rowid=?)", "batch_counts USING PRIMARY KEY (bucket_id=?)"},
+		{listQuery, " AND status = ?4", "batches USING COVERING INDEX batches_bucket_status_created (bucket_id=? AND status=?)",
+			"b USING INTEGER PRIMARY KEY (rowid=?)", "batch_counts USING PRIMARY KEY (bucket_id=? AND status=?)"},
+		{collectionListQuery, "", "batch_collections USING PRIMARY KEY (bucket_id=? AND collection_id=?)",
+			"b USING INDEX sqlite_autoindex_batches_1 (id=?)", "batch_collection_counts USING PRIMARY KEY (bucket_id=? AND collection_id=?)"},
+		{collectionListQuery, " AND status = ?5", "batch_collections USING COVERING INDEX batch_collections_status (bucket_id=? AND collection_id=? AND status=?)",
+			"b USING INDEX sqlite_autoindex_batches_1 (id=?)", "batch_collection_counts USING PRIMARY KEY (bucket_id=? AND collection_id=? AND status=?)"},
 	} {
-		q := fmt.Sprintf(listQuery, tc.filter)
-		rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, "bkt", 100, 0, "FAILED")
+		q := fmt.Sprintf(tc.query, tc.filter)
+		args := []any{"bkt", 100, 0, "FAILED"}
+		if tc.query == collectionListQuery {
+			args = []any{"bkt", 100, 0, "col_1", "FAILED"}[:4+strings.Count(tc.filter, "?")]
+		}
+		rows, err := db.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,16 +63,12 @@ func TestListQueryPlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := strings.Join(plan, "; ")
-		for _, want := range []string{
-			"SEARCH batches USING COVERING INDEX " + tc.index,
-			"SEARCH b USING INTEGER PRIMARY KEY (rowid=?)",
-			"SEARCH " + tc.counts,
-		} {
+		for _, want := range []string{"SEARCH " + tc.index, "SEARCH " + tc.docs, "SEARCH " + tc.counts} {
 			if !strings.Contains(p, want) {
 				t.Errorf("filter %q: plan %q lacks %q", tc.filter, p, want)
 			}
 		}
-		if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN batches") {
+		if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN batch") {
 			t.Errorf("filter %q: plan %q sorts or scans the table", tc.filter, p)
 		}
 	}
@@ -145,8 +152,12 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 		}
 	}
 	// What version 1 served for each batch: the row decoded by scanBatch,
-	// encoded by json.Encoder.
-	served := map[string]string{}
+	// encoded by json.Encoder, without the fields the contract gained in
+	// 2.0.0 (served); and what the migrations make of it: the same, with
+	// those fields null and tier_tasks [] (want).
+	served, want := map[string]string{}, map[string]string{}
+	withoutNewFields := strings.NewReplacer(`"dag_tiers":null,`, "",
+		`"internal_metadata":null,"loaded_object_ids":null,"manifest_key":null,`, "", `"tier_tasks":null,`, "")
 	rows, err := raw.QueryContext(ctx, `SELECT `+batchColumns+` FROM batches`)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +171,12 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 		if err := json.NewEncoder(&buf).Encode(b); err != nil {
 			t.Fatal(err)
 		}
-		served[b.BatchID] = strings.TrimSuffix(buf.String(), "\n")
+		served[b.BatchID] = withoutNewFields.Replace(strings.TrimSuffix(buf.String(), "\n"))
+		doc, err := domain.BatchJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[b.BatchID] = string(doc)
 	}
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
@@ -191,10 +207,12 @@ func TestMigrationUpgradesVersion1(t *testing.T) {
 			if err := db.read.QueryRowContext(ctx, `SELECT doc FROM batches WHERE id = ?`, in.BatchID).Scan(&doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc != served[in.BatchID] {
-				t.Errorf("%s: doc\n%s\nversion 1 served\n%s", in.BatchID, doc, served[in.BatchID])
+			if doc != want[in.BatchID] {
+				t.Errorf("%s: doc\n%s\nversion 1 served, with the new fields\n%s", in.BatchID, doc, want[in.BatchID])
 			}
 			in.BucketID = bucket
+			// Version 1 had none of them.
+			in.DagTiers, in.InternalMetadata, in.LoadedObjectIDs, in.ManifestKey, in.TierTasks = nil, nil, nil, nil, nil
 			fresh, err := domain.BatchJSON(in)
 			if err != nil {
 				t.Fatal(err)
@@ -245,5 +263,13 @@ func checkCounts(t *testing.T, q interface {
 	kept := read(`SELECT bucket_id, status, n FROM batch_counts`)
 	if !maps.Equal(counted, kept) {
 		t.Fatalf("batch_counts %v, COUNT(*) %v", kept, counted)
+	}
+	// And batch_collection_counts, for every bucket, collection and
+	// status.
+	counted = read(`SELECT b.bucket_id || ' ' || c.value, b.status, count(DISTINCT b.id)
+		FROM batches AS b, json_each(b.collection_ids) AS c WHERE c.type = 'text' GROUP BY 1, 2`)
+	kept = read(`SELECT bucket_id || ' ' || collection_id, status, n FROM batch_collection_counts`)
+	if !maps.Equal(counted, kept) {
+		t.Fatalf("batch_collection_counts %v, COUNT(*) %v", kept, counted)
 	}
 }

@@ -19,7 +19,72 @@ func goMigrations() []*goose.Migration {
 	// has nothing to do: 00002's down drops the column.
 	backfill := goose.NewGoMigration(3, &goose.GoFunc{RunDB: backfillBatchDocs}, nil)
 	backfill.Source = "00003_backfill_batch_docs.go"
-	return []*goose.Migration{backfill}
+	// The docs written before the contract's 2.0.0 gain Mixpeek's fields.
+	// Down leaves them: an older server serves them as stored, and its
+	// clients ignore fields they do not know.
+	fields := goose.NewGoMigration(6, &goose.GoFunc{RunDB: addMixpeekFields}, nil)
+	fields.Source = "00006_batch_docs_mixpeek_fields.go"
+	return []*goose.Migration{backfill, fields}
+}
+
+// addMixpeekFields rewrites the doc of every batch that lacks tier_tasks
+// (stored before the contract's 2.0.0) as domain.BatchJSON renders the
+// batch it holds: the same fields and values, plus Mixpeek's
+// manifest_key, loaded_object_ids, internal_metadata and dag_tiers as
+// null and tier_tasks as [], in their places. A thousand rows a
+// transaction, by rowid, carrying on where it stopped if interrupted (the
+// version is recorded at the end).
+func addMixpeekFields(ctx context.Context, db *sql.DB) error {
+	for after := int64(-1 << 63); ; {
+		n, last := 0, after
+		err := inTx(ctx, db, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT rowid, doc FROM batches
+				WHERE rowid > ? AND json_type(doc, '$.tier_tasks') IS NULL ORDER BY rowid LIMIT ?`, after, backfillChunk)
+			if err != nil {
+				return err
+			}
+			type rendered struct {
+				rowid int64
+				doc   string
+			}
+			var chunk []rendered
+			for rows.Next() {
+				var (
+					rowid int64
+					doc   []byte
+				)
+				if err := rows.Scan(&rowid, &doc); err != nil {
+					rows.Close()
+					return err
+				}
+				newDoc, err := domain.RenderDoc(doc)
+				if err != nil {
+					rows.Close()
+					return fmt.Errorf("batch at rowid %d: %w", rowid, err)
+				}
+				chunk = append(chunk, rendered{rowid, string(newDoc)})
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			for _, r := range chunk {
+				if _, err := tx.ExecContext(ctx, `UPDATE batches SET doc = ? WHERE rowid = ?`, r.doc, r.rowid); err != nil {
+					return err
+				}
+			}
+			if n = len(chunk); n > 0 {
+				last = chunk[n-1].rowid
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("adding Mixpeek's fields to batch docs: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		after = last
+	}
 }
 
 // backfillChunk is the number of rows backfillBatchDocs writes a

@@ -87,6 +87,13 @@ func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, buck
 // query is an aggregate other than count, min or max (select.c, the
 // OmitOrderBy conditions), and, the index giving that order, sorts nothing.
 // TestListQueryPlan checks the plan.
+//
+// collectionListQuery is the statement with a collection filter (?4) and
+// %[1]s "" or, with a status filter too, " AND status = ?5": the same
+// shape over batch_collections, whose primary key (or index with the
+// status) covers the filter, the order and the offset, the batches read by
+// id for their docs alone, and the count from batch_collection_counts (kept
+// by triggers, like batch_counts).
 const listQuery = `
 SELECT t.n, CASE WHEN ?3 < t.n THEN (
     SELECT group_concat(doc, ',') FROM (
@@ -100,6 +107,20 @@ SELECT t.n, CASE WHEN ?3 < t.n THEN (
     )
 ) END
 FROM (SELECT ifnull(sum(n), 0) AS n FROM batch_counts WHERE bucket_id = ?1%[1]s) AS t`
+
+const collectionListQuery = `
+SELECT t.n, CASE WHEN ?3 < t.n THEN (
+    SELECT group_concat(doc, ',') FROM (
+        SELECT b.doc FROM (
+            SELECT batch_id AS i, created_at AS c FROM batch_collections
+            WHERE bucket_id = ?1 AND collection_id = ?4%[1]s
+            ORDER BY created_at DESC, batch_id DESC
+            LIMIT ?2 OFFSET ?3
+        ) AS p JOIN batches AS b ON b.id = p.i
+        ORDER BY p.c DESC, p.i DESC
+    )
+) END
+FROM (SELECT ifnull(sum(n), 0) AS n FROM batch_collection_counts WHERE bucket_id = ?1 AND collection_id = ?4%[1]s) AS t`
 
 // ListBatches is [domain.Store.ListBatches]: one prepared statement reads
 // the page and the count, so they agree even while batches are written.
@@ -115,10 +136,15 @@ func (db *DB) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) 
 		row  *sql.Row
 		page sql.Null[string]
 	)
-	if p.Status == nil {
-		row = db.stmts.list.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset)
-	} else {
+	switch {
+	case p.CollectionID != nil && p.Status != nil:
+		row = db.stmts.listCollectionStatus.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset, *p.CollectionID, string(*p.Status))
+	case p.CollectionID != nil:
+		row = db.stmts.listCollection.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset, *p.CollectionID)
+	case p.Status != nil:
 		row = db.stmts.listStatus.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset, string(*p.Status))
+	default:
+		row = db.stmts.list.QueryRowContext(ctx, p.BucketID, p.Limit, p.Offset)
 	}
 	if err := row.Scan(&totalCount, &page); err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list batches: %w", err)

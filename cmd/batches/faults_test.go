@@ -177,8 +177,8 @@ func TestJSONL(t *testing.T) {
 		var b struct {
 			BatchID string `json:"batch_id"`
 		}
-		if err := json.Unmarshal([]byte(l), &b); err != nil || b.BatchID != all.Results[i].BatchId {
-			t.Errorf("line %d %s, want batch %s", i, l, all.Results[i].BatchId)
+		if err := json.Unmarshal([]byte(l), &b); err != nil || b.BatchID != all.Results[i].BatchID {
+			t.Errorf("line %d %s, want batch %s", i, l, all.Results[i].BatchID)
 		}
 	}
 	// An empty page prints nothing.

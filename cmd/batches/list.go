@@ -16,7 +16,7 @@ import (
 
 // list runs "batches list" with c, the client of the settings s.
 func list(ctx context.Context, c *batches.Client, s settings, o listOptions, stdout, stderr io.Writer) int {
-	params := &batches.ListBatchesParams{Status: o.status, Offset: o.offset, Limit: o.limit}
+	params := &batches.ListBatchesParams{Status: o.status, CollectionID: o.collection, Offset: o.offset, Limit: o.limit}
 	if o.all {
 		return walkAll(ctx, c, s, o, params, stdout, stderr)
 	}

@@ -92,12 +92,13 @@ type cli struct {
 
 // listCmd is "batches list".
 type listCmd struct {
-	Bucket string `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
-	Status string `name:"status" placeholder:"STATUS" help:"Only batches with this status, one of: ${statuses} (case-insensitive)."`
-	Offset *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches (>= 0; server default 0)."`
-	Limit  *int   `name:"limit" placeholder:"N" help:"At most N batches per page, ${min_limit}..${max_limit} (server default ${default_limit}; with --all the page size, default ${all_page_size})."`
-	All    bool   `name:"all" help:"Fetch every page from --offset on; print all batches at once (streamed with -o jsonl)."`
-	Output string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"Output format: table, json, jsonl (one batch a line, streamed), or auto (table on a terminal, json otherwise)."`
+	Bucket     string `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
+	Status     string `name:"status" placeholder:"STATUS" help:"Only batches with this status, one of: ${statuses} (case-insensitive)."`
+	Collection string `name:"collection" placeholder:"COLLECTION" help:"Only batches whose collection_ids hold this collection id, e.g. col_products01 (with --status, both apply)."`
+	Offset     *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches (>= 0; server default 0)."`
+	Limit      *int   `name:"limit" placeholder:"N" help:"At most N batches per page, ${min_limit}..${max_limit} (server default ${default_limit}; with --all the page size, default ${all_page_size})."`
+	All        bool   `name:"all" help:"Fetch every page from --offset on; print all batches at once (streamed with -o jsonl)."`
+	Output     string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"Output format: table, json, jsonl (one batch a line, streamed), or auto (table on a terminal, json otherwise)."`
 }
 
 // Help is the detailed help of "batches list --help".
@@ -305,14 +306,16 @@ const (
 type listOptions struct {
 	bucket string
 	status batches.TaskStatus // "" for every status
-	offset int64
-	limit  int // 0: the server's default (one page) or allPageSize (--all)
-	all    bool
-	format format
+	// collection is "" for every batch; the client checks its length.
+	collection string
+	offset     int64
+	limit      int // 0: the server's default (one page) or allPageSize (--all)
+	all        bool
+	format     format
 }
 
 func (l *listCmd) options(isTerminal bool) (listOptions, error) {
-	o := listOptions{bucket: strings.TrimSpace(l.Bucket), all: l.All}
+	o := listOptions{bucket: strings.TrimSpace(l.Bucket), all: l.All, collection: l.Collection}
 	if l.Status != "" {
 		// The client sends any status (a newer server may know more); the
 		// CLI takes those of the contract, in any case.

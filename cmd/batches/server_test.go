@@ -67,31 +67,43 @@ func startDemo(t *testing.T) demo {
 	return demo{url: srv.URL, info: info, requests: &n}
 }
 
-// decodePage decodes JSON output strictly as a ListBatchesResponse.
-func decodePage(t *testing.T, out string) client.ListBatchesResponse {
+// page is a ListBatchesResponse decoded into the client's types.
+type page struct {
+	Results    []batches.Batch `json:"results"`
+	TotalCount int64           `json:"total_count"`
+}
+
+// decodePage decodes JSON output strictly as a ListBatchesResponse (no
+// field the generated client's types do not have), into the client's
+// types.
+func decodePage(t *testing.T, out string) page {
 	t.Helper()
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
-	var p client.ListBatchesResponse
-	if err := dec.Decode(&p); err != nil {
+	var strict client.ListBatchesResponse
+	if err := dec.Decode(&strict); err != nil {
 		t.Fatalf("output is not a ListBatchesResponse: %v\n%s", err, out)
 	}
 	if dec.More() {
 		t.Fatalf("more than one JSON value in the output:\n%s", out)
 	}
+	var p page
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
-func ids(bs []client.Batch) []string {
+func ids(bs []batches.Batch) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
-		out[i] = b.BatchId
+		out[i] = b.BatchID
 	}
 	return out
 }
 
 // listAll lists every batch of the demo bucket (with --all).
-func listAll(t *testing.T, d demo, extra ...string) client.ListBatchesResponse {
+func listAll(t *testing.T, d demo, extra ...string) page {
 	t.Helper()
 	r := runCLI(t, d.env(), false, append([]string{"list", "--bucket", d.info.BucketID, "--all", "-o", "json"}, extra...)...)
 	if r.code != 0 || r.stderr != "" {
@@ -116,8 +128,8 @@ func TestDemoListJSON(t *testing.T) {
 	}
 	for i := 1; i < len(p.Results); i++ {
 		a, b := p.Results[i-1], p.Results[i]
-		if a.CreatedAt.Before(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.BatchId < b.BatchId {
-			t.Fatalf("not newest first at %d: %s then %s", i, a.BatchId, b.BatchId)
+		if a.CreatedAt.Before(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.BatchID < b.BatchID {
+			t.Fatalf("not newest first at %d: %s then %s", i, a.BatchID, b.BatchID)
 		}
 	}
 
@@ -170,11 +182,11 @@ func TestDemoListTable(t *testing.T) {
 	for i, line := range lines[1:11] {
 		f := strings.Fields(line)
 		want := all.Results[5+i]
-		if f[0] != want.BatchId || f[1] != string(want.Status) || f[2] != string(want.Type) {
-			t.Errorf("row %d %q, want %s %s %s", i, line, want.BatchId, want.Status, want.Type)
+		if f[0] != want.BatchID || f[1] != string(want.Status) || f[2] != string(want.Type) {
+			t.Errorf("row %d %q, want %s %s %s", i, line, want.BatchID, want.Status, want.Type)
 		}
-		if f[3] != strconv.Itoa(len(want.ObjectIds)) {
-			t.Errorf("row %d objects %s, want %d", i, f[3], len(want.ObjectIds))
+		if f[3] != strconv.Itoa(len(want.ObjectIDs)) {
+			t.Errorf("row %d objects %s, want %d", i, f[3], len(want.ObjectIDs))
 		}
 		if !rfc3339.MatchString(f[4]) || f[4] != want.CreatedAt.UTC().Format(time.RFC3339) || !rfc3339.MatchString(f[5]) {
 			t.Errorf("row %d times %s %s", i, f[4], f[5])
@@ -199,7 +211,7 @@ func TestDemoListTable(t *testing.T) {
 func TestDemoStatusFilter(t *testing.T) {
 	d := startDemo(t)
 	all := listAll(t, d)
-	counts := map[client.TaskStatus]int64{}
+	counts := map[batches.TaskStatus]int64{}
 	for _, b := range all.Results {
 		counts[b.Status]++
 	}
@@ -207,7 +219,7 @@ func TestDemoStatusFilter(t *testing.T) {
 		t.Fatalf("the demo has only statuses %v", counts)
 	}
 	for _, s := range batches.TaskStatuses() {
-		st := client.TaskStatus(s)
+		st := s
 		// Lower case is accepted too.
 		r := runCLI(t, d.env(), false, "list", "--bucket", "bkt_demo", "--status", strings.ToLower(string(st)), "--limit", "1000")
 		if r.code != 0 {
@@ -219,14 +231,64 @@ func TestDemoStatusFilter(t *testing.T) {
 		}
 		for _, b := range p.Results {
 			if b.Status != st {
-				t.Errorf("%s: batch %s is %s", st, b.BatchId, b.Status)
+				t.Errorf("%s: batch %s is %s", st, b.BatchID, b.Status)
 			}
 		}
 	}
 	// --status with --all and small pages.
 	p := listAll(t, d, "--status", "COMPLETED", "--limit", "7")
-	if p.TotalCount != counts[client.TaskStatusCOMPLETED] || int64(len(p.Results)) != p.TotalCount {
-		t.Errorf("--all --status COMPLETED: %d results, total %d, want %d", len(p.Results), p.TotalCount, counts[client.TaskStatusCOMPLETED])
+	if p.TotalCount != counts[batches.TaskStatusCompleted] || int64(len(p.Results)) != p.TotalCount {
+		t.Errorf("--all --status COMPLETED: %d results, total %d, want %d", len(p.Results), p.TotalCount, counts[batches.TaskStatusCompleted])
+	}
+}
+
+// TestDemoCollectionFilter: --collection lists the batches whose
+// collection_ids hold the collection, alone and with --status, one page and
+// --all; -o json shows Mixpeek's fields, tier_tasks decoded into the
+// client's types.
+func TestDemoCollectionFilter(t *testing.T) {
+	d := startDemo(t)
+	all := listAll(t, d)
+	const col = "col_products01"
+	var want, wantCompleted []string
+	tiers := 0
+	for _, b := range all.Results {
+		if slices.Contains(b.CollectionIDs, col) {
+			want = append(want, b.BatchID)
+			if b.Status == batches.TaskStatusCompleted {
+				wantCompleted = append(wantCompleted, b.BatchID)
+			}
+		}
+		if b.Status != batches.TaskStatusDraft {
+			if len(b.TierTasks) != b.TotalTiers || b.TierTasks[0].SourceType != "bucket" || b.ManifestKey == nil {
+				t.Fatalf("batch %s (%s): %d tier tasks for %d tiers: %+v", b.BatchID, b.Status, len(b.TierTasks), b.TotalTiers, b.TierTasks)
+			}
+			tiers += len(b.TierTasks)
+		}
+		if !strings.Contains(string(b.RawJSON()), `"tier_tasks":`) || !strings.Contains(string(b.RawJSON()), `"dag_tiers":`) {
+			t.Fatalf("batch %s: -o json lacks Mixpeek's fields: %s", b.BatchID, b.RawJSON())
+		}
+	}
+	if len(want) < 10 || len(wantCompleted) < 2 || tiers < 300 {
+		t.Fatalf("the demo has %d batches of %s (%d COMPLETED), %d tier tasks", len(want), col, len(wantCompleted), tiers)
+	}
+	r := runCLI(t, d.env(), false, "list", "--bucket", "bkt_demo", "--collection", col, "--limit", "1000")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if p := decodePage(t, r.stdout); !slices.Equal(ids(p.Results), want) || p.TotalCount != int64(len(want)) {
+		t.Errorf("--collection %s: %v of %d; want %v", col, ids(p.Results), p.TotalCount, want)
+	}
+	if p := listAll(t, d, "--collection", col, "--status", "completed", "--limit", "3"); !slices.Equal(ids(p.Results), wantCompleted) || p.TotalCount != int64(len(wantCompleted)) {
+		t.Errorf("--collection %s --status COMPLETED --all: %v of %d; want %v", col, ids(p.Results), p.TotalCount, wantCompleted)
+	}
+	if p := listAll(t, d, "--collection", "col_none"); len(p.Results) != 0 || p.TotalCount != 0 {
+		t.Errorf("--collection col_none: %d of %d", len(p.Results), p.TotalCount)
+	}
+	// Over the contract's 128 characters: refused before sending.
+	before := d.requests.Load()
+	if r := runCLI(t, d.env(), false, "list", "--bucket", "bkt_demo", "--collection", strings.Repeat("c", 129)); r.code == 0 || d.requests.Load() != before {
+		t.Errorf("a 129-character collection: exit %d, %d requests", r.code, d.requests.Load()-before)
 	}
 }
 

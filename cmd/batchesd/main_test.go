@@ -249,8 +249,48 @@ func batch(id, bucket string, created time.Time, full bool) map[string]any {
 		"total_tiers":    json.Number("1"),
 		"created_at":     created.UTC().Format(time.RFC3339Nano),
 		"updated_at":     created.Add(4*time.Minute + 31*time.Second).UTC().Format(time.RFC3339Nano),
+		// Mixpeek's fields, which the contract gained in 2.0.0.
+		"manifest_key":      nil,
+		"loaded_object_ids": nil,
+		"internal_metadata": nil,
+		"tier_tasks":        []any{},
+		"dag_tiers":         nil,
 	}
 	if full {
+		started := created.Add(5 * time.Second).UTC().Format(time.RFC3339Nano)
+		done := created.Add(4*time.Minute + 30*time.Second).UTC().Format(time.RFC3339Nano)
+		b["manifest_key"] = "manifests/bkt/" + id + "/tier_0.parquet"
+		b["loaded_object_ids"] = []any{"obj_" + id[5:] + "a"}
+		b["internal_metadata"] = map[string]any{"engine_version": "0.81.1", "ratio": json.Number("0.50")}
+		b["dag_tiers"] = []any{[]any{"col_products01"}, []any{"col_videos2025"}}
+		job := map[string]any{
+			"extractor_type": "video_extractor", "collection_ids": []any{"col_videos2025"}, "ray_job_id": "raysubmit_1",
+			"celery_task_id": nil, "status": "COMPLETED_WITH_ERRORS", "started_at": started, "completed_at": done,
+			"duration_ms": json.Number("265000.5"), "documents_written": json.Number("1"), "error": nil,
+			"errors": []any{map[string]any{
+				"error_type": "network", "message": "timed out", "component": "video_extractor", "stage": nil,
+				"traceback": nil, "timestamp": done, "affected_document_ids": []any{"obj_" + id[5:] + "b"},
+				"affected_count": json.Number("1"), "recovery_suggestion": "retry", "metadata": map[string]any{},
+			}},
+		}
+		b["tier_tasks"] = []any{map[string]any{
+			"tier_num": json.Number("0"), "task_id": "task_" + id[5:], "status": "COMPLETED", "collection_ids": []any{"col_products01"},
+			"extractor_jobs": []any{}, "source_type": "bucket", "source_collection_ids": nil, "parent_task_id": nil,
+			"started_at": started, "completed_at": started, "duration_ms": json.Number("0"), "errors": []any{},
+			"error_summary": nil, "performance": map[string]any{"docs_per_second": json.Number("12.5")}, "ray_job_id": nil,
+			"celery_task_id": nil, "source_documents_fetched": json.Number("2"), "documents_after_source_filter": json.Number("2"),
+			"documents_missing_input_fields": json.Number("0"), "documents_submitted_to_engine": json.Number("2"),
+			"documents_written": json.Number("2"),
+		}, map[string]any{
+			"tier_num": json.Number("1"), "task_id": "task_" + id[5:] + "_1", "status": "COMPLETED_WITH_ERRORS",
+			"collection_ids": []any{"col_videos2025"}, "extractor_jobs": []any{job}, "source_type": "collection",
+			"source_collection_ids": []any{"col_products01"}, "parent_task_id": "task_" + id[5:], "started_at": started,
+			"completed_at": done, "duration_ms": json.Number("265000.5"), "errors": job["errors"],
+			"error_summary": map[string]any{"timeout": json.Number("1")}, "performance": nil, "ray_job_id": "raysubmit_1",
+			"celery_task_id": "c1", "source_documents_fetched": json.Number("2"), "documents_after_source_filter": json.Number("2"),
+			"documents_missing_input_fields": json.Number("0"), "documents_submitted_to_engine": json.Number("2"),
+			"documents_written": json.Number("1"),
+		}}
 		b["status"] = "COMPLETED_WITH_ERRORS"
 		b["type"] = "COLLECTION"
 		b["collection_ids"] = []any{"col_products01", "col_videos2025"}

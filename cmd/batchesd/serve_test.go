@@ -186,7 +186,8 @@ func wantDemoPage(t *testing.T, lr listResponse) {
 		t.Fatalf("got %d results and total_count %d, want 5 and %d", len(lr.Results), lr.TotalCount, domain.DemoBatchCount)
 	}
 	for i, b := range lr.Results {
-		if b["bucket_id"] != "bkt_demo" || len(b) != 14 {
+		if b["bucket_id"] != "bkt_demo" || len(b) != 19 { // every field of Batch
+
 			t.Errorf("result %d: %v", i, b)
 		}
 	}

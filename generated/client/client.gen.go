@@ -35,6 +35,36 @@ func (e BatchType) Valid() bool {
 	}
 }
 
+// Defines values for ErrorCategory.
+const (
+	ErrorCategoryAuthentication ErrorCategory = "authentication"
+	ErrorCategoryDependency     ErrorCategory = "dependency"
+	ErrorCategoryNetwork        ErrorCategory = "network"
+	ErrorCategoryResource       ErrorCategory = "resource"
+	ErrorCategoryRuntime        ErrorCategory = "runtime"
+	ErrorCategoryValidation     ErrorCategory = "validation"
+)
+
+// Valid indicates whether the value is a known member of the ErrorCategory enum.
+func (e ErrorCategory) Valid() bool {
+	switch e {
+	case ErrorCategoryAuthentication:
+		return true
+	case ErrorCategoryDependency:
+		return true
+	case ErrorCategoryNetwork:
+		return true
+	case ErrorCategoryResource:
+		return true
+	case ErrorCategoryRuntime:
+		return true
+	case ErrorCategoryValidation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorResponseSuccess.
 const (
 	ErrorResponseSuccessFalse ErrorResponseSuccess = false
@@ -101,22 +131,26 @@ func (e TaskStatus) Valid() bool {
 	}
 }
 
-// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Every field is
-// always present; the nullable ones are null when unset.
+// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Only
+// `bucket_id` is required, as in Mixpeek's schema; the reference
+// server sends every field of this schema, the nullable ones null
+// when unset.
 //
-// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":{"timeout":1},"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
+// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":null,"error":null,"error_summary":{"timeout":1},"internal_metadata":null,"loaded_object_ids":null,"manifest_key":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","tier_tasks":[],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
 	// BatchId The batch's id, `btch_` and 12 characters.
 	//
 	// Example: btch_a1b2c3d4e5f6
-	BatchId string `json:"batch_id"`
+	BatchId *string `json:"batch_id"`
 
 	// BucketId The id of the bucket the batch belongs to.
 	//
 	// Example: bkt_demo
 	BucketId string `json:"bucket_id"`
 
-	// CollectionIds The collections the batch feeds, if any.
+	// CollectionIds Every collection the batch feeds, in all its tiers (List Batches'
+	// `collection_id` filters on it), if any.
+	//
 	//
 	// Example: ["col_products01"]
 	CollectionIds *[]string `json:"collection_ids"`
@@ -124,12 +158,19 @@ type Batch struct {
 	// CreatedAt When the batch was created (RFC 3339).
 	//
 	// Example: 2025-06-01T12:00:00Z
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt *time.Time `json:"created_at"`
 
-	// CurrentTier The tier being processed, for tiered (collection) batches.
+	// CurrentTier The tier being processed (0-based), or the last one once done; null before processing starts.
+	//
+	// Example: 0
 	CurrentTier *int `json:"current_tier"`
 
-	// Error Why the batch failed, when it did.
+	// DagTiers The collections of each tier, tier 0 first (tier 0 reads the bucket, each later tier the tier before).
+	//
+	// Example: [["col_products01"]]
+	DagTiers *[][]string `json:"dag_tiers"`
+
+	// Error Why the batch failed, when it did (Mixpeek's legacy field; the tiers' `errors` say more).
 	Error *string `json:"error"`
 
 	// ErrorSummary Failed objects counted by error type, for partial failures.
@@ -137,32 +178,108 @@ type Batch struct {
 	// Example: {"timeout":2,"unsupported_format":1}
 	ErrorSummary *map[string]int `json:"error_summary"`
 
+	// InternalMetadata The engine's own metadata about the batch (job ids, versions), if any.
+	//
+	// Example: {"engine_version":"0.81.1"}
+	InternalMetadata *map[string]interface{} `json:"internal_metadata"`
+
+	// LoadedObjectIds The objects of `object_ids` that were validated and loaded, once submitted.
+	//
+	// Example: ["obj_7h3k9m2p4q8r"]
+	LoadedObjectIds *[]string `json:"loaded_object_ids"`
+
+	// ManifestKey Where the batch's manifest (its objects, for the engine) is stored, once written.
+	//
+	// Example: manifests/bkt_demo/btch_a1b2c3d4e5f6/tier_0.parquet
+	ManifestKey *string `json:"manifest_key"`
+
 	// Metadata Free-form metadata.
 	//
 	// Example: {"source":"nightly-import"}
-	Metadata map[string]interface{} `json:"metadata"`
+	Metadata *map[string]interface{} `json:"metadata"`
 
 	// ObjectIds The ids of the bucket objects in the batch.
 	//
 	// Example: ["obj_7h3k9m2p4q8r"]
-	ObjectIds []string   `json:"object_ids"`
-	Status    TaskStatus `json:"status"`
+	ObjectIds *[]string   `json:"object_ids"`
+	Status    *TaskStatus `json:"status"`
 
-	// TaskId The id of the task processing the batch, once submitted.
+	// TaskId The id of the task processing the batch (tier 0's), once submitted.
 	//
 	// Example: task_9f8e7d6c5b4a
 	TaskId *string `json:"task_id"`
 
+	// TierTasks One entry a processing tier, once submitted; empty before.
+	TierTasks *[]TierTaskInfo `json:"tier_tasks"`
+
 	// TotalTiers The number of processing tiers.
 	//
 	// Example: 1
-	TotalTiers int       `json:"total_tiers"`
-	Type       BatchType `json:"type"`
+	TotalTiers *int       `json:"total_tiers"`
+	Type       *BatchType `json:"type"`
 
 	// UpdatedAt When the batch last changed (RFC 3339).
 	//
 	// Example: 2025-06-01T12:04:31Z
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// BatchErrorDetail One error of a tier or extractor job, as Mixpeek's BatchErrorDetail.
+// The reference server sends every field but `timestamp` when it does
+// not know it.
+//
+// Example: {"affected_count":1,"affected_document_ids":["obj_5n8m1k4j7h0g"],"component":"image_extractor","error_type":"network","message":"extractor timed out after 300s","metadata":{"retry_count":2},"recovery_suggestion":null,"stage":"embedding","timestamp":"2025-06-01T12:03:10Z","traceback":null}
+type BatchErrorDetail struct {
+	// AffectedCount The number of documents the error affected.
+	//
+	// Example: 1
+	AffectedCount *int `json:"affected_count"`
+
+	// AffectedDocumentIds The documents the error affected.
+	//
+	// Example: ["obj_5n8m1k4j7h0g"]
+	AffectedDocumentIds *[]string `json:"affected_document_ids"`
+
+	// Component The component that failed.
+	//
+	// Example: image_extractor
+	Component *string `json:"component"`
+
+	// ErrorType The category of a processing error (`BatchErrorDetail.error_type`):
+	// `dependency` (a missing package or module), `authentication` (bad
+	// or missing credentials), `validation` (input or schema),
+	// `runtime` (a failure while running), `network` (timeouts, refused
+	// connections), `resource` (memory, disk, quotas).
+	//
+	//
+	// Example: runtime
+	ErrorType ErrorCategory `json:"error_type"`
+
+	// Message What went wrong, for people.
+	//
+	// Example: extractor timed out after 300s
+	Message string `json:"message"`
+
+	// Metadata More about the error.
+	//
+	// Example: {"retry_count":2}
+	Metadata *map[string]interface{} `json:"metadata"`
+
+	// RecoverySuggestion What to do about it, when known.
+	RecoverySuggestion *string `json:"recovery_suggestion"`
+
+	// Stage The processing stage that failed.
+	//
+	// Example: embedding
+	Stage *string `json:"stage"`
+
+	// Timestamp When the error occurred.
+	//
+	// Example: 2025-06-01T12:03:10Z
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Traceback The failure's traceback, possibly cut short.
+	Traceback *string `json:"traceback"`
 }
 
 // BatchType What a batch processes: `BUCKET` — objects of a bucket; `COLLECTION`
@@ -171,7 +288,18 @@ type Batch struct {
 // Example: BUCKET
 type BatchType string
 
-// ErrorDetail What went wrong.
+// ErrorCategory The category of a processing error (`BatchErrorDetail.error_type`):
+// `dependency` (a missing package or module), `authentication` (bad
+// or missing credentials), `validation` (input or schema),
+// `runtime` (a failure while running), `network` (timeouts, refused
+// connections), `resource` (memory, disk, quotas).
+//
+// Example: runtime
+type ErrorCategory string
+
+// ErrorDetail What went wrong. Only `message` and `type` are required, as in
+// Mixpeek's schema; the reference server always sends `details` too
+// (null when there are none).
 //
 // Example: {"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"}
 type ErrorDetail struct {
@@ -187,9 +315,9 @@ type ErrorDetail struct {
 
 	// Type A stable name for programs: `BadRequestError` (400),
 	// `UnauthorizedError` (401), `ForbiddenError` (403),
-	// `NotFoundError` (404), `MethodNotAllowedError` (405),
-	// `PayloadTooLargeError` (413), `UnsupportedMediaTypeError` (415),
-	// `InternalServerError` (500).
+	// `NotFoundError` (404), `MethodNotAllowedError` (405, a method the
+	// path does not have, with `Allow`), `PayloadTooLargeError` (413),
+	// `UnsupportedMediaTypeError` (415), `InternalServerError` (500).
 	//
 	//
 	// Example: NotFoundError
@@ -197,10 +325,15 @@ type ErrorDetail struct {
 }
 
 // ErrorResponse Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type ErrorResponse struct {
-	// Error What went wrong.
+	// Error What went wrong. Only `message` and `type` are required, as in
+	// Mixpeek's schema; the reference server always sends `details` too
+	// (null when there are none).
+	//
 	//
 	// Example: {"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"}
 	Error ErrorDetail `json:"error"`
@@ -213,7 +346,7 @@ type ErrorResponse struct {
 	// Success Always false.
 	//
 	// Example: false
-	Success ErrorResponseSuccess `json:"success"`
+	Success *ErrorResponseSuccess `json:"success,omitempty"`
 }
 
 // ErrorResponseSuccess Always false.
@@ -221,11 +354,56 @@ type ErrorResponse struct {
 // Example: false
 type ErrorResponseSuccess bool
 
-// HTTPValidationError FastAPI's request validation error (422).
+// ExtractorJobInfo One extractor job of a tier, as Mixpeek's ExtractorJobInfo: a tier
+// completes when all of its jobs have. The reference server sends
+// every field but `collection_ids` when it does not know them.
+//
+// Example: {"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:29Z","documents_written":2,"duration_ms":263000,"error":null,"errors":[],"extractor_type":"image_extractor","ray_job_id":"raysubmit_7Hq2LmX9","started_at":"2025-06-01T12:00:06Z","status":"COMPLETED"}
+type ExtractorJobInfo struct {
+	// CeleryTaskId The worker task that submitted the job.
+	CeleryTaskId *string `json:"celery_task_id"`
+
+	// CollectionIds The collections the job writes.
+	//
+	// Example: ["col_products01"]
+	CollectionIds *[]string `json:"collection_ids,omitempty"`
+
+	// CompletedAt When the job finished, once it has.
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// DocumentsWritten Documents the job wrote.
+	DocumentsWritten *int `json:"documents_written"`
+
+	// DurationMs How long the job ran, in milliseconds.
+	DurationMs *float64 `json:"duration_ms"`
+
+	// Error A one-line error message, when the job failed.
+	Error *string `json:"error"`
+
+	// Errors What went wrong in the job; empty when nothing did.
+	Errors *[]BatchErrorDetail `json:"errors"`
+
+	// ExtractorType The feature extractor, e.g. `image_extractor`.
+	//
+	// Example: image_extractor
+	ExtractorType string `json:"extractor_type"`
+
+	// RayJobId The engine job, once submitted.
+	//
+	// Example: raysubmit_7Hq2LmX9
+	RayJobId *string `json:"ray_job_id"`
+
+	// StartedAt When the job started, once it has.
+	StartedAt *time.Time  `json:"started_at"`
+	Status    *TaskStatus `json:"status"`
+}
+
+// HTTPValidationError FastAPI's request validation error (422). Nothing is required, as in
+// Mixpeek's schema; the reference server always sends `detail`.
 //
 // Example: {"detail":[{"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}
 type HTTPValidationError struct {
-	Detail []ValidationError `json:"detail"`
+	Detail *[]ValidationError `json:"detail,omitempty"`
 }
 
 // ListBatchesRequest Filter and page of a List Batches request. Unknown fields are
@@ -233,6 +411,13 @@ type HTTPValidationError struct {
 //
 // Example: {"limit":100,"offset":0,"status":"COMPLETED"}
 type ListBatchesRequest struct {
+	// CollectionId Only batches whose `collection_ids` contain this collection id;
+	// null or absent means every batch. With `status`, both apply.
+	//
+	//
+	// Example: col_products01
+	CollectionId *string `json:"collection_id,omitempty"`
+
 	// Limit The maximum number of batches to return.
 	//
 	// Example: 100
@@ -249,7 +434,7 @@ type ListBatchesRequest struct {
 
 // ListBatchesResponse One page of batches.
 //
-// Example: {"results":[{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}],"total_count":1}
+// Example: {"results":[{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":[["col_products01"]],"error":null,"error_summary":null,"internal_metadata":null,"loaded_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"manifest_key":"manifests/bkt_demo/btch_a1b2c3d4e5f6/tier_0.parquet","metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_tasks":[{"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:30Z","documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":2,"duration_ms":265000,"error_summary":null,"errors":[],"extractor_jobs":[],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,"source_documents_fetched":2,"source_type":"bucket","started_at":"2025-06-01T12:00:05Z","status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_num":0}],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}],"total_count":1}
 type ListBatchesResponse struct {
 	// Results The page, newest first.
 	Results []Batch `json:"results"`
@@ -287,7 +472,104 @@ type ListBatchesResponse struct {
 // Example: COMPLETED
 type TaskStatus string
 
-// ValidationError One validation failure, in FastAPI's (pydantic's) shape.
+// TierTaskInfo The processing of one tier of a batch, as Mixpeek's TierTaskInfo:
+// PENDING when scheduled, IN_PROGRESS once started (with a
+// `task_id`), then COMPLETED or FAILED. The reference server sends
+// every field but `collection_ids`, which it leaves out when it does
+// not know them (an empty list is not allowed).
+//
+// Example: {"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:30Z","documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":2,"duration_ms":265000,"error_summary":null,"errors":[],"extractor_jobs":[],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,"source_documents_fetched":2,"source_type":"bucket","started_at":"2025-06-01T12:00:05Z","status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_num":0}
+type TierTaskInfo struct {
+	// CeleryTaskId The worker task of the tier, once started.
+	CeleryTaskId *string `json:"celery_task_id"`
+
+	// CollectionIds The collections the tier writes.
+	//
+	// Example: ["col_products01"]
+	CollectionIds *[]string `json:"collection_ids,omitempty"`
+
+	// CompletedAt When the tier finished, successfully or not, once it has.
+	//
+	// Example: 2025-06-01T12:04:30Z
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// DocumentsAfterSourceFilter Documents left after the source filters.
+	//
+	// Example: 2
+	DocumentsAfterSourceFilter *int `json:"documents_after_source_filter"`
+
+	// DocumentsMissingInputFields Documents without the fields the extractors need.
+	//
+	// Example: 0
+	DocumentsMissingInputFields *int `json:"documents_missing_input_fields"`
+
+	// DocumentsSubmittedToEngine Documents submitted to the engine.
+	//
+	// Example: 2
+	DocumentsSubmittedToEngine *int `json:"documents_submitted_to_engine"`
+
+	// DocumentsWritten Documents written to the tier's collections.
+	//
+	// Example: 2
+	DocumentsWritten *int `json:"documents_written"`
+
+	// DurationMs How long the tier ran, in milliseconds, once finished.
+	//
+	// Example: 265000
+	DurationMs *float64 `json:"duration_ms"`
+
+	// ErrorSummary Failed documents of the tier counted by error type, if any failed.
+	ErrorSummary *map[string]int `json:"error_summary"`
+
+	// Errors What went wrong in the tier; empty when nothing did.
+	Errors *[]BatchErrorDetail `json:"errors"`
+
+	// ExtractorJobs The tier's extractor jobs, one a feature extractor type.
+	ExtractorJobs *[]ExtractorJobInfo `json:"extractor_jobs"`
+
+	// ParentTaskId The task of the tier before; null for tier 0.
+	ParentTaskId *string `json:"parent_task_id"`
+
+	// Performance Performance figures of the tier, once finished.
+	Performance *map[string]interface{} `json:"performance"`
+
+	// RayJobId The engine job of the tier, once started.
+	RayJobId *string `json:"ray_job_id"`
+
+	// SourceCollectionIds The collections a later tier reads; null for tier 0.
+	SourceCollectionIds *[]string `json:"source_collection_ids"`
+
+	// SourceDocumentsFetched Documents (objects, for tier 0) read from the source.
+	//
+	// Example: 2
+	SourceDocumentsFetched *int `json:"source_documents_fetched"`
+
+	// SourceType What the tier reads, `bucket` (tier 0) or `collection` (later tiers).
+	//
+	// Example: bucket
+	SourceType string `json:"source_type"`
+
+	// StartedAt When the tier started, once it has.
+	//
+	// Example: 2025-06-01T12:00:05Z
+	StartedAt *time.Time  `json:"started_at"`
+	Status    *TaskStatus `json:"status"`
+
+	// TaskId The tier's task, once started.
+	//
+	// Example: task_9f8e7d6c5b4a
+	TaskId *string `json:"task_id"`
+
+	// TierNum The tier, 0-based; tier 0 reads the bucket's objects.
+	//
+	// Example: 0
+	TierNum int `json:"tier_num"`
+}
+
+// ValidationError One validation failure, in FastAPI's (pydantic's) shape. `loc`,
+// `msg` and `type` are required, as in Mixpeek's schema; the reference
+// server always sends `input` too, and `ctx` when the rule has
+// parameters.
 //
 // Example: {"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}
 type ValidationError struct {
@@ -296,7 +578,7 @@ type ValidationError struct {
 	// Example: {"le":1000}
 	Ctx *map[string]interface{} `json:"ctx,omitempty"`
 
-	// Input The offending value; null when there is none (a missing field).
+	// Input The offending value, any JSON value; null when there is none (a missing field).
 	//
 	// Example: 1001
 	Input interface{} `json:"input"`
@@ -340,46 +622,56 @@ type BucketIdentifier = string
 type XNamespace = string
 
 // BadRequest Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type BadRequest = ErrorResponse
 
 // Forbidden Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type Forbidden = ErrorResponse
 
 // InternalServerError Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type InternalServerError = ErrorResponse
 
-// MethodNotAllowed Mixpeek's error body, for every error but request validation (422).
-//
-// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
-type MethodNotAllowed = ErrorResponse
-
 // NotFound Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type NotFound = ErrorResponse
 
 // PayloadTooLarge Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type PayloadTooLarge = ErrorResponse
 
 // Unauthorized Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type Unauthorized = ErrorResponse
 
-// UnprocessableEntity FastAPI's request validation error (422).
+// UnprocessableEntity FastAPI's request validation error (422). Nothing is required, as in
+// Mixpeek's schema; the reference server always sends `detail`.
 //
 // Example: {"detail":[{"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}
 type UnprocessableEntity = HTTPValidationError
 
 // UnsupportedMediaType Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type UnsupportedMediaType = ErrorResponse
@@ -536,7 +828,8 @@ type ClientInterface interface {
 	// ListBatchesWithBody List Batches
 	//
 	// Lists the batches of a bucket, newest first (`created_at` descending,
-	// then `batch_id` descending), optionally filtered by status.
+	// then `batch_id` descending), optionally filtered by status and by
+	// collection.
 	//
 	// `total_count` counts every batch that matches the filter, whatever
 	// the `offset` and `limit`; a client pages by raising `offset` by the
@@ -551,7 +844,8 @@ type ClientInterface interface {
 	// ListBatches List Batches
 	//
 	// Lists the batches of a bucket, newest first (`created_at` descending,
-	// then `batch_id` descending), optionally filtered by status.
+	// then `batch_id` descending), optionally filtered by status and by
+	// collection.
 	//
 	// `total_count` counts every batch that matches the filter, whatever
 	// the `offset` and `limit`; a client pages by raising `offset` by the
@@ -567,7 +861,8 @@ type ClientInterface interface {
 // ListBatchesWithBody List Batches
 //
 // Lists the batches of a bucket, newest first (`created_at` descending,
-// then `batch_id` descending), optionally filtered by status.
+// then `batch_id` descending), optionally filtered by status and by
+// collection.
 //
 // `total_count` counts every batch that matches the filter, whatever
 // the `offset` and `limit`; a client pages by raising `offset` by the
@@ -592,7 +887,8 @@ func (c *Client) ListBatchesWithBody(ctx context.Context, bucketIdentifier Bucke
 // ListBatches List Batches
 //
 // Lists the batches of a bucket, newest first (`created_at` descending,
-// then `batch_id` descending), optionally filtered by status.
+// then `batch_id` descending), optionally filtered by status and by
+// collection.
 //
 // `total_count` counts every batch that matches the filter, whatever
 // the `offset` and `limit`; a client pages by raising `offset` by the
@@ -721,7 +1017,8 @@ type ClientWithResponsesInterface interface {
 	// ListBatchesWithBodyWithResponse List Batches
 	//
 	// Lists the batches of a bucket, newest first (`created_at` descending,
-	// then `batch_id` descending), optionally filtered by status.
+	// then `batch_id` descending), optionally filtered by status and by
+	// collection.
 	//
 	// `total_count` counts every batch that matches the filter, whatever
 	// the `offset` and `limit`; a client pages by raising `offset` by the
@@ -736,7 +1033,8 @@ type ClientWithResponsesInterface interface {
 	// ListBatchesWithResponse List Batches
 	//
 	// Lists the batches of a bucket, newest first (`created_at` descending,
-	// then `batch_id` descending), optionally filtered by status.
+	// then `batch_id` descending), optionally filtered by status and by
+	// collection.
 	//
 	// `total_count` counts every batch that matches the filter, whatever
 	// the `offset` and `limit`; a client pages by raising `offset` by the
@@ -754,11 +1052,6 @@ type ListBatchesResult401Headers struct {
 	WWWAuthenticate *string
 }
 
-// ListBatchesResult405Headers the declared response headers of an HTTP 405 response for ListBatches
-type ListBatchesResult405Headers struct {
-	Allow *string
-}
-
 type ListBatchesResult struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -772,8 +1065,6 @@ type ListBatchesResult struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
-	// JSON405 the response for an HTTP 405 `application/json` response
-	JSON405 *MethodNotAllowed
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -784,8 +1075,6 @@ type ListBatchesResult struct {
 	JSON500 *InternalServerError
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListBatchesResult401Headers
-	// Headers405 the parsed response headers for an HTTP 405 response
-	Headers405 *ListBatchesResult405Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -811,11 +1100,6 @@ func (r ListBatchesResult) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ListBatchesResult) GetJSON404() *NotFound {
 	return r.JSON404
-}
-
-// GetJSON405 returns the response for an HTTP 405 `application/json` response
-func (r ListBatchesResult) GetJSON405() *MethodNotAllowed {
-	return r.JSON405
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -870,7 +1154,8 @@ func (r ListBatchesResult) ContentType() string {
 // ListBatchesWithBodyWithResponse List Batches
 //
 // Lists the batches of a bucket, newest first (`created_at` descending,
-// then `batch_id` descending), optionally filtered by status.
+// then `batch_id` descending), optionally filtered by status and by
+// collection.
 //
 // `total_count` counts every batch that matches the filter, whatever
 // the `offset` and `limit`; a client pages by raising `offset` by the
@@ -891,7 +1176,8 @@ func (c *ClientWithResponses) ListBatchesWithBodyWithResponse(ctx context.Contex
 // ListBatchesWithResponse List Batches
 //
 // Lists the batches of a bucket, newest first (`created_at` descending,
-// then `batch_id` descending), optionally filtered by status.
+// then `batch_id` descending), optionally filtered by status and by
+// collection.
 //
 // `total_count` counts every batch that matches the filter, whatever
 // the `offset` and `limit`; a client pages by raising `offset` by the
@@ -958,13 +1244,6 @@ func ParseListBatchesResult(rsp *http.Response) (*ListBatchesResult, error) {
 		}
 		response.JSON404 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 405:
-		var dest MethodNotAllowed
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON405 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1006,16 +1285,6 @@ func ParseListBatchesResult(rsp *http.Response) (*ListBatchesResult, error) {
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
-	case rsp.StatusCode == 405:
-		var headers ListBatchesResult405Headers
-		if values := rsp.Header.Values("Allow"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Allow", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Allow = &value
-		}
-		response.Headers405 = &headers
 	}
 
 	return response, nil

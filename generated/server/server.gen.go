@@ -42,6 +42,36 @@ func (e BatchType) Valid() bool {
 	}
 }
 
+// Defines values for ErrorCategory.
+const (
+	ErrorCategoryAuthentication ErrorCategory = "authentication"
+	ErrorCategoryDependency     ErrorCategory = "dependency"
+	ErrorCategoryNetwork        ErrorCategory = "network"
+	ErrorCategoryResource       ErrorCategory = "resource"
+	ErrorCategoryRuntime        ErrorCategory = "runtime"
+	ErrorCategoryValidation     ErrorCategory = "validation"
+)
+
+// Valid indicates whether the value is a known member of the ErrorCategory enum.
+func (e ErrorCategory) Valid() bool {
+	switch e {
+	case ErrorCategoryAuthentication:
+		return true
+	case ErrorCategoryDependency:
+		return true
+	case ErrorCategoryNetwork:
+		return true
+	case ErrorCategoryResource:
+		return true
+	case ErrorCategoryRuntime:
+		return true
+	case ErrorCategoryValidation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorResponseSuccess.
 const (
 	ErrorResponseSuccessFalse ErrorResponseSuccess = false
@@ -108,22 +138,26 @@ func (e TaskStatus) Valid() bool {
 	}
 }
 
-// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Every field is
-// always present; the nullable ones are null when unset.
+// Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Only
+// `bucket_id` is required, as in Mixpeek's schema; the reference
+// server sends every field of this schema, the nullable ones null
+// when unset.
 //
-// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":{"timeout":1},"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
+// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":null,"error":null,"error_summary":{"timeout":1},"internal_metadata":null,"loaded_object_ids":null,"manifest_key":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","tier_tasks":[],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
 	// BatchId The batch's id, `btch_` and 12 characters.
 	//
 	// Example: btch_a1b2c3d4e5f6
-	BatchId string `json:"batch_id"`
+	BatchId *string `json:"batch_id"`
 
 	// BucketId The id of the bucket the batch belongs to.
 	//
 	// Example: bkt_demo
 	BucketId string `json:"bucket_id"`
 
-	// CollectionIds The collections the batch feeds, if any.
+	// CollectionIds Every collection the batch feeds, in all its tiers (List Batches'
+	// `collection_id` filters on it), if any.
+	//
 	//
 	// Example: ["col_products01"]
 	CollectionIds *[]string `json:"collection_ids"`
@@ -131,12 +165,19 @@ type Batch struct {
 	// CreatedAt When the batch was created (RFC 3339).
 	//
 	// Example: 2025-06-01T12:00:00Z
-	CreatedAt time.Time `json:"created_at"`
+	CreatedAt *time.Time `json:"created_at"`
 
-	// CurrentTier The tier being processed, for tiered (collection) batches.
+	// CurrentTier The tier being processed (0-based), or the last one once done; null before processing starts.
+	//
+	// Example: 0
 	CurrentTier *int `json:"current_tier"`
 
-	// Error Why the batch failed, when it did.
+	// DagTiers The collections of each tier, tier 0 first (tier 0 reads the bucket, each later tier the tier before).
+	//
+	// Example: [["col_products01"]]
+	DagTiers *[][]string `json:"dag_tiers"`
+
+	// Error Why the batch failed, when it did (Mixpeek's legacy field; the tiers' `errors` say more).
 	Error *string `json:"error"`
 
 	// ErrorSummary Failed objects counted by error type, for partial failures.
@@ -144,32 +185,108 @@ type Batch struct {
 	// Example: {"timeout":2,"unsupported_format":1}
 	ErrorSummary *map[string]int `json:"error_summary"`
 
+	// InternalMetadata The engine's own metadata about the batch (job ids, versions), if any.
+	//
+	// Example: {"engine_version":"0.81.1"}
+	InternalMetadata *map[string]interface{} `json:"internal_metadata"`
+
+	// LoadedObjectIds The objects of `object_ids` that were validated and loaded, once submitted.
+	//
+	// Example: ["obj_7h3k9m2p4q8r"]
+	LoadedObjectIds *[]string `json:"loaded_object_ids"`
+
+	// ManifestKey Where the batch's manifest (its objects, for the engine) is stored, once written.
+	//
+	// Example: manifests/bkt_demo/btch_a1b2c3d4e5f6/tier_0.parquet
+	ManifestKey *string `json:"manifest_key"`
+
 	// Metadata Free-form metadata.
 	//
 	// Example: {"source":"nightly-import"}
-	Metadata map[string]interface{} `json:"metadata"`
+	Metadata *map[string]interface{} `json:"metadata"`
 
 	// ObjectIds The ids of the bucket objects in the batch.
 	//
 	// Example: ["obj_7h3k9m2p4q8r"]
-	ObjectIds []string   `json:"object_ids"`
-	Status    TaskStatus `json:"status"`
+	ObjectIds *[]string   `json:"object_ids"`
+	Status    *TaskStatus `json:"status"`
 
-	// TaskId The id of the task processing the batch, once submitted.
+	// TaskId The id of the task processing the batch (tier 0's), once submitted.
 	//
 	// Example: task_9f8e7d6c5b4a
 	TaskId *string `json:"task_id"`
 
+	// TierTasks One entry a processing tier, once submitted; empty before.
+	TierTasks *[]TierTaskInfo `json:"tier_tasks"`
+
 	// TotalTiers The number of processing tiers.
 	//
 	// Example: 1
-	TotalTiers int       `json:"total_tiers"`
-	Type       BatchType `json:"type"`
+	TotalTiers *int       `json:"total_tiers"`
+	Type       *BatchType `json:"type"`
 
 	// UpdatedAt When the batch last changed (RFC 3339).
 	//
 	// Example: 2025-06-01T12:04:31Z
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// BatchErrorDetail One error of a tier or extractor job, as Mixpeek's BatchErrorDetail.
+// The reference server sends every field but `timestamp` when it does
+// not know it.
+//
+// Example: {"affected_count":1,"affected_document_ids":["obj_5n8m1k4j7h0g"],"component":"image_extractor","error_type":"network","message":"extractor timed out after 300s","metadata":{"retry_count":2},"recovery_suggestion":null,"stage":"embedding","timestamp":"2025-06-01T12:03:10Z","traceback":null}
+type BatchErrorDetail struct {
+	// AffectedCount The number of documents the error affected.
+	//
+	// Example: 1
+	AffectedCount *int `json:"affected_count"`
+
+	// AffectedDocumentIds The documents the error affected.
+	//
+	// Example: ["obj_5n8m1k4j7h0g"]
+	AffectedDocumentIds *[]string `json:"affected_document_ids"`
+
+	// Component The component that failed.
+	//
+	// Example: image_extractor
+	Component *string `json:"component"`
+
+	// ErrorType The category of a processing error (`BatchErrorDetail.error_type`):
+	// `dependency` (a missing package or module), `authentication` (bad
+	// or missing credentials), `validation` (input or schema),
+	// `runtime` (a failure while running), `network` (timeouts, refused
+	// connections), `resource` (memory, disk, quotas).
+	//
+	//
+	// Example: runtime
+	ErrorType ErrorCategory `json:"error_type"`
+
+	// Message What went wrong, for people.
+	//
+	// Example: extractor timed out after 300s
+	Message string `json:"message"`
+
+	// Metadata More about the error.
+	//
+	// Example: {"retry_count":2}
+	Metadata *map[string]interface{} `json:"metadata"`
+
+	// RecoverySuggestion What to do about it, when known.
+	RecoverySuggestion *string `json:"recovery_suggestion"`
+
+	// Stage The processing stage that failed.
+	//
+	// Example: embedding
+	Stage *string `json:"stage"`
+
+	// Timestamp When the error occurred.
+	//
+	// Example: 2025-06-01T12:03:10Z
+	Timestamp *time.Time `json:"timestamp,omitempty"`
+
+	// Traceback The failure's traceback, possibly cut short.
+	Traceback *string `json:"traceback"`
 }
 
 // BatchType What a batch processes: `BUCKET` — objects of a bucket; `COLLECTION`
@@ -178,7 +295,18 @@ type Batch struct {
 // Example: BUCKET
 type BatchType string
 
-// ErrorDetail What went wrong.
+// ErrorCategory The category of a processing error (`BatchErrorDetail.error_type`):
+// `dependency` (a missing package or module), `authentication` (bad
+// or missing credentials), `validation` (input or schema),
+// `runtime` (a failure while running), `network` (timeouts, refused
+// connections), `resource` (memory, disk, quotas).
+//
+// Example: runtime
+type ErrorCategory string
+
+// ErrorDetail What went wrong. Only `message` and `type` are required, as in
+// Mixpeek's schema; the reference server always sends `details` too
+// (null when there are none).
 //
 // Example: {"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"}
 type ErrorDetail struct {
@@ -194,9 +322,9 @@ type ErrorDetail struct {
 
 	// Type A stable name for programs: `BadRequestError` (400),
 	// `UnauthorizedError` (401), `ForbiddenError` (403),
-	// `NotFoundError` (404), `MethodNotAllowedError` (405),
-	// `PayloadTooLargeError` (413), `UnsupportedMediaTypeError` (415),
-	// `InternalServerError` (500).
+	// `NotFoundError` (404), `MethodNotAllowedError` (405, a method the
+	// path does not have, with `Allow`), `PayloadTooLargeError` (413),
+	// `UnsupportedMediaTypeError` (415), `InternalServerError` (500).
 	//
 	//
 	// Example: NotFoundError
@@ -204,10 +332,15 @@ type ErrorDetail struct {
 }
 
 // ErrorResponse Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type ErrorResponse struct {
-	// Error What went wrong.
+	// Error What went wrong. Only `message` and `type` are required, as in
+	// Mixpeek's schema; the reference server always sends `details` too
+	// (null when there are none).
+	//
 	//
 	// Example: {"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"}
 	Error ErrorDetail `json:"error"`
@@ -220,7 +353,7 @@ type ErrorResponse struct {
 	// Success Always false.
 	//
 	// Example: false
-	Success ErrorResponseSuccess `json:"success"`
+	Success *ErrorResponseSuccess `json:"success,omitempty"`
 }
 
 // ErrorResponseSuccess Always false.
@@ -228,11 +361,56 @@ type ErrorResponse struct {
 // Example: false
 type ErrorResponseSuccess bool
 
-// HTTPValidationError FastAPI's request validation error (422).
+// ExtractorJobInfo One extractor job of a tier, as Mixpeek's ExtractorJobInfo: a tier
+// completes when all of its jobs have. The reference server sends
+// every field but `collection_ids` when it does not know them.
+//
+// Example: {"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:29Z","documents_written":2,"duration_ms":263000,"error":null,"errors":[],"extractor_type":"image_extractor","ray_job_id":"raysubmit_7Hq2LmX9","started_at":"2025-06-01T12:00:06Z","status":"COMPLETED"}
+type ExtractorJobInfo struct {
+	// CeleryTaskId The worker task that submitted the job.
+	CeleryTaskId *string `json:"celery_task_id"`
+
+	// CollectionIds The collections the job writes.
+	//
+	// Example: ["col_products01"]
+	CollectionIds *[]string `json:"collection_ids,omitempty"`
+
+	// CompletedAt When the job finished, once it has.
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// DocumentsWritten Documents the job wrote.
+	DocumentsWritten *int `json:"documents_written"`
+
+	// DurationMs How long the job ran, in milliseconds.
+	DurationMs *float64 `json:"duration_ms"`
+
+	// Error A one-line error message, when the job failed.
+	Error *string `json:"error"`
+
+	// Errors What went wrong in the job; empty when nothing did.
+	Errors *[]BatchErrorDetail `json:"errors"`
+
+	// ExtractorType The feature extractor, e.g. `image_extractor`.
+	//
+	// Example: image_extractor
+	ExtractorType string `json:"extractor_type"`
+
+	// RayJobId The engine job, once submitted.
+	//
+	// Example: raysubmit_7Hq2LmX9
+	RayJobId *string `json:"ray_job_id"`
+
+	// StartedAt When the job started, once it has.
+	StartedAt *time.Time  `json:"started_at"`
+	Status    *TaskStatus `json:"status"`
+}
+
+// HTTPValidationError FastAPI's request validation error (422). Nothing is required, as in
+// Mixpeek's schema; the reference server always sends `detail`.
 //
 // Example: {"detail":[{"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}
 type HTTPValidationError struct {
-	Detail []ValidationError `json:"detail"`
+	Detail *[]ValidationError `json:"detail,omitempty"`
 }
 
 // ListBatchesRequest Filter and page of a List Batches request. Unknown fields are
@@ -240,6 +418,13 @@ type HTTPValidationError struct {
 //
 // Example: {"limit":100,"offset":0,"status":"COMPLETED"}
 type ListBatchesRequest struct {
+	// CollectionId Only batches whose `collection_ids` contain this collection id;
+	// null or absent means every batch. With `status`, both apply.
+	//
+	//
+	// Example: col_products01
+	CollectionId *string `json:"collection_id,omitempty"`
+
 	// Limit The maximum number of batches to return.
 	//
 	// Example: 100
@@ -256,7 +441,7 @@ type ListBatchesRequest struct {
 
 // ListBatchesResponse One page of batches.
 //
-// Example: {"results":[{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":null,"error":null,"error_summary":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}],"total_count":1}
+// Example: {"results":[{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":[["col_products01"]],"error":null,"error_summary":null,"internal_metadata":null,"loaded_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"manifest_key":"manifests/bkt_demo/btch_a1b2c3d4e5f6/tier_0.parquet","metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_tasks":[{"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:30Z","documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":2,"duration_ms":265000,"error_summary":null,"errors":[],"extractor_jobs":[],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,"source_documents_fetched":2,"source_type":"bucket","started_at":"2025-06-01T12:00:05Z","status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_num":0}],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}],"total_count":1}
 type ListBatchesResponse struct {
 	// Results The page, newest first.
 	Results []Batch `json:"results"`
@@ -294,7 +479,104 @@ type ListBatchesResponse struct {
 // Example: COMPLETED
 type TaskStatus string
 
-// ValidationError One validation failure, in FastAPI's (pydantic's) shape.
+// TierTaskInfo The processing of one tier of a batch, as Mixpeek's TierTaskInfo:
+// PENDING when scheduled, IN_PROGRESS once started (with a
+// `task_id`), then COMPLETED or FAILED. The reference server sends
+// every field but `collection_ids`, which it leaves out when it does
+// not know them (an empty list is not allowed).
+//
+// Example: {"celery_task_id":null,"collection_ids":["col_products01"],"completed_at":"2025-06-01T12:04:30Z","documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":2,"duration_ms":265000,"error_summary":null,"errors":[],"extractor_jobs":[],"parent_task_id":null,"performance":null,"ray_job_id":null,"source_collection_ids":null,"source_documents_fetched":2,"source_type":"bucket","started_at":"2025-06-01T12:00:05Z","status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","tier_num":0}
+type TierTaskInfo struct {
+	// CeleryTaskId The worker task of the tier, once started.
+	CeleryTaskId *string `json:"celery_task_id"`
+
+	// CollectionIds The collections the tier writes.
+	//
+	// Example: ["col_products01"]
+	CollectionIds *[]string `json:"collection_ids,omitempty"`
+
+	// CompletedAt When the tier finished, successfully or not, once it has.
+	//
+	// Example: 2025-06-01T12:04:30Z
+	CompletedAt *time.Time `json:"completed_at"`
+
+	// DocumentsAfterSourceFilter Documents left after the source filters.
+	//
+	// Example: 2
+	DocumentsAfterSourceFilter *int `json:"documents_after_source_filter"`
+
+	// DocumentsMissingInputFields Documents without the fields the extractors need.
+	//
+	// Example: 0
+	DocumentsMissingInputFields *int `json:"documents_missing_input_fields"`
+
+	// DocumentsSubmittedToEngine Documents submitted to the engine.
+	//
+	// Example: 2
+	DocumentsSubmittedToEngine *int `json:"documents_submitted_to_engine"`
+
+	// DocumentsWritten Documents written to the tier's collections.
+	//
+	// Example: 2
+	DocumentsWritten *int `json:"documents_written"`
+
+	// DurationMs How long the tier ran, in milliseconds, once finished.
+	//
+	// Example: 265000
+	DurationMs *float64 `json:"duration_ms"`
+
+	// ErrorSummary Failed documents of the tier counted by error type, if any failed.
+	ErrorSummary *map[string]int `json:"error_summary"`
+
+	// Errors What went wrong in the tier; empty when nothing did.
+	Errors *[]BatchErrorDetail `json:"errors"`
+
+	// ExtractorJobs The tier's extractor jobs, one a feature extractor type.
+	ExtractorJobs *[]ExtractorJobInfo `json:"extractor_jobs"`
+
+	// ParentTaskId The task of the tier before; null for tier 0.
+	ParentTaskId *string `json:"parent_task_id"`
+
+	// Performance Performance figures of the tier, once finished.
+	Performance *map[string]interface{} `json:"performance"`
+
+	// RayJobId The engine job of the tier, once started.
+	RayJobId *string `json:"ray_job_id"`
+
+	// SourceCollectionIds The collections a later tier reads; null for tier 0.
+	SourceCollectionIds *[]string `json:"source_collection_ids"`
+
+	// SourceDocumentsFetched Documents (objects, for tier 0) read from the source.
+	//
+	// Example: 2
+	SourceDocumentsFetched *int `json:"source_documents_fetched"`
+
+	// SourceType What the tier reads, `bucket` (tier 0) or `collection` (later tiers).
+	//
+	// Example: bucket
+	SourceType string `json:"source_type"`
+
+	// StartedAt When the tier started, once it has.
+	//
+	// Example: 2025-06-01T12:00:05Z
+	StartedAt *time.Time  `json:"started_at"`
+	Status    *TaskStatus `json:"status"`
+
+	// TaskId The tier's task, once started.
+	//
+	// Example: task_9f8e7d6c5b4a
+	TaskId *string `json:"task_id"`
+
+	// TierNum The tier, 0-based; tier 0 reads the bucket's objects.
+	//
+	// Example: 0
+	TierNum int `json:"tier_num"`
+}
+
+// ValidationError One validation failure, in FastAPI's (pydantic's) shape. `loc`,
+// `msg` and `type` are required, as in Mixpeek's schema; the reference
+// server always sends `input` too, and `ctx` when the rule has
+// parameters.
 //
 // Example: {"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}
 type ValidationError struct {
@@ -303,7 +585,7 @@ type ValidationError struct {
 	// Example: {"le":1000}
 	Ctx *map[string]interface{} `json:"ctx,omitempty"`
 
-	// Input The offending value; null when there is none (a missing field).
+	// Input The offending value, any JSON value; null when there is none (a missing field).
 	//
 	// Example: 1001
 	Input interface{} `json:"input"`
@@ -347,46 +629,56 @@ type BucketIdentifier = string
 type XNamespace = string
 
 // BadRequest Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type BadRequest = ErrorResponse
 
 // Forbidden Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type Forbidden = ErrorResponse
 
 // InternalServerError Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type InternalServerError = ErrorResponse
 
-// MethodNotAllowed Mixpeek's error body, for every error but request validation (422).
-//
-// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
-type MethodNotAllowed = ErrorResponse
-
 // NotFound Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type NotFound = ErrorResponse
 
 // PayloadTooLarge Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type PayloadTooLarge = ErrorResponse
 
 // Unauthorized Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type Unauthorized = ErrorResponse
 
-// UnprocessableEntity FastAPI's request validation error (422).
+// UnprocessableEntity FastAPI's request validation error (422). Nothing is required, as in
+// Mixpeek's schema; the reference server always sends `detail`.
 //
 // Example: {"detail":[{"ctx":{"le":1000},"input":1001,"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}
 type UnprocessableEntity = HTTPValidationError
 
 // UnsupportedMediaType Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
 //
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type UnsupportedMediaType = ErrorResponse
@@ -667,15 +959,6 @@ type ForbiddenJSONResponse ErrorResponse
 
 type InternalServerErrorJSONResponse ErrorResponse
 
-type MethodNotAllowedResponseHeaders struct {
-	Allow *string
-}
-type MethodNotAllowedJSONResponse struct {
-	Body ErrorResponse
-
-	Headers MethodNotAllowedResponseHeaders
-}
-
 type NotFoundJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
@@ -772,23 +1055,6 @@ func (response ListBatches404JSONResponse) VisitListBatchesResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListBatches405JSONResponse struct{ MethodNotAllowedJSONResponse }
-
-func (response ListBatches405JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if response.Headers.Allow != nil {
-		w.Header().Set("Allow", fmt.Sprint(*response.Headers.Allow))
-	}
-	w.WriteHeader(405)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -943,81 +1209,118 @@ func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, buc
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fvrctu2tn4VDM+ZiTxD6+JLkiq/HNdpPU1sj+00e3bkESFySUJFAiwA2lYzmulDnGfYD9YnObMWeBd9",
-	"6U7TPfufROKysNaHdfkAfvFClaRKgrTGG3/xUq55AhY0/XubhSuwpxFIK+YCND6LwIRapFYo6Y296yWw",
-	"TIpfM2CibMbUnNklsBl193xPYNOU26Xne5In4I09925adfJ8T8OvmdAQeWOrM/A9Ey4h4Tgp3PMkjanf",
-	"yk4jSJTnewm/fw9yYZfeeLT32vcSIcv/vmfXKbY3Vgu58DYb3/vHGU/ApDyE7nXI4jUJj8KAsUwYZkKV",
-	"QsSsGjNhDbVjPegv+ixItYqyEAcJ/IkMkvVuOUqww5SmDiJivUCaacC4jNhoj4VLrnmIWvYZjjOR+JrP",
-	"wtHefgTzg8OXwU6fndyCXjMNRmU6BBaLWzBMSMYrSd8wJUnciVzB+oVhSi+4FL9xlIhFCgyTyjJ1JxmX",
-	"5g60YQfDA5/FYgV5V27LdhMJ98LY/kQWNlsCj8g0udX+sVvp8Hn2qhT0py22wRlMqqQBh0YeXTqj4L9Q",
-	"SQuSfvI0jUVIax78YtCeNQm+eKC1yqFruYhprHxhzRVtfC8BY/iitVTmWrMkM5b0OQMGSWrXXil0JdsJ",
-	"zbbxPWO5zYw3PhgOfc9kYQjGeOM5jw1s6rr6Xw1zb+z9z6DaiQP31gxosMtcCU4l27itITXh8VzpBCLW",
-	"49LJiCDUkAK3ELHtRfnM8PVOHwV+p/RMRBHIr1WvzOK4rspq4FJf5aMOde1/W3WtYM0SviZDRorZpTC0",
-	"/FNpQUseX4G+BX1SrOqvVEQxBXNzMDdJqZQuCWqaOfzWQDJOqjkXMURvnAtX0ZpJwMch11qQB3JSOq19",
-	"ALtU0ZmyR3Gs7tAXfO3W5DiQN/7sXZxfXXs3jU3pZmNnyrJivlJ7bUk6kHX4bfWHEY6RCzVsljlXcSfs",
-	"kjDGEpLvDQtIvoDF1M4ulQEmLFty0/f83DGRIo6cIrpClRvLkIlo1ty74wjVgrYc6sb3zpR9pzL5F9ip",
-	"FrpdWE6EMTgRuW2KWWWcb7pWl1aQeuYoy5g1u+dyF6J2GPLg2xnyTDGThUumVWbBryUFSucJTZ8ddT3G",
-	"rIdLZZegJ7IRh4vQC/c8tPH6gejLyuC78b0Lvo4Vj66Ves/1Ar7eWgm/n87WFiPpaHjw+vDVy4ZJ8uDl",
-	"9rswLMZZNQooWd6eue6leVoibltptP/3xL1CZoVeasQ+iLfkmT5Kntml0uK3r/dK2478lsciYkcXpxhP",
-	"KqXUJ+3A7ejbaiQXhzIBt5v8WkqgNMvkSqo72XI0nz592j3K7BL3c8htR3p8FN/xtWHBW+AadOAXbg2N",
-	"wI2ST/udjzLVChfOZzGcSCvs+hlGeZ5ufry+vvgZ7UGdc7U/jply0yXchm4lKApm5az3jht7dHH6wrCO",
-	"kXdycJksTZW2EH2ASPBrWvLXbtK89zRXoIV7O0hjLmTTfx67Zrs4qUtKZ8Da0/lsoSyrDVHD6LbsHbv3",
-	"8O/dvWiMoL2IoE+VWz6wKwJsuOwAKJuRIdEH5/4Yq6HZLxBa4zNu2AdxnwKsXhhGQ3xQEcRFjTUXEEdM",
-	"mInkDuipBgPSuhwINz+iFl22YVy7J+xuCZJl0kBeMNVsS7JMRYTxD3/x0Wwv3I8O4HD+0vOr2rdZz4Yq",
-	"joFKpamIDGZAoYqneQFlhiPvxvdCTYn8lFtv7O0N9w53hy93h6Pr0d54OBwPh//EcTKtCUUUmp3rytFW",
-	"+zM1WZJwTbvQigRUZr3xiHBmecQtWbkM41IsljZe74oEgYNAcbotJFWzX6avlvur75K99ODX15jU4qO9",
-	"u8P717+NwoPbV7P80aF8nYxWB7+8Wg4XuKICcN7x+YeL9yfXJ99PP51e/zg9ubw8v7xC1HKzcrqiX9/N",
-	"X8Or6GV4ODvg+FZZHtNSTb2IfPvx+KeTa8/3sjR6UGEH4/3RP3EtqVYpaCtcnVlZryv1orcvsKj3WUDW",
-	"7Sjr+3U8dGKg5SMboOiaVkRNVsX9JMzPIFZyYZhVrWkraG3N1sZa15RVG1ObbQ4QGZ8JTHbWjQm78Cos",
-	"JKYjJvhesasK8iBvwLXma5KwhvS2dJ9w61Ui3XHD8uasd/numO3v73+301TGA3sFQyNBA1Gyi/ugU1uN",
-	"HdWlK3zDZiDkguVxDiKfzZWmNyhXpc0dJzYQSh5QAxZZCyCPXAsUTR2s61ahms13TklYFonokdGrlW25",
-	"Ah5FAmfg8UVjU2zL1RTnHQlQeFwWqkyiOWZrRlMw7O8UknJtBY9J5ExDc6/UfNGe72VVpJoWlho9jB03",
-	"udfyYd0rch1ba9AAuzgPK/q3ZHvEHW6JUPeP3RvatHZ0oTtRw3Zrg2252Ue3WHtLFa6WauzzuTf+/Hgc",
-	"v+ZmdeX6bG5QWXOexbhZvr88endNMxS++XGXhc2KfYFbpFyez5QMgZlslghrIWru2S5//ySiGwHhSyX0",
-	"qCsJkVkyc3x1XTrR9uAjoipFkiX1GFPbCzZP/56nV0pAKGNsqjUPWptm1HrC+cXcWIw8cvF87+cC3/O8",
-	"36bO836ugmM9YpXQasB+K8oUvqztdvI5KzjVNnDL+Tbt24gSDa3ddOzISu11XFSpQlvN3GIuSUoufLoZ",
-	"s8C1D9gfv/9fuWVraecbFhyfv39/cnx9en4WTCQ2i1SYJQgBbFgPq708OlTo28mTSYlY+1wJV42Ja6ss",
-	"WzbY2giUhX9PxUUXiLhldyAtu9NKLlp+7j/K8jSTsTox+GxH/kFpYHymMpcmEdp8rH/Re7TW+mcX+IzY",
-	"k2tgu0bBmgLQ4VEcBJXG0Nynz9RZ28V3zGSpYqGjKppMq4XmCeG3eVQRsN7BcLjjT2SwRV7Qu9GOz4Im",
-	"X0/P96lPw3z0/ADbd5Kx9PqQunWRR/h6tI+9H6xQqYkboYMsD1jvcDjcaZVjLYQ95eAK85VOqUBgl0tp",
-	"VrpbdqhqTpcEYa3rkiCgujN/mtmyGr4tyQbWO9jb22mB9b+Bh23u31LiJwmD3FU18pTtiP3j9fUFcw1Y",
-	"qCLwy8OthqpItO04XQr7AMFFa+hX/pf+1/0tPShHnikVA5dbGCqmqcVFp4cuDHWxV1vyVZRUB1IcjLrw",
-	"EuXu//MXL7T3+ITSmeFwuPE9IVOq+YfDke/FKqTwriKMx7FIBAXRxCyI7kwzy8xSZXHEZsBiMMZxwwjl",
-	"XzMeM6sYDluhBttMsc2UGnibmwd8O2G4yGEfQ8kWxdfOcFtWyIfv0vl7YexbV4TVjpRbKhexBU21fcoX",
-	"4GI8dmR5z8IUffbR0aqORyKKaCLFQiqNJVnFPZXM4g5zb6muTrboI6d9NIzvqfncgPXGwy6mZDtc5l3r",
-	"eS+O0nGCxO8xn61lwHlRipbUYDMtmykwDlPmi0La/T13oJ9nxUN8/3iSXCylJtzw8aS8JpJZibQhUEuc",
-	"lwdebf5h5+b/2vKnLui5jNelfNUhn5vjjWMIlWZ8hjGfJcClyZ2+a7JdnW82TwH1oTBzLqGEaI1aqCFK",
-	"g8lia2jJ/13kZHHy8o04yU4C8u8gHW+KUYgpcbRGcyuXNvvSedS8AJ9JuMNQMBfaWLT4s9yoY9A76IGG",
-	"PF8e3Zg8jqvNiaVEdYwyJ7fpOw+H5bTb9uRHyTu1K+s/tYtbLr7QUVP4Lo9f28zdCq3q/zy7IH9PzAXm",
-	"aETGTORE7rLg4uTs+9OzH4Ix42EIqSXijQtL5IHC/tr2qeXp2fTi8vyHy5Orq2DsXkDkXl1cnh+fXF25",
-	"cVrMIZs5bg/u6URKaeP6lAgNxmwupDBLiFiebMyzOF63mtWZ9FqXN8yoBMri1XGHrJcTcxPJijF9ZgBY",
-	"0NiSwY6b5N3R6fumIJmsi8J6Vd+iz/HR2fGJ62WsSlOIGBXZmQFdpTau7cezn87OP50FY9JEmfFhBpJf",
-	"wYrAgk6ELDR69dPpxQUNjg1qNKxUdpnbJlKuLTFYwbikjRGd2GsNtsZGUdOj4+vTn0/Q2HQFr7qQJyQK",
-	"nje6PP7x9GeafAWpxTlZrOQCdKPZ1ccrBA+1S3lG0iV8jatBKCc050Re07p4nC8bTHEFh2gexhdcyHEd",
-	"DlgQdVvdLy3l1/RPs1yoOBZyMWZ3SxFDXc3CVCD3myhmSmP5VoHXZ6mKYxcC4d45G8HRPYQrNZ870KP2",
-	"uWUjZlDTExmpbIZzsyxFq+wPmWEzsHcAskCBeUMYcQCxTYU0OZJcUs/3aoJ6vlcJSfxJ5dwfOmlyisIG",
-	"uZ4838th6PleDi/Pz+lP33PIwB+59bFVYeEmTdOILe0i/snsHwN8Ld/PmXMfoVUVBr10HXFpRfjC7DCz",
-	"5Cm0koD/eAXQjnC5QM/ndejcOIvhhWHVRWXWC75MvBgm3pgE2AQ71TnIkputc6qGCrYCRa6Trhih5nOQ",
-	"EcL2lscZvKmdA9slaHDH2BJYjxf3L1xJsNNOpUdbyV+u/w6yV8OYBWgVd87oYizEkbv41Qs+T8hmE89n",
-	"E2e2iXeDOqCd6q55BGzAAmxfjVEqkEiiVg2yDYMytVAS8ty5jePtQ6KbjiyD8PRvUGP/DgKfzZNVHMqY",
-	"BehX0O0tKDboGoTJz7ZgjS1FfmcDf7s5y7+/GMyY3XUhd0XcAQPfUXifzgtqDR8lKoJ4yq3VYpZZMMU4",
-	"f/z+rzat1d5eTxFbiC+n/pLacljfTpewWIIw08KurzBrzM/F6fLPUWa77l/I8vJRfuZTvwHnk3mxEg6O",
-	"coaRno+Zu1DEJtlwuB+uYE0/IJjIHoUjmpzdKR3h3gq5gV0hDUgjrLiFnT77CdaGxUqt3KW6wKymGKSn",
-	"f/z+rzxUmdXUgrH0pM+OHr8YRQuobsqPKKxNZNC+IVUIHjijODmxYKKnlSmW1qbuAoyQc9XtVRqUAsgo",
-	"VULSZcLajRVH1BWNji5OiVbg5Z0llzVgAVocNbBI0/cCwUKxBUjQ3ELAeoqnYjdUESxA7rjz6SWwHxQL",
-	"Y0Emwujs7nXNQdOGdLeCfXIcKyF3VQqSp6IISBUPYlxiYiw6Xm4nUmeSWZEAdYX8awbHXuGT4nJ/ceCJ",
-	"ZjJ99o6cG12w9PN4P5EosnHjFEyqAMPmKo7VHfWm3KwgWhCLRrnSxK3MsDuNSZ2cSFw1euk7pVelyARZ",
-	"9OKkypOGsMIwXjN+5JIdXkG+1w3riWzBkTXQuEPrKT8uqX/XwXpB7ap+kFPasQghJwDy7zE+nFK5qeMc",
-	"a2Y8GKB9XIbaV3oxyDuZAbZFTygsuY9CVdvY8nzvFrRxCB31h/0h1dbO7N7Y2+8P+/ueTx/0kGMY3I4G",
-	"jjYwgy9bH/ZsBnmlOIiF49lS1cW3vc/vQ0NZWdZO1Zq1LusFFdcQMBzHBWafwCtZUJAc9ZcYElOXaMTr",
-	"vE51tVaZVU5kUCskA3eNoSBuZnmNW5S7jr4rC967JbfY0O2fwJW9Lt4GFEaDN7hj3T7D+t3g1JoLyhPK",
-	"9q70m8iq2M6LXJZJK2LcWxo4zd6UVWm2ANyE+YcfE4mTOORgWkXQPI1yTef2JjNWn3w9wIhVTQZbn4Rh",
-	"3H+iT+3Dq82NC0pg7FvMMJ59ZTK/H4k/rbvPW1JE3hWEqsbSlq0KICGgMWF7iFulP13s6qY8nTfNGd8R",
-	"CosJa/CoTbXZPPvCZAcd3XFrskVI99mRIxd7UrlblFgqxfFOzjYiCgvp6c5q42OqveHwL7t/20VSdsjf",
-	"QVOW2WiTWqr2GAl+4GTtEqFc06D2dRh1GT3dpXFDnDrtP92p+piJehw83aP85II6HD7dYeubGuw4eoZs",
-	"7a8GqN/hcxTRcZsZO+/tPafz9s3uje8dPsdonV881bJPR1jX8s7PN+hBqo1YT56Itl0Q9dsMat7N5jmD",
-	"kgzOCXYe425FWp6KfuLe9UOVkCvsuujczKQKGtBlEZifYZ7UH4RJVETKKGjMNR4MRnuvMBD3R+PXw9dD",
-	"Rx+7tbanLAL5QqssdWnN9iWV4k5ATnn2qy88W5rb3Gz+PwAA//8=",
+	"7H3rcts40uiroHhOVeQqWpZ8yWSUX56Ms+Nvc3Elnp2tiVIiRLYkxCTAAcA42pSr9iHOM3wPtk9yqhvg",
+	"VZSlOMl8u1XfP4nEpdHoezfAz0GsslxJkNYEk89BzjXPwIKmfz8V8Q3YywSkFQsBGp8lYGItciuUDCbB",
+	"9QpYIcUfBTBRNWNqwewK2Jy6B2EgsGnO7SoIA8kzCCaBezerOwVhoOGPQmhIgonVBYSBiVeQcZwUPvEs",
+	"T6nfjZ0lkKkgDDL+6QXIpV0Fk/HxkzDIhKz+h4Fd59jeWC3kMri7C4O/v+IZmJzH0L8OWb4m4BEYMJYJ",
+	"w0ysckiYVRMmrKF2bADD5ZBFuVZJEeMgUTiVUbY+rEaJDpjS1EEkbBBJM4sYlwkbH7N4xTWPEcshw3Gm",
+	"El/zeTw+PklgcXr2ODoYsouPoNdMg1GFjoGl4iMYJiTjNaRPmZIE7lTewPqRYUovuRT/4AgRSxQYJpVl",
+	"6lYyLs0taMNOR6chS8UN+K7cVu2mEj4JY4dTWe7ZCnhCW+N37e+HNQ73268aQV+8Y3c4g8mVNOCokSdv",
+	"3Kbgv1hJC5J+8jxPRUxrPvpgcD8bEHwOQGvlSddykdJYfmHtFd2FQQbG8GVnqcy1ZllhLOFzDgyy3K6D",
+	"Cugatgua7S4MjOW2MMHkdDQKA1PEMRgTTBY8NXDXxNX/1bAIJsH/Oao58ci9NUc02BuPBIeSTbptUGrG",
+	"04XSGSRswKWDEYlQQw7cQsI2FxUyw9cHQwT4udJzkSQgvxa9skjTJirrgSt8VY960HXyfdF1A2uW8TVt",
+	"ZKKYXQlDy7+UFrTk6VvQH0FflKv6logop2BuDuYmqZDSB0EDM2ffm5CMg2rBRQrJUyfCVbJmEvBxzLUW",
+	"JIEclA5rr5R9rgqZfD1LNlSBE/OZMAYlAYkBkoGV3mizqlNTtKELhGXC2t09ektQe0ju9Psh9pVipohX",
+	"TKvCQthQMkp7BTlk532PUYtyqewK9FS25HopyuETj2263iLNWSXM78Lgiq9TxZNrpV5wvYSv362Mf5rN",
+	"1xYl83h0+uTsh8etLfHC0NGPMCzFWTUCKJlvz1z3ans6IG7u0vjkz5GjJcwKqX7MXoqfiNJ/lbywK6XF",
+	"PyD59oLhI09Fws6vLlE+1UhpTtpDt+PvixEPDmkWx01hQ8UozQp5I9WtHAah16hEG7/99tvheWFXyM8x",
+	"tz3m1nl6y9eGRT8B16CjkN0Ku/JmFzeKBqzXsWEY0G7kWuHC+TyFC2mFXe+xKfvh5pfr66u/4X5QZ4/2",
+	"+2mmYrqM29itBEFBK48NnnNjz68uHxnWM/KBJy5T5LnSFpKXkAh+TUv+Wib1vWcegRY+2aM85UK25ecz",
+	"1+wQJ3VGzhxYd7qQLZVljSEaNLoJew/3nv253IubEXUXEQ3JE/ADO6PSxqseAmVz2kiUwV4eo3U9/wCx",
+	"NSHjhr0Un3KAm0eG0RAvVQLpkL2W6Xoqo8q7iRCU0k6mfkI2ujpAnnrKX4AGGcNUekVsQCaGAbkBCwFp",
+	"4hwrUfYLqR/KEmQC1ACG/k3l7QokK6QBb8w36ITWNRMJ6lL8xcfz4/gkOYWzxeMgrP2ytq8VqzQFMuNn",
+	"IjHB5B0+mXnj3ozGwfswiDUZmTNug0lwPDo+Oxw9PhyNr8fHk9FoMhr9juMUWhNFkpofhUHCl/SnEoqe",
+	"jht/ZqbIMq6Jv63IQBU2mIzv0EVxlsgsA8sTbnnZDfUIJDO3XQ5gL3G5FAswdoZCtpLCZefPQWVmSLFc",
+	"2XR9KDIkbCTk5mDv8N/sh9XJzY/ZcX76xxM04vDR8e3Zpyf/GMenH3+Y+0dn8kk2vjn98MNqtEQslQwR",
+	"PHv98urFxfXFz7PfLq9/mV28efP6zVvkKm5uHP7p14+LJ/BD8jg+m59yfCtAz/AFgvE+DKyyPC0xWDtR",
+	"P/367K8X10EYFHmydVNOJyfj33FtuVY5aCucn1VTSJ+XTG8foVMbsogoqMetHTZprpfO2jI9DD4dqkxY",
+	"51VV4qFBjH2giKQdaXA/iW/nkCq5NMyqDig1SXe0yiaNd6d0/njdqjHdAiAxITnnaUo+P+0IG7wQxjoB",
+	"AebRVEatOSK2ECmiiynJhD0ImUCTb93h2T5eQ1SZHt0YBqU4KJ1y34Brzdfb8Nzk3O6qf0NRUq/0lhvm",
+	"m7PBm+fP2MnJyY8HbSRv4X00G4gMkSIPkZP3pYO21OgjBXzD5iDkknm7AOEbHc65geQgRFsF15ByY8lS",
+	"VjIGligJT0lisjkslIayLw5jLNe2TcgjiliIrMjo9xZMo1RaUtCkdy0Ngde3kJpADBI3cLQmBPrptMQR",
+	"WwhtLBv4fxp4YhosELoeKbdobQtwy/bYwSW2t+rdJm01iWs7lbWo6oFU17BY2gS3bnIWOaMhI40mLEtE",
+	"wga1Ak1hyWOvHZ9WazWPWESjm4gZvmZZufAtYN5PfRtKiCeJQGB5etUSnB0C2DBTntNaSiuCxaqQyEbz",
+	"NaMpGPYP2UJplnNtBU9p9YWGNhk2tOBxGBS19TUrOWy8fUfc5NuW2qNRty3XjbpJwCCXQgIaS7eSlcMw",
+	"PldFUz4PPqg5EygzP4I2SO219Guv1Y03882CSTAaPhkPx8FDl9hjG/TxYblJasGium3kXOxb0MA+Ojse",
+	"ElJ/btjQCRZTzDNhLSRtZtu0Gr65JG8bOD2yXEO9C48MK9uzASqtyr5deHnpkH9AQXCrdLXAW43Lk22x",
+	"X45ljkote7Sh+Y/IfhkNc67/KCg38CCWfBh5PtcAh8gjFV12aO0e828v2tpFVCIxHYulJDPR0LFfRTT7",
+	"EElpgn4OeJq+XgSTd/f7X9fc3Lx1fe7eI1IXvEhRkf/85vz59bZZKjv2ftMNmzX1bkNGOB33CEXDPWzV",
+	"ayY/iKqatnUX6NcSucHqNeMtaEk1t6F76gPvTuEirNV23YtlARoxfSkXat+dbFn/n+udGfdJZllkc5ec",
+	"6yygrV7GDStnvK9VY328Yj+CIoOYQhxteqq8lt45mq7MDiuV7Lx4xeVyfzPVeUMPN1Pvmgmxdw3f5X1X",
+	"etyFLuxAcY2fKVyzheDILKAYBPGC0gw+UVBJafZBzfsCEY1Bh1N53QwssK1xhXlhWYRLNZZneVRbWwrM",
+	"VEpl2Y1Ut0xshhP4YgEx7gpZM0Qx1aNExUWGdnvDae66wxV1II1lfAmzaoVBaXp57Emwt0rfBM3QVY0O",
+	"hD5haGXwBRq/J6ORCdqaQoPV6xLQY9qvWCEWZqZYLsE4zLuogLF+gmwOSeLzCCWCNonnZDImHwehgTmP",
+	"b9w4G751F13782yJTGftO8ooR/t6/t2yZ32ie29A+jf861RXg1z6vSf/2tlpznloc/0mkX2FU1CKvZ3R",
+	"y2fcwlLpdSvwuinEyLaUlt1qJZfeFQCVp9Bew06q38Dtwwyml+gT16Y7rbljMm3w1F6GUi/j9aLDKpYo",
+	"D4Ow3g+skg4P2jrP2n300/b/l7CdjJpy4YHGRiVMtiozL/9jin8k92qvUgDtob3uWmKqDw3e7XxkWNUw",
+	"ZLkyRszTNYsLy8xKafvAHegoygYn1byxVWeWiZEeo6GHeri3B8qYkJmwyLWP2L/++f+aXl4Z5n/Komev",
+	"X7y4eHZ9+fpVNJXYrBZ5atGK0JCJCkmDbg68hpQoft/VwNVj4trqbawabOxRW270izv/1sHfIF5HOINo",
+	"wyKokR0dTKYySiAHmYCM1xEb8DLLx3Ie3yD5K80ylRQpHIQs4nVKTygZscGcJ1OJTXyvWAPl8HmKJnv0",
+	"sUp0RWwgZF5YHM+JxYNwKiNdSCRQmtmTHLtdiRSYLqREZIYs8lo/QlxT1MOEaNEUBpKpjJWUfi+wbVkn",
+	"ELFBBpnS65AlwtyE7I9CWW46e1OvPQiD9uKCMKihD8LAQ4r0XhkhVVFCaz/rlv0bus3c68h+l0likecH",
+	"F2KPaN8Y19BNKU3ljpxSafpxl3h1FmDkU4URs0pN5YAiobde+KDk18CkknCwYfX9j5ZttC2qBihfp9go",
+	"SIwo6Gi4L13gg6JSW22Cc9wrS1u4zRrYE49dQ6tnJkt5RKpvpMm0WmqekdBs17dFbHA6GhETb1Qo0Lsx",
+	"smO7yIuen1Cf1pbS81Ns/xLsSiWvlD1PU3XbHO4sZJxl9NpVO+bcruqk+4p/BF9DEFHfCIfrKyjB0cYn",
+	"HvAtaWtqc4Yj9BRkRWxwNhp1OaJDpH3Vp02VV+62b9en7No5743Nqtndifq5StbOXnRunX9a2CovXssz",
+	"Njg9PsYVOBHjokFewoBbY4+I6c9aT+UOEeNT/iRiNsTIf0IZWFvaVBDvtPi9oG+F2zY1+C/X11fMNWCx",
+	"SiCsajVbPE6gbaYXKmAb9hDBHfbX29C7Ya0C6X9TffnOfqa5UilwuUG+fkFlBqeXfEsP5b/UnAJa/fGN",
+	"ZjCjjnN0whrdsSa+Gap/BNuCcVqLpykOIqzB8QyJhSHbHgKZyo0YSDsH3A6EsCoOYleQbRBzDCl6NFXY",
+	"08UR9iqc8MvYlqU//hEt+8oInfnoO6V/kkITU8/QqT5+fDIajfpqKHy1QIXwMqay6Q1rvp59UHNXgaD5",
+	"2oU1Zz/88sfxi+zvPwZEz/qeOo/Hvwd9VQ6bmruLsD7+QFsLtAsSky9WRVlJcX9Q8we7gbvS/d1srJ+P",
+	"ch+djNyXZegzIS/dy/FmIrVNC1s9QwRkIaQwqyonI1APEly9PuCDcNRDc12Qfm6FgxyClIV7tmVXgrxJ",
+	"0d3ZflG3LFU+TYCTaS6p7iITaSoMxEomHRyoAkHYCo2LsH1hjvqcKQmHqahitF4LhZX57HaoChw8PMZk",
+	"dvoKZfLog5qXqQeCQiq7QrcsEcneSYiNuPSecbmuYOmNKgC36OJVbd3hFxZ1hFC0K2C3wVFNmfV5a07a",
+	"RczvyyT1iruHxpj0XkzsG35HHv5m2b6ri1c/X776y35BnTY99JkIfVW2G7iqS2d77Fgf5SBrlr3y1L5Z",
+	"b/lVznG0xfclNMb2Ez6hqPtoNKICipyqE0ejcRikKqZMkEqQb1KRCYuYyMySSr5zF0cr0PYAloIxrj4e",
+	"jfg/Cp4yqxgOW1M8tplhmxk1CO7eb3GHW8U79232RplzVyPd9ezcC2Gsr2lrHMjqbBxVtpFTkVMkCY27",
+	"ZjVcuaFD9qsrIndmmEHfYyrFUqpyB/3uVXXUB8y9Nf12mMMzbkEYqMXCgKVqrb0skqZJ0GeypmsXUCSL",
+	"UxnYNBhjJS0ngSxMs1ZQJE+nkgIsSjM+R6eeZcBlmYdzmX/2G/mw3iUL2VzZFVVid2sCuwbHrrN190uO",
+	"u5I6W0KizkwhKiuBJKQ9OXYT+iQT2Zz35JycGOkKZd+/keIqUWsV02AL3a4vGRODlTvaC2gHzMenQbti",
+	"by+4euExNyJv1wLe49i16cSdbKAKGmzuCw77qcA1wYmUhC+U1WEXjP96+/qVC2ix1znI86tLdjIcoYJh",
+	"UjkoECHoTlU15I4gptJRt8KFfORpAVRRjz14ktEZWPwt4RMlaGooQuwp4jo004q4Yqf3O2nxPeqXpTr0",
+	"j5tL3CmMtoVL0NksxZDfmI08lilSawjj/74l8v31mveVzLuHX1Ipv19x+/turdkDy7++W/V9b6n9l5XX",
+	"f0+f/mTU9ukpfTtzGJi5snDn31ctfCBrRibGzClLRx9Vk8qsnVk1c0ZvZ5B7QgdndeigSz79IYQPau6f",
+	"5dxRbBtNOWiSxhL31D1qGuq+zsKtuIvS1ssa/AUg7yYEvn9ZxqrKuwZ2RCfOtkQn9iIMEmOju29z7KIa",
+	"payc2TBHKpnUm6omd1PCLRrFVBT+ZU5eXxV3C57P9+pGnqa1fkR/tD745qg3dFYamuROZ7syWTQzuuUq",
+	"X6SzO45GiaM28H3+RkOR7JH7t4XPClPoSWlvoE3lVB6yyLtC0YTxOIacHLhbLixV1Cnn1A2p5eWr2dWb",
+	"1395c/H2bTQpvT336urN62cXb9+6cbpnF+auCL7iNuP6VAQbTar4D/Nh4EWRkp3YbNY8W9To8pQZldVF",
+	"zi5OwQa+7HwqWTlmyAyATwuUUiE6cJM8P7980QakkE1Q2KDuW/Z5dv7q2YXrZazKc0gYpekLA7p28lzb",
+	"X1/99dXr315FE8JEFSRHf8lfwpCABZ0JWWL07V8vr65ocGxQITOsQiFUTeLaUu1qNKkOsyB1Yq81NIKM",
+	"run5s+vLv13gZtMlHPWVHEIi4L7Rm2e/XP6NJr+B3OKcFKkC3Wr29te3SDzULucFQZfxNa4GSTmjOafy",
+	"mtbFU79sNKbcIXyqaWR8yYWcNMkhnMotux5WOxU28E+zXKk0FXI58Vn3BpqFqYk8bFMxU3oqm8Qbslyl",
+	"qTN04ZMTNoKjeIhv1GLhiB6xzy0bM4OYnkoKy+HDIsddORkxw+ZgbwFkSQXmKdGIIxDbRkg7k19HJhqA",
+	"BmFQA0kVGLWs33b2ziEKG3g8BWHgyTAIA09eQVgVPjvKwB9+97FVucPtwoCWqul6X63a313SSS3cYX9/",
+	"046vcekkTZojTqbSY8gFBlEPJAUdq2ngy0fGnIRiA9pOPpWR14vRAR03laxaCEpFh7CvS7KEzPkMwrIU",
+	"+EcwVM+2pQQVXf7G5SapcBef4HvussYHf2Jm5n+tuP9cK+5r01Hl+YXGCQCv3f/MjBRJgX+LlBRBUuek",
+	"WpaA0sihG0Hu+2rxt1czfmUmq5dHt2e1UliUxbWkH53m9wd3W4s4fnDGa4d02A4cCumyiMmHT9tWI5PQ",
+	"SXKMvh7KXgG1HchGylY1TpV9a9ztkaH0TUo4kGIfNaO032o/985gEs/0pTA9q5Ts1IbLC/lvmeL8hsdb",
+	"W8Wy1SK3HHZ1Rz53J0rvr577wkQpAvRvkCl1mnfbafZHpl0eQyQBjG+mUQmVe8O9UZmzJ9xd66AX7o5e",
+	"9EfgfMibDpXSkb4Ha8iWMfIlBZ9XdUe2EMtCg+lR4E12exAh7p+I/g7mwxYjbJcVwZu3BdB9Ar379W3P",
+	"KW+3CbdL70H7eDJBdkAQs4VWWUM9fxsx3jJN+w+nVCIc0RYyf+9PVB5dpRtAG+5OxAY1rk3nOGJl+24g",
+	"eK9iAppxWzXBfXdznP3+H1husON4sReg2GaTub7XyWHyK7ZBEzJ/GclTtuXqjvp+qfsuHdkRDq0AaZNv",
+	"Xzx0Z+3FawnNagt/QoNMlbosY5CvEy6tiB+ZA2ZWPIchi1IVu+twzXLXyYW9L8NqF2eQgUxFxaGbILaf",
+	"orr4ShcpIO1PZX2h8WZY4H+6emPDA3UAfdl9G7jUR4bV62SD6PM0SGEaTAiAu+igvj5lxU3PHRsNFGyQ",
+	"icfJ54DLtWfnXcUEnzuGZ+NJVVIc3r/OLhh1OctG2qI3ia8WC5AJ2nSUvg7JyqSEOP33Gq5x1oViSBKa",
+	"h6DIoTro1iCM2+lpyqwueAyf74LGm0NzI/JDlbv1HeaK2pWr23IxSbzlxo4Ji5AKHStVrh6jMxCD6N2U",
+	"aHQahGzqyHQavI/ozqOpjNy1jBE7YhG2r8eoCIbOe2xcOdUl+0r914UJW7e9rq/oyTER/zzglMtDOG7v",
+	"Iy/1oYMJi0AWWRSyaEmZAd1gWRJqHTbGlsLfsYi/3ZzV3w8G7TB3vaeTiY668B1Z8LNFeUoGH2UqgXTG",
+	"rdViXlgw5Tj/+ud/dyuAuuJk16ETpC+H/q3HTlB9Q1xoYddvURj7++Doks7zwvbdkyirS0K9Qdu8qTak",
+	"bUVBH537Q0L0fMLcxZ9sWoxGJ/ENrOkHRFM5ICuOJme3SifImDE3cCikAWmEFR/hYMj+CmvDUqVu3OW3",
+	"kbmZpeIjzP71z//2CQpzM7NgLD0ZsvP7LzClBdQ3pI8psDKVUfcm0xJwXxXo4ESxRk/rLVhZm7uLKsXW",
+	"iH6rGA5kQjICsdi40MGdaCkbnV9dktbk1d2iLle0Eqbyulmi6Z74aKnYEiRobiFiA8VzcRirBJYgD6rr",
+	"ff6iWJwK2iKZTGVfUaRTrzdCHqocJM9Fde9Rla0zLh1lLCoYbqdSF5IOplNX8LfYu+pNfFJe6l654zjG",
+	"kD0noUYXIYc+yzOVCLJx45TnnAQYtlBp6pIBLiNXlggiLRrlEtJuZVXQZypx1Sjib5W+qUAmkkUVQKi8",
+	"aAErDGscC4XEpbh4TfKDfrKeyg45shY1HtB6qo8KNO/zZ4OocUV75FMZqYjBlzX5e/hfXlKRgU49rZnJ",
+	"0RHuj3d/lF4e+U7mCNuSiWpJbJSo2qStIAzqW7aOh6PhiCpv3LYHk+BkOBqeBCF9yIEEw9HH8ZGzXc3R",
+	"540POtwd+fqAo1S4CtFc9VWKIh+Y+u4WaJ3Gblc4sEFUV1BFDMdxWj4k4pUsKku3mi9RFXpFnK595NZF",
+	"onyyE7djvkZiKx01IoaoUVEQuQBWq1qzUffgalGryofbFbfY0LFU5OofvCVMGjV6ikzsWC/nSzAIjeaC",
+	"7I6qvasBmMq66sJXO7BCWpEiu2ngNHsbVqXZEpAvfZoMzeCl1/FoaRG1XiYe+Z4EaGfrr39scdvqJkcb",
+	"XwdBE2BHn8Y3ONBw85z2Exobe9923CnVpcqxMnoZPCc6KWv9mlS1ACCDkDeiH+6cdwE9xb/d/MldMxPS",
+	"nvMtxWyrSatW5dTNWfqqk+lPX33yXeUPm/tW2aDJxlR3d3tfsNxT0N1zy3KnpHvIzl0B60Aqd+sypxzs",
+	"ga9oRdyX0NMd162PeRyPRt/svu6+EtAe+HuKQCtruF3YVDM2AX7qYO0DoVrTUePrJNRlvLtL60Z56nSy",
+	"u1P9MQ3qcbq7R/WJBuww3mOK7scCqN/ZPuvpucQcOx8f79N580L3uzA42wf3vR/OaBizrqq3Yca+e4/S",
+	"p+anpi1GSeQlFQS0dWTw/m6fQQkG4wvTe85sbyhunoth5t4NY5X1VHL3V1f4Sg137H2pGJpdw6M4S0rF",
+	"m0StuSZHR+PjH1CvD8eTJ6MnI1eD6NbanbK0C5ZaFbmzkjbvSilvCfCVKcP6Q0EdzN29v/v/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

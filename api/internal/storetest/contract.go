@@ -90,7 +90,7 @@ func testListOrder(t *testing.T, be Backend) {
 // bucket_id: nanoseconds, numbers digit for digit, nulls and empties.
 func testImportKeepsEveryField(t *testing.T, be Backend) {
 	lines := []string{
-		`{"batch_id":"btch_c3","bucket_id":"bkt_elsewhere","collection_ids":["col_1","<x>"],"created_at":"2025-06-03T12:00:00.123456789Z","current_tier":2,"error":null,"error_summary":{"timeout":2,"b":1},"metadata":{"big":12345678901234567890,"f":1.50,"e":1e400,"nested":{"list":[1,2.5,"x\u0000y",null,true]},"html":"<&>"},"object_ids":["obj_1","obj_2"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9","total_tiers":3,"type":"COLLECTION","updated_at":"2025-06-03T12:04:31.000000001Z"}`,
+		`{"batch_id":"btch_c3","bucket_id":"bkt_elsewhere","collection_ids":["col_1","<x>"],"created_at":"2025-06-03T12:00:00.123456789Z","current_tier":2,"error":null,"error_summary":{"timeout":2,"b":1},"metadata":{"big":12345678901234567890,"f":1.50,"e":1e400,"nested":{"list":[1,2.5,"x\u0000y",null,true]},"html":"<&>"},"object_ids":["obj_1","obj_2"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9","total_tiers":3,"type":"COLLECTION","updated_at":"2025-06-03T12:04:31.000000001Z","manifest_key":"manifests/<x>/tier_0.parquet","loaded_object_ids":["obj_1"],"internal_metadata":{"job":"r1","n":1.50,"big":12345678901234567890},"dag_tiers":[["col_1"],["<x>"]],"tier_tasks":[{"tier_num":0,"task_id":"task_9","status":"COMPLETED","collection_ids":["col_1"],"extractor_jobs":[{"extractor_type":"image_extractor","collection_ids":["col_1"],"ray_job_id":"r1","celery_task_id":"c1","status":"COMPLETED","started_at":"2025-06-03T12:00:01.5Z","completed_at":"2025-06-03T12:01:01Z","duration_ms":59500.25,"documents_written":2,"errors":[],"error":null}],"source_type":"bucket","source_collection_ids":null,"parent_task_id":null,"started_at":"2025-06-03T12:00:01.5Z","completed_at":"2025-06-03T12:01:01Z","duration_ms":59500.25,"errors":[{"error_type":"network","message":"timed out <&>","component":"x","stage":null,"traceback":"line 1","timestamp":"2025-06-03T12:01:00Z","affected_document_ids":["obj_2"],"affected_count":1,"recovery_suggestion":null,"metadata":{"retry":1.0}}],"error_summary":{"timeout":1},"performance":{"rate":0.1},"ray_job_id":"r1","celery_task_id":"c1","source_documents_fetched":2,"documents_after_source_filter":2,"documents_missing_input_fields":0,"documents_submitted_to_engine":2,"documents_written":1},{"tier_num":1,"source_type":"collection","status":"PENDING","collection_ids":["<x>"],"source_collection_ids":["col_1"],"task_id":null,"extractor_jobs":[],"parent_task_id":null,"started_at":null,"completed_at":null,"duration_ms":null,"errors":[],"error_summary":null,"performance":null,"ray_job_id":null,"celery_task_id":null,"source_documents_fetched":null,"documents_after_source_filter":null,"documents_missing_input_fields":null,"documents_submitted_to_engine":null,"documents_written":null}]}`,
 		`{"batch_id":"btch_b2","bucket_id":"bkt_order","collection_ids":[],"created_at":"2025-06-02T00:00:00+02:00","current_tier":null,"error":"timed out: \"x\"","error_summary":{},"metadata":{},"object_ids":[],"status":"FAILED","task_id":null,"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-02T00:00:01.5Z"}`,
 	}
 	db := be.Open(t)
@@ -129,6 +129,16 @@ func canonical(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	m["bucket_id"] = "bkt_imp"
+	// Mixpeek's fields, which the contract gained in 2.0.0, are listed
+	// whether or not the line has them.
+	for _, k := range []string{"manifest_key", "loaded_object_ids", "internal_metadata", "dag_tiers"} {
+		if _, ok := m[k]; !ok {
+			m[k] = nil
+		}
+	}
+	if _, ok := m["tier_tasks"]; !ok {
+		m["tier_tasks"] = []any{}
+	}
 	for _, k := range []string{"created_at", "updated_at"} {
 		tm, err := time.Parse(time.RFC3339Nano, m[k].(string))
 		if err != nil {
@@ -505,6 +515,31 @@ func testInsertBatchesErrors(t *testing.T, be Backend) {
 		{invalid("collection", func(b *domain.Batch) { b.CollectionIDs = []string{"col_\xff"} }), []error{domain.ErrInvalid, domain.ErrInvalidUTF8}},
 		{invalid("summary", func(b *domain.Batch) { b.ErrorSummary = map[string]int{"time\xffout": 1} }), []error{domain.ErrInvalid, domain.ErrInvalidUTF8}},
 		{invalid("nan", func(b *domain.Batch) { b.Metadata = map[string]any{"n": math.NaN()} }), []error{domain.ErrInvalid}},
+		// The rules of contract 2.0.0: current_tier from 0, collection ids
+		// stored as text, tier tasks as TierTaskInfo has them.
+		{invalid("tier-1", func(b *domain.Batch) { b.CurrentTier = ptr(-1) }), []error{domain.ErrInvalid}},
+		{invalid("colnul", func(b *domain.Batch) { b.CollectionIDs = []string{"col_\x00"} }), []error{domain.ErrInvalid}},
+		{invalid("tiernum", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{TierNum: -1, SourceType: "bucket", Status: batches.TaskStatusPending}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("tierstatus", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: "DONE"}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("jobstatus", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusPending,
+				ExtractorJobs: []domain.ExtractorJob{{ExtractorType: "x"}}}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("errtype", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusFailed,
+				Errors: []domain.BatchError{{ErrorType: "timeout", Message: "m", AffectedCount: 1}}}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("errcount", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusFailed,
+				Errors: []domain.BatchError{{ErrorType: batches.ErrorCategoryRuntime, Message: "m"}}}}
+		}), []error{domain.ErrInvalid}},
+		{invalid("tierutf8", func(b *domain.Batch) {
+			b.TierTasks = []domain.TierTask{{SourceType: "bucket\xff", Status: batches.TaskStatusPending}}
+		}), []error{domain.ErrInvalid, domain.ErrInvalidUTF8}},
 		{invalid("inf", func(b *domain.Batch) { b.Metadata = map[string]any{"n": []any{math.Inf(-1)}} }), []error{domain.ErrInvalid}},
 	} {
 		err := db.InsertBatches(ctx, a.ID, []domain.Batch{good, tc.bad})
@@ -528,4 +563,100 @@ func testInsertBatchesErrors(t *testing.T, be Backend) {
 	if err := db.InsertBatches(ctx, other.ID, []domain.Batch{good}); !errors.Is(err, domain.ErrAlreadyExists) || !strings.Contains(err.Error(), a.ID) {
 		t.Errorf("id of another bucket's batch: %v, want ErrAlreadyExists naming %s", err, a.ID)
 	}
+}
+
+// testListByCollection: a collection filter keeps the batches whose
+// collection_ids hold the collection (once, however often they hold it),
+// alone or with a status filter, in the order and pages of the whole list,
+// with total_count counting them all; another bucket's batches, batches
+// without collections and an unknown collection are never listed, and the
+// lists follow status changes and deletes.
+func testListByCollection(t *testing.T, be Backend) {
+	db := be.Open(t)
+	ctx := t.Context()
+	_, b := newBucket(t, db, "bkt_cols")
+	other, err := db.CreateBucket(ctx, b.NamespaceID, "other", "bkt_cols_other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	sets := [][]string{nil, {}, {"col_a"}, {"col_b", "col_a"}, {"col_a", "col_a"}, {"col_b"}, {"col_<a>"}}
+	statuses := []batches.TaskStatus{batches.TaskStatusCompleted, batches.TaskStatusFailed, batches.TaskStatusPending}
+	var bs, others []domain.Batch
+	for i := range 70 {
+		x := batch(fmt.Sprintf("btch_c%03d", i), statuses[i%len(statuses)], t0.Add(time.Duration(i/2)*time.Second)) // ties in pairs
+		x.CollectionIDs = sets[i%len(sets)]
+		bs = append(bs, x)
+		y := x
+		y.BatchID = fmt.Sprintf("btch_o%03d", i)
+		others = append(others, y)
+	}
+	if err := db.InsertBatches(ctx, b.ID, bs); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InsertBatches(ctx, other.ID, others); err != nil {
+		t.Fatal(err)
+	}
+	// want lists the ids of bs holding collection (and of status), newest
+	// first.
+	want := func(collection string, status *batches.TaskStatus) []string {
+		var ids []string
+		for _, x := range bs {
+			if slices.Contains(x.CollectionIDs, collection) && (status == nil || x.Status == *status) {
+				ids = append(ids, x.BatchID)
+			}
+		}
+		slices.SortFunc(ids, func(a, c string) int {
+			ia, ic := slices.IndexFunc(bs, func(x domain.Batch) bool { return x.BatchID == a }), slices.IndexFunc(bs, func(x domain.Batch) bool { return x.BatchID == c })
+			if d := bs[ic].CreatedAt.Compare(bs[ia].CreatedAt); d != 0 {
+				return d
+			}
+			return strings.Compare(c, a)
+		})
+		return ids
+	}
+	check := func(stage string) {
+		t.Helper()
+		failed := batches.TaskStatusFailed
+		for _, col := range []string{"col_a", "col_b", "col_<a>", "col_none", ""} {
+			for _, status := range []*batches.TaskStatus{nil, &failed} {
+				w := want(col, status)
+				for _, page := range []struct{ offset, limit int }{{0, 1000}, {0, 3}, {3, 3}, {len(w) - 1, 5}, {len(w), 5}} {
+					if page.offset < 0 {
+						continue
+					}
+					got, total, err := ListPage(ctx, db, domain.ListParams{BucketID: b.ID, Status: status, CollectionID: &col, Offset: int64(page.offset), Limit: page.limit})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var ids []string
+					for _, x := range got {
+						ids = append(ids, x.BatchID)
+					}
+					wantPage := w[min(page.offset, len(w)):min(page.offset+page.limit, len(w))]
+					if total != int64(len(w)) || !slices.Equal(ids, wantPage) {
+						t.Fatalf("%s: collection %q, status %v, offset %d, limit %d: %v of %d; want %v of %d",
+							stage, col, status, page.offset, page.limit, ids, total, wantPage, len(w))
+					}
+				}
+			}
+		}
+	}
+	check("inserted")
+	// A status change moves a batch between the counts of its
+	// collections; a delete takes it out.
+	for _, id := range []string{"btch_c002", "btch_c003", "btch_c004"} {
+		if err := db.UpdateBatchStatus(ctx, id, batches.TaskStatusFailed); err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(bs, func(x domain.Batch) bool { return x.BatchID == id })
+		bs[i].Status = batches.TaskStatusFailed
+	}
+	for _, id := range []string{"btch_c010", "btch_c011"} {
+		if err := db.DeleteBatch(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		bs = slices.DeleteFunc(bs, func(x domain.Batch) bool { return x.BatchID == id })
+	}
+	check("after status changes and deletes")
 }

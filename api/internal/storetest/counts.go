@@ -21,8 +21,9 @@ import (
 // testCountsFollowEveryWrite applies a seeded random mix of inserts,
 // imports, status changes and deletes, some of them failing (which must
 // change nothing), across buckets of two organizations: first one writer,
-// checking after each step that batch_counts holds what COUNT(*) ... GROUP
-// BY counts and what the writes made, that total_count says the same, and
+// checking after each step that batch_counts (and batch_collection_counts,
+// for every collection of the batches) holds what COUNT(*) ... GROUP BY
+// counts and what the writes made, that total_count says the same, and
 // that each batch's doc is what BatchJSON makes of it with the status and
 // updated_at of its columns; then four writers at once, checked the same
 // way when they are done; then writes in SQL that no method makes (bulk
@@ -53,7 +54,7 @@ func testCountsFollowEveryWrite(t *testing.T, be Backend) {
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	c := countsCheck{t: t, db: db, raw: raw, buckets: buckets}
+	c := countsCheck{t: t, db: db, raw: raw, buckets: buckets, be: be}
 
 	w := newCountsWriter(db, rand.New(rand.NewPCG(seed, 0)), "s", buckets)
 	for step := range 160 {
@@ -141,7 +142,7 @@ func testCountsFollowEveryWrite(t *testing.T, be Backend) {
 		}
 		kept, counted := c.counts()
 		if !maps.Equal(kept, counted) {
-			t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", tc.stmt, kept, counted)
+			t.Fatalf("after %s: counts %v, COUNT(*) %v", tc.stmt, kept, counted)
 		}
 		if tc.refused != "" && !maps.Equal(kept, before) {
 			t.Fatalf("the refused %s changed batch_counts from %v to %v", tc.stmt, before, kept)
@@ -149,7 +150,7 @@ func testCountsFollowEveryWrite(t *testing.T, be Backend) {
 		c.docsAgree(tc.stmt)
 	}
 	if kept, _ := c.counts(); len(kept) != 0 {
-		t.Errorf("after %s: batch_counts %v", last, kept)
+		t.Errorf("after %s: counts %v", last, kept)
 	}
 }
 
@@ -188,13 +189,33 @@ func (w *countsWriter) newBatch() domain.Batch {
 		created = created.AddDate(200, 0, 0) // after any updated_at a status change sets
 	}
 	statuses := batches.TaskStatuses()
+	// No collection, none, one, two, or one twice.
+	var collections []string
+	switch w.rng.IntN(8) {
+	case 0, 1:
+	case 2:
+		collections = []string{}
+	case 3:
+		c := countsCollections[w.rng.IntN(len(countsCollections))]
+		collections = []string{c, c}
+	default:
+		collections = []string{countsCollections[w.rng.IntN(len(countsCollections))]}
+		if w.rng.IntN(2) == 0 {
+			if c := countsCollections[w.rng.IntN(len(countsCollections))]; c != collections[0] {
+				collections = append(collections, c)
+			}
+		}
+	}
 	return domain.Batch{
 		BatchID: fmt.Sprintf("btch_%s%06d", w.prefix, w.next), Status: statuses[w.rng.IntN(len(statuses))],
-		Type: batches.BatchTypeBucket, TotalTiers: 1, ObjectIDs: []string{"obj_1"},
+		Type: batches.BatchTypeBucket, TotalTiers: 1, ObjectIDs: []string{"obj_1"}, CollectionIDs: collections,
 		Metadata:  map[string]any{"step": w.next, "note": "<&>"},
 		CreatedAt: created, UpdatedAt: created.Add(time.Duration(w.rng.IntN(1000)) * time.Nanosecond),
 	}
 }
+
+// countsCollections are the collections of the batches of countsWriter.
+var countsCollections = []string{"col_a", "col_b", "col_<c>"}
 
 // pick returns a stored id or, one time in ten or when there is none, an
 // id that is not stored.
@@ -314,30 +335,33 @@ type countsCheck struct {
 	db      domain.DB
 	raw     *sql.DB
 	buckets []string
+	be      Backend
 }
 
-// countKey is one bucket and status.
-type countKey struct{ bucket, status string }
+// countKey is one bucket and status, and collection for a count of the
+// batches whose collection_ids hold it ("" for a count of all).
+type countKey struct{ bucket, status, collection string }
 
-// counts returns batch_counts without its rows of 0, and what COUNT(*)
-// counts; it fails the test on a negative count.
+// counts returns batch_counts and batch_collection_counts without their
+// rows of 0, and what COUNT(*) counts; it fails the test on a negative
+// count.
 func (c countsCheck) counts() (kept, counted map[countKey]int64) {
 	c.t.Helper()
-	read := func(query string) map[countKey]int64 {
+	kept, counted = map[countKey]int64{}, map[countKey]int64{}
+	read := func(m map[countKey]int64, query string) {
 		rows, err := c.raw.QueryContext(c.t.Context(), query)
 		if err != nil {
 			c.t.Fatal(err)
 		}
 		defer rows.Close()
-		m := map[countKey]int64{}
 		for rows.Next() {
 			var k countKey
 			var n int64
-			if err := rows.Scan(&k.bucket, &k.status, &n); err != nil {
+			if err := rows.Scan(&k.bucket, &k.status, &k.collection, &n); err != nil {
 				c.t.Fatal(err)
 			}
 			if n < 0 {
-				c.t.Fatalf("batch_counts holds %d for %v", n, k)
+				c.t.Fatalf("a count holds %d for %v", n, k)
 			}
 			if n != 0 {
 				m[k] = n
@@ -346,10 +370,18 @@ func (c countsCheck) counts() (kept, counted map[countKey]int64) {
 		if err := rows.Err(); err != nil {
 			c.t.Fatal(err)
 		}
-		return m
 	}
-	return read(`SELECT bucket_id, status, n FROM batch_counts`),
-		read(`SELECT bucket_id, status, count(*) FROM batches GROUP BY bucket_id, status`)
+	read(kept, `SELECT bucket_id, status, '', n FROM batch_counts`)
+	read(kept, `SELECT bucket_id, status, collection_id, n FROM batch_collection_counts`)
+	read(counted, `SELECT bucket_id, status, '', count(*) FROM batches GROUP BY bucket_id, status`)
+	if c.be.Name == Postgres.Name {
+		read(counted, `SELECT b.bucket_id, b.status, e #>> '{}', count(DISTINCT b.id)
+			FROM batches AS b, json_array_elements(b.collection_ids) AS e WHERE json_typeof(e) = 'string' GROUP BY 1, 2, 3`)
+	} else {
+		read(counted, `SELECT b.bucket_id, b.status, e.value, count(DISTINCT b.id)
+			FROM batches AS b, json_each(b.collection_ids) AS e WHERE e.type = 'text' GROUP BY 1, 2, 3`)
+	}
+	return kept, counted
 }
 
 // check fails the test unless batch_counts and COUNT(*) both count what
@@ -360,31 +392,47 @@ func (c countsCheck) check(stage string, turn int, stored map[string]storedBatch
 	ctx := c.t.Context()
 	want := map[countKey]int64{}
 	for _, s := range stored {
-		want[countKey{s.batch.BucketID, string(s.batch.Status)}]++
+		want[countKey{s.batch.BucketID, string(s.batch.Status), ""}]++
+		seen := map[string]bool{}
+		for _, col := range s.batch.CollectionIDs {
+			if !seen[col] {
+				seen[col] = true
+				want[countKey{s.batch.BucketID, string(s.batch.Status), col}]++
+			}
+		}
 	}
 	kept, counted := c.counts()
 	if !maps.Equal(counted, want) {
 		c.t.Fatalf("%s: COUNT(*) %v, want %v", stage, counted, want)
 	}
 	if !maps.Equal(kept, counted) {
-		c.t.Fatalf("%s: batch_counts %v, COUNT(*) %v", stage, kept, counted)
+		c.t.Fatalf("%s: counts %v, COUNT(*) %v", stage, kept, counted)
 	}
 
 	statuses := batches.TaskStatuses()
 	for i, b := range c.buckets {
 		status := statuses[(turn+i)%len(statuses)]
-		var all int64
+		collection := countsCollections[(turn+i)%len(countsCollections)]
+		var all, inCollection int64
 		for k, n := range want {
-			if k.bucket == b {
+			switch {
+			case k.bucket == b && k.collection == "":
 				all += n
+			case k.bucket == b && k.collection == collection:
+				inCollection += n
 			}
 		}
 		for _, tc := range []struct {
-			status *batches.TaskStatus
-			want   int64
-		}{{nil, all}, {&status, want[countKey{b, string(status)}]}} {
-			if _, total, err := c.db.ListBatches(ctx, domain.ListParams{BucketID: b, Status: tc.status, Limit: 1}, nil); err != nil || total != tc.want {
-				c.t.Fatalf("%s: total_count of %s, status %v: %d, %v; want %d", stage, b, tc.status, total, err, tc.want)
+			status     *batches.TaskStatus
+			collection *string
+			want       int64
+		}{
+			{nil, nil, all}, {&status, nil, want[countKey{b, string(status), ""}]},
+			{nil, &collection, inCollection}, {&status, &collection, want[countKey{b, string(status), collection}]},
+		} {
+			p := domain.ListParams{BucketID: b, Status: tc.status, CollectionID: tc.collection, Limit: 1}
+			if _, total, err := c.db.ListBatches(ctx, p, nil); err != nil || total != tc.want {
+				c.t.Fatalf("%s: total_count of %s, status %v, collection %v: %d, %v; want %d", stage, b, tc.status, tc.collection, total, err, tc.want)
 			}
 		}
 	}
@@ -473,7 +521,7 @@ func testCountsFollowUpsertsAndReplaces(t *testing.T, be Backend) {
 	if err != nil || !seeded {
 		t.Fatalf("SeedDemo: %v, %v", seeded, err)
 	}
-	c := countsCheck{t: t, db: db, raw: raw, buckets: []string{info.BucketID}}
+	c := countsCheck{t: t, db: db, raw: raw, buckets: []string{info.BucketID}, be: be}
 	const columns = `id, bucket_id, status, type, object_ids, collection_ids, error, error_summary,
 		task_id, metadata, current_tier, total_tiers, created_at, updated_at, doc`
 	// Each statement rewrites doc as it changes the batch; doc renders
@@ -512,7 +560,7 @@ func testCountsFollowUpsertsAndReplaces(t *testing.T, be Backend) {
 		}
 		kept, counted := c.counts()
 		if !maps.Equal(kept, counted) {
-			t.Fatalf("after %s: batch_counts %v, COUNT(*) %v", stmt, kept, counted)
+			t.Fatalf("after %s: counts %v, COUNT(*) %v", stmt, kept, counted)
 		}
 		if maps.Equal(kept, before) {
 			t.Fatalf("%s changed no count: the demo has no batch it applies to", stmt)

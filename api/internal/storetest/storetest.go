@@ -175,6 +175,7 @@ func Contract(t *testing.T, b Backend) {
 		test func(t *testing.T, b Backend)
 	}{
 		{"ListOrder", testListOrder},
+		{"ListByCollection", testListByCollection},
 		{"ImportKeepsEveryField", testImportKeepsEveryField},
 		{"StringsThatAreNotText", testStringsThatAreNotText},
 		{"InsertReportsTheFirstWrongBatch", testInsertReportsTheFirstWrongBatch},
