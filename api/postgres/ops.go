@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mixpeekgo/batches/api/domain"
 )
@@ -58,4 +61,14 @@ func (db *DB) PoolStats() []domain.PoolStats {
 		WaitCount:    s.EmptyAcquireCount(),
 		WaitDuration: s.EmptyAcquireWaitTime(),
 	}}
+}
+
+// BucketOrganization implements [domain.Tx].
+func (x tx) BucketOrganization(ctx context.Context, bucketID string) (org string, found bool, err error) {
+	err = x.t.QueryRow(ctx, `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
+		WHERE b.id = $1`, bucketID).Scan(&org)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return org, err == nil, err
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
@@ -57,4 +58,14 @@ func (db *DB) PoolStats() []domain.PoolStats {
 			InUse: s.InUse, Idle: s.Idle, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration}
 	}
 	return []domain.PoolStats{stats("read", db.read), stats("write", db.write)}
+}
+
+// BucketOrganization implements [domain.Tx].
+func (x tx) BucketOrganization(ctx context.Context, bucketID string) (org string, found bool, err error) {
+	err = x.t.QueryRowContext(ctx, `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
+		WHERE b.id = ?`, bucketID).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return org, err == nil, err
 }
