@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,7 @@ var contractAssets = sync.OnceValues(func() (map[string]asset, error) {
 		return nil, fmt.Errorf("the embedded openapi.yaml: %w", err)
 	}
 	plainStyle(&doc)
+	topLevelOrder(&doc)
 	var y bytes.Buffer
 	enc := yaml.NewEncoder(&y)
 	enc.SetIndent(2)
@@ -113,6 +115,34 @@ func plainStyle(n *yaml.Node) {
 	}
 	for _, c := range n.Content {
 		plainStyle(c)
+	}
+}
+
+// topLevelOrder puts the document's top-level keys in the order of
+// openapi.yaml (openapi, info, servers, tags, paths, components); the
+// embedded JSON has them, as every key, sorted.
+func topLevelOrder(doc *yaml.Node) {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return
+	}
+	m := doc.Content[0]
+	rank := func(k string) int {
+		for i, name := range []string{"openapi", "info", "servers", "security", "tags", "paths", "components"} {
+			if k == name {
+				return i
+			}
+		}
+		return 100
+	}
+	type pair struct{ k, v *yaml.Node }
+	pairs := make([]pair, 0, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		pairs = append(pairs, pair{m.Content[i], m.Content[i+1]})
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int { return rank(a.k.Value) - rank(b.k.Value) })
+	m.Content = m.Content[:0]
+	for _, p := range pairs {
+		m.Content = append(m.Content, p.k, p.v)
 	}
 }
 
