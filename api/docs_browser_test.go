@@ -169,7 +169,7 @@ func TestDocsPageInChromium(t *testing.T) {
 // waitForText waits until the page's text holds s.
 func waitForText(s string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](`document.body.innerText.includes(` + jsString(s) + `)`)(ctx, t)
+		_, err := chromedp.Poll[bool](`document.body.innerText.includes(`+jsString(s)+`)`)(ctx, t)
 		return err
 	})
 }
