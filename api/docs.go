@@ -8,14 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v4"
 
-	"github.com/mixpeekgo/batches/generated/server"
+	"github.com/mixpeekgo/batches"
 )
 
 // The API reference page, /docs: openapi.yaml rendered by Redoc's
@@ -76,74 +74,83 @@ var docsAssets = sync.OnceValue(func() map[string]asset {
 	}
 })
 
-// contractAssets are openapi.json, the contract as oapi-codegen embedded it
-// in generated/server, and openapi.yaml, the same document as YAML.
+// contractAssets are openapi.yaml, the contract byte for byte
+// (batches.OpenAPI), and openapi.json, the same document as JSON, its keys
+// in the same order. (The document oapi-codegen embeds in generated/server
+// is not quite the contract: it has the operationIds capitalized.)
 var contractAssets = sync.OnceValues(func() (map[string]asset, error) {
-	js, err := server.GetSpecJSON()
-	if err != nil {
-		return nil, fmt.Errorf("the embedded openapi.yaml: %w", err)
-	}
-	// JSON is YAML: decoding it into a node keeps the order of its keys.
+	y := batches.OpenAPI()
 	var doc yaml.Node
-	if err := yaml.Unmarshal(js, &doc); err != nil {
-		return nil, fmt.Errorf("the embedded openapi.yaml: %w", err)
+	if err := yaml.Unmarshal(y, &doc); err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	plainStyle(&doc)
-	topLevelOrder(&doc)
-	var y bytes.Buffer
-	enc := yaml.NewEncoder(&y)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, fmt.Errorf("the embedded openapi.yaml as YAML: %w", err)
+	var js bytes.Buffer
+	if err := yamlAsJSON(&js, &doc); err != nil {
+		return nil, fmt.Errorf("openapi.yaml as JSON: %w", err)
 	}
-	if !json.Valid(js) {
-		return nil, fmt.Errorf("the embedded openapi.yaml is not JSON")
+	js.WriteByte('\n')
+	if !json.Valid(js.Bytes()) {
+		return nil, fmt.Errorf("openapi.yaml as JSON is not valid JSON")
 	}
 	return map[string]asset{
-		"/openapi.json": newAsset(js, "application/json"),
-		"/openapi.yaml": newAsset(y.Bytes(), "application/yaml; charset=utf-8"),
+		"/openapi.json": newAsset(js.Bytes(), "application/json"),
+		"/openapi.yaml": newAsset(y, "application/yaml; charset=utf-8"),
 	}, nil
 })
 
-// plainStyle clears the flow and quoting styles that decoding JSON gives
-// every node, so that the YAML reads as YAML; strings that need quotes get
-// them from the encoder, and long ones become literal blocks.
-func plainStyle(n *yaml.Node) {
-	n.Style = 0
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && strings.Contains(n.Value, "\n") {
-		n.Style = yaml.LiteralStyle
-	}
-	for _, c := range n.Content {
-		plainStyle(c)
-	}
-}
-
-// topLevelOrder puts the document's top-level keys in the order of
-// openapi.yaml (openapi, info, servers, tags, paths, components); the
-// embedded JSON has them, as every key, sorted.
-func topLevelOrder(doc *yaml.Node) {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return
-	}
-	m := doc.Content[0]
-	rank := func(k string) int {
-		for i, name := range []string{"openapi", "info", "servers", "security", "tags", "paths", "components"} {
-			if k == name {
-				return i
+// yamlAsJSON writes the YAML node n as JSON, mappings as objects with their
+// keys in order.
+func yamlAsJSON(w *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) != 1 {
+			return fmt.Errorf("a document of %d nodes", len(n.Content))
+		}
+		return yamlAsJSON(w, n.Content[0])
+	case yaml.AliasNode:
+		return yamlAsJSON(w, n.Alias)
+	case yaml.MappingNode:
+		w.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			k, err := json.Marshal(n.Content[i].Value)
+			if err != nil {
+				return err
+			}
+			w.Write(k)
+			w.WriteByte(':')
+			if err := yamlAsJSON(w, n.Content[i+1]); err != nil {
+				return err
 			}
 		}
-		return 100
+		w.WriteByte('}')
+	case yaml.SequenceNode:
+		w.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			if err := yamlAsJSON(w, c); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		w.Write(b)
+	default:
+		return fmt.Errorf("line %d: a YAML node of kind %v", n.Line, n.Kind)
 	}
-	type pair struct{ k, v *yaml.Node }
-	pairs := make([]pair, 0, len(m.Content)/2)
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		pairs = append(pairs, pair{m.Content[i], m.Content[i+1]})
-	}
-	slices.SortStableFunc(pairs, func(a, b pair) int { return rank(a.k.Value) - rank(b.k.Value) })
-	m.Content = m.Content[:0]
-	for _, p := range pairs {
-		m.Content = append(m.Content, p.k, p.v)
-	}
+	return nil
 }
 
 // serveDocs answers /docs and its assets with the page's security headers.

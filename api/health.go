@@ -103,7 +103,9 @@ func (o *ops) wrap(next http.Handler) http.Handler {
 			assets[r.URL.Path].serve(w, r)
 		case OpDocs:
 			if r.URL.Path == "/" {
-				http.Redirect(w, r, "docs", http.StatusFound)
+				// Relative, so that it holds behind a proxy's path prefix.
+				w.Header().Set("Location", "docs")
+				w.WriteHeader(http.StatusFound)
 				return
 			}
 			if !serveDocs(w, r) {
