@@ -41,7 +41,7 @@ func helpPrinter(options kong.HelpOptions, ctx *kong.Context) error {
 		return err
 	}
 	if len(hidden) > 0 {
-		fmt.Fprintf(ctx.Stdout, "\nThe flags of every command apply too: %s\n(and their variables); batchesd --help tells them.\n", names)
+		fmt.Fprintf(ctx.Stdout, "\nThe flags of every command apply too (batchesd --help tells them):\n  %s\n", names)
 	}
 	return nil
 }
