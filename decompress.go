@@ -9,7 +9,7 @@ import (
 )
 
 // Every request asks for a gzip-compressed answer (Accept-Encoding: gzip,
-// set in wire), which a page of 1000 batches shrinks about tenfold. Go's
+// set in wire), which shrinks a page of 1000 batches about 3 times. Go's
 // http.Transport would ask and decompress by itself, but only when the
 // request names no encoding and only in its own transport (not one with
 // DisableCompression, nor another RoundTripper); asking here works over any

@@ -18,10 +18,10 @@ import (
 type Compression string
 
 const (
-	// CompressionAuto, batchesd's default, answers zstd to a caller that accepts
-	// it and gzip to one that accepts only gzip, at the fastest levels:
-	// a page of 1000 batches shrinks about tenfold (README, "Operate it",
-	// has the figures).
+	// CompressionAuto, batchesd's default, answers zstd to a caller that
+	// accepts it and gzip to one that accepts only gzip, at the fastest
+	// levels: a page of 1000 batches shrinks 3.6 and 3.2 times, for about
+	// 2.3 ms of CPU either way (README, "Operate it", has the figures).
 	CompressionAuto Compression = "auto"
 	// CompressionGzip answers gzip only.
 	CompressionGzip Compression = "gzip"
@@ -29,9 +29,9 @@ const (
 	CompressionOff Compression = "off"
 )
 
-// compressionLevelGzip is gzip's level: the fastest, since the answers
-// are JSON, which compresses well at any level, and the server's time per
-// request matters more than the last few percent of bytes.
+// compressionLevelGzip is gzip's level: the fastest. On a page of 1000
+// batches level 1 takes 2.3 ms for 3.2 times fewer bytes, gzhttp's default
+// (5) 4.5 ms for 3.4 times, level 9 39 ms for 3.5 times.
 const compressionLevelGzip = gzip.BestSpeed
 
 // newCompressor returns the middleware of mode.
