@@ -1,7 +1,7 @@
 # The README's commands, and the project's checks.
 GO ?= go
 
-.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-deps
+.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-deps docs-assets
 
 # Extra flags of batchesbench, e.g. BENCH_FLAGS='--load-duration=5s --go-count=1'.
 BENCH_FLAGS ?=
@@ -53,3 +53,6 @@ bench-load: bench-deps ## Only the load run: wrk against batchesd and the baseli
 
 bench-deps: ## Install wrk from Debian's packages when it is missing
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+
+docs-assets: ## Refresh the API reference page's renderer (Redoc's bundle) from npm into api/docs; REDOC_VERSION to change it
+	api/docs/update.sh $(REDOC_VERSION)

@@ -94,6 +94,9 @@ func wire(cfg config, d *doer) *client.Client {
 		req.Header.Set("Authorization", "Bearer "+cfg.apiKey)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", userAgent)
+		// Compressed answers, whatever the HTTP client's transport; the
+		// doer undoes gzip (decompress.go). WithHeader may say otherwise.
+		req.Header.Set("Accept-Encoding", "gzip")
 		for name, values := range cfg.headers {
 			req.Header[name] = append([]string(nil), values...)
 		}

@@ -8,12 +8,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mixpeekgo/batches"
 )
+
+// requestIDRe is the request id that ends an error of the server's
+// answer, which differs each time.
+var requestIDRe = regexp.MustCompile(`\(request id req_[A-Z2-7]{26}\)`)
 
 // runPrinting runs f and returns what it wrote to os.Stdout, as go test
 // does for an example with an Output comment.
@@ -80,10 +85,11 @@ func TestExamplesAgainstTheDemo(t *testing.T) {
 		t.Errorf("ExampleClient_AllBatches printed\n%s\nwant\n%s", got, want.String())
 	}
 
-	wantErr := "not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing\n" +
+	// The server's request id differs each time.
+	wantErr := "not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing (request id req_…)\n" +
 		"404 NotFoundError bucket 1\n" +
 		"true batches: listBatches: limit 5000 is more than 1000\n"
-	if got := runPrinting(t, ExampleError); got != wantErr {
+	if got := requestIDRe.ReplaceAllString(runPrinting(t, ExampleError), "(request id req_…)"); got != wantErr {
 		t.Errorf("ExampleError printed\n%s\nwant\n%s", got, wantErr)
 	}
 }

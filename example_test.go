@@ -86,7 +86,7 @@ func ExampleClient_AllBatches() {
 // Errors of the API are *batches.Error; errors.Is tells the common ones.
 // On the demo it prints
 //
-//	not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing
+//	not found: batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing (request id req_…)
 //	404 NotFoundError bucket 1
 //	true batches: listBatches: limit 5000 is more than 1000
 func ExampleError() {

@@ -138,7 +138,7 @@ func newDoer(cfg config, op string, red *redactor) *doer {
 		return nil
 	}
 	d.hc = &hc
-	d.send = d.hc.Do
+	d.send = d.do
 	for i := len(cfg.middleware) - 1; i >= 0; i-- {
 		m, inner := cfg.middleware[i], d.send
 		d.send = func(r *http.Request) (*http.Response, error) { return m(r, inner) }

@@ -73,6 +73,19 @@ var batchestestNeeds = []string{
 	"github.com/ncruces/go-strftime",
 	"github.com/remyoudompheng/bigfft",
 	"golang.org/x/sys",
+	// What the server's operators get (api/metrics.go, compress.go,
+	// ratelimit.go): Prometheus metrics, and what client_golang needs;
+	// compression; rate limits.
+	"github.com/prometheus/client_golang",
+	"github.com/prometheus/client_model",
+	"github.com/prometheus/common",
+	"github.com/prometheus/procfs",
+	"github.com/beorn7/perks",
+	"github.com/cespare/xxhash/v2",
+	"github.com/munnerz/goautoneg",
+	"google.golang.org/protobuf",
+	"github.com/klauspost/compress",
+	"golang.org/x/time",
 }
 
 // TestImportWeight measures what importing this module costs a user: in a

@@ -37,7 +37,8 @@ func authenticate(store domain.Store, log *slog.Logger, next http.Handler) http.
 				"Malformed Authorization header: expected Bearer <key>")
 			return
 		}
-		org, err := store.OrganizationForKey(r.Context(), domain.HashKey(key))
+		hash := domain.HashKey(key)
+		org, err := store.OrganizationForKey(r.Context(), hash)
 		if errors.Is(err, domain.ErrNotFound) {
 			unauthorized(w, `Bearer realm="mixpeek", error="invalid_token"`, "Invalid API key")
 			return
@@ -46,7 +47,8 @@ func authenticate(store domain.Store, log *slog.Logger, next http.Handler) http.
 			serverError(log, w, r, "authenticating a request", err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), organizationKey{}, org)))
+		ctx := context.WithValue(r.Context(), organizationKey{}, org)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, keyHashKey{}, hash)))
 	})
 }
 

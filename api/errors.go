@@ -15,8 +15,8 @@ import (
 // The stable names of ErrorResponse.error.type: one for each HTTP status the
 // server answers with an ErrorResponse (request validation, 422, answers
 // FastAPI's HTTPValidationError instead), and, in the same style, for the
-// statuses a proxy, gateway or rate limiter in front of it answers, which
-// the server itself never does (batchestest injects them).
+// statuses a proxy or gateway in front of it answers, which the server
+// itself never does (batchestest injects them).
 const (
 	TypeBadRequest           = "BadRequestError"           // 400
 	TypeUnauthorized         = "UnauthorizedError"         // 401
@@ -27,10 +27,10 @@ const (
 	TypeConflict             = "ConflictError"             // 409, for domain.ErrAlreadyExists; no operation answers it yet
 	TypePayloadTooLarge      = "PayloadTooLargeError"      // 413
 	TypeUnsupportedMediaType = "UnsupportedMediaTypeError" // 415
-	TypeTooManyRequests      = "TooManyRequestsError"      // 429, not answered by the server
+	TypeTooManyRequests      = "TooManyRequestsError"      // 429, a key over its rate limit (ratelimit.go)
 	TypeInternal             = "InternalServerError"       // 500
 	TypeBadGateway           = "BadGatewayError"           // 502, not answered by the server
-	TypeServiceUnavailable   = "ServiceUnavailableError"   // 503, not answered by the server
+	TypeServiceUnavailable   = "ServiceUnavailableError"   // 503, /readyz when the database cannot serve
 	TypeGatewayTimeout       = "GatewayTimeoutError"       // 504, not answered by the server
 )
 

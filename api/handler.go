@@ -33,6 +33,7 @@ type Option func(*config)
 type config struct {
 	log          *slog.Logger
 	maxBodyBytes int64
+	operate      operateConfig // operate.go
 }
 
 // WithLogger sets the logger of requests, panics and storage failures. The
@@ -49,12 +50,23 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes 
 // it declares a body over the limit; authenticated (401); checked for a
 // usable X-Namespace header (400, or 422 when missing) and a JSON body (413,
 // 415, 422 json_invalid); validated against openapi.yaml by kin-openapi
-// (422 HTTPValidationError); then served. A panic answers 500 and is logged.
-// It returns an error only if the embedded contract cannot be loaded.
+// (422 HTTPValidationError); rate limited per API key when WithRateLimit
+// says so (429); then served. A panic answers 500 and is logged. Ahead of
+// that, every request gets an id (X-Request-Id), is logged and counted in
+// the metrics, and the operator endpoints (/healthz, /readyz, /metrics,
+// /docs, /openapi.json, /openapi.yaml) answer without an API key
+// (health.go); answers are compressed for callers that accept it
+// (WithCompression). It returns an error if the embedded contract cannot
+// be loaded or an option is invalid.
 func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
-	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes}
+	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes, operate: defaultOperateConfig()}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	cfg.log = withRequestIDs(cfg.log)
+	op, err := newOperate(store, cfg.log, cfg.operate)
+	if err != nil {
+		return nil, err
 	}
 	spec, err := server.GetSpec()
 	if err != nil {
@@ -84,12 +96,13 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	})
 
 	var h http.Handler = mux
+	h = op.limit(h)
 	h = authenticate(store, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
 	h = route(mux, h)
-	h = recoverPanics(cfg.log, h)
-	h = logRequests(cfg.log, h)
-	return h, nil
+	// Request ids, the log line, metrics, panics, compression, and the
+	// operator endpoints, ahead of the API's routing (operate.go).
+	return op.front(h), nil
 }
 
 // batchesServer implements the generated strict server interface, one
@@ -112,6 +125,7 @@ func route(mux *http.ServeMux, next http.Handler) http.Handler {
 			return
 		}
 		if _, pattern := mux.Handler(r); pattern != "" {
+			setOperation(r, operationIDs()[pattern])
 			next.ServeHTTP(w, r)
 			return
 		}

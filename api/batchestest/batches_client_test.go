@@ -164,7 +164,11 @@ func TestErrorsFromTheReferenceServer(t *testing.T) {
 		e.Method != "POST" || e.Path != "/v1/buckets/bkt_missing/batches/list" || e.Operation != "listBatches" {
 		t.Errorf("404: %+v", e)
 	}
-	if want := "batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing"; err.Error() != want {
+	// Every answer of the server has a request id, which the error ends with.
+	if !strings.HasPrefix(e.RequestID, "req_") {
+		t.Errorf("404: request id %q", e.RequestID)
+	}
+	if want := "batches: listBatches: HTTP 404 NotFoundError: Bucket not found: bkt_missing (request id " + e.RequestID + ")"; err.Error() != want {
 		t.Errorf("404 reads %q, want %q", err, want)
 	}
 
@@ -178,7 +182,7 @@ func TestErrorsFromTheReferenceServer(t *testing.T) {
 		e.Detail[0].Input != "PAUSED" || len(e.Attempts) != 1 {
 		t.Errorf("422: %+v", e)
 	}
-	if !strings.HasPrefix(err.Error(), "batches: listBatches: HTTP 422: body.status: Input should be ") || !strings.HasSuffix(err.Error(), " (enum)") {
+	if !strings.HasPrefix(err.Error(), "batches: listBatches: HTTP 422: body.status: Input should be ") || !strings.HasSuffix(err.Error(), " (enum) (request id "+e.RequestID+")") {
 		t.Errorf("422 reads %q", err)
 	}
 }

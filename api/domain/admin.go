@@ -73,6 +73,11 @@ type Tx interface {
 	// SeedDemo calls of every process; it does nothing on a database whose
 	// write transactions already exclude each other.
 	LockDemo(ctx context.Context) error
+
+	// BucketOrganization returns the id of the organization that holds
+	// the bucket bucketID (through its namespace); found is false when no
+	// bucket has that id.
+	BucketOrganization(ctx context.Context, bucketID string) (organizationID string, found bool, err error)
 }
 
 // InTx runs f in one write transaction of a backend, giving it the context

@@ -239,6 +239,10 @@ type Admin interface {
 	// database seed it once. It returns an error wrapping ErrInvalid when
 	// apiKey is malformed.
 	SeedDemo(ctx context.Context, apiKey string) (DemoInfo, bool, error)
+
+	// RegisterDemoKey registers apiKey for the demo's organization when it
+	// is not registered yet (demokey.go).
+	RegisterDemoKey(ctx context.Context, apiKey string) (organizationID string, registered bool, err error)
 }
 
 // DB is a storage backend: the [Store] the server reads and the [Admin]

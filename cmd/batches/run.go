@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/cmd/internal/buildinfo"
 )
 
 // Exit statuses of the command; commonHelp documents them.
@@ -38,9 +39,11 @@ const minLimit = 1
 // allPageSize is the page size of --all when --limit is not given.
 const allPageSize = batches.MaxLimit
 
-const description = `List the batches of a Mixpeek bucket (Mixpeek's Bucket Batches API).
+var description = `List the batches of a Mixpeek bucket (Mixpeek's Bucket Batches API).
 
-` + commonHelp
+` + commonHelp + `
+
+` + listDetail
 
 const commonHelp = `Flags may also come from the environment: MIXPEEK_API_KEY, MIXPEEK_NAMESPACE
 and MIXPEEK_BASE_URL (a flag wins over its variable). The base URL is scheme
@@ -77,15 +80,17 @@ With --all and -o json or table nothing is printed unless every page was
 fetched; with -o jsonl the lines already written stay and the exit status
 tells whether the listing is whole.`
 
-// cli is the command line; kong fills it in.
+// cli is the command line; kong fills it in. The help of each flag is one
+// or two lines: batches --help tells the rest (commonHelp, listDetail).
 type cli struct {
-	APIKey        string        `name:"api-key" placeholder:"KEY" envvar:"MIXPEEK_API_KEY" help:"API key, sent as 'Authorization: Bearer KEY' (env MIXPEEK_API_KEY). Required."`
-	Namespace     string        `name:"namespace" placeholder:"NAMESPACE" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (env MIXPEEK_NAMESPACE). Required."`
-	BaseURL       string        `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"API base URL, scheme and host (and a proxy's path prefix, if any) (env MIXPEEK_BASE_URL; default ${default})."`
-	Timeout       time.Duration `name:"timeout" default:"30s" help:"Timeout of each HTTP attempt (sending the request and reading the answer); a timed-out attempt is retried."`
-	MaxRetries    int           `name:"max-retries" default:"${default_max_retries}" help:"Retries of a request that failed with a retryable status or a network error (0 turns them off)."`
-	MaxRetryDelay time.Duration `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry; a server's longer Retry-After ends the retries."`
-	Verbose       bool          `name:"verbose" short:"v" help:"Log each HTTP attempt and each retry's delay to stderr (never the API key)."`
+	Version       kong.VersionFlag `help:"Print the version and exit."`
+	APIKey        string           `name:"api-key" placeholder:"KEY" envvar:"MIXPEEK_API_KEY" help:"API key, sent as 'Authorization: Bearer KEY' (MIXPEEK_API_KEY). Required."`
+	Namespace     string           `name:"namespace" placeholder:"NAME" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (MIXPEEK_NAMESPACE). Required."`
+	BaseURL       string           `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"Scheme and host, without /v1 (MIXPEEK_BASE_URL; default ${default})."`
+	Timeout       time.Duration    `name:"timeout" default:"30s" help:"Timeout of each HTTP attempt."`
+	MaxRetries    int              `name:"max-retries" default:"${default_max_retries}" help:"Retries after 408, 429, 5xx or a network error (0: none)."`
+	MaxRetryDelay time.Duration    `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry; a longer Retry-After ends them."`
+	Verbose       bool             `name:"verbose" short:"v" help:"Log each HTTP attempt and retry to stderr."`
 
 	List listCmd `cmd:"" help:"List the batches of a bucket, newest first."`
 }
@@ -93,26 +98,38 @@ type cli struct {
 // listCmd is "batches list".
 type listCmd struct {
 	Bucket     string `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
-	Status     string `name:"status" placeholder:"STATUS" help:"Only batches with this status, one of: ${statuses} (case-insensitive)."`
-	Collection string `name:"collection" placeholder:"COLLECTION" help:"Only batches whose collection_ids hold this collection id, e.g. col_products01 (with --status, both apply)."`
-	Offset     *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches (>= 0; server default 0)."`
-	Limit      *int   `name:"limit" placeholder:"N" help:"At most N batches per page, ${min_limit}..${max_limit} (server default ${default_limit}; with --all the page size, default ${all_page_size})."`
-	All        bool   `name:"all" help:"Fetch every page from --offset on; print all batches at once (streamed with -o jsonl)."`
-	Output     string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"Output format: table, json, jsonl (one batch a line, streamed), or auto (table on a terminal, json otherwise)."`
+	Status     string `name:"status" placeholder:"STATUS" help:"Only this status: ${statuses}. Any case; a note on stderr says the value sent."`
+	Collection string `name:"collection" placeholder:"COLLECTION" help:"Only batches whose collection_ids hold this collection id (with --status, both apply)."`
+	Offset     *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches."`
+	Limit      *int   `name:"limit" placeholder:"N" help:"Batches a page, ${min_limit}..${max_limit} (default ${default_limit}; ${all_page_size} with --all)."`
+	All        bool   `name:"all" help:"Every page from --offset on, no batch twice."`
+	Output     string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"table, json, jsonl (a batch a line, streamed), or auto: table on a terminal."`
 }
 
-// Help is the detailed help of "batches list --help".
-func (l *listCmd) Help() string {
-	return `--all walks every page (offset raised by the number
+// Help is the detail of "batches list --help": the exit statuses; the rest
+// is in batches --help.
+func (l *listCmd) Help() string { return listExitHelp }
+
+const listExitHelp = `Exit status:
+  0    success
+  1    other failure (a 400 or 422, an answer that is not the API's, output)
+  2    usage error (nothing was sent)
+  3    authentication (401, 403)
+  4    not found (404)
+  5    server error or server unreachable (5xx, 429 after the retries,
+       network error, timeout)
+  130  interrupted
+Stdout closed early by its reader (| head) ends the command with status 0.
+Output formats, --all's checks of the pages, retries: batches --help.`
+
+// listDetail is what --all does, in batches --help.
+var listDetail = `--all walks every page (offset raised by the number
 of results, page size --limit or ` + fmt.Sprint(allPageSize) + `) until total_count is reached, and never
 prints a batch twice. Pages that cannot make up the whole list fail the walk
 with exit status 1: a server that ignores the offset (a later page holding
 only batches already listed, with no new batches to explain it) or the limit,
 repeats pages, or counts batches it does not return (a page before
-total_count empty twice).
-
-` + commonHelp
-}
+total_count empty twice).`
 
 // usageError is an error in the command line or the environment: exit
 // status 2 and no request.
@@ -146,6 +163,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 			"default_limit":    fmt.Sprint(batches.DefaultLimit),
 			"all_page_size":    fmt.Sprint(allPageSize),
 
+			"version":                 "batches " + buildinfo.Read().String(),
 			"default_max_retries":     fmt.Sprint(batches.DefaultMaxRetries),
 			"default_max_retry_delay": batches.DefaultMaxRetryDelay.String(),
 		},
@@ -180,6 +198,10 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		opts, err := c.List.options(isTerminal)
 		if err != nil {
 			return reportUsage(stderr, err)
+		}
+		if opts.status != "" && string(opts.status) != c.List.Status {
+			// The API takes the exact values only: say what is sent.
+			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", c.List.Status, opts.status)
 		}
 		client, err := batches.New(s.options...)
 		if err != nil {

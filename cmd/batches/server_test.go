@@ -279,7 +279,7 @@ func TestDemoCollectionFilter(t *testing.T) {
 	if p := decodePage(t, r.stdout); !slices.Equal(ids(p.Results), want) || p.TotalCount != int64(len(want)) {
 		t.Errorf("--collection %s: %v of %d; want %v", col, ids(p.Results), p.TotalCount, want)
 	}
-	if p := listAll(t, d, "--collection", col, "--status", "completed", "--limit", "3"); !slices.Equal(ids(p.Results), wantCompleted) || p.TotalCount != int64(len(wantCompleted)) {
+	if p := listAll(t, d, "--collection", col, "--status", "COMPLETED", "--limit", "3"); !slices.Equal(ids(p.Results), wantCompleted) || p.TotalCount != int64(len(wantCompleted)) {
 		t.Errorf("--collection %s --status COMPLETED --all: %v of %d; want %v", col, ids(p.Results), p.TotalCount, wantCompleted)
 	}
 	if p := listAll(t, d, "--collection", "col_none"); len(p.Results) != 0 || p.TotalCount != 0 {

@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres"
@@ -99,6 +99,12 @@ func (e *env) checkDatabase() error {
 		if e.dbPath == "" {
 			e.dbPath = defaultDatabase
 		}
+		// Absolute, so that every message names the file itself.
+		abs, err := filepath.Abs(e.dbPath)
+		if err != nil {
+			return fmt.Errorf("--database %s: %w", e.dbPath, err)
+		}
+		e.dbPath = abs
 		return nil
 	}
 	if e.dbPath != "" {
@@ -319,20 +325,31 @@ type batchCmd struct {
 
 type batchSetStatusCmd struct {
 	ID     string `name:"id" required:"" help:"Id of the batch (btch_…), in whichever bucket."`
-	Status string `required:"" enum:"${statuses}" help:"The new status, one of ${enum}."`
+	Status string `required:"" help:"The new status, one of ${statuses} (any case: a note on stderr says the value set)."`
 	output
 }
 
+// Validate refuses, as a usage error, a status that is none of the
+// contract's in any case.
+func (c *batchSetStatusCmd) Validate() error {
+	_, err := parseStatus("--status", c.Status)
+	return err
+}
+
 func (c *batchSetStatusCmd) Run(e *env) error {
+	status, err := statusArg(e, "--status", c.Status)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(e.ctx, e, false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.UpdateBatchStatus(e.ctx, c.ID, batches.TaskStatus(c.Status)); err != nil {
+	if err := db.UpdateBatchStatus(e.ctx, c.ID, status); err != nil {
 		return batchError(c.ID, err)
 	}
-	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID}, [2]string{"STATUS", c.Status})
+	return c.print(e.stdout, [2]string{"BATCH_ID", c.ID}, [2]string{"STATUS", string(status)})
 }
 
 type batchDeleteCmd struct {

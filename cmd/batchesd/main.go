@@ -41,14 +41,17 @@ import (
 	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/cmd/internal/buildinfo"
 )
 
 type cli struct {
-	Database         string      `short:"d" env:"BATCHESD_DATABASE" placeholder:"FILE" help:"SQLite database file; created with its directory if missing (default ./data/batches.db). Not with --database-url."`
-	DatabaseURL      string      `name:"database-url" env:"DATABASE_URL" placeholder:"URL" help:"PostgreSQL database, a URL (postgres://user:password@host:5432/database?sslmode=…) or keyword/value string (host=… dbname=… user=…), instead of the SQLite file; the database must exist, its tables are created. Several servers may share it. Its pool_max_conns (default 4, or the number of CPUs if more) is the most queries one process runs at once."`
-	StatementTimeout timeoutFlag `env:"BATCHESD_STATEMENT_TIMEOUT" placeholder:"DURATION" help:"With --database-url: the longest one SQL statement may run before PostgreSQL cancels it (the request then answers 500; the server gives up on the database this plus 2s after); 0 for no limit. Default: the URL's statement_timeout, else 10s."`
-	LogLevel         string      `env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
-	LogFormat        string      `env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
+	Version kong.VersionFlag `help:"Print the version (module version, commit, Go) and exit."`
+
+	Database         string      `short:"d" group:"database" env:"BATCHESD_DATABASE" placeholder:"FILE" help:"SQLite database file; created with its directory if missing (default ./data/batches.db, made absolute from the working directory). Not with --database-url."`
+	DatabaseURL      string      `name:"database-url" group:"database" env:"DATABASE_URL" placeholder:"URL" help:"PostgreSQL database, a URL (postgres://user:password@host:5432/database?sslmode=…) or keyword/value string (host=… dbname=… user=…), instead of the SQLite file; the database must exist, its tables are created. Several servers may share it. Its pool_max_conns (default 4, or the number of CPUs if more) is the most queries one process runs at once."`
+	StatementTimeout timeoutFlag `group:"database" env:"BATCHESD_STATEMENT_TIMEOUT" placeholder:"DURATION" help:"With --database-url: the longest one SQL statement may run before PostgreSQL cancels it (the request then answers 500; the server gives up on the database this plus 2s after); 0 for no limit. Default: the URL's statement_timeout, else 10s."`
+	LogLevel         string      `group:"log" env:"BATCHESD_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat        string      `group:"log" env:"BATCHESD_LOG_FORMAT" default:"text" enum:"text,json" help:"Log format: text or json (to stderr)."`
 
 	Serve     serveCmd     `cmd:"" default:"withargs" help:"Start the server (the default command)."`
 	Org       orgCmd       `cmd:"" help:"Manage organizations."`
@@ -115,7 +118,8 @@ func vars() kong.Vars {
 	for _, s := range batches.TaskStatuses() {
 		names = append(names, string(s))
 	}
-	return kong.Vars{"statuses": strings.Join(names, ",")}
+	return kong.Vars{"statuses": strings.Join(names, ","),
+		"default_rate_limit": fmt.Sprint(defaultRateLimit), "default_rate_burst": fmt.Sprint(defaultRateBurst)}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -125,7 +129,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.Description("The reference server of Mixpeek's List Batches endpoint, on SQLite or PostgreSQL, and its administration."),
 		kong.Writers(stdout, stderr),
 		vars(),
+		kong.Vars{"version": "batchesd " + buildinfo.Read().String()},
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		sharedFlagGroups,
+		kong.Help(helpPrinter),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "batchesd:", err)
@@ -157,6 +164,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		e := &env{ctx: ctx, stdout: stdout, stderr: stderr, log: newLogger(stderr, c.LogLevel, c.LogFormat),
 			dbPath: c.Database, databaseURL: c.DatabaseURL, statementTimeout: c.StatementTimeout}
 		err = e.checkDatabase()
+		if err == nil && kctx.Command() != "serve" {
+			// Which database an administration command works on, so that
+			// one run from another directory does not go unnoticed.
+			fmt.Fprintf(stderr, "batchesd: database %s\n", e.describeDatabase())
+		}
 		if err == nil {
 			err = kctx.Run(e)
 		}
@@ -182,9 +194,10 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 
 type serveCmd struct {
 	Addr            string        `env:"BATCHESD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
-	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization created on first start (20 to 128 printable ASCII characters, no spaces); generated and printed once if empty."`
+	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization (20 to 128 printable ASCII characters, no spaces): given to the demo created on first start, and registered for it on a later start if it is not yet. Generated and printed once if empty."`
 	NoDemo          bool          `env:"BATCHESD_NO_DEMO" help:"Do not create the demo organization on an empty database."`
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
+	operateFlags
 }
 
 // defaultGOGC is the garbage collector's target percentage of serve when
@@ -215,6 +228,11 @@ func (s *serveCmd) Run(e *env) error {
 		return err
 	}
 	defer ln.Close()
+	ops, err := s.listenOps()
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
 
 	db, err := openDB(ctx, e, true)
 	if err != nil {
@@ -231,21 +249,23 @@ func (s *serveCmd) Run(e *env) error {
 		if created {
 			printDemo(e.stdout, demo, baseURL, s.DemoAPIKey != "")
 		} else if s.DemoAPIKey != "" {
-			// The demo exists already; a key set now is not registered.
-			if _, err := db.OrganizationForKey(ctx, domain.HashKey(s.DemoAPIKey)); errors.Is(err, domain.ErrNotFound) {
-				e.log.Warn("BATCHESD_DEMO_API_KEY is not a key of this database: the demo data was created earlier with another key; register it with `batchesd key create --org <id> --key <key>`")
-			}
+			// The demo exists already: the key is registered for it, once.
+			registerDemoKey(ctx, e, db, s.DemoAPIKey)
 		}
 	}
 
-	h, err := api.NewHandler(db, api.WithLogger(e.log))
+	h, err := s.handler(e, db, ops)
 	if err != nil {
 		return err
 	}
 	srv := api.NewHTTPServer(s.Addr, h, e.log)
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
-	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.describeDatabase())
+	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.describeDatabase(), "version", buildinfo.Read().Version)
+	if ops != nil {
+		go func() { served <- ops.srv.Serve(ops.ln) }()
+		e.log.Info("serving metrics and probes", "addr", ops.ln.Addr().String())
+	}
 
 	select {
 	case err := <-served:
@@ -259,6 +279,10 @@ func (s *serveCmd) Run(e *env) error {
 	e.log.Info("shutting down: finishing in-flight requests (signal again to stop at once)", "timeout", s.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 	defer cancel()
+	if ops != nil {
+		// Probes see the process go (readyz, then nothing) as the API does.
+		go func() { _ = ops.srv.Shutdown(sctx) }()
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"compress/gzip"
+	"fmt"
+	"net/http"
+
+	"github.com/klauspost/compress/gzhttp"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression is how the server compresses its answers, by
+// github.com/klauspost/compress/gzhttp: only for a caller whose
+// Accept-Encoding accepts it, answers of at least 1 KiB (smaller ones,
+// error bodies among them, gain nothing), and never what is compressed
+// already (images, audio, video). A compressed answer has Content-Encoding
+// and Vary: Accept-Encoding, and no Content-Length.
+type Compression string
+
+const (
+	// CompressionAuto, batchesd's default, answers zstd to a caller that
+	// accepts it and gzip to one that accepts only gzip, at the fastest
+	// levels: a page of 1000 batches shrinks 3.6 and 3.2 times, for about
+	// 2.3 ms of CPU either way (README, "Operate it", has the figures).
+	CompressionAuto Compression = "auto"
+	// CompressionGzip answers gzip only.
+	CompressionGzip Compression = "gzip"
+	// CompressionOff never compresses: NewHandler's default.
+	CompressionOff Compression = "off"
+)
+
+// compressionLevelGzip is gzip's level: the fastest. On a page of 1000
+// batches level 1 takes 2.3 ms for 3.2 times fewer bytes, gzhttp's default
+// (5) 4.5 ms for 3.4 times, level 9 39 ms for 3.5 times.
+const compressionLevelGzip = gzip.BestSpeed
+
+// newCompressor returns the middleware of mode.
+func newCompressor(mode Compression) (func(http.Handler) http.Handler, error) {
+	var zstdOn bool
+	switch mode {
+	case CompressionAuto, "":
+		zstdOn = true
+	case CompressionGzip:
+	case CompressionOff:
+		return func(h http.Handler) http.Handler { return h }, nil
+	default:
+		return nil, fmt.Errorf("compression %q: want auto, gzip or off", mode)
+	}
+	wrap, err := gzhttp.NewWrapper(
+		gzhttp.MinSize(gzhttp.DefaultMinSize),
+		gzhttp.CompressionLevel(compressionLevelGzip),
+		gzhttp.EnableZstd(zstdOn),
+		gzhttp.PreferZstd(true),
+		gzhttp.ZstdCompressionLevel(int(zstd.SpeedFastest)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return func(h http.Handler) http.Handler { return wrap(h) }, nil
+}
+
+// compress is the default compression's middleware.
+func compress(h http.Handler) http.Handler {
+	wrap, err := newCompressor(CompressionAuto)
+	if err != nil {
+		panic(err) // the default options are valid
+	}
+	return wrap(h)
+}

@@ -1,0 +1,207 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mixpeekgo/batches/api/domain"
+)
+
+// MetricsNamespace prefixes the names of the server's own metrics.
+const MetricsNamespace = "batchesd"
+
+// Operation labels of requests that are not an operation of the contract
+// (whose label is its operationId, e.g. listBatches): the operator
+// endpoints, and requests no route serves.
+const (
+	OpHealth  = "healthz"
+	OpReady   = "readyz"
+	OpMetrics = "metrics"
+	OpDocs    = "docs"    // /docs, its assets, and / redirected there
+	OpOpenAPI = "openapi" // /openapi.yaml, /openapi.json
+	OpNone    = "none"    // a 404 or 405 of the router
+)
+
+// Metrics are a server's Prometheus metrics, in a registry of their own:
+//
+//	batchesd_http_requests_total{operation,code}          counter: answered requests, by operationId and HTTP status
+//	batchesd_http_request_duration_seconds{operation}     histogram: from the request's arrival to the end of its answer
+//	batchesd_http_requests_in_flight                      gauge: requests being served
+//	batchesd_db_connections{pool,state}                   gauge: connections in_use and idle, per pool of the backend
+//	batchesd_db_connections_max{pool}                     gauge: the most connections the pool opens
+//	batchesd_db_waits_total{pool}                         counter: times a query waited for a free connection
+//	batchesd_db_wait_seconds_total{pool}                  counter: the time those waits took
+//	go_build_info{path,version,checksum}                  gauge, 1: what is running (client_golang's build-info collector)
+//
+// and the Go runtime's (go_*) and the process's (process_*) of
+// client_golang's collectors. The operation label is an operationId of
+// openapi.yaml or one of the Op constants, never a raw path, so its values
+// are few whatever the requests. The database metrics come from a backend
+// that implements [domain.PoolStatser] (api/sqlite: pools "read" and
+// "write"; api/postgres: "main"), read at each scrape.
+//
+// More metrics join the same registry with [Metrics.Register]: the
+// lifecycle of batches (processing jobs by outcome, the depth of the queue)
+// registers its own there, as batchesd_jobs_total{outcome} and
+// batchesd_queue_depth, a prometheus.GaugeFunc reading the queue at each
+// scrape.
+//
+// One Metrics may serve several handlers (NewHandler with [WithMetrics]),
+// e.g. the API on one address and [NewOpsHandler] on another; it is safe
+// for concurrent use.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+
+	mu      sync.Mutex
+	watched bool // a backend's pools are in reg
+}
+
+// durationBuckets are the bounds of the latency histograms, in seconds:
+// a page of 100 answers in about a millisecond, one of 1000 in a few.
+var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// NewMetrics returns the metrics of a server, in a new registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: MetricsNamespace, Subsystem: "http", Name: "requests_total",
+			Help: "HTTP requests answered, by operation (an operationId of openapi.yaml, or healthz, readyz, metrics, docs, openapi, none) and status code.",
+		}, []string{"operation", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: MetricsNamespace, Subsystem: "http", Name: "request_duration_seconds",
+			Help:    "Time from a request's arrival to the end of its answer, by operation.",
+			Buckets: durationBuckets,
+		}, []string{"operation"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: MetricsNamespace, Subsystem: "http", Name: "requests_in_flight",
+			Help: "HTTP requests being served.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.inFlight,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+	)
+	return m
+}
+
+// Register adds c to the registry of m, for metrics of other parts of the
+// server (see [Metrics]). It fails as prometheus.Registerer.Register does,
+// e.g. for a name registered already.
+func (m *Metrics) Register(c prometheus.Collector) error { return m.reg.Register(c) }
+
+// Handler serves the metrics in Prometheus's text format (or OpenMetrics
+// when asked). It does not compress: NewHandler and NewOpsHandler do, when
+// the scraper accepts it.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{DisableCompression: true, EnableOpenMetrics: true})
+}
+
+// watch adds the pools of store to the metrics, if it reports them. A
+// server has one backend: only the first store given is watched (the
+// pools of a second would repeat its series), however many handlers
+// serve it.
+func (m *Metrics) watch(store domain.Store) {
+	ps, ok := store.(domain.PoolStatser)
+	if !ok {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.watched {
+		m.watched = true
+		m.reg.MustRegister(poolCollector{ps})
+	}
+}
+
+// instrument counts the requests and times them, by the operation they
+// were routed to. It keeps the status through w when w is a *statusWriter
+// (logRequests's) and wraps w in one otherwise.
+func (m *Metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		sw, ok := w.(*statusWriter)
+		if !ok {
+			sw = &statusWriter{ResponseWriter: w}
+		}
+		defer func() {
+			m.inFlight.Dec()
+			op := operationOf(r)
+			if op == "" {
+				op = OpNone
+			}
+			code := sw.status
+			if code == 0 { // nothing written: net/http answers 200
+				code = http.StatusOK
+			}
+			m.requests.WithLabelValues(op, statusText(code)).Inc()
+			m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// statusText is code in decimal, without allocating for the usual ones.
+func statusText(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 404:
+		return "404"
+	case 422:
+		return "422"
+	case 429:
+		return "429"
+	case 500:
+		return "500"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(code)
+}
+
+// poolCollector reads a backend's pool statistics at each scrape.
+type poolCollector struct{ store domain.PoolStatser }
+
+var (
+	poolConnsDesc = prometheus.NewDesc(MetricsNamespace+"_db_connections",
+		"Open connections of the backend's pool, by state (in_use, idle).", []string{"pool", "state"}, nil)
+	poolMaxDesc = prometheus.NewDesc(MetricsNamespace+"_db_connections_max",
+		"The most connections the backend's pool opens (0: no limit).", []string{"pool"}, nil)
+	poolWaitsDesc = prometheus.NewDesc(MetricsNamespace+"_db_waits_total",
+		"Times a query waited for a free connection of the pool.", []string{"pool"}, nil)
+	poolWaitSecondsDesc = prometheus.NewDesc(MetricsNamespace+"_db_wait_seconds_total",
+		"Time queries waited for a free connection of the pool.", []string{"pool"}, nil)
+)
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolConnsDesc
+	ch <- poolMaxDesc
+	ch <- poolWaitsDesc
+	ch <- poolWaitSecondsDesc
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.store.PoolStats() {
+		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(s.InUse), s.Pool, "in_use")
+		ch <- prometheus.MustNewConstMetric(poolConnsDesc, prometheus.GaugeValue, float64(s.Idle), s.Pool, "idle")
+		ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(s.MaxOpen), s.Pool)
+		ch <- prometheus.MustNewConstMetric(poolWaitsDesc, prometheus.CounterValue, float64(s.WaitCount), s.Pool)
+		ch <- prometheus.MustNewConstMetric(poolWaitSecondsDesc, prometheus.CounterValue, s.WaitDuration.Seconds(), s.Pool)
+	}
+}

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mixpeekgo/batches/api/domain"
+)
+
+var (
+	_ domain.Checker     = (*DB)(nil)
+	_ domain.PoolStatser = (*DB)(nil)
+)
+
+// latestVersion is the highest migration version this build applies: of
+// the SQL files embedded and of goMigrations.
+var latestVersion = sync.OnceValue(func() int64 {
+	var latest int64
+	names, _ := fs.Glob(embedded, "migrations/*.sql")
+	for _, n := range names {
+		digits, _, _ := strings.Cut(strings.TrimPrefix(n, "migrations/"), "_")
+		if v, err := strconv.ParseInt(digits, 10, 64); err == nil {
+			latest = max(latest, v)
+		}
+	}
+	for _, m := range goMigrations() {
+		latest = max(latest, m.Version)
+	}
+	return latest
+})
+
+// Check implements [domain.Checker]: one query on the read pool, the
+// highest migration applied.
+func (db *DB) Check(ctx context.Context) error {
+	var version int64
+	if err := db.read.QueryRowContext(ctx,
+		`SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil {
+		return fmt.Errorf("sqlite: check: %w", err)
+	}
+	if want := latestVersion(); version < want {
+		return fmt.Errorf("%w: migrations applied up to version %d, this server needs %d", domain.ErrSchemaBehind, version, want)
+	}
+	return nil
+}
+
+// PoolStats implements [domain.PoolStatser]: the read pool and the write
+// connection.
+func (db *DB) PoolStats() []domain.PoolStats {
+	stats := func(name string, pool *sql.DB) domain.PoolStats {
+		s := pool.Stats()
+		return domain.PoolStats{Pool: name, MaxOpen: s.MaxOpenConnections, Open: s.OpenConnections,
+			InUse: s.InUse, Idle: s.Idle, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration}
+	}
+	return []domain.PoolStats{stats("read", db.read), stats("write", db.write)}
+}
+
+// BucketOrganization implements [domain.Tx].
+func (x tx) BucketOrganization(ctx context.Context, bucketID string) (org string, found bool, err error) {
+	err = x.t.QueryRowContext(ctx, `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
+		WHERE b.id = ?`, bucketID).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return org, err == nil, err
+}
