@@ -1,0 +1,124 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// TaskType is the kind of operation a task is (openapi.yaml,
+// components.schemas.TaskType, Mixpeek's lower-case values). The server
+// makes two kinds.
+type TaskType string
+
+const (
+	// TaskTypeBatchProcess is the processing of a batch: the batch's
+	// task_id, from its submission (or retry) to its end.
+	TaskTypeBatchProcess TaskType = "api_buckets_batches_process"
+	// TaskTypeTierRun is the processing of one tier of a batch: a
+	// tier_tasks entry's task_id, from the tier's start to its end.
+	TaskTypeTierRun TaskType = "engine_feature_extractor_run"
+)
+
+// Task is an asynchronous operation as the server stores and answers it
+// (openapi.yaml, components.schemas.TaskResponse). Like [Batch], its JSON
+// fields are declared in the order of their names, as the generated
+// server's TaskResponse, and every one is written (a nil slice, map or
+// pointer as null); [TaskJSON] is that encoding. The other fields are the
+// task's row, not its JSON.
+type Task struct {
+	AdditionalData map[string]any `json:"additional_data"` // numbers as json.Number keep their digits
+	Error          *string        `json:"error"`
+	Inputs         []any          `json:"inputs"`
+	Outputs        []any          `json:"outputs"`
+	Status         TaskStatus     `json:"status"`
+	TaskID         string         `json:"task_id"`
+	TaskType       TaskType       `json:"task_type"`
+
+	// OrganizationID is the organization the task belongs to: only its
+	// API keys see it.
+	OrganizationID string `json:"-"`
+	// BatchID is the batch the task processes (or a tier of).
+	BatchID string `json:"-"`
+	// CreatedAt orders the list of tasks (newest first); UpdatedAt is when
+	// it last changed.
+	CreatedAt time.Time `json:"-"`
+	UpdatedAt time.Time `json:"-"`
+}
+
+// TaskJSON returns the canonical JSON of t, what the API answers for it,
+// byte for byte as the generated strict server's json.NewEncoder writes a
+// TaskResponse (without its trailing newline).
+func TaskJSON(t Task) ([]byte, error) {
+	doc, err := json.Marshal(&t)
+	if err != nil {
+		return nil, fmt.Errorf("task JSON: %w", err)
+	}
+	if hasReplacementEscape(doc) {
+		return nil, fmt.Errorf("task JSON: %w", ErrInvalidUTF8)
+	}
+	return doc, nil
+}
+
+// TaskRow is a task as a backend stores it: the columns it is found and
+// listed by, and its canonical JSON ([TaskJSON]).
+type TaskRow struct {
+	TaskID         string
+	OrganizationID string
+	BatchID        string
+	Type           TaskType
+	Status         TaskStatus
+	CreatedAt      time.Time // nanoseconds, UTC
+	UpdatedAt      time.Time
+	Doc            []byte
+}
+
+// taskRow returns the row of t.
+func taskRow(t Task) (TaskRow, error) {
+	doc, err := TaskJSON(t)
+	if err != nil {
+		return TaskRow{}, err
+	}
+	return TaskRow{TaskID: t.TaskID, OrganizationID: t.OrganizationID, BatchID: t.BatchID, Type: t.TaskType,
+		Status: t.Status, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), Doc: doc}, nil
+}
+
+// taskOf returns the task a stored row holds.
+func taskOf(r TaskRow) (Task, error) {
+	var t Task
+	dec := json.NewDecoder(bytes.NewReader(r.Doc))
+	dec.UseNumber()
+	if err := dec.Decode(&t); err != nil {
+		return Task{}, fmt.Errorf("stored task %s: %w", r.TaskID, err)
+	}
+	t.OrganizationID, t.BatchID, t.CreatedAt, t.UpdatedAt = r.OrganizationID, r.BatchID, r.CreatedAt, r.UpdatedAt
+	return t, nil
+}
+
+// TaskListParams selects one page of an organization's tasks
+// ([Store.ListTasks]).
+type TaskListParams struct {
+	// OrganizationID is the organization whose tasks are listed.
+	OrganizationID string
+	// Status and Type filter the tasks; nil means every one.
+	Status *TaskStatus
+	Type   *TaskType
+	// After, when not nil, starts the page after that task (a cursor of
+	// a page before: [TaskCursor]).
+	After *TaskCursor
+	// Offset is the number of tasks to skip (after After), Limit the most
+	// to answer (1 or more).
+	Offset, Limit int
+	// CountTotal asks for the number of all the tasks that match Status
+	// and Type.
+	CountTotal bool
+}
+
+// TaskCursor is where a page of tasks ends: the created_at and id of its
+// last task, in the order of the list (created_at descending, then
+// task_id descending by its bytes).
+type TaskCursor struct {
+	CreatedAt time.Time
+	TaskID    string
+}
