@@ -74,6 +74,35 @@ type TaskRow struct {
 	Doc            []byte
 }
 
+// TaskColumns returns the columns of the tasks table, in the order of
+// [TaskRow.Values]: task_id, organization_id, batch_id, task_type, status,
+// created_at, updated_at, doc.
+func TaskColumns() string {
+	return "task_id, organization_id, batch_id, task_type, status, created_at, updated_at, doc"
+}
+
+// Values returns r's values of [TaskColumns], for an INSERT: the strings,
+// the times as nanoseconds since the Unix epoch (int64), the doc as a
+// string.
+func (r TaskRow) Values() []any {
+	return []any{r.TaskID, r.OrganizationID, r.BatchID, string(r.Type), string(r.Status),
+		r.CreatedAt.UnixNano(), r.UpdatedAt.UnixNano(), string(r.Doc)}
+}
+
+// ScanTaskRow reads a row of [TaskColumns] with scan (a database row's
+// Scan), and returns scan's error as is.
+func ScanTaskRow(scan func(dest ...any) error) (TaskRow, error) {
+	var (
+		r                TaskRow
+		created, updated int64
+	)
+	if err := scan(&r.TaskID, &r.OrganizationID, &r.BatchID, &r.Type, &r.Status, &created, &updated, &r.Doc); err != nil {
+		return TaskRow{}, err
+	}
+	r.CreatedAt, r.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	return r, nil
+}
+
 // taskRow returns the row of t.
 func taskRow(t Task) (TaskRow, error) {
 	doc, err := TaskJSON(t)
@@ -121,4 +150,52 @@ type TaskListParams struct {
 type TaskCursor struct {
 	CreatedAt time.Time
 	TaskID    string
+}
+
+// TaskPage assembles the results of [Store.ListTasks] from the rows a
+// backend reads, newest first: up to the page's limit and one more, which
+// says whether more tasks follow.
+type TaskPage struct {
+	dst   []byte
+	limit int
+	n     int
+	last  TaskCursor
+	more  bool
+}
+
+// NewTaskPage starts a page of at most limit tasks, appended to dst.
+func NewTaskPage(dst []byte, limit int) *TaskPage {
+	return &TaskPage{dst: append(dst, '['), limit: limit}
+}
+
+// Add adds the next row: a task's id, created_at (nanoseconds since the
+// Unix epoch) and canonical JSON.
+func (p *TaskPage) Add(taskID string, createdAt int64, doc []byte) {
+	if p.n == p.limit {
+		p.more = true
+		return
+	}
+	if p.n > 0 {
+		p.dst = append(p.dst, ',')
+	}
+	p.dst = append(p.dst, doc...)
+	p.n++
+	p.last = TaskCursor{CreatedAt: time.Unix(0, createdAt).UTC(), TaskID: taskID}
+}
+
+// Done returns the JSON array of the page and the cursor of its last task
+// when more follow.
+func (p *TaskPage) Done() ([]byte, *TaskCursor) {
+	out := append(p.dst, ']')
+	if !p.more {
+		return out, nil
+	}
+	last := p.last
+	return out, &last
+}
+
+// CheckTaskPage returns an error wrapping [ErrInvalid] when p.Offset is
+// negative or p.Limit is less than 1: what [Store.ListTasks] refuses.
+func CheckTaskPage(p TaskListParams) error {
+	return CheckPage(ListParams{Offset: int64(p.Offset), Limit: p.Limit})
 }
