@@ -45,22 +45,24 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = strconv.AppendInt(out, total, 10)
 	out = append(out, "}\n"...)
 	*buf = out
-	return listPage{buf: buf}, nil
+	return listPage{buf: buf, ctx: ctx, adm: s.adm}, nil
 }
 
 // listPage is the 200 answer of List Batches: a ListBatchesResponse written
 // from the store's JSON, byte for byte what the generated
 // ListBatches200JSONResponse encodes for the same page (with the trailing
 // newline of json.Encoder), plus Content-Length. It owns buf, a pooled
-// buffer, until it is written.
-type listPage struct{ buf *[]byte }
+// buffer, until it is written, which admission (admission.go) bounds.
+type listPage struct {
+	buf *[]byte
+	ctx context.Context
+	adm *admission
+}
 
 func (p listPage) VisitListBatchesResponse(w http.ResponseWriter) error {
 	defer putBuffer(p.buf)
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(*p.buf))}
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(*p.buf)
-	return err
+	return p.adm.writeAnswer(p.ctx, w, http.StatusOK, *p.buf)
 }

@@ -18,38 +18,40 @@ import (
 // statuses a proxy, gateway or rate limiter in front of it answers, which
 // the server itself never does (batchestest injects them).
 const (
-	TypeBadRequest           = "BadRequestError"           // 400
-	TypeUnauthorized         = "UnauthorizedError"         // 401
-	TypeForbidden            = "ForbiddenError"            // 403
-	TypeNotFound             = "NotFoundError"             // 404
-	TypeMethodNotAllowed     = "MethodNotAllowedError"     // 405
-	TypeRequestTimeout       = "RequestTimeoutError"       // 408, not answered by the server
-	TypeConflict             = "ConflictError"             // 409, for domain.ErrAlreadyExists; no operation answers it yet
-	TypePayloadTooLarge      = "PayloadTooLargeError"      // 413
-	TypeUnsupportedMediaType = "UnsupportedMediaTypeError" // 415
-	TypeTooManyRequests      = "TooManyRequestsError"      // 429, not answered by the server
-	TypeInternal             = "InternalServerError"       // 500
-	TypeBadGateway           = "BadGatewayError"           // 502, not answered by the server
-	TypeServiceUnavailable   = "ServiceUnavailableError"   // 503, not answered by the server
-	TypeGatewayTimeout       = "GatewayTimeoutError"       // 504, not answered by the server
+	TypeBadRequest           = "BadRequestError"                  // 400
+	TypeUnauthorized         = "UnauthorizedError"                // 401
+	TypeForbidden            = "ForbiddenError"                   // 403
+	TypeNotFound             = "NotFoundError"                    // 404
+	TypeMethodNotAllowed     = "MethodNotAllowedError"            // 405
+	TypeRequestTimeout       = "RequestTimeoutError"              // 408, not answered by the server
+	TypeConflict             = "ConflictError"                    // 409, for domain.ErrAlreadyExists; no operation answers it yet
+	TypePayloadTooLarge      = "PayloadTooLargeError"             // 413
+	TypeUnsupportedMediaType = "UnsupportedMediaTypeError"        // 415
+	TypeHeadersTooLarge      = "RequestHeaderFieldsTooLargeError" // 431
+	TypeTooManyRequests      = "TooManyRequestsError"             // 429, not answered by the server
+	TypeInternal             = "InternalServerError"              // 500
+	TypeBadGateway           = "BadGatewayError"                  // 502, not answered by the server
+	TypeServiceUnavailable   = "ServiceUnavailableError"          // 503: the server is busy (admission.go), with Retry-After
+	TypeGatewayTimeout       = "GatewayTimeoutError"              // 504, not answered by the server
 )
 
 // errorTypes is the one place that maps a status to its error type.
 var errorTypes = map[int]string{
-	http.StatusBadRequest:            TypeBadRequest,
-	http.StatusUnauthorized:          TypeUnauthorized,
-	http.StatusForbidden:             TypeForbidden,
-	http.StatusNotFound:              TypeNotFound,
-	http.StatusMethodNotAllowed:      TypeMethodNotAllowed,
-	http.StatusRequestTimeout:        TypeRequestTimeout,
-	http.StatusConflict:              TypeConflict,
-	http.StatusRequestEntityTooLarge: TypePayloadTooLarge,
-	http.StatusUnsupportedMediaType:  TypeUnsupportedMediaType,
-	http.StatusTooManyRequests:       TypeTooManyRequests,
-	http.StatusInternalServerError:   TypeInternal,
-	http.StatusBadGateway:            TypeBadGateway,
-	http.StatusServiceUnavailable:    TypeServiceUnavailable,
-	http.StatusGatewayTimeout:        TypeGatewayTimeout,
+	http.StatusBadRequest:                  TypeBadRequest,
+	http.StatusUnauthorized:                TypeUnauthorized,
+	http.StatusForbidden:                   TypeForbidden,
+	http.StatusNotFound:                    TypeNotFound,
+	http.StatusMethodNotAllowed:            TypeMethodNotAllowed,
+	http.StatusRequestTimeout:              TypeRequestTimeout,
+	http.StatusConflict:                    TypeConflict,
+	http.StatusRequestEntityTooLarge:       TypePayloadTooLarge,
+	http.StatusUnsupportedMediaType:        TypeUnsupportedMediaType,
+	http.StatusRequestHeaderFieldsTooLarge: TypeHeadersTooLarge,
+	http.StatusTooManyRequests:             TypeTooManyRequests,
+	http.StatusInternalServerError:         TypeInternal,
+	http.StatusBadGateway:                  TypeBadGateway,
+	http.StatusServiceUnavailable:          TypeServiceUnavailable,
+	http.StatusGatewayTimeout:              TypeGatewayTimeout,
 }
 
 // ErrorType returns ErrorResponse.error.type for an HTTP status: one of the

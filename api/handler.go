@@ -31,8 +31,13 @@ const DefaultMaxBodyBytes = 1 << 20
 type Option func(*config)
 
 type config struct {
-	log          *slog.Logger
-	maxBodyBytes int64
+	log            *slog.Logger
+	maxBodyBytes   int64
+	maxHeaderBytes int
+	maxInFlight    int
+	queueTimeout   time.Duration
+	answerMemory   int64
+	chunkTimeout   time.Duration
 }
 
 // WithLogger sets the logger of requests, panics and storage failures. The
@@ -52,7 +57,9 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes 
 // (422 HTTPValidationError); then served. A panic answers 500 and is logged.
 // It returns an error only if the embedded contract cannot be loaded.
 func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
-	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes}
+	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes,
+		maxHeaderBytes: DefaultMaxHeaderBytes, maxInFlight: DefaultMaxInFlight, queueTimeout: DefaultQueueTimeout,
+		answerMemory: DefaultAnswerMemory, chunkTimeout: DefaultChunkTimeout}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -62,7 +69,8 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	}
 	spec.Servers = nil
 
-	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store}, nil, server.StrictHTTPServerOptions{
+	adm := newAdmission(cfg)
+	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm}, nil, server.StrictHTTPServerOptions{
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
@@ -75,7 +83,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
 		BaseRouter: mux,
 		// The last runs first.
-		Middlewares:      []server.MiddlewareFunc{integralNumbers, newValidator(spec), readBody},
+		Middlewares:      []server.MiddlewareFunc{integralNumbers, newValidator(spec), readBody(bodyShapes(spec))},
 		ErrorHandlerFunc: paramError,
 	})
 
@@ -83,6 +91,8 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	h = authenticate(store, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
 	h = route(mux, h)
+	h = adm.admit(h)
+	h = limitHeaders(cfg.maxHeaderBytes, h)
 	h = recoverPanics(cfg.log, h)
 	h = logRequests(cfg.log, h)
 	return h, nil
@@ -92,6 +102,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 // method an operation, over store.
 type batchesServer struct {
 	store domain.Store
+	adm   *admission
 }
 
 var _ server.StrictServerInterface = (*batchesServer)(nil)
@@ -253,7 +264,7 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    HardMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }

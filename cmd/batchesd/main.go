@@ -185,6 +185,7 @@ type serveCmd struct {
 	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization created on first start (20 to 128 printable ASCII characters, no spaces); generated and printed once if empty."`
 	NoDemo          bool          `env:"BATCHESD_NO_DEMO" help:"Do not create the demo organization on an empty database."`
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
+	limitFlags
 }
 
 // defaultGOGC is the garbage collector's target percentage of serve when
@@ -205,6 +206,9 @@ func (s *serveCmd) Run(e *env) error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGOGC)
 	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 
 	if s.Addr == "" {
 		return errors.New("--addr is empty: give host:port, e.g. 127.0.0.1:8080 (:8080 listens on every interface)")
@@ -215,6 +219,7 @@ func (s *serveCmd) Run(e *env) error {
 		return err
 	}
 	defer ln.Close()
+	ln = api.NewListener(ln, s.MaxConnections)
 
 	db, err := openDB(ctx, e, true)
 	if err != nil {
@@ -238,7 +243,7 @@ func (s *serveCmd) Run(e *env) error {
 		}
 	}
 
-	h, err := api.NewHandler(db, api.WithLogger(e.log))
+	h, err := api.NewHandler(db, append(s.handlerOptions(), api.WithLogger(e.log))...)
 	if err != nil {
 		return err
 	}

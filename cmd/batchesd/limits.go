@@ -1,0 +1,36 @@
+package main
+
+import (
+	"time"
+
+	"github.com/mixpeekgo/batches/api"
+)
+
+// limitFlags are serve's bounds on what clients may hold of the server:
+// requests worked on at once, connections, the memory of answers being
+// written and how fast they must be read, and the size of headers
+// (api/admission.go, api/listener.go, api/headers.go).
+type limitFlags struct {
+	MaxRequests    int           `env:"BATCHESD_MAX_REQUESTS" default:"16" help:"Requests worked on at once (body read and checked, database queried, answer made); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
+	QueueTimeout   time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests before it answers 503."`
+	MaxConnections int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
+	AnswerMemory   int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
+	WriteTimeout   time.Duration `env:"BATCHESD_WRITE_TIMEOUT" default:"10s" help:"How long a client may take to read each 64 KiB of an answer (60s for the whole answer at most) before its connection is closed."`
+	MaxHeaderBytes int           `env:"BATCHESD_MAX_HEADER_BYTES" default:"16384" help:"Bytes of request line and headers read; more answer 431 (net/http itself refuses more than 64 KiB)."`
+}
+
+// defaultMemoryLimit is serve's soft memory limit (debug.SetMemoryLimit)
+// when GOMEMLIMIT is not set: with GOGC at defaultGOGC the heap may grow
+// to five times what is live before a collection; under this limit the
+// collector runs sooner instead. The bounds of limitFlags keep what is
+// live well below it (README: "Bounds").
+const defaultMemoryLimit = 768 << 20
+
+func (f limitFlags) handlerOptions() []api.Option {
+	return []api.Option{
+		api.WithMaxInFlight(f.MaxRequests, f.QueueTimeout),
+		api.WithAnswerMemory(f.AnswerMemory << 20),
+		api.WithWriteTimeout(f.WriteTimeout),
+		api.WithMaxHeaderBytes(f.MaxHeaderBytes),
+	}
+}
