@@ -110,9 +110,11 @@ func hasReplacementEscape(doc []byte) bool {
 // stored: a BatchID that breaks [CheckID], a Status that is not a known
 // TaskStatus or a Type that is not a BatchType of the contract, TotalTiers
 // below 1, an Error or TaskID that is not text ([IsText]; wrapping
-// [ErrInvalidUTF8] too when it is not valid UTF-8), or a CreatedAt or
-// UpdatedAt outside the years 1678 to 2261. The other strings are checked
-// by [BatchJSON].
+// [ErrInvalidUTF8] too when it is not valid UTF-8), a CreatedAt or
+// UpdatedAt outside the years 1678 to 2261, an UpdatedAt before CreatedAt,
+// or a field over its limit (limits.go: MaxObjectIDs, …; the error names
+// the field). The other strings are checked by [BatchJSON], the size of
+// the whole batch (MaxBatchBytes) by [BatchRow].
 func CheckBatch(b *Batch) error {
 	if err := CheckID("batch_id", b.BatchID); err != nil {
 		return err
@@ -145,7 +147,7 @@ func CheckBatch(b *Batch) error {
 			return fmt.Errorf("%w: %s %s is outside the years 1678 to 2261", ErrInvalid, t.name, t.t.Format(time.RFC3339Nano))
 		}
 	}
-	return nil
+	return checkLimits(b) // limits.go
 }
 
 // AsListed returns b as List Batches serves it once stored in the bucket
@@ -226,12 +228,16 @@ func BatchColumns() []string {
 //
 // b is not checked ([CheckBatch] does that). It returns an error wrapping
 // [ErrInvalid] (and BatchJSON's error) when the batch has no canonical
-// JSON, and an error naming the column when one cannot be encoded.
+// JSON or it is over MaxBatchBytes, and an error naming the column when
+// one cannot be encoded.
 func BatchRow(bucketID string, b Batch) ([]any, error) {
 	l := AsListed(bucketID, b)
 	doc, err := BatchJSON(l)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := checkBatchBytes(doc); err != nil {
+		return nil, err
 	}
 	objectJSON, err := json.Marshal(l.ObjectIDs)
 	if err != nil {

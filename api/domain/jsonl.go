@@ -54,14 +54,17 @@ type Schema interface {
 //   - a UTF-8 byte order mark at the start, and "\r\n" line endings, are
 //     read past;
 //   - each line is one JSON object of at most MaxImportLine bytes, valid
-//     UTF-8, and nothing after it; no number in it may be beyond float64;
+//     UTF-8 without a \u escape of a lone UTF-16 surrogate ("\ud800",
+//     which would be stored as U+FFFD), and nothing after it; no number in
+//     it may be beyond float64;
 //   - the fields it leaves out get Mixpeek's defaults (status DRAFT, type
 //     BUCKET, total_tiers 1, object_ids [], metadata {}, the nullable
 //     ones null); batch_id, created_at and updated_at have none;
 //   - fields schema does not have (Mixpeek's tier_tasks, say) are
 //     dropped;
 //   - the rest must match schema (the error says "does not match the
-//     Batch schema" and where) and [CheckBatch].
+//     Batch schema" and where) and [CheckBatch] (updated_at not before
+//     created_at, the limits of limits.go; the error names the field).
 //
 // Whole numbers in the integer fields may be written as 1.0 or 1e2;
 // metadata numbers are kept digit for digit (json.Number). An error about
@@ -213,6 +216,9 @@ func parseBatch(schema Schema, line []byte) (Batch, error) {
 	}
 	if !utf8.Valid(line) {
 		return Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
+	}
+	if err := checkEscapes(line); err != nil { // limits.go
+		return Batch{}, err
 	}
 	if err := checkNumbers(obj, ""); err != nil {
 		return Batch{}, err
