@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -273,10 +274,42 @@ func restoreInputs(r *http.Request, items []server.ValidationError) {
 		}
 		for i := range items {
 			if loc, err := json.Marshal(items[i].Loc); err == nil && string(loc) == want {
+				if len(raw.raw) > maxEchoBytes || rawDepth(raw.raw) > maxEchoDepth {
+					// Too large or too deep to repeat: an answer that
+					// clients cannot decode (Go's encoding/json stops at
+					// 10,000 levels) or that costs as much as the request.
+					items[i].Input = nil
+					ctx := map[string]any{"input_omitted": fmt.Sprintf("the value sent is not repeated: it is over %d bytes or nested over %d deep", maxEchoBytes, maxEchoDepth)}
+					items[i].Ctx = &ctx
+					continue
+				}
 				items[i].Input = json.RawMessage(raw.raw)
 			}
 		}
 	}
+}
+
+// The largest and deepest value restoreInputs repeats as an error's input.
+const (
+	maxEchoBytes = 4 << 10
+	maxEchoDepth = 32
+)
+
+// rawDepth is the deepest nesting of arrays and objects in b, valid JSON.
+func rawDepth(b []byte) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = skipString(b, i) - 1
+		case '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ']', '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // readAll reads r to its end into one buffer of the declared length (the
