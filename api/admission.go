@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // Admission: what bounds the requests the server works on at once and the
@@ -25,12 +28,16 @@ import (
 //     DefaultQueueTimeout), then answers 503 ServiceUnavailableError with
 //     Retry-After: 1. The slot is given back once the answer is made,
 //     before it is written: a client that reads slowly holds no slot.
-//  2. Answer memory (WithAnswerMemory, default DefaultAnswerMemory): an
-//     answer larger than SmallAnswer bytes is written only while its bytes
-//     are counted against this budget; when the answers being written
-//     already hold it, the request answers 503 at once (with Retry-After:
-//  1. and its page is dropped. Smaller answers are not counted: a
-//     connection holds at most SmallAnswer bytes of them.
+//  2. Answer memory (WithAnswerMemory, default DefaultAnswerMemory): the
+//     bytes of the pages being read and written. Before a page is read,
+//     its worst case (limit batches of domain.MaxBatchBytes, about 32 MiB
+//     for 1000) is reserved, unless that is at most 1 MiB; once read, the
+//     reservation is cut to the page's size, which it keeps while the page
+//     is written, unless that is at most SmallAnswer (64 KiB). When the
+//     budget is held, the request answers 503 at once, with Retry-After.
+//     So pages over 64 KiB hold at most this much memory, whatever their
+//     batches and however slowly they are read; pages of at most 64 KiB
+//     are not counted while written (a connection holds one at most).
 //
 // An answer is written SmallAnswer bytes at a time, each within the write
 // timeout (WithWriteTimeout, default DefaultChunkTimeout, and never past
@@ -138,23 +145,74 @@ func writeBusy(w http.ResponseWriter, message string, details map[string]any) {
 	writeError(w, http.StatusServiceUnavailable, message, details)
 }
 
+// reserveFloor is the worst-case page below which reservePage reserves
+// nothing: 1 MiB, a page of up to 31 batches of the largest size.
+const reserveFloor = 1 << 20
+
+// reservePage reserves, before a page of up to limit batches is read, the
+// answer memory the page may take at most (limit batches of
+// domain.MaxBatchBytes; domain.MaxPageBytes for 1000), so that pages being
+// read and written never hold more than the budget, however large their
+// batches; writeAnswer cuts the reservation to the page's size. A page
+// that cannot exceed reserveFloor reserves nothing. ok is false when the
+// budget is held by others: the request answers 503 (busyPage).
+func (a *admission) reservePage(limit int) (reserved int64, ok bool) {
+	if a.answers == nil {
+		return 0, true
+	}
+	worst := int64(limit) * (domain.MaxPageBytes/batches.MaxLimit + 1)
+	if worst <= reserveFloor {
+		return 0, true
+	}
+	worst = min(worst, a.answerMemory)
+	return worst, a.answers.TryAcquire(worst)
+}
+
+// release gives back n bytes of answer memory.
+func (a *admission) release(n int64) {
+	if n > 0 {
+		a.answers.Release(n)
+	}
+}
+
+// busyPage is the 503 of a request whose page could not reserve answer
+// memory.
+type busyPage struct{ adm *admission }
+
+func (p busyPage) VisitListBatchesResponse(w http.ResponseWriter) error {
+	p.adm.writeMemoryBusy(w)
+	return nil
+}
+
+func (a *admission) writeMemoryBusy(w http.ResponseWriter) {
+	w.Header().Del("Content-Length")
+	writeBusy(w, fmt.Sprintf("The server is busy: the answers being made and written hold its %d bytes for them; try again in %d s", a.answerMemory, retryAfterSeconds),
+		map[string]any{"answer_memory_bytes": a.answerMemory})
+}
+
 // writeAnswer writes b, a whole 200 answer's body whose headers are set,
-// through gate 2 and the write timeout. It gives back the request's slot
-// first. A client cut off by the write timeout is logged at Info (it is
-// the schedule working, not a failure); another failure to write is
-// returned.
-func (a *admission) writeAnswer(ctx context.Context, w http.ResponseWriter, status int, b []byte) error {
+// through gate 2 and the write timeout; reserved is what reservePage
+// reserved for it. It gives back the request's slot first. An answer over
+// SmallAnswer keeps its size of answer memory while it is written (taking
+// it now if nothing was reserved, or answering 503 when it cannot), the
+// rest of the reservation is given back at once. A client cut off by the
+// write timeout is logged at Info (it is the schedule working, not a
+// failure); another failure to write is returned.
+func (a *admission) writeAnswer(ctx context.Context, w http.ResponseWriter, status int, b []byte, reserved int64) error {
 	releaseSlot(ctx)
-	if n := int64(len(b)); n > SmallAnswer && a.answers != nil {
-		// An answer larger than the whole budget takes all of it.
-		n = min(n, a.answerMemory)
-		if !a.answers.TryAcquire(n) {
-			w.Header().Del("Content-Length")
-			writeBusy(w, fmt.Sprintf("The server is busy: the answers being written hold its %d bytes for them; try again in %d s", a.answerMemory, retryAfterSeconds),
-				map[string]any{"answer_memory_bytes": a.answerMemory})
+	if a.answers != nil {
+		keep := int64(0)
+		if n := int64(len(b)); n > SmallAnswer {
+			keep = min(n, a.answerMemory) // an answer larger than the whole budget takes all of it
+		}
+		if reserved >= keep {
+			a.release(reserved - keep)
+		} else if !a.answers.TryAcquire(keep - reserved) {
+			a.release(reserved)
+			a.writeMemoryBusy(w)
 			return nil
 		}
-		defer a.answers.Release(n)
+		defer a.release(keep)
 	}
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)

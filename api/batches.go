@@ -34,10 +34,15 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
+	reserved, ok := s.adm.reservePage(p.Limit)
+	if !ok {
+		return busyPage{s.adm}, nil
+	}
 	buf := getBuffer()
 	out := append((*buf)[:0], `{"results":`...)
 	out, total, err := s.store.ListBatches(ctx, p, out)
 	if err != nil {
+		s.adm.release(reserved)
 		putBuffer(buf)
 		return nil, fmt.Errorf("listing batches: %w", err)
 	}
@@ -45,7 +50,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = strconv.AppendInt(out, total, 10)
 	out = append(out, "}\n"...)
 	*buf = out
-	return listPage{buf: buf, ctx: ctx, adm: s.adm}, nil
+	return listPage{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}, nil
 }
 
 // listPage is the 200 answer of List Batches: a ListBatchesResponse written
@@ -54,9 +59,10 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 // newline of json.Encoder), plus Content-Length. It owns buf, a pooled
 // buffer, until it is written, which admission (admission.go) bounds.
 type listPage struct {
-	buf *[]byte
-	ctx context.Context
-	adm *admission
+	buf      *[]byte
+	ctx      context.Context
+	adm      *admission
+	reserved int64 // answer memory reserved for it (admission.reservePage)
 }
 
 func (p listPage) VisitListBatchesResponse(w http.ResponseWriter) error {
@@ -64,5 +70,5 @@ func (p listPage) VisitListBatchesResponse(w http.ResponseWriter) error {
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(*p.buf))}
-	return p.adm.writeAnswer(p.ctx, w, http.StatusOK, *p.buf)
+	return p.adm.writeAnswer(p.ctx, w, http.StatusOK, *p.buf, p.reserved)
 }

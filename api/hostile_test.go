@@ -185,7 +185,7 @@ func TestAnswerMemory(t *testing.T) {
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, listRequest(f.a.key, big))
-	const want = `{"error":{"details":{"answer_memory_bytes":102400,"retry_after_seconds":1},"message":"The server is busy: the answers being written hold its 102400 bytes for them; try again in 1 s","type":"ServiceUnavailableError"},"status":503,"success":false}`
+	const want = `{"error":{"details":{"answer_memory_bytes":102400,"retry_after_seconds":1},"message":"The server is busy: the answers being made and written hold its 102400 bytes for them; try again in 1 s","type":"ServiceUnavailableError"},"status":503,"success":false}`
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" || strings.TrimSpace(rec.Body.String()) != want {
 		t.Errorf("answer memory held: %d %q %s\nwant 503 %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body, want)
 	}
