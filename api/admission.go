@@ -30,12 +30,14 @@ import (
 //     before it is written: a client that reads slowly holds no slot.
 //  2. Answer memory (WithAnswerMemory, default DefaultAnswerMemory): the
 //     bytes of the pages being read and written. Before a page is read,
-//     its worst case (limit batches of domain.MaxBatchBytes, about 32 MiB
-//     for 1000) is reserved, unless that is at most 1 MiB; once read, the
-//     reservation is cut to the page's size, which it keeps while the page
-//     is written, unless that is at most SmallAnswer (64 KiB). When the
-//     budget is held, the request answers 503 at once, with Retry-After.
-//     So pages over 64 KiB hold at most this much memory, whatever their
+//     twice its worst case (limit batches of domain.MaxBatchBytes, about
+//     32 MiB for 1000) is reserved, unless that is at most 1 MiB: the
+//     request gives back its slot in flight and waits for the memory,
+//     first come first served, up to the queue timeout. Once read, the
+//     reservation is cut to the page's size, which it keeps while the
+//     page is written, unless that is at most SmallAnswer (64 KiB). A
+//     request that cannot get the memory answers 503 with Retry-After. So
+//     pages over 64 KiB hold at most this much memory, whatever their
 //     batches and however slowly they are read; pages of at most 64 KiB
 //     are not counted while written (a connection holds one at most).
 //
@@ -149,23 +151,43 @@ func writeBusy(w http.ResponseWriter, message string, details map[string]any) {
 // nothing: 1 MiB, a page of up to 31 batches of the largest size.
 const reserveFloor = 1 << 20
 
-// reservePage reserves, before a page of up to limit batches is read, the
-// answer memory the page may take at most (limit batches of
-// domain.MaxBatchBytes; domain.MaxPageBytes for 1000), so that pages being
-// read and written never hold more than the budget, however large their
-// batches; writeAnswer cuts the reservation to the page's size. A page
-// that cannot exceed reserveFloor reserves nothing. ok is false when the
-// budget is held by others: the request answers 503 (busyPage).
-func (a *admission) reservePage(limit int) (reserved int64, ok bool) {
+// reserveFactor is how many times its worst case a page reserves while it
+// is read: the database's copy of the page and ours are both in memory
+// for a moment (modernc.org/sqlite's page, then the answer's buffer).
+const reserveFactor = 2
+
+// reservePage reserves, before a page of up to limit batches is read,
+// reserveFactor times the answer memory the page may take at most (limit
+// batches of domain.MaxBatchBytes; domain.MaxPageBytes for 1000), so that
+// pages being read and written never hold more than the budget, however
+// large their batches; writeAnswer cuts the reservation to the page's
+// size. A page that cannot exceed reserveFloor reserves nothing. Another
+// gives back its slot in flight (the reservation bounds it instead, and
+// small requests are not kept waiting behind large ones) and waits for
+// the memory, first come first served, up to the queue timeout. ok is
+// false when it did not get it: the request answers 503 (busyPage).
+func (a *admission) reservePage(ctx context.Context, limit int) (reserved int64, ok bool) {
 	if a.answers == nil {
 		return 0, true
 	}
-	worst := int64(limit) * (domain.MaxPageBytes/batches.MaxLimit + 1)
+	worst := reserveFactor * int64(limit) * (domain.MaxPageBytes/batches.MaxLimit + 1)
 	if worst <= reserveFloor {
 		return 0, true
 	}
 	worst = min(worst, a.answerMemory)
-	return worst, a.answers.TryAcquire(worst)
+	releaseSlot(ctx)
+	if a.answers.TryAcquire(worst) {
+		return worst, true
+	}
+	if a.queueTimeout <= 0 {
+		return 0, false
+	}
+	wctx, cancel := context.WithTimeout(ctx, a.queueTimeout)
+	defer cancel()
+	if a.answers.Acquire(wctx, worst) != nil {
+		return 0, false
+	}
+	return worst, true
 }
 
 // release gives back n bytes of answer memory.

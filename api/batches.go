@@ -34,7 +34,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
-	reserved, ok := s.adm.reservePage(p.Limit)
+	reserved, ok := s.adm.reservePage(ctx, p.Limit)
 	if !ok {
 		return busyPage{s.adm}, nil
 	}

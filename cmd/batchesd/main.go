@@ -247,7 +247,7 @@ func (s *serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	srv := api.NewHTTPServer(s.Addr, h, e.log)
+	srv := api.NewHTTPServer(s.Addr, releaseWhenIdle(ctx, h), e.log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.describeDatabase())
