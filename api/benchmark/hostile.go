@@ -1,8 +1,13 @@
 package benchmark
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/mixpeekgo/batches"
+	"github.com/mixpeekgo/batches/api/domain"
 )
 
 // HostileBodies are the request bodies of row 1 of the hostile-clients
@@ -46,4 +51,21 @@ func intsOf(n int) []byte {
 		b = strconv.AppendInt(b, int64(i), 10)
 	}
 	return append(b, ']')
+}
+
+// LargestBatch is a batch of nearly domain.MaxBatchBytes of JSON (about
+// 32,600 bytes), its fields near their limits: an error of 8 KiB less 100
+// bytes, a task_id of 205 bytes, 345 object ids, 16 KiB less 200 bytes of
+// metadata. A page of 1000 of them is about 32 MiB, the largest a page can
+// be.
+func LargestBatch(id string, at time.Time) domain.Batch {
+	errText := strings.Repeat("e", domain.MaxErrorBytes-100)
+	task := "task_" + strings.Repeat("t", 200)
+	ids := make([]string, 345)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("obj_%016d", i)
+	}
+	return domain.Batch{BatchID: id, Status: batches.TaskStatusFailed, Type: batches.BatchTypeBucket, TotalTiers: 1,
+		CreatedAt: at, UpdatedAt: at, Error: &errText, TaskID: &task, ObjectIDs: ids,
+		Metadata: map[string]any{"pad": strings.Repeat("m", domain.MaxMetadataBytes-200)}}
 }

@@ -282,7 +282,9 @@ func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
 					TotalTiers: 1, CreatedAt: at, UpdatedAt: at, ObjectIDs: []string{"obj_1", "obj_2"}}
 			}, 100},
 		{domain.Tenant{Organization: "Limits", Namespace: "limits", BucketName: "limits", BucketID: limitsBucket, APIKey: limitsKey},
-			func(i int, at time.Time) domain.Batch { return largestBatch(fmt.Sprintf("btch_limits%05d", i), at) }, 1000},
+			func(i int, at time.Time) domain.Batch {
+				return benchmark.LargestBatch(fmt.Sprintf("btch_limits%05d", i), at)
+			}, 1000},
 	} {
 		if _, err := domain.CreateTenant(e.ctx, db, t.tenant); err != nil {
 			return "", err
@@ -296,21 +298,6 @@ func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
 		}
 	}
 	return dst, nil
-}
-
-// largestBatch is a batch of about domain.MaxBatchBytes of JSON, its
-// fields near their limits.
-func largestBatch(id string, at time.Time) domain.Batch {
-	errText := strings.Repeat("e", domain.MaxErrorBytes-100)
-	task := "task_" + strings.Repeat("t", 200)
-	ids := make([]string, 345)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("obj_%016d", i)
-	}
-	b := domain.Batch{BatchID: id, Status: batches.TaskStatusFailed, Type: batches.BatchTypeBucket, TotalTiers: 1,
-		CreatedAt: at, UpdatedAt: at, Error: &errText, TaskID: &task, ObjectIDs: ids,
-		Metadata: map[string]any{"pad": strings.Repeat("m", domain.MaxMetadataBytes-200)}}
-	return b
 }
 
 // row1Script is wrk's script of row 1: the three bodies, in turn.
