@@ -36,6 +36,7 @@ type hostileCmd struct {
 	LimitsConns int           `default:"16" help:"Connections of row 3, listing pages of 1000 batches at the size limits."`
 	Tenant      int           `default:"4" help:"Connections of the second tenant, each sending a small request every 20 ms."`
 	Write       string        `help:"Also write the report into this file, between its lines '${hbegin}' and '${hend}'." type:"path" placeholder:"FILE"`
+	ServerLog   string        `help:"Keep batchesd's log (its stderr: with GODEBUG=gctrace=1 in the environment, the collector's lines too) in this file." type:"path" placeholder:"FILE"`
 }
 
 // The lines of BENCHMARKS.md between which hostile --write puts its report.
@@ -169,6 +170,13 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 		return nil, 0, err
 	}
 	defer s.stop()
+	if c.ServerLog != "" {
+		defer func() {
+			if b, err := os.ReadFile(s.log); err == nil {
+				_ = os.WriteFile(c.ServerLog, b, 0o644)
+			}
+		}()
+	}
 	pid := s.cmd.Process.Pid
 	if err := probe(e, s, 10); err != nil {
 		return nil, 0, err
@@ -215,7 +223,7 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 			return e.ctx.Err()
 		}
 		row.after = procStatus(pid, "VmRSS")
-		e.progress("  RSS %s after %s", fmtRSS(row.after), c.Settle)
+		e.progress("  RSS %s after %s (%s)", fmtRSS(row.after), c.Settle, memoryParts(pid))
 		rows = append(rows, row)
 		return nil
 	}
@@ -444,4 +452,10 @@ func slowReaders(ctx context.Context, baseURL string, n int, d time.Duration) (s
 	}
 	wg.Wait()
 	return fmt.Sprintf("%d connections opened (%d open at most), %d failed to connect", opened.Load(), peakOpen.Load(), failed.Load()), nil
+}
+
+// memoryParts is the anonymous and file-backed parts of the RSS of pid,
+// from /proc/pid/status.
+func memoryParts(pid int) string {
+	return fmt.Sprintf("anonymous %s, files %s", fmtRSS(procStatus(pid, "RssAnon")), fmtRSS(procStatus(pid, "RssFile")))
 }

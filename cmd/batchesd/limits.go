@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -47,8 +48,11 @@ const idleCheck = 5 * time.Second
 // before after some were served, collects the garbage and returns the free
 // memory to the system (debug.FreeOSMemory): with no allocation the
 // collector would not run for two minutes, and the RSS of a burst would
-// stay. So the RSS falls back near its idle size 5 to 10 s after a burst;
-// the collection costs a few milliseconds of a server with nothing to do.
+// stay. So the RSS falls back near its idle size 5 to 10 s after a burst
+// (but for what SQLite's allocator, modernc.org/memory, keeps of the
+// regions it freed: up to its high-water mark, which it offers no way to
+// return); the collections cost a few milliseconds of a server with
+// nothing to do.
 func releaseWhenIdle(ctx context.Context, h http.Handler) http.Handler {
 	var requests atomic.Int64
 	go func() {
@@ -66,6 +70,11 @@ func releaseWhenIdle(ctx context.Context, h http.Handler) http.Handler {
 			case n != last:
 				busy = true
 			case busy:
+				// Two collections: the first moves what sync.Pools hold
+				// (the answers' buffers) to their victim caches, the
+				// second frees it; FreeOSMemory makes the second and
+				// returns the free memory.
+				runtime.GC()
 				debug.FreeOSMemory()
 				busy = false
 			}
