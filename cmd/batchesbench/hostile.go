@@ -59,6 +59,7 @@ type hostileRow struct {
 	name, load               string
 	target                   int64 // peak RSS target, bytes; 0 for none
 	idle, peak, after        int64
+	afterParts               string // anonymous and file-backed parts of after
 	tenant                   latencies
 	attack                   string // what the attack got
 	attackErr                error
@@ -124,8 +125,8 @@ func (c *hostileCmd) markdown(rows []hostileRow) string {
 		if r.tenant.p99 >= time.Second || r.tenant.n == 0 {
 			p99 = "**not met**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s%s | %s | %d, %d, %s, %s, %s | %s | %s |\n",
-			r.name, r.load, fmtRSS(r.peak), target, verdict, fmtRSS(r.after),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s%s | %s (%s) | %d, %d, %s, %s, %s | %s | %s |\n",
+			r.name, r.load, fmtRSS(r.peak), target, verdict, fmtRSS(r.after), r.afterParts,
 			r.tenant.n, r.tenant.failed, fmtDur(r.tenant.p50), fmtDur(r.tenant.p99), fmtDur(r.tenant.max), p99, r.attack)
 	}
 	b.WriteString("\nPeak RSS is the server's VmHWM over the row (reset before it through /proc/PID/clear_refs); RSS after is its VmRSS " + c.Settle.String() + " after the attack stopped, with no traffic. The second tenant is another organization listing 10 batches of its own bucket over keep-alive connections opened before the attack.\n")
@@ -222,8 +223,8 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 		case <-e.ctx.Done():
 			return e.ctx.Err()
 		}
-		row.after = procStatus(pid, "VmRSS")
-		e.progress("  RSS %s after %s (%s)", fmtRSS(row.after), c.Settle, memoryParts(pid))
+		row.after, row.afterParts = procStatus(pid, "VmRSS"), memoryParts(pid)
+		e.progress("  RSS %s after %s (%s)", fmtRSS(row.after), c.Settle, row.afterParts)
 		rows = append(rows, row)
 		return nil
 	}
