@@ -28,8 +28,9 @@ type limitFlags struct {
 // when GOMEMLIMIT is not set: with GOGC at defaultGOGC the heap may grow
 // to five times what is live before a collection; under this limit the
 // collector runs sooner instead. The bounds of limitFlags keep what is
-// live well below it (README: "Bounds").
-const defaultMemoryLimit = 768 << 20
+// live below it (README: "Bounds"); pages are byte slices, which the
+// collector does not scan, so collecting often under an attack is cheap.
+const defaultMemoryLimit = 512 << 20
 
 func (f limitFlags) handlerOptions() []api.Option {
 	return []api.Option{
