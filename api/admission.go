@@ -241,15 +241,21 @@ func (a *admission) writeAnswer(ctx context.Context, w http.ResponseWriter, stat
 	w.WriteHeader(status)
 	rc := http.NewResponseController(w)
 	start := time.Now()
+	chunk := SmallAnswer
+	if a.chunkTimeout <= 0 {
+		chunk = len(b)
+	}
 	for len(b) > 0 {
 		if a.chunkTimeout > 0 {
 			deadline := time.Now().Add(a.chunkTimeout)
 			if end := start.Add(DefaultAnswerTimeout); deadline.After(end) {
 				deadline = end
 			}
-			_ = rc.SetWriteDeadline(deadline) // ErrNotSupported by recorders: no deadline then
+			if rc.SetWriteDeadline(deadline) != nil {
+				chunk = len(b) // no deadline to keep (a recorder): one write
+			}
 		}
-		n := min(len(b), SmallAnswer)
+		n := min(len(b), chunk)
 		if _, err := w.Write(b[:n]); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				a.log.InfoContext(ctx, "answer cut off: the client did not read it in time",
