@@ -52,7 +52,7 @@ import (
 // http.Server) does not pass them: only requests to the API wait or are
 // refused, so a probe is answered while the API is saturated.
 const (
-	DefaultMaxInFlight   = 16
+	DefaultMaxInFlight   = 64
 	DefaultQueueTimeout  = time.Second
 	DefaultAnswerMemory  = 256 << 20
 	SmallAnswer          = 64 << 10

@@ -91,7 +91,7 @@ func (c *hostileCmd) Run(e *env) error {
 		cpuModel(), nprocs(), memTotal(), readTrim("/proc/sys/kernel/osrelease"), loadBefore, loadAverage())
 	fmt.Fprintf(&b, "- %s; commit %s; `go run ./cmd/batchesbench %s` (%s in all).\n",
 		command(e, "go", "env", "GOVERSION"), commit(e), strings.Join(e.args, " "), time.Since(start).Round(time.Second))
-	fmt.Fprintf(&b, "- batchesd with its default bounds (16 requests in flight, 1 s queue, 256 MiB of answer memory, 10 s a 64 KiB chunk, 10,000 connections, GOGC 400, GOMEMLIMIT 512 MiB), SQLite, request log at info to a file; idle RSS %s.\n\n", fmtRSS(idle))
+	fmt.Fprintf(&b, "- batchesd with its default bounds (64 requests in flight, 1 s queue, 256 MiB of answer memory, 10 s a 64 KiB chunk, 10,000 connections, GOGC 400, GOMEMLIMIT 512 MiB), SQLite, request log at info to a file; idle RSS %s.\n\n", fmtRSS(idle))
 	b.WriteString(c.markdown(rows))
 	fmt.Fprint(e.stdout, b.String())
 	if c.Write != "" {

@@ -16,7 +16,7 @@ import (
 // written and how fast they must be read, and the size of headers
 // (api/admission.go, api/listener.go, api/headers.go).
 type limitFlags struct {
-	MaxRequests    int           `env:"BATCHESD_MAX_REQUESTS" default:"16" help:"Requests worked on at once (body read and checked, database queried, answer made); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
+	MaxRequests    int           `env:"BATCHESD_MAX_REQUESTS" default:"64" help:"Requests worked on at once (body read and checked, database queried, answer made); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
 	QueueTimeout   time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests before it answers 503."`
 	MaxConnections int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
 	AnswerMemory   int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
