@@ -35,10 +35,15 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
+	reserved, ok := s.adm.reservePage(ctx, p.Limit)
+	if !ok {
+		return nil, errBusy{s.adm.answerMemory}
+	}
 	buf := getBuffer()
 	out := append((*buf)[:0], `{"results":`...)
 	out, total, err := s.store.ListBatches(ctx, p, out)
 	if err != nil {
+		s.adm.release(reserved)
 		putBuffer(buf)
 		return nil, fmt.Errorf("listing batches: %w", err)
 	}
@@ -46,7 +51,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = strconv.AppendInt(out, total, 10)
 	out = append(out, "}\n"...)
 	*buf = out
-	return listPage{storedJSON{buf}}, nil
+	return listPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
 }
 
 // listPage is the 200 answer of List Batches, a ListBatchesResponse.

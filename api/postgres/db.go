@@ -204,7 +204,7 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
 	}
 	db := &DB{pool: pool, callTimeout: callTimeout}
-	db.admin = domain.NewAdmin("postgres", db.writeTx)
+	db.admin = domain.NewAdmin("postgres", db.writeTx, domain.WithImportLock(db.lockImport))
 	return db, nil
 }
 

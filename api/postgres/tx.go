@@ -16,7 +16,7 @@ import (
 func (db *DB) writeTx(ctx context.Context, f func(ctx context.Context, tx domain.Tx) error) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return f(ctx, tx{t}) }))
+	return db.inWords(queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return f(ctx, tx{t}) })))
 }
 
 // tx is the domain.Tx of a write transaction, in PostgreSQL's SQL. Under

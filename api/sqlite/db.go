@@ -197,7 +197,7 @@ func open(ctx context.Context, abs string) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{write: write, read: read, path: abs}
-	db.admin = domain.NewAdmin("sqlite", db.writeTx)
+	db.admin = domain.NewAdmin("sqlite", db.writeTx, domain.WithImportLock(db.lockImport))
 	if err := db.stmts.prepare(ctx, read); err != nil {
 		read.Close()
 		write.Close()

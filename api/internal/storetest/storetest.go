@@ -185,6 +185,8 @@ func Contract(t *testing.T, b Backend) {
 		{"InsertBatchesErrors", testInsertBatchesErrors},
 		{"CountsFollowEveryWrite", testCountsFollowEveryWrite},
 		{"CountsFollowUpsertsAndReplaces", testCountsFollowUpsertsAndReplaces},
+		{"ConcurrentImports", testConcurrentImports},                           // hostile.go
+		{"ImportRefusesWhatItWouldChange", testImportRefusesWhatItWouldChange}, // hostile.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
