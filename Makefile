@@ -1,10 +1,12 @@
 # The README's commands, and the project's checks.
 GO ?= go
 
-.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-deps docs-assets
+.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-hostile bench-deps docs-assets
 
 # Extra flags of batchesbench, e.g. BENCH_FLAGS='--load-duration=5s --go-count=1'.
 BENCH_FLAGS ?=
+# Flags of batchesbench hostile, e.g. HOSTILE_FLAGS='--duration=10s --slow-readers=1000'.
+HOSTILE_FLAGS ?=
 # apt-get needs root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -42,8 +44,12 @@ spec-lint: ## The contract's independent checks, as CI runs them: Redocly lint, 
 build: ## Build both binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, into BENCHMARKS.md (about 5 minutes)
+bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, then the hostile-clients run, into BENCHMARKS.md (about 9 minutes)
 	$(GO) run ./cmd/batchesbench all --write BENCHMARKS.md $(BENCH_FLAGS)
+	$(GO) run ./cmd/batchesbench hostile --write BENCHMARKS.md $(HOSTILE_FLAGS)
+
+bench-hostile: bench-deps ## Only the hostile-clients run (about 4 minutes)
+	$(GO) run ./cmd/batchesbench hostile $(HOSTILE_FLAGS)
 
 bench-go: ## Only the Go benchmarks (in process), with their ratios
 	$(GO) run ./cmd/batchesbench go $(BENCH_FLAGS)

@@ -27,7 +27,7 @@ type ListBatchesParams struct {
 	Status TaskStatus
 	// CollectionID keeps only batches whose collection_ids hold this
 	// collection id (Mixpeek's collection_id filter); "" keeps every batch.
-	// With Status, both apply. At most 128 bytes (the contract's
+	// With Status, both apply. At most 128 characters (the contract's
 	// maxLength).
 	CollectionID string
 	// Offset is the number of batches to skip, 0 or more.

@@ -57,6 +57,9 @@ var batchestestNeeds = []string{
 	"github.com/santhosh-tekuri/jsonschema/v6",
 	"go.yaml.in/yaml/v4",
 	"golang.org/x/text",
+	// Admission: the connection cap (netutil) and the semaphores.
+	"golang.org/x/net",
+	"golang.org/x/sync",
 	// Migrations (goose).
 	"github.com/pressly/goose/v3",
 	"github.com/mfridman/interpolate",

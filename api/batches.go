@@ -36,10 +36,15 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
+	reserved, ok := s.adm.reservePage(ctx, p.Limit)
+	if !ok {
+		return nil, errBusy{s.adm.answerMemory}
+	}
 	buf := getBuffer()
 	out := append((*buf)[:0], `{"results":`...)
 	out, total, err := s.store.ListBatches(ctx, p, out)
 	if err != nil {
+		s.adm.release(reserved)
 		putBuffer(buf)
 		return nil, fmt.Errorf("listing batches: %w", err)
 	}
@@ -47,7 +52,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = strconv.AppendInt(out, total, 10)
 	out = append(out, "}\n"...)
 	*buf = out
-	return listPage{storedJSON{buf}}, nil
+	return listPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
 }
 
 // listPage is the 200 answer of List Batches, a ListBatchesResponse.
@@ -86,7 +91,7 @@ func (s *batchesServer) batchDoc(ctx context.Context, namespace, bucket, batchID
 		return storedJSON{}, fmt.Errorf("getting a batch: %w", err)
 	}
 	*buf = append(out, '\n')
-	return storedJSON{buf}, nil
+	return storedJSON{buf: buf, ctx: ctx, adm: s.adm}, nil
 }
 
 // batchAnswer is a 200 answer of a Batch, as stored.

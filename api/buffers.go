@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -33,15 +34,20 @@ func putBuffer(b *[]byte) {
 // encoded from a generated type: the bytes the generated encoder would
 // write for the same value, with its trailing newline, plus Content-Length.
 // An operation's response type embeds it and its Visit…Response method
-// calls write. It owns buf, a pooled buffer, until it is written.
-type storedJSON struct{ buf *[]byte }
+// calls write. It owns buf, a pooled buffer, until it is written, which
+// admission bounds (admission.go: reserved is the answer memory reserved
+// for it by reservePage, 0 for none).
+type storedJSON struct {
+	buf      *[]byte
+	ctx      context.Context
+	adm      *admission
+	reserved int64
+}
 
 func (s storedJSON) write(w http.ResponseWriter) error {
 	defer putBuffer(s.buf)
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(*s.buf))}
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(*s.buf)
-	return err
+	return s.adm.writeAnswer(s.ctx, w, http.StatusOK, *s.buf, s.reserved)
 }

@@ -18,38 +18,40 @@ import (
 // statuses a proxy or gateway in front of it answers, which the server
 // itself never does (batchestest injects them).
 const (
-	TypeBadRequest           = "BadRequestError"           // 400
-	TypeUnauthorized         = "UnauthorizedError"         // 401
-	TypeForbidden            = "ForbiddenError"            // 403
-	TypeNotFound             = "NotFoundError"             // 404
-	TypeMethodNotAllowed     = "MethodNotAllowedError"     // 405
-	TypeRequestTimeout       = "RequestTimeoutError"       // 408, not answered by the server
-	TypeConflict             = "ConflictError"             // 409, for domain.ErrAlreadyExists; no operation answers it yet
-	TypePayloadTooLarge      = "PayloadTooLargeError"      // 413
-	TypeUnsupportedMediaType = "UnsupportedMediaTypeError" // 415
-	TypeTooManyRequests      = "TooManyRequestsError"      // 429, a key over its rate limit (ratelimit.go)
-	TypeInternal             = "InternalServerError"       // 500
-	TypeBadGateway           = "BadGatewayError"           // 502, not answered by the server
-	TypeServiceUnavailable   = "ServiceUnavailableError"   // 503, /readyz when the database cannot serve
-	TypeGatewayTimeout       = "GatewayTimeoutError"       // 504, not answered by the server
+	TypeBadRequest           = "BadRequestError"                  // 400
+	TypeUnauthorized         = "UnauthorizedError"                // 401
+	TypeForbidden            = "ForbiddenError"                   // 403
+	TypeNotFound             = "NotFoundError"                    // 404
+	TypeMethodNotAllowed     = "MethodNotAllowedError"            // 405
+	TypeRequestTimeout       = "RequestTimeoutError"              // 408, not answered by the server
+	TypeConflict             = "ConflictError"                    // 409, for domain.ErrAlreadyExists; no operation answers it yet
+	TypePayloadTooLarge      = "PayloadTooLargeError"             // 413
+	TypeUnsupportedMediaType = "UnsupportedMediaTypeError"        // 415
+	TypeHeadersTooLarge      = "RequestHeaderFieldsTooLargeError" // 431
+	TypeTooManyRequests      = "TooManyRequestsError"             // 429, a key over its rate limit (ratelimit.go)
+	TypeInternal             = "InternalServerError"              // 500
+	TypeBadGateway           = "BadGatewayError"                  // 502, not answered by the server
+	TypeServiceUnavailable   = "ServiceUnavailableError"          // 503: /readyz when the database cannot serve; the server is busy (admission.go), with Retry-After
+	TypeGatewayTimeout       = "GatewayTimeoutError"              // 504, not answered by the server
 )
 
 // errorTypes is the one place that maps a status to its error type.
 var errorTypes = map[int]string{
-	http.StatusBadRequest:            TypeBadRequest,
-	http.StatusUnauthorized:          TypeUnauthorized,
-	http.StatusForbidden:             TypeForbidden,
-	http.StatusNotFound:              TypeNotFound,
-	http.StatusMethodNotAllowed:      TypeMethodNotAllowed,
-	http.StatusRequestTimeout:        TypeRequestTimeout,
-	http.StatusConflict:              TypeConflict,
-	http.StatusRequestEntityTooLarge: TypePayloadTooLarge,
-	http.StatusUnsupportedMediaType:  TypeUnsupportedMediaType,
-	http.StatusTooManyRequests:       TypeTooManyRequests,
-	http.StatusInternalServerError:   TypeInternal,
-	http.StatusBadGateway:            TypeBadGateway,
-	http.StatusServiceUnavailable:    TypeServiceUnavailable,
-	http.StatusGatewayTimeout:        TypeGatewayTimeout,
+	http.StatusBadRequest:                  TypeBadRequest,
+	http.StatusUnauthorized:                TypeUnauthorized,
+	http.StatusForbidden:                   TypeForbidden,
+	http.StatusNotFound:                    TypeNotFound,
+	http.StatusMethodNotAllowed:            TypeMethodNotAllowed,
+	http.StatusRequestTimeout:              TypeRequestTimeout,
+	http.StatusConflict:                    TypeConflict,
+	http.StatusRequestEntityTooLarge:       TypePayloadTooLarge,
+	http.StatusUnsupportedMediaType:        TypeUnsupportedMediaType,
+	http.StatusRequestHeaderFieldsTooLarge: TypeHeadersTooLarge,
+	http.StatusTooManyRequests:             TypeTooManyRequests,
+	http.StatusInternalServerError:         TypeInternal,
+	http.StatusBadGateway:                  TypeBadGateway,
+	http.StatusServiceUnavailable:          TypeServiceUnavailable,
+	http.StatusGatewayTimeout:              TypeGatewayTimeout,
 }
 
 // ErrorType returns ErrorResponse.error.type for an HTTP status: one of the
@@ -101,6 +103,10 @@ var kindStatus = map[error]int{
 // is how those 404s were written when operations returned them as
 // responses.
 func renderError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	if busy, ok := errors.AsType[errBusy](err); ok {
+		busy.write(w)
+		return
+	}
 	var de *domain.Error
 	status, ok := 0, errors.As(err, &de)
 	if ok {

@@ -31,9 +31,14 @@ const DefaultMaxBodyBytes = 1 << 20
 type Option func(*config)
 
 type config struct {
-	log          *slog.Logger
-	maxBodyBytes int64
-	operate      operateConfig // operate.go
+	log            *slog.Logger
+	maxBodyBytes   int64
+	maxHeaderBytes int
+	maxInFlight    int
+	queueTimeout   time.Duration
+	answerMemory   int64
+	chunkTimeout   time.Duration
+	operate        operateConfig // operate.go
 }
 
 // WithLogger sets the logger of requests, panics and storage failures. The
@@ -59,7 +64,9 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes 
 // (WithCompression). It returns an error if the embedded contract cannot
 // be loaded or an option is invalid.
 func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
-	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes, operate: defaultOperateConfig()}
+	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes,
+		maxHeaderBytes: DefaultMaxHeaderBytes, maxInFlight: DefaultMaxInFlight, queueTimeout: DefaultQueueTimeout,
+		answerMemory: DefaultAnswerMemory, chunkTimeout: DefaultChunkTimeout, operate: defaultOperateConfig()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -74,7 +81,8 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	}
 	spec.Servers = nil
 
-	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store}, nil, server.StrictHTTPServerOptions{
+	adm := newAdmission(cfg)
+	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm}, nil, server.StrictHTTPServerOptions{
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
@@ -91,7 +99,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
 		BaseRouter: mux,
 		// The last runs first.
-		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody},
+		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody(bodyShapes(spec))},
 		ErrorHandlerFunc: paramError,
 	})
 
@@ -100,8 +108,12 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	h = authenticate(store, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
 	h = route(mux, h)
-	// Request ids, the log line, metrics, panics, compression, and the
-	// operator endpoints, ahead of the API's routing (operate.go).
+	// Admission (admission.go) and the header limit, then, ahead of them,
+	// request ids, the log line, metrics, panics, compression, and the
+	// operator endpoints, which so answer even when the API is busy
+	// (operate.go).
+	h = adm.admit(h)
+	h = limitHeaders(cfg.maxHeaderBytes, h)
 	return op.front(h), nil
 }
 
@@ -109,6 +121,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 // method an operation, over store.
 type batchesServer struct {
 	store domain.Store
+	adm   *admission
 }
 
 var _ server.StrictServerInterface = (*batchesServer)(nil)
@@ -271,7 +284,7 @@ func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    HardMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }

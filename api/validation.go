@@ -57,9 +57,17 @@ func writeValidationError(w http.ResponseWriter, items ...server.ValidationError
 // in loc; white space alone is not JSON either). An empty body is taken as
 // no body, so the request gets the defaults; a body without Content-Type is
 // read as JSON, as FastAPI does.
-func readBody(next http.Handler) http.Handler {
+//
+// A body that is one JSON value is then rewritten by shapeBody (body.go),
+// from the schema of the operation in shapes, so that validating it costs
+// memory proportional to its size.
+func readBody(shapes map[string]bodyShape) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return readShapedBody(shapes, next) }
+}
+
+func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
+		body, err := readAll(r.Body, r.ContentLength)
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
@@ -116,6 +124,8 @@ func readBody(next http.Handler) http.Handler {
 				"JSON decode error", map[string]any{}, map[string]any{"error": reason}))
 			return
 		}
+		body, raws := shapeBody(body, shapes[r.Pattern])
+		r = withRawInputs(r, raws)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
@@ -210,6 +220,7 @@ func renderRequestError(w http.ResponseWriter, r *http.Request, err error) {
 	if len(items) == 0 {
 		items = append(items, validationItem([]any{"body"}, "value_error", err.Error(), nil, nil))
 	}
+	restoreInputs(r, items)
 	writeValidationError(w, items...)
 }
 

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
@@ -17,6 +19,7 @@ import (
 	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/benchmark"
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/sqlite"
 	"github.com/mixpeekgo/batches/generated/client"
 	"github.com/mixpeekgo/batches/generated/server"
@@ -269,3 +272,74 @@ func BenchmarkClientListPage1000(b *testing.B) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// BenchmarkHostileBody measures one request of each body of row 1 of the
+// hostile-clients issue (benchmark.HostileBodies) through the real handler:
+// the memory it allocates (B/op, and x-body: B/op ÷ the body's length, the
+// constant factor of the body's cost) and its time. Each answers 422.
+func BenchmarkHostileBody(b *testing.B) {
+	h := cachedHandler(b, 1000)
+	bodies := benchmark.HostileBodies()
+	for _, name := range []string{"ints", "unknown", "nested"} {
+		body := bodies[name]
+		b.Run(name, func(b *testing.B) {
+			if rec := serve(h, body); rec.Code != http.StatusUnprocessableEntity && rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %.300s", rec.Code, rec.Body.Bytes())
+			}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			for b.Loop() {
+				serve(h, body)
+			}
+			runtime.ReadMemStats(&m1)
+			b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N)/float64(len(body)), "x-body")
+		})
+	}
+}
+
+// BenchmarkListAtLimits measures a page of 1000 batches of a bucket at the
+// size limits (benchmark.LargestBatch: a page of about 32 MiB, the largest
+// there can be) through the real handler over SQLite: what one such page
+// allocates (B/op, and x-page: B/op ÷ the page's length).
+func BenchmarkListAtLimits(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, b.TempDir()+"/limits.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	t, err := domain.CreateTenant(ctx, db, domain.Tenant{Organization: "Limits", Namespace: benchmark.Namespace,
+		BucketName: benchmark.BucketName, BucketID: benchmark.BucketID, APIKey: benchmark.APIKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs := make([]domain.Batch, 1000)
+	for i := range bs {
+		bs[i] = benchmark.LargestBatch(fmt.Sprintf("btch_limits%05d", i), time.Date(2025, 1, 1, 0, 0, i, 0, time.UTC))
+	}
+	if err := db.InsertBatches(ctx, t.Bucket.ID, bs); err != nil {
+		b.Fatal(err)
+	}
+	h, err := api.NewHandler(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := benchmark.Body("", 0, 1000)
+	rec := serve(h, body)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("status %d: %.300s", rec.Code, rec.Body.Bytes())
+	}
+	page := rec.Body.Len()
+	b.SetBytes(int64(page))
+	b.ReportAllocs()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for b.Loop() {
+		serve(h, body)
+	}
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N)/float64(page), "x-page")
+	b.ReportMetric(float64(page), "page-bytes")
+}

@@ -112,11 +112,18 @@ type InTx func(ctx context.Context, f func(ctx context.Context, tx Tx) error) er
 // NewAdmin returns the [Admin] of a backend whose write transactions inTx
 // runs. name names the backend at the start of its errors ("sqlite" makes
 // "sqlite: create bucket: …").
-func NewAdmin(name string, inTx InTx) Admin { return &admin{name: name, inTx: inTx} }
+func NewAdmin(name string, inTx InTx, opts ...AdminOption) Admin {
+	a := &admin{name: name, inTx: inTx}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
+}
 
 type admin struct {
-	name string
-	inTx InTx
+	name       string
+	inTx       InTx
+	importLock ImportLock // nil: imports do not take turns
 }
 
 // do runs f in one transaction; its error starts with the backend's name
@@ -183,6 +190,13 @@ func (a *admin) ImportBatches(ctx context.Context, bucketID string, r io.Reader,
 		return mustExist(ctx, tx, "bucket", bucketID)
 	}); err != nil {
 		return 0, err
+	}
+	if a.importLock != nil {
+		unlock, err := a.importLock(ctx, bucketID)
+		if err != nil {
+			return 0, a.fail(op, err)
+		}
+		defer unlock()
 	}
 	bs, lines, err := ReadBatches(r, schema)
 	if err != nil {

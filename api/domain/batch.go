@@ -122,8 +122,11 @@ func hasReplacementEscape(doc []byte) bool {
 // below 1, a CurrentTier below 0, an Error or TaskID that is not text
 // ([IsText]; wrapping [ErrInvalidUTF8] too when it is not valid UTF-8), a
 // collection id that is not text, a CreatedAt or UpdatedAt outside the
-// years 1678 to 2261, or a tier task that breaks the contract's rules
-// (checkTierTasks). The other strings are checked by [BatchJSON].
+// years 1678 to 2261, an UpdatedAt before CreatedAt, a tier task that
+// breaks the contract's rules (checkTierTasks), or a field over its limit
+// (limits.go: MaxObjectIDs, …; the error names the field). The other
+// strings are checked by [BatchJSON], the size of the whole batch
+// (MaxBatchBytes) by [BatchRow].
 func CheckBatch(b *Batch) error {
 	if err := CheckID("batch_id", b.BatchID); err != nil {
 		return err
@@ -170,7 +173,7 @@ func CheckBatch(b *Batch) error {
 			return fmt.Errorf("%w: %s %s is outside the years 1678 to 2261", ErrInvalid, t.name, t.t.Format(time.RFC3339Nano))
 		}
 	}
-	return nil
+	return checkLimits(b) // limits.go
 }
 
 // AsListed returns b as List Batches serves it once stored in the bucket
@@ -271,12 +274,16 @@ func BatchColumns() []string {
 //
 // b is not checked ([CheckBatch] does that). It returns an error wrapping
 // [ErrInvalid] (and BatchJSON's error) when the batch has no canonical
-// JSON, and an error naming the column when one cannot be encoded.
+// JSON or it is over MaxBatchBytes, and an error naming the column when
+// one cannot be encoded.
 func BatchRow(bucketID string, b Batch) ([]any, error) {
 	l := AsListed(bucketID, b)
 	doc, err := BatchJSON(l)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := checkBatchBytes(doc); err != nil {
+		return nil, err
 	}
 	objectJSON, err := json.Marshal(l.ObjectIDs)
 	if err != nil {

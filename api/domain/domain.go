@@ -246,7 +246,9 @@ type Admin interface {
 	//
 	// All or nothing: the bucket is checked, then the whole input read and
 	// checked, then stored in one transaction; on any error nothing is
-	// stored and the count is 0. It returns an error wrapping ErrNotFound,
+	// stored and the count is 0. Imports into one bucket take turns: from
+	// reading its input to its commit, an import holds the backend's
+	// [ImportLock], which another waits for (as long as ctx allows). It returns an error wrapping ErrNotFound,
 	// naming the bucket, when the bucket does not exist (before reading r);
 	// an error about a line is a *[LineError] ("line N: …", N counting from
 	// 1, blank lines included) wrapping ErrInvalid for a malformed or

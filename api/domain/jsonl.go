@@ -53,7 +53,9 @@ type Schema interface {
 //   - a UTF-8 byte order mark at the start, and "\r\n" line endings, are
 //     read past;
 //   - each line is one JSON object of at most MaxImportLine bytes, valid
-//     UTF-8, and nothing after it; no number in it may be beyond float64;
+//     UTF-8 without a \u escape of a lone UTF-16 surrogate ("\ud800",
+//     which would be stored as U+FFFD), and nothing after it; no number in
+//     it may be beyond float64;
 //   - the fields it leaves out get Mixpeek's defaults (status DRAFT, type
 //     BUCKET, total_tiers 1, object_ids [], metadata {}, tier_tasks [],
 //     the nullable ones null), and so do those its tier tasks, their
@@ -65,7 +67,8 @@ type Schema interface {
 //     dropped, and so are those of tier tasks, extractor jobs and errors
 //     that the contract does not have;
 //   - the rest must match schema (the error says "does not match the
-//     Batch schema" and where) and [CheckBatch].
+//     Batch schema" and where) and [CheckBatch] (updated_at not before
+//     created_at, the limits of limits.go; the error names the field).
 //
 // Whole numbers may be written as 1.0 or 1e2 (outside the free-form
 // objects, metadata, internal_metadata and performance, whose numbers are
@@ -301,6 +304,9 @@ func parseBatch(schema Schema, line []byte) (Batch, error) {
 	}
 	if !utf8.Valid(line) {
 		return Batch{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
+	}
+	if err := checkEscapes(line); err != nil { // limits.go
+		return Batch{}, err
 	}
 	if err := checkNumbers(obj, ""); err != nil {
 		return Batch{}, err

@@ -343,7 +343,7 @@ func TestProcessedSizeBounds(t *testing.T) {
 		for i := range ids {
 			ids[i] = fmt.Sprintf("%0256d", i)
 		}
-		b, err := NewDraft("bkt_a", ids, Processing{Tiers: MaxTiers}.DAG("bkt_a"), t0)
+		b, err := NewDraft("bkt_a", ids, Processing{Tiers: MaxProcessingTiers}.DAG("bkt_a"), t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,7 +381,7 @@ func TestTaskCursor(t *testing.T) {
 }
 
 func TestProcessingSettings(t *testing.T) {
-	for _, p := range []Processing{{FailureRatio: 1.5}, {FailureRatio: 0.6, ErrorRatio: 0.6}, {Tiers: MaxTiers + 1}, {Tiers: -1}} {
+	for _, p := range []Processing{{FailureRatio: 1.5}, {FailureRatio: 0.6, ErrorRatio: 0.6}, {Tiers: MaxProcessingTiers + 1}, {Tiers: -1}} {
 		if err := CheckProcessing(p); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v", p, err)
 		}

@@ -34,7 +34,7 @@ type Processing struct {
 	FailureRatio, ErrorRatio float64
 	// NoFailures makes every tier succeed (both ratios 0).
 	NoFailures bool
-	// Tiers is the number of tiers of a new batch, 1 to MaxTiers; 0 means
+	// Tiers is the number of tiers of a new batch, 1 to MaxProcessingTiers; 0 means
 	// DefaultTiers.
 	Tiers int
 	// Now is the clock of the lifecycle's timestamps; nil means
@@ -50,14 +50,15 @@ const (
 	DefaultFailureRatio = 0.1
 	DefaultErrorRatio   = 0.15
 	DefaultTiers        = 2
-	// MaxTiers is the most tiers a batch of the server has (the JSON it
-	// adds to a batch is bounded by it: ProcessingReserve).
-	MaxTiers = 5
+	// MaxProcessingTiers is the most tiers the server gives a batch: with
+	// more, what processing adds to a batch would crowd its objects out of
+	// MaxBatchBytes.
+	MaxProcessingTiers = 5
 )
 
 // settled returns p with its defaults filled in; it returns an error
 // wrapping ErrInvalid for a ratio above 1, ratios adding to more than 1,
-// or Tiers out of 0 to MaxTiers.
+// or Tiers out of 0 to MaxProcessingTiers.
 func (p Processing) settled() (Processing, error) {
 	if p.TierDuration == 0 {
 		p.TierDuration = DefaultTierDuration
@@ -79,8 +80,8 @@ func (p Processing) settled() (Processing, error) {
 	if p.Tiers == 0 {
 		p.Tiers = DefaultTiers
 	}
-	if p.Tiers < 1 || p.Tiers > MaxTiers {
-		return p, fmt.Errorf("%w: tiers %d: a batch has 1 to %d tiers", ErrInvalid, p.Tiers, MaxTiers)
+	if p.Tiers < 1 || p.Tiers > MaxProcessingTiers {
+		return p, fmt.Errorf("%w: tiers %d: a batch has 1 to %d tiers", ErrInvalid, p.Tiers, MaxProcessingTiers)
 	}
 	if p.Now == nil {
 		p.Now = time.Now

@@ -214,7 +214,7 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
 	}
 	db := &DB{pool: pool, callTimeout: callTimeout}
-	db.admin = domain.NewAdmin("postgres", db.writeTx)
+	db.admin = domain.NewAdmin("postgres", db.writeTx, domain.WithImportLock(db.lockImport))
 	if db.Lifecycles, err = domain.NewLifecycle("postgres", db.writeTx, cfg.processing); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)

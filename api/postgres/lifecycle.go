@@ -63,11 +63,12 @@ func (db *DB) openQueue(ctx context.Context, pcfg *pgxpool.Config, cfg river.Con
 }
 
 // inTx runs f in one READ COMMITTED transaction within the deadline of one
-// call.
+// call; PostgreSQL's cancellation of it is said in the project's words
+// (inWords).
 func (db *DB) inTx(ctx context.Context, f func(ctx context.Context, t pgx.Tx) error) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	return queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return f(ctx, t) }))
+	return db.inWords(queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return f(ctx, t) })))
 }
 
 // StartProcessing implements [domain.Processor].

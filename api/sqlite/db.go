@@ -212,7 +212,7 @@ func open(ctx context.Context, abs string, o options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{write: write, read: read, path: abs}
-	db.admin = domain.NewAdmin("sqlite", db.writeTx)
+	db.admin = domain.NewAdmin("sqlite", db.writeTx, domain.WithImportLock(db.lockImport))
 	if db.Lifecycles, err = domain.NewLifecycle("sqlite", db.writeTx, o.processing); err != nil {
 		read.Close()
 		write.Close()

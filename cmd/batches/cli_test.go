@@ -125,6 +125,8 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 		{"negative offset as a flag", env, []string{"list", "--bucket", "bkt_demo", "--offset", "-1"}, []string{"--offset"}},
 		{"no bucket", env, []string{"list"}, []string{"--bucket"}},
 		{"empty bucket", env, []string{"list", "--bucket", " "}, []string{"error: listBatches: the bucket identifier is empty"}},
+		{"empty status", env, []string{"list", "--bucket", "bkt_demo", "--status", ""}, []string{`--status "" is not a batch status`}},
+		{"empty collection", env, []string{"list", "--bucket", "bkt_demo", "--collection", ""}, []string{"--collection is empty"}},
 		{"no command", env, nil, []string{"list"}},
 		{"bad output", env, []string{"list", "--bucket", "bkt_demo", "-o", "yaml"}, []string{"--output", "table", "json"}},
 		{"missing key", noKey, []string{"list", "--bucket", "bkt_demo"}, []string{"--api-key", "MIXPEEK_API_KEY"}},

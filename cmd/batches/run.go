@@ -98,8 +98,8 @@ type cli struct {
 // listCmd is "batches list".
 type listCmd struct {
 	Bucket     string `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
-	Status     string `name:"status" placeholder:"STATUS" help:"Only this status: ${statuses}. Any case; a note on stderr says the value sent."`
-	Collection string `name:"collection" placeholder:"COLLECTION" help:"Only batches whose collection_ids hold this collection id (with --status, both apply)."`
+	Status     *string `name:"status" placeholder:"STATUS" help:"Only this status: ${statuses}. Any case; a note on stderr says the value sent."`
+	Collection *string `name:"collection" placeholder:"COLLECTION" help:"Only batches whose collection_ids hold this collection id (with --status, both apply)."`
 	Offset     *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches."`
 	Limit      *int   `name:"limit" placeholder:"N" help:"Batches a page, ${min_limit}..${max_limit} (default ${default_limit}; ${all_page_size} with --all)."`
 	All        bool   `name:"all" help:"Every page from --offset on, no batch twice."`
@@ -199,9 +199,9 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err != nil {
 			return reportUsage(stderr, err)
 		}
-		if opts.status != "" && string(opts.status) != c.List.Status {
+		if opts.status != "" && string(opts.status) != *c.List.Status {
 			// The API takes the exact values only: say what is sent.
-			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", c.List.Status, opts.status)
+			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", *c.List.Status, opts.status)
 		}
 		client, err := batches.New(s.options...)
 		if err != nil {
@@ -337,15 +337,24 @@ type listOptions struct {
 }
 
 func (l *listCmd) options(isTerminal bool) (listOptions, error) {
-	o := listOptions{bucket: strings.TrimSpace(l.Bucket), all: l.All, collection: l.Collection}
-	if l.Status != "" {
+	o := listOptions{bucket: strings.TrimSpace(l.Bucket), all: l.All}
+	if l.Status != nil {
 		// The client sends any status (a newer server may know more); the
-		// CLI takes those of the contract, in any case.
-		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
+		// CLI takes those of the contract, in any case. An empty one is
+		// refused, not taken as no filter.
+		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(*l.Status)))
 		if !st.IsKnown() {
-			return o, usagef("--status %q is not a batch status; want one of %s", l.Status, joinStatuses(", "))
+			return o, usagef("--status %q is not a batch status; want one of %s", *l.Status, joinStatuses(", "))
 		}
 		o.status = st
+	}
+	if l.Collection != nil {
+		// Given, an empty one is refused (the API's 1-character minimum),
+		// not taken as no filter: that would list every batch.
+		if *l.Collection == "" {
+			return o, usagef("--collection is empty; give a collection id, or leave the flag out for every collection")
+		}
+		o.collection = *l.Collection
 	}
 	if l.Offset != nil {
 		o.offset = *l.Offset

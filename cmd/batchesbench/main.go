@@ -6,6 +6,7 @@
 //	batchesbench go      the Go benchmarks of api/benchmark (go test -bench), in process
 //	batchesbench load    wrk against the batchesd binary and the baseline, on loopback
 //	batchesbench report  the ratios of a saved `go test -bench` output of api/benchmark
+//	batchesbench hostile the hostile-clients load run (peak RSS, a second tenant's p99)
 //
 // Run it from the module's source tree (make bench does): it builds batchesd
 // and runs go test there. The load run needs wrk (apt-get install wrk) and
@@ -30,6 +31,7 @@ type cli struct {
 	Go       goCmd       `cmd:"" help:"Run the Go benchmarks of api/benchmark and report their ratios to the baseline."`
 	Load     loadCmd     `cmd:"" help:"Run wrk against batchesd and the baseline on loopback and report requests/s, p50, p99 and their ratios."`
 	Report   reportCmd   `cmd:"" help:"Report the ratios of a saved 'go test -bench' output of api/benchmark."`
+	Hostile  hostileCmd  `cmd:"" help:"The hostile-clients load run: batchesd under oversized bodies, slow readers and pages at the size limits, with a second tenant's latencies and the server's peak RSS."`
 	Baseline baselineCmd `cmd:"" hidden:"" help:"Serve the bare baseline (started by load)."`
 }
 
@@ -50,7 +52,7 @@ func main() {
 		kong.Name("batchesbench"),
 		kong.Description("Benchmarks of the List Batches server, as ratios to a bare net/http + encoding/json baseline."),
 		kong.UsageOnError(),
-		kong.Vars{"begin": beginMarker, "end": endMarker},
+		kong.Vars{"begin": beginMarker, "end": endMarker, "hbegin": hostileBegin, "hend": hostileEnd},
 	)
 	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, args: os.Args[1:]}
 	if err := kctx.Run(e); err != nil {

@@ -66,6 +66,13 @@ func (c *allCmd) Run(e *env) error {
 // path; with report "" it only checks that the file has them. It returns
 // the new content.
 func replaceBetweenMarkers(path, report string) ([]byte, error) {
+	return replaceBetween(path, beginMarker, endMarker, report)
+}
+
+// replaceBetween puts report between the lines beginMarker and endMarker
+// of the file at path; with report "" it only checks that the file has
+// them. It returns the new content.
+func replaceBetween(path, beginMarker, endMarker, report string) ([]byte, error) {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -311,7 +311,10 @@ func (c *importCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
-	n, err := db.ImportBatches(e.ctx, c.Bucket, r, api.BatchSchema())
+	ctx := domain.WithImportWaiting(e.ctx, func() {
+		fmt.Fprintf(e.stderr, "batchesd: waiting for another import into bucket %s to finish…\n", c.Bucket)
+	})
+	n, err := db.ImportBatches(ctx, c.Bucket, r, api.BatchSchema())
 	if err != nil {
 		return fmt.Errorf("importing %s: %w (nothing was imported)", c.File, err)
 	}

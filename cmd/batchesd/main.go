@@ -198,6 +198,7 @@ type serveCmd struct {
 	NoDemo          bool          `env:"BATCHESD_NO_DEMO" help:"Do not create the demo organization on an empty database."`
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
 	operateFlags
+	limitFlags
 }
 
 // defaultGOGC is the garbage collector's target percentage of serve when
@@ -218,6 +219,9 @@ func (s *serveCmd) Run(e *env) error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGOGC)
 	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 
 	if s.Addr == "" {
 		return errors.New("--addr is empty: give host:port, e.g. 127.0.0.1:8080 (:8080 listens on every interface)")
@@ -233,6 +237,7 @@ func (s *serveCmd) Run(e *env) error {
 		return err
 	}
 	defer ops.Close()
+	ln = api.NewListener(ln, s.MaxConnections)
 
 	db, err := openDB(ctx, e, true)
 	if err != nil {
@@ -258,7 +263,7 @@ func (s *serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	srv := api.NewHTTPServer(s.Addr, h, e.log)
+	srv := api.NewHTTPServer(s.Addr, releaseWhenIdle(ctx, h), e.log)
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.describeDatabase(), "version", buildinfo.Read().Version)

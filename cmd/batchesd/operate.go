@@ -60,12 +60,12 @@ func (s *serveCmd) listenOps() (*opsServer, error) {
 // makes the server of ops (if any) on the same metrics.
 func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer) (http.Handler, error) {
 	m := api.NewMetrics()
-	opts := []api.Option{
+	opts := append(s.handlerOptions(),
 		api.WithLogger(e.log),
 		api.WithMetrics(m),
 		api.WithCompression(api.Compression(s.Compression)),
 		api.WithRateLimit(api.RateLimit{PerSecond: s.RateLimit, Burst: s.RateBurst}),
-	}
+	)
 	if s.NoDocs {
 		opts = append(opts, api.WithoutDocs())
 	}

@@ -113,6 +113,16 @@ func testCountsFollowEveryWrite(t *testing.T, be Backend) {
 	if be.Name == Postgres.Name {
 		noDoc = `null value in column "doc"`
 	}
+	// A refused statement must match rows to be refused: bkt_c2 (after the
+	// move below, its PENDING batches) and bkt_c3 get one batch each,
+	// whatever the random writes left there.
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, bk := range []string{"bkt_c2", "bkt_c3"} {
+		if err := db.InsertBatches(ctx, bk, []domain.Batch{{BatchID: "btch_sure_" + bk, Status: batches.TaskStatusPending,
+			Type: batches.BatchTypeBucket, TotalTiers: 1, CreatedAt: at, UpdatedAt: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct{ stmt, refused string }{
 		{`UPDATE batches SET status = 'ARCHIVED',
 			doc = replace(doc, '"status":"' || status || '"', '"status":"ARCHIVED"')

@@ -202,10 +202,12 @@ func Contract(t *testing.T, b Backend) {
 		{"InsertBatchesErrors", testInsertBatchesErrors},
 		{"CountsFollowEveryWrite", testCountsFollowEveryWrite},
 		{"CountsFollowUpsertsAndReplaces", testCountsFollowUpsertsAndReplaces},
-		{"LifecycleStored", testLifecycleStored},
-		{"ListTasks", testListTasks},
-		{"RiverSchemaComplete", testRiverSchemaComplete},
-		{"ProcessingRuns", testProcessingRuns},
+		{"ConcurrentImports", testConcurrentImports},                           // hostile.go
+		{"ImportRefusesWhatItWouldChange", testImportRefusesWhatItWouldChange}, // hostile.go
+		{"LifecycleStored", testLifecycleStored},                               // lifecycle.go
+		{"ListTasks", testListTasks},                                           // lifecycle.go
+		{"RiverSchemaComplete", testRiverSchemaComplete},                       // lifecycle.go
+		{"ProcessingRuns", testProcessingRuns},                                 // lifecycle.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/mixpeekgo/batches/api"
+)
+
+// limitFlags are serve's bounds on what clients may hold of the server:
+// requests worked on at once, connections, the memory of answers being
+// written and how fast they must be read, and the size of headers
+// (api/admission.go, api/listener.go, api/headers.go).
+type limitFlags struct {
+	MaxRequests    int           `env:"BATCHESD_MAX_REQUESTS" default:"64" help:"Requests worked on at once (body read and checked, database queried, answer made); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
+	QueueTimeout   time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests before it answers 503."`
+	MaxConnections int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
+	AnswerMemory   int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
+	WriteTimeout   time.Duration `env:"BATCHESD_WRITE_TIMEOUT" default:"10s" help:"How long a client may take to read each 64 KiB of an answer (60s for the whole answer at most) before its connection is closed."`
+	MaxHeaderBytes int           `env:"BATCHESD_MAX_HEADER_BYTES" default:"16384" help:"Bytes of request line and headers read; more answer 431 (net/http itself refuses more than 64 KiB)."`
+}
+
+// defaultMemoryLimit is serve's soft memory limit (debug.SetMemoryLimit)
+// when GOMEMLIMIT is not set: with GOGC at defaultGOGC the heap may grow
+// to five times what is live before a collection; under this limit the
+// collector runs sooner instead. The bounds of limitFlags keep what is
+// live below it (README: "Bounds"); pages are byte slices, which the
+// collector does not scan, so collecting often under an attack is cheap.
+const defaultMemoryLimit = 512 << 20
+
+func (f limitFlags) handlerOptions() []api.Option {
+	return []api.Option{
+		api.WithMaxInFlight(f.MaxRequests, f.QueueTimeout),
+		api.WithAnswerMemory(f.AnswerMemory << 20),
+		api.WithWriteTimeout(f.WriteTimeout),
+		api.WithMaxHeaderBytes(f.MaxHeaderBytes),
+	}
+}
+
+// idleCheck is how often releaseWhenIdle looks whether requests came.
+const idleCheck = 5 * time.Second
+
+// releaseWhenIdle returns h, counting its requests, and starts a goroutine
+// (until ctx is done) that, once a check finds no request since the one
+// before after some were served, collects the garbage and returns the free
+// memory to the system (debug.FreeOSMemory): with no allocation the
+// collector would not run for two minutes, and the RSS of a burst would
+// stay. So the RSS falls back near its idle size 5 to 10 s after a burst
+// (but for what SQLite's allocator, modernc.org/memory, keeps of the
+// regions it freed: up to its high-water mark, which it offers no way to
+// return); the collections cost a few milliseconds of a server with
+// nothing to do.
+func releaseWhenIdle(ctx context.Context, h http.Handler) http.Handler {
+	var requests atomic.Int64
+	go func() {
+		t := time.NewTicker(idleCheck)
+		defer t.Stop()
+		last, busy := int64(0), false
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n := requests.Load()
+			switch {
+			case n != last:
+				busy = true
+			case busy:
+				// Two collections: the first moves what sync.Pools hold
+				// (the answers' buffers) to their victim caches, the
+				// second frees it; FreeOSMemory makes the second and
+				// returns the free memory.
+				runtime.GC()
+				debug.FreeOSMemory()
+				busy = false
+			}
+			last = n
+		}
+	}()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		h.ServeHTTP(w, r)
+	})
+}
