@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -489,11 +490,21 @@ func joinOr(vs []string) string {
 func integralNumbers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if vb, ok := r.Body.(interface{ ValidatedValue() any }); ok {
-			r.Body = validatedBody{ReadCloser: r.Body, value: canonicalNumbers(vb.ValidatedValue())}
+			v := canonicalNumbers(vb.ValidatedValue())
+			r.Body = validatedBody{ReadCloser: r.Body, value: v}
+			r = r.WithContext(context.WithValue(r.Context(), validatedBodyKey{}, v))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+type validatedBodyKey struct{}
+
+// validatedBodyFrom returns the request's body as validated (decoded JSON:
+// map[string]any for an object), nil when it has none: for an operation
+// that must tell a field sent null from one left out, which the generated
+// body types do not.
+func validatedBodyFrom(ctx context.Context) any { return ctx.Value(validatedBodyKey{}) }
 
 // validatedBody carries the validated value to the strict server's body
 // binding (oapi-codegen's runtime.BindJSONBody reads ValidatedValue).

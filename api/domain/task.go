@@ -103,11 +103,19 @@ func ScanTaskRow(scan func(dest ...any) error) (TaskRow, error) {
 	return r, nil
 }
 
+// MaxTaskBytes is the most bytes of a task's canonical JSON: the server's
+// tasks are a few hundred bytes to a few KiB (their batch's first object
+// ids, one output a tier); List Tasks reserves answer memory by it.
+const MaxTaskBytes = 8 << 10
+
 // taskRow returns the row of t.
 func taskRow(t Task) (TaskRow, error) {
 	doc, err := TaskJSON(t)
 	if err != nil {
 		return TaskRow{}, err
+	}
+	if len(doc) > MaxTaskBytes {
+		return TaskRow{}, fmt.Errorf("task %s is %d bytes of JSON, more than %d", t.TaskID, len(doc), MaxTaskBytes)
 	}
 	return TaskRow{TaskID: t.TaskID, OrganizationID: t.OrganizationID, BatchID: t.BatchID, Type: t.TaskType,
 		Status: t.Status, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), Doc: doc}, nil
