@@ -340,6 +340,28 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 			}
 			return describeType(loc, schema, input)
 		}
+	case "minItems", "maxItems":
+		if list, ok := se.Value.([]any); ok && schema != nil {
+			n := len(list)
+			noun := func(k uint64) string {
+				if k == 1 {
+					return "item"
+				}
+				return "items"
+			}
+			if se.SchemaField == "minItems" {
+				return validationItem(loc, "too_short",
+					fmt.Sprintf("List should have at least %d %s after validation, not %d", schema.MinItems, noun(schema.MinItems), n),
+					input, map[string]any{"field_type": "List", "min_length": schema.MinItems, "actual_length": n})
+			}
+			if schema.MaxItems != nil {
+				// The list is not repeated: it is over the size the contract
+				// allows, as pydantic words it, without the input.
+				return validationItem(loc, "too_long",
+					fmt.Sprintf("List should have at most %d %s after validation, not %d", *schema.MaxItems, noun(*schema.MaxItems), n),
+					nil, map[string]any{"field_type": "List", "max_length": *schema.MaxItems, "actual_length": n})
+			}
+		}
 	case "minLength":
 		if schema != nil {
 			noun := "characters"

@@ -91,9 +91,13 @@ func notAllowed(b *Batch, what string, allowed []TaskStatus) *Error {
 	}
 }
 
-// invalid is a 400 BadRequestError about a batch.
+// invalid is a 400 BadRequestError about a batch (about the request
+// alone when the batch has no id yet: one being created).
 func invalid(b *Batch, details map[string]any, format string, args ...any) *Error {
-	d := map[string]any{"resource": "batch", "identifier": b.BatchID}
+	d := map[string]any{}
+	if b.BatchID != "" {
+		d["resource"], d["identifier"] = "batch", b.BatchID
+	}
 	for k, v := range details {
 		d[k] = v
 	}
@@ -114,9 +118,12 @@ func NewDraft(bucketID string, objectIDs []string, dag [][]string, now time.Time
 	for _, tier := range dag {
 		b.CollectionIDs = append(b.CollectionIDs, tier...)
 	}
+	id := b.BatchID
+	b.BatchID = "" // not one yet, for the errors
 	if err := checkObjects(&b, objectIDs); err != nil {
 		return Batch{}, err
 	}
+	b.BatchID = id
 	b.ObjectIDs = slices.Clone(objectIDs)
 	return b, nil
 }
@@ -706,20 +713,27 @@ func DecodeBatch(doc []byte) (Batch, error) {
 // stays within MaxBatchBytes, so that its processing never fails for its
 // size. Errors are *Error (400), naming the batch.
 func checkedRow(b Batch, room bool) ([]any, []byte, error) {
+	return checkedNewRow(b, room, "Batch "+b.BatchID, b)
+}
+
+// checkedNewRow is checkedRow of b, a batch named name in errors about
+// named (the batch itself, or one without an id for a new batch: "The
+// batch").
+func checkedNewRow(b Batch, room bool, name string, named Batch) ([]any, []byte, error) {
 	l := AsListed(b.BucketID, b)
 	if err := CheckBatch(&l); err != nil {
-		return nil, nil, invalid(&b, nil, "Batch %s cannot be stored: %s", b.BatchID, reason(err))
+		return nil, nil, invalid(&named, nil, "%s cannot be stored: %s", name, reason(err))
 	}
 	row, err := BatchRow(b.BucketID, l)
 	if err != nil {
-		return nil, nil, invalid(&b, nil, "Batch %s cannot be stored: %s", b.BatchID, reason(err))
+		return nil, nil, invalid(&named, nil, "%s cannot be stored: %s", name, reason(err))
 	}
 	doc := []byte(row[len(row)-1].(string))
 	if room {
 		if n := processedSize(b); n > MaxBatchBytes {
-			return nil, nil, invalid(&b, map[string]any{"max_bytes": MaxBatchBytes, "bytes": n},
-				"Batch %s would be %d bytes of JSON once processed, more than %d: hold fewer or shorter object ids, or less metadata",
-				b.BatchID, n, MaxBatchBytes)
+			return nil, nil, invalid(&named, map[string]any{"max_bytes": MaxBatchBytes, "bytes": n},
+				"%s would be %d bytes of JSON once processed, more than %d: hold fewer or shorter object ids, or less metadata",
+				name, n, MaxBatchBytes)
 		}
 	}
 	return row, doc, nil

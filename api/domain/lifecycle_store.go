@@ -185,7 +185,7 @@ func (l *Lifecycles) CreateBatch(ctx context.Context, s Scope, objectIDs []strin
 	if err != nil {
 		return nil, err
 	}
-	row, doc, err := checkedRow(b, true)
+	row, doc, err := checkedNewRow(b, true, "The batch", Batch{})
 	if err != nil {
 		return nil, err
 	}
