@@ -56,6 +56,7 @@ type DB struct {
 	read  *sql.DB // readConns connections, query_only
 	stmts readStmts
 	path  string
+	file  os.FileInfo // the database file as opened: Check tells when path no longer names it
 }
 
 // readStmts are the statements of the API's requests, prepared once on the
@@ -196,7 +197,13 @@ func open(ctx context.Context, abs string) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	db := &DB{write: write, read: read, path: abs}
+	file, err := os.Stat(abs)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	db := &DB{write: write, read: read, path: abs, file: file}
 	db.admin = domain.NewAdmin("sqlite", db.writeTx, domain.WithImportLock(db.lockImport))
 	if err := db.stmts.prepare(ctx, read); err != nil {
 		read.Close()
