@@ -97,13 +97,13 @@ type cli struct {
 
 // listCmd is "batches list".
 type listCmd struct {
-	Bucket     string `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
+	Bucket     string  `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name, e.g. bkt_demo."`
 	Status     *string `name:"status" placeholder:"STATUS" help:"Only this status: ${statuses}. Any case; a note on stderr says the value sent."`
 	Collection *string `name:"collection" placeholder:"COLLECTION" help:"Only batches whose collection_ids hold this collection id (with --status, both apply)."`
-	Offset     *int64 `name:"offset" placeholder:"N" help:"Skip the first N matching batches."`
-	Limit      *int   `name:"limit" placeholder:"N" help:"Batches a page, ${min_limit}..${max_limit} (default ${default_limit}; ${all_page_size} with --all)."`
-	All        bool   `name:"all" help:"Every page from --offset on, no batch twice."`
-	Output     string `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"table, json, jsonl (a batch a line, streamed), or auto: table on a terminal."`
+	Offset     *int64  `name:"offset" placeholder:"N" help:"Skip the first N matching batches."`
+	Limit      *int    `name:"limit" placeholder:"N" help:"Batches a page, ${min_limit}..${max_limit} (default ${default_limit}; ${all_page_size} with --all)."`
+	All        bool    `name:"all" help:"Every page from --offset on, no batch twice."`
+	Output     string  `name:"output" short:"o" placeholder:"FORMAT" enum:"auto,table,json,jsonl" default:"auto" help:"table, json, jsonl (a batch a line, streamed), or auto: table on a terminal."`
 }
 
 // Help is the detail of "batches list --help": the exit statuses; the rest

@@ -87,6 +87,42 @@ func (e ErrorResponseSuccess) Valid() bool {
 	}
 }
 
+// Defines values for RetryBatchRequestRetryMode.
+const (
+	RetryBatchRequestRetryModeAll           RetryBatchRequestRetryMode = "all"
+	RetryBatchRequestRetryModeTransientOnly RetryBatchRequestRetryMode = "transient_only"
+)
+
+// Valid indicates whether the value is a known member of the RetryBatchRequestRetryMode enum.
+func (e RetryBatchRequestRetryMode) Valid() bool {
+	switch e {
+	case RetryBatchRequestRetryModeAll:
+		return true
+	case RetryBatchRequestRetryModeTransientOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SortOptionDirection.
+const (
+	SortOptionDirectionAsc  SortOptionDirection = "asc"
+	SortOptionDirectionDesc SortOptionDirection = "desc"
+)
+
+// Valid indicates whether the value is a known member of the SortOptionDirection enum.
+func (e SortOptionDirection) Valid() bool {
+	switch e {
+	case SortOptionDirectionAsc:
+		return true
+	case SortOptionDirectionDesc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TaskStatus.
 const (
 	TaskStatusACTIVE              TaskStatus = "ACTIVE"
@@ -138,10 +174,140 @@ func (e TaskStatus) Valid() bool {
 	}
 }
 
+// Defines values for TaskType.
+const (
+	TaskTypeApiBucketsBatchesProcess          TaskType = "api_buckets_batches_process"
+	TaskTypeApiBucketsBatchesSubmit           TaskType = "api_buckets_batches_submit"
+	TaskTypeApiBucketsDelete                  TaskType = "api_buckets_delete"
+	TaskTypeApiBucketsObjectsCreate           TaskType = "api_buckets_objects_create"
+	TaskTypeApiBucketsUploadsBatchConfirm     TaskType = "api_buckets_uploads_batch_confirm"
+	TaskTypeApiBucketsUploadsConfirm          TaskType = "api_buckets_uploads_confirm"
+	TaskTypeApiBucketsUploadsCreate           TaskType = "api_buckets_uploads_create"
+	TaskTypeApiCollectionsDocumentsCreate     TaskType = "api_collections_documents_create"
+	TaskTypeApiCollectionsExport              TaskType = "api_collections_export"
+	TaskTypeApiCollectionsExtractionArtifacts TaskType = "api_collections_extraction_artifacts"
+	TaskTypeApiCollectionsTrigger             TaskType = "api_collections_trigger"
+	TaskTypeApiEvaluationsDatasetCreate       TaskType = "api_evaluations_dataset_create"
+	TaskTypeApiEvaluationsRun                 TaskType = "api_evaluations_run"
+	TaskTypeApiNamespacesCreate               TaskType = "api_namespaces_create"
+	TaskTypeApiNamespacesDelete               TaskType = "api_namespaces_delete"
+	TaskTypeApiNamespacesMigrationsRun        TaskType = "api_namespaces_migrations_run"
+	TaskTypeApiRetrieversPublish              TaskType = "api_retrievers_publish"
+	TaskTypeApiTaxonomiesCreate               TaskType = "api_taxonomies_create"
+	TaskTypeApiTaxonomiesExecute              TaskType = "api_taxonomies_execute"
+	TaskTypeApiTaxonomiesMaterialize          TaskType = "api_taxonomies_materialize"
+	TaskTypeAudioSegment                      TaskType = "audio_segment"
+	TaskTypeEngineClusterBuild                TaskType = "engine_cluster_build"
+	TaskTypeEngineFeatureExtractorRun         TaskType = "engine_feature_extractor_run"
+	TaskTypeEngineInferenceRun                TaskType = "engine_inference_run"
+	TaskTypeEngineObjectProcessing            TaskType = "engine_object_processing"
+	TaskTypeMaterialize                       TaskType = "materialize"
+	TaskTypeModelCustom                       TaskType = "model_custom"
+	TaskTypePluginCustom                      TaskType = "plugin_custom"
+	TaskTypeThumbnail                         TaskType = "thumbnail"
+	TaskTypeVideoSegment                      TaskType = "video_segment"
+)
+
+// Valid indicates whether the value is a known member of the TaskType enum.
+func (e TaskType) Valid() bool {
+	switch e {
+	case TaskTypeApiBucketsBatchesProcess:
+		return true
+	case TaskTypeApiBucketsBatchesSubmit:
+		return true
+	case TaskTypeApiBucketsDelete:
+		return true
+	case TaskTypeApiBucketsObjectsCreate:
+		return true
+	case TaskTypeApiBucketsUploadsBatchConfirm:
+		return true
+	case TaskTypeApiBucketsUploadsConfirm:
+		return true
+	case TaskTypeApiBucketsUploadsCreate:
+		return true
+	case TaskTypeApiCollectionsDocumentsCreate:
+		return true
+	case TaskTypeApiCollectionsExport:
+		return true
+	case TaskTypeApiCollectionsExtractionArtifacts:
+		return true
+	case TaskTypeApiCollectionsTrigger:
+		return true
+	case TaskTypeApiEvaluationsDatasetCreate:
+		return true
+	case TaskTypeApiEvaluationsRun:
+		return true
+	case TaskTypeApiNamespacesCreate:
+		return true
+	case TaskTypeApiNamespacesDelete:
+		return true
+	case TaskTypeApiNamespacesMigrationsRun:
+		return true
+	case TaskTypeApiRetrieversPublish:
+		return true
+	case TaskTypeApiTaxonomiesCreate:
+		return true
+	case TaskTypeApiTaxonomiesExecute:
+		return true
+	case TaskTypeApiTaxonomiesMaterialize:
+		return true
+	case TaskTypeAudioSegment:
+		return true
+	case TaskTypeEngineClusterBuild:
+		return true
+	case TaskTypeEngineFeatureExtractorRun:
+		return true
+	case TaskTypeEngineInferenceRun:
+		return true
+	case TaskTypeEngineObjectProcessing:
+		return true
+	case TaskTypeMaterialize:
+		return true
+	case TaskTypeModelCustom:
+		return true
+	case TaskTypePluginCustom:
+		return true
+	case TaskTypeThumbnail:
+		return true
+	case TaskTypeVideoSegment:
+		return true
+	default:
+		return false
+	}
+}
+
+// AddObjectsToBatchRequest Objects to add to a DRAFT batch. Unknown fields are ignored.
+//
+// Example: {"object_ids":["obj_5n8m1k4j7h0g"]}
+type AddObjectsToBatchRequest struct {
+	// ObjectIds Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+	// each 1 to 256 characters of text, none repeated. Kept as given:
+	// the reference server checks their shape only, as Mixpeek does with
+	// `skip_validation=true`.
+	//
+	//
+	// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+	ObjectIds ObjectIDs `json:"object_ids"`
+}
+
 // Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Only
 // `bucket_id` is required, as in Mixpeek's schema; the reference
 // server sends every field of this schema, the nullable ones null
 // when unset.
+//
+// The reference server holds a batch in at most 32 KiB of JSON: the
+// operations that change one (create, add objects, patch, submit,
+// retry) refuse, with 400 BadRequestError, a batch that would pass
+// it, counting what its processing may still add.
+//
+// While processed, its status is aggregated from its tiers
+// (`tier_tasks`, one a tier from submission, each PENDING,
+// IN_PROGRESS, then COMPLETED, COMPLETED_WITH_ERRORS when some of its
+// documents failed, or FAILED): IN_PROGRESS from its first tier's
+// start; FAILED when a tier fails (the later ones SKIPPED, `error`
+// the failure); else COMPLETED_WITH_ERRORS when a tier had failed
+// documents; else COMPLETED. `error_summary` then counts the failed
+// documents of every tier by ErrorCategory.
 //
 // Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":null,"error":null,"error_summary":{"timeout":1},"internal_metadata":null,"loaded_object_ids":null,"manifest_key":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","tier_tasks":[],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
@@ -295,6 +461,20 @@ type BatchErrorDetail struct {
 // Example: BUCKET
 type BatchType string
 
+// CreateBatchRequest A new batch. Unknown fields are ignored, as Mixpeek (FastAPI) ignores them.
+//
+// Example: {"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]}
+type CreateBatchRequest struct {
+	// ObjectIds Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+	// each 1 to 256 characters of text, none repeated. Kept as given:
+	// the reference server checks their shape only, as Mixpeek does with
+	// `skip_validation=true`.
+	//
+	//
+	// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+	ObjectIds ObjectIDs `json:"object_ids"`
+}
+
 // ErrorCategory The category of a processing error (`BatchErrorDetail.error_type`):
 // `dependency` (a missing package or module), `authentication` (bad
 // or missing credentials), `validation` (input or schema),
@@ -405,6 +585,21 @@ type ExtractorJobInfo struct {
 	Status    *TaskStatus `json:"status"`
 }
 
+// GenericDeleteResponse The answer of a deletion (Mixpeek's GenericDeleteResponse); the reference server sends both fields.
+//
+// Example: {"message":"Batch btch_a1b2c3d4e5f6 deleted","success":true}
+type GenericDeleteResponse struct {
+	// Message What was done, for people.
+	//
+	// Example: Batch btch_a1b2c3d4e5f6 deleted
+	Message *string `json:"message"`
+
+	// Success Always true.
+	//
+	// Example: true
+	Success *bool `json:"success"`
+}
+
 // HTTPValidationError FastAPI's request validation error (422). Nothing is required, as in
 // Mixpeek's schema; the reference server always sends `detail`.
 //
@@ -452,6 +647,318 @@ type ListBatchesResponse struct {
 	TotalCount int64 `json:"total_count"`
 }
 
+// ListTasksRequest Filters of a List Tasks request; every field optional and nullable
+// (null means no filter). `filters`, `sort` and `search` are Mixpeek's
+// and not supported by the reference server: anything but null answers
+// 400 BadRequestError. Unknown fields are ignored.
+//
+// Example: {"status":"FAILED","task_type":"api_buckets_batches_process"}
+type ListTasksRequest struct {
+	// Filters Mixpeek's advanced filters (LogicalOperator); not supported.
+	Filters *map[string]interface{} `json:"filters,omitempty"`
+
+	// Search Mixpeek's search term; not supported.
+	Search *string `json:"search,omitempty"`
+
+	// Sort Mixpeek's sort option; not supported (tasks come newest first).
+	Sort *SortOption `json:"sort,omitempty"`
+
+	// Status Only tasks with this status.
+	Status *TaskStatus `json:"status,omitempty"`
+
+	// TaskType Only tasks of this type.
+	TaskType *TaskType `json:"task_type,omitempty"`
+}
+
+// ListTasksResponse One page of tasks.
+//
+// Example: {"pagination":{"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":null,"total_pages":null},"results":[{"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":1},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":[{"documents_written":2,"status":"COMPLETED","tier_num":0}],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}]}
+type ListTasksResponse struct {
+	// Pagination Where a page of tasks is, as Mixpeek's PaginationResponse: `page`
+	// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
+	// `next_cursor` to continue (null on the last page); `total` and
+	// `total_pages` only with `include_total=true` (null otherwise).
+	// `next_page` and `previous_page` are always null (the reference
+	// server pages by cursor and offset).
+	//
+	//
+	// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
+	Pagination PaginationResponse `json:"pagination"`
+
+	// Results The page, newest first.
+	Results []TaskResponse `json:"results"`
+}
+
+// ObjectIDs Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+// each 1 to 256 characters of text, none repeated. Kept as given:
+// the reference server checks their shape only, as Mixpeek does with
+// `skip_validation=true`.
+//
+// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+type ObjectIDs = []string
+
+// PaginationResponse Where a page of tasks is, as Mixpeek's PaginationResponse: `page`
+// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
+// `next_cursor` to continue (null on the last page); `total` and
+// `total_pages` only with `include_total=true` (null otherwise).
+// `next_page` and `previous_page` are always null (the reference
+// server pages by cursor and offset).
+//
+// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
+type PaginationResponse struct {
+	// NextCursor The `cursor` of the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+
+	// NextPage Always null.
+	NextPage *string `json:"next_page"`
+
+	// Page The page's number, from 1.
+	//
+	// Example: 1
+	Page *int `json:"page"`
+
+	// PageSize The most tasks a page holds (the limit).
+	//
+	// Example: 100
+	PageSize *int `json:"page_size"`
+
+	// PreviousPage Always null.
+	PreviousPage *string `json:"previous_page"`
+
+	// Total The number of matching tasks, with include_total; else null.
+	//
+	// Example: 42
+	Total *int64 `json:"total"`
+
+	// TotalPages The number of pages, with include_total; else null.
+	//
+	// Example: 1
+	TotalPages *int `json:"total_pages"`
+}
+
+// PatchBatchRequest What to change of a batch: its `metadata` only. Unknown fields are
+// ignored.
+//
+// Example: {"metadata":{"owner":"data-team","source":"nightly-import"}}
+type PatchBatchRequest struct {
+	// Metadata The batch's new metadata, replacing the old as a whole; null empties it; absent leaves it.
+	//
+	// Example: {"owner":"data-team","source":"nightly-import"}
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+}
+
+// RetryBatchRequest What to retry of a batch. Every field is optional (the body itself
+// is required, as Mixpeek's); unknown fields are ignored.
+//
+// Example: {"max_retry_count":3,"retry_mode":"transient_only"}
+type RetryBatchRequest struct {
+	// MaxRetryCount The retries a batch may have had before this one, 1 to 10 (default 3).
+	//
+	// Example: 3
+	MaxRetryCount *int32 `json:"max_retry_count,omitempty"`
+
+	// RetryMode `transient_only` (default): retry the failures of transient
+	// errors (network, timeouts, rate limits); `all`: every failure.
+	// The reference server's failures are all transient.
+	//
+	//
+	// Example: transient_only
+	RetryMode *RetryBatchRequestRetryMode `json:"retry_mode,omitempty"`
+
+	// TierNums The tiers to retry from (0-based); null or empty means every tier with errors.
+	//
+	// Example: [1]
+	TierNums *[]int `json:"tier_nums,omitempty"`
+}
+
+// RetryBatchRequestRetryMode defines model for RetryBatchRequest.RetryMode.
+type RetryBatchRequestRetryMode string
+
+// RetryBatchResponse The answer of a retry (a free-form object in Mixpeek's schema): the
+// new task, as a `TaskResponse` has it (`task_id`, `task_type`,
+// `status`), and what the retry did. The task that failed is
+// `previous_task_id`; it keeps its terminal status.
+//
+// Example: {"batch_id":"btch_a1b2c3d4e5f6","message":"Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED","previous_task_id":"task_9f8e7d6c5b4a","retried_tiers":[1,2],"retry_count":1,"status":"PENDING","task_id":"task_3k9z0m1xw7pq","task_type":"api_buckets_batches_process"}
+type RetryBatchResponse struct {
+	// BatchId The batch retried.
+	//
+	// Example: btch_a1b2c3d4e5f6
+	BatchId string `json:"batch_id"`
+
+	// Message What happened, for people.
+	//
+	// Example: Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED
+	Message string `json:"message"`
+
+	// PreviousTaskId The task that failed, which keeps its status; null for a batch that had none (imported).
+	//
+	// Example: task_9f8e7d6c5b4a
+	PreviousTaskId *string `json:"previous_task_id"`
+
+	// RetriedTiers The tiers processed again, in order.
+	//
+	// Example: [1,2]
+	RetriedTiers []int `json:"retried_tiers"`
+
+	// RetryCount The retries of the batch, this one included.
+	//
+	// Example: 1
+	RetryCount int `json:"retry_count"`
+
+	// Status The processing status of a task or batch.
+	//
+	// - `PENDING`: accepted, waiting to start.
+	// - `IN_PROGRESS`: started.
+	// - `PROCESSING`: being processed by the extractors.
+	// - `COMPLETED`: finished successfully.
+	// - `COMPLETED_WITH_ERRORS`: finished; some objects failed (partial
+	//   success, see `error_summary`).
+	// - `FAILED`: finished unsuccessfully (see `error`).
+	// - `CANCELED`: stopped at a user's request.
+	// - `UNKNOWN`: the status could not be determined.
+	// - `SKIPPED`: not processed, nothing to do.
+	// - `DRAFT`: created and not yet submitted.
+	// - `ACTIVE`: a live resource in use.
+	// - `ARCHIVED`: kept, no longer in use.
+	// - `SUSPENDED`: paused, may be resumed.
+	//
+	// Terminal statuses never change again: `COMPLETED`,
+	// `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
+	//
+	// Polling: while the status is `PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`, poll with exponential backoff starting at 1 s and
+	// doubling up to 30 s between requests; stop at a terminal status.
+	//
+	//
+	// Example: COMPLETED
+	Status TaskStatus `json:"status"`
+
+	// TaskId The new task, now the batch's `task_id`.
+	//
+	// Example: task_3k9z0m1xw7pq
+	TaskId string `json:"task_id"`
+
+	// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+	// server makes two: `api_buckets_batches_process`, a batch's
+	// processing (the batch's `task_id`), and
+	// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+	// entry's `task_id`).
+	//
+	//
+	// Example: api_buckets_batches_process
+	TaskType             TaskType               `json:"task_type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// SortOption Mixpeek's sort option (a field, dot notation allowed, and a direction).
+//
+// Example: {"direction":"desc","field":"created_at"}
+type SortOption struct {
+	// Direction The direction, `asc` (default) or `desc`.
+	//
+	// Example: desc
+	Direction *SortOptionDirection `json:"direction,omitempty"`
+
+	// Field The field to sort by.
+	//
+	// Example: created_at
+	Field string `json:"field"`
+}
+
+// SortOptionDirection defines model for SortOption.Direction.
+type SortOptionDirection string
+
+// SubmitBatchRequest Options of a submission; every field is optional. Unknown fields are ignored.
+//
+// Example: {"include_processing_history":true}
+type SubmitBatchRequest struct {
+	// IncludeProcessingHistory Whether processing records each enrichment in the documents'
+	// history (Mixpeek's; default true). The reference server records
+	// it in the task's additional_data and changes nothing else.
+	//
+	//
+	// Example: true
+	IncludeProcessingHistory *bool `json:"include_processing_history,omitempty"`
+}
+
+// TaskResponse An asynchronous operation, as Mixpeek's TaskResponse. `task_id`,
+// `task_type` and `status` are required, as in Mixpeek's schema; the
+// reference server sends every field, the nullable ones null when
+// unset.
+//
+// A batch's task (`api_buckets_batches_process`) has `inputs`
+// `[batch_id]`, `additional_data` with Mixpeek's batch keys
+// (`batch_id`, `bucket_id`, `namespace_id`, `current_tier`,
+// `total_tiers`, `collection_ids`, `object_count`,
+// `sample_object_ids`, and `retry_of`, `retry_count` for a retry),
+// `outputs` once it finished (one summary a tier) and `error` when it
+// failed. A tier's task (`engine_feature_extractor_run`) has `inputs`
+// `[batch_id]` and `additional_data` `batch_id`, `tier_num`,
+// `collection_ids`, `parent_task_id` (the batch's task).
+//
+// Example: {"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":null,"status":"IN_PROGRESS","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}
+type TaskResponse struct {
+	// AdditionalData More about the task (for a batch, Mixpeek's batch keys).
+	//
+	// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2}
+	AdditionalData *map[string]interface{} `json:"additional_data"`
+
+	// Error Why the task failed, when it did.
+	Error *string `json:"error"`
+
+	// Inputs What the task was started with (ids, options).
+	//
+	// Example: ["btch_a1b2c3d4e5f6"]
+	Inputs *[]TaskValue `json:"inputs"`
+
+	// Outputs What the task produced, once finished.
+	Outputs *[]TaskValue `json:"outputs"`
+
+	// Status The processing status of a task or batch.
+	//
+	// - `PENDING`: accepted, waiting to start.
+	// - `IN_PROGRESS`: started.
+	// - `PROCESSING`: being processed by the extractors.
+	// - `COMPLETED`: finished successfully.
+	// - `COMPLETED_WITH_ERRORS`: finished; some objects failed (partial
+	//   success, see `error_summary`).
+	// - `FAILED`: finished unsuccessfully (see `error`).
+	// - `CANCELED`: stopped at a user's request.
+	// - `UNKNOWN`: the status could not be determined.
+	// - `SKIPPED`: not processed, nothing to do.
+	// - `DRAFT`: created and not yet submitted.
+	// - `ACTIVE`: a live resource in use.
+	// - `ARCHIVED`: kept, no longer in use.
+	// - `SUSPENDED`: paused, may be resumed.
+	//
+	// Terminal statuses never change again: `COMPLETED`,
+	// `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
+	//
+	// Polling: while the status is `PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`, poll with exponential backoff starting at 1 s and
+	// doubling up to 30 s between requests; stop at a terminal status.
+	//
+	//
+	// Example: COMPLETED
+	Status TaskStatus `json:"status"`
+
+	// TaskId The task's id, `task_` and 12 characters.
+	//
+	// Example: task_9f8e7d6c5b4a
+	TaskId string `json:"task_id"`
+
+	// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+	// server makes two: `api_buckets_batches_process`, a batch's
+	// processing (the batch's `task_id`), and
+	// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+	// entry's `task_id`).
+	//
+	//
+	// Example: api_buckets_batches_process
+	TaskType TaskType `json:"task_type"`
+}
+
 // TaskStatus The processing status of a task or batch.
 //
 //   - `PENDING`: accepted, waiting to start.
@@ -478,6 +985,20 @@ type ListBatchesResponse struct {
 //
 // Example: COMPLETED
 type TaskStatus string
+
+// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+// server makes two: `api_buckets_batches_process`, a batch's
+// processing (the batch's `task_id`), and
+// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+// entry's `task_id`).
+//
+// Example: api_buckets_batches_process
+type TaskType string
+
+// TaskValue An input or output of a task, a string or an object (Mixpeek's `string | object`).
+//
+// Example: btch_a1b2c3d4e5f6
+type TaskValue = interface{}
 
 // TierTaskInfo The processing of one tier of a batch, as Mixpeek's TierTaskInfo:
 // PENDING when scheduled, IN_PROGRESS once started (with a
@@ -622,8 +1143,17 @@ type ValidationError_Loc_Item struct {
 	union json.RawMessage
 }
 
+// BatchID Example: btch_a1b2c3d4e5f6
+type BatchID = string
+
 // BucketIdentifier Example: bkt_demo
 type BucketIdentifier = string
+
+// SkipValidation Example: true
+type SkipValidation = bool
+
+// TaskID Example: task_9f8e7d6c5b4a
+type TaskID = string
 
 // XNamespace Example: production
 type XNamespace = string
@@ -683,6 +1213,21 @@ type UnprocessableEntity = HTTPValidationError
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type UnsupportedMediaType = ErrorResponse
 
+// CreateBatchParams defines parameters for CreateBatch.
+type CreateBatchParams struct {
+	// SkipValidation Mixpeek's switch to skip checking that the objects exist in the
+	// bucket. The reference server does not model objects: it checks the
+	// ids' shape only, whatever this says.
+	SkipValidation *SkipValidation `form:"skip_validation,omitempty" json:"skip_validation,omitempty"`
+
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
 // ListBatchesParams defines parameters for ListBatches.
 type ListBatchesParams struct {
 	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
@@ -693,8 +1238,275 @@ type ListBatchesParams struct {
 	XNamespace XNamespace `json:"X-Namespace"`
 }
 
+// DeleteBatchParams defines parameters for DeleteBatch.
+type DeleteBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// GetBatchParams defines parameters for GetBatch.
+type GetBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// PatchBatchParams defines parameters for PatchBatch.
+type PatchBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// CancelBatchParams defines parameters for CancelBatch.
+type CancelBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// AddObjectsToBatchParams defines parameters for AddObjectsToBatch.
+type AddObjectsToBatchParams struct {
+	// SkipValidation Mixpeek's switch to skip checking that the objects exist in the
+	// bucket. The reference server does not model objects: it checks the
+	// ids' shape only, whatever this says.
+	SkipValidation *SkipValidation `form:"skip_validation,omitempty" json:"skip_validation,omitempty"`
+
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// RetryBatchParams defines parameters for RetryBatch.
+type RetryBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// SubmitBatchParams defines parameters for SubmitBatch.
+type SubmitBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// ListTasksParams defines parameters for ListTasks.
+type ListTasksParams struct {
+	// Limit The most tasks to answer, 1 to 1000; default 100.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
+	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `pagination.next_cursor` of the page before.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.
+	IncludeTotal *bool `form:"include_total,omitempty" json:"include_total,omitempty"`
+}
+
+// CreateBatchJSONRequestBody defines body for CreateBatch for application/json ContentType.
+type CreateBatchJSONRequestBody = CreateBatchRequest
+
 // ListBatchesJSONRequestBody defines body for ListBatches for application/json ContentType.
 type ListBatchesJSONRequestBody = ListBatchesRequest
+
+// PatchBatchJSONRequestBody defines body for PatchBatch for application/json ContentType.
+type PatchBatchJSONRequestBody = PatchBatchRequest
+
+// AddObjectsToBatchJSONRequestBody defines body for AddObjectsToBatch for application/json ContentType.
+type AddObjectsToBatchJSONRequestBody = AddObjectsToBatchRequest
+
+// RetryBatchJSONRequestBody defines body for RetryBatch for application/json ContentType.
+type RetryBatchJSONRequestBody = RetryBatchRequest
+
+// SubmitBatchJSONRequestBody defines body for SubmitBatch for application/json ContentType.
+type SubmitBatchJSONRequestBody = SubmitBatchRequest
+
+// ListTasksJSONRequestBody defines body for ListTasks for application/json ContentType.
+type ListTasksJSONRequestBody = ListTasksRequest
+
+// Getter for additional properties for RetryBatchResponse. Returns the specified
+// element and whether it was found
+func (a RetryBatchResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RetryBatchResponse
+func (a *RetryBatchResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RetryBatchResponse to handle AdditionalProperties
+func (a *RetryBatchResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["batch_id"]; found {
+		err = json.Unmarshal(raw, &a.BatchId)
+		if err != nil {
+			return fmt.Errorf("error reading 'batch_id': %w", err)
+		}
+		delete(object, "batch_id")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["previous_task_id"]; found {
+		err = json.Unmarshal(raw, &a.PreviousTaskId)
+		if err != nil {
+			return fmt.Errorf("error reading 'previous_task_id': %w", err)
+		}
+		delete(object, "previous_task_id")
+	}
+
+	if raw, found := object["retried_tiers"]; found {
+		err = json.Unmarshal(raw, &a.RetriedTiers)
+		if err != nil {
+			return fmt.Errorf("error reading 'retried_tiers': %w", err)
+		}
+		delete(object, "retried_tiers")
+	}
+
+	if raw, found := object["retry_count"]; found {
+		err = json.Unmarshal(raw, &a.RetryCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'retry_count': %w", err)
+		}
+		delete(object, "retry_count")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["task_id"]; found {
+		err = json.Unmarshal(raw, &a.TaskId)
+		if err != nil {
+			return fmt.Errorf("error reading 'task_id': %w", err)
+		}
+		delete(object, "task_id")
+	}
+
+	if raw, found := object["task_type"]; found {
+		err = json.Unmarshal(raw, &a.TaskType)
+		if err != nil {
+			return fmt.Errorf("error reading 'task_type': %w", err)
+		}
+		delete(object, "task_type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RetryBatchResponse to handle AdditionalProperties
+func (a RetryBatchResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["batch_id"], err = json.Marshal(a.BatchId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'batch_id': %w", err)
+	}
+
+	object["message"], err = json.Marshal(a.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
+	object["previous_task_id"], err = json.Marshal(a.PreviousTaskId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'previous_task_id': %w", err)
+	}
+
+	if a.RetriedTiers != nil {
+		object["retried_tiers"], err = json.Marshal(a.RetriedTiers)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'retried_tiers': %w", err)
+		}
+	}
+
+	object["retry_count"], err = json.Marshal(a.RetryCount)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'retry_count': %w", err)
+	}
+
+	object["status"], err = json.Marshal(a.Status)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'status': %w", err)
+	}
+
+	object["task_id"], err = json.Marshal(a.TaskId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'task_id': %w", err)
+	}
+
+	object["task_type"], err = json.Marshal(a.TaskType)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'task_type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsValidationErrorLoc0 returns the union data inside the ValidationError_Loc_Item as a ValidationErrorLoc0
 func (t ValidationError_Loc_Item) AsValidationErrorLoc0() (ValidationErrorLoc0, error) {
@@ -760,9 +1572,42 @@ func (t *ValidationError_Loc_Item) UnmarshalJSON(b []byte) error {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// CreateBatch Create Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches)
+	CreateBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params CreateBatchParams)
 	// ListBatches List Batches
 	// (POST /v1/buckets/{bucket_identifier}/batches/list)
 	ListBatches(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params ListBatchesParams)
+	// DeleteBatch Delete Batch
+	// (DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	DeleteBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params DeleteBatchParams)
+	// GetBatch Get Batch
+	// (GET /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	GetBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params GetBatchParams)
+	// PatchBatch Partially Update Batch
+	// (PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	PatchBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params PatchBatchParams)
+	// CancelBatch Cancel Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel)
+	CancelBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params CancelBatchParams)
+	// AddObjectsToBatch Add Objects to Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects)
+	AddObjectsToBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params AddObjectsToBatchParams)
+	// RetryBatch Retry Failed Documents
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry)
+	RetryBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params RetryBatchParams)
+	// SubmitBatch Submit Batch for Processing
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit)
+	SubmitBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params SubmitBatchParams)
+	// ListTasks List Tasks
+	// (POST /v1/tasks/list)
+	ListTasks(w http.ResponseWriter, r *http.Request, params ListTasksParams)
+	// KillTask Kill Task
+	// (DELETE /v1/tasks/{task_id})
+	KillTask(w http.ResponseWriter, r *http.Request, taskId TaskID)
+	// GetTask Get Task Information
+	// (GET /v1/tasks/{task_id})
+	GetTask(w http.ResponseWriter, r *http.Request, taskId TaskID)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -773,6 +1618,73 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// CreateBatch operation middleware
+func (siw *ServerInterfaceWrapper) CreateBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateBatchParams
+
+	// ------------- Optional query parameter "skip_validation" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_validation", r.URL.Query(), &params.SkipValidation, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "skip_validation"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "skip_validation", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateBatch(w, r, bucketIdentifier, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // ListBatches operation middleware
 func (siw *ServerInterfaceWrapper) ListBatches(w http.ResponseWriter, r *http.Request) {
@@ -819,6 +1731,584 @@ func (siw *ServerInterfaceWrapper) ListBatches(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListBatches(w, r, bucketIdentifier, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteBatch operation middleware
+func (siw *ServerInterfaceWrapper) DeleteBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetBatch operation middleware
+func (siw *ServerInterfaceWrapper) GetBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PatchBatch operation middleware
+func (siw *ServerInterfaceWrapper) PatchBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PatchBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PatchBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelBatch operation middleware
+func (siw *ServerInterfaceWrapper) CancelBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddObjectsToBatch operation middleware
+func (siw *ServerInterfaceWrapper) AddObjectsToBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddObjectsToBatchParams
+
+	// ------------- Optional query parameter "skip_validation" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_validation", r.URL.Query(), &params.SkipValidation, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "skip_validation"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "skip_validation", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddObjectsToBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RetryBatch operation middleware
+func (siw *ServerInterfaceWrapper) RetryBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RetryBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RetryBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SubmitBatch operation middleware
+func (siw *ServerInterfaceWrapper) SubmitBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SubmitBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTasks operation middleware
+func (siw *ServerInterfaceWrapper) ListTasks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTasksParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "include_total" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_total", r.URL.Query(), &params.IncludeTotal, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "include_total"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "include_total", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTasks(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// KillTask operation middleware
+func (siw *ServerInterfaceWrapper) KillTask(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task_id" -------------
+	var taskId TaskID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task_id", r.PathValue("task_id"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.KillTask(w, r, taskId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetTask operation middleware
+func (siw *ServerInterfaceWrapper) GetTask(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task_id" -------------
+	var taskId TaskID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task_id", r.PathValue("task_id"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetTask(w, r, taskId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -949,6 +2439,17 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	}
 
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/list", wrapper.ListBatches)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches", wrapper.CreateBatch)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}", wrapper.DeleteBatch)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}", wrapper.GetBatch)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}", wrapper.PatchBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/objects", wrapper.AddObjectsToBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/submit", wrapper.SubmitBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel", wrapper.CancelBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/retry", wrapper.RetryBatch)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/tasks/{task_id}", wrapper.KillTask)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/tasks/{task_id}", wrapper.GetTask)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/tasks/list", wrapper.ListTasks)
 
 	return m
 }
@@ -975,6 +2476,151 @@ type UnauthorizedJSONResponse struct {
 type UnprocessableEntityJSONResponse HTTPValidationError
 
 type UnsupportedMediaTypeJSONResponse ErrorResponse
+
+type CreateBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	Params           CreateBatchParams
+	Body             *CreateBatchJSONRequestBody
+}
+
+type CreateBatchResponseObject interface {
+	VisitCreateBatchResponse(w http.ResponseWriter) error
+}
+
+type CreateBatch200JSONResponse Batch
+
+func (response CreateBatch200JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateBatch400JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateBatch401JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateBatch403JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateBatch404JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateBatch413JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateBatch415JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response CreateBatch422JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response CreateBatch500JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListBatchesRequestObject struct {
 	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
@@ -1121,11 +2767,1493 @@ func (response ListBatches500JSONResponse) VisitListBatchesResponse(w http.Respo
 	return err
 }
 
+type DeleteBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           DeleteBatchParams
+}
+
+type DeleteBatchResponseObject interface {
+	VisitDeleteBatchResponse(w http.ResponseWriter) error
+}
+
+type DeleteBatch200JSONResponse GenericDeleteResponse
+
+func (response DeleteBatch200JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteBatch400JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteBatch401JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteBatch403JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteBatch404JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteBatch413JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response DeleteBatch415JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response DeleteBatch422JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response DeleteBatch500JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           GetBatchParams
+}
+
+type GetBatchResponseObject interface {
+	VisitGetBatchResponse(w http.ResponseWriter) error
+}
+
+type GetBatch200JSONResponse Batch
+
+func (response GetBatch200JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetBatch400JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetBatch401JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetBatch403JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetBatch404JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetBatch413JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response GetBatch415JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response GetBatch422JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response GetBatch500JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           PatchBatchParams
+	Body             *PatchBatchJSONRequestBody
+}
+
+type PatchBatchResponseObject interface {
+	VisitPatchBatchResponse(w http.ResponseWriter) error
+}
+
+type PatchBatch200JSONResponse Batch
+
+func (response PatchBatch200JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PatchBatch400JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PatchBatch401JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PatchBatch403JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PatchBatch404JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response PatchBatch413JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchBatch415JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response PatchBatch422JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response PatchBatch500JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           CancelBatchParams
+}
+
+type CancelBatchResponseObject interface {
+	VisitCancelBatchResponse(w http.ResponseWriter) error
+}
+
+type CancelBatch200JSONResponse TaskResponse
+
+func (response CancelBatch200JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelBatch400JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelBatch401JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelBatch403JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelBatch404JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CancelBatch413JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CancelBatch415JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response CancelBatch422JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response CancelBatch500JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           AddObjectsToBatchParams
+	Body             *AddObjectsToBatchJSONRequestBody
+}
+
+type AddObjectsToBatchResponseObject interface {
+	VisitAddObjectsToBatchResponse(w http.ResponseWriter) error
+}
+
+type AddObjectsToBatch200JSONResponse Batch
+
+func (response AddObjectsToBatch200JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AddObjectsToBatch400JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AddObjectsToBatch401JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AddObjectsToBatch403JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AddObjectsToBatch404JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AddObjectsToBatch413JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AddObjectsToBatch415JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response AddObjectsToBatch422JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response AddObjectsToBatch500JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           RetryBatchParams
+	Body             *RetryBatchJSONRequestBody
+}
+
+type RetryBatchResponseObject interface {
+	VisitRetryBatchResponse(w http.ResponseWriter) error
+}
+
+type RetryBatch200JSONResponse RetryBatchResponse
+
+func (response RetryBatch200JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RetryBatch400JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RetryBatch401JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RetryBatch403JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RetryBatch404JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RetryBatch413JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RetryBatch415JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response RetryBatch422JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response RetryBatch500JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           SubmitBatchParams
+	Body             *SubmitBatchJSONRequestBody
+}
+
+type SubmitBatchResponseObject interface {
+	VisitSubmitBatchResponse(w http.ResponseWriter) error
+}
+
+type SubmitBatch200JSONResponse TaskResponse
+
+func (response SubmitBatch200JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubmitBatch400JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubmitBatch401JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubmitBatch403JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubmitBatch404JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SubmitBatch413JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response SubmitBatch415JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response SubmitBatch422JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response SubmitBatch500JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasksRequestObject struct {
+	Params ListTasksParams
+	Body   *ListTasksJSONRequestBody
+}
+
+type ListTasksResponseObject interface {
+	VisitListTasksResponse(w http.ResponseWriter) error
+}
+
+type ListTasks200JSONResponse ListTasksResponse
+
+func (response ListTasks200JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTasks400JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTasks401JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTasks403JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListTasks404JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ListTasks413JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ListTasks415JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response ListTasks422JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response ListTasks500JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTaskRequestObject struct {
+	TaskId TaskID `json:"task_id"`
+}
+
+type KillTaskResponseObject interface {
+	VisitKillTaskResponse(w http.ResponseWriter) error
+}
+
+type KillTask200JSONResponse GenericDeleteResponse
+
+func (response KillTask200JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response KillTask400JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response KillTask401JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response KillTask403JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response KillTask404JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response KillTask413JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response KillTask415JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response KillTask422JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response KillTask500JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTaskRequestObject struct {
+	TaskId TaskID `json:"task_id"`
+}
+
+type GetTaskResponseObject interface {
+	VisitGetTaskResponse(w http.ResponseWriter) error
+}
+
+type GetTask200JSONResponse TaskResponse
+
+func (response GetTask200JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetTask400JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetTask401JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetTask403JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTask404JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetTask413JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response GetTask415JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response GetTask422JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response GetTask500JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// CreateBatch Create Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches)
+	CreateBatch(ctx context.Context, request CreateBatchRequestObject) (CreateBatchResponseObject, error)
 	// ListBatches List Batches
 	// (POST /v1/buckets/{bucket_identifier}/batches/list)
 	ListBatches(ctx context.Context, request ListBatchesRequestObject) (ListBatchesResponseObject, error)
+	// DeleteBatch Delete Batch
+	// (DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	DeleteBatch(ctx context.Context, request DeleteBatchRequestObject) (DeleteBatchResponseObject, error)
+	// GetBatch Get Batch
+	// (GET /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	GetBatch(ctx context.Context, request GetBatchRequestObject) (GetBatchResponseObject, error)
+	// PatchBatch Partially Update Batch
+	// (PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	PatchBatch(ctx context.Context, request PatchBatchRequestObject) (PatchBatchResponseObject, error)
+	// CancelBatch Cancel Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel)
+	CancelBatch(ctx context.Context, request CancelBatchRequestObject) (CancelBatchResponseObject, error)
+	// AddObjectsToBatch Add Objects to Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects)
+	AddObjectsToBatch(ctx context.Context, request AddObjectsToBatchRequestObject) (AddObjectsToBatchResponseObject, error)
+	// RetryBatch Retry Failed Documents
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry)
+	RetryBatch(ctx context.Context, request RetryBatchRequestObject) (RetryBatchResponseObject, error)
+	// SubmitBatch Submit Batch for Processing
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit)
+	SubmitBatch(ctx context.Context, request SubmitBatchRequestObject) (SubmitBatchResponseObject, error)
+	// ListTasks List Tasks
+	// (POST /v1/tasks/list)
+	ListTasks(ctx context.Context, request ListTasksRequestObject) (ListTasksResponseObject, error)
+	// KillTask Kill Task
+	// (DELETE /v1/tasks/{task_id})
+	KillTask(ctx context.Context, request KillTaskRequestObject) (KillTaskResponseObject, error)
+	// GetTask Get Task Information
+	// (GET /v1/tasks/{task_id})
+	GetTask(ctx context.Context, request GetTaskRequestObject) (GetTaskResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -1167,6 +4295,40 @@ type strictHandler struct {
 	options     StrictHTTPServerOptions
 }
 
+// CreateBatch operation middleware
+func (sh *strictHandler) CreateBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params CreateBatchParams) {
+	var request CreateBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.Params = params
+
+	var body CreateBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateBatch(ctx, request.(CreateBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateBatchResponseObject); ok {
+		if err := validResponse.VisitCreateBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListBatches operation middleware
 func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params ListBatchesParams) {
 	var request ListBatchesRequestObject
@@ -1204,123 +4366,547 @@ func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, buc
 	}
 }
 
+// DeleteBatch operation middleware
+func (sh *strictHandler) DeleteBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params DeleteBatchParams) {
+	var request DeleteBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteBatch(ctx, request.(DeleteBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteBatchResponseObject); ok {
+		if err := validResponse.VisitDeleteBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetBatch operation middleware
+func (sh *strictHandler) GetBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params GetBatchParams) {
+	var request GetBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBatch(ctx, request.(GetBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetBatchResponseObject); ok {
+		if err := validResponse.VisitGetBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PatchBatch operation middleware
+func (sh *strictHandler) PatchBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params PatchBatchParams) {
+	var request PatchBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body PatchBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PatchBatch(ctx, request.(PatchBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PatchBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PatchBatchResponseObject); ok {
+		if err := validResponse.VisitPatchBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelBatch operation middleware
+func (sh *strictHandler) CancelBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params CancelBatchParams) {
+	var request CancelBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelBatch(ctx, request.(CancelBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelBatchResponseObject); ok {
+		if err := validResponse.VisitCancelBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddObjectsToBatch operation middleware
+func (sh *strictHandler) AddObjectsToBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params AddObjectsToBatchParams) {
+	var request AddObjectsToBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body AddObjectsToBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddObjectsToBatch(ctx, request.(AddObjectsToBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddObjectsToBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddObjectsToBatchResponseObject); ok {
+		if err := validResponse.VisitAddObjectsToBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RetryBatch operation middleware
+func (sh *strictHandler) RetryBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params RetryBatchParams) {
+	var request RetryBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body RetryBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryBatch(ctx, request.(RetryBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RetryBatchResponseObject); ok {
+		if err := validResponse.VisitRetryBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SubmitBatch operation middleware
+func (sh *strictHandler) SubmitBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params SubmitBatchParams) {
+	var request SubmitBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body SubmitBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitBatch(ctx, request.(SubmitBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SubmitBatchResponseObject); ok {
+		if err := validResponse.VisitSubmitBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListTasks operation middleware
+func (sh *strictHandler) ListTasks(w http.ResponseWriter, r *http.Request, params ListTasksParams) {
+	var request ListTasksRequestObject
+
+	request.Params = params
+
+	var body ListTasksJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTasks(ctx, request.(ListTasksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTasks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTasksResponseObject); ok {
+		if err := validResponse.VisitListTasksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// KillTask operation middleware
+func (sh *strictHandler) KillTask(w http.ResponseWriter, r *http.Request, taskId TaskID) {
+	var request KillTaskRequestObject
+
+	request.TaskId = taskId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.KillTask(ctx, request.(KillTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KillTask")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(KillTaskResponseObject); ok {
+		if err := validResponse.VisitKillTaskResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetTask operation middleware
+func (sh *strictHandler) GetTask(w http.ResponseWriter, r *http.Request, taskId TaskID) {
+	var request GetTaskRequestObject
+
+	request.TaskId = taskId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTask(ctx, request.(GetTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTask")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetTaskResponseObject); ok {
+		if err := validResponse.VisitGetTaskResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts40uiroHhOVeQqWpZ8yWSUX56Ms+Nvc3Elnp2tiVIiRLYkxCTAAcA42pSr9iHOM3wPtk9yqhvg",
-	"VZSlOMl8u1XfP4nEpdHoezfAz0GsslxJkNYEk89BzjXPwIKmfz8V8Q3YywSkFQsBGp8lYGItciuUDCbB",
-	"9QpYIcUfBTBRNWNqwewK2Jy6B2EgsGnO7SoIA8kzCCaBezerOwVhoOGPQmhIgonVBYSBiVeQcZwUPvEs",
-	"T6nfjZ0lkKkgDDL+6QXIpV0Fk/HxkzDIhKz+h4Fd59jeWC3kMri7C4O/v+IZmJzH0L8OWb4m4BEYMJYJ",
-	"w0ysckiYVRMmrKF2bADD5ZBFuVZJEeMgUTiVUbY+rEaJDpjS1EEkbBBJM4sYlwkbH7N4xTWPEcshw3Gm",
-	"El/zeTw+PklgcXr2ODoYsouPoNdMg1GFjoGl4iMYJiTjNaRPmZIE7lTewPqRYUovuRT/4AgRSxQYJpVl",
-	"6lYyLs0taMNOR6chS8UN+K7cVu2mEj4JY4dTWe7ZCnhCW+N37e+HNQ73268aQV+8Y3c4g8mVNOCokSdv",
-	"3Kbgv1hJC5J+8jxPRUxrPvpgcD8bEHwOQGvlSddykdJYfmHtFd2FQQbG8GVnqcy1ZllhLOFzDgyy3K6D",
-	"Cugatgua7S4MjOW2MMHkdDQKA1PEMRgTTBY8NXDXxNX/1bAIJsH/Oao58ci9NUc02BuPBIeSTbptUGrG",
-	"04XSGSRswKWDEYlQQw7cQsI2FxUyw9cHQwT4udJzkSQgvxa9skjTJirrgSt8VY960HXyfdF1A2uW8TVt",
-	"ZKKYXQlDy7+UFrTk6VvQH0FflKv6logop2BuDuYmqZDSB0EDM2ffm5CMg2rBRQrJUyfCVbJmEvBxzLUW",
-	"JIEclA5rr5R9rgqZfD1LNlSBE/OZMAYlAYkBkoGV3mizqlNTtKELhGXC2t09ektQe0ju9Psh9pVipohX",
-	"TKvCQthQMkp7BTlk532PUYtyqewK9FS25HopyuETj2263iLNWSXM78Lgiq9TxZNrpV5wvYSv362Mf5rN",
-	"1xYl83h0+uTsh8etLfHC0NGPMCzFWTUCKJlvz1z3ans6IG7u0vjkz5GjJcwKqX7MXoqfiNJ/lbywK6XF",
-	"PyD59oLhI09Fws6vLlE+1UhpTtpDt+PvixEPDmkWx01hQ8UozQp5I9WtHAah16hEG7/99tvheWFXyM8x",
-	"tz3m1nl6y9eGRT8B16CjkN0Ku/JmFzeKBqzXsWEY0G7kWuHC+TyFC2mFXe+xKfvh5pfr66u/4X5QZ4/2",
-	"+2mmYrqM29itBEFBK48NnnNjz68uHxnWM/KBJy5T5LnSFpKXkAh+TUv+Wib1vWcegRY+2aM85UK25ecz",
-	"1+wQJ3VGzhxYd7qQLZVljSEaNLoJew/3nv253IubEXUXEQ3JE/ADO6PSxqseAmVz2kiUwV4eo3U9/wCx",
-	"NSHjhr0Un3KAm0eG0RAvVQLpkL2W6Xoqo8q7iRCU0k6mfkI2ujpAnnrKX4AGGcNUekVsQCaGAbkBCwFp",
-	"4hwrUfYLqR/KEmQC1ACG/k3l7QokK6QBb8w36ITWNRMJ6lL8xcfz4/gkOYWzxeMgrP2ytq8VqzQFMuNn",
-	"IjHB5B0+mXnj3ozGwfswiDUZmTNug0lwPDo+Oxw9PhyNr8fHk9FoMhr9juMUWhNFkpofhUHCl/SnEoqe",
-	"jht/ZqbIMq6Jv63IQBU2mIzv0EVxlsgsA8sTbnnZDfUIJDO3XQ5gL3G5FAswdoZCtpLCZefPQWVmSLFc",
-	"2XR9KDIkbCTk5mDv8N/sh9XJzY/ZcX76xxM04vDR8e3Zpyf/GMenH3+Y+0dn8kk2vjn98MNqtEQslQwR",
-	"PHv98urFxfXFz7PfLq9/mV28efP6zVvkKm5uHP7p14+LJ/BD8jg+m59yfCtAz/AFgvE+DKyyPC0xWDtR",
-	"P/367K8X10EYFHmydVNOJyfj33FtuVY5aCucn1VTSJ+XTG8foVMbsogoqMetHTZprpfO2jI9DD4dqkxY",
-	"51VV4qFBjH2giKQdaXA/iW/nkCq5NMyqDig1SXe0yiaNd6d0/njdqjHdAiAxITnnaUo+P+0IG7wQxjoB",
-	"AebRVEatOSK2ECmiiynJhD0ImUCTb93h2T5eQ1SZHt0YBqU4KJ1y34Brzdfb8Nzk3O6qf0NRUq/0lhvm",
-	"m7PBm+fP2MnJyY8HbSRv4X00G4gMkSIPkZP3pYO21OgjBXzD5iDkknm7AOEbHc65geQgRFsF15ByY8lS",
-	"VjIGligJT0lisjkslIayLw5jLNe2TcgjiliIrMjo9xZMo1RaUtCkdy0Ngde3kJpADBI3cLQmBPrptMQR",
-	"WwhtLBv4fxp4YhosELoeKbdobQtwy/bYwSW2t+rdJm01iWs7lbWo6oFU17BY2gS3bnIWOaMhI40mLEtE",
-	"wga1Ak1hyWOvHZ9WazWPWESjm4gZvmZZufAtYN5PfRtKiCeJQGB5etUSnB0C2DBTntNaSiuCxaqQyEbz",
-	"NaMpGPYP2UJplnNtBU9p9YWGNhk2tOBxGBS19TUrOWy8fUfc5NuW2qNRty3XjbpJwCCXQgIaS7eSlcMw",
-	"PldFUz4PPqg5EygzP4I2SO219Guv1Y03882CSTAaPhkPx8FDl9hjG/TxYblJasGium3kXOxb0MA+Ojse",
-	"ElJ/btjQCRZTzDNhLSRtZtu0Gr65JG8bOD2yXEO9C48MK9uzASqtyr5deHnpkH9AQXCrdLXAW43Lk22x",
-	"X45ljkote7Sh+Y/IfhkNc67/KCg38CCWfBh5PtcAh8gjFV12aO0e828v2tpFVCIxHYulJDPR0LFfRTT7",
-	"EElpgn4OeJq+XgSTd/f7X9fc3Lx1fe7eI1IXvEhRkf/85vz59bZZKjv2ftMNmzX1bkNGOB33CEXDPWzV",
-	"ayY/iKqatnUX6NcSucHqNeMtaEk1t6F76gPvTuEirNV23YtlARoxfSkXat+dbFn/n+udGfdJZllkc5ec",
-	"6yygrV7GDStnvK9VY328Yj+CIoOYQhxteqq8lt45mq7MDiuV7Lx4xeVyfzPVeUMPN1Pvmgmxdw3f5X1X",
-	"etyFLuxAcY2fKVyzheDILKAYBPGC0gw+UVBJafZBzfsCEY1Bh1N53QwssK1xhXlhWYRLNZZneVRbWwrM",
-	"VEpl2Y1Ut0xshhP4YgEx7gpZM0Qx1aNExUWGdnvDae66wxV1II1lfAmzaoVBaXp57Emwt0rfBM3QVY0O",
-	"hD5haGXwBRq/J6ORCdqaQoPV6xLQY9qvWCEWZqZYLsE4zLuogLF+gmwOSeLzCCWCNonnZDImHwehgTmP",
-	"b9w4G751F13782yJTGftO8ooR/t6/t2yZ32ie29A+jf861RXg1z6vSf/2tlpznloc/0mkX2FU1CKvZ3R",
-	"y2fcwlLpdSvwuinEyLaUlt1qJZfeFQCVp9Bew06q38Dtwwyml+gT16Y7rbljMm3w1F6GUi/j9aLDKpYo",
-	"D4Ow3g+skg4P2jrP2n300/b/l7CdjJpy4YHGRiVMtiozL/9jin8k92qvUgDtob3uWmKqDw3e7XxkWNUw",
-	"ZLkyRszTNYsLy8xKafvAHegoygYn1byxVWeWiZEeo6GHeri3B8qYkJmwyLWP2L/++f+aXl4Z5n/Komev",
-	"X7y4eHZ9+fpVNJXYrBZ5atGK0JCJCkmDbg68hpQoft/VwNVj4trqbawabOxRW270izv/1sHfIF5HOINo",
-	"wyKokR0dTKYySiAHmYCM1xEb8DLLx3Ie3yD5K80ylRQpHIQs4nVKTygZscGcJ1OJTXyvWAPl8HmKJnv0",
-	"sUp0RWwgZF5YHM+JxYNwKiNdSCRQmtmTHLtdiRSYLqREZIYs8lo/QlxT1MOEaNEUBpKpjJWUfi+wbVkn",
-	"ELFBBpnS65AlwtyE7I9CWW46e1OvPQiD9uKCMKihD8LAQ4r0XhkhVVFCaz/rlv0bus3c68h+l0likecH",
-	"F2KPaN8Y19BNKU3ljpxSafpxl3h1FmDkU4URs0pN5YAiobde+KDk18CkknCwYfX9j5ZttC2qBihfp9go",
-	"SIwo6Gi4L13gg6JSW22Cc9wrS1u4zRrYE49dQ6tnJkt5RKpvpMm0WmqekdBs17dFbHA6GhETb1Qo0Lsx",
-	"smO7yIuen1Cf1pbS81Ns/xLsSiWvlD1PU3XbHO4sZJxl9NpVO+bcruqk+4p/BF9DEFHfCIfrKyjB0cYn",
-	"HvAtaWtqc4Yj9BRkRWxwNhp1OaJDpH3Vp02VV+62b9en7No5743Nqtndifq5StbOXnRunX9a2CovXssz",
-	"Njg9PsYVOBHjokFewoBbY4+I6c9aT+UOEeNT/iRiNsTIf0IZWFvaVBDvtPi9oG+F2zY1+C/X11fMNWCx",
-	"SiCsajVbPE6gbaYXKmAb9hDBHfbX29C7Ya0C6X9TffnOfqa5UilwuUG+fkFlBqeXfEsP5b/UnAJa/fGN",
-	"ZjCjjnN0whrdsSa+Gap/BNuCcVqLpykOIqzB8QyJhSHbHgKZyo0YSDsH3A6EsCoOYleQbRBzDCl6NFXY",
-	"08UR9iqc8MvYlqU//hEt+8oInfnoO6V/kkITU8/QqT5+fDIajfpqKHy1QIXwMqay6Q1rvp59UHNXgaD5",
-	"2oU1Zz/88sfxi+zvPwZEz/qeOo/Hvwd9VQ6bmruLsD7+QFsLtAsSky9WRVlJcX9Q8we7gbvS/d1srJ+P",
-	"ch+djNyXZegzIS/dy/FmIrVNC1s9QwRkIaQwqyonI1APEly9PuCDcNRDc12Qfm6FgxyClIV7tmVXgrxJ",
-	"0d3ZflG3LFU+TYCTaS6p7iITaSoMxEomHRyoAkHYCo2LsH1hjvqcKQmHqahitF4LhZX57HaoChw8PMZk",
-	"dvoKZfLog5qXqQeCQiq7QrcsEcneSYiNuPSecbmuYOmNKgC36OJVbd3hFxZ1hFC0K2C3wVFNmfV5a07a",
-	"RczvyyT1iruHxpj0XkzsG35HHv5m2b6ri1c/X776y35BnTY99JkIfVW2G7iqS2d77Fgf5SBrlr3y1L5Z",
-	"b/lVznG0xfclNMb2Ez6hqPtoNKICipyqE0ejcRikKqZMkEqQb1KRCYuYyMySSr5zF0cr0PYAloIxrj4e",
-	"jfg/Cp4yqxgOW1M8tplhmxk1CO7eb3GHW8U79232RplzVyPd9ezcC2Gsr2lrHMjqbBxVtpFTkVMkCY27",
-	"ZjVcuaFD9qsrIndmmEHfYyrFUqpyB/3uVXXUB8y9Nf12mMMzbkEYqMXCgKVqrb0skqZJ0GeypmsXUCSL",
-	"UxnYNBhjJS0ngSxMs1ZQJE+nkgIsSjM+R6eeZcBlmYdzmX/2G/mw3iUL2VzZFVVid2sCuwbHrrN190uO",
-	"u5I6W0KizkwhKiuBJKQ9OXYT+iQT2Zz35JycGOkKZd+/keIqUWsV02AL3a4vGRODlTvaC2gHzMenQbti",
-	"by+4euExNyJv1wLe49i16cSdbKAKGmzuCw77qcA1wYmUhC+U1WEXjP96+/qVC2ix1znI86tLdjIcoYJh",
-	"UjkoECHoTlU15I4gptJRt8KFfORpAVRRjz14ktEZWPwt4RMlaGooQuwp4jo004q4Yqf3O2nxPeqXpTr0",
-	"j5tL3CmMtoVL0NksxZDfmI08lilSawjj/74l8v31mveVzLuHX1Ipv19x+/turdkDy7++W/V9b6n9l5XX",
-	"f0+f/mTU9ukpfTtzGJi5snDn31ctfCBrRibGzClLRx9Vk8qsnVk1c0ZvZ5B7QgdndeigSz79IYQPau6f",
-	"5dxRbBtNOWiSxhL31D1qGuq+zsKtuIvS1ssa/AUg7yYEvn9ZxqrKuwZ2RCfOtkQn9iIMEmOju29z7KIa",
-	"payc2TBHKpnUm6omd1PCLRrFVBT+ZU5eXxV3C57P9+pGnqa1fkR/tD745qg3dFYamuROZ7syWTQzuuUq",
-	"X6SzO45GiaM28H3+RkOR7JH7t4XPClPoSWlvoE3lVB6yyLtC0YTxOIacHLhbLixV1Cnn1A2p5eWr2dWb",
-	"1395c/H2bTQpvT336urN62cXb9+6cbpnF+auCL7iNuP6VAQbTar4D/Nh4EWRkp3YbNY8W9To8pQZldVF",
-	"zi5OwQa+7HwqWTlmyAyATwuUUiE6cJM8P7980QakkE1Q2KDuW/Z5dv7q2YXrZazKc0gYpekLA7p28lzb",
-	"X1/99dXr315FE8JEFSRHf8lfwpCABZ0JWWL07V8vr65ocGxQITOsQiFUTeLaUu1qNKkOsyB1Yq81NIKM",
-	"run5s+vLv13gZtMlHPWVHEIi4L7Rm2e/XP6NJr+B3OKcFKkC3Wr29te3SDzULucFQZfxNa4GSTmjOafy",
-	"mtbFU79sNKbcIXyqaWR8yYWcNMkhnMotux5WOxU28E+zXKk0FXI58Vn3BpqFqYk8bFMxU3oqm8Qbslyl",
-	"qTN04ZMTNoKjeIhv1GLhiB6xzy0bM4OYnkoKy+HDIsddORkxw+ZgbwFkSQXmKdGIIxDbRkg7k19HJhqA",
-	"BmFQA0kVGLWs33b2ziEKG3g8BWHgyTAIA09eQVgVPjvKwB9+97FVucPtwoCWqul6X63a313SSS3cYX9/",
-	"046vcekkTZojTqbSY8gFBlEPJAUdq2ngy0fGnIRiA9pOPpWR14vRAR03laxaCEpFh7CvS7KEzPkMwrIU",
-	"+EcwVM+2pQQVXf7G5SapcBef4HvussYHf2Jm5n+tuP9cK+5r01Hl+YXGCQCv3f/MjBRJgX+LlBRBUuek",
-	"WpaA0sihG0Hu+2rxt1czfmUmq5dHt2e1UliUxbWkH53m9wd3W4s4fnDGa4d02A4cCumyiMmHT9tWI5PQ",
-	"SXKMvh7KXgG1HchGylY1TpV9a9ztkaH0TUo4kGIfNaO032o/985gEs/0pTA9q5Ts1IbLC/lvmeL8hsdb",
-	"W8Wy1SK3HHZ1Rz53J0rvr577wkQpAvRvkCl1mnfbafZHpl0eQyQBjG+mUQmVe8O9UZmzJ9xd66AX7o5e",
-	"9EfgfMibDpXSkb4Ha8iWMfIlBZ9XdUe2EMtCg+lR4E12exAh7p+I/g7mwxYjbJcVwZu3BdB9Ar379W3P",
-	"KW+3CbdL70H7eDJBdkAQs4VWWUM9fxsx3jJN+w+nVCIc0RYyf+9PVB5dpRtAG+5OxAY1rk3nOGJl+24g",
-	"eK9iAppxWzXBfXdznP3+H1husON4sReg2GaTub7XyWHyK7ZBEzJ/GclTtuXqjvp+qfsuHdkRDq0AaZNv",
-	"Xzx0Z+3FawnNagt/QoNMlbosY5CvEy6tiB+ZA2ZWPIchi1IVu+twzXLXyYW9L8NqF2eQgUxFxaGbILaf",
-	"orr4ShcpIO1PZX2h8WZY4H+6emPDA3UAfdl9G7jUR4bV62SD6PM0SGEaTAiAu+igvj5lxU3PHRsNFGyQ",
-	"icfJ54DLtWfnXcUEnzuGZ+NJVVIc3r/OLhh1OctG2qI3ia8WC5AJ2nSUvg7JyqSEOP33Gq5x1oViSBKa",
-	"h6DIoTro1iCM2+lpyqwueAyf74LGm0NzI/JDlbv1HeaK2pWr23IxSbzlxo4Ji5AKHStVrh6jMxCD6N2U",
-	"aHQahGzqyHQavI/ozqOpjNy1jBE7YhG2r8eoCIbOe2xcOdUl+0r914UJW7e9rq/oyTER/zzglMtDOG7v",
-	"Iy/1oYMJi0AWWRSyaEmZAd1gWRJqHTbGlsLfsYi/3ZzV3w8G7TB3vaeTiY668B1Z8LNFeUoGH2UqgXTG",
-	"rdViXlgw5Tj/+ud/dyuAuuJk16ETpC+H/q3HTlB9Q1xoYddvURj7++Doks7zwvbdkyirS0K9Qdu8qTak",
-	"bUVBH537Q0L0fMLcxZ9sWoxGJ/ENrOkHRFM5ICuOJme3SifImDE3cCikAWmEFR/hYMj+CmvDUqVu3OW3",
-	"kbmZpeIjzP71z//2CQpzM7NgLD0ZsvP7LzClBdQ3pI8psDKVUfcm0xJwXxXo4ESxRk/rLVhZm7uLKsXW",
-	"iH6rGA5kQjICsdi40MGdaCkbnV9dktbk1d2iLle0Eqbyulmi6Z74aKnYEiRobiFiA8VzcRirBJYgD6rr",
-	"ff6iWJwK2iKZTGVfUaRTrzdCHqocJM9Fde9Rla0zLh1lLCoYbqdSF5IOplNX8LfYu+pNfFJe6l654zjG",
-	"kD0noUYXIYc+yzOVCLJx45TnnAQYtlBp6pIBLiNXlggiLRrlEtJuZVXQZypx1Sjib5W+qUAmkkUVQKi8",
-	"aAErDGscC4XEpbh4TfKDfrKeyg45shY1HtB6qo8KNO/zZ4OocUV75FMZqYjBlzX5e/hfXlKRgU49rZnJ",
-	"0RHuj3d/lF4e+U7mCNuSiWpJbJSo2qStIAzqW7aOh6PhiCpv3LYHk+BkOBqeBCF9yIEEw9HH8ZGzXc3R",
-	"540POtwd+fqAo1S4CtFc9VWKIh+Y+u4WaJ3Gblc4sEFUV1BFDMdxWj4k4pUsKku3mi9RFXpFnK595NZF",
-	"onyyE7djvkZiKx01IoaoUVEQuQBWq1qzUffgalGryofbFbfY0LFU5OofvCVMGjV6ikzsWC/nSzAIjeaC",
-	"7I6qvasBmMq66sJXO7BCWpEiu2ngNHsbVqXZEpAvfZoMzeCl1/FoaRG1XiYe+Z4EaGfrr39scdvqJkcb",
-	"XwdBE2BHn8Y3ONBw85z2Exobe9923CnVpcqxMnoZPCc6KWv9mlS1ACCDkDeiH+6cdwE9xb/d/MldMxPS",
-	"nvMtxWyrSatW5dTNWfqqk+lPX33yXeUPm/tW2aDJxlR3d3tfsNxT0N1zy3KnpHvIzl0B60Aqd+sypxzs",
-	"ga9oRdyX0NMd162PeRyPRt/svu6+EtAe+HuKQCtruF3YVDM2AX7qYO0DoVrTUePrJNRlvLtL60Z56nSy",
-	"u1P9MQ3qcbq7R/WJBuww3mOK7scCqN/ZPuvpucQcOx8f79N580L3uzA42wf3vR/OaBizrqq3Yca+e4/S",
-	"p+anpi1GSeQlFQS0dWTw/m6fQQkG4wvTe85sbyhunoth5t4NY5X1VHL3V1f4Sg137H2pGJpdw6M4S0rF",
-	"m0StuSZHR+PjH1CvD8eTJ6MnI1eD6NbanbK0C5ZaFbmzkjbvSilvCfCVKcP6Q0EdzN29v/v/AQAA//8=",
+	"7L3rkts2tij8Kih+X5WlOXRb6raTjLrOj07sZLyT2D5xZ5w9oUuESEhCmgIUAnRb8emqeYj9DPvB5klO",
+	"YS0ABG+Sum1nssv5kbhFgrgurPvlXZTJzVYKJrSKZu+iLS3phmlWwq8vqc7WTx+bP3OmspJvNZcimkWX",
+	"a0YqwX+tGOE5E5ovOSuJXBK9ZmRhviKjdKGz9TwlVORkekqyNS1pZnom12smoKVi5RtWkg3NGeF6fBLF",
+	"ETfdb6leR3Ek6IZFswj6m/M8iqOS/VrxkuXRTJcViyOVrdmGmvmxt3SzLaC5aU2ni9PsLH/IHi0/i+Jo",
+	"Q99+x8RKr6PZ9PSLONpw4X/Hkd5tzYdKl1ysopubOPqyyq6YfuqXdtsdgM8HVgPv5vVHxy7rSs9ztpF3",
+	"WM3LK779Oy14TnHy7bV8z99uGbu6p4i65ubstCTqim9JtmbZFRcrotdUw8rk4heWaUXYW6404XCMicA1",
+	"nRCzKSVbspKJzJ9uLpkiQmqykTkrXA8zwjX2r7APnqt7RK3plhEpil1MrtdUM9OBXnNFFN2pk0S4Pf21",
+	"YuWu3lQz2/mbeonhFuZsSatCR7MlLRSL6y3FvbbbtZCyYFTAfl1SdXVrqNdUXZFRav7pA/oh4Ib2R8M2",
+	"tP7r8gv2ef5Z9mjxkN4BGn56RjdMbWnG+lco3GtYlpkVM0etiMrkluVES3N2CtqRETtZnZB0W8q8ykwn",
+	"aZyIdLO773tJx0SW8AHPySgVqm93YmL6SYR5TRfZ9PQsZ8uHjz5LxyfkyRtW7kjJlKzKjJGCv2HKQB6t",
+	"Z3pOpGAIRldsd08RWa6o4L8BMNQAKK8FoUJdGxz0cPIwJgW/YvZTqn27RAB0B9C2ZjSHi2oP7af79R4e",
+	"d3D1Bt36xG7MCGorhWIWKec/4KGYX5kUmgn4k263Bc9gzQ9+UXjR/QzeRawspUVkmvIC+rILa67oJo42",
+	"TCm6ai2VYGuyqZSG/VwwwjZbbe6hnXQ9tycw2k0cKU11paLZw8kkjlSVZUwpexdvwr36/0u2jGbR//eg",
+	"JkgP8K16AJ39YDcBt6QLtwGkbmixlOWG5WREBc7RAGHJtoxqlpPuouJEKLobx9hsWSmWk8WOUFJWBWsQ",
+	"thmhBNfUhhpaFPIaseSWlQh7I7vZM5LiR2lMUmjI8jk+YSodx4SKRCBqNPeEFiWj+c4iWBw4JtSSVmmw",
+	"orlRiv/GDJjexNHXslzwPGfifYFCVEURAkDdsT9l/6jnkM8+7iFfsR3Z0B2AXy6BNJyYCTwVmpWCFi+B",
+	"5jxxq/qQG+GGIDgGwUH8pvTNINiZRx8b/C21XVJesPwcwUbmOyKAhma0LDngTZwl7tozqb+WlcjfH5EE",
+	"7AyyKhuulMFfgLwAc3vep4lgkNWCA12aucxI83O7vW6qPSD38ONt7DNJVJWtSSkrzeKa4MSWxYvdjSyB",
+	"/p+Qi6CN44tajQw2oULqteEdQjo18vfbN0hETY1laQclWsqxJ2TsLc10sTtMy27i6AXdFZLml1J+R8sV",
+	"e/9j39C388VOG8I0nTz84tHnnzXO1tICBESuSGFGNQwdFcS2J/i5P+fWFLvHPT37fciImzMg2yn5nn8J",
+	"V+ZHQSu9liX/jeUfHsMAC0suXjw1iK7elHDQngsw/bg7YqcDhBWvZRxQWFmSSlwJeS0Mh4vUFGDj1atX",
+	"9y8qvTaIIaO6h9u8KK7pTpH0S0ZLVqYxueZ6bblOqiR0WK+jwxfBaWxLaRZOFwV7IjTXuyMO5bi9+dvl",
+	"5YtaarLbvh9malEH7rFZiZmKYXLJ6Guq9MWLp/cU6el5bIFLVdutLDXLv2c5p5ew5Pe9pPbrud1Azd7q",
+	"B9uCctFExF9hs/tmUOTxFoy0h4vJSmoSdBHAaHfuPbf30e97e81hpO1FpCcgCNmOzbgXef4c5dJLCUqP",
+	"gMNuDmKbGRGZ5jn8Qx7/cPH1JeLuE/IjXgay5KzIFaElI3wlZMlyA87BUSG3N+e5imY/m1/zR+KLzfTq",
+	"4S+fryer6PVNbKSGLSs1R8Y//GD/VuEknz5WEUoPTj75OezjtT86fGjOCdbec1EDwmSJkBGycCtiQhWp",
+	"VQjQxfdG1D8hz0WxS0TqVR6pORI3HfiOi+BTnP65xQBWjZAIy9koJnJFGEiDsLnIlnP3XQzfGZxqkIEh",
+	"hQp+JQL0TZVQzNDBRPRqKdYSTssu1IiXmmyk0uTslHzLvzRj/cfL589mKGV6Bt8KAdmaihWS31FWGiEj",
+	"BvDwW7RFDl5Viw3XcSJKpsvd2IoaFvE9nExIS4CqeX4Y5lpWRU62VKlEcB2TTFZCc7ECXQlIBBYdmmeG",
+	"TVaaF4WZCSz81ZoXzDUxBwAyBMoyXBG6WpVsBQLSspQbeKs5K1UiRqn5Y27YFyPBmHVSeIctYVlKcYMf",
+	"GM3W5MWTZ4+fPvsmTsTTZ/MXPzz/5ocnL1/CAQny1fPvX3z35PLJ47j+c/7q6eXf5k9++OH5Dy9RPajk",
+	"BuQurlUicplVGwPhlr0FMe3ri6ffPXk8npFgiHriS14qDVO8pxKhNC31uf0EB3DzN1iSjAzoFFQblszA",
+	"zctvn754YWaYAkJNE2EamLZVycbnhBWK7Zu97XxNczvjYA3tr0/sIHNVbTa03KW4TXC2oBvrdmE2Bi8C",
+	"DLPYoTDyFdVsJcsdai4CVOM1qP3aUX8/m2rGTBYFA52FQ1KZLOZWk6EmU4NBENjzOdXRLDqdnD66P/ns",
+	"/mR6OT2dTSazyeQfpp+qLIH+gHQwiaOcruCHZ4Es1Qp+uM0Aws83TFY6mk1v4sgJMPMN0zSnmrrPDNfI",
+	"8nmIJC1/RQVfMqXnhqXyPJf7+F3kpRPBV2td7O7zjSFjBh12UfTn67Orv25Otw9//cLIfubR6fWjt1/8",
+	"Ns0evvl8YR81EXlN/qJekDE01GoB+zV89d2LZj8btC01LdwO1hqjL3/86tsnl1EcVdt88FAezs6m/4g6",
+	"tKWGkD6VILy9pwjPYzKo1m+Qt144a3JwcfT2vtxwjSokzwwEwNg3FZ43leyBxWHBCilWhjS3plKDdIuH",
+	"7MJ4e0hUPtatguGWjOUqBlJRFDWyJKPvuNJIBpm6l4i0MUZKlrwAK4gUhOtxTLiR9tp3tu+uma1SPZxw",
+	"HDmi19Jp07Kku6F9Dm9ue9WvnIEGV3pNFbHNyeiHr78iZ2dnfx03N3ng7hshAcDQQOR9c5OPhYMm1ugD",
+	"BcR9zNA6T9PIaHJ/QRXLUZWHaF1poFjSkPtcCnYOfAFZsKUsWUgygUw0AXkC6lm+qTbw98BOG6y0Ag1x",
+	"71oChNe3kBpAELMbCmqax7jEiSVmI/urZDRXwRWwNBfJF7TR9e6YJTaP6ucubIXANQxlDai6I9QF8kkT",
+	"4HbhzbJEHkgp1yTnORnVbGLBVjSzPOC5X6u6Z+moSomiO7JxCx+Y5n7o6xAhmufcTJYWLxqIswUAHaHk",
+	"a1iLt5sBVUfdMgxBzPcxWcqSbGmpOS0cl6Fa4oKngqdxVNWy1tzdsOnwiVj+fmCpPRR1aLnYaxeAmVhx",
+	"wYxIcC2I64bQhaxC/Dz6RS4INzjzDSsNs6hq7NdcK/Y3t82iWTQ5+WJ6Mo3uusQe3qDvHrpDkkuS1m1T",
+	"y3uzkhFrYmQ5kD/sNkbEgqy9bol5PVzDB8fkTQanB5eXrD6Fe4q49mRkiJYXUZYWX+Lmj8Hip2XpF3hd",
+	"muWJJtp3fakHjso+6FD+B8C/TE62tPy1ArP4na7k3cDz65Kx++aOeLhswdoe9u8o2DoEVDxXLY7FgVlo",
+	"3HkvoDkGSBwL+i6iRfF8Gc1+3q9CuKTq6iV+c/M6ro3oESg7hkbxfOx+1g3U4AHdDXAE0rh7BjXsuVa9",
+	"bPKdoCrkrTu6HmFugy53hDZmC6S5Obtza2VEggu2fndce3eZsxK8DcRSHnuSDe4/cG+Y9mFmUW0W6KPQ",
+	"WkCTvEwDLmd6LFejrXbyOIAChhgUmk148lJL7xihKHOASwU+DxUxR7OpKA3dnU1taddq2WVQuQaC+mNQ",
+	"zg4AHLAFoGmDuyBLwt6CClmW5Be56FO3BZ2eDOi3utqzRaVJapaqNN1s05rbkkwlQkhNroS8Jlx31Al0",
+	"uWSZORXgZgBi/COnoxjWa8a1y5mBsQ1dsblfYeRYL7t7gulrWV5FoaK63g4z+5wYLoMuDfN7NpmoqEkp",
+	"QNHmJnoK55VJswtzVa1WTOHOo1ZAaTvAZsHy3Jof3QZ1gedsNgUZx8yGLWh2hf10ZOv2dh1/Z2uFDxBm",
+	"gAzX2/vf34Ez60PdR0+k/8Dfj3QF4NIvPdnXyKeh8NC89V0gew+hwKG9g7YKp45rmFm6SAx4S6HJdSnF",
+	"yooCTG4L1lzDQajv7O3dGKbvjUxcs+6w5hbL1LlTRzFKvRevdzu0JLm0c+DayoHexHino7NXuw9+mvL/",
+	"ig2DUYgX7shseGQySMws/s9A/5HvpV4OAR1BvW4aaKpvG6zYeU8R3zAmW6kUXxQ7klWaqLUs9R1PoEUo",
+	"g5tU341BmunMoD1MQw/0OIuJ0wmpGUmxfUr+9c//CqU8Z8w6J+lXz7/77slXl0+fP0sTYZo1lO2hhgZY",
+	"VJYHcDO2FFIY9PtzPbm6T7O2+hh9g84ZfQVatv0WyAsi2PVha2PIJ3jj89i+BTy+OWiQPKTt/rfYKJu4",
+	"tZ8k2Ld4xsEFx8s1SjtcUw2Q6XiWiDRnWyZyJrJdSkbU+T2QLc2uDIqQJdnIvCrYOCYprZ0cuBQpGS1o",
+	"ngjTxH6VlQzco2hhxJq09lNOyYiLbaVNf7gv4zgRaVkJc4lhZHstyTXY7spKCANwMUktZ5QaeATNkIqd",
+	"52IiMimEhVfT1rlgpWS0YRtZ7mKSc3UVk18rqalqwW+99iiOmouL4qjhZW1nanCCZ9S8v1cD5uuWHaDf",
+	"yxK36CPalElqcQaaIVI4NwD+lnE5EQesy449puiKglxyap0nUqKlTMQItMUuaMFQx5IRIQUbdzjjf6tH",
+	"XPMmBlN5P+IPinSzBS10cdsF3klzN8g3XZiz0nCEQxzTkfvYZkZ7RtLgUQAO7zBYKVcl3QBhadrrUzJ6",
+	"OJnAJe74bMG7qbmOTf9ZeH4G3zSOFJ4/NO2/Z3ot82dSX6DjcP36UUwo2cBrdEzYUr2u3ZDW9I1zLkjh",
+	"29R01+diZ3qbntmJDzjyQJtHpoceX9eUjB5NJu0b0QLSvnCEEPO707btBrG/9wLaE8qCqH4h8x3y1Cj6",
+	"2qeV9p5CNT4jo4enp2YFiGKsvzZiGHQD6EMx/f4riTiAYqwTFKCYDhr5n+Bh28Q2fsYHpSKL6BsqyS4F",
+	"/9vl5QvnmpLJnMXeeb9xx2FqXROMn2w3+qfXAxHendQkEH6H5Mt+3BMrFIKvXZCzcvWCr5Pi/kMuQOnX",
+	"rwMKFT61Lqil+mn3NbPNDPk309bMhtrRorCuNKY/BWhhIFgLoDMRHT1R007eVBYRrysCprINzBkrjNTn",
+	"VcOoaznKucQuY8iT4fSvRvrxjPrcWijARJZX6KA136hodvrZ2WQy6fMzsR4VfsOd3qmrMSjpbv6LXKCX",
+	"Rkl3qPqdf/63X0+/2/z01wjgudzjC/PZP6I+T5Au5W5vWN/9MLwWs/7kIK96TTQQ7l/k4s6i8iGXiLbF",
+	"2o4H9qGW1fJ2XgwbLp7iy2nX2NyEhUHp2UxkyQVXa2+34oYOwrx65eQ77VEPzLWn9LihMsMNkprtOZZD",
+	"TgQhRLdH+5u8JoW0phQzWEkF+KZseFFwxTIp8tYeyMpMYXA2qIW8pR3/gkjB7hfc67EtFYrrmF84Ia9c",
+	"ubseTh2UFZyB7Re5cOYZmIWQem3EspznRxtqOrr7I3WXbcTSq3lhVBsRz7fFaEiStpBQekip2blRIc56",
+	"N2i3R6vCPmtbL7q7qx6uPOoS24Yf8Q5/MIuodXY9TvHVhIc+FuEbJljJs8fMoLthTtecH8YAIYOQm/bA",
+	"xdYcQm9X4wERGBnThdRrq01qyXsBQ4nudm07P06B5VHAgJnz6BC4A8pwqsBLa1gVfnj84wAg5BJ7uEIz",
+	"98bAvQHjQ6feOde+eJLO0HWQSI98YrVXIKWQZxaLdT3q30vpkQ7oNOB6ZPqteQIWp8lkAs5DW/DMnUym",
+	"cVTIDKygMjf4sOAbrg2Eb9QKgpu2qEOuDE/JSMGUwkgwI5z9WtGCaElMt/X5mTZz02YODaKb1wNqjobj",
+	"2r5L3AnoaXMafSf3HVfa+nMOamW/Bq9OEBa3oCE0dzL0BHUH2qezTcQtlLbt88F9NkcQR3K5VEyDp+JR",
+	"nGbI6vWJIsUOFc0gSUjFuoJAJoWmQGi5Cv1keX6eCFCcyZLQhTJUecOocDZoq79+BboJHxoN2Idut0Xb",
+	"H7bNSB4Kot9PEW4cdDaQf22VNVvpCQ0X+uwUB7QGVpAl9thbkTy0kbX9PjDvuq3VkpRMV2XTt2oKF8yd",
+	"aO9EW9P87GHU9FY9al6981FXfNv0g90jsDfhBGP4uIsssc62/VCATcxAUrBb0uC4PY3/ePn8GSoqyfMt",
+	"ExcvnpKzk4lhHIiQOAuzIUZM9lFCCBCJQOiWZiFvaFExiB2rIHZmA8kuzN+CvQXjZD2L2HzJs1rl1tCk",
+	"m49eH4TF14aCrOR9+zhc4kFkNMQcPBfMoyF7MB0brqoKrWDH/7jhIf2+yvvCRfDhbaJEjjR1tf0s7+j6",
+	"+NEiT3rDTG4XWvIxdTVnk6auBlwX5rgDcwyJQL2Nb2EVlHNgMeZILBE+fBMvrsy1nKMw0+pkj0roUa0S",
+	"aoNPv2roF7mwz7YUIba5TVtWAjYW5kzxUSiAWR8jXHF7Sxsv6+kvmbm7OUzfvnTsp0sxdUDr9GhA63QU",
+	"YAAam9x8mJAj34vzGuuwIx4n9bppgBpBsGvDFENAxO2E974IhsZ83u2ljbQoavpoxJQ6xBuhN0YuzbDk",
+	"SLPRRdywGW1XrVvR7JYA6faoOfnXA4TCEJNDPKsKeFVo7zjV82aw7RZNiLAsR9KccRRpupB2L8YnJLVh",
+	"TmlMUiVLbe0oitEyW6MhxUspiYA+pSbe8kQWu16ZZUao2KHgs6i0JdGYCSMRPQG0e+Ox25y0vyYYJ+ru",
+	"iIOaLZ/jrVNzCwlz61rQ5azt6m9pffViG83fGDSS+2Cx0XdyxTNaPIfAY1mOz5v7tUeXVkMEbv7e/G/Q",
+	"gmhWbo4foGaqzUHv7V6W2gJSq3syAiJEMrlhjUs+Pp45fClL/RwH3cMckpFijHRFuhM8/fHJe/JvjVns",
+	"Z5lxyW2G+UNzwx97wY1ZhDdmz5pd5L5peLv1ogf5v3e1OIeb/Tj3GNYcNqPFmG/pigufqNGIHPOsKlXN",
+	"8MKjLejPLN8Bf0/xj7nivzErwm5L9obLSjVaA9lo/IDXyjsvh5JBjbvmjmn9kMKCazDXE+Ah25KAT36E",
+	"/bWSA0aeTXauqHGkYB/vxt83eZyblpwBbCh011326ziSlbbv3w2wn/1MWJPNugujdiyJ6urOmqC27+a9",
+	"8C3rBCzxR+PXzA0Kx+lo6PoZomA5ffxQ7XDYme/TdoxWnd1kRqZOL4lZIiApiPMxhawh4zgREIELLU8f",
+	"fRbmujXdsrc6Boex2omBfMu2mlBFVvwNEzPML9FR0Nb5UXnZyI0aaAlB82BoSCLSVhrU/20QWtqJLD/y",
+	"OvijCjRtp48+O5CuEvRkzozrFGXDZt0ewBqIYKRNrEl4O/FMt6sZSc03aSJGU4wKj0mKzHlKHuBLwJcp",
+	"+V9kOkYONXiIWUEMBz8+T0Qa4OLUnHQmheaiYgR5YJscAMKQTCfjc5ICSgHWNxFpgGxTVDWhZxYXWVHl",
+	"bA7v8cxcl3rNymuuwNMw9Yjf8tIN9I4stdXoIyHsT6MD4xv2GlcCXeGedN0ZPxr1eXjaoj1dYbAxdh+C",
+	"Sd1R2JsL2jnTndM4ts7jzubmYMkDliLnHXmn7rfDkQl0xe4pK4TGmNtm2hYm7+ZMEBxW38iA5PCe2XuH",
+	"+ZGCG9HWVd95Jk0w+Rg7bIFuv4AP8jxER5plW6/JxtW0iXs6rrAGmDsi/d02o3En9s8XGt1mmneElT42",
+	"94XZq/1RCi6Qx2XGWjqaicmjU6cHRUy41yjWQUuhDlVeC/CINL/va0Y3UTysV+2xRN815YELphfs2keW",
+	"g5NiQTMX0iyL3JAoSq7XsnBoyWwuZGLV584iUjAKOa11OyDjNms7KP/3HeQPTJe74w4Sgr6Cc3SJuVE7",
+	"xFWtIBr53LNcK1YsE9G2UXuiPT53ySOP0c9s6Nt5I/bsLLaxaBuZQ1R4SYXiRoQwQNXVynQ66LWqne03",
+	"/t3B9GfGNGfu2MYN3YETJiQIs2loQB4GtwfLcJKRnRE5ayLbs5vmsnsX0d6LOryj84IWRcAwB3JvcyFp",
+	"88PUz288s8AR5EhDxtd9kAjUqJORDROJSRC0QrWlKQYcUloU6cxpHrGzgZjme6oeDZmfoh6ybT/ugoYT",
+	"vdRwdiFVAz4QX59cqDZqol9ZaNOEqG1Ay7jopkfktMFZ79H7HsgFcvA619z07RBb6FOESx9RsvRZNFyO",
+	"8q7f+9jmRjQY0dDQGHFfGkpzKVhjuXaFEniexiT1IiwUD7DOAJATPcfMhtreoR347IHncu35is6EhKtE",
+	"1Cyx6/3cDHbF2FZhhi5WbrjBUVbVdstEeWFmY43ma1BewkLduuF/87Orv/422UzfXn++/RWBB+Bieh60",
+	"CSV509dOEa95bq9kQPpHzJJ7e+k0Pn0dNwN0p4FaoXZVa3UbTvd99N5H5JGz2DC/bb64g1HUa7rdMmFI",
+	"zJDj2Ec/tc6Mu8fYi2tawBwT9CqoAbfhS2GW18gLasgI6BdGyA2wfPyR0qW04G0YcdYZ2eiKcvRFlmXO",
+	"yhY6BHg9EiG2lQctUj5Md8P6DbGntI5tvk0qhYZK/2jd/P68ODXCtDEUnrn0SLLnNNs3thPMFirij9Oq",
+	"tzRrdWmauq+4DnIJyjJ1oLwNKM2z2h/yHRhQjjMlAYEy3GNMcglxTuguactsIB2hJOclaqDHLTbbvzCs",
+	"NlNZFEfQXTQL/Ve6nof1Z/0cGIWuHNuFv6D/I5gtSLrhBohJSlUWMFyG8UjNBy3AgN5v/PR7nc2BXdcS",
+	"N3DRzLwWrvdQrB6O0XuA4JVxII321qc7pEH64KbJORAqbpFX2wnDddj3fM2VhmDxXnfkfR/0nmx/4ajX",
+	"3WwEDIo8BPHnJctkmStM2MhEybP1xkiANlLBGw7uJcJOIXDnPidOIDATGA9EcNkhEsF9t+ZWglG5YcyB",
+	"a4HiufIxEaxQrMUVwZ71cZsNNX1XcSMIVTuRrUspZKXqmjgttW3Yy0mN8QwnWPOF1nnARWS+RxRmJw/S",
+	"UNpwiBVJRJ02/MKjZVvqaw9jlI6B0U3RaJQmIv3ZocvXUAGoeRQpygv1GpC2X7Ed5N52n5ov61zqMUlD",
+	"+5j5HRrQcAdrkxa8bzrvxj7NIeBl5L7bBrQU8WeKCFwu09j9jR9ZbgQTmpserCUs9ZEbLh6LjAzRta5W",
+	"NlZx3AivtVGFibABQuTCZvB2W24TQ9qImTr4ZV5WYu+e4zCdbW9srRMIYR+6W9V0+rLWgRAkuvrz39F8",
+	"GreeTP9oBtXTuxpUfW4uFGGCbO8fzjbaSdnVPbg7J1FA0A149rj3ore5kk8aUO6UK+JAbmE4h57Uwnc2",
+	"KzgA7teYuhGvqfISJ2D5EaTARcamdeoDV+Foo/nfaVGxu6aR9Rdu/3rQ7ddH5jnkfivj/nvN84PLX5Y9",
+	"guT2Q+U7D4vTv7cA9nqAI3u5J6tCM9WZriz/jVXJSqvXN7zOfZJaVVE6IzTL2BZiMa8ph3IjRnwwIH0C",
+	"LQOMnM4crOOrFz88/+rJy5fYTztVu3Xx9ERc4Tfe9SWd1ayDjdVbVgWEBoXNwlIKwSfntoSIzfZltYQj",
+	"m2U7EcT1GRPFWLsGxxgHQcVOOJFKhFNBbzPLvthvvrp49tUT/Eppud2ynEBWskoBJ+PCwKDtj8++ffb8",
+	"1bN0huWQXb6Lqshdgc2coc7S7aitTJLOoEFQy8Vx8JA8D9tCqt505nP3Oy/bHQvyBWDTi68un/79iTls",
+	"KLBal1vlwkzcNvrhq789/TsMfsW24NMCQeesbDR7+eNLAzzQbksrmN2G7sxqSqaqDcNqNJdNXaxhu7FU",
+	"IVoMQW00C8HBsGX9px77k4qD/YdRXsii4GI1swm0gm3mqgbyuAnFRJaJCIE3JltpRALQ6r/FC8xpQRY0",
+	"u5LLJQK92X2qyZQodPiACHvzsNqaUzmbEEUWTF8zJhwUqHOAEQSQfuW0VR/UmtsmA1RPEhLO1V5jQ6VG",
+	"vK7S7VMURxYMoziy4BXFPs8zQob5w56+aeVOuJnjq+G01kaHHsv1YqYrDm4oQeVUi5a4ilvCoumkJft6",
+	"55YNvWKK6Gs5I3vFM19X6Z5KRIAVR73aNzRFJGK/+IFlkbQtCc01GVESlk1KBOSSbnTcPGMzY894qTle",
+	"2yhuP8cw5+7zDV/ZolRmPva92wGLB5udupeNHoeY5P63iEdaL6ttIWk+MJh/KcWSl5uBt8j+NtsEWUeC",
+	"GJnGIGETezyGFza3c0kz7Vah6Vsp5Ia3dzl4zt6yrOp7saGalZwW/Df3kr2hRdXZ+fCpESIU083BUEX6",
+	"hpVqvjWYQq17FwHm/e4LXfIVOm3sg8r6NRf2sjQfW369vgP1q6yolGblfFHxApiQdbVZCMqLKI7e8JzJ",
+	"uWIrcwaQJjDn4e/mJm2LasXFPKuUluYwoRK8+9lAIfsBsBepIDNpJDSxs5q6drv90luLjero8S4E8Vka",
+	"kUmu2aYYqkFj1E9JqHD20SAJQ2rf/1/7Lh0ftnyFHucQy7ikGXt3E765r6749r7Tj97fSmjnVZyNzPKH",
+	"mEGDeAPc5eXUpqIu6HGWCEuQbLW2bM3yCiSrsBob5hSxws8IqCd1ej3Eq82KcHVZt/dLT+XsZ9z71hhh",
+	"fCDBuV6zTVAnvOBYQ9y8txaE8e+Y0+rPOMn/uXGS75vIy1XHCOpLWGHq98zlhf4rf4RkXlig0Wfzaghe",
+	"sjQ3tJMeaF+lh+Fc2e+ZA6z3jg7nAyvY0qVuB3EEBS0b6ddYxOmdc4UdwA7DkzNI2mkuramtKaQTwVom",
+	"t8n7z7IXQQ1PMkh2J4OaRR96747I7WabuHlYa0VwpT7QnI7O/QZ3pi/5W4++rp6XRfIfMjncByye1kjF",
+	"7hc5UEoNC4odTjF3hC75+BRzZkJ/gBxzSHmHnHLuqWZiUeUK+XYS0Pm4zKPm3clpeuS829zBoGdUeOro",
+	"LRs4QmHBqLtHX4TMyG2sPC/qD8mSr7zPa5OAh9ftToB4fAq/j8A+DDBhh7gIGtaihGqVvef1YavgDfOE",
+	"w9h71Cx+BzMbw4yt858nzx8GjTdY02Ezi982b+9PXWE0dP2pNzslo3qvVVuydLxvN1D/mDSMMOJQHsZ9",
+	"lV8f/eN/YKLGQ0ai2g+he7k+Vl06kCuGZhMT641+TgYKw9ZRrPtK2h5IOOIn0gTfPvPTweyGzwUL8xla",
+	"731gVerEh6PtLqdC8+yeGmPQ6wlJC5mB/n+jVodqPpAD2Q+9sriZ/hAYZEjHbh1eMv02rdPWllXBDOwn",
+	"YktLumHAq3fUAv/u/IgdCRQndLsIALPUe4rU6ySj9F0SFSyJZjCBm3RcW9DXVPVUcA22oAMmdk9Chd2h",
+	"zCLvWoxn8MT7391OyxfXCSM7nsW93phyuWQiNzwdJIiLgcuEtBPw+5y0q4SADkmwsHwMCFSdyMnpe+v7",
+	"BsveZgPR1DOSGijEq+RFPQLVI0bpzwnAaBLFJEEwTaLXKVTUTkS6ZjRnpQ2g1uu6Dw8wUCmjE3beBntP",
+	"/uvkH4PHXodX9biBw/25Q32Qu9y4o4uF1OUaZiRl4FVG0hWo/8vgygJSa11j05IbxhgiYpz+2P/8RRk+",
+	"TAAeRZyI0GXeAQc/X7r6IuYR6tqp1iVfVJop18+//vnf7RipNjo55AJs4Au3f7BgB2QdyqqS691Lg4xt",
+	"lAijJSsvKr3u9Ru9ePGUXLGdY2hluaKC/2adRyFikiqSXtjyKvB8Rr6EPklSTSZn2RXbwR8Q+w9cHAxO",
+	"rmUJbsUZVew+F4oJxTV/w8Yn5Fu2U6SQ8ooU/IqRVF3NC/6Gzf/1z/+29mB1NddMaXhyQi7crY7JhhaG",
+	"22G5ARwXz2gWYDNTkYeTqUvR8OrVq/sXdU0l5iZu0zTgPA1ag6f1Eay13kY3N4A++zT6QUVQLPfh0s6a",
+	"zRwVXOnY+gHEZMV0bO56to5tzuSY0DxPhGeHUcESk8yIN0VsvTv9Tcc0YaZnDFqRRSGvbZ6Kpj0VhsLR",
+	"r3hRjG1QWCYFyIzoCLDmysv4JC/5G6ZIupJkxQQrqWYpGUm65fczmbMVE2NfqvobSbKCA0CIvD+HBhLz",
+	"Ky7uyy0TdMt9DW/viqHQ10BpQ86oTkRZCYhPhE/R1uCyMZsnpfVW9sK/6eOEfA0oFOyxsTXhJ8JMWWE/",
+	"rh4NZ8ruGOYn4G98KjTYUiVxV3FlXsWUCLNqQ1CuZXnlpwwXxBAc2MonjclyRYLyXc7/jNYXbNR/iRLR",
+	"An7SgH3reY6ui95gjy75KpNbVMvRRHjbNBmlP91/5n6lNgM5yvbN70GnG5qdZqYjaLlghRQr5VRtV2xn",
+	"+NsAN7S8tAu+ZNkuK1jtAGM9YrzcZ+DbYH6a5ywfx7VeMRGjwDcEt83H6YzjwIkJlRI26nPU8CIZxwCS",
+	"ouHDMuS4BLtsnVjO7b3DeXh/lrH1YfGDn7tQurgZyxZb7TINAmgvROBbAe4VeH6Y+Na6xPhqLmD4guvg",
+	"MdgkEd1qV4JuXLC77cKhCO/UA7Ds+rOOFK2oA0R9Bc+YjSQwgGNw2lNILVkWFv+p2YMH5hZbkVyWqwf2",
+	"I/XAtAWxSQMpcxeqiwyjOHrDSoVY8/RkejKBfKuIHKJZdHYyOTmDbEJ6DcTqwZvpA2uSfvDOu9066n7z",
+	"wJqpIaGS7It1waKOdfT3QKYhEIPsLlpAtdvlDoEjvvyyWUbeXhsChH5f5sQ0cOpPhPnsKkxCZONBWHbF",
+	"codh96cdSgQmsOlNO0RG1garvANhX8TJeJaIOsMSdzlG+rIskT1JlhKh2VtNRmYE83Kx06iP+/Hy6/tf",
+	"jFvplwxP7v/m+d4Mkg7GubZ4D5I52JlxRRayEjmgPAmpLRJhhILYpfWzS+FahQb3Dd0ZpGOWwjUZQWgy",
+	"Z6W6lwgbvzOOyaaCzFkQxnN2Sr7lX0IpPtMnIrTm7WzPW9GdGWotr0lByxUob64tr2sTr0PMkYspupaJ",
+	"gEnE9VnIpXVeO31kt9TMJ3BuMFA0/Qxha24THTUcZ8eWxNduVQ1NochtvOioJ+LCJ4LuxLKMreCvZPHG",
+	"0DUrixrODlF97K6BSxXQYEsU05obWjLqTbtlM4aHE8XyWQlwdlqSnCsoZozOA8tSbs7JD08uHn//xIhM",
+	"L/xISWR9BzzufZp7jIBpaUEPbgXtQdVW3eQB3v6ndTU4IyYd+OblFd/WypljvvjJU2sQhy1H8aUR4aBu",
+	"gBGtUIbfbgtbHPSBkUwgjyqoXQ6ZDXpq3d40JQzryuL4LUCxp5PJB5uBzQt8cxMPROVaN5gaLwNaPjEE",
+	"4yHOo697P98H9ZXET6aHPwnLRuJHZ4c/8gUl8YuHh79wxf7gg+kRQ7SKRuJ3j45ZT7eaJHx8enrMx/bS",
+	"GpH6idBcg8D/6Ji976lR2RBHMfN9IIj+/BoyMDqrpb2kxN1STVfg0tPkKKLXps8jWYQHRhAa5hO+48pW",
+	"C3OJpoMS1c1UigZd+lDdlJh+UDnlWU4f2Ba8HMc+nrbYWYcDZBgC5m2xM1KLw3yAvdMg1XSKdtdGGY8g",
+	"ITYWKfEpsa/XVJuGKJv53HugXwVFUHpupEGU4XxmupJyQNO+PeLyRNTZr2zWR1IJzQuD+kvDHBi5sTFX",
+	"WRph1ywMjbOJgExwPSg5yBj7u6Dk90KwVmXTquECiM+D79cAJz5nYgBVS8ZAj0kDCoeFndGPslUVpu32",
+	"cxM68DTHfAmuBn5Q38oNHY7SV7YGfvQVrrnxZhy1b5UBTAZDAYI/jiL0VPrpIQ+tWj8n5ALzeI2ExLxX",
+	"KPGMbVqggMtSJ9HHJGh9tUF65t9THcTLbc2M9/XF/pPofRJEL6xY9YGI3jtHim6Q5EGoQdcoz7BgbZCn",
+	"hQuwsdhoGGI1O+0wsqaqph3G0whBG6PqF1UrSEityAYKJnMFnCRmBocy30wpsmCQlr7WxLhs9bLSoL6z",
+	"ik+b3zD95sklMbsDjR68s3blm5Qozet6BSA7jOOWaJgIpeVWWc9ovxtm5ra8HUqh2Mk95SpsGnFPodsz",
+	"pH64pqqPzOE2/36SB4z09PGdKOJHQpL99RUHpIDO5v+JBj8FNIjAcZj3j6MV0302LLzhUrA+nV+NywyZ",
+	"FaC+d2x+qDWXZUO/Hah7HhL2lma62KGxCoI3DKmuQxvYW670CXkFGmNaw3Gtua7TirUzh7h81XXsmtXa",
+	"nWMYJNdkJEvElaBuHsR440RQhSkAX9rkLQZP9WGmb5j+pNHSXmXE4k8W7JPBPd84DLMf8YD9tot6ftyi",
+	"bbMRyOqTLbeYKjLyMcdSGMzhMuLNIKwNmoRB2SCdUzQdj0/CJM6Y+Nh0EQ7s3gdZkMmI+/CqDStXkEw1",
+	"FVVRpC41MvAvWpL03Q2oB0CkcnEJwZgj02DcNiickAtnYCIbCabkujhZipZHm+OUB9tEIE2HTTv8LMiG",
+	"FQTEOXMhrN9sEmJuGybhUDwIgEM1XbuVXJtYsM6s/YfHgx9eI9xNK/5HUghbqcQe/p/I+JNAxi8wXUix",
+	"I4hYP6g6uJaMH6BUuseGDO9rG3I7l8ro6FQW6MVTm5SRh5s1BG/70EnE1i7oc4f4ZCgdwTj2QnQj1Yzc",
+	"qkSMhAxcypXhbm1HKoiGw4mNT8iF2Fn8agnRv/75XxA9bH04kC55jw0wjQY5NCCTOlqgmxTsX//8r9qi",
+	"vtfeG/fZq0/IM5kIg+R7DXtwTJ80H9ss3rQHlXpvegc9f6LUT8OuBnfkYyFS6xUzjEkv8ty73ICfmpON",
+	"2843DTzpsSMgpkQ0MNPtsQnI6IhOzH3gNqGt876hikiBrgyQ37jtiWOTmzrjGxO2PA/V6G0ChbfQ5UVf",
+	"84zNCBXg51KUjOY767hoOwDMWXvD2HAHXEPcWFvgCdMtNpYe8vTpw5cXeY5l2dSl/ENizT+k50Rn1/6w",
+	"7HLtBeW91fL8T+b5E8H0F3lOnteY9iNhfPBNH8b31hmLWS9vH9moQsE+LCQycm64Y+CdPbMLoLxsR6SP",
+	"Bvx5x7VPLpqXejja4+lGn8tsIi5sURTLUFPyl784F+C//IWM0CE4KLTi6JsTFcazROi9Wfhi9EbvKbcC",
+	"hS8S4fYKFMJDWxH6i2vM0BaUPUhEXQwGhZOVZMEsz7FgmE0RXaeL9rkaUduSFQYS8/NWksvSufcT6pJa",
+	"lEp3ivSQkVw6lbeoNphCiAn0jMVZlVWzxA/KLFyf1yCVCFvMyRadsS601lklNNw53VO4CY1COfeU1SuN",
+	"B8rgkDAveF/pG5un2xdhaCfujklqbYcpOmmmdVGpdgWmXo9iovimKkDbyI2M6Cos+SpPYwCfTt0oTMVd",
+	"FGlQNkrRDbNi5gkJjmEW3NdGLabz2ujhkjVBs0SE3i7hFUMGTEmSS9uh0ylaEIBCdIlIW1XCIClmo3KN",
+	"c4sQOwgTUZ6vavgRg28p9NBQNN5DR++UW+w6dwrNk3DMXrfRurzTJ6gc7Jaq+525nZ7iWgOsDxykrQ2I",
+	"Iq7FZYMlrf7khz4FfgjLT9mkNj4LxYfniGxOzkGWCAu01MpECJCtqWZbP+jAGIjEK1Cp2UFnQax9zRLl",
+	"XNFVyZjBgDwo/HFPEXktEhFMBr1WanSdRBD0sIDYuntbdFu956Lpohi1kbA/38ucWQc1WjtrQ1bfQH6H",
+	"91ZJCIEXEittJkLLgBE67ydwQWAjhtfUlnsuEtHSF2CYGKQcVBrIkyuWF2SsmhneAPWmhn2qtbbop1rX",
+	"Iwsr5BmSttuyRBxIatth8LC6s2Ataz4korUE04bV+G/CJYKpEFhWv9hRkHvrmmeGQ6QQGXoEK6tcL/GA",
+	"fgADRQJQ/EUuzO79WrGq1k0AP4GJXe35amdTS0RdSwiUHjgvSCBupg28AvC3hVQ6NkyOIHwZRIpY/ytz",
+	"jlJkrMG6AkMIvGlDw45wVspqtQ605TGYMG8d+QcOFrASl5W9Vj35SBqorRpWXLWFZFv1KEPHU6hgPlzp",
+	"CLQ3GHoUbDQkxjdQ166bsr90UJNrCcpBfYJsS08xrBvLuPwBFPA1h1KrPy0i+JMn+SR4EoRPZDmAEXgR",
+	"ZoI+xJigv9exYS3WaRbRrY1Bb8VwN8NcEjHy8XwY1lLTxOPDWhIBGBo0GJg7HuYBHvA2SvDXipU7qKFQ",
+	"+3CMKgHOdWb+ludgajxzgSt1eebpZDKOfbCKyx5UlUqWaYy4PBXsrZ7bZ24HcAKgMHCmSoMAuKgCiyjF",
+	"6IZErOU1wxT3RuyEFRjK5mPbDcrH+PCRj5uBPbPxOkZoBu+cko1PSLqlKy4wbL4xN26rn0kkAQW14RUn",
+	"AfmAEBsfCATMUaN4PuHAXQVD4Bd4EGlQ5D4lI2AvrrmtWN8qD35CUpsXFRKhyFK7ThSjZbZOffSzv39G",
+	"WofID6trg4QusKR90bJQhto3p5gFGrUL1mOH66GwIQCnLmnrYl2wzeAOaWmn48t9TyZ1fb/pBBPkmQ8B",
+	"NKPYxcRj2EwYzxKmEtpfuXxyoHa5oZg9gZA+IsRPXV3xbUwmbuITMkJwraE+UJ7VyxpclI3/6V3VwTUd",
+	"TGfWt6hB+O/ezaFJ4xf9k46+v8wmzx9nZ88vn15///ii/u9vbyf/+dOz8qffis3zb348+8fjf/zy7NXT",
+	"yX/+H1zWd0ysDJp+ND2FZbnf055cPB0fEdA1HX8dSec2Di21cfEbK/bJ9SDnVJBMyP5uJ+l6v1g3WhTN",
+	"8C/Md2JW2Yj3iiPUUjcbX9ry9C4eDXcnjEnzoWd1QedjK8jdLsYMUMbBCDM1FFkW22IDyOxLwcbNCvRG",
+	"WP/ogWZ2DceFmcFW/8lSfjoxZI4oOg4Sf7cYRx8osC8y7FtegOOblVNyttlKA8HFrpUoKEhXczqZGBIE",
+	"FF2WGBGBWfmuMV2hr5V1xQvQ6tQGLiMIV0JA+iohdW0iG4cWw7YDXmYd9KALXz4jEemL5y8vyb/++d/D",
+	"Xn8p5t0Z0Uax07pDlogg54jVVTXCvpT0S3CmCDfpGNU/PjqE+OAQpxsKg1B6wk0C8wxkAAl1N/tcO8yx",
+	"XSJivp3MDzVGHv+BYsBsHSrYOQ8ZhgvfSMNL/4nUPgWkZsCZWHhu47QDUWC0kcW8X+6d1QXJGsGgR5Sa",
+	"jkl/0TKC6eLAIFonGDpURDkmR1QtsxK0plcGBZBGcreZW2+drw2DQvqEfTQ1dHHPvdA54mEihqPdSBDs",
+	"hrPyia1Ges12LkY3EdTFcNZ4dK/vw0CQ2h8Wpx2j9/Oc4Z8I61MIIzMgQZ4KlJ8xy0eHHzuiT5hCn1LD",
+	"Ml+dJH10y082+O4kk5uoXwbv+pOEZZLTlTTUlpw8yDa5Y57ytDHW7MGD6ennJ5OTycl09sXkiwncMLvE",
+	"9pAuB+CqlNW24ZMYpNlp2UJPahm4pQLtWRJgH5vZk6qdyNalFLIKLKCQWRVjzXSnAht1UZ5+SDyjm9c3",
+	"/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
