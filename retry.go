@@ -31,6 +31,26 @@ var retrySafe = map[string]bool{
 	// POST /v1/buckets/{bucket_identifier}/batches/list: a POST only to
 	// carry a body; it reads and changes nothing.
 	opListBatches: true,
+	// Reads.
+	"getBatch": true,
+	"getTask":  true,
+	// POST /v1/tasks/list: a POST to carry a body; it changes nothing.
+	"listTasks": true,
+	// PATCH sets the metadata to the value sent: the same request again
+	// leaves the same batch.
+	"patchBatch": true,
+	// Idempotent by the contract: it answers 200 whatever there is to
+	// kill.
+	"killTask": true,
+	// Not safe: sent again after it reached the server, each answers
+	// otherwise (a second batch; 400 for objects already added, a batch
+	// already submitted, canceled or retried; 404 for a batch deleted).
+	"createBatch":       false,
+	"addObjectsToBatch": false,
+	"submitBatch":       false,
+	"cancelBatch":       false,
+	"retryBatch":        false,
+	"deleteBatch":       false,
 }
 
 // The operationIds this client calls: an *Error's Operation, and the first

@@ -309,7 +309,6 @@ func testBadInput(t *testing.T, f *fixture) {
 			"/v1/buckets/..%2Fbkt_b/batches/list",
 			"/v1/buckets/bkt_b/batches/list",
 			"/v1/buckets/" + f.b.bucket.ID + "%00/batches/list",
-			"/v1/buckets/bkt_%61/batches/list%20",
 		} {
 			ex := f.do(request{path: path})
 			assertErrorResponse(t, ex, 404, "NotFoundError")
@@ -327,27 +326,61 @@ func testBadInput(t *testing.T, f *fixture) {
 			ex := f.do(request{path: path})
 			assertErrorResponse(t, ex, 404, "NotFoundError")
 		}
+		// "list " is a batch id: a batch's path, which POST is not a
+		// method of, and which GET finds no batch at.
+		ex := f.do(request{path: "/v1/buckets/bkt_%61/batches/list%20"})
+		assertErrorResponse(t, ex, 405, "MethodNotAllowedError")
+		if allow := ex.header.Get("Allow"); allow != "GET, HEAD, PATCH, DELETE" {
+			t.Errorf("Allow %q, want GET, HEAD, PATCH, DELETE", allow)
+		}
+		ex = f.do(request{method: http.MethodGet, path: "/v1/buckets/bkt_%61/batches/list%20"})
+		if e := assertErrorResponse(t, ex, 404, "NotFoundError"); e.Error.Message != "Batch not found: list " {
+			t.Errorf("message %q", e.Error.Message)
+		}
 		assertValidation(t, f.do(request{path: "/v1/buckets/" + strings.Repeat("b", 129) + "/batches/list"}), "string_too_long", "path", "bucket_identifier")
 		// The bucket by its name works too, as by its id.
 		assertPage(t, f.do(request{path: "/v1/buckets/main/batches/list", body: str(`{"limit":1}`)}), 1, all)
 		assertPage(t, f.do(request{path: "/v1/buckets/bkt_%61/batches/list", body: str(`{"limit":1}`)}), 1, all)
 	})
 	t.Run("methods", func(t *testing.T) {
-		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-			ex := f.do(request{method: m})
-			assertErrorResponse(t, ex, 405, "MethodNotAllowedError")
-			if allow := ex.header.Get("Allow"); allow != "POST" {
-				t.Errorf("%s: Allow %q, want POST", m, allow)
+		// …/batches/list is also the path of the batch "list" (GET, PATCH,
+		// DELETE …/batches/{batch_id}), which no bucket has: a 404, as on
+		// Mixpeek's API. PUT is no method of either.
+		ex := f.do(request{method: http.MethodPut})
+		assertErrorResponse(t, ex, 405, "MethodNotAllowedError")
+		if allow := ex.header.Get("Allow"); allow != "GET, HEAD, POST, PATCH, DELETE" {
+			t.Errorf("PUT: Allow %q, want GET, HEAD, POST, PATCH, DELETE", allow)
+		}
+		for _, m := range []string{http.MethodGet, http.MethodDelete} {
+			ex := f.do(request{method: m, body: nil})
+			if e := assertErrorResponse(t, ex, 404, "NotFoundError"); e.Error.Message != "Batch not found: list" {
+				t.Errorf("%s: message %q", m, e.Error.Message)
 			}
 		}
+		// PATCH needs a body; with one, it is the batch "list" too.
+		assertValidation(t, f.do(request{method: http.MethodPatch}), "missing", "body")
+		assertErrorResponse(t, f.do(request{method: http.MethodPatch, body: str(`{}`)}), 404, "NotFoundError")
 	})
 	t.Run("unknown routes", func(t *testing.T) {
 		// An encoded letter the mux decodes and kin-openapi's router does
 		// not: no route, in the same words.
 		assertErrorResponse(t, f.do(request{path: "/v1/buckets/bkt_a/batches/%6cist"}), 404, "NotFoundError")
-		for _, path := range []string{"/v1/buckets/bkt_a/batches/lists", "/", "/v1", "/v1/buckets/bkt_a/batches", "/v2/buckets/bkt_a/batches/list", "/v1/buckets/bkt_a/batches/list/"} {
+		for _, path := range []string{"/", "/v1", "/v2/buckets/bkt_a/batches/list", "/v1/buckets/bkt_a/batches/list/", "/v1/tasks", "/v1/tasks/"} {
 			for _, m := range []string{http.MethodPost, http.MethodGet} {
 				assertErrorResponse(t, f.do(request{method: m, path: path}), 404, "NotFoundError")
+			}
+		}
+		// Paths of operations, with another method.
+		for path, allow := range map[string]string{
+			"/v1/buckets/bkt_a/batches/lists":        "GET, HEAD, PATCH, DELETE", // the batch "lists"
+			"/v1/buckets/bkt_a/batches":              "POST",                     // create
+			"/v1/buckets/bkt_a/batches/lists/submit": "POST",
+			"/v1/tasks/task_x":                       "GET, HEAD, DELETE",
+		} {
+			ex := f.do(request{method: http.MethodPut, path: path})
+			assertErrorResponse(t, ex, 405, "MethodNotAllowedError")
+			if got := ex.header.Get("Allow"); got != allow {
+				t.Errorf("PUT %s: Allow %q, want %q", path, got, allow)
 			}
 		}
 	})

@@ -91,11 +91,15 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 			renderError(cfg.log, w, r, err)
 		},
 	})
+	validator, err := newValidator(spec)
+	if err != nil {
+		return nil, fmt.Errorf("routing the embedded openapi.yaml: %w", err)
+	}
 	mux := http.NewServeMux()
 	server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
 		BaseRouter: mux,
 		// The last runs first.
-		Middlewares:      []server.MiddlewareFunc{integralNumbers, newValidator(spec), readBody(bodyShapes(spec))},
+		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody(bodyShapes(spec))},
 		ErrorHandlerFunc: paramError,
 	})
 

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
 
+	"github.com/mixpeekgo/batches/api/internal/specroute"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -158,30 +157,49 @@ func paramError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// newValidator returns the kin-openapi request validator (through
-// nethttp-middleware) with its errors rendered as FastAPI's
-// HTTPValidationError. Authentication is done before it, by authenticate.
-func newValidator(spec *openapi3.T) func(http.Handler) http.Handler {
-	return nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
-		Options: openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         true,
-			// Null is not absent: {"limit": null} is a 422, as pydantic
-			// answers. The handler applies the defaults.
-			SkipSettingDefaults: true,
-		},
-		DoNotValidateServers:  true,
-		SilenceServersWarning: true,
-		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, _ nethttpmiddleware.ErrorHandlerOpts) {
-			renderRequestError(w, r, err)
-		},
-	})
+// newValidator returns the kin-openapi request validator, its errors
+// rendered as FastAPI's HTTPValidationError. Authentication is done before
+// it, by authenticate. It routes by method and path (specroute), as the
+// mux does, so that a request is checked against the operation that
+// serves it.
+func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
+	router, err := specroute.New(spec)
+	if err != nil {
+		return nil, err
+	}
+	opts := &openapi3filter.Options{
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+		MultiError:         true,
+		// Null is not absent: {"limit": null} is a 422, as pydantic
+		// answers. The handler applies the defaults.
+		SkipSettingDefaults: true,
+		// The strict server binds the validated value (ValidatedValue)
+		// rather than decode the body again.
+		KeepValidatedValue: true,
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			route, params, err := router.FindRoute(r)
+			if err == nil {
+				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
+					Request: r, PathParams: params, QueryParams: r.URL.Query(), Route: route, Options: opts,
+				})
+			}
+			if err != nil {
+				renderRequestError(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, nil
 }
 
 // renderRequestError answers a kin-openapi validation error.
 func renderRequestError(w http.ResponseWriter, r *http.Request, err error) {
 	// The mux and kin-openapi's router may disagree on a path the mux
-	// matched after decoding it (…/batches/%6cist): no route, all the same.
+	// matched after decoding it (…/batches/%6cist, which kin-openapi reads
+	// as the batch "%6cist", whose path has no POST): no route, all the
+	// same.
 	if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
 		writeRouteNotFound(w, r)
 		return
@@ -256,6 +274,12 @@ func appendSchemaError(base []any, err error, items *[]server.ValidationError) {
 			inner = next
 		}
 		*items = append(*items, describeSchemaError(loc, inner))
+		return
+	}
+	if errors.Is(err, openapi3filter.ErrInvalidRequired) {
+		// A required body (or parameter) that was not sent, as FastAPI
+		// words it.
+		*items = append(*items, validationItem(base, "missing", "Field required", nil, nil))
 		return
 	}
 	var parse *openapi3filter.ParseError

@@ -22,8 +22,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/mixpeekgo/batches/api/internal/specroute"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -50,7 +50,7 @@ func Load(t testing.TB) *Contract {
 			return
 		}
 		spec.Servers = nil
-		router, err := gorillamux.NewRouter(spec)
+		router, err := specroute.New(spec)
 		if err != nil {
 			loadErr = err
 			return

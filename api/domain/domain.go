@@ -118,6 +118,15 @@ type Store interface {
 	// p.Offset is negative or p.Limit is less than 1, and other errors for
 	// storage failures or a done ctx; results is nil with any error.
 	ListBatches(ctx context.Context, p ListParams, dst []byte) (results []byte, totalCount int64, err error)
+
+	// GetBatch appends to dst the canonical JSON ([BatchJSON], as stored)
+	// of the batch batchID of the bucket bucketID, read in one lookup of
+	// the primary key, and returns the extended slice. It returns
+	// [ErrNotFound] (as is) when the bucket has no such batch, whether or
+	// not another bucket has one; a string that is not text ([IsText])
+	// names nothing. Other errors are storage failures or a done ctx; the
+	// slice is nil with any error.
+	GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error)
 }
 
 // Tenants creates what a tenant is made of: an organization, its

@@ -163,3 +163,26 @@ func (db *DB) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) 
 	}
 	return dst, totalCount, nil
 }
+
+// GetBatch is [domain.Store.GetBatch]: a lookup in the primary key.
+func (db *DB) GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	rows, err := db.pool.Query(ctx, `SELECT doc FROM batches WHERE id = $1 AND bucket_id = $2`, textOrNull(batchID), textOrNull(bucketID))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get batch: %w", queryError(ctx, err))
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("postgres: get batch: %w", queryError(ctx, err))
+		}
+		return nil, domain.ErrNotFound
+	}
+	dst = append(dst, rows.RawValues()[0]...)
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: get batch: %w", queryError(ctx, err))
+	}
+	return dst, nil
+}

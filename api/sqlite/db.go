@@ -66,6 +66,7 @@ type readStmts struct {
 	list, listStatus                  *sql.Stmt
 	listCollection                    *sql.Stmt
 	listCollectionStatus              *sql.Stmt
+	getBatch                          *sql.Stmt
 }
 
 // prepare prepares every statement of readStmts on read.
@@ -80,6 +81,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 		{&s.listStatus, fmt.Sprintf(listQuery, " AND status = ?4")},
 		{&s.listCollection, fmt.Sprintf(collectionListQuery, "")},
 		{&s.listCollectionStatus, fmt.Sprintf(collectionListQuery, " AND status = ?5")},
+		{&s.getBatch, getBatchQuery},
 	} {
 		stmt, err := read.PrepareContext(ctx, st.text)
 		if err != nil {
@@ -93,7 +95,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 
 // close closes the statements prepared.
 func (s *readStmts) close() {
-	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus} {
+	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus, s.getBatch} {
 		if st != nil {
 			_ = st.Close()
 		}

@@ -230,3 +230,31 @@ func scanBatch(rows interface{ Scan(...any) error }) (domain.Batch, error) {
 	}
 	return b, nil
 }
+
+// getBatchQuery reads a batch's doc by its primary key, in its bucket.
+const getBatchQuery = `SELECT doc FROM batches WHERE id = ?1 AND bucket_id = ?2`
+
+// GetBatch is [domain.Store.GetBatch]: one prepared statement, a lookup in
+// the primary key.
+func (db *DB) GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error) {
+	var doc sql.RawBytes
+	rows, err := db.stmts.getBatch.QueryContext(ctx, batchID, bucketID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get batch: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: get batch: %w", err)
+		}
+		return nil, domain.ErrNotFound
+	}
+	if err := rows.Scan(&doc); err != nil {
+		return nil, fmt.Errorf("sqlite: get batch: %w", err)
+	}
+	dst = append(dst, doc...)
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: get batch: %w", err)
+	}
+	return dst, nil
+}

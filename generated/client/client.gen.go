@@ -80,6 +80,42 @@ func (e ErrorResponseSuccess) Valid() bool {
 	}
 }
 
+// Defines values for RetryBatchRequestRetryMode.
+const (
+	RetryBatchRequestRetryModeAll           RetryBatchRequestRetryMode = "all"
+	RetryBatchRequestRetryModeTransientOnly RetryBatchRequestRetryMode = "transient_only"
+)
+
+// Valid indicates whether the value is a known member of the RetryBatchRequestRetryMode enum.
+func (e RetryBatchRequestRetryMode) Valid() bool {
+	switch e {
+	case RetryBatchRequestRetryModeAll:
+		return true
+	case RetryBatchRequestRetryModeTransientOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SortOptionDirection.
+const (
+	SortOptionDirectionAsc  SortOptionDirection = "asc"
+	SortOptionDirectionDesc SortOptionDirection = "desc"
+)
+
+// Valid indicates whether the value is a known member of the SortOptionDirection enum.
+func (e SortOptionDirection) Valid() bool {
+	switch e {
+	case SortOptionDirectionAsc:
+		return true
+	case SortOptionDirectionDesc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TaskStatus.
 const (
 	TaskStatusACTIVE              TaskStatus = "ACTIVE"
@@ -129,6 +165,122 @@ func (e TaskStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// Defines values for TaskType.
+const (
+	TaskTypeApiBucketsBatchesProcess          TaskType = "api_buckets_batches_process"
+	TaskTypeApiBucketsBatchesSubmit           TaskType = "api_buckets_batches_submit"
+	TaskTypeApiBucketsDelete                  TaskType = "api_buckets_delete"
+	TaskTypeApiBucketsObjectsCreate           TaskType = "api_buckets_objects_create"
+	TaskTypeApiBucketsUploadsBatchConfirm     TaskType = "api_buckets_uploads_batch_confirm"
+	TaskTypeApiBucketsUploadsConfirm          TaskType = "api_buckets_uploads_confirm"
+	TaskTypeApiBucketsUploadsCreate           TaskType = "api_buckets_uploads_create"
+	TaskTypeApiCollectionsDocumentsCreate     TaskType = "api_collections_documents_create"
+	TaskTypeApiCollectionsExport              TaskType = "api_collections_export"
+	TaskTypeApiCollectionsExtractionArtifacts TaskType = "api_collections_extraction_artifacts"
+	TaskTypeApiCollectionsTrigger             TaskType = "api_collections_trigger"
+	TaskTypeApiEvaluationsDatasetCreate       TaskType = "api_evaluations_dataset_create"
+	TaskTypeApiEvaluationsRun                 TaskType = "api_evaluations_run"
+	TaskTypeApiNamespacesCreate               TaskType = "api_namespaces_create"
+	TaskTypeApiNamespacesDelete               TaskType = "api_namespaces_delete"
+	TaskTypeApiNamespacesMigrationsRun        TaskType = "api_namespaces_migrations_run"
+	TaskTypeApiRetrieversPublish              TaskType = "api_retrievers_publish"
+	TaskTypeApiTaxonomiesCreate               TaskType = "api_taxonomies_create"
+	TaskTypeApiTaxonomiesExecute              TaskType = "api_taxonomies_execute"
+	TaskTypeApiTaxonomiesMaterialize          TaskType = "api_taxonomies_materialize"
+	TaskTypeAudioSegment                      TaskType = "audio_segment"
+	TaskTypeEngineClusterBuild                TaskType = "engine_cluster_build"
+	TaskTypeEngineFeatureExtractorRun         TaskType = "engine_feature_extractor_run"
+	TaskTypeEngineInferenceRun                TaskType = "engine_inference_run"
+	TaskTypeEngineObjectProcessing            TaskType = "engine_object_processing"
+	TaskTypeMaterialize                       TaskType = "materialize"
+	TaskTypeModelCustom                       TaskType = "model_custom"
+	TaskTypePluginCustom                      TaskType = "plugin_custom"
+	TaskTypeThumbnail                         TaskType = "thumbnail"
+	TaskTypeVideoSegment                      TaskType = "video_segment"
+)
+
+// Valid indicates whether the value is a known member of the TaskType enum.
+func (e TaskType) Valid() bool {
+	switch e {
+	case TaskTypeApiBucketsBatchesProcess:
+		return true
+	case TaskTypeApiBucketsBatchesSubmit:
+		return true
+	case TaskTypeApiBucketsDelete:
+		return true
+	case TaskTypeApiBucketsObjectsCreate:
+		return true
+	case TaskTypeApiBucketsUploadsBatchConfirm:
+		return true
+	case TaskTypeApiBucketsUploadsConfirm:
+		return true
+	case TaskTypeApiBucketsUploadsCreate:
+		return true
+	case TaskTypeApiCollectionsDocumentsCreate:
+		return true
+	case TaskTypeApiCollectionsExport:
+		return true
+	case TaskTypeApiCollectionsExtractionArtifacts:
+		return true
+	case TaskTypeApiCollectionsTrigger:
+		return true
+	case TaskTypeApiEvaluationsDatasetCreate:
+		return true
+	case TaskTypeApiEvaluationsRun:
+		return true
+	case TaskTypeApiNamespacesCreate:
+		return true
+	case TaskTypeApiNamespacesDelete:
+		return true
+	case TaskTypeApiNamespacesMigrationsRun:
+		return true
+	case TaskTypeApiRetrieversPublish:
+		return true
+	case TaskTypeApiTaxonomiesCreate:
+		return true
+	case TaskTypeApiTaxonomiesExecute:
+		return true
+	case TaskTypeApiTaxonomiesMaterialize:
+		return true
+	case TaskTypeAudioSegment:
+		return true
+	case TaskTypeEngineClusterBuild:
+		return true
+	case TaskTypeEngineFeatureExtractorRun:
+		return true
+	case TaskTypeEngineInferenceRun:
+		return true
+	case TaskTypeEngineObjectProcessing:
+		return true
+	case TaskTypeMaterialize:
+		return true
+	case TaskTypeModelCustom:
+		return true
+	case TaskTypePluginCustom:
+		return true
+	case TaskTypeThumbnail:
+		return true
+	case TaskTypeVideoSegment:
+		return true
+	default:
+		return false
+	}
+}
+
+// AddObjectsToBatchRequest Objects to add to a DRAFT batch. Unknown fields are ignored.
+//
+// Example: {"object_ids":["obj_5n8m1k4j7h0g"]}
+type AddObjectsToBatchRequest struct {
+	// ObjectIds Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+	// each 1 to 256 characters of text, none repeated. Kept as given:
+	// the reference server checks their shape only, as Mixpeek does with
+	// `skip_validation=true`.
+	//
+	//
+	// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+	ObjectIds ObjectIDs `json:"object_ids"`
 }
 
 // Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Only
@@ -288,6 +440,20 @@ type BatchErrorDetail struct {
 // Example: BUCKET
 type BatchType string
 
+// CreateBatchRequest A new batch. Unknown fields are ignored, as Mixpeek (FastAPI) ignores them.
+//
+// Example: {"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]}
+type CreateBatchRequest struct {
+	// ObjectIds Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+	// each 1 to 256 characters of text, none repeated. Kept as given:
+	// the reference server checks their shape only, as Mixpeek does with
+	// `skip_validation=true`.
+	//
+	//
+	// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+	ObjectIds ObjectIDs `json:"object_ids"`
+}
+
 // ErrorCategory The category of a processing error (`BatchErrorDetail.error_type`):
 // `dependency` (a missing package or module), `authentication` (bad
 // or missing credentials), `validation` (input or schema),
@@ -398,6 +564,21 @@ type ExtractorJobInfo struct {
 	Status    *TaskStatus `json:"status"`
 }
 
+// GenericDeleteResponse The answer of a deletion (Mixpeek's GenericDeleteResponse); the reference server sends both fields.
+//
+// Example: {"message":"Batch btch_a1b2c3d4e5f6 deleted","success":true}
+type GenericDeleteResponse struct {
+	// Message What was done, for people.
+	//
+	// Example: Batch btch_a1b2c3d4e5f6 deleted
+	Message *string `json:"message"`
+
+	// Success Always true.
+	//
+	// Example: true
+	Success *bool `json:"success"`
+}
+
 // HTTPValidationError FastAPI's request validation error (422). Nothing is required, as in
 // Mixpeek's schema; the reference server always sends `detail`.
 //
@@ -445,6 +626,318 @@ type ListBatchesResponse struct {
 	TotalCount int64 `json:"total_count"`
 }
 
+// ListTasksRequest Filters of a List Tasks request; every field optional and nullable
+// (null means no filter). `filters`, `sort` and `search` are Mixpeek's
+// and not supported by the reference server: anything but null answers
+// 400 BadRequestError. Unknown fields are ignored.
+//
+// Example: {"status":"FAILED","task_type":"api_buckets_batches_process"}
+type ListTasksRequest struct {
+	// Filters Mixpeek's advanced filters (LogicalOperator); not supported.
+	Filters *map[string]interface{} `json:"filters,omitempty"`
+
+	// Search Mixpeek's search term; not supported.
+	Search *string `json:"search,omitempty"`
+
+	// Sort Mixpeek's sort option; not supported (tasks come newest first).
+	Sort *SortOption `json:"sort,omitempty"`
+
+	// Status Only tasks with this status.
+	Status *TaskStatus `json:"status,omitempty"`
+
+	// TaskType Only tasks of this type.
+	TaskType *TaskType `json:"task_type,omitempty"`
+}
+
+// ListTasksResponse One page of tasks.
+//
+// Example: {"pagination":{"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":null,"total_pages":null},"results":[{"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":1},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":[{"documents_written":2,"status":"COMPLETED","tier_num":0}],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}]}
+type ListTasksResponse struct {
+	// Pagination Where a page of tasks is, as Mixpeek's PaginationResponse: `page`
+	// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
+	// `next_cursor` to continue (null on the last page); `total` and
+	// `total_pages` only with `include_total=true` (null otherwise).
+	// `next_page` and `previous_page` are always null (the reference
+	// server pages by cursor and offset).
+	//
+	//
+	// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
+	Pagination PaginationResponse `json:"pagination"`
+
+	// Results The page, newest first.
+	Results []TaskResponse `json:"results"`
+}
+
+// ObjectIDs Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+// each 1 to 256 characters of text, none repeated. Kept as given:
+// the reference server checks their shape only, as Mixpeek does with
+// `skip_validation=true`.
+//
+// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+type ObjectIDs = []string
+
+// PaginationResponse Where a page of tasks is, as Mixpeek's PaginationResponse: `page`
+// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
+// `next_cursor` to continue (null on the last page); `total` and
+// `total_pages` only with `include_total=true` (null otherwise).
+// `next_page` and `previous_page` are always null (the reference
+// server pages by cursor and offset).
+//
+// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
+type PaginationResponse struct {
+	// NextCursor The `cursor` of the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+
+	// NextPage Always null.
+	NextPage *string `json:"next_page"`
+
+	// Page The page's number, from 1.
+	//
+	// Example: 1
+	Page *int `json:"page"`
+
+	// PageSize The most tasks a page holds (the limit).
+	//
+	// Example: 100
+	PageSize *int `json:"page_size"`
+
+	// PreviousPage Always null.
+	PreviousPage *string `json:"previous_page"`
+
+	// Total The number of matching tasks, with include_total; else null.
+	//
+	// Example: 42
+	Total *int64 `json:"total"`
+
+	// TotalPages The number of pages, with include_total; else null.
+	//
+	// Example: 1
+	TotalPages *int `json:"total_pages"`
+}
+
+// PatchBatchRequest What to change of a batch: its `metadata` only. Unknown fields are
+// ignored.
+//
+// Example: {"metadata":{"owner":"data-team","source":"nightly-import"}}
+type PatchBatchRequest struct {
+	// Metadata The batch's new metadata, replacing the old as a whole; null empties it; absent leaves it.
+	//
+	// Example: {"owner":"data-team","source":"nightly-import"}
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+}
+
+// RetryBatchRequest What to retry of a batch. Every field is optional (the body itself
+// is required, as Mixpeek's); unknown fields are ignored.
+//
+// Example: {"max_retry_count":3,"retry_mode":"transient_only"}
+type RetryBatchRequest struct {
+	// MaxRetryCount The retries a batch may have had before this one, 1 to 10 (default 3).
+	//
+	// Example: 3
+	MaxRetryCount *int32 `json:"max_retry_count,omitempty"`
+
+	// RetryMode `transient_only` (default): retry the failures of transient
+	// errors (network, timeouts, rate limits); `all`: every failure.
+	// The reference server's failures are all transient.
+	//
+	//
+	// Example: transient_only
+	RetryMode *RetryBatchRequestRetryMode `json:"retry_mode,omitempty"`
+
+	// TierNums The tiers to retry from (0-based); null or empty means every tier with errors.
+	//
+	// Example: [1]
+	TierNums *[]int `json:"tier_nums,omitempty"`
+}
+
+// RetryBatchRequestRetryMode defines model for RetryBatchRequest.RetryMode.
+type RetryBatchRequestRetryMode string
+
+// RetryBatchResponse The answer of a retry (a free-form object in Mixpeek's schema): the
+// new task, as a `TaskResponse` has it (`task_id`, `task_type`,
+// `status`), and what the retry did. The task that failed is
+// `previous_task_id`; it keeps its terminal status.
+//
+// Example: {"batch_id":"btch_a1b2c3d4e5f6","message":"Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED","previous_task_id":"task_9f8e7d6c5b4a","retried_tiers":[1,2],"retry_count":1,"status":"PENDING","task_id":"task_3k9z0m1xw7pq","task_type":"api_buckets_batches_process"}
+type RetryBatchResponse struct {
+	// BatchId The batch retried.
+	//
+	// Example: btch_a1b2c3d4e5f6
+	BatchId string `json:"batch_id"`
+
+	// Message What happened, for people.
+	//
+	// Example: Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED
+	Message string `json:"message"`
+
+	// PreviousTaskId The task that failed, which keeps its status.
+	//
+	// Example: task_9f8e7d6c5b4a
+	PreviousTaskId string `json:"previous_task_id"`
+
+	// RetriedTiers The tiers processed again, in order.
+	//
+	// Example: [1,2]
+	RetriedTiers []int `json:"retried_tiers"`
+
+	// RetryCount The retries of the batch, this one included.
+	//
+	// Example: 1
+	RetryCount int `json:"retry_count"`
+
+	// Status The processing status of a task or batch.
+	//
+	// - `PENDING`: accepted, waiting to start.
+	// - `IN_PROGRESS`: started.
+	// - `PROCESSING`: being processed by the extractors.
+	// - `COMPLETED`: finished successfully.
+	// - `COMPLETED_WITH_ERRORS`: finished; some objects failed (partial
+	//   success, see `error_summary`).
+	// - `FAILED`: finished unsuccessfully (see `error`).
+	// - `CANCELED`: stopped at a user's request.
+	// - `UNKNOWN`: the status could not be determined.
+	// - `SKIPPED`: not processed, nothing to do.
+	// - `DRAFT`: created and not yet submitted.
+	// - `ACTIVE`: a live resource in use.
+	// - `ARCHIVED`: kept, no longer in use.
+	// - `SUSPENDED`: paused, may be resumed.
+	//
+	// Terminal statuses never change again: `COMPLETED`,
+	// `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
+	//
+	// Polling: while the status is `PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`, poll with exponential backoff starting at 1 s and
+	// doubling up to 30 s between requests; stop at a terminal status.
+	//
+	//
+	// Example: COMPLETED
+	Status TaskStatus `json:"status"`
+
+	// TaskId The new task, now the batch's `task_id`.
+	//
+	// Example: task_3k9z0m1xw7pq
+	TaskId string `json:"task_id"`
+
+	// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+	// server makes two: `api_buckets_batches_process`, a batch's
+	// processing (the batch's `task_id`), and
+	// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+	// entry's `task_id`).
+	//
+	//
+	// Example: api_buckets_batches_process
+	TaskType             TaskType               `json:"task_type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// SortOption Mixpeek's sort option (a field, dot notation allowed, and a direction).
+//
+// Example: {"direction":"desc","field":"created_at"}
+type SortOption struct {
+	// Direction The direction, `asc` (default) or `desc`.
+	//
+	// Example: desc
+	Direction *SortOptionDirection `json:"direction,omitempty"`
+
+	// Field The field to sort by.
+	//
+	// Example: created_at
+	Field string `json:"field"`
+}
+
+// SortOptionDirection defines model for SortOption.Direction.
+type SortOptionDirection string
+
+// SubmitBatchRequest Options of a submission; every field is optional. Unknown fields are ignored.
+//
+// Example: {"include_processing_history":true}
+type SubmitBatchRequest struct {
+	// IncludeProcessingHistory Whether processing records each enrichment in the documents'
+	// history (Mixpeek's; default true). The reference server records
+	// it in the task's additional_data and changes nothing else.
+	//
+	//
+	// Example: true
+	IncludeProcessingHistory *bool `json:"include_processing_history,omitempty"`
+}
+
+// TaskResponse An asynchronous operation, as Mixpeek's TaskResponse. `task_id`,
+// `task_type` and `status` are required, as in Mixpeek's schema; the
+// reference server sends every field, the nullable ones null when
+// unset.
+//
+// A batch's task (`api_buckets_batches_process`) has `inputs`
+// `[batch_id]`, `additional_data` with Mixpeek's batch keys
+// (`batch_id`, `bucket_id`, `namespace_id`, `current_tier`,
+// `total_tiers`, `collection_ids`, `object_count`,
+// `sample_object_ids`, and `retry_of`, `retry_count` for a retry),
+// `outputs` once it finished (one summary a tier) and `error` when it
+// failed. A tier's task (`engine_feature_extractor_run`) has `inputs`
+// `[batch_id]` and `additional_data` `batch_id`, `tier_num`,
+// `collection_ids`, `parent_task_id` (the batch's task).
+//
+// Example: {"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":null,"status":"IN_PROGRESS","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}
+type TaskResponse struct {
+	// AdditionalData More about the task (for a batch, Mixpeek's batch keys).
+	//
+	// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2}
+	AdditionalData *map[string]interface{} `json:"additional_data"`
+
+	// Error Why the task failed, when it did.
+	Error *string `json:"error"`
+
+	// Inputs What the task was started with (ids, options).
+	//
+	// Example: ["btch_a1b2c3d4e5f6"]
+	Inputs *[]TaskValue `json:"inputs"`
+
+	// Outputs What the task produced, once finished.
+	Outputs *[]TaskValue `json:"outputs"`
+
+	// Status The processing status of a task or batch.
+	//
+	// - `PENDING`: accepted, waiting to start.
+	// - `IN_PROGRESS`: started.
+	// - `PROCESSING`: being processed by the extractors.
+	// - `COMPLETED`: finished successfully.
+	// - `COMPLETED_WITH_ERRORS`: finished; some objects failed (partial
+	//   success, see `error_summary`).
+	// - `FAILED`: finished unsuccessfully (see `error`).
+	// - `CANCELED`: stopped at a user's request.
+	// - `UNKNOWN`: the status could not be determined.
+	// - `SKIPPED`: not processed, nothing to do.
+	// - `DRAFT`: created and not yet submitted.
+	// - `ACTIVE`: a live resource in use.
+	// - `ARCHIVED`: kept, no longer in use.
+	// - `SUSPENDED`: paused, may be resumed.
+	//
+	// Terminal statuses never change again: `COMPLETED`,
+	// `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
+	//
+	// Polling: while the status is `PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`, poll with exponential backoff starting at 1 s and
+	// doubling up to 30 s between requests; stop at a terminal status.
+	//
+	//
+	// Example: COMPLETED
+	Status TaskStatus `json:"status"`
+
+	// TaskId The task's id, `task_` and 12 characters.
+	//
+	// Example: task_9f8e7d6c5b4a
+	TaskId string `json:"task_id"`
+
+	// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+	// server makes two: `api_buckets_batches_process`, a batch's
+	// processing (the batch's `task_id`), and
+	// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+	// entry's `task_id`).
+	//
+	//
+	// Example: api_buckets_batches_process
+	TaskType TaskType `json:"task_type"`
+}
+
 // TaskStatus The processing status of a task or batch.
 //
 //   - `PENDING`: accepted, waiting to start.
@@ -471,6 +964,20 @@ type ListBatchesResponse struct {
 //
 // Example: COMPLETED
 type TaskStatus string
+
+// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+// server makes two: `api_buckets_batches_process`, a batch's
+// processing (the batch's `task_id`), and
+// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+// entry's `task_id`).
+//
+// Example: api_buckets_batches_process
+type TaskType string
+
+// TaskValue An input or output of a task, a string or an object (Mixpeek's `string | object`).
+//
+// Example: btch_a1b2c3d4e5f6
+type TaskValue = interface{}
 
 // TierTaskInfo The processing of one tier of a batch, as Mixpeek's TierTaskInfo:
 // PENDING when scheduled, IN_PROGRESS once started (with a
@@ -615,8 +1122,17 @@ type ValidationError_Loc_Item struct {
 	union json.RawMessage
 }
 
+// BatchID Example: btch_a1b2c3d4e5f6
+type BatchID = string
+
 // BucketIdentifier Example: bkt_demo
 type BucketIdentifier = string
+
+// SkipValidation Example: true
+type SkipValidation = bool
+
+// TaskID Example: task_9f8e7d6c5b4a
+type TaskID = string
 
 // XNamespace Example: production
 type XNamespace = string
@@ -676,6 +1192,21 @@ type UnprocessableEntity = HTTPValidationError
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type UnsupportedMediaType = ErrorResponse
 
+// CreateBatchParams defines parameters for CreateBatch.
+type CreateBatchParams struct {
+	// SkipValidation Mixpeek's switch to skip checking that the objects exist in the
+	// bucket. The reference server does not model objects: it checks the
+	// ids' shape only, whatever this says.
+	SkipValidation *SkipValidation `form:"skip_validation,omitempty" json:"skip_validation,omitempty"`
+
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
 // ListBatchesParams defines parameters for ListBatches.
 type ListBatchesParams struct {
 	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
@@ -686,8 +1217,275 @@ type ListBatchesParams struct {
 	XNamespace XNamespace `json:"X-Namespace"`
 }
 
+// DeleteBatchParams defines parameters for DeleteBatch.
+type DeleteBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// GetBatchParams defines parameters for GetBatch.
+type GetBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// PatchBatchParams defines parameters for PatchBatch.
+type PatchBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// CancelBatchParams defines parameters for CancelBatch.
+type CancelBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// AddObjectsToBatchParams defines parameters for AddObjectsToBatch.
+type AddObjectsToBatchParams struct {
+	// SkipValidation Mixpeek's switch to skip checking that the objects exist in the
+	// bucket. The reference server does not model objects: it checks the
+	// ids' shape only, whatever this says.
+	SkipValidation *SkipValidation `form:"skip_validation,omitempty" json:"skip_validation,omitempty"`
+
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// RetryBatchParams defines parameters for RetryBatch.
+type RetryBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// SubmitBatchParams defines parameters for SubmitBatch.
+type SubmitBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// ListTasksParams defines parameters for ListTasks.
+type ListTasksParams struct {
+	// Limit The most tasks to answer, 1 to 1000; default 100.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
+	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `pagination.next_cursor` of the page before.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.
+	IncludeTotal *bool `form:"include_total,omitempty" json:"include_total,omitempty"`
+}
+
+// CreateBatchJSONRequestBody defines body for CreateBatch for application/json ContentType.
+type CreateBatchJSONRequestBody = CreateBatchRequest
+
 // ListBatchesJSONRequestBody defines body for ListBatches for application/json ContentType.
 type ListBatchesJSONRequestBody = ListBatchesRequest
+
+// PatchBatchJSONRequestBody defines body for PatchBatch for application/json ContentType.
+type PatchBatchJSONRequestBody = PatchBatchRequest
+
+// AddObjectsToBatchJSONRequestBody defines body for AddObjectsToBatch for application/json ContentType.
+type AddObjectsToBatchJSONRequestBody = AddObjectsToBatchRequest
+
+// RetryBatchJSONRequestBody defines body for RetryBatch for application/json ContentType.
+type RetryBatchJSONRequestBody = RetryBatchRequest
+
+// SubmitBatchJSONRequestBody defines body for SubmitBatch for application/json ContentType.
+type SubmitBatchJSONRequestBody = SubmitBatchRequest
+
+// ListTasksJSONRequestBody defines body for ListTasks for application/json ContentType.
+type ListTasksJSONRequestBody = ListTasksRequest
+
+// Getter for additional properties for RetryBatchResponse. Returns the specified
+// element and whether it was found
+func (a RetryBatchResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RetryBatchResponse
+func (a *RetryBatchResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RetryBatchResponse to handle AdditionalProperties
+func (a *RetryBatchResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["batch_id"]; found {
+		err = json.Unmarshal(raw, &a.BatchId)
+		if err != nil {
+			return fmt.Errorf("error reading 'batch_id': %w", err)
+		}
+		delete(object, "batch_id")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["previous_task_id"]; found {
+		err = json.Unmarshal(raw, &a.PreviousTaskId)
+		if err != nil {
+			return fmt.Errorf("error reading 'previous_task_id': %w", err)
+		}
+		delete(object, "previous_task_id")
+	}
+
+	if raw, found := object["retried_tiers"]; found {
+		err = json.Unmarshal(raw, &a.RetriedTiers)
+		if err != nil {
+			return fmt.Errorf("error reading 'retried_tiers': %w", err)
+		}
+		delete(object, "retried_tiers")
+	}
+
+	if raw, found := object["retry_count"]; found {
+		err = json.Unmarshal(raw, &a.RetryCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'retry_count': %w", err)
+		}
+		delete(object, "retry_count")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["task_id"]; found {
+		err = json.Unmarshal(raw, &a.TaskId)
+		if err != nil {
+			return fmt.Errorf("error reading 'task_id': %w", err)
+		}
+		delete(object, "task_id")
+	}
+
+	if raw, found := object["task_type"]; found {
+		err = json.Unmarshal(raw, &a.TaskType)
+		if err != nil {
+			return fmt.Errorf("error reading 'task_type': %w", err)
+		}
+		delete(object, "task_type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RetryBatchResponse to handle AdditionalProperties
+func (a RetryBatchResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["batch_id"], err = json.Marshal(a.BatchId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'batch_id': %w", err)
+	}
+
+	object["message"], err = json.Marshal(a.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
+	object["previous_task_id"], err = json.Marshal(a.PreviousTaskId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'previous_task_id': %w", err)
+	}
+
+	if a.RetriedTiers != nil {
+		object["retried_tiers"], err = json.Marshal(a.RetriedTiers)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'retried_tiers': %w", err)
+		}
+	}
+
+	object["retry_count"], err = json.Marshal(a.RetryCount)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'retry_count': %w", err)
+	}
+
+	object["status"], err = json.Marshal(a.Status)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'status': %w", err)
+	}
+
+	object["task_id"], err = json.Marshal(a.TaskId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'task_id': %w", err)
+	}
+
+	object["task_type"], err = json.Marshal(a.TaskType)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'task_type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsValidationErrorLoc0 returns the union data inside the ValidationError_Loc_Item as a ValidationErrorLoc0
 func (t ValidationError_Loc_Item) AsValidationErrorLoc0() (ValidationErrorLoc0, error) {
@@ -825,6 +1623,54 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// CreateBatchWithBody Create Batch
+	//
+	// Creates a batch of the bucket's objects, in status `DRAFT`, and
+	// answers it.
+	//
+	// Bucket objects are not modeled by the reference server: `object_ids`
+	// are kept as given and checked for their shape only, as Mixpeek does
+	// with `skip_validation=true` (which is accepted and changes nothing):
+	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+	// text, none repeated (a repeated id answers 400 BadRequestError
+	// naming it). The whole batch is bounded too (see `Batch`): a
+	// batch whose JSON would pass the bytes a batch may have before it is
+	// processed answers 400 BadRequestError.
+	//
+	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+	// `total_tiers`) are resolved when it is created, by the server's
+	// processing settings (the reference server has no collections of its
+	// own to discover them from; README, "Processing").
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+	CreateBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBatch Create Batch
+	//
+	// Creates a batch of the bucket's objects, in status `DRAFT`, and
+	// answers it.
+	//
+	// Bucket objects are not modeled by the reference server: `object_ids`
+	// are kept as given and checked for their shape only, as Mixpeek does
+	// with `skip_validation=true` (which is accepted and changes nothing):
+	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+	// text, none repeated (a repeated id answers 400 BadRequestError
+	// naming it). The whole batch is bounded too (see `Batch`): a
+	// batch whose JSON would pass the bytes a batch may have before it is
+	// processed answers 400 BadRequestError.
+	//
+	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+	// `total_tiers`) are resolved when it is created, by the server's
+	// processing settings (the reference server has no collections of its
+	// own to discover them from; README, "Processing").
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+	CreateBatch(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, body CreateBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListBatchesWithBody List Batches
 	//
 	// Lists the batches of a bucket, newest first (`created_at` descending,
@@ -856,6 +1702,350 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/list (the `ListBatches` operationId).
 	ListBatches(ctx context.Context, bucketIdentifier BucketIdentifier, params *ListBatchesParams, body ListBatchesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteBatch Delete Batch
+	//
+	// Deletes the batch, in any status. A batch being processed
+	// (`PENDING`, `IN_PROGRESS` or `PROCESSING`) is canceled first: its
+	// task and its tier in progress become `CANCELED` (tasks outlive their
+	// batch: `GET /v1/tasks/{task_id}` still answers them), its processing
+	// stops, then the batch is deleted. The answer's message says which
+	// it was.
+	//
+	// Corresponds with DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `DeleteBatch` operationId).
+	DeleteBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *DeleteBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBatch Get Batch
+	//
+	// Answers one batch of the bucket. A batch of another bucket,
+	// namespace or organization answers 404 exactly like one that does
+	// not exist. While a batch is processed its status, `current_tier` and
+	// `tier_tasks` change; poll it (or its task, `GET /v1/tasks/{task_id}`)
+	// as `TaskStatus` says.
+	//
+	// Corresponds with GET /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `GetBatch` operationId).
+	GetBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *GetBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchBatchWithBody Partially Update Batch
+	//
+	// Updates the batch's `metadata`, in any status (terminal ones
+	// included: a status never changes by a patch). `metadata` replaces
+	// the batch's metadata as a whole (it is not merged); `null` empties
+	// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+	// change moves `updated_at`; the answer is the batch as stored.
+	// Nothing else of a batch can be patched: other fields of the body are
+	// ignored, as Mixpeek ignores them.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+	PatchBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PatchBatch Partially Update Batch
+	//
+	// Updates the batch's `metadata`, in any status (terminal ones
+	// included: a status never changes by a patch). `metadata` replaces
+	// the batch's metadata as a whole (it is not merged); `null` empties
+	// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+	// change moves `updated_at`; the answer is the batch as stored.
+	// Nothing else of a batch can be patched: other fields of the body are
+	// ignored, as Mixpeek ignores them.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+	PatchBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, body PatchBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelBatch Cancel Batch
+	//
+	// Cancels a batch being processed (`PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`) and answers its task: the batch, its task and its
+	// tiers not yet finished become `CANCELED`, and its processing stops
+	// (no tier starts or finishes after the answer). Any other status — a
+	// `DRAFT` never submitted, or a terminal one, which never changes —
+	// answers 400 BadRequestError naming it, and changes nothing. No
+	// body.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel (the `CancelBatch` operationId).
+	CancelBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *CancelBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddObjectsToBatchWithBody Add Objects to Batch
+	//
+	// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+	// other status answers 400 BadRequestError naming it, and changes
+	// nothing. The ids are checked as on creation (their shape only; the
+	// batch then holds at most 1000, none twice: an id already in the
+	// batch, or repeated in the request, answers 400 naming it).
+	// `skip_validation` is accepted and changes nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+	AddObjectsToBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddObjectsToBatch Add Objects to Batch
+	//
+	// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+	// other status answers 400 BadRequestError naming it, and changes
+	// nothing. The ids are checked as on creation (their shape only; the
+	// batch then holds at most 1000, none twice: an id already in the
+	// batch, or repeated in the request, answers 400 naming it).
+	// `skip_validation` is accepted and changes nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+	AddObjectsToBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, body AddObjectsToBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryBatchWithBody Retry Failed Documents
+	//
+	// Processes again the tiers of a batch that failed (`FAILED`) or
+	// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+	// task. Any other status answers 400 BadRequestError naming it, and
+	// changes nothing.
+	//
+	// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+	// terminal statuses never change, so the task that failed stays
+	// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+	// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+	// cleared; processing starts again at the first tier with errors (of
+	// `tier_nums`, when given) and runs every tier after it; the tiers
+	// before it keep their results. The answer is the new task
+	// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+	// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+	//
+	// `retry_mode`: every failure the reference server simulates is
+	// transient (network), so `transient_only` and `all` retry the same
+	// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+	// of the batch answers 400, and so do tiers without errors only.
+	// `max_retry_count`: a batch retried that many times already answers
+	// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+	RetryBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryBatch Retry Failed Documents
+	//
+	// Processes again the tiers of a batch that failed (`FAILED`) or
+	// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+	// task. Any other status answers 400 BadRequestError naming it, and
+	// changes nothing.
+	//
+	// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+	// terminal statuses never change, so the task that failed stays
+	// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+	// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+	// cleared; processing starts again at the first tier with errors (of
+	// `tier_nums`, when given) and runs every tier after it; the tiers
+	// before it keep their results. The answer is the new task
+	// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+	// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+	//
+	// `retry_mode`: every failure the reference server simulates is
+	// transient (network), so `transient_only` and `all` retry the same
+	// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+	// of the batch answers 400, and so do tiers without errors only.
+	// `max_retry_count`: a batch retried that many times already answers
+	// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+	RetryBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, body RetryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitBatchWithBody Submit Batch for Processing
+	//
+	// Submits a batch for processing and answers its new task.
+	//
+	// Which batches: Mixpeek's documents disagree (this operation's own
+	// description says the batch "must be in 'pending' status", its
+	// BatchModel that a new batch is `DRAFT` and that submitting moves it
+	// to `PENDING`); the reference server follows the model. A batch in
+	// status `DRAFT` with at least one object is submitted: it becomes
+	// `PENDING`, gets a new task (`task_id`, of type
+	// `api_buckets_batches_process`, status `PENDING`) and one
+	// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+	// status (submitted twice, say) answers 400 BadRequestError naming its
+	// status, and changes nothing.
+	//
+	// The processing job is queued in the transaction that stores the
+	// submission: an answered submit is never lost, even if the server
+	// stops at once. The batch then goes `IN_PROGRESS` and through its
+	// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+	// task or the batch.
+	//
+	// The body is optional (absent or empty means the defaults);
+	// `include_processing_history` is recorded in the task's
+	// `additional_data` and changes nothing else.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+	SubmitBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitBatch Submit Batch for Processing
+	//
+	// Submits a batch for processing and answers its new task.
+	//
+	// Which batches: Mixpeek's documents disagree (this operation's own
+	// description says the batch "must be in 'pending' status", its
+	// BatchModel that a new batch is `DRAFT` and that submitting moves it
+	// to `PENDING`); the reference server follows the model. A batch in
+	// status `DRAFT` with at least one object is submitted: it becomes
+	// `PENDING`, gets a new task (`task_id`, of type
+	// `api_buckets_batches_process`, status `PENDING`) and one
+	// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+	// status (submitted twice, say) answers 400 BadRequestError naming its
+	// status, and changes nothing.
+	//
+	// The processing job is queued in the transaction that stores the
+	// submission: an answered submit is never lost, even if the server
+	// stops at once. The batch then goes `IN_PROGRESS` and through its
+	// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+	// task or the batch.
+	//
+	// The body is optional (absent or empty means the defaults);
+	// `include_processing_history` is recorded in the task's
+	// `additional_data` and changes nothing else.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+	SubmitBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, body SubmitBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTasksWithBody List Tasks
+	//
+	// Lists the tasks of the API key's organization, newest first
+	// (created, then `task_id`, descending), optionally filtered by status
+	// and task type. Tasks page by the query, not the body (unlike List
+	// Batches): `limit` (default 100), `offset`, and `cursor`, the
+	// `next_cursor` of the page before, which continues after that page
+	// however many tasks were created meanwhile (`offset` then counts from
+	// there). `pagination.next_cursor` is null on the last page.
+	// `include_total` counts the matching tasks into `pagination.total`
+	// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+	// and `search` are not supported: a value other than null answers 400
+	// BadRequestError, rather than a list that ignores it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+	ListTasksWithBody(ctx context.Context, params *ListTasksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTasks List Tasks
+	//
+	// Lists the tasks of the API key's organization, newest first
+	// (created, then `task_id`, descending), optionally filtered by status
+	// and task type. Tasks page by the query, not the body (unlike List
+	// Batches): `limit` (default 100), `offset`, and `cursor`, the
+	// `next_cursor` of the page before, which continues after that page
+	// however many tasks were created meanwhile (`offset` then counts from
+	// there). `pagination.next_cursor` is null on the last page.
+	// `include_total` counts the matching tasks into `pagination.total`
+	// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+	// and `search` are not supported: a value other than null answers 400
+	// BadRequestError, rather than a list that ignores it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+	ListTasks(ctx context.Context, params *ListTasksParams, body ListTasksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// KillTask Kill Task
+	//
+	// Kills a task, idempotently as Mixpeek's: it answers 200 whether or
+	// not there was anything to kill. A task that is running (not
+	// terminal) of a batch being processed cancels that batch, as
+	// `POST …/batches/{batch_id}/cancel` does (a tier's task cancels the
+	// whole batch); the message says so. A task already terminal, one
+	// that does not exist and one of another organization answer the same
+	// bytes, and change nothing.
+	//
+	// Corresponds with DELETE /v1/tasks/{task_id} (the `KillTask` operationId).
+	KillTask(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTask Get Task Information
+	//
+	// Answers a task of the API key's organization: a batch's processing
+	// task (`api_buckets_batches_process`, the batch's `task_id`) or one
+	// of its tiers' (`engine_feature_extractor_run`, a `tier_tasks`
+	// entry's `task_id`). Tasks take no `X-Namespace`: a task belongs to
+	// the key's organization, and another organization's answers 404
+	// exactly like one that does not exist. Tasks are kept (they outlive
+	// a deleted batch); terminal statuses never change.
+	//
+	// Corresponds with GET /v1/tasks/{task_id} (the `GetTask` operationId).
+	GetTask(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// CreateBatchWithBody Create Batch
+//
+// Creates a batch of the bucket's objects, in status `DRAFT`, and
+// answers it.
+//
+// Bucket objects are not modeled by the reference server: `object_ids`
+// are kept as given and checked for their shape only, as Mixpeek does
+// with `skip_validation=true` (which is accepted and changes nothing):
+// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+// text, none repeated (a repeated id answers 400 BadRequestError
+// naming it). The whole batch is bounded too (see `Batch`): a
+// batch whose JSON would pass the bytes a batch may have before it is
+// processed answers 400 BadRequestError.
+//
+// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+// `total_tiers`) are resolved when it is created, by the server's
+// processing settings (the reference server has no collections of its
+// own to discover them from; README, "Processing").
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+func (c *Client) CreateBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBatchRequestWithBody(c.Server, bucketIdentifier, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBatch Create Batch
+//
+// Creates a batch of the bucket's objects, in status `DRAFT`, and
+// answers it.
+//
+// Bucket objects are not modeled by the reference server: `object_ids`
+// are kept as given and checked for their shape only, as Mixpeek does
+// with `skip_validation=true` (which is accepted and changes nothing):
+// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+// text, none repeated (a repeated id answers 400 BadRequestError
+// naming it). The whole batch is bounded too (see `Batch`): a
+// batch whose JSON would pass the bytes a batch may have before it is
+// processed answers 400 BadRequestError.
+//
+// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+// `total_tiers`) are resolved when it is created, by the server's
+// processing settings (the reference server has no collections of its
+// own to discover them from; README, "Processing").
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+func (c *Client) CreateBatch(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, body CreateBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBatchRequest(c.Server, bucketIdentifier, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListBatchesWithBody List Batches
@@ -908,6 +2098,519 @@ func (c *Client) ListBatches(ctx context.Context, bucketIdentifier BucketIdentif
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// DeleteBatch Delete Batch
+//
+// Deletes the batch, in any status. A batch being processed
+// (`PENDING`, `IN_PROGRESS` or `PROCESSING`) is canceled first: its
+// task and its tier in progress become `CANCELED` (tasks outlive their
+// batch: `GET /v1/tasks/{task_id}` still answers them), its processing
+// stops, then the batch is deleted. The answer's message says which
+// it was.
+//
+// Corresponds with DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `DeleteBatch` operationId).
+func (c *Client) DeleteBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *DeleteBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteBatchRequest(c.Server, bucketIdentifier, batchId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBatch Get Batch
+//
+// Answers one batch of the bucket. A batch of another bucket,
+// namespace or organization answers 404 exactly like one that does
+// not exist. While a batch is processed its status, `current_tier` and
+// `tier_tasks` change; poll it (or its task, `GET /v1/tasks/{task_id}`)
+// as `TaskStatus` says.
+//
+// Corresponds with GET /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `GetBatch` operationId).
+func (c *Client) GetBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *GetBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBatchRequest(c.Server, bucketIdentifier, batchId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchBatchWithBody Partially Update Batch
+//
+// Updates the batch's `metadata`, in any status (terminal ones
+// included: a status never changes by a patch). `metadata` replaces
+// the batch's metadata as a whole (it is not merged); `null` empties
+// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+// change moves `updated_at`; the answer is the batch as stored.
+// Nothing else of a batch can be patched: other fields of the body are
+// ignored, as Mixpeek ignores them.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+func (c *Client) PatchBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchBatchRequestWithBody(c.Server, bucketIdentifier, batchId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PatchBatch Partially Update Batch
+//
+// Updates the batch's `metadata`, in any status (terminal ones
+// included: a status never changes by a patch). `metadata` replaces
+// the batch's metadata as a whole (it is not merged); `null` empties
+// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+// change moves `updated_at`; the answer is the batch as stored.
+// Nothing else of a batch can be patched: other fields of the body are
+// ignored, as Mixpeek ignores them.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+func (c *Client) PatchBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, body PatchBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchBatchRequest(c.Server, bucketIdentifier, batchId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelBatch Cancel Batch
+//
+// Cancels a batch being processed (`PENDING`, `IN_PROGRESS` or
+// `PROCESSING`) and answers its task: the batch, its task and its
+// tiers not yet finished become `CANCELED`, and its processing stops
+// (no tier starts or finishes after the answer). Any other status — a
+// `DRAFT` never submitted, or a terminal one, which never changes —
+// answers 400 BadRequestError naming it, and changes nothing. No
+// body.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel (the `CancelBatch` operationId).
+func (c *Client) CancelBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *CancelBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelBatchRequest(c.Server, bucketIdentifier, batchId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddObjectsToBatchWithBody Add Objects to Batch
+//
+// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+// other status answers 400 BadRequestError naming it, and changes
+// nothing. The ids are checked as on creation (their shape only; the
+// batch then holds at most 1000, none twice: an id already in the
+// batch, or repeated in the request, answers 400 naming it).
+// `skip_validation` is accepted and changes nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+func (c *Client) AddObjectsToBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddObjectsToBatchRequestWithBody(c.Server, bucketIdentifier, batchId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddObjectsToBatch Add Objects to Batch
+//
+// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+// other status answers 400 BadRequestError naming it, and changes
+// nothing. The ids are checked as on creation (their shape only; the
+// batch then holds at most 1000, none twice: an id already in the
+// batch, or repeated in the request, answers 400 naming it).
+// `skip_validation` is accepted and changes nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+func (c *Client) AddObjectsToBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, body AddObjectsToBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddObjectsToBatchRequest(c.Server, bucketIdentifier, batchId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryBatchWithBody Retry Failed Documents
+//
+// Processes again the tiers of a batch that failed (`FAILED`) or
+// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+// task. Any other status answers 400 BadRequestError naming it, and
+// changes nothing.
+//
+// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+// terminal statuses never change, so the task that failed stays
+// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+// cleared; processing starts again at the first tier with errors (of
+// `tier_nums`, when given) and runs every tier after it; the tiers
+// before it keep their results. The answer is the new task
+// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+//
+// `retry_mode`: every failure the reference server simulates is
+// transient (network), so `transient_only` and `all` retry the same
+// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+// of the batch answers 400, and so do tiers without errors only.
+// `max_retry_count`: a batch retried that many times already answers
+// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+func (c *Client) RetryBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryBatchRequestWithBody(c.Server, bucketIdentifier, batchId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryBatch Retry Failed Documents
+//
+// Processes again the tiers of a batch that failed (`FAILED`) or
+// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+// task. Any other status answers 400 BadRequestError naming it, and
+// changes nothing.
+//
+// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+// terminal statuses never change, so the task that failed stays
+// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+// cleared; processing starts again at the first tier with errors (of
+// `tier_nums`, when given) and runs every tier after it; the tiers
+// before it keep their results. The answer is the new task
+// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+//
+// `retry_mode`: every failure the reference server simulates is
+// transient (network), so `transient_only` and `all` retry the same
+// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+// of the batch answers 400, and so do tiers without errors only.
+// `max_retry_count`: a batch retried that many times already answers
+// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+func (c *Client) RetryBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, body RetryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryBatchRequest(c.Server, bucketIdentifier, batchId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitBatchWithBody Submit Batch for Processing
+//
+// Submits a batch for processing and answers its new task.
+//
+// Which batches: Mixpeek's documents disagree (this operation's own
+// description says the batch "must be in 'pending' status", its
+// BatchModel that a new batch is `DRAFT` and that submitting moves it
+// to `PENDING`); the reference server follows the model. A batch in
+// status `DRAFT` with at least one object is submitted: it becomes
+// `PENDING`, gets a new task (`task_id`, of type
+// `api_buckets_batches_process`, status `PENDING`) and one
+// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+// status (submitted twice, say) answers 400 BadRequestError naming its
+// status, and changes nothing.
+//
+// The processing job is queued in the transaction that stores the
+// submission: an answered submit is never lost, even if the server
+// stops at once. The batch then goes `IN_PROGRESS` and through its
+// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+// task or the batch.
+//
+// The body is optional (absent or empty means the defaults);
+// `include_processing_history` is recorded in the task's
+// `additional_data` and changes nothing else.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+func (c *Client) SubmitBatchWithBody(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitBatchRequestWithBody(c.Server, bucketIdentifier, batchId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitBatch Submit Batch for Processing
+//
+// Submits a batch for processing and answers its new task.
+//
+// Which batches: Mixpeek's documents disagree (this operation's own
+// description says the batch "must be in 'pending' status", its
+// BatchModel that a new batch is `DRAFT` and that submitting moves it
+// to `PENDING`); the reference server follows the model. A batch in
+// status `DRAFT` with at least one object is submitted: it becomes
+// `PENDING`, gets a new task (`task_id`, of type
+// `api_buckets_batches_process`, status `PENDING`) and one
+// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+// status (submitted twice, say) answers 400 BadRequestError naming its
+// status, and changes nothing.
+//
+// The processing job is queued in the transaction that stores the
+// submission: an answered submit is never lost, even if the server
+// stops at once. The batch then goes `IN_PROGRESS` and through its
+// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+// task or the batch.
+//
+// The body is optional (absent or empty means the defaults);
+// `include_processing_history` is recorded in the task's
+// `additional_data` and changes nothing else.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+func (c *Client) SubmitBatch(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, body SubmitBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitBatchRequest(c.Server, bucketIdentifier, batchId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTasksWithBody List Tasks
+//
+// Lists the tasks of the API key's organization, newest first
+// (created, then `task_id`, descending), optionally filtered by status
+// and task type. Tasks page by the query, not the body (unlike List
+// Batches): `limit` (default 100), `offset`, and `cursor`, the
+// `next_cursor` of the page before, which continues after that page
+// however many tasks were created meanwhile (`offset` then counts from
+// there). `pagination.next_cursor` is null on the last page.
+// `include_total` counts the matching tasks into `pagination.total`
+// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+// and `search` are not supported: a value other than null answers 400
+// BadRequestError, rather than a list that ignores it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+func (c *Client) ListTasksWithBody(ctx context.Context, params *ListTasksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTasksRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTasks List Tasks
+//
+// Lists the tasks of the API key's organization, newest first
+// (created, then `task_id`, descending), optionally filtered by status
+// and task type. Tasks page by the query, not the body (unlike List
+// Batches): `limit` (default 100), `offset`, and `cursor`, the
+// `next_cursor` of the page before, which continues after that page
+// however many tasks were created meanwhile (`offset` then counts from
+// there). `pagination.next_cursor` is null on the last page.
+// `include_total` counts the matching tasks into `pagination.total`
+// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+// and `search` are not supported: a value other than null answers 400
+// BadRequestError, rather than a list that ignores it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+func (c *Client) ListTasks(ctx context.Context, params *ListTasksParams, body ListTasksJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTasksRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// KillTask Kill Task
+//
+// Kills a task, idempotently as Mixpeek's: it answers 200 whether or
+// not there was anything to kill. A task that is running (not
+// terminal) of a batch being processed cancels that batch, as
+// `POST …/batches/{batch_id}/cancel` does (a tier's task cancels the
+// whole batch); the message says so. A task already terminal, one
+// that does not exist and one of another organization answer the same
+// bytes, and change nothing.
+//
+// Corresponds with DELETE /v1/tasks/{task_id} (the `KillTask` operationId).
+func (c *Client) KillTask(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewKillTaskRequest(c.Server, taskId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTask Get Task Information
+//
+// Answers a task of the API key's organization: a batch's processing
+// task (`api_buckets_batches_process`, the batch's `task_id`) or one
+// of its tiers' (`engine_feature_extractor_run`, a `tier_tasks`
+// entry's `task_id`). Tasks take no `X-Namespace`: a task belongs to
+// the key's organization, and another organization's answers 404
+// exactly like one that does not exist. Tasks are kept (they outlive
+// a deleted batch); terminal statuses never change.
+//
+// Corresponds with GET /v1/tasks/{task_id} (the `GetTask` operationId).
+func (c *Client) GetTask(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskRequest(c.Server, taskId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// NewCreateBatchRequest calls the generic CreateBatch builder with application/json body
+func NewCreateBatchRequest(server string, bucketIdentifier BucketIdentifier, params *CreateBatchParams, body CreateBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateBatchRequestWithBody(server, bucketIdentifier, params, "application/json", bodyReader)
+}
+
+// NewCreateBatchRequestWithBody constructs an http.Request for the CreateBatch method, with any body, and a specified content type
+func NewCreateBatchRequestWithBody(server string, bucketIdentifier BucketIdentifier, params *CreateBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.SkipValidation != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "skip_validation", *params.SkipValidation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
 }
 
 // NewListBatchesRequest calls the generic ListBatches builder with application/json body
@@ -970,6 +2673,634 @@ func NewListBatchesRequestWithBody(server string, bucketIdentifier BucketIdentif
 	return req, nil
 }
 
+// NewDeleteBatchRequest constructs an http.Request for the DeleteBatch method
+func NewDeleteBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *DeleteBatchParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetBatchRequest constructs an http.Request for the GetBatch method
+func NewGetBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *GetBatchParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewPatchBatchRequest calls the generic PatchBatch builder with application/json body
+func NewPatchBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, body PatchBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPatchBatchRequestWithBody(server, bucketIdentifier, batchId, params, "application/json", bodyReader)
+}
+
+// NewPatchBatchRequestWithBody constructs an http.Request for the PatchBatch method, with any body, and a specified content type
+func NewPatchBatchRequestWithBody(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewCancelBatchRequest constructs an http.Request for the CancelBatch method
+func NewCancelBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *CancelBatchParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewAddObjectsToBatchRequest calls the generic AddObjectsToBatch builder with application/json body
+func NewAddObjectsToBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, body AddObjectsToBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddObjectsToBatchRequestWithBody(server, bucketIdentifier, batchId, params, "application/json", bodyReader)
+}
+
+// NewAddObjectsToBatchRequestWithBody constructs an http.Request for the AddObjectsToBatch method, with any body, and a specified content type
+func NewAddObjectsToBatchRequestWithBody(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s/objects", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.SkipValidation != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "skip_validation", *params.SkipValidation, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRetryBatchRequest calls the generic RetryBatch builder with application/json body
+func NewRetryBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, body RetryBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRetryBatchRequestWithBody(server, bucketIdentifier, batchId, params, "application/json", bodyReader)
+}
+
+// NewRetryBatchRequestWithBody constructs an http.Request for the RetryBatch method, with any body, and a specified content type
+func NewRetryBatchRequestWithBody(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s/retry", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewSubmitBatchRequest calls the generic SubmitBatch builder with application/json body
+func NewSubmitBatchRequest(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, body SubmitBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubmitBatchRequestWithBody(server, bucketIdentifier, batchId, params, "application/json", bodyReader)
+}
+
+// NewSubmitBatchRequestWithBody constructs an http.Request for the SubmitBatch method, with any body, and a specified content type
+func NewSubmitBatchRequestWithBody(server string, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "bucket_identifier", bucketIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "batch_id", batchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/buckets/%s/batches/%s/submit", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Namespace", params.XNamespace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-Namespace", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewListTasksRequest calls the generic ListTasks builder with application/json body
+func NewListTasksRequest(server string, params *ListTasksParams, body ListTasksJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewListTasksRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewListTasksRequestWithBody constructs an http.Request for the ListTasks method, with any body, and a specified content type
+func NewListTasksRequestWithBody(server string, params *ListTasksParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tasks/list")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeTotal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_total", *params.IncludeTotal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewKillTaskRequest constructs an http.Request for the KillTask method
+func NewKillTaskRequest(server string, taskId TaskID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tasks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskRequest constructs an http.Request for the GetTask method
+func NewGetTaskRequest(server string, taskId TaskID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tasks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1014,6 +3345,54 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// CreateBatchWithBodyWithResponse Create Batch
+	//
+	// Creates a batch of the bucket's objects, in status `DRAFT`, and
+	// answers it.
+	//
+	// Bucket objects are not modeled by the reference server: `object_ids`
+	// are kept as given and checked for their shape only, as Mixpeek does
+	// with `skip_validation=true` (which is accepted and changes nothing):
+	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+	// text, none repeated (a repeated id answers 400 BadRequestError
+	// naming it). The whole batch is bounded too (see `Batch`): a
+	// batch whose JSON would pass the bytes a batch may have before it is
+	// processed answers 400 BadRequestError.
+	//
+	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+	// `total_tiers`) are resolved when it is created, by the server's
+	// processing settings (the reference server has no collections of its
+	// own to discover them from; README, "Processing").
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+	CreateBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBatchResult, error)
+
+	// CreateBatchWithResponse Create Batch
+	//
+	// Creates a batch of the bucket's objects, in status `DRAFT`, and
+	// answers it.
+	//
+	// Bucket objects are not modeled by the reference server: `object_ids`
+	// are kept as given and checked for their shape only, as Mixpeek does
+	// with `skip_validation=true` (which is accepted and changes nothing):
+	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+	// text, none repeated (a repeated id answers 400 BadRequestError
+	// naming it). The whole batch is bounded too (see `Batch`): a
+	// batch whose JSON would pass the bytes a batch may have before it is
+	// processed answers 400 BadRequestError.
+	//
+	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+	// `total_tiers`) are resolved when it is created, by the server's
+	// processing settings (the reference server has no collections of its
+	// own to discover them from; README, "Processing").
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+	CreateBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, body CreateBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBatchResult, error)
+
 	// ListBatchesWithBodyWithResponse List Batches
 	//
 	// Lists the batches of a bucket, newest first (`created_at` descending,
@@ -1045,6 +3424,396 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/list (the `ListBatches` operationId).
 	ListBatchesWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, params *ListBatchesParams, body ListBatchesJSONRequestBody, reqEditors ...RequestEditorFn) (*ListBatchesResult, error)
+
+	// DeleteBatchWithResponse Delete Batch
+	//
+	// Deletes the batch, in any status. A batch being processed
+	// (`PENDING`, `IN_PROGRESS` or `PROCESSING`) is canceled first: its
+	// task and its tier in progress become `CANCELED` (tasks outlive their
+	// batch: `GET /v1/tasks/{task_id}` still answers them), its processing
+	// stops, then the batch is deleted. The answer's message says which
+	// it was.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `DeleteBatch` operationId).
+	DeleteBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *DeleteBatchParams, reqEditors ...RequestEditorFn) (*DeleteBatchResult, error)
+
+	// GetBatchWithResponse Get Batch
+	//
+	// Answers one batch of the bucket. A batch of another bucket,
+	// namespace or organization answers 404 exactly like one that does
+	// not exist. While a batch is processed its status, `current_tier` and
+	// `tier_tasks` change; poll it (or its task, `GET /v1/tasks/{task_id}`)
+	// as `TaskStatus` says.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `GetBatch` operationId).
+	GetBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *GetBatchParams, reqEditors ...RequestEditorFn) (*GetBatchResult, error)
+
+	// PatchBatchWithBodyWithResponse Partially Update Batch
+	//
+	// Updates the batch's `metadata`, in any status (terminal ones
+	// included: a status never changes by a patch). `metadata` replaces
+	// the batch's metadata as a whole (it is not merged); `null` empties
+	// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+	// change moves `updated_at`; the answer is the batch as stored.
+	// Nothing else of a batch can be patched: other fields of the body are
+	// ignored, as Mixpeek ignores them.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+	PatchBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchBatchResult, error)
+
+	// PatchBatchWithResponse Partially Update Batch
+	//
+	// Updates the batch's `metadata`, in any status (terminal ones
+	// included: a status never changes by a patch). `metadata` replaces
+	// the batch's metadata as a whole (it is not merged); `null` empties
+	// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+	// change moves `updated_at`; the answer is the batch as stored.
+	// Nothing else of a batch can be patched: other fields of the body are
+	// ignored, as Mixpeek ignores them.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+	PatchBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, body PatchBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchBatchResult, error)
+
+	// CancelBatchWithResponse Cancel Batch
+	//
+	// Cancels a batch being processed (`PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`) and answers its task: the batch, its task and its
+	// tiers not yet finished become `CANCELED`, and its processing stops
+	// (no tier starts or finishes after the answer). Any other status — a
+	// `DRAFT` never submitted, or a terminal one, which never changes —
+	// answers 400 BadRequestError naming it, and changes nothing. No
+	// body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel (the `CancelBatch` operationId).
+	CancelBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *CancelBatchParams, reqEditors ...RequestEditorFn) (*CancelBatchResult, error)
+
+	// AddObjectsToBatchWithBodyWithResponse Add Objects to Batch
+	//
+	// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+	// other status answers 400 BadRequestError naming it, and changes
+	// nothing. The ids are checked as on creation (their shape only; the
+	// batch then holds at most 1000, none twice: an id already in the
+	// batch, or repeated in the request, answers 400 naming it).
+	// `skip_validation` is accepted and changes nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+	AddObjectsToBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddObjectsToBatchResult, error)
+
+	// AddObjectsToBatchWithResponse Add Objects to Batch
+	//
+	// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+	// other status answers 400 BadRequestError naming it, and changes
+	// nothing. The ids are checked as on creation (their shape only; the
+	// batch then holds at most 1000, none twice: an id already in the
+	// batch, or repeated in the request, answers 400 naming it).
+	// `skip_validation` is accepted and changes nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+	AddObjectsToBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, body AddObjectsToBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*AddObjectsToBatchResult, error)
+
+	// RetryBatchWithBodyWithResponse Retry Failed Documents
+	//
+	// Processes again the tiers of a batch that failed (`FAILED`) or
+	// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+	// task. Any other status answers 400 BadRequestError naming it, and
+	// changes nothing.
+	//
+	// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+	// terminal statuses never change, so the task that failed stays
+	// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+	// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+	// cleared; processing starts again at the first tier with errors (of
+	// `tier_nums`, when given) and runs every tier after it; the tiers
+	// before it keep their results. The answer is the new task
+	// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+	// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+	//
+	// `retry_mode`: every failure the reference server simulates is
+	// transient (network), so `transient_only` and `all` retry the same
+	// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+	// of the batch answers 400, and so do tiers without errors only.
+	// `max_retry_count`: a batch retried that many times already answers
+	// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+	RetryBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RetryBatchResult, error)
+
+	// RetryBatchWithResponse Retry Failed Documents
+	//
+	// Processes again the tiers of a batch that failed (`FAILED`) or
+	// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+	// task. Any other status answers 400 BadRequestError naming it, and
+	// changes nothing.
+	//
+	// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+	// terminal statuses never change, so the task that failed stays
+	// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+	// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+	// cleared; processing starts again at the first tier with errors (of
+	// `tier_nums`, when given) and runs every tier after it; the tiers
+	// before it keep their results. The answer is the new task
+	// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+	// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+	//
+	// `retry_mode`: every failure the reference server simulates is
+	// transient (network), so `transient_only` and `all` retry the same
+	// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+	// of the batch answers 400, and so do tiers without errors only.
+	// `max_retry_count`: a batch retried that many times already answers
+	// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+	RetryBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, body RetryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*RetryBatchResult, error)
+
+	// SubmitBatchWithBodyWithResponse Submit Batch for Processing
+	//
+	// Submits a batch for processing and answers its new task.
+	//
+	// Which batches: Mixpeek's documents disagree (this operation's own
+	// description says the batch "must be in 'pending' status", its
+	// BatchModel that a new batch is `DRAFT` and that submitting moves it
+	// to `PENDING`); the reference server follows the model. A batch in
+	// status `DRAFT` with at least one object is submitted: it becomes
+	// `PENDING`, gets a new task (`task_id`, of type
+	// `api_buckets_batches_process`, status `PENDING`) and one
+	// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+	// status (submitted twice, say) answers 400 BadRequestError naming its
+	// status, and changes nothing.
+	//
+	// The processing job is queued in the transaction that stores the
+	// submission: an answered submit is never lost, even if the server
+	// stops at once. The batch then goes `IN_PROGRESS` and through its
+	// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+	// task or the batch.
+	//
+	// The body is optional (absent or empty means the defaults);
+	// `include_processing_history` is recorded in the task's
+	// `additional_data` and changes nothing else.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+	SubmitBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitBatchResult, error)
+
+	// SubmitBatchWithResponse Submit Batch for Processing
+	//
+	// Submits a batch for processing and answers its new task.
+	//
+	// Which batches: Mixpeek's documents disagree (this operation's own
+	// description says the batch "must be in 'pending' status", its
+	// BatchModel that a new batch is `DRAFT` and that submitting moves it
+	// to `PENDING`); the reference server follows the model. A batch in
+	// status `DRAFT` with at least one object is submitted: it becomes
+	// `PENDING`, gets a new task (`task_id`, of type
+	// `api_buckets_batches_process`, status `PENDING`) and one
+	// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+	// status (submitted twice, say) answers 400 BadRequestError naming its
+	// status, and changes nothing.
+	//
+	// The processing job is queued in the transaction that stores the
+	// submission: an answered submit is never lost, even if the server
+	// stops at once. The batch then goes `IN_PROGRESS` and through its
+	// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+	// task or the batch.
+	//
+	// The body is optional (absent or empty means the defaults);
+	// `include_processing_history` is recorded in the task's
+	// `additional_data` and changes nothing else.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+	SubmitBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, body SubmitBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitBatchResult, error)
+
+	// ListTasksWithBodyWithResponse List Tasks
+	//
+	// Lists the tasks of the API key's organization, newest first
+	// (created, then `task_id`, descending), optionally filtered by status
+	// and task type. Tasks page by the query, not the body (unlike List
+	// Batches): `limit` (default 100), `offset`, and `cursor`, the
+	// `next_cursor` of the page before, which continues after that page
+	// however many tasks were created meanwhile (`offset` then counts from
+	// there). `pagination.next_cursor` is null on the last page.
+	// `include_total` counts the matching tasks into `pagination.total`
+	// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+	// and `search` are not supported: a value other than null answers 400
+	// BadRequestError, rather than a list that ignores it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+	ListTasksWithBodyWithResponse(ctx context.Context, params *ListTasksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListTasksResult, error)
+
+	// ListTasksWithResponse List Tasks
+	//
+	// Lists the tasks of the API key's organization, newest first
+	// (created, then `task_id`, descending), optionally filtered by status
+	// and task type. Tasks page by the query, not the body (unlike List
+	// Batches): `limit` (default 100), `offset`, and `cursor`, the
+	// `next_cursor` of the page before, which continues after that page
+	// however many tasks were created meanwhile (`offset` then counts from
+	// there). `pagination.next_cursor` is null on the last page.
+	// `include_total` counts the matching tasks into `pagination.total`
+	// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+	// and `search` are not supported: a value other than null answers 400
+	// BadRequestError, rather than a list that ignores it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+	ListTasksWithResponse(ctx context.Context, params *ListTasksParams, body ListTasksJSONRequestBody, reqEditors ...RequestEditorFn) (*ListTasksResult, error)
+
+	// KillTaskWithResponse Kill Task
+	//
+	// Kills a task, idempotently as Mixpeek's: it answers 200 whether or
+	// not there was anything to kill. A task that is running (not
+	// terminal) of a batch being processed cancels that batch, as
+	// `POST …/batches/{batch_id}/cancel` does (a tier's task cancels the
+	// whole batch); the message says so. A task already terminal, one
+	// that does not exist and one of another organization answer the same
+	// bytes, and change nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tasks/{task_id} (the `KillTask` operationId).
+	KillTaskWithResponse(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*KillTaskResult, error)
+
+	// GetTaskWithResponse Get Task Information
+	//
+	// Answers a task of the API key's organization: a batch's processing
+	// task (`api_buckets_batches_process`, the batch's `task_id`) or one
+	// of its tiers' (`engine_feature_extractor_run`, a `tier_tasks`
+	// entry's `task_id`). Tasks take no `X-Namespace`: a task belongs to
+	// the key's organization, and another organization's answers 404
+	// exactly like one that does not exist. Tasks are kept (they outlive
+	// a deleted batch); terminal statuses never change.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tasks/{task_id} (the `GetTask` operationId).
+	GetTaskWithResponse(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*GetTaskResult, error)
+}
+
+// CreateBatchResult401Headers the declared response headers of an HTTP 401 response for CreateBatch
+type CreateBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CreateBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Batch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateBatchResult) GetJSON200() *Batch {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListBatchesResult401Headers the declared response headers of an HTTP 401 response for ListBatches
@@ -1151,6 +3920,1106 @@ func (r ListBatchesResult) ContentType() string {
 	return ""
 }
 
+// DeleteBatchResult401Headers the declared response headers of an HTTP 401 response for DeleteBatch
+type DeleteBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GenericDeleteResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteBatchResult) GetJSON200() *GenericDeleteResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DeleteBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DeleteBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetBatchResult401Headers the declared response headers of an HTTP 401 response for GetBatch
+type GetBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Batch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBatchResult) GetJSON200() *Batch {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r GetBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PatchBatchResult401Headers the declared response headers of an HTTP 401 response for PatchBatch
+type PatchBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type PatchBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Batch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PatchBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PatchBatchResult) GetJSON200() *Batch {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PatchBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PatchBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PatchBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PatchBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PatchBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PatchBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PatchBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r PatchBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r PatchBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PatchBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PatchBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PatchBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelBatchResult401Headers the declared response headers of an HTTP 401 response for CancelBatch
+type CancelBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CancelBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelBatchResult) GetJSON200() *TaskResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CancelBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CancelBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CancelBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CancelBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CancelBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddObjectsToBatchResult401Headers the declared response headers of an HTTP 401 response for AddObjectsToBatch
+type AddObjectsToBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AddObjectsToBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Batch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddObjectsToBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON200() *Batch {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AddObjectsToBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AddObjectsToBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddObjectsToBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddObjectsToBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddObjectsToBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetryBatchResult401Headers the declared response headers of an HTTP 401 response for RetryBatch
+type RetryBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RetryBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RetryBatchResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetryBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetryBatchResult) GetJSON200() *RetryBatchResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RetryBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RetryBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RetryBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RetryBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r RetryBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RetryBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r RetryBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RetryBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitBatchResult401Headers the declared response headers of an HTTP 401 response for SubmitBatch
+type SubmitBatchResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SubmitBatchResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitBatchResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubmitBatchResult) GetJSON200() *TaskResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SubmitBatchResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SubmitBatchResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SubmitBatchResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SubmitBatchResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SubmitBatchResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r SubmitBatchResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SubmitBatchResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SubmitBatchResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitBatchResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitBatchResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitBatchResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitBatchResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListTasksResult401Headers the declared response headers of an HTTP 401 response for ListTasks
+type ListTasksResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListTasksResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListTasksResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTasksResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTasksResult) GetJSON200() *ListTasksResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTasksResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTasksResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListTasksResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListTasksResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListTasksResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ListTasksResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListTasksResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListTasksResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTasksResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTasksResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTasksResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTasksResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// KillTaskResult401Headers the declared response headers of an HTTP 401 response for KillTask
+type KillTaskResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type KillTaskResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GenericDeleteResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *KillTaskResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r KillTaskResult) GetJSON200() *GenericDeleteResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r KillTaskResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r KillTaskResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r KillTaskResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r KillTaskResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r KillTaskResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r KillTaskResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r KillTaskResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r KillTaskResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r KillTaskResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r KillTaskResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r KillTaskResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r KillTaskResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTaskResult401Headers the declared response headers of an HTTP 401 response for GetTask
+type GetTaskResult401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetTaskResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalServerError
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetTaskResult401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskResult) GetJSON200() *TaskResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskResult) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskResult) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTaskResult) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTaskResult) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetTaskResult) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r GetTaskResult) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTaskResult) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetTaskResult) GetJSON500() *InternalServerError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateBatchWithBodyWithResponse Create Batch
+//
+// Creates a batch of the bucket's objects, in status `DRAFT`, and
+// answers it.
+//
+// Bucket objects are not modeled by the reference server: `object_ids`
+// are kept as given and checked for their shape only, as Mixpeek does
+// with `skip_validation=true` (which is accepted and changes nothing):
+// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+// text, none repeated (a repeated id answers 400 BadRequestError
+// naming it). The whole batch is bounded too (see `Batch`): a
+// batch whose JSON would pass the bytes a batch may have before it is
+// processed answers 400 BadRequestError.
+//
+// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+// `total_tiers`) are resolved when it is created, by the server's
+// processing settings (the reference server has no collections of its
+// own to discover them from; README, "Processing").
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+func (c *ClientWithResponses) CreateBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBatchResult, error) {
+	rsp, err := c.CreateBatchWithBody(ctx, bucketIdentifier, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBatchResult(rsp)
+}
+
+// CreateBatchWithResponse Create Batch
+//
+// Creates a batch of the bucket's objects, in status `DRAFT`, and
+// answers it.
+//
+// Bucket objects are not modeled by the reference server: `object_ids`
+// are kept as given and checked for their shape only, as Mixpeek does
+// with `skip_validation=true` (which is accepted and changes nothing):
+// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
+// text, none repeated (a repeated id answers 400 BadRequestError
+// naming it). The whole batch is bounded too (see `Batch`): a
+// batch whose JSON would pass the bytes a batch may have before it is
+// processed answers 400 BadRequestError.
+//
+// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
+// `total_tiers`) are resolved when it is created, by the server's
+// processing settings (the reference server has no collections of its
+// own to discover them from; README, "Processing").
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches (the `CreateBatch` operationId).
+func (c *ClientWithResponses) CreateBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, params *CreateBatchParams, body CreateBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBatchResult, error) {
+	rsp, err := c.CreateBatch(ctx, bucketIdentifier, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBatchResult(rsp)
+}
+
 // ListBatchesWithBodyWithResponse List Batches
 //
 // Lists the batches of a bucket, newest first (`created_at` descending,
@@ -1193,6 +5062,477 @@ func (c *ClientWithResponses) ListBatchesWithResponse(ctx context.Context, bucke
 		return nil, err
 	}
 	return ParseListBatchesResult(rsp)
+}
+
+// DeleteBatchWithResponse Delete Batch
+//
+// Deletes the batch, in any status. A batch being processed
+// (`PENDING`, `IN_PROGRESS` or `PROCESSING`) is canceled first: its
+// task and its tier in progress become `CANCELED` (tasks outlive their
+// batch: `GET /v1/tasks/{task_id}` still answers them), its processing
+// stops, then the batch is deleted. The answer's message says which
+// it was.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `DeleteBatch` operationId).
+func (c *ClientWithResponses) DeleteBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *DeleteBatchParams, reqEditors ...RequestEditorFn) (*DeleteBatchResult, error) {
+	rsp, err := c.DeleteBatch(ctx, bucketIdentifier, batchId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteBatchResult(rsp)
+}
+
+// GetBatchWithResponse Get Batch
+//
+// Answers one batch of the bucket. A batch of another bucket,
+// namespace or organization answers 404 exactly like one that does
+// not exist. While a batch is processed its status, `current_tier` and
+// `tier_tasks` change; poll it (or its task, `GET /v1/tasks/{task_id}`)
+// as `TaskStatus` says.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `GetBatch` operationId).
+func (c *ClientWithResponses) GetBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *GetBatchParams, reqEditors ...RequestEditorFn) (*GetBatchResult, error) {
+	rsp, err := c.GetBatch(ctx, bucketIdentifier, batchId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBatchResult(rsp)
+}
+
+// PatchBatchWithBodyWithResponse Partially Update Batch
+//
+// Updates the batch's `metadata`, in any status (terminal ones
+// included: a status never changes by a patch). `metadata` replaces
+// the batch's metadata as a whole (it is not merged); `null` empties
+// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+// change moves `updated_at`; the answer is the batch as stored.
+// Nothing else of a batch can be patched: other fields of the body are
+// ignored, as Mixpeek ignores them.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+func (c *ClientWithResponses) PatchBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchBatchResult, error) {
+	rsp, err := c.PatchBatchWithBody(ctx, bucketIdentifier, batchId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchBatchResult(rsp)
+}
+
+// PatchBatchWithResponse Partially Update Batch
+//
+// Updates the batch's `metadata`, in any status (terminal ones
+// included: a status never changes by a patch). `metadata` replaces
+// the batch's metadata as a whole (it is not merged); `null` empties
+// it to `{}`; a body without `metadata` (`{}`) changes nothing. A
+// change moves `updated_at`; the answer is the batch as stored.
+// Nothing else of a batch can be patched: other fields of the body are
+// ignored, as Mixpeek ignores them.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id} (the `PatchBatch` operationId).
+func (c *ClientWithResponses) PatchBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *PatchBatchParams, body PatchBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchBatchResult, error) {
+	rsp, err := c.PatchBatch(ctx, bucketIdentifier, batchId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePatchBatchResult(rsp)
+}
+
+// CancelBatchWithResponse Cancel Batch
+//
+// Cancels a batch being processed (`PENDING`, `IN_PROGRESS` or
+// `PROCESSING`) and answers its task: the batch, its task and its
+// tiers not yet finished become `CANCELED`, and its processing stops
+// (no tier starts or finishes after the answer). Any other status — a
+// `DRAFT` never submitted, or a terminal one, which never changes —
+// answers 400 BadRequestError naming it, and changes nothing. No
+// body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel (the `CancelBatch` operationId).
+func (c *ClientWithResponses) CancelBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *CancelBatchParams, reqEditors ...RequestEditorFn) (*CancelBatchResult, error) {
+	rsp, err := c.CancelBatch(ctx, bucketIdentifier, batchId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelBatchResult(rsp)
+}
+
+// AddObjectsToBatchWithBodyWithResponse Add Objects to Batch
+//
+// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+// other status answers 400 BadRequestError naming it, and changes
+// nothing. The ids are checked as on creation (their shape only; the
+// batch then holds at most 1000, none twice: an id already in the
+// batch, or repeated in the request, answers 400 naming it).
+// `skip_validation` is accepted and changes nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+func (c *ClientWithResponses) AddObjectsToBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddObjectsToBatchResult, error) {
+	rsp, err := c.AddObjectsToBatchWithBody(ctx, bucketIdentifier, batchId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddObjectsToBatchResult(rsp)
+}
+
+// AddObjectsToBatchWithResponse Add Objects to Batch
+//
+// Adds objects to a batch in status `DRAFT` and answers the batch. Any
+// other status answers 400 BadRequestError naming it, and changes
+// nothing. The ids are checked as on creation (their shape only; the
+// batch then holds at most 1000, none twice: an id already in the
+// batch, or repeated in the request, answers 400 naming it).
+// `skip_validation` is accepted and changes nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects (the `AddObjectsToBatch` operationId).
+func (c *ClientWithResponses) AddObjectsToBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *AddObjectsToBatchParams, body AddObjectsToBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*AddObjectsToBatchResult, error) {
+	rsp, err := c.AddObjectsToBatch(ctx, bucketIdentifier, batchId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddObjectsToBatchResult(rsp)
+}
+
+// RetryBatchWithBodyWithResponse Retry Failed Documents
+//
+// Processes again the tiers of a batch that failed (`FAILED`) or
+// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+// task. Any other status answers 400 BadRequestError naming it, and
+// changes nothing.
+//
+// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+// terminal statuses never change, so the task that failed stays
+// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+// cleared; processing starts again at the first tier with errors (of
+// `tier_nums`, when given) and runs every tier after it; the tiers
+// before it keep their results. The answer is the new task
+// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+//
+// `retry_mode`: every failure the reference server simulates is
+// transient (network), so `transient_only` and `all` retry the same
+// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+// of the batch answers 400, and so do tiers without errors only.
+// `max_retry_count`: a batch retried that many times already answers
+// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+func (c *ClientWithResponses) RetryBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RetryBatchResult, error) {
+	rsp, err := c.RetryBatchWithBody(ctx, bucketIdentifier, batchId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryBatchResult(rsp)
+}
+
+// RetryBatchWithResponse Retry Failed Documents
+//
+// Processes again the tiers of a batch that failed (`FAILED`) or
+// finished with failed documents (`COMPLETED_WITH_ERRORS`), as a new
+// task. Any other status answers 400 BadRequestError naming it, and
+// changes nothing.
+//
+// A retry starts a **new task** (a new `task_id`, status `PENDING`):
+// terminal statuses never change, so the task that failed stays
+// `FAILED` (or `COMPLETED_WITH_ERRORS`). The batch takes the new task
+// (`task_id`) and goes `PENDING`; its `error` and `error_summary` are
+// cleared; processing starts again at the first tier with errors (of
+// `tier_nums`, when given) and runs every tier after it; the tiers
+// before it keep their results. The answer is the new task
+// (`TaskResponse`'s fields) and what the retry did (`batch_id`,
+// `previous_task_id`, `retried_tiers`, `retry_count`, `message`).
+//
+// `retry_mode`: every failure the reference server simulates is
+// transient (network), so `transient_only` and `all` retry the same
+// tiers. `tier_nums`: the tiers to retry from; one that is not a tier
+// of the batch answers 400, and so do tiers without errors only.
+// `max_retry_count`: a batch retried that many times already answers
+// 400 (the count is the batch's, in `internal_metadata.retry_count`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry (the `RetryBatch` operationId).
+func (c *ClientWithResponses) RetryBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *RetryBatchParams, body RetryBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*RetryBatchResult, error) {
+	rsp, err := c.RetryBatch(ctx, bucketIdentifier, batchId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryBatchResult(rsp)
+}
+
+// SubmitBatchWithBodyWithResponse Submit Batch for Processing
+//
+// Submits a batch for processing and answers its new task.
+//
+// Which batches: Mixpeek's documents disagree (this operation's own
+// description says the batch "must be in 'pending' status", its
+// BatchModel that a new batch is `DRAFT` and that submitting moves it
+// to `PENDING`); the reference server follows the model. A batch in
+// status `DRAFT` with at least one object is submitted: it becomes
+// `PENDING`, gets a new task (`task_id`, of type
+// `api_buckets_batches_process`, status `PENDING`) and one
+// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+// status (submitted twice, say) answers 400 BadRequestError naming its
+// status, and changes nothing.
+//
+// The processing job is queued in the transaction that stores the
+// submission: an answered submit is never lost, even if the server
+// stops at once. The batch then goes `IN_PROGRESS` and through its
+// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+// task or the batch.
+//
+// The body is optional (absent or empty means the defaults);
+// `include_processing_history` is recorded in the task's
+// `additional_data` and changes nothing else.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+func (c *ClientWithResponses) SubmitBatchWithBodyWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitBatchResult, error) {
+	rsp, err := c.SubmitBatchWithBody(ctx, bucketIdentifier, batchId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitBatchResult(rsp)
+}
+
+// SubmitBatchWithResponse Submit Batch for Processing
+//
+// Submits a batch for processing and answers its new task.
+//
+// Which batches: Mixpeek's documents disagree (this operation's own
+// description says the batch "must be in 'pending' status", its
+// BatchModel that a new batch is `DRAFT` and that submitting moves it
+// to `PENDING`); the reference server follows the model. A batch in
+// status `DRAFT` with at least one object is submitted: it becomes
+// `PENDING`, gets a new task (`task_id`, of type
+// `api_buckets_batches_process`, status `PENDING`) and one
+// `tier_tasks` entry a tier, each `PENDING`. A batch in any other
+// status (submitted twice, say) answers 400 BadRequestError naming its
+// status, and changes nothing.
+//
+// The processing job is queued in the transaction that stores the
+// submission: an answered submit is never lost, even if the server
+// stops at once. The batch then goes `IN_PROGRESS` and through its
+// tiers, to `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`; poll the
+// task or the batch.
+//
+// The body is optional (absent or empty means the defaults);
+// `include_processing_history` is recorded in the task's
+// `additional_data` and changes nothing else.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit (the `SubmitBatch` operationId).
+func (c *ClientWithResponses) SubmitBatchWithResponse(ctx context.Context, bucketIdentifier BucketIdentifier, batchId BatchID, params *SubmitBatchParams, body SubmitBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitBatchResult, error) {
+	rsp, err := c.SubmitBatch(ctx, bucketIdentifier, batchId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitBatchResult(rsp)
+}
+
+// ListTasksWithBodyWithResponse List Tasks
+//
+// Lists the tasks of the API key's organization, newest first
+// (created, then `task_id`, descending), optionally filtered by status
+// and task type. Tasks page by the query, not the body (unlike List
+// Batches): `limit` (default 100), `offset`, and `cursor`, the
+// `next_cursor` of the page before, which continues after that page
+// however many tasks were created meanwhile (`offset` then counts from
+// there). `pagination.next_cursor` is null on the last page.
+// `include_total` counts the matching tasks into `pagination.total`
+// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+// and `search` are not supported: a value other than null answers 400
+// BadRequestError, rather than a list that ignores it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+func (c *ClientWithResponses) ListTasksWithBodyWithResponse(ctx context.Context, params *ListTasksParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListTasksResult, error) {
+	rsp, err := c.ListTasksWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTasksResult(rsp)
+}
+
+// ListTasksWithResponse List Tasks
+//
+// Lists the tasks of the API key's organization, newest first
+// (created, then `task_id`, descending), optionally filtered by status
+// and task type. Tasks page by the query, not the body (unlike List
+// Batches): `limit` (default 100), `offset`, and `cursor`, the
+// `next_cursor` of the page before, which continues after that page
+// however many tasks were created meanwhile (`offset` then counts from
+// there). `pagination.next_cursor` is null on the last page.
+// `include_total` counts the matching tasks into `pagination.total`
+// and `total_pages` (otherwise null, as Mixpeek's). `filters`, `sort`
+// and `search` are not supported: a value other than null answers 400
+// BadRequestError, rather than a list that ignores it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tasks/list (the `ListTasks` operationId).
+func (c *ClientWithResponses) ListTasksWithResponse(ctx context.Context, params *ListTasksParams, body ListTasksJSONRequestBody, reqEditors ...RequestEditorFn) (*ListTasksResult, error) {
+	rsp, err := c.ListTasks(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTasksResult(rsp)
+}
+
+// KillTaskWithResponse Kill Task
+//
+// Kills a task, idempotently as Mixpeek's: it answers 200 whether or
+// not there was anything to kill. A task that is running (not
+// terminal) of a batch being processed cancels that batch, as
+// `POST …/batches/{batch_id}/cancel` does (a tier's task cancels the
+// whole batch); the message says so. A task already terminal, one
+// that does not exist and one of another organization answer the same
+// bytes, and change nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tasks/{task_id} (the `KillTask` operationId).
+func (c *ClientWithResponses) KillTaskWithResponse(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*KillTaskResult, error) {
+	rsp, err := c.KillTask(ctx, taskId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseKillTaskResult(rsp)
+}
+
+// GetTaskWithResponse Get Task Information
+//
+// Answers a task of the API key's organization: a batch's processing
+// task (`api_buckets_batches_process`, the batch's `task_id`) or one
+// of its tiers' (`engine_feature_extractor_run`, a `tier_tasks`
+// entry's `task_id`). Tasks take no `X-Namespace`: a task belongs to
+// the key's organization, and another organization's answers 404
+// exactly like one that does not exist. Tasks are kept (they outlive
+// a deleted batch); terminal statuses never change.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tasks/{task_id} (the `GetTask` operationId).
+func (c *ClientWithResponses) GetTaskWithResponse(ctx context.Context, taskId TaskID, reqEditors ...RequestEditorFn) (*GetTaskResult, error) {
+	rsp, err := c.GetTask(ctx, taskId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskResult(rsp)
+}
+
+// ParseCreateBatchResult parses an HTTP response from a CreateBatchWithResponse call
+func ParseCreateBatchResult(rsp *http.Response) (*CreateBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Batch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListBatchesResult parses an HTTP response from a ListBatchesWithResponse call
@@ -1277,6 +5617,956 @@ func ParseListBatchesResult(rsp *http.Response) (*ListBatchesResult, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers ListBatchesResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteBatchResult parses an HTTP response from a DeleteBatchWithResponse call
+func ParseDeleteBatchResult(rsp *http.Response) (*DeleteBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GenericDeleteResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetBatchResult parses an HTTP response from a GetBatchWithResponse call
+func ParseGetBatchResult(rsp *http.Response) (*GetBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Batch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePatchBatchResult parses an HTTP response from a PatchBatchWithResponse call
+func ParsePatchBatchResult(rsp *http.Response) (*PatchBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PatchBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Batch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PatchBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelBatchResult parses an HTTP response from a CancelBatchWithResponse call
+func ParseCancelBatchResult(rsp *http.Response) (*CancelBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CancelBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddObjectsToBatchResult parses an HTTP response from a AddObjectsToBatchWithResponse call
+func ParseAddObjectsToBatchResult(rsp *http.Response) (*AddObjectsToBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddObjectsToBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Batch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AddObjectsToBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetryBatchResult parses an HTTP response from a RetryBatchWithResponse call
+func ParseRetryBatchResult(rsp *http.Response) (*RetryBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RetryBatchResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RetryBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitBatchResult parses an HTTP response from a SubmitBatchWithResponse call
+func ParseSubmitBatchResult(rsp *http.Response) (*SubmitBatchResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitBatchResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SubmitBatchResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTasksResult parses an HTTP response from a ListTasksWithResponse call
+func ParseListTasksResult(rsp *http.Response) (*ListTasksResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTasksResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListTasksResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListTasksResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseKillTaskResult parses an HTTP response from a KillTaskWithResponse call
+func ParseKillTaskResult(rsp *http.Response) (*KillTaskResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &KillTaskResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GenericDeleteResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers KillTaskResult401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskResult parses an HTTP response from a GetTaskWithResponse call
+func ParseGetTaskResult(rsp *http.Response) (*GetTaskResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalServerError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetTaskResult401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

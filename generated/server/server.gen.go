@@ -87,6 +87,42 @@ func (e ErrorResponseSuccess) Valid() bool {
 	}
 }
 
+// Defines values for RetryBatchRequestRetryMode.
+const (
+	RetryBatchRequestRetryModeAll           RetryBatchRequestRetryMode = "all"
+	RetryBatchRequestRetryModeTransientOnly RetryBatchRequestRetryMode = "transient_only"
+)
+
+// Valid indicates whether the value is a known member of the RetryBatchRequestRetryMode enum.
+func (e RetryBatchRequestRetryMode) Valid() bool {
+	switch e {
+	case RetryBatchRequestRetryModeAll:
+		return true
+	case RetryBatchRequestRetryModeTransientOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SortOptionDirection.
+const (
+	SortOptionDirectionAsc  SortOptionDirection = "asc"
+	SortOptionDirectionDesc SortOptionDirection = "desc"
+)
+
+// Valid indicates whether the value is a known member of the SortOptionDirection enum.
+func (e SortOptionDirection) Valid() bool {
+	switch e {
+	case SortOptionDirectionAsc:
+		return true
+	case SortOptionDirectionDesc:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TaskStatus.
 const (
 	TaskStatusACTIVE              TaskStatus = "ACTIVE"
@@ -136,6 +172,122 @@ func (e TaskStatus) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// Defines values for TaskType.
+const (
+	TaskTypeApiBucketsBatchesProcess          TaskType = "api_buckets_batches_process"
+	TaskTypeApiBucketsBatchesSubmit           TaskType = "api_buckets_batches_submit"
+	TaskTypeApiBucketsDelete                  TaskType = "api_buckets_delete"
+	TaskTypeApiBucketsObjectsCreate           TaskType = "api_buckets_objects_create"
+	TaskTypeApiBucketsUploadsBatchConfirm     TaskType = "api_buckets_uploads_batch_confirm"
+	TaskTypeApiBucketsUploadsConfirm          TaskType = "api_buckets_uploads_confirm"
+	TaskTypeApiBucketsUploadsCreate           TaskType = "api_buckets_uploads_create"
+	TaskTypeApiCollectionsDocumentsCreate     TaskType = "api_collections_documents_create"
+	TaskTypeApiCollectionsExport              TaskType = "api_collections_export"
+	TaskTypeApiCollectionsExtractionArtifacts TaskType = "api_collections_extraction_artifacts"
+	TaskTypeApiCollectionsTrigger             TaskType = "api_collections_trigger"
+	TaskTypeApiEvaluationsDatasetCreate       TaskType = "api_evaluations_dataset_create"
+	TaskTypeApiEvaluationsRun                 TaskType = "api_evaluations_run"
+	TaskTypeApiNamespacesCreate               TaskType = "api_namespaces_create"
+	TaskTypeApiNamespacesDelete               TaskType = "api_namespaces_delete"
+	TaskTypeApiNamespacesMigrationsRun        TaskType = "api_namespaces_migrations_run"
+	TaskTypeApiRetrieversPublish              TaskType = "api_retrievers_publish"
+	TaskTypeApiTaxonomiesCreate               TaskType = "api_taxonomies_create"
+	TaskTypeApiTaxonomiesExecute              TaskType = "api_taxonomies_execute"
+	TaskTypeApiTaxonomiesMaterialize          TaskType = "api_taxonomies_materialize"
+	TaskTypeAudioSegment                      TaskType = "audio_segment"
+	TaskTypeEngineClusterBuild                TaskType = "engine_cluster_build"
+	TaskTypeEngineFeatureExtractorRun         TaskType = "engine_feature_extractor_run"
+	TaskTypeEngineInferenceRun                TaskType = "engine_inference_run"
+	TaskTypeEngineObjectProcessing            TaskType = "engine_object_processing"
+	TaskTypeMaterialize                       TaskType = "materialize"
+	TaskTypeModelCustom                       TaskType = "model_custom"
+	TaskTypePluginCustom                      TaskType = "plugin_custom"
+	TaskTypeThumbnail                         TaskType = "thumbnail"
+	TaskTypeVideoSegment                      TaskType = "video_segment"
+)
+
+// Valid indicates whether the value is a known member of the TaskType enum.
+func (e TaskType) Valid() bool {
+	switch e {
+	case TaskTypeApiBucketsBatchesProcess:
+		return true
+	case TaskTypeApiBucketsBatchesSubmit:
+		return true
+	case TaskTypeApiBucketsDelete:
+		return true
+	case TaskTypeApiBucketsObjectsCreate:
+		return true
+	case TaskTypeApiBucketsUploadsBatchConfirm:
+		return true
+	case TaskTypeApiBucketsUploadsConfirm:
+		return true
+	case TaskTypeApiBucketsUploadsCreate:
+		return true
+	case TaskTypeApiCollectionsDocumentsCreate:
+		return true
+	case TaskTypeApiCollectionsExport:
+		return true
+	case TaskTypeApiCollectionsExtractionArtifacts:
+		return true
+	case TaskTypeApiCollectionsTrigger:
+		return true
+	case TaskTypeApiEvaluationsDatasetCreate:
+		return true
+	case TaskTypeApiEvaluationsRun:
+		return true
+	case TaskTypeApiNamespacesCreate:
+		return true
+	case TaskTypeApiNamespacesDelete:
+		return true
+	case TaskTypeApiNamespacesMigrationsRun:
+		return true
+	case TaskTypeApiRetrieversPublish:
+		return true
+	case TaskTypeApiTaxonomiesCreate:
+		return true
+	case TaskTypeApiTaxonomiesExecute:
+		return true
+	case TaskTypeApiTaxonomiesMaterialize:
+		return true
+	case TaskTypeAudioSegment:
+		return true
+	case TaskTypeEngineClusterBuild:
+		return true
+	case TaskTypeEngineFeatureExtractorRun:
+		return true
+	case TaskTypeEngineInferenceRun:
+		return true
+	case TaskTypeEngineObjectProcessing:
+		return true
+	case TaskTypeMaterialize:
+		return true
+	case TaskTypeModelCustom:
+		return true
+	case TaskTypePluginCustom:
+		return true
+	case TaskTypeThumbnail:
+		return true
+	case TaskTypeVideoSegment:
+		return true
+	default:
+		return false
+	}
+}
+
+// AddObjectsToBatchRequest Objects to add to a DRAFT batch. Unknown fields are ignored.
+//
+// Example: {"object_ids":["obj_5n8m1k4j7h0g"]}
+type AddObjectsToBatchRequest struct {
+	// ObjectIds Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+	// each 1 to 256 characters of text, none repeated. Kept as given:
+	// the reference server checks their shape only, as Mixpeek does with
+	// `skip_validation=true`.
+	//
+	//
+	// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+	ObjectIds ObjectIDs `json:"object_ids"`
 }
 
 // Batch A batch of a bucket's objects, as Mixpeek's BatchModel. Only
@@ -295,6 +447,20 @@ type BatchErrorDetail struct {
 // Example: BUCKET
 type BatchType string
 
+// CreateBatchRequest A new batch. Unknown fields are ignored, as Mixpeek (FastAPI) ignores them.
+//
+// Example: {"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]}
+type CreateBatchRequest struct {
+	// ObjectIds Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+	// each 1 to 256 characters of text, none repeated. Kept as given:
+	// the reference server checks their shape only, as Mixpeek does with
+	// `skip_validation=true`.
+	//
+	//
+	// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+	ObjectIds ObjectIDs `json:"object_ids"`
+}
+
 // ErrorCategory The category of a processing error (`BatchErrorDetail.error_type`):
 // `dependency` (a missing package or module), `authentication` (bad
 // or missing credentials), `validation` (input or schema),
@@ -405,6 +571,21 @@ type ExtractorJobInfo struct {
 	Status    *TaskStatus `json:"status"`
 }
 
+// GenericDeleteResponse The answer of a deletion (Mixpeek's GenericDeleteResponse); the reference server sends both fields.
+//
+// Example: {"message":"Batch btch_a1b2c3d4e5f6 deleted","success":true}
+type GenericDeleteResponse struct {
+	// Message What was done, for people.
+	//
+	// Example: Batch btch_a1b2c3d4e5f6 deleted
+	Message *string `json:"message"`
+
+	// Success Always true.
+	//
+	// Example: true
+	Success *bool `json:"success"`
+}
+
 // HTTPValidationError FastAPI's request validation error (422). Nothing is required, as in
 // Mixpeek's schema; the reference server always sends `detail`.
 //
@@ -452,6 +633,318 @@ type ListBatchesResponse struct {
 	TotalCount int64 `json:"total_count"`
 }
 
+// ListTasksRequest Filters of a List Tasks request; every field optional and nullable
+// (null means no filter). `filters`, `sort` and `search` are Mixpeek's
+// and not supported by the reference server: anything but null answers
+// 400 BadRequestError. Unknown fields are ignored.
+//
+// Example: {"status":"FAILED","task_type":"api_buckets_batches_process"}
+type ListTasksRequest struct {
+	// Filters Mixpeek's advanced filters (LogicalOperator); not supported.
+	Filters *map[string]interface{} `json:"filters,omitempty"`
+
+	// Search Mixpeek's search term; not supported.
+	Search *string `json:"search,omitempty"`
+
+	// Sort Mixpeek's sort option; not supported (tasks come newest first).
+	Sort *SortOption `json:"sort,omitempty"`
+
+	// Status Only tasks with this status.
+	Status *TaskStatus `json:"status,omitempty"`
+
+	// TaskType Only tasks of this type.
+	TaskType *TaskType `json:"task_type,omitempty"`
+}
+
+// ListTasksResponse One page of tasks.
+//
+// Example: {"pagination":{"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":null,"total_pages":null},"results":[{"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":1},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":[{"documents_written":2,"status":"COMPLETED","tier_num":0}],"status":"COMPLETED","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}]}
+type ListTasksResponse struct {
+	// Pagination Where a page of tasks is, as Mixpeek's PaginationResponse: `page`
+	// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
+	// `next_cursor` to continue (null on the last page); `total` and
+	// `total_pages` only with `include_total=true` (null otherwise).
+	// `next_page` and `previous_page` are always null (the reference
+	// server pages by cursor and offset).
+	//
+	//
+	// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
+	Pagination PaginationResponse `json:"pagination"`
+
+	// Results The page, newest first.
+	Results []TaskResponse `json:"results"`
+}
+
+// ObjectIDs Ids of the bucket's objects: 1 to 1000 (the most a batch holds),
+// each 1 to 256 characters of text, none repeated. Kept as given:
+// the reference server checks their shape only, as Mixpeek does with
+// `skip_validation=true`.
+//
+// Example: ["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"]
+type ObjectIDs = []string
+
+// PaginationResponse Where a page of tasks is, as Mixpeek's PaginationResponse: `page`
+// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
+// `next_cursor` to continue (null on the last page); `total` and
+// `total_pages` only with `include_total=true` (null otherwise).
+// `next_page` and `previous_page` are always null (the reference
+// server pages by cursor and offset).
+//
+// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
+type PaginationResponse struct {
+	// NextCursor The `cursor` of the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+
+	// NextPage Always null.
+	NextPage *string `json:"next_page"`
+
+	// Page The page's number, from 1.
+	//
+	// Example: 1
+	Page *int `json:"page"`
+
+	// PageSize The most tasks a page holds (the limit).
+	//
+	// Example: 100
+	PageSize *int `json:"page_size"`
+
+	// PreviousPage Always null.
+	PreviousPage *string `json:"previous_page"`
+
+	// Total The number of matching tasks, with include_total; else null.
+	//
+	// Example: 42
+	Total *int64 `json:"total"`
+
+	// TotalPages The number of pages, with include_total; else null.
+	//
+	// Example: 1
+	TotalPages *int `json:"total_pages"`
+}
+
+// PatchBatchRequest What to change of a batch: its `metadata` only. Unknown fields are
+// ignored.
+//
+// Example: {"metadata":{"owner":"data-team","source":"nightly-import"}}
+type PatchBatchRequest struct {
+	// Metadata The batch's new metadata, replacing the old as a whole; null empties it; absent leaves it.
+	//
+	// Example: {"owner":"data-team","source":"nightly-import"}
+	Metadata *map[string]interface{} `json:"metadata,omitempty"`
+}
+
+// RetryBatchRequest What to retry of a batch. Every field is optional (the body itself
+// is required, as Mixpeek's); unknown fields are ignored.
+//
+// Example: {"max_retry_count":3,"retry_mode":"transient_only"}
+type RetryBatchRequest struct {
+	// MaxRetryCount The retries a batch may have had before this one, 1 to 10 (default 3).
+	//
+	// Example: 3
+	MaxRetryCount *int32 `json:"max_retry_count,omitempty"`
+
+	// RetryMode `transient_only` (default): retry the failures of transient
+	// errors (network, timeouts, rate limits); `all`: every failure.
+	// The reference server's failures are all transient.
+	//
+	//
+	// Example: transient_only
+	RetryMode *RetryBatchRequestRetryMode `json:"retry_mode,omitempty"`
+
+	// TierNums The tiers to retry from (0-based); null or empty means every tier with errors.
+	//
+	// Example: [1]
+	TierNums *[]int `json:"tier_nums,omitempty"`
+}
+
+// RetryBatchRequestRetryMode defines model for RetryBatchRequest.RetryMode.
+type RetryBatchRequestRetryMode string
+
+// RetryBatchResponse The answer of a retry (a free-form object in Mixpeek's schema): the
+// new task, as a `TaskResponse` has it (`task_id`, `task_type`,
+// `status`), and what the retry did. The task that failed is
+// `previous_task_id`; it keeps its terminal status.
+//
+// Example: {"batch_id":"btch_a1b2c3d4e5f6","message":"Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED","previous_task_id":"task_9f8e7d6c5b4a","retried_tiers":[1,2],"retry_count":1,"status":"PENDING","task_id":"task_3k9z0m1xw7pq","task_type":"api_buckets_batches_process"}
+type RetryBatchResponse struct {
+	// BatchId The batch retried.
+	//
+	// Example: btch_a1b2c3d4e5f6
+	BatchId string `json:"batch_id"`
+
+	// Message What happened, for people.
+	//
+	// Example: Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED
+	Message string `json:"message"`
+
+	// PreviousTaskId The task that failed, which keeps its status.
+	//
+	// Example: task_9f8e7d6c5b4a
+	PreviousTaskId string `json:"previous_task_id"`
+
+	// RetriedTiers The tiers processed again, in order.
+	//
+	// Example: [1,2]
+	RetriedTiers []int `json:"retried_tiers"`
+
+	// RetryCount The retries of the batch, this one included.
+	//
+	// Example: 1
+	RetryCount int `json:"retry_count"`
+
+	// Status The processing status of a task or batch.
+	//
+	// - `PENDING`: accepted, waiting to start.
+	// - `IN_PROGRESS`: started.
+	// - `PROCESSING`: being processed by the extractors.
+	// - `COMPLETED`: finished successfully.
+	// - `COMPLETED_WITH_ERRORS`: finished; some objects failed (partial
+	//   success, see `error_summary`).
+	// - `FAILED`: finished unsuccessfully (see `error`).
+	// - `CANCELED`: stopped at a user's request.
+	// - `UNKNOWN`: the status could not be determined.
+	// - `SKIPPED`: not processed, nothing to do.
+	// - `DRAFT`: created and not yet submitted.
+	// - `ACTIVE`: a live resource in use.
+	// - `ARCHIVED`: kept, no longer in use.
+	// - `SUSPENDED`: paused, may be resumed.
+	//
+	// Terminal statuses never change again: `COMPLETED`,
+	// `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
+	//
+	// Polling: while the status is `PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`, poll with exponential backoff starting at 1 s and
+	// doubling up to 30 s between requests; stop at a terminal status.
+	//
+	//
+	// Example: COMPLETED
+	Status TaskStatus `json:"status"`
+
+	// TaskId The new task, now the batch's `task_id`.
+	//
+	// Example: task_3k9z0m1xw7pq
+	TaskId string `json:"task_id"`
+
+	// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+	// server makes two: `api_buckets_batches_process`, a batch's
+	// processing (the batch's `task_id`), and
+	// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+	// entry's `task_id`).
+	//
+	//
+	// Example: api_buckets_batches_process
+	TaskType             TaskType               `json:"task_type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// SortOption Mixpeek's sort option (a field, dot notation allowed, and a direction).
+//
+// Example: {"direction":"desc","field":"created_at"}
+type SortOption struct {
+	// Direction The direction, `asc` (default) or `desc`.
+	//
+	// Example: desc
+	Direction *SortOptionDirection `json:"direction,omitempty"`
+
+	// Field The field to sort by.
+	//
+	// Example: created_at
+	Field string `json:"field"`
+}
+
+// SortOptionDirection defines model for SortOption.Direction.
+type SortOptionDirection string
+
+// SubmitBatchRequest Options of a submission; every field is optional. Unknown fields are ignored.
+//
+// Example: {"include_processing_history":true}
+type SubmitBatchRequest struct {
+	// IncludeProcessingHistory Whether processing records each enrichment in the documents'
+	// history (Mixpeek's; default true). The reference server records
+	// it in the task's additional_data and changes nothing else.
+	//
+	//
+	// Example: true
+	IncludeProcessingHistory *bool `json:"include_processing_history,omitempty"`
+}
+
+// TaskResponse An asynchronous operation, as Mixpeek's TaskResponse. `task_id`,
+// `task_type` and `status` are required, as in Mixpeek's schema; the
+// reference server sends every field, the nullable ones null when
+// unset.
+//
+// A batch's task (`api_buckets_batches_process`) has `inputs`
+// `[batch_id]`, `additional_data` with Mixpeek's batch keys
+// (`batch_id`, `bucket_id`, `namespace_id`, `current_tier`,
+// `total_tiers`, `collection_ids`, `object_count`,
+// `sample_object_ids`, and `retry_of`, `retry_count` for a retry),
+// `outputs` once it finished (one summary a tier) and `error` when it
+// failed. A tier's task (`engine_feature_extractor_run`) has `inputs`
+// `[batch_id]` and `additional_data` `batch_id`, `tier_num`,
+// `collection_ids`, `parent_task_id` (the batch's task).
+//
+// Example: {"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":null,"status":"IN_PROGRESS","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}
+type TaskResponse struct {
+	// AdditionalData More about the task (for a batch, Mixpeek's batch keys).
+	//
+	// Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2}
+	AdditionalData *map[string]interface{} `json:"additional_data"`
+
+	// Error Why the task failed, when it did.
+	Error *string `json:"error"`
+
+	// Inputs What the task was started with (ids, options).
+	//
+	// Example: ["btch_a1b2c3d4e5f6"]
+	Inputs *[]TaskValue `json:"inputs"`
+
+	// Outputs What the task produced, once finished.
+	Outputs *[]TaskValue `json:"outputs"`
+
+	// Status The processing status of a task or batch.
+	//
+	// - `PENDING`: accepted, waiting to start.
+	// - `IN_PROGRESS`: started.
+	// - `PROCESSING`: being processed by the extractors.
+	// - `COMPLETED`: finished successfully.
+	// - `COMPLETED_WITH_ERRORS`: finished; some objects failed (partial
+	//   success, see `error_summary`).
+	// - `FAILED`: finished unsuccessfully (see `error`).
+	// - `CANCELED`: stopped at a user's request.
+	// - `UNKNOWN`: the status could not be determined.
+	// - `SKIPPED`: not processed, nothing to do.
+	// - `DRAFT`: created and not yet submitted.
+	// - `ACTIVE`: a live resource in use.
+	// - `ARCHIVED`: kept, no longer in use.
+	// - `SUSPENDED`: paused, may be resumed.
+	//
+	// Terminal statuses never change again: `COMPLETED`,
+	// `COMPLETED_WITH_ERRORS`, `FAILED`, `CANCELED`.
+	//
+	// Polling: while the status is `PENDING`, `IN_PROGRESS` or
+	// `PROCESSING`, poll with exponential backoff starting at 1 s and
+	// doubling up to 30 s between requests; stop at a terminal status.
+	//
+	//
+	// Example: COMPLETED
+	Status TaskStatus `json:"status"`
+
+	// TaskId The task's id, `task_` and 12 characters.
+	//
+	// Example: task_9f8e7d6c5b4a
+	TaskId string `json:"task_id"`
+
+	// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+	// server makes two: `api_buckets_batches_process`, a batch's
+	// processing (the batch's `task_id`), and
+	// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+	// entry's `task_id`).
+	//
+	//
+	// Example: api_buckets_batches_process
+	TaskType TaskType `json:"task_type"`
+}
+
 // TaskStatus The processing status of a task or batch.
 //
 //   - `PENDING`: accepted, waiting to start.
@@ -478,6 +971,20 @@ type ListBatchesResponse struct {
 //
 // Example: COMPLETED
 type TaskStatus string
+
+// TaskType The kind of operation a task is, Mixpeek's TaskType. The reference
+// server makes two: `api_buckets_batches_process`, a batch's
+// processing (the batch's `task_id`), and
+// `engine_feature_extractor_run`, one tier of it (a `tier_tasks`
+// entry's `task_id`).
+//
+// Example: api_buckets_batches_process
+type TaskType string
+
+// TaskValue An input or output of a task, a string or an object (Mixpeek's `string | object`).
+//
+// Example: btch_a1b2c3d4e5f6
+type TaskValue = interface{}
 
 // TierTaskInfo The processing of one tier of a batch, as Mixpeek's TierTaskInfo:
 // PENDING when scheduled, IN_PROGRESS once started (with a
@@ -622,8 +1129,17 @@ type ValidationError_Loc_Item struct {
 	union json.RawMessage
 }
 
+// BatchID Example: btch_a1b2c3d4e5f6
+type BatchID = string
+
 // BucketIdentifier Example: bkt_demo
 type BucketIdentifier = string
+
+// SkipValidation Example: true
+type SkipValidation = bool
+
+// TaskID Example: task_9f8e7d6c5b4a
+type TaskID = string
 
 // XNamespace Example: production
 type XNamespace = string
@@ -683,6 +1199,21 @@ type UnprocessableEntity = HTTPValidationError
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type UnsupportedMediaType = ErrorResponse
 
+// CreateBatchParams defines parameters for CreateBatch.
+type CreateBatchParams struct {
+	// SkipValidation Mixpeek's switch to skip checking that the objects exist in the
+	// bucket. The reference server does not model objects: it checks the
+	// ids' shape only, whatever this says.
+	SkipValidation *SkipValidation `form:"skip_validation,omitempty" json:"skip_validation,omitempty"`
+
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
 // ListBatchesParams defines parameters for ListBatches.
 type ListBatchesParams struct {
 	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
@@ -693,8 +1224,275 @@ type ListBatchesParams struct {
 	XNamespace XNamespace `json:"X-Namespace"`
 }
 
+// DeleteBatchParams defines parameters for DeleteBatch.
+type DeleteBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// GetBatchParams defines parameters for GetBatch.
+type GetBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// PatchBatchParams defines parameters for PatchBatch.
+type PatchBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// CancelBatchParams defines parameters for CancelBatch.
+type CancelBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// AddObjectsToBatchParams defines parameters for AddObjectsToBatch.
+type AddObjectsToBatchParams struct {
+	// SkipValidation Mixpeek's switch to skip checking that the objects exist in the
+	// bucket. The reference server does not model objects: it checks the
+	// ids' shape only, whatever this says.
+	SkipValidation *SkipValidation `form:"skip_validation,omitempty" json:"skip_validation,omitempty"`
+
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// RetryBatchParams defines parameters for RetryBatch.
+type RetryBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// SubmitBatchParams defines parameters for SubmitBatch.
+type SubmitBatchParams struct {
+	// XNamespace The namespace the request is scoped to: its name (e.g. `production`,
+	// `my-namespace`) or its id (`ns_` and 12 characters, e.g.
+	// `ns_abc123def456`). Every resource lives in a namespace; one the
+	// key's organization does not own answers 404, like one that does not
+	// exist.
+	XNamespace XNamespace `json:"X-Namespace"`
+}
+
+// ListTasksParams defines parameters for ListTasks.
+type ListTasksParams struct {
+	// Limit The most tasks to answer, 1 to 1000; default 100.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
+	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor The `pagination.next_cursor` of the page before.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.
+	IncludeTotal *bool `form:"include_total,omitempty" json:"include_total,omitempty"`
+}
+
+// CreateBatchJSONRequestBody defines body for CreateBatch for application/json ContentType.
+type CreateBatchJSONRequestBody = CreateBatchRequest
+
 // ListBatchesJSONRequestBody defines body for ListBatches for application/json ContentType.
 type ListBatchesJSONRequestBody = ListBatchesRequest
+
+// PatchBatchJSONRequestBody defines body for PatchBatch for application/json ContentType.
+type PatchBatchJSONRequestBody = PatchBatchRequest
+
+// AddObjectsToBatchJSONRequestBody defines body for AddObjectsToBatch for application/json ContentType.
+type AddObjectsToBatchJSONRequestBody = AddObjectsToBatchRequest
+
+// RetryBatchJSONRequestBody defines body for RetryBatch for application/json ContentType.
+type RetryBatchJSONRequestBody = RetryBatchRequest
+
+// SubmitBatchJSONRequestBody defines body for SubmitBatch for application/json ContentType.
+type SubmitBatchJSONRequestBody = SubmitBatchRequest
+
+// ListTasksJSONRequestBody defines body for ListTasks for application/json ContentType.
+type ListTasksJSONRequestBody = ListTasksRequest
+
+// Getter for additional properties for RetryBatchResponse. Returns the specified
+// element and whether it was found
+func (a RetryBatchResponse) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for RetryBatchResponse
+func (a *RetryBatchResponse) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for RetryBatchResponse to handle AdditionalProperties
+func (a *RetryBatchResponse) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["batch_id"]; found {
+		err = json.Unmarshal(raw, &a.BatchId)
+		if err != nil {
+			return fmt.Errorf("error reading 'batch_id': %w", err)
+		}
+		delete(object, "batch_id")
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["previous_task_id"]; found {
+		err = json.Unmarshal(raw, &a.PreviousTaskId)
+		if err != nil {
+			return fmt.Errorf("error reading 'previous_task_id': %w", err)
+		}
+		delete(object, "previous_task_id")
+	}
+
+	if raw, found := object["retried_tiers"]; found {
+		err = json.Unmarshal(raw, &a.RetriedTiers)
+		if err != nil {
+			return fmt.Errorf("error reading 'retried_tiers': %w", err)
+		}
+		delete(object, "retried_tiers")
+	}
+
+	if raw, found := object["retry_count"]; found {
+		err = json.Unmarshal(raw, &a.RetryCount)
+		if err != nil {
+			return fmt.Errorf("error reading 'retry_count': %w", err)
+		}
+		delete(object, "retry_count")
+	}
+
+	if raw, found := object["status"]; found {
+		err = json.Unmarshal(raw, &a.Status)
+		if err != nil {
+			return fmt.Errorf("error reading 'status': %w", err)
+		}
+		delete(object, "status")
+	}
+
+	if raw, found := object["task_id"]; found {
+		err = json.Unmarshal(raw, &a.TaskId)
+		if err != nil {
+			return fmt.Errorf("error reading 'task_id': %w", err)
+		}
+		delete(object, "task_id")
+	}
+
+	if raw, found := object["task_type"]; found {
+		err = json.Unmarshal(raw, &a.TaskType)
+		if err != nil {
+			return fmt.Errorf("error reading 'task_type': %w", err)
+		}
+		delete(object, "task_type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for RetryBatchResponse to handle AdditionalProperties
+func (a RetryBatchResponse) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["batch_id"], err = json.Marshal(a.BatchId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'batch_id': %w", err)
+	}
+
+	object["message"], err = json.Marshal(a.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
+	object["previous_task_id"], err = json.Marshal(a.PreviousTaskId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'previous_task_id': %w", err)
+	}
+
+	if a.RetriedTiers != nil {
+		object["retried_tiers"], err = json.Marshal(a.RetriedTiers)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'retried_tiers': %w", err)
+		}
+	}
+
+	object["retry_count"], err = json.Marshal(a.RetryCount)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'retry_count': %w", err)
+	}
+
+	object["status"], err = json.Marshal(a.Status)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'status': %w", err)
+	}
+
+	object["task_id"], err = json.Marshal(a.TaskId)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'task_id': %w", err)
+	}
+
+	object["task_type"], err = json.Marshal(a.TaskType)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'task_type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsValidationErrorLoc0 returns the union data inside the ValidationError_Loc_Item as a ValidationErrorLoc0
 func (t ValidationError_Loc_Item) AsValidationErrorLoc0() (ValidationErrorLoc0, error) {
@@ -760,9 +1558,42 @@ func (t *ValidationError_Loc_Item) UnmarshalJSON(b []byte) error {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// CreateBatch Create Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches)
+	CreateBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params CreateBatchParams)
 	// ListBatches List Batches
 	// (POST /v1/buckets/{bucket_identifier}/batches/list)
 	ListBatches(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params ListBatchesParams)
+	// DeleteBatch Delete Batch
+	// (DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	DeleteBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params DeleteBatchParams)
+	// GetBatch Get Batch
+	// (GET /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	GetBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params GetBatchParams)
+	// PatchBatch Partially Update Batch
+	// (PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	PatchBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params PatchBatchParams)
+	// CancelBatch Cancel Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel)
+	CancelBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params CancelBatchParams)
+	// AddObjectsToBatch Add Objects to Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects)
+	AddObjectsToBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params AddObjectsToBatchParams)
+	// RetryBatch Retry Failed Documents
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry)
+	RetryBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params RetryBatchParams)
+	// SubmitBatch Submit Batch for Processing
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit)
+	SubmitBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params SubmitBatchParams)
+	// ListTasks List Tasks
+	// (POST /v1/tasks/list)
+	ListTasks(w http.ResponseWriter, r *http.Request, params ListTasksParams)
+	// KillTask Kill Task
+	// (DELETE /v1/tasks/{task_id})
+	KillTask(w http.ResponseWriter, r *http.Request, taskId TaskID)
+	// GetTask Get Task Information
+	// (GET /v1/tasks/{task_id})
+	GetTask(w http.ResponseWriter, r *http.Request, taskId TaskID)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -773,6 +1604,73 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// CreateBatch operation middleware
+func (siw *ServerInterfaceWrapper) CreateBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateBatchParams
+
+	// ------------- Optional query parameter "skip_validation" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_validation", r.URL.Query(), &params.SkipValidation, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "skip_validation"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "skip_validation", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateBatch(w, r, bucketIdentifier, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // ListBatches operation middleware
 func (siw *ServerInterfaceWrapper) ListBatches(w http.ResponseWriter, r *http.Request) {
@@ -819,6 +1717,584 @@ func (siw *ServerInterfaceWrapper) ListBatches(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListBatches(w, r, bucketIdentifier, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteBatch operation middleware
+func (siw *ServerInterfaceWrapper) DeleteBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetBatch operation middleware
+func (siw *ServerInterfaceWrapper) GetBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PatchBatch operation middleware
+func (siw *ServerInterfaceWrapper) PatchBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PatchBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PatchBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelBatch operation middleware
+func (siw *ServerInterfaceWrapper) CancelBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddObjectsToBatch operation middleware
+func (siw *ServerInterfaceWrapper) AddObjectsToBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddObjectsToBatchParams
+
+	// ------------- Optional query parameter "skip_validation" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "skip_validation", r.URL.Query(), &params.SkipValidation, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "skip_validation"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "skip_validation", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddObjectsToBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RetryBatch operation middleware
+func (siw *ServerInterfaceWrapper) RetryBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RetryBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RetryBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SubmitBatch operation middleware
+func (siw *ServerInterfaceWrapper) SubmitBatch(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "bucket_identifier" -------------
+	var bucketIdentifier BucketIdentifier
+
+	err = runtime.BindStyledParameterWithOptions("simple", "bucket_identifier", r.PathValue("bucket_identifier"), &bucketIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "bucket_identifier", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "batch_id" -------------
+	var batchId BatchID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batch_id", r.PathValue("batch_id"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "batch_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitBatchParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-Namespace" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Namespace")]; found {
+		var XNamespace XNamespace
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-Namespace", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Namespace", valueList[0], &XNamespace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-Namespace", Err: err})
+			return
+		}
+
+		params.XNamespace = XNamespace
+
+	} else {
+		err := fmt.Errorf("Header parameter X-Namespace is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-Namespace", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SubmitBatch(w, r, bucketIdentifier, batchId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTasks operation middleware
+func (siw *ServerInterfaceWrapper) ListTasks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTasksParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "include_total" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_total", r.URL.Query(), &params.IncludeTotal, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "include_total"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "include_total", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTasks(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// KillTask operation middleware
+func (siw *ServerInterfaceWrapper) KillTask(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task_id" -------------
+	var taskId TaskID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task_id", r.PathValue("task_id"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.KillTask(w, r, taskId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetTask operation middleware
+func (siw *ServerInterfaceWrapper) GetTask(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task_id" -------------
+	var taskId TaskID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task_id", r.PathValue("task_id"), &taskId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetTask(w, r, taskId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -949,6 +2425,17 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	}
 
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/list", wrapper.ListBatches)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches", wrapper.CreateBatch)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}", wrapper.DeleteBatch)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}", wrapper.GetBatch)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}", wrapper.PatchBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/objects", wrapper.AddObjectsToBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/submit", wrapper.SubmitBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel", wrapper.CancelBatch)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/buckets/{bucket_identifier}/batches/{batch_id}/retry", wrapper.RetryBatch)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/v1/tasks/{task_id}", wrapper.KillTask)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/v1/tasks/{task_id}", wrapper.GetTask)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/v1/tasks/list", wrapper.ListTasks)
 
 	return m
 }
@@ -975,6 +2462,151 @@ type UnauthorizedJSONResponse struct {
 type UnprocessableEntityJSONResponse HTTPValidationError
 
 type UnsupportedMediaTypeJSONResponse ErrorResponse
+
+type CreateBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	Params           CreateBatchParams
+	Body             *CreateBatchJSONRequestBody
+}
+
+type CreateBatchResponseObject interface {
+	VisitCreateBatchResponse(w http.ResponseWriter) error
+}
+
+type CreateBatch200JSONResponse Batch
+
+func (response CreateBatch200JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateBatch400JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateBatch401JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateBatch403JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateBatch404JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateBatch413JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateBatch415JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response CreateBatch422JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response CreateBatch500JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListBatchesRequestObject struct {
 	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
@@ -1121,11 +2753,1493 @@ func (response ListBatches500JSONResponse) VisitListBatchesResponse(w http.Respo
 	return err
 }
 
+type DeleteBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           DeleteBatchParams
+}
+
+type DeleteBatchResponseObject interface {
+	VisitDeleteBatchResponse(w http.ResponseWriter) error
+}
+
+type DeleteBatch200JSONResponse GenericDeleteResponse
+
+func (response DeleteBatch200JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteBatch400JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteBatch401JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteBatch403JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteBatch404JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response DeleteBatch413JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response DeleteBatch415JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response DeleteBatch422JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response DeleteBatch500JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           GetBatchParams
+}
+
+type GetBatchResponseObject interface {
+	VisitGetBatchResponse(w http.ResponseWriter) error
+}
+
+type GetBatch200JSONResponse Batch
+
+func (response GetBatch200JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetBatch400JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetBatch401JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetBatch403JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetBatch404JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetBatch413JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response GetBatch415JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response GetBatch422JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response GetBatch500JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           PatchBatchParams
+	Body             *PatchBatchJSONRequestBody
+}
+
+type PatchBatchResponseObject interface {
+	VisitPatchBatchResponse(w http.ResponseWriter) error
+}
+
+type PatchBatch200JSONResponse Batch
+
+func (response PatchBatch200JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PatchBatch400JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PatchBatch401JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PatchBatch403JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PatchBatch404JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response PatchBatch413JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchBatch415JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response PatchBatch422JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response PatchBatch500JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           CancelBatchParams
+}
+
+type CancelBatchResponseObject interface {
+	VisitCancelBatchResponse(w http.ResponseWriter) error
+}
+
+type CancelBatch200JSONResponse TaskResponse
+
+func (response CancelBatch200JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelBatch400JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelBatch401JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelBatch403JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelBatch404JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CancelBatch413JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CancelBatch415JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response CancelBatch422JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response CancelBatch500JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           AddObjectsToBatchParams
+	Body             *AddObjectsToBatchJSONRequestBody
+}
+
+type AddObjectsToBatchResponseObject interface {
+	VisitAddObjectsToBatchResponse(w http.ResponseWriter) error
+}
+
+type AddObjectsToBatch200JSONResponse Batch
+
+func (response AddObjectsToBatch200JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AddObjectsToBatch400JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AddObjectsToBatch401JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AddObjectsToBatch403JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AddObjectsToBatch404JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AddObjectsToBatch413JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AddObjectsToBatch415JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response AddObjectsToBatch422JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response AddObjectsToBatch500JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           RetryBatchParams
+	Body             *RetryBatchJSONRequestBody
+}
+
+type RetryBatchResponseObject interface {
+	VisitRetryBatchResponse(w http.ResponseWriter) error
+}
+
+type RetryBatch200JSONResponse RetryBatchResponse
+
+func (response RetryBatch200JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RetryBatch400JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RetryBatch401JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RetryBatch403JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RetryBatch404JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response RetryBatch413JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response RetryBatch415JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response RetryBatch422JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response RetryBatch500JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatchRequestObject struct {
+	BucketIdentifier BucketIdentifier `json:"bucket_identifier"`
+	BatchId          BatchID          `json:"batch_id"`
+	Params           SubmitBatchParams
+	Body             *SubmitBatchJSONRequestBody
+}
+
+type SubmitBatchResponseObject interface {
+	VisitSubmitBatchResponse(w http.ResponseWriter) error
+}
+
+type SubmitBatch200JSONResponse TaskResponse
+
+func (response SubmitBatch200JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SubmitBatch400JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SubmitBatch401JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SubmitBatch403JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SubmitBatch404JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response SubmitBatch413JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response SubmitBatch415JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response SubmitBatch422JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response SubmitBatch500JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasksRequestObject struct {
+	Params ListTasksParams
+	Body   *ListTasksJSONRequestBody
+}
+
+type ListTasksResponseObject interface {
+	VisitListTasksResponse(w http.ResponseWriter) error
+}
+
+type ListTasks200JSONResponse ListTasksResponse
+
+func (response ListTasks200JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTasks400JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTasks401JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTasks403JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListTasks404JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response ListTasks413JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ListTasks415JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response ListTasks422JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response ListTasks500JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTaskRequestObject struct {
+	TaskId TaskID `json:"task_id"`
+}
+
+type KillTaskResponseObject interface {
+	VisitKillTaskResponse(w http.ResponseWriter) error
+}
+
+type KillTask200JSONResponse GenericDeleteResponse
+
+func (response KillTask200JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response KillTask400JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response KillTask401JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response KillTask403JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response KillTask404JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response KillTask413JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response KillTask415JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response KillTask422JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response KillTask500JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTaskRequestObject struct {
+	TaskId TaskID `json:"task_id"`
+}
+
+type GetTaskResponseObject interface {
+	VisitGetTaskResponse(w http.ResponseWriter) error
+}
+
+type GetTask200JSONResponse TaskResponse
+
+func (response GetTask200JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetTask400JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetTask401JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetTask403JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTask404JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response GetTask413JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response GetTask415JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask422JSONResponse struct {
+	UnprocessableEntityJSONResponse
+}
+
+func (response GetTask422JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask500JSONResponse struct {
+	InternalServerErrorJSONResponse
+}
+
+func (response GetTask500JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// CreateBatch Create Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches)
+	CreateBatch(ctx context.Context, request CreateBatchRequestObject) (CreateBatchResponseObject, error)
 	// ListBatches List Batches
 	// (POST /v1/buckets/{bucket_identifier}/batches/list)
 	ListBatches(ctx context.Context, request ListBatchesRequestObject) (ListBatchesResponseObject, error)
+	// DeleteBatch Delete Batch
+	// (DELETE /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	DeleteBatch(ctx context.Context, request DeleteBatchRequestObject) (DeleteBatchResponseObject, error)
+	// GetBatch Get Batch
+	// (GET /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	GetBatch(ctx context.Context, request GetBatchRequestObject) (GetBatchResponseObject, error)
+	// PatchBatch Partially Update Batch
+	// (PATCH /v1/buckets/{bucket_identifier}/batches/{batch_id})
+	PatchBatch(ctx context.Context, request PatchBatchRequestObject) (PatchBatchResponseObject, error)
+	// CancelBatch Cancel Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/cancel)
+	CancelBatch(ctx context.Context, request CancelBatchRequestObject) (CancelBatchResponseObject, error)
+	// AddObjectsToBatch Add Objects to Batch
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/objects)
+	AddObjectsToBatch(ctx context.Context, request AddObjectsToBatchRequestObject) (AddObjectsToBatchResponseObject, error)
+	// RetryBatch Retry Failed Documents
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/retry)
+	RetryBatch(ctx context.Context, request RetryBatchRequestObject) (RetryBatchResponseObject, error)
+	// SubmitBatch Submit Batch for Processing
+	// (POST /v1/buckets/{bucket_identifier}/batches/{batch_id}/submit)
+	SubmitBatch(ctx context.Context, request SubmitBatchRequestObject) (SubmitBatchResponseObject, error)
+	// ListTasks List Tasks
+	// (POST /v1/tasks/list)
+	ListTasks(ctx context.Context, request ListTasksRequestObject) (ListTasksResponseObject, error)
+	// KillTask Kill Task
+	// (DELETE /v1/tasks/{task_id})
+	KillTask(ctx context.Context, request KillTaskRequestObject) (KillTaskResponseObject, error)
+	// GetTask Get Task Information
+	// (GET /v1/tasks/{task_id})
+	GetTask(ctx context.Context, request GetTaskRequestObject) (GetTaskResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -1167,6 +4281,40 @@ type strictHandler struct {
 	options     StrictHTTPServerOptions
 }
 
+// CreateBatch operation middleware
+func (sh *strictHandler) CreateBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params CreateBatchParams) {
+	var request CreateBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.Params = params
+
+	var body CreateBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateBatch(ctx, request.(CreateBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateBatchResponseObject); ok {
+		if err := validResponse.VisitCreateBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListBatches operation middleware
 func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, params ListBatchesParams) {
 	var request ListBatchesRequestObject
@@ -1204,123 +4352,541 @@ func (sh *strictHandler) ListBatches(w http.ResponseWriter, r *http.Request, buc
 	}
 }
 
+// DeleteBatch operation middleware
+func (sh *strictHandler) DeleteBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params DeleteBatchParams) {
+	var request DeleteBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteBatch(ctx, request.(DeleteBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteBatchResponseObject); ok {
+		if err := validResponse.VisitDeleteBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetBatch operation middleware
+func (sh *strictHandler) GetBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params GetBatchParams) {
+	var request GetBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBatch(ctx, request.(GetBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetBatchResponseObject); ok {
+		if err := validResponse.VisitGetBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PatchBatch operation middleware
+func (sh *strictHandler) PatchBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params PatchBatchParams) {
+	var request PatchBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body PatchBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PatchBatch(ctx, request.(PatchBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PatchBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PatchBatchResponseObject); ok {
+		if err := validResponse.VisitPatchBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelBatch operation middleware
+func (sh *strictHandler) CancelBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params CancelBatchParams) {
+	var request CancelBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelBatch(ctx, request.(CancelBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelBatchResponseObject); ok {
+		if err := validResponse.VisitCancelBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddObjectsToBatch operation middleware
+func (sh *strictHandler) AddObjectsToBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params AddObjectsToBatchParams) {
+	var request AddObjectsToBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body AddObjectsToBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddObjectsToBatch(ctx, request.(AddObjectsToBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddObjectsToBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddObjectsToBatchResponseObject); ok {
+		if err := validResponse.VisitAddObjectsToBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RetryBatch operation middleware
+func (sh *strictHandler) RetryBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params RetryBatchParams) {
+	var request RetryBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body RetryBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RetryBatch(ctx, request.(RetryBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RetryBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RetryBatchResponseObject); ok {
+		if err := validResponse.VisitRetryBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SubmitBatch operation middleware
+func (sh *strictHandler) SubmitBatch(w http.ResponseWriter, r *http.Request, bucketIdentifier BucketIdentifier, batchId BatchID, params SubmitBatchParams) {
+	var request SubmitBatchRequestObject
+
+	request.BucketIdentifier = bucketIdentifier
+	request.BatchId = batchId
+	request.Params = params
+
+	var body SubmitBatchJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitBatch(ctx, request.(SubmitBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitBatch")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SubmitBatchResponseObject); ok {
+		if err := validResponse.VisitSubmitBatchResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListTasks operation middleware
+func (sh *strictHandler) ListTasks(w http.ResponseWriter, r *http.Request, params ListTasksParams) {
+	var request ListTasksRequestObject
+
+	request.Params = params
+
+	var body ListTasksJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTasks(ctx, request.(ListTasksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTasks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTasksResponseObject); ok {
+		if err := validResponse.VisitListTasksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// KillTask operation middleware
+func (sh *strictHandler) KillTask(w http.ResponseWriter, r *http.Request, taskId TaskID) {
+	var request KillTaskRequestObject
+
+	request.TaskId = taskId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.KillTask(ctx, request.(KillTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KillTask")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(KillTaskResponseObject); ok {
+		if err := validResponse.VisitKillTaskResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetTask operation middleware
+func (sh *strictHandler) GetTask(w http.ResponseWriter, r *http.Request, taskId TaskID) {
+	var request GetTaskRequestObject
+
+	request.TaskId = taskId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTask(ctx, request.(GetTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTask")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetTaskResponseObject); ok {
+		if err := validResponse.VisitGetTaskResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts40uiroHhOVeQqWpZ8yWSUX56Ms+Nvc3Elnp2tiVIiRLYkxCTAAcA42pSr9iHOM3wPtk9yqhvg",
-	"VZSlOMl8u1XfP4nEpdHoezfAz0GsslxJkNYEk89BzjXPwIKmfz8V8Q3YywSkFQsBGp8lYGItciuUDCbB",
-	"9QpYIcUfBTBRNWNqwewK2Jy6B2EgsGnO7SoIA8kzCCaBezerOwVhoOGPQmhIgonVBYSBiVeQcZwUPvEs",
-	"T6nfjZ0lkKkgDDL+6QXIpV0Fk/HxkzDIhKz+h4Fd59jeWC3kMri7C4O/v+IZmJzH0L8OWb4m4BEYMJYJ",
-	"w0ysckiYVRMmrKF2bADD5ZBFuVZJEeMgUTiVUbY+rEaJDpjS1EEkbBBJM4sYlwkbH7N4xTWPEcshw3Gm",
-	"El/zeTw+PklgcXr2ODoYsouPoNdMg1GFjoGl4iMYJiTjNaRPmZIE7lTewPqRYUovuRT/4AgRSxQYJpVl",
-	"6lYyLs0taMNOR6chS8UN+K7cVu2mEj4JY4dTWe7ZCnhCW+N37e+HNQ73268aQV+8Y3c4g8mVNOCokSdv",
-	"3Kbgv1hJC5J+8jxPRUxrPvpgcD8bEHwOQGvlSddykdJYfmHtFd2FQQbG8GVnqcy1ZllhLOFzDgyy3K6D",
-	"Cugatgua7S4MjOW2MMHkdDQKA1PEMRgTTBY8NXDXxNX/1bAIJsH/Oao58ci9NUc02BuPBIeSTbptUGrG",
-	"04XSGSRswKWDEYlQQw7cQsI2FxUyw9cHQwT4udJzkSQgvxa9skjTJirrgSt8VY960HXyfdF1A2uW8TVt",
-	"ZKKYXQlDy7+UFrTk6VvQH0FflKv6logop2BuDuYmqZDSB0EDM2ffm5CMg2rBRQrJUyfCVbJmEvBxzLUW",
-	"JIEclA5rr5R9rgqZfD1LNlSBE/OZMAYlAYkBkoGV3mizqlNTtKELhGXC2t09ektQe0ju9Psh9pVipohX",
-	"TKvCQthQMkp7BTlk532PUYtyqewK9FS25HopyuETj2263iLNWSXM78Lgiq9TxZNrpV5wvYSv362Mf5rN",
-	"1xYl83h0+uTsh8etLfHC0NGPMCzFWTUCKJlvz1z3ans6IG7u0vjkz5GjJcwKqX7MXoqfiNJ/lbywK6XF",
-	"PyD59oLhI09Fws6vLlE+1UhpTtpDt+PvixEPDmkWx01hQ8UozQp5I9WtHAah16hEG7/99tvheWFXyM8x",
-	"tz3m1nl6y9eGRT8B16CjkN0Ku/JmFzeKBqzXsWEY0G7kWuHC+TyFC2mFXe+xKfvh5pfr66u/4X5QZ4/2",
-	"+2mmYrqM29itBEFBK48NnnNjz68uHxnWM/KBJy5T5LnSFpKXkAh+TUv+Wib1vWcegRY+2aM85UK25ecz",
-	"1+wQJ3VGzhxYd7qQLZVljSEaNLoJew/3nv253IubEXUXEQ3JE/ADO6PSxqseAmVz2kiUwV4eo3U9/wCx",
-	"NSHjhr0Un3KAm0eG0RAvVQLpkL2W6Xoqo8q7iRCU0k6mfkI2ujpAnnrKX4AGGcNUekVsQCaGAbkBCwFp",
-	"4hwrUfYLqR/KEmQC1ACG/k3l7QokK6QBb8w36ITWNRMJ6lL8xcfz4/gkOYWzxeMgrP2ytq8VqzQFMuNn",
-	"IjHB5B0+mXnj3ozGwfswiDUZmTNug0lwPDo+Oxw9PhyNr8fHk9FoMhr9juMUWhNFkpofhUHCl/SnEoqe",
-	"jht/ZqbIMq6Jv63IQBU2mIzv0EVxlsgsA8sTbnnZDfUIJDO3XQ5gL3G5FAswdoZCtpLCZefPQWVmSLFc",
-	"2XR9KDIkbCTk5mDv8N/sh9XJzY/ZcX76xxM04vDR8e3Zpyf/GMenH3+Y+0dn8kk2vjn98MNqtEQslQwR",
-	"PHv98urFxfXFz7PfLq9/mV28efP6zVvkKm5uHP7p14+LJ/BD8jg+m59yfCtAz/AFgvE+DKyyPC0xWDtR",
-	"P/367K8X10EYFHmydVNOJyfj33FtuVY5aCucn1VTSJ+XTG8foVMbsogoqMetHTZprpfO2jI9DD4dqkxY",
-	"51VV4qFBjH2giKQdaXA/iW/nkCq5NMyqDig1SXe0yiaNd6d0/njdqjHdAiAxITnnaUo+P+0IG7wQxjoB",
-	"AebRVEatOSK2ECmiiynJhD0ImUCTb93h2T5eQ1SZHt0YBqU4KJ1y34Brzdfb8Nzk3O6qf0NRUq/0lhvm",
-	"m7PBm+fP2MnJyY8HbSRv4X00G4gMkSIPkZP3pYO21OgjBXzD5iDkknm7AOEbHc65geQgRFsF15ByY8lS",
-	"VjIGligJT0lisjkslIayLw5jLNe2TcgjiliIrMjo9xZMo1RaUtCkdy0Ngde3kJpADBI3cLQmBPrptMQR",
-	"WwhtLBv4fxp4YhosELoeKbdobQtwy/bYwSW2t+rdJm01iWs7lbWo6oFU17BY2gS3bnIWOaMhI40mLEtE",
-	"wga1Ak1hyWOvHZ9WazWPWESjm4gZvmZZufAtYN5PfRtKiCeJQGB5etUSnB0C2DBTntNaSiuCxaqQyEbz",
-	"NaMpGPYP2UJplnNtBU9p9YWGNhk2tOBxGBS19TUrOWy8fUfc5NuW2qNRty3XjbpJwCCXQgIaS7eSlcMw",
-	"PldFUz4PPqg5EygzP4I2SO219Guv1Y03882CSTAaPhkPx8FDl9hjG/TxYblJasGium3kXOxb0MA+Ojse",
-	"ElJ/btjQCRZTzDNhLSRtZtu0Gr65JG8bOD2yXEO9C48MK9uzASqtyr5deHnpkH9AQXCrdLXAW43Lk22x",
-	"X45ljkote7Sh+Y/IfhkNc67/KCg38CCWfBh5PtcAh8gjFV12aO0e828v2tpFVCIxHYulJDPR0LFfRTT7",
-	"EElpgn4OeJq+XgSTd/f7X9fc3Lx1fe7eI1IXvEhRkf/85vz59bZZKjv2ftMNmzX1bkNGOB33CEXDPWzV",
-	"ayY/iKqatnUX6NcSucHqNeMtaEk1t6F76gPvTuEirNV23YtlARoxfSkXat+dbFn/n+udGfdJZllkc5ec",
-	"6yygrV7GDStnvK9VY328Yj+CIoOYQhxteqq8lt45mq7MDiuV7Lx4xeVyfzPVeUMPN1Pvmgmxdw3f5X1X",
-	"etyFLuxAcY2fKVyzheDILKAYBPGC0gw+UVBJafZBzfsCEY1Bh1N53QwssK1xhXlhWYRLNZZneVRbWwrM",
-	"VEpl2Y1Ut0xshhP4YgEx7gpZM0Qx1aNExUWGdnvDae66wxV1II1lfAmzaoVBaXp57Emwt0rfBM3QVY0O",
-	"hD5haGXwBRq/J6ORCdqaQoPV6xLQY9qvWCEWZqZYLsE4zLuogLF+gmwOSeLzCCWCNonnZDImHwehgTmP",
-	"b9w4G751F13782yJTGftO8ooR/t6/t2yZ32ie29A+jf861RXg1z6vSf/2tlpznloc/0mkX2FU1CKvZ3R",
-	"y2fcwlLpdSvwuinEyLaUlt1qJZfeFQCVp9Bew06q38Dtwwyml+gT16Y7rbljMm3w1F6GUi/j9aLDKpYo",
-	"D4Ow3g+skg4P2jrP2n300/b/l7CdjJpy4YHGRiVMtiozL/9jin8k92qvUgDtob3uWmKqDw3e7XxkWNUw",
-	"ZLkyRszTNYsLy8xKafvAHegoygYn1byxVWeWiZEeo6GHeri3B8qYkJmwyLWP2L/++f+aXl4Z5n/Komev",
-	"X7y4eHZ9+fpVNJXYrBZ5atGK0JCJCkmDbg68hpQoft/VwNVj4trqbawabOxRW270izv/1sHfIF5HOINo",
-	"wyKokR0dTKYySiAHmYCM1xEb8DLLx3Ie3yD5K80ylRQpHIQs4nVKTygZscGcJ1OJTXyvWAPl8HmKJnv0",
-	"sUp0RWwgZF5YHM+JxYNwKiNdSCRQmtmTHLtdiRSYLqREZIYs8lo/QlxT1MOEaNEUBpKpjJWUfi+wbVkn",
-	"ELFBBpnS65AlwtyE7I9CWW46e1OvPQiD9uKCMKihD8LAQ4r0XhkhVVFCaz/rlv0bus3c68h+l0likecH",
-	"F2KPaN8Y19BNKU3ljpxSafpxl3h1FmDkU4URs0pN5YAiobde+KDk18CkknCwYfX9j5ZttC2qBihfp9go",
-	"SIwo6Gi4L13gg6JSW22Cc9wrS1u4zRrYE49dQ6tnJkt5RKpvpMm0WmqekdBs17dFbHA6GhETb1Qo0Lsx",
-	"smO7yIuen1Cf1pbS81Ns/xLsSiWvlD1PU3XbHO4sZJxl9NpVO+bcruqk+4p/BF9DEFHfCIfrKyjB0cYn",
-	"HvAtaWtqc4Yj9BRkRWxwNhp1OaJDpH3Vp02VV+62b9en7No5743Nqtndifq5StbOXnRunX9a2CovXssz",
-	"Njg9PsYVOBHjokFewoBbY4+I6c9aT+UOEeNT/iRiNsTIf0IZWFvaVBDvtPi9oG+F2zY1+C/X11fMNWCx",
-	"SiCsajVbPE6gbaYXKmAb9hDBHfbX29C7Ya0C6X9TffnOfqa5UilwuUG+fkFlBqeXfEsP5b/UnAJa/fGN",
-	"ZjCjjnN0whrdsSa+Gap/BNuCcVqLpykOIqzB8QyJhSHbHgKZyo0YSDsH3A6EsCoOYleQbRBzDCl6NFXY",
-	"08UR9iqc8MvYlqU//hEt+8oInfnoO6V/kkITU8/QqT5+fDIajfpqKHy1QIXwMqay6Q1rvp59UHNXgaD5",
-	"2oU1Zz/88sfxi+zvPwZEz/qeOo/Hvwd9VQ6bmruLsD7+QFsLtAsSky9WRVlJcX9Q8we7gbvS/d1srJ+P",
-	"ch+djNyXZegzIS/dy/FmIrVNC1s9QwRkIaQwqyonI1APEly9PuCDcNRDc12Qfm6FgxyClIV7tmVXgrxJ",
-	"0d3ZflG3LFU+TYCTaS6p7iITaSoMxEomHRyoAkHYCo2LsH1hjvqcKQmHqahitF4LhZX57HaoChw8PMZk",
-	"dvoKZfLog5qXqQeCQiq7QrcsEcneSYiNuPSecbmuYOmNKgC36OJVbd3hFxZ1hFC0K2C3wVFNmfV5a07a",
-	"RczvyyT1iruHxpj0XkzsG35HHv5m2b6ri1c/X776y35BnTY99JkIfVW2G7iqS2d77Fgf5SBrlr3y1L5Z",
-	"b/lVznG0xfclNMb2Ez6hqPtoNKICipyqE0ejcRikKqZMkEqQb1KRCYuYyMySSr5zF0cr0PYAloIxrj4e",
-	"jfg/Cp4yqxgOW1M8tplhmxk1CO7eb3GHW8U79232RplzVyPd9ezcC2Gsr2lrHMjqbBxVtpFTkVMkCY27",
-	"ZjVcuaFD9qsrIndmmEHfYyrFUqpyB/3uVXXUB8y9Nf12mMMzbkEYqMXCgKVqrb0skqZJ0GeypmsXUCSL",
-	"UxnYNBhjJS0ngSxMs1ZQJE+nkgIsSjM+R6eeZcBlmYdzmX/2G/mw3iUL2VzZFVVid2sCuwbHrrN190uO",
-	"u5I6W0KizkwhKiuBJKQ9OXYT+iQT2Zz35JycGOkKZd+/keIqUWsV02AL3a4vGRODlTvaC2gHzMenQbti",
-	"by+4euExNyJv1wLe49i16cSdbKAKGmzuCw77qcA1wYmUhC+U1WEXjP96+/qVC2ix1znI86tLdjIcoYJh",
-	"UjkoECHoTlU15I4gptJRt8KFfORpAVRRjz14ktEZWPwt4RMlaGooQuwp4jo004q4Yqf3O2nxPeqXpTr0",
-	"j5tL3CmMtoVL0NksxZDfmI08lilSawjj/74l8v31mveVzLuHX1Ipv19x+/turdkDy7++W/V9b6n9l5XX",
-	"f0+f/mTU9ukpfTtzGJi5snDn31ctfCBrRibGzClLRx9Vk8qsnVk1c0ZvZ5B7QgdndeigSz79IYQPau6f",
-	"5dxRbBtNOWiSxhL31D1qGuq+zsKtuIvS1ssa/AUg7yYEvn9ZxqrKuwZ2RCfOtkQn9iIMEmOju29z7KIa",
-	"payc2TBHKpnUm6omd1PCLRrFVBT+ZU5eXxV3C57P9+pGnqa1fkR/tD745qg3dFYamuROZ7syWTQzuuUq",
-	"X6SzO45GiaM28H3+RkOR7JH7t4XPClPoSWlvoE3lVB6yyLtC0YTxOIacHLhbLixV1Cnn1A2p5eWr2dWb",
-	"1395c/H2bTQpvT336urN62cXb9+6cbpnF+auCL7iNuP6VAQbTar4D/Nh4EWRkp3YbNY8W9To8pQZldVF",
-	"zi5OwQa+7HwqWTlmyAyATwuUUiE6cJM8P7980QakkE1Q2KDuW/Z5dv7q2YXrZazKc0gYpekLA7p28lzb",
-	"X1/99dXr315FE8JEFSRHf8lfwpCABZ0JWWL07V8vr65ocGxQITOsQiFUTeLaUu1qNKkOsyB1Yq81NIKM",
-	"run5s+vLv13gZtMlHPWVHEIi4L7Rm2e/XP6NJr+B3OKcFKkC3Wr29te3SDzULucFQZfxNa4GSTmjOafy",
-	"mtbFU79sNKbcIXyqaWR8yYWcNMkhnMotux5WOxU28E+zXKk0FXI58Vn3BpqFqYk8bFMxU3oqm8Qbslyl",
-	"qTN04ZMTNoKjeIhv1GLhiB6xzy0bM4OYnkoKy+HDIsddORkxw+ZgbwFkSQXmKdGIIxDbRkg7k19HJhqA",
-	"BmFQA0kVGLWs33b2ziEKG3g8BWHgyTAIA09eQVgVPjvKwB9+97FVucPtwoCWqul6X63a313SSS3cYX9/",
-	"046vcekkTZojTqbSY8gFBlEPJAUdq2ngy0fGnIRiA9pOPpWR14vRAR03laxaCEpFh7CvS7KEzPkMwrIU",
-	"+EcwVM+2pQQVXf7G5SapcBef4HvussYHf2Jm5n+tuP9cK+5r01Hl+YXGCQCv3f/MjBRJgX+LlBRBUuek",
-	"WpaA0sihG0Hu+2rxt1czfmUmq5dHt2e1UliUxbWkH53m9wd3W4s4fnDGa4d02A4cCumyiMmHT9tWI5PQ",
-	"SXKMvh7KXgG1HchGylY1TpV9a9ztkaH0TUo4kGIfNaO032o/985gEs/0pTA9q5Ts1IbLC/lvmeL8hsdb",
-	"W8Wy1SK3HHZ1Rz53J0rvr577wkQpAvRvkCl1mnfbafZHpl0eQyQBjG+mUQmVe8O9UZmzJ9xd66AX7o5e",
-	"9EfgfMibDpXSkb4Ha8iWMfIlBZ9XdUe2EMtCg+lR4E12exAh7p+I/g7mwxYjbJcVwZu3BdB9Ar379W3P",
-	"KW+3CbdL70H7eDJBdkAQs4VWWUM9fxsx3jJN+w+nVCIc0RYyf+9PVB5dpRtAG+5OxAY1rk3nOGJl+24g",
-	"eK9iAppxWzXBfXdznP3+H1husON4sReg2GaTub7XyWHyK7ZBEzJ/GclTtuXqjvp+qfsuHdkRDq0AaZNv",
-	"Xzx0Z+3FawnNagt/QoNMlbosY5CvEy6tiB+ZA2ZWPIchi1IVu+twzXLXyYW9L8NqF2eQgUxFxaGbILaf",
-	"orr4ShcpIO1PZX2h8WZY4H+6emPDA3UAfdl9G7jUR4bV62SD6PM0SGEaTAiAu+igvj5lxU3PHRsNFGyQ",
-	"icfJ54DLtWfnXcUEnzuGZ+NJVVIc3r/OLhh1OctG2qI3ia8WC5AJ2nSUvg7JyqSEOP33Gq5x1oViSBKa",
-	"h6DIoTro1iCM2+lpyqwueAyf74LGm0NzI/JDlbv1HeaK2pWr23IxSbzlxo4Ji5AKHStVrh6jMxCD6N2U",
-	"aHQahGzqyHQavI/ozqOpjNy1jBE7YhG2r8eoCIbOe2xcOdUl+0r914UJW7e9rq/oyTER/zzglMtDOG7v",
-	"Iy/1oYMJi0AWWRSyaEmZAd1gWRJqHTbGlsLfsYi/3ZzV3w8G7TB3vaeTiY668B1Z8LNFeUoGH2UqgXTG",
-	"rdViXlgw5Tj/+ud/dyuAuuJk16ETpC+H/q3HTlB9Q1xoYddvURj7++Doks7zwvbdkyirS0K9Qdu8qTak",
-	"bUVBH537Q0L0fMLcxZ9sWoxGJ/ENrOkHRFM5ICuOJme3SifImDE3cCikAWmEFR/hYMj+CmvDUqVu3OW3",
-	"kbmZpeIjzP71z//2CQpzM7NgLD0ZsvP7LzClBdQ3pI8psDKVUfcm0xJwXxXo4ESxRk/rLVhZm7uLKsXW",
-	"iH6rGA5kQjICsdi40MGdaCkbnV9dktbk1d2iLle0Eqbyulmi6Z74aKnYEiRobiFiA8VzcRirBJYgD6rr",
-	"ff6iWJwK2iKZTGVfUaRTrzdCHqocJM9Fde9Rla0zLh1lLCoYbqdSF5IOplNX8LfYu+pNfFJe6l654zjG",
-	"kD0noUYXIYc+yzOVCLJx45TnnAQYtlBp6pIBLiNXlggiLRrlEtJuZVXQZypx1Sjib5W+qUAmkkUVQKi8",
-	"aAErDGscC4XEpbh4TfKDfrKeyg45shY1HtB6qo8KNO/zZ4OocUV75FMZqYjBlzX5e/hfXlKRgU49rZnJ",
-	"0RHuj3d/lF4e+U7mCNuSiWpJbJSo2qStIAzqW7aOh6PhiCpv3LYHk+BkOBqeBCF9yIEEw9HH8ZGzXc3R",
-	"540POtwd+fqAo1S4CtFc9VWKIh+Y+u4WaJ3Gblc4sEFUV1BFDMdxWj4k4pUsKku3mi9RFXpFnK595NZF",
-	"onyyE7djvkZiKx01IoaoUVEQuQBWq1qzUffgalGryofbFbfY0LFU5OofvCVMGjV6ikzsWC/nSzAIjeaC",
-	"7I6qvasBmMq66sJXO7BCWpEiu2ngNHsbVqXZEpAvfZoMzeCl1/FoaRG1XiYe+Z4EaGfrr39scdvqJkcb",
-	"XwdBE2BHn8Y3ONBw85z2Exobe9923CnVpcqxMnoZPCc6KWv9mlS1ACCDkDeiH+6cdwE9xb/d/MldMxPS",
-	"nvMtxWyrSatW5dTNWfqqk+lPX33yXeUPm/tW2aDJxlR3d3tfsNxT0N1zy3KnpHvIzl0B60Aqd+sypxzs",
-	"ga9oRdyX0NMd162PeRyPRt/svu6+EtAe+HuKQCtruF3YVDM2AX7qYO0DoVrTUePrJNRlvLtL60Z56nSy",
-	"u1P9MQ3qcbq7R/WJBuww3mOK7scCqN/ZPuvpucQcOx8f79N580L3uzA42wf3vR/OaBizrqq3Yca+e4/S",
-	"p+anpi1GSeQlFQS0dWTw/m6fQQkG4wvTe85sbyhunoth5t4NY5X1VHL3V1f4Sg137H2pGJpdw6M4S0rF",
-	"m0StuSZHR+PjH1CvD8eTJ6MnI1eD6NbanbK0C5ZaFbmzkjbvSilvCfCVKcP6Q0EdzN29v/v/AQAA//8=",
+	"7L3rchs3tij8Kqj+viqTc9oSKdlJhqrzQ7GdxHsS28dWxtmTdrGhbpBE1ASYBtoy46OqeYj9DPvB5klO",
+	"YS0Ajb6RlGxnssv5kVjsRuO6sO6X91Em1xspmNAqmr2PNrSka6ZZCb++pjpbPX1s/syZykq+0VyKaBZd",
+	"rBipBP+1YoTnTGi+4KwkckH0ipFL8xUZpZc6W81TQkVOpickW9GSZqZncr1iAloqVr5lJVnTnBGux0dR",
+	"HHHT/YbqVRRHgq5ZNIugvznPozgq2a8VL1kezXRZsThS2YqtqZkfe0fXmwKam9Z0enmSneYP2MPFF1Ec",
+	"rem775lY6lU0m558FUdrLvzvONLbjflQ6ZKLZXRzE0dfV9kV00/90m67A/D5wGrg3bz+6NBlXel5ztby",
+	"Dqt5dcU3f6cFzylOvr2WH/i7DWNX9xRR19ycnZZEXfENyVYsu+JiSfSKaliZvPyFZVoR9o4rTTgcYyJw",
+	"TUfEbErJFqxkIvOnm0umiJCarGXOCtfDjHCN/Svsg+fqHlErumFEimIbk+sV1cx0oFdcEUW36igRbk9/",
+	"rVi5rTfVzHb+tl5iuIU5W9Cq0NFsQQvF4npLca/tdl1KWTAqYL8uqLq6NdRrqq7IKDX/9AH9EHBD+4Nh",
+	"G1r/dfEV+zL/Int4+YDeARp+ekbXTG1oxvpXKNxrWJaZFTNHrYjK5IblREtzdgrakRE7Wh6RdFPKvMpM",
+	"J2mciHS9ve97ScdElvABz8koFapvd2Ji+kmEeU0vs+nJac4WDx5+kY6PyJO3rNySkilZlRkjBX/LlIE8",
+	"Ws/0jEjBEIyu2PaeIrJcUsF/A2CoAVBeC0KFujY46MHkQUwKfsXsp1T7dokA6A6gbcVoDhfVHtpP9+s9",
+	"POzg6g269YndmBHURgrFLFLOX+KhmF+ZFJoJ+JNuNgXPYM3Hvyi86H4G7yNWltIiMk15AX3ZhTVXdBNH",
+	"a6YUXbaWSrA1WVdKw35eMsLWG23uoZ10PbcnMNpNHClNdaWi2YPJJI5UlWVMKXsXb8K9+v9Ltohm0f93",
+	"XBOkY3yrjqGzl3YTcEu6cBtA6poWC1muWU5GVOAcDRCWbMOoZjnpLipOhKLbcYzNFpViObncEkrKqmAN",
+	"wjYjlOCa2lBDi0JeI5bcsBJhb2Q3e0ZS/CiNSQoNWT7HJ0yl45hQkQhEjeae0KJkNN9aBIsDx4Ra0ioN",
+	"VjQ3SvHfmAHTmzj6RpaXPM+Z+FCgEFVRhABQd+xP2T/qOeTTT3vIV2xL1nQL4JdLIA1HZgJPhWaloMUr",
+	"oDlP3Ko+5ka4IQiOQXAQvyl9Mwh25uGnBn9LbReUFyw/Q7CR+ZYIoKEZLUsOeBNnibv2TOpvZCXyD0ck",
+	"ATuDrMqaK2XwFyAvwNye92kiGGS14EAXZi4z0vzcbq+bag/IPfh0G/tMElVlK1LKSrO4JjixZfFidyNL",
+	"oP9H5Dxo4/iiViODTaiQemV4h5BOjfz99g0SUVNjWdpBiZZy7AkZe0czXWz307KbOHpBt4Wk+YWU39Ny",
+	"yT782Nf03fxyqw1hmk4efPXwyy8aZ2tpAQIiV6QwoxqGjgpi2xP83J9za4rd456e/j5kxM0ZkO2U/MC/",
+	"hivzo6CVXsmS/8byj49hgIUl5y+eGkRXb0o4aM8FmH7aHbHTAcKK1zIOKKwsSSWuhLwWhsNFagqw8fr1",
+	"6/vnlV4ZxJBR3cNtnhfXdKtI+jWjJSvTmFxzvbJcJ1USOqzX0eGL4DQ2pTQLp5cFeyI019sDDuWwvfnu",
+	"4uJFLTXZbd8NM7WoA/fYrMRMxTC5ZPQNVfr8xdN7ivT0PLbAparNRpaa5T+wnNMLWPKHXlL79dxuoGbv",
+	"9PGmoFw0EfEjbHbfDIo83iUj7eFispSaBF0EMNqde8/tffj73l5zGGl7EekRCEK2YzPueZ4/R7n0QoLS",
+	"I+Cwm4PYZkZEpnkO/5DHL8+/uUDcfUR+xMtAFpwVuSK0ZIQvhSxZbsA5OCrk9uY8V9HsZ/Nr/lB8tZ5e",
+	"Pfjly9VkGb25iY3UsGGl5sj4hx/s3iqc5NPHKkLpwcknP4d9vPFHhw/NOcHaey5qQJgsETJCFm5FTKgi",
+	"tQoBuvjBiPpH5LkotolIvcojNUfipgPfcRF8itM/sxjAqhESYTkbxUSuCANpEDYX2XLuvovhO4NTDTIw",
+	"pFDBr0SAvqkSilmZLjgEr1vq1xv5mTcVMJksCgbSnDu+TBZzK+OpydTsbVaCrDGnOppFJ5OTh/cnX9yf",
+	"TC+mJ7PJZDaZ/MP0U5Ul3EzgmyZxlNMl/PDEwd7n4MdcVes1LQHPab5mstLRbHpjJFVk7eZrpmlONXWf",
+	"GXrK8nkIPpbyUMEXTOm5ITaeGrmP30eebxN8udLF9j5fmwtuAKULvF+uTq/+uj7ZPPj1K8MVm0cn1w/f",
+	"ffXbNHvw9stL+6gJ4jViiB49/+HF908unjyev3568d38ycuXz1++MtjF6kf6dR9mr+bmhZmGAWipaeF2",
+	"sJalv/7x0d+eXERxVG3ywUN5MDud/iPq3LoaQvqUJfD2niI8j8mgwrNx8XvhrEnb4ujdfbnmGoVrjyYD",
+	"YOybCs+b6sdAF3vJCimWBmm1plKDdIu6dmG8PSSqZepWwXALxnIVg46mKEBQhRMho++50oggmLqXiLQx",
+	"RkoWvAD9sBSE63FMuOGDt60723fXzFapHh4hjhw6aGn7aFnS7dA+hze3verXTnWNK72mitjmZPTym0fk",
+	"9PT0r+PmJg/cfcM+ARgaiLxvbvKhcNDEGn2gYN6QS8bFklj+yMxvcv+SKpajksOsoaBKg8ggRcZILgU7",
+	"A4xJLtlClsx9a7pRmpa6CcgTUFzxdbWGvwd22mClJejOetcSILy+hdQAogxwM2q4Ks7KGJc4IQteKk1G",
+	"9lfJaK6CKxDjFwXVRurgDJdtd8cssXlUP3dhKwSuYShrQNUdoS7g3JoAtw1vFkj3MVpQuCY5z8moJqAF",
+	"W9LMUsczv1Z1j6TQu0qJoluydgsfmOZu6OsQIZrn3EyWFi8aiLMFAB127RtYi7coZLISGrVuMAQx38dk",
+	"IUuyoaXmtIDVVyVTLUbKU8GTOKpqLnTubth0+EQs5zOw1B6KOrRc7LULwEwsuWCGWboWxHVD6KWsQvw8",
+	"+kVeEm5w5ltWKgPtNfZrrhX7m9tm0SyaHH01PZpGd11iD2/Qdw/dIckFSeu2KeoarlnJiDW+sBzIH3Yb",
+	"I2JR1eWaa91igHu4ho+OyZsMTg8uL1l9CvcUce3JyBAtz98uLL7EzR+DLUTL0i/wujTLE0207/pSx47K",
+	"Hnco/zHwL5OjDS1/rcBgeKcreTfw/KZk7L65Ix4uW7C2g/07CLb2ARXPVYtjcWAWqr0/CGgOARLHgr6P",
+	"aFE8X0Szn3cLVxdUXb3Cb27exLV5MQIxcGgUz8fuZt1AQRjQ3QBHII27Z1DDjmvVyybfCapC3rojBQtz",
+	"G3S5JbQxWyDNzdmdWfsLElywgrrj2rnLnJVghxULeehJNrj/wPA77cPMolpfovW2tYAmeZkGXM70UK5G",
+	"W73NYQAFDDGoeprw5KWW3jFCUWYPlwp8XraiYnk4m4rS0N3Z1JbeoZZdBtUOoN95DGqrAYADtgB0EHAX",
+	"ZEnYO1CuyZL8Ii/7FBFBp0eJ6PVP6OoVLitNUrNUpel6k9bclmQqEUJqciXkNeFddQJdLFhmTgW4GYAY",
+	"/yiXWbU2fPugxieunXEMjK3pks39CiPHetndE0xfy/IqClV49XaY2efEcBl0YZjf08lERU1KUTJdbt1E",
+	"T+C8Mml2Ya6q5ZIp3HnUCihtB1hfsjy3hhm3QV3gOZ1NQcYxs2GXNLvCfjqydXu7Dr+zbjOR20fIcL19",
+	"+P0dOLM+1H3wRPoP/MNIVwAu/dKTfY18GgoPzVvfBbIPEAoc2turxX1ENVvKcttQQHeRGPCWQpPrUoql",
+	"FQWY3BSsuYa9UN/Z27sxTD8Ymbhm3WHNLZapc6cOYpR6L17vdmhJcmnnwLWVA73x5U5HZ692H/w05f8l",
+	"GwajEC/ckdnwyGSQmFn8n4H+I99JvRwCOoB63TTQVN82WLHzniK+YUw2Uil+WWxJVmmiVrLUdzyBFqEM",
+	"blJ9NwZppjMQ9TANPdDj7MtOJ6RmJMX2KfnXP/8rlPKcmv+MpI+ef//9k0cXT58/SxNhmtUoTy4aGhpg",
+	"UVkewM3YUkhh0O/P9eTqPs3a6mP0DTpn9Ai0bLttM+dEsOv9dpiQT/BmubF9C3h8vddUs0/b/W+x3jRx",
+	"az9JsG/xjIMLjpdrlHa4phog0/EsEWnONkzkTGTblIyoswiTDc2uDIqQJVnLvCrYOCYprc2/XIqUjC5p",
+	"ngjTxH6VlQwcR2hhxJq09uBMyYiLTaVNf7gv4zgRaVkJc4lhZHstyfWKF4yUlRAG4GKSWs4oNfAImiEV",
+	"O5+uRGRSCAuvpq1zTknJaM3WstzGJOfqKia/VlJT1YLfeu1RHDUXF8VRw//UztTgBM+oeU+YBszXLTtA",
+	"v5MlbtFHtLaR1OIMNEOkcG4A/C2zWyL22N0ce0zRSI9ccmrNyinRUiZiBNpi585tqGPJiJCCjTuc8b/V",
+	"V6h5E4OpfBjxB0W62YIWurjtAu+kuRvkm87NWWk4wiGO6cB9bDOjPSNpsLWCKzAMVsplSddAWJquoCkZ",
+	"PZhM4BJ3vFng3dRcx6ZnITw/hW8aRwrPH5j2PzC9kvkzqc/RpbJ+/TAmlKzhNToGb6he1Q4aK/qWWX+T",
+	"FL5NTXd9zkemt+mpnfiAiwO0eWh66PECTMno4WTSvhEtIO1z1A4xvztt224Q+3v/iB1O/ojqL2W+RZ4a",
+	"RV/7tNLeh6LGZ2T04OTErABRjPVkRQzDcI09KKbfsp+IPSjGuocAiumgkf8JvodNbONnvFcqsoi+oZLs",
+	"UvDvLi5eOAfkTOYs9m7NjTsOU+uaYPxku3ERvb5Z8O6oJoHwOyRf9uOeKIoQfO2CnJWrF3ydFPcf8hKU",
+	"fv06oFDhU+uCWqqfdl8z28yQfzNtzWwQEi0K0wnXyvSnAC0MhLEAdCaioydq2smbyiLidUXAVLaBOWOF",
+	"kfq8ahh1LQc5l9hlDHkynPzVSD+eUZ9bCwWYyPIKfdPnaxXNTr44nUwmfX4m1qPCb7jTO3U1BiXdzn+R",
+	"l+ilUdItqn7nX37368n365/+GgE8lzt8Yb74R9TnCdKl3O0N67sfhtdi1tMW5FWviQbC/Yu8vLOovM8l",
+	"om2xtuOBfahltbydF8Oai6f4cto1NjdhYVB6NhNZcMHVytutuKGDMK9eOflOe9QDc+0pPW6ozHCDpGY7",
+	"jmWfE0EI0e3RvpPXpJDWlGIGK6kA35Q1LwquWCZF3toDWZkpDM4GtZC3tOOfEynY/YJ7PbalQnEdDQkn",
+	"5JUrd9fDqb2ygjOw/SIvnXkGZiGkXhmxLOf5wYaaju7+QN1lG7H0al4Y1UbE820xToykLSSU7lNqdm5U",
+	"iLPeD9rt0aqwy9rWi+7uqocrD7rEtuEnvMMfzSL64smzx0+ffXuY4qsJD30swrdMsJJnj5lBd8Ocrjk/",
+	"jI5ABiE37YGLrTmE3q7GAyIwMqaXUq+sNqkl7wUMJbrbte38OAWWRwEDZs6jQ+D2KMOpAi+tYVX4/vEP",
+	"A4CQS+zhCs3cGwP3htIOnXrnXPs87TtD1+7zPfKJ1V6BlEKeWSzW9TX+IKVHOqDTgOuR6XfmCVicJpMJ",
+	"OA9twDN3MpnGUSEzsILK3ODDgq+5NhC+VksI+9igDrkyPCUjBVMKY2SMcPZrRQuiJTHd1udn2sxNmzk0",
+	"iG7eDKg5Go5ruy5xJ9ShzWn0ndz3XGnrzzmolf0GvDpBWNyAhtDcydAT1B1on842EbdQ2rbPB/fZHEEc",
+	"ycVCMQ2eigdxmiGr1yeKFFtUNIMkIRXrCgKZFJoCoeUq9JPl+VkiQHEmS0IvlaHKa0aFs0Fb/fVr0E34",
+	"oFHAPnSzKdr+sG1Gcl948W6KcOOgs4H8a6us2UpPaLjQpyc4oDWwgiyxw96K5KGNrO33gXnXba2WpGS6",
+	"Kpu+VVO4YO5EeyfamuYXD6Kmt+pB8+qdj7rim6Yf7A6BvQknGN0E3mOmuXW27YcCbGIGkoLdkgbH7Wn8",
+	"x6vnz1BRSZ5vmDh/8ZScHk0M40CExFmYDTFiso+fQIBIBEK3NAt5S4uKQVSN+YLma0gDYP4W7B0YJ+tZ",
+	"xOZLntUqt4Ym3Xz0Zi8svjEUZCnv28fhEvcioyHm4LlgHg3Zg+nYcFVVaAU7/scND+n3Vd4VLoIPbxMl",
+	"cqCpq+1neUfXx08WedIbZnK70JJPqas5nTR1NeC6MMcdmGNIBOptfAuroJwDizFHYonw4Zt4cWWu5RyF",
+	"mVYnO1RCD2uVUBt8+lVDv8hL+2xDEWKb27RhJWBjYc4UH4UCmPUxwhW3t7Txsp7+gpm7m8P07UvHfrrk",
+	"O3u0Tg8HtE4HAQagscnNxwk58r04r7EOO+JxUq+bBqgRBLs2TDEERNxOeO+LYGjM5/1O2kiLoqaPRkyp",
+	"g18RemPk0gxLjjQbXcQNm9F21boVzW4JkG6PmpN/M0AoDDHZx7OqgFeF9o5TPWuGIW7QhAjLciTNGUeR",
+	"pgtp92J8RFIb5pTGJFWy1NaOohgtsxUaUryUkgjoU2riLU/kctsrs8wIFVsUfC4rbUk05ghIxIPJhLQM",
+	"cjsjVductL8m35w//b6+Iw5qNnyOt07NLSTMrWtBl7O2q7+l9dWLbTR/a9BI7oPFRt/LJc9o8Rxyrshy",
+	"fNbcrx26tBoicPN3ZsaCFkSzcn34ADVTbQ56Z/ey1BaQWt2TERAhksk1a1zy8eHM4StZ6uc46A7mkIwU",
+	"Y6Qr0h3h6Y+PPpB/a8xiN8uMS24zzB+bG/7UC27MIrwxO9bsYppNw9utFz3I/72rxTnc7Ma5h7DmsBkt",
+	"xnxDl1z4FHZG5JhnValqhhcebUB/ZvkO+HuKf8wV/41ZEXZTsrdcVqrRGshG4we8Vt55OZQMatw1d0zr",
+	"xxQWXIO5ngAP2ZYEfFoY7K+VNi3ybLJzRY0jBft4N/6+yePctOQMYEOhu+6y38SRrLR9/36A/exnwpps",
+	"1l0YtUNJVFd31gS1XTfvhW9Zp6aIPxm/Zm5QOE5HQ9fPEAXL6eOHaofDznyftmO06rwPMzJ1ekkyMg3W",
+	"UtU+pitZ5GocJwIicKHlycMvwiygplv2TsfgMFY7MZC/sY0mVJElf8vELBG9Cto6cyQvG1kjAy0haB4M",
+	"DUlE2koQ+b8NQks7keUHXgd/VIGm7eThF3sS+YGezJlxnaJs2KzbA1gDEYy0iTUJb6fk6HY1I6n5Jk3E",
+	"aIpR4TFJkTlPyTG+BHyZkv9FpmPkUIOHcN7AwY/PEpEGuDg1J51JobmoGEEe2CYHgDAk08n4jKSAUoD1",
+	"TUQaINsUVU3omcVFVlQ5m8N7PDPXpV6x8por8DRMPeK3vHQDvSNLbTX6SAj7E4zA+Ia9xpVAV7gnXXfG",
+	"T0Z9Hpy0aE9XGGyM3YdgUncU9uaCds505zSOrfO4s7k5WPKApch5R96p+81wZAJdsnvKCqExWZRyTaZt",
+	"YfJuzgTBYfWNDEgO75m9d4DpwhvR1lXfeSZNMPkUO2yBbreAD/I8REeaZVuvycbVPCOsUKzrCmuAuSPS",
+	"320zGndi93yh0W2meUdY6WNzX5i92h2l4AJ5MCDTBltgZlGuFUmdHhQx4U6jWActhTpUeS3AI9L8vq8Z",
+	"XUfxsF61xxJ915QHLphesGsfWQ5OigXNXEizLHJDoii5XsnCoSWzuZCjUp85i0jBKGT71e2AjNusba/8",
+	"33eQL5kut4cdJAR9BefoUhajdoirWkE08lk5uVasWCSibaP2RHt85tLqHaKfWdN380bs2WlsY9HWMoeo",
+	"8JIKxY0IYYCqq5XpdNBrVTvdbfy7g+nPjGnO3LGNa7oFJ0yyorlLQwPyMLg9WIaTjOyMyGkT2Z7eNJfd",
+	"u4j2XtThHZ0XtCgChjmQe5sLSZsfpn5+45kFDl2HkSHj6z5IBGrUyciGicQkCFqh2tIUAw4pLYp05jSP",
+	"2NlATPM9VY+GzE9RD9m2H3dBw4leaji7kKoBH4ivTy5UGzXRryy0aULUNqBlXHTTI3La4Kx36H335ALZ",
+	"e51rbvp2iC30KcKljyhZ+CwaLntz1+99PEPHd4MRDQ2NEfeloTSXgjWWa5dCnudpTFIvwkJadesMANmi",
+	"c8iPbzXBZi45z9FzufZ8RWdCwlUiapbY9X5mBrtibKMwQxcr19zgKKtqu2WivDDnq0bzNSgvYaFu3fC/",
+	"+enVX3+brKfvrr/c/IrAA3AxPQvahJK86WuriNc8t1cyIP0jZsm9vXQan7yJmwG600CtULuqtboNp/sh",
+	"eu8D8shZbJjfNl/c3ijqFd1smDAkZshx7JOfWmfG3WPsxTUtYI4JehXUgFurhnfnQOm6gDYBZBjT1SnU",
+	"6JJydB6WZc7KFv4CADsQg7Wl/RbtHSaUYSr62JNGx+feJvdBQwd/sDJ9dyKbGsPZoAfPDXqs1nNS7SvW",
+	"iT4LNeeHqcFbqrC6ykbdV1xHpQQVZjpg2QaU5lntjtEOLB6H2X6Aohh2Lya5hMAk9G+0FQMQ8VOS8xJV",
+	"xuMWX+xfGN6YqSyKI+gumoUOJ11XwfqzfpaJQleOT8Jf0P8B3BFkyXADxCSlKgs4JMMppOaDFmBA7zd+",
+	"+r3e4cBfa4kbeNlMlRaud19wHY7Re4DgRrEnI/DG5yek6CauFJjxWL8UcIsUwU56reO05yuuNER39/oP",
+	"7/qg92T7a+C86aYPYJCvPggYL1kmy1xhhkUmSp6t1kZks6EFXtN/LxF2CoH/9RlxHLyZwHgg5MoOkQju",
+	"uzW3EqzADesLXAuUp5UPYjCyfouNgT3rYw8bevWupkUQqrYiW5VSyErV5T1aetawl6Ma4xnWrWbkrLXf",
+	"hVB+QNhkJ3HRUAZkCO5IhMuAnIhzj5Zt1aIdnEw6Bs40RStPmoj0Z4cu30Axk+ZRpMjg12tAzuaKbVUi",
+	"Rqn71HxZp4WOSRoatMzv0OKFO1jboOB909s29nkJAS8ju9y2eKWIP1NE4HKRxu5v/Ai4I8vbQ8CvNV2l",
+	"PtTCBVCRkSG61jfKBheOG/GwNgwwETaih5xDo3rLbSZHG+JSR6vMy0rs3HMcprPtja11EhzsQ3erml5a",
+	"Vp0fgkRX4f072jvj1pPpH80CenJXC6hPpoUyx9Nn8xcvn3/78smrVx/PmNnJsdU9uDtnPUDQxVtiOdC+",
+	"i97mSj5rQLlTcoc9yYDhHHpyAd/ZDuAAuF/F6Ua8psqLiIDlR5CzFhmb1qkPXIWDrdx/p0XF7pr31V+4",
+	"3etBP10fSueQ+62s8R80z48uf1n2CLLRD1UivIOo/IkFsDcDHNmrHWkQmrnJdGX5byywVFpFvOF17pPU",
+	"6nbSGaFZxjYQPHlNuQZrhESQPoKWAUZOZw7W8dWLl88fPXn1Cvtp51a3PpmeiCv8xvuqpLOadbDBdYuq",
+	"gFiesFlY+yD45Iwoua6TMFu13simxU4EcX3GRDFmWRDnuZ2OcRDUxIQTqUQ4FXQPs+yL/ebR+bNHT/Ar",
+	"peVmw3ICacQqBZyMi9uCtj8++9uz56+fpTOs7OoSVFRF7moF5gyVjG5HX/3t6YsX0Llp4Dcz9hw8ZLvD",
+	"tpBbN535ZPvOLXbLggB/bHr+6OLp35+Yw4ZakXXlSC7MxG2jl4++e/p3GPyKbcAJBaLEWdlo9urHVwZ4",
+	"oN2GVjC7Nd2a1ZRMVWsYMxEXTeWpYbux6hqa+EBtNAvBwbBl/ace+5OKg/2HUV7IouBiObMZr4Jt5qoG",
+	"8rgJxUSWiQiBNyYbaUQCUMO/wwvMaUEuaXYlFwsEerP7VJMpUeihASHx5mG1MadyOiGKXDJ9zZhwUKDO",
+	"AEYQQPq1yVZ9UKtamwxQPUnIEFe7eQ3VBvHKRbdPURxZMIziyIJXFPvEzAgZ5g97+qaVO+FmUq6Gl1kb",
+	"HXos14uZrjj4jQRFIC1a4ipuCYumk5bs671R1vSKKaKv5YzsFM98Wch7KhEBVhz1at/QdpCI3eJHjIXk",
+	"bHVbrsmIWpkCXADSREDy50bHzTM2M/aMl5rjtY3i9nOMS+4+X/Ml7p0y87Hv3Q5YPNjs1L1s9DjEJPe/",
+	"RTzSelltCknzgcH8SykWvFwPvEX2t9kmSBMSBLU0Bgmb2OMxvLC5nQuaabcKTd9JIde8vcvBc/aOZVXf",
+	"izXVrOS04L+5l+wtLarOzodPjRChmG4OhirSt6xU843BFGrVuwiwx3df6JIv0ctiF1TWr7mwl6X52PLr",
+	"9R2oX2VFpTQr55cVL4AJWVXrS0F5EcXRW54zOVdsac4A8vrlPPzd3KRNUS25mGeV0tIcJhS1dj8bKGQ3",
+	"APYiFWQmjYQmtlZT1263W3prsVEdPd65ID6tIjLJNdsUQ2FbDNMpCRXOoBlkTUjt+/9r36Xj/aaq0EUc",
+	"gg8XNGPvb8I399UV39x3+tH7GwntvIqzkQp+HzNoEG+Au7yc2lTUBT3OEmEJEkpShpXNK5CsAvJkk4BY",
+	"4WcE1JM6vR7iVW2+9nTD7CHSpw/LJ+UMXtw7wxhhfCAjuV6xdVDyuOBYDtm8txaE8e+YhOrPwMb/uYGN",
+	"H5p5y5WzCApCWGHq90y+hQ4nf4TsWzCTOv1WQ/CSpbmhnXw+u0ozDCe3/sCkXb13dDiBV8EWLtc6iCMo",
+	"aNnQvMYiTu6c3GsPdhienEHSTnNpTW1NIZ0I1jK5TT58lr0IaniSQXY6GRQZ+th7d0AyNtvEzcNaK4Ir",
+	"9ZHmdHCyNrgzfdnaevR19bwskv+Y2dw+YrWzRu50v8iB2mdYAWx/TrgDdMmH54QzE/oDJIVDyjvklHNP",
+	"NTOBKpRYaTdjnA+kPGjenSSkB867zR0MujKFp47urdZhEmqMQYWnu4dLhMzIbaw8L+oPyYIvvZNqk4CH",
+	"1+1OgHh4zr1PwD4MMGH7uAgaFo+E8pK95/Vxy9YN84TD2HvUrFYHMxvDjK23nifPHweNN1jTYTOL3zZv",
+	"709dJTN0/ak3OyWjeq9VW7J0vG83sv6QvIkw4lDixF2lWh/+439gZsV9RqLaD6F7uT5VITmQK4ZmExPr",
+	"Pn5GBiq51mGnu2rQ7skQ4ifSBN8+89PedITPBQsTEFp3e2BV6kyFo802p0Lz7J4aY5TqEUkLmYH+f62W",
+	"+4o0HFwbvZmvEBhkyJ9uHV4y/S6t88yWVcEM7CdiQ0u6ZsCrd9QC/+6Ehh0JFCd0O5d9s9R7itTrJKP0",
+	"fRIVLIlmMIGbdFxb0FdU9ZRcDbagAyZ2T0KF3b5UIO9bjGfwxPvf3U7LF9cZHjuexb3emHKxYCI3PB1k",
+	"dIuBy4Q8EfD7jLTLeoAOSbCw3gsIVJ1Qx+kH6/sG69RmA+HPM5IaKMSr5EU9AuUeRunPCcBoEsUkQTBN",
+	"ojcplMBORLpiNGeljXjWq7oPDzBQ2qITJ94Ge0/+62wdg8dex0P1uIHD/blDQY+73LiDq3vU9RVmJGXg",
+	"VUbSJaj/y+DKAlJrXWPTkhvGGEJYnP7Y//xFGT5MAB5FnIjQZd4BBz9fuIIg5hHq2qnWJb+sNFOun3/9",
+	"87/bQU1tdLLPBdjAF27/YIUNSBOUVSXX21cGGduwDkZLVp5XetXrN3r+4im5YlvH0MpySQX/zTqPQogj",
+	"VSQ9t/VQ4PmMfA19kqSaTE6zK7aFPyBYH7g4GJxcyxLcijOq2H0uFBOKa/6WjY/I39hWkULKK1LwK0ZS",
+	"dTUv+Fs2/9c//9vag9XVXDOl4ckROXe3OiZrWhhuh+UGcFwAolmATSVFHkymLqfC69ev75/XRZCYm7jN",
+	"q4DzNGgNntZHsNJ6E93cAPrs0+gHJTyxPofLE2s2c1RwpWPrBxCTJdOxuevZKrZJjmNC8zwRnh1GBUtM",
+	"MiPeFLH17vQ3HfN6mZ4xykQWhby2iSWa9lQYCke/4kUxtlFcmRQgM6IjwIorL+OTvORvmSLpUpIlE6yk",
+	"mqVkJOmG389kzpZMjH1t6W8lyQoOACHy/qQXSMyvuLgvN0zQDfdFt70rhkJfA6UNOaM6EWUlIKAQPkVb",
+	"g0ufbJ6U1lvZC/+mjyPyDaBQsMfG1oSfCDNlhf24AjKcKbtjmFCAv/W5y2BLlcRdxZV5FVMizKoNQbmW",
+	"5ZWfMlwQQ3BgK580JssVCeptOf8zWl+wUf8lSkQL+EkD9q3nOboueoM9uuSrTG5QLUcT4W3TZJT+dP+Z",
+	"+5XalOEo2ze/B51uaHaamY6g5SUrpFgqp2q7YlvD3wa4oeWlXfAFy7ZZwWoHGOsR4+U+A98G89M8Z/k4",
+	"rvWKiRgFviG4bT5OZxwHTkyolLBhmqOGF8k4BpAUDR+WIccl2GXrxHJm7x3Ow/uzjK0Pix/8zMW+xc3g",
+	"s9hql2kQ8XouAt8KcK/A88NMtdYlxpdfAcMXXAePwSaJ6JanEnTtotNtFw5FeKcegGXXn3WkaEUdIOor",
+	"eMZsJIEBHIPTnkIuyLKw+E/Njo/NLbYiuSyXx/YjdWzagtikgZS5C9VFhlEcvWWlQqx5cjQ9mkCCVEQO",
+	"0Sw6PZocnUL6H70CYnX8dnpsTdLH773braPuN8fWTA0ZkGRfrAtWYazDtQdSA4EYZHfRAqrdLncIHPHl",
+	"18267/baECD0u1IdpoFTfyLMZ1dh1iAbD8KyK5Y7DLs7T1AiMONMb54gMrI2WOUdCPsiTsazRNQpkbhL",
+	"CtKXFonsyIqUiJ60SIb19n/zPATmdmJHQFaQ/15b9AZJFuwEuCKXshI5YDZpnf4AptIxIKjwLoFMcA1M",
+	"5YYqK49vdV+8vo3V5xrCjYOQyeGJWopZeyk1FG8it+GXo54ABp8IuRMaMrZytJLFW0MmrGhnGCXEnLGD",
+	"Khcq36DyimnNDWoe9aadshmzw4li+agEGCUtSc4VFPNFW/yilOsz8vLJ+eMfnhgJ5IUfKYmsKd6jsqe5",
+	"v2CYlhXUylZuHdQU1U2O8TI9rauhGaljzzevrvim1nUc8sVPnviBdGkJ9NdGIoK8+UZSQZF4sylsccxj",
+	"w+hDHlHQYuzTwvfUer1pMuzWM8SxL4CxTiaTjzYDmxf35iYeCHK1XiU1mgMsd2Tw7wOcR1/3fr7H9VXA",
+	"T6b7PwnLJuJHp/s/8gUV8YsH+79wxe7gg+kBQ7SKJuJ3Dw9ZT7eaInx8cnLIx/bSGgn1idBcg/z88JC9",
+	"76nR2JDuMPN7INf9/AYyEDojoL2kxN1STZfgIdMk0NEb0+eBFPfYyBXDZPd7rmy1LJdoOSjR3EwlaNCl",
+	"j3xNiekHdT2eg/NxYsHLcezDU4uttd8j/Q14ocutEQIc5gPsnQapllM0YzbKWAQJobFIh08Jfb2i2jRE",
+	"UcfnngN1JehV0jMjXKFI5DOzlZQDmvbtEZcnos7+ZLMekkpoXhjUXxpaa8SwxlxlaWRHszC0dSYCMqH1",
+	"oOQgY+rvgpI/CMFaDUirhgkgPg++3wCc+JyBAVQtGAO1IA0oHBY2RrfEVlWUthfNTegP0xzzFVju/aC+",
+	"lRs6HKWvbAv86CvccuOtImrXKgOYDIYCBH8YReipdNNDHlq1bo7IOeaxGgmJeZ9QgBjbtDgQKG1nfxR9",
+	"SoLWVxujZ/491TG8GNTM+F5f7D+J3mdB9MKKTR+J6L13pOgGSR547ndt3AwLtgZpT7gAk4UNLiFWUdKO",
+	"ympqPtpRMY2IrjFqUlFTgYR0hmw96GvMFYAkSRzjg6DMNVOKXDJIy14rNly2dllp0IZZPaLN75d+++SC",
+	"mN2BRsfvrZn2JiVK8zpfP8gO4xiGrGWTRCgtN8o6GvvdMDO35d1Q2sNO7ilXYZIoulXoRQyZFK6p6iNz",
+	"uM2/n+QBIz19fCeK+ImQZH99wQEpoLP5f6LBzwENInDs5/3jaMl0n0kIb7gUrE+FVuMyQ2YFaMMdmx8q",
+	"oWXZUBcHWpYHhL2jmS62aPuBWAhDqutIAfaOK31EXoMCltZwXOts6rRa7UQcLl9zHQpmlWBnGFXINRnJ",
+	"EnElaG8HMd44EVRhCrxXNheKwVN9mOlbpj9rtLRTGXH5Jwv22eCebx2G2Y14wBzaRT0/btBU2IgL9cmG",
+	"W0wVGfkQXikM5nAJ5mYQJQZNwhhnkM4pWmLHR2ESY0z8a7oIB3bvgyzAZMR9tNKalUtIJpqKqihSlxoY",
+	"+BctSfr+BtQDIFI5N/9gzJFpMG7r54/IubPXkLUEy2xdnCtFQ57N8cmDbSKQ9cKm3X0WJJcK4suc9Q3W",
+	"bzYJMbeNOnAoHgTAoZqm3UqmTSxYZ5b+w+PBj68R7qbV/iMphK1UYg//T2T8WSDjF5h9o9gSRKwfVR1c",
+	"S8bHKJXuMMnC+9oi105NMjo4MwQ6xdQWWuThZg3B2z50EnEi0EbnUnH43CIdwTj2QnQjc4vcqESMhAw8",
+	"tJXhbm1HKgguw4mNj8i52Fr8agnRv/75XxCMa10ikC55B4gYwplJSM9cUG2Tgv3rn/9VG6h77JXE21Xj",
+	"PvPvEXkmE2GQfK9hD47ps+Zjm8WLdqBS75zuoOdPlPp52NXgjnwqRGqdTIYx6Xmeew8WcPtysnHbl6WB",
+	"Jz12BMSUiAZmuj02ARkd0Ym5D9zmh3XOLFQRKdCVAdIFtx1bbK5QZ3xjwpanoRr9UKDwFLqW6GuesRmh",
+	"AvxJipLRfGv9AG0HgDlrrxMbPYBriBtrCzxOusW20n2OM3348jzPsSyZupB/SKz5h/Sc6OzaH5ZddsU9",
+	"67Rm4Ln4J6b/LDD9eZ6T5zWm/UQYH1y9h/G9dcZi1mnaBwqqULAPC2mMnFfrGHhnz+wCKC/aAd6jAffY",
+	"ce3iiualHo72cLrR54GaiHNbFMQy1JT85S/Oo/YvfyEj9K8NCo04+uZEhfEsEXpnUrsYnbt7yo1A4YdE",
+	"uL0ChfDQVoTu1xoTngVVBBJRF0NB4WQpWTDLMyyYZTMu19mXfepD1LZkhYHE/KyVM7J03vKEuhwRpdKd",
+	"IjVkJBdO5S2qNWbkYQIdTXFWZdUscYMyC9dnNUglonaQvGJsYz1SrbNKaLhzuqdwExqFYu4pq1caD5SB",
+	"IWGa7b7SLzbtta9p0M6DHZPU2g4hrVsi0rqoUrsCUa+DLlF8XRWgbeRGRnQVhnyVozGAT6duEma2Loo0",
+	"KJuk6JpZMfOIBMcwC+5roxbRWW30cLmPoFkiQm+X8IohA6YkyaXt0OkULQhAIbZEpK0qWZBjslG5xblF",
+	"iC1EXSjPVzUqsYNvKfTQUDTeQ7/plFvsOncKzaNwzF630bq80WeoHOyWavuduZ2e4lIDrA8cpK2NhyKu",
+	"xWWDJZ3+5Ic+B34Iyy/ZHDE+qcPH54hsistBlgjrndTKRIg3ralmWz/owBiIxGtQqdlBZ0Hoes0S5VzR",
+	"ZcmYwYA8qKNxTxF5LRIRTAa9Vmp0nUTrSkEaYS7IvQ26rd5zwWlRjNpI2J8fZM6sgxqtnbUhSW4gv8N7",
+	"qyQ0a0OLENeJ0DJghM76CVwQJ4jRKrXlnotEtPQFGHUFGfyUBvLkisUFCaBmhjdAvalhn2qtLfqp1vW4",
+	"wgpxhqRtNywRe3LEdhg8rG4sWMuaD3ldLcG0USr+m3CJYCoEltUvdhSksrrmmeEQKQRaHsDKKtdLPKAf",
+	"wECRABR/kZdm936tWFXrJoCfwDyp9ny1s6kloi7NA0oPnBfk4zbTBl4B+NtCKh0bJkcQvggiRaz/lTlH",
+	"KTLWYF2BIQTetKFhRzgrZbVcBdryGEyYtw6kAwcLWIlLcl6rnnwkDdQWDSuO2kKqrXqMoeMpVPAeLhwE",
+	"2husxBNsNOSZN1DXLkOyuxJPk2sJqit9hmxLT22pG8u4/AEU8DWHUqs/LSL4kyf5LHgShE9kOYAReBEm",
+	"Vt7HmKC/16FhLdZpFtGtDeluhUQ3w1wSMfLxfBjWUtPEw8NaEgEYGjQYmIod5gEe8DZK8NeKlVsoSVD7",
+	"cIwqAc51Zv6W52BqPHOBK3V54ulkMo59sIpLxoPF+WPE5WlQzd8X7McJgMLAmSoNAuCiCiyiFKMbErGS",
+	"1wwzxhuxE1ZgKJsPFTcoH8OtRz5uBvbMxusYoRm8c0o2PiLphi65wCj0xty4LSYmkQQU1IZXHAXkA0Js",
+	"fCAQMEeN4vGEA3cVDIFf4EGkQZH3lIyAvbjmtmJ7qzz2EUltmlHIKyJL7TpRjJbZKvXBxP7+GWkdIj+s",
+	"rg3yo8CSGqHhLSYFyjD75hSTKqN2wXrscD0UNgTg1CVtXawLthncIS3tdHy568mkLpc3nWC+OfMhgGYU",
+	"uxBzDJsJ41nCzDy7K3dP9tTuNhRzV8l9P3V1xTcxmbiJT8gIwbWG+kB5Vi9rcFE2/qd3VXvXtDc7WN+i",
+	"BuG/ezeHJo1f9E86+uEimzx/nJ0+v3h6/cPj8/q/795N/vOnZ+VPvxXr59/+ePqPx//45dnrp5P//D+4",
+	"rO+ZWBo0/XB6Astyv6c9qW06PiKgazr8OpLObRxaauPiN1bsc9VBCqcgN4/93c559WGxbrQomuFfmD7E",
+	"rLIR7xVHqKVuNr6w5dldPBruThiT5kPP6oLGhxZku12MGaCMvRFmaiiyLLa5+5HZl4KNmxXYjbD+yQPN",
+	"7BoOCzODrf6Tpfx8YsgcUXQcJP5uMY4+UGBXZNjfeAGOb1ZOydl6Iw0EF9tW3p0g+8vJZGJIEFB0yJWB",
+	"jF3JoLodFVtfeuqKF6DVqQ1cRhCuhIBsUELq2kQ2Di2GbQe8zDroQRe+GkUi0hfPX12Qf/3zv4e9/lJM",
+	"YzOijdqhdYcsEUFuD6uraoR9KemX4EwRbtIxqn98dAjxwSFONxQGofSEmwTmGUgKEupudrl2mGO7QMR8",
+	"O5kfSnY8/gPFgNmyTrBzHjIMF76Whpf+E6l9DkjNgDOx8NzGaXuiwGgjKXi/3Dur63s1gkEPqNwc91fg",
+	"h8TLcPcxdw3aPO/tq0kckwOKgFkJWtMrgwJII1fazK23Tn+GQSF9wj6aGrq4517oHPEgEcPRbiQIdsNZ",
+	"+TxRI71iWxejmwjqYjhrPLrT92EgSO0Pi9MO0ft5zvBPhPU5hJEZkCBPBcrPmOWjw48d0CdMoU+pYZmv",
+	"Ts47uuFHa3x3lMl11C+Dd/1JwqrD6VIaakuOjrN17pinPG2MNTs+np58eTQ5mhxNZ19NvprADbNLbA/p",
+	"UuotS1ltGj6JQZqdli30qJaBWyrQniUB9rGJMqnaimxVSiGrwAIKiUox1kx3CppRF+Xph8Qzunlz8/8C",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
