@@ -490,6 +490,9 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 	if err != nil {
 		return nil, err
 	}
+	if len(ids) == 0 {
+		return []Batch{}, nil
+	}
 	state := make(map[string]*waited, len(ids))
 	for _, id := range ids {
 		state[id] = &waited{}
