@@ -146,7 +146,10 @@ func (p *batchesd) start() error {
 	defer stderr.Close()
 	// Port 0: the server picks a free port and logs it ("listening", addr).
 	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(p.dir, "batches.db"),
-		"--demo-api-key", demoKey, "--log-format", "json", "--shutdown-timeout", "10s")
+		"--demo-api-key", demoKey, "--log-format", "json", "--shutdown-timeout", "10s",
+		// The demo's 300 batches alone, none being processed: the
+		// examples and the README's program print them.
+		"--demo-processing", "0")
 	// Without the developer's BATCHESD_ variables and DATABASE_URL (which
 	// would make it serve a PostgreSQL database).
 	for _, kv := range os.Environ() {

@@ -76,6 +76,17 @@ var batchestestNeeds = []string{
 	"github.com/ncruces/go-strftime",
 	"github.com/remyoudompheng/bigfft",
 	"golang.org/x/sys",
+	// The processing queue (api/river): river, its SQLite driver, and
+	// the JSON paths river reads its jobs' arguments with.
+	"github.com/riverqueue/river",
+	"github.com/riverqueue/river/riverdriver",
+	"github.com/riverqueue/river/riverdriver/riversqlite",
+	"github.com/riverqueue/river/rivershared",
+	"github.com/riverqueue/river/rivertype",
+	"github.com/tidwall/gjson",
+	"github.com/tidwall/match",
+	"github.com/tidwall/pretty",
+	"github.com/tidwall/sjson",
 	// What the server's operators get (api/metrics.go, compress.go,
 	// ratelimit.go): Prometheus metrics, and what client_golang needs;
 	// compression; rate limits.

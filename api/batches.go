@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,75 +61,192 @@ type listPage struct{ storedJSON }
 
 func (p listPage) VisitListBatchesResponse(w http.ResponseWriter) error { return p.write(w) }
 
+// The lifecycle: each operation resolves the bucket (the one tenancy
+// check), lets the store (domain.Lifecycle) change the batch, and answers
+// what it stored.
+
+// scope resolves the request's namespace and bucket among the key's
+// organization's.
+func (s *batchesServer) scope(ctx context.Context, namespace, bucket string) (domain.Scope, error) {
+	ns, b, err := s.resolveBucket(ctx, namespace, bucket)
+	if err != nil {
+		return domain.Scope{}, err
+	}
+	org, _ := OrganizationFrom(ctx)
+	return domain.Scope{OrganizationID: org.ID, NamespaceID: ns.ID, BucketID: b.ID}, nil
+}
+
+// CreateBatch creates a DRAFT batch of the request's objects.
 func (s *batchesServer) CreateBatch(ctx context.Context, req server.CreateBatchRequestObject) (server.CreateBatchResponseObject, error) {
-	return nil, errNotYet
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.store.CreateBatch(ctx, sc, req.Body.ObjectIds)
+	return s.batch(ctx, doc, err, "creating a batch")
 }
 
 // GetBatch answers one batch of the bucket, as stored.
 func (s *batchesServer) GetBatch(ctx context.Context, req server.GetBatchRequestObject) (server.GetBatchResponseObject, error) {
-	out, err := s.batchDoc(ctx, req.Params.XNamespace, req.BucketIdentifier, req.BatchId)
+	_, b, err := s.resolveBucket(ctx, req.Params.XNamespace, req.BucketIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	return batchAnswer{out}, nil
-}
-
-// batchDoc returns the stored JSON of the batch batchID of the bucket the
-// request names, in a pooled buffer with the trailing newline of an
-// answer: domain.NotFound for a batch the bucket does not have.
-func (s *batchesServer) batchDoc(ctx context.Context, namespace, bucket, batchID string) (storedJSON, error) {
-	_, b, err := s.resolveBucket(ctx, namespace, bucket)
-	if err != nil {
-		return storedJSON{}, err
-	}
 	buf := getBuffer()
-	out, err := s.store.GetBatch(ctx, b.ID, batchID, (*buf)[:0])
+	out, err := s.store.GetBatch(ctx, b.ID, req.BatchId, (*buf)[:0])
 	if err != nil {
 		putBuffer(buf)
 		if errors.Is(err, domain.ErrNotFound) {
-			return storedJSON{}, domain.NotFound("batch", batchID)
+			return nil, domain.NotFound("batch", req.BatchId)
 		}
-		return storedJSON{}, fmt.Errorf("getting a batch: %w", err)
+		return nil, fmt.Errorf("getting a batch: %w", err)
 	}
 	*buf = append(out, '\n')
-	return storedJSON{buf: buf, ctx: ctx, adm: s.adm}, nil
+	return stored{storedJSON{buf: buf, ctx: ctx, adm: s.adm}}, nil
 }
 
-// batchAnswer is a 200 answer of a Batch, as stored.
-type batchAnswer struct{ storedJSON }
-
-func (a batchAnswer) VisitGetBatchResponse(w http.ResponseWriter) error { return a.write(w) }
-
+// PatchBatch sets the batch's metadata: what the body's metadata holds,
+// {} for null, nothing when the body has no metadata (the generated body
+// type cannot tell null from absent; the validated body can).
 func (s *batchesServer) PatchBatch(ctx context.Context, req server.PatchBatchRequestObject) (server.PatchBatchResponseObject, error) {
-	doc, err := s.batchDoc(ctx, req.Params.XNamespace, req.BucketIdentifier, req.BatchId)
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	putBuffer(doc.buf)
-	return nil, errNotYet
+	body, _ := validatedBodyFrom(ctx).(map[string]any)
+	raw, set := body["metadata"]
+	metadata, _ := raw.(map[string]any)
+	doc, err := s.store.PatchBatch(ctx, sc, req.BatchId, metadata, set)
+	return s.batch(ctx, doc, err, "patching a batch")
 }
 
+// DeleteBatch deletes the batch, canceling it first when it is being
+// processed.
 func (s *batchesServer) DeleteBatch(ctx context.Context, req server.DeleteBatchRequestObject) (server.DeleteBatchResponseObject, error) {
-	doc, err := s.batchDoc(ctx, req.Params.XNamespace, req.BucketIdentifier, req.BatchId)
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
 	if err != nil {
 		return nil, err
 	}
-	putBuffer(doc.buf)
-	return nil, errNotYet
+	canceled, err := s.store.RemoveBatch(ctx, sc, req.BatchId)
+	if err != nil {
+		return nil, lifecycleError("deleting a batch", err)
+	}
+	msg := "Batch " + req.BatchId + " deleted"
+	if canceled {
+		msg = "Batch " + req.BatchId + " canceled and deleted"
+	}
+	ok := true
+	return server.DeleteBatch200JSONResponse{Success: &ok, Message: &msg}, nil
 }
 
+// AddObjectsToBatch adds objects to a DRAFT batch.
 func (s *batchesServer) AddObjectsToBatch(ctx context.Context, req server.AddObjectsToBatchRequestObject) (server.AddObjectsToBatchResponseObject, error) {
-	return nil, errNotYet
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.store.AddObjects(ctx, sc, req.BatchId, req.Body.ObjectIds)
+	return s.batch(ctx, doc, err, "adding objects to a batch")
 }
 
+// SubmitBatch submits a DRAFT batch and answers its new task.
 func (s *batchesServer) SubmitBatch(ctx context.Context, req server.SubmitBatchRequestObject) (server.SubmitBatchResponseObject, error) {
-	return nil, errNotYet
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	opts := domain.SubmitOptions{IncludeProcessingHistory: true}
+	if req.Body != nil && req.Body.IncludeProcessingHistory != nil {
+		opts.IncludeProcessingHistory = *req.Body.IncludeProcessingHistory
+	}
+	doc, err := s.store.SubmitBatch(ctx, sc, req.BatchId, opts)
+	return s.task(ctx, doc, err, "submitting a batch")
 }
 
+// CancelBatch cancels a batch being processed and answers its task.
 func (s *batchesServer) CancelBatch(ctx context.Context, req server.CancelBatchRequestObject) (server.CancelBatchResponseObject, error) {
-	return nil, errNotYet
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.store.CancelBatch(ctx, sc, req.BatchId)
+	return s.task(ctx, doc, err, "canceling a batch")
 }
 
+// RetryBatch retries a batch that failed, as a new task, and answers it
+// with what the retry did.
 func (s *batchesServer) RetryBatch(ctx context.Context, req server.RetryBatchRequestObject) (server.RetryBatchResponseObject, error) {
-	return nil, errNotYet
+	sc, err := s.scope(ctx, req.Params.XNamespace, req.BucketIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	opts := domain.RetryOptions{Mode: string(server.RetryBatchRequestRetryModeTransientOnly), MaxRetryCount: 3}
+	if b := req.Body; b != nil {
+		if b.RetryMode != nil {
+			opts.Mode = string(*b.RetryMode)
+		}
+		if b.TierNums != nil {
+			opts.TierNums = *b.TierNums
+		}
+		if b.MaxRetryCount != nil {
+			opts.MaxRetryCount = int(*b.MaxRetryCount)
+		}
+	}
+	r, doc, err := s.store.RetryBatch(ctx, sc, req.BatchId, opts)
+	if err != nil {
+		return nil, lifecycleError("retrying a batch", err)
+	}
+	var task server.TaskResponse
+	if err := json.Unmarshal(doc, &task); err != nil {
+		return nil, fmt.Errorf("retrying a batch: the new task: %w", err)
+	}
+	return server.RetryBatch200JSONResponse{
+		TaskId: task.TaskId, TaskType: task.TaskType, Status: task.Status, BatchId: req.BatchId,
+		PreviousTaskId: r.PreviousTaskID, RetriedTiers: r.Tiers, RetryCount: r.Count, Message: r.Message(),
+		AdditionalProperties: map[string]any{
+			"inputs": task.Inputs, "outputs": task.Outputs, "additional_data": task.AdditionalData, "error": task.Error,
+		},
+	}, nil
 }
+
+// batch answers doc, a batch's stored JSON, or err.
+func (s *batchesServer) batch(ctx context.Context, doc []byte, err error, doing string) (stored, error) {
+	if err != nil {
+		return stored{}, lifecycleError(doing, err)
+	}
+	return s.answer(ctx, doc), nil
+}
+
+// task answers doc, a task's stored JSON, or err.
+func (s *batchesServer) task(ctx context.Context, doc []byte, err error, doing string) (stored, error) {
+	return s.batch(ctx, doc, err, doing)
+}
+
+// answer is the 200 answer of doc, JSON as stored.
+func (s *batchesServer) answer(ctx context.Context, doc []byte) stored {
+	buf := getBuffer()
+	*buf = append(append((*buf)[:0], doc...), '\n')
+	return stored{storedJSON{buf: buf, ctx: ctx, adm: s.adm}}
+}
+
+// lifecycleError is the store's err, a *domain.Error answered as it is
+// (renderError), or a failure of the server's own while doing.
+func lifecycleError(doing string, err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return de
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// stored is a 200 answer of a Batch or a TaskResponse as stored: the
+// answer of every operation that answers one.
+type stored struct{ storedJSON }
+
+func (a stored) VisitGetBatchResponse(w http.ResponseWriter) error          { return a.write(w) }
+func (a stored) VisitCreateBatchResponse(w http.ResponseWriter) error       { return a.write(w) }
+func (a stored) VisitPatchBatchResponse(w http.ResponseWriter) error        { return a.write(w) }
+func (a stored) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error { return a.write(w) }
+func (a stored) VisitSubmitBatchResponse(w http.ResponseWriter) error       { return a.write(w) }
+func (a stored) VisitCancelBatchResponse(w http.ResponseWriter) error       { return a.write(w) }
+func (a stored) VisitGetTaskResponse(w http.ResponseWriter) error           { return a.write(w) }

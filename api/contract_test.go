@@ -60,8 +60,13 @@ func eachBackend(t *testing.T, test func(t *testing.T, f *fixture)) {
 // newFixtureOn is the fixture on a new database of the backend b.
 func newFixtureOn(t testing.TB, b storetest.Backend) *fixture {
 	t.Helper()
+	return newFixtureWith(t, b.Open(t))
+}
+
+// newFixtureWith is the fixture on db, a new database.
+func newFixtureWith(t testing.TB, db domain.DB) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db := b.Open(t)
 	f := &fixture{t: t, db: db}
 	f.a = f.newTenant(ctx, "Acme", "bkt_a", 250)
 	f.b = f.newTenant(ctx, "ACME", "bkt_b", 40)

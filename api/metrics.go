@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -37,6 +38,10 @@ const (
 //	batchesd_db_connections_max{pool}                     gauge: the most connections the pool opens
 //	batchesd_db_waits_total{pool}                         counter: times a query waited for a free connection
 //	batchesd_db_wait_seconds_total{pool}                  counter: the time those waits took
+//	batchesd_jobs_total{outcome}                          counter: steps of batches' processing this process ran, by outcome
+//	                                                      (started, completed, completed_with_errors, failed, skipped, error)
+//	batchesd_queue_depth{state}                           gauge: jobs of the processing queue (every process's) by state
+//	                                                      (available, scheduled, retryable, running)
 //	go_build_info{path,version,checksum}                  gauge, 1: what is running (client_golang's build-info collector)
 //
 // and the Go runtime's (go_*) and the process's (process_*) of
@@ -46,11 +51,9 @@ const (
 // that implements [domain.PoolStatser] (api/sqlite: pools "read" and
 // "write"; api/postgres: "main"), read at each scrape.
 //
-// More metrics join the same registry with [Metrics.Register]: the
-// lifecycle of batches (processing jobs by outcome, the depth of the queue)
-// registers its own there, as batchesd_jobs_total{outcome} and
-// batchesd_queue_depth, a prometheus.GaugeFunc reading the queue at each
-// scrape.
+// The processing metrics come from a backend that implements
+// [domain.QueueStatser] (both do), read at each scrape. More metrics join
+// the same registry with [Metrics.Register].
 //
 // One Metrics may serve several handlers (NewHandler with [WithMetrics]),
 // e.g. the API on one address and [NewOpsHandler] on another; it is safe
@@ -112,15 +115,17 @@ func (m *Metrics) Handler() http.Handler {
 // pools of a second would repeat its series), however many handlers
 // serve it.
 func (m *Metrics) watch(store domain.Store) {
-	ps, ok := store.(domain.PoolStatser)
-	if !ok {
-		return
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.watched {
-		m.watched = true
+	if m.watched {
+		return
+	}
+	m.watched = true
+	if ps, ok := store.(domain.PoolStatser); ok {
 		m.reg.MustRegister(poolCollector{ps})
+	}
+	if qs, ok := store.(domain.QueueStatser); ok {
+		m.reg.MustRegister(queueCollector{qs})
 	}
 }
 
@@ -203,5 +208,40 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolMaxDesc, prometheus.GaugeValue, float64(s.MaxOpen), s.Pool)
 		ch <- prometheus.MustNewConstMetric(poolWaitsDesc, prometheus.CounterValue, float64(s.WaitCount), s.Pool)
 		ch <- prometheus.MustNewConstMetric(poolWaitSecondsDesc, prometheus.CounterValue, s.WaitDuration.Seconds(), s.Pool)
+	}
+}
+
+// queueCollector reads a backend's processing queue at each scrape.
+type queueCollector struct{ store domain.QueueStatser }
+
+var (
+	jobsDesc = prometheus.NewDesc(MetricsNamespace+"_jobs_total",
+		"Steps of batches' processing this process ran, by outcome: started (a tier), completed, completed_with_errors, failed (a tier's end), skipped (no longer due), error (to run again).",
+		[]string{"outcome"}, nil)
+	queueDepthDesc = prometheus.NewDesc(MetricsNamespace+"_queue_depth",
+		"Jobs of the processing queue, of every process, by state (available, scheduled, retryable, running).", []string{"state"}, nil)
+)
+
+// queueStatsTimeout bounds the read of the queue at a scrape.
+const queueStatsTimeout = 2 * time.Second
+
+func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobsDesc
+	ch <- queueDepthDesc
+}
+
+func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), queueStatsTimeout)
+	defer cancel()
+	st, err := c.store.QueueStats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDepthDesc, err)
+		return
+	}
+	for outcome, n := range st.Steps {
+		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.CounterValue, float64(n), outcome)
+	}
+	for state, n := range st.Depth {
+		ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n), state)
 	}
 }

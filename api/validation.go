@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -339,6 +340,28 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 			}
 			return describeType(loc, schema, input)
 		}
+	case "minItems", "maxItems":
+		if list, ok := se.Value.([]any); ok && schema != nil {
+			n := len(list)
+			noun := func(k uint64) string {
+				if k == 1 {
+					return "item"
+				}
+				return "items"
+			}
+			if se.SchemaField == "minItems" {
+				return validationItem(loc, "too_short",
+					fmt.Sprintf("List should have at least %d %s after validation, not %d", schema.MinItems, noun(schema.MinItems), n),
+					input, map[string]any{"field_type": "List", "min_length": schema.MinItems, "actual_length": n})
+			}
+			if schema.MaxItems != nil {
+				// The list is not repeated: it is over the size the contract
+				// allows, as pydantic words it, without the input.
+				return validationItem(loc, "too_long",
+					fmt.Sprintf("List should have at most %d %s after validation, not %d", *schema.MaxItems, noun(*schema.MaxItems), n),
+					nil, map[string]any{"field_type": "List", "max_length": *schema.MaxItems, "actual_length": n})
+			}
+		}
 	case "minLength":
 		if schema != nil {
 			noun := "characters"
@@ -489,11 +512,21 @@ func joinOr(vs []string) string {
 func integralNumbers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if vb, ok := r.Body.(interface{ ValidatedValue() any }); ok {
-			r.Body = validatedBody{ReadCloser: r.Body, value: canonicalNumbers(vb.ValidatedValue())}
+			v := canonicalNumbers(vb.ValidatedValue())
+			r.Body = validatedBody{ReadCloser: r.Body, value: v}
+			r = r.WithContext(context.WithValue(r.Context(), validatedBodyKey{}, v))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+type validatedBodyKey struct{}
+
+// validatedBodyFrom returns the request's body as validated (decoded JSON:
+// map[string]any for an object), nil when it has none: for an operation
+// that must tell a field sent null from one left out, which the generated
+// body types do not.
+func validatedBodyFrom(ctx context.Context) any { return ctx.Value(validatedBodyKey{}) }
 
 // validatedBody carries the validated value to the strict server's body
 // binding (oapi-codegen's runtime.BindJSONBody reads ValidatedValue).

@@ -23,10 +23,22 @@
 //		if srv.Requests() != 2 { … } // one failure, one retry
 //	}
 //
+// The whole lifecycle is served (create, submit, cancel, retry, tasks…).
+// A submitted batch stays PENDING until the test steers it to the end it
+// wants, at once ([Server.CompleteBatch], [Server.FailBatch],
+// [Server.CompleteBatchWithErrors], [Server.AdvanceBatch]), so that code
+// that polls a batch until it ends sees its end at the next request;
+// [WithProcessing] makes the server process batches itself instead, as
+// batchesd does, and [WithClock] gives it a fake clock.
+//
+//	srv := batchestest.NewServer(t)
+//	… the code under test creates and submits batch id, then polls it …
+//	srv.FailBatch(id) // its next poll sees FAILED
+//
 // The Server and its methods are safe for concurrent use, but the methods
-// that seed (AddNamespace, AddBucket, AddAPIKey, AddBatches, SeedBatches)
-// and Inject fail the test with t.Fatal and so must be called from the
-// test's goroutine.
+// that seed (AddNamespace, AddBucket, AddAPIKey, AddBatches, SeedBatches),
+// steer and Inject fail the test with t.Fatal and so must be called from
+// the test's goroutine.
 package batchestest
 
 import (
@@ -46,6 +58,7 @@ import (
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/apitest"
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -66,6 +79,9 @@ type config struct {
 	tls           bool
 	contractCheck bool
 	handlerOpts   []api.Option
+	processing    domain.Processing
+	processes     bool
+	clock         func() time.Time
 }
 
 // WithAPIKey sets the API key NewServer registers, instead of a new random
@@ -90,6 +106,25 @@ func WithTLS() Option { return func(c *config) { c.tls = true } }
 // fails the test on any that does not conform. Faults answer in front of the
 // check. Leave it off in tests that send bad requests on purpose.
 func WithContractCheck() Option { return func(c *config) { c.contractCheck = true } }
+
+// WithProcessing makes the Server process submitted batches itself, as
+// batchesd serve does, with the settings p (domain.Processing: the tiers
+// of a new batch, how long each takes, how often one fails; a zero
+// TierDuration means the server's default of seconds, so give one, 20 ms
+// say). Without it, a submitted batch stays where it is until the test
+// steers it (CompleteBatch, FailBatch, CompleteBatchWithErrors,
+// AdvanceBatch), so that its end is the test's choice, reached at once.
+// Steering a batch the Server also processes races its processing: steer
+// without WithProcessing.
+func WithProcessing(p domain.Processing) Option {
+	return func(c *config) { c.processing, c.processes = p, true }
+}
+
+// WithClock dates what the lifecycle does (created_at of new batches,
+// started_at, completed_at and duration_ms of tiers, updated_at) by now,
+// a fake clock the test moves; with WithProcessing, it also says when a
+// tier is due to end.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithHandlerOptions passes options to [api.NewHandler], e.g.
 // api.WithLogger(slog.New(…)) to see the server's log of each request.
@@ -139,7 +174,13 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		cfg.apiKey = "sk_test_" + rand.Text()
 	}
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"))
+	if cfg.clock != nil {
+		cfg.processing.Now = cfg.clock
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batches.db"), sqlite.WithProcessing(cfg.processing),
+		// A step of a test server is rescued from a test that ended
+		// mid-step within seconds; river's maintenance starts at once.
+		sqlite.WithQueue(river.Config{PollInterval: 50 * time.Millisecond, RescueAfter: 5 * time.Second, StepTimeout: 5 * time.Second, TestOnly: true}))
 	if err != nil {
 		t.Fatalf("batchestest: %v", err)
 	}
@@ -173,6 +214,11 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		s.http.Start()
 	}
 	s.URL = s.http.URL
+	if cfg.processes {
+		if err := db.StartProcessing(ctx); err != nil {
+			t.Fatalf("batchestest: %v", err)
+		}
+	}
 	return s
 }
 

@@ -3,6 +3,7 @@ package domain
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -68,6 +69,28 @@ type Tx interface {
 	// DeleteBatch deletes the batch batchID; found is false when no batch
 	// has that id.
 	DeleteBatch(ctx context.Context, batchID string) (found bool, err error)
+
+	// UpdateBatch rewrites the stored batch whose values of [BatchColumns]
+	// are row ([BatchRow]), found by its id (row[0]), whose row the
+	// transaction has locked (BatchDoc).
+	UpdateBatch(ctx context.Context, row []any) error
+
+	// Task returns the stored task taskID; found is false when there is
+	// none. It takes no lock: a batch's tasks are written under the lock
+	// of the batch's row (BatchDoc), or, for a task whose batch is gone,
+	// alone.
+	Task(ctx context.Context, taskID string) (r TaskRow, found bool, err error)
+
+	// SaveTask stores r: a new task, or a new version of the stored task
+	// of its TaskID (whose OrganizationID, BatchID, Type and CreatedAt do
+	// not change).
+	SaveTask(ctx context.Context, r TaskRow) error
+
+	// Enqueue queues job on the backend's queue within the transaction:
+	// the job exists if and only if the transaction commits. Its worker
+	// runs it at job.At (at once when that is past) by calling
+	// [Lifecycles.Step].
+	Enqueue(ctx context.Context, job Job) error
 
 	// LockDemo takes, until the transaction ends, the lock that orders the
 	// SeedDemo calls of every process; it does nothing on a database whose
@@ -213,17 +236,16 @@ func (a *admin) UpdateBatchStatus(ctx context.Context, batchID string, status ba
 
 func (a *admin) DeleteBatch(ctx context.Context, batchID string) error {
 	return a.do(ctx, "delete batch", func(ctx context.Context, tx Tx) error {
-		var (
-			found bool
-			err   error
-		)
-		if IsText(batchID) {
-			found, err = tx.DeleteBatch(ctx, batchID)
+		b, err := lockBatch(ctx, tx, "", batchID)
+		var nf *Error
+		if errors.As(err, &nf) && nf.Kind == ErrNotFound {
+			return batchNotFound(batchID)
 		}
-		if err != nil || !found {
-			return cmp.Or(err, batchNotFound(batchID))
+		if err != nil {
+			return err
 		}
-		return nil
+		_, err = remove(ctx, tx, Scope{}, b, time.Now())
+		return err
 	})
 }
 

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -340,4 +341,28 @@ func (g *demoRand) sinceCreated(b *Batch, age time.Duration) time.Duration {
 		return processing / time.Duration(1+g.rng.IntN(4))
 	}
 	return processing
+}
+
+// SubmitDemoBatches creates n batches of a few objects each in the bucket
+// of s, and submits them, so that the demo shows batches being processed
+// (their tiers take the processing's time): its first error, if any.
+func SubmitDemoBatches(ctx context.Context, l Lifecycle, s Scope, n int) error {
+	for i := range n {
+		ids := make([]string, 2+i%4)
+		for j := range ids {
+			ids[j] = NewID("obj_")
+		}
+		doc, err := l.CreateBatch(ctx, s, ids)
+		if err != nil {
+			return err
+		}
+		b, err := DecodeBatch(doc)
+		if err != nil {
+			return err
+		}
+		if _, err := l.SubmitBatch(ctx, s, b.BatchID, SubmitOptions{IncludeProcessingHistory: true}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -78,9 +78,12 @@ func CheckPage(p ListParams) error {
 	return nil
 }
 
-// Store is what the server reads. Implementations are safe for concurrent
-// use; api/sqlite is the default one, api/postgres the other.
+// Store is what the server serves: what it reads, and the lifecycle's
+// changes ([Lifecycle]). Implementations are safe for concurrent use;
+// api/sqlite is the default one, api/postgres the other.
 type Store interface {
+	Lifecycle
+
 	// OrganizationForKey returns the organization that owns the API key
 	// whose SHA-256 hash ([HashKey]) is keyHash. It returns [ErrNotFound]
 	// (as is) when no key has that hash or the key has been revoked, and
@@ -127,6 +130,47 @@ type Store interface {
 	// names nothing. Other errors are storage failures or a done ctx; the
 	// slice is nil with any error.
 	GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error)
+
+	// GetTask appends to dst the canonical JSON ([TaskJSON], as stored)
+	// of the task taskID of the organization organizationID, read in one
+	// lookup of the primary key, and returns the extended slice. It
+	// returns [ErrNotFound] (as is) when the organization has no such
+	// task, whether or not another one has; other errors are storage
+	// failures or a done ctx; the slice is nil with any error.
+	GetTask(ctx context.Context, organizationID, taskID string, dst []byte) ([]byte, error)
+
+	// ListTasks appends to dst one page of the tasks of p.OrganizationID
+	// that match p.Status and p.Type, newest first (created_at
+	// descending, then task_id descending by its bytes), starting after
+	// p.After when it is set, skipping p.Offset and holding at most
+	// p.Limit, as the JSON array the API answers in results ("[", the
+	// canonical JSON of each task joined by ",", "]"). It returns the
+	// extended slice; next, the cursor of the page's last task when more
+	// tasks follow it (nil on the last page); and, with p.CountTotal, the
+	// number of the tasks that match the filters (else 0). It returns an
+	// error wrapping [ErrInvalid] when p.Offset is negative or p.Limit
+	// is less than 1, and other errors for storage failures or a done
+	// ctx.
+	ListTasks(ctx context.Context, p TaskListParams, dst []byte) (results []byte, next *TaskCursor, total int64, err error)
+}
+
+// Processor is the processing of submitted batches by a backend's queue:
+// its workers run the jobs that [Lifecycle.SubmitBatch] and
+// [Lifecycle.RetryBatch] queue, one step of a batch at a time. A backend
+// queues jobs whether or not its workers run: jobs wait in the database
+// until a process starts them (batchesd serve does; a test may steer
+// batches instead, [Admin.Steer]).
+type Processor interface {
+	// StartProcessing starts the workers of this process, until
+	// StopProcessing. Several processes may work one database's queue:
+	// each step runs in one of them.
+	StartProcessing(ctx context.Context) error
+
+	// StopProcessing stops the workers: no step starts after it begins,
+	// steps under way finish (or, when ctx is done first, are abandoned,
+	// their jobs back in the queue for a worker to run again). It does
+	// nothing when the workers do not run.
+	StopProcessing(ctx context.Context) error
 }
 
 // Tenants creates what a tenant is made of: an organization, its
@@ -247,11 +291,27 @@ type Admin interface {
 	RegisterDemoKey(ctx context.Context, apiKey string) (organizationID string, registered bool, err error)
 }
 
-// DB is a storage backend: the [Store] the server reads and the [Admin]
-// methods that fill it. Close releases its connections; the DB must not be
-// used afterwards.
+// DB is a storage backend: the [Store] the server serves, the [Admin]
+// methods that fill it, the [Processor] of submitted batches and its
+// [Steerer]. Close releases its connections; the DB must not be used
+// afterwards.
 type DB interface {
 	Store
 	Admin
+	Processor
+	Steerer
 	Close() error
+}
+
+// Steerer moves batches along by hand: for tests that follow a batch to
+// its end in milliseconds (api/batchestest).
+type Steerer interface {
+	// Steer moves the processing of the batch batchID (in whichever
+	// bucket) along at once, as how says, each step one transaction as the
+	// queue's worker would run it (the step's job, still queued, then does
+	// nothing), and returns the steps it ran: for tests that follow a
+	// batch to its end in milliseconds. It returns an error wrapping
+	// ErrNotFound when no batch has that id, and ErrInvalid when the batch
+	// is not being processed.
+	Steer(ctx context.Context, batchID string, how Steering) ([]Step, error)
 }

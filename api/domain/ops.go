@@ -3,6 +3,10 @@ package domain
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -47,4 +51,40 @@ type PoolStats struct {
 // connection pools, read when metrics are scraped.
 type PoolStatser interface {
 	PoolStats() []PoolStats
+}
+
+// QueueStats is the state of a backend's processing queue at one moment.
+type QueueStats struct {
+	// Depth is the number of jobs of the queue by state (available,
+	// scheduled, retryable, running), of every process working it.
+	Depth map[string]int
+	// Steps is the number of steps this process ran since it started, by
+	// outcome: started (a tier), completed, completed_with_errors, failed
+	// (a tier's end), skipped (a step no longer due), error (a step that
+	// failed, to run again).
+	Steps map[string]int64
+}
+
+// QueueStatser is implemented by a backend that reports the state of its
+// processing queue, read when metrics are scraped.
+type QueueStatser interface {
+	QueueStats(ctx context.Context) (QueueStats, error)
+}
+
+// MigrationNames returns the versions and names of a backend's
+// migrations, in order: the SQL files of fsys's directory migrations
+// without their extension ("00001_init"), and the Go migrations gos by
+// their names (a goose.Migration's Source, "00008_river_001.go", without
+// its extension). Both backends apply the same.
+func MigrationNames(fsys fs.FS, gos []string) []string {
+	files, _ := fs.Glob(fsys, "migrations/*.sql")
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(path.Base(f), ".sql"))
+	}
+	for _, m := range gos {
+		names = append(names, strings.TrimSuffix(m, ".go"))
+	}
+	slices.Sort(names) // the versions have five digits
+	return names
 }

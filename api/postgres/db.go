@@ -46,8 +46,10 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 )
 
 // DefaultStatementTimeout is the statement_timeout of every connection
@@ -77,6 +79,8 @@ type config struct {
 	statementTimeout    time.Duration
 	statementTimeoutSet bool
 	existingSchema      bool
+	processing          domain.Processing
+	queue               river.Config
 }
 
 // WithStatementTimeout sets statement_timeout on every connection: the
@@ -105,8 +109,11 @@ var embedded embed.FS
 // for concurrent use by many goroutines, and any number of processes may
 // open the same database.
 type DB struct {
-	admin // CreateOrganization, …, SeedDemo
-	pool  *pgxpool.Pool
+	admin              // CreateOrganization, …, SeedDemo
+	*domain.Lifecycles // CreateBatch, …, KillTask, Steer (lifecycle.go)
+	pool               *pgxpool.Pool
+	riverPool          *pgxpool.Pool // river's own (lifecycle.go)
+	queue              *river.Queue[pgx.Tx]
 	// callTimeout bounds each method call on the client: the statement
 	// timeout plus DeadlineMargin, or 0 for none.
 	callTimeout time.Duration
@@ -150,6 +157,9 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 	}
 	if databaseURL == "" {
 		return nil, fmt.Errorf("postgres: open: %w: a database URL is required", domain.ErrInvalid)
+	}
+	if err := domain.CheckProcessing(cfg.processing); err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -205,6 +215,14 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*DB, error) 
 	}
 	db := &DB{pool: pool, callTimeout: callTimeout}
 	db.admin = domain.NewAdmin("postgres", db.writeTx, domain.WithImportLock(db.lockImport))
+	if db.Lifecycles, err = domain.NewLifecycle("postgres", db.writeTx, cfg.processing); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := db.openQueue(ctx, pcfg, cfg.queue); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", describe(pcfg.ConnConfig), err)
+	}
 	return db, nil
 }
 
@@ -286,7 +304,7 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, existingSchema bool) error
 		return fmt.Errorf("migrations: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker), goose.WithGoMigrations(goMigrations()...))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -302,6 +320,10 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, existingSchema bool) error
 // answer; Close waits for that too. The DB must not be used afterwards. It
 // always returns nil.
 func (db *DB) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = db.queue.Stop(ctx) // jobs under way go back to the queue
+	db.riverPool.Close()
 	db.pool.Close()
 	return nil
 }
@@ -331,4 +353,31 @@ func constraint(err error) string {
 		return pe.ConstraintName
 	}
 	return ""
+}
+
+// goMigrations returns the migrations that need Go, numbered among the SQL
+// files of migrations/ and named as a file would be: river's schema, 8 to
+// 15 (api/river), as on SQLite. New values each time, as goose keeps state
+// in them.
+func goMigrations() []*goose.Migration {
+	ms, err := river.Migrations(riverpgxv5.New(nil), riverFirstVersion)
+	if err != nil {
+		panic(err) // river's own embedded files: the tests rule it out
+	}
+	return ms
+}
+
+// riverFirstVersion is the version of river's first migration.
+const riverFirstVersion = 8
+
+// Migrations returns the versions and names of the migrations [Open]
+// applies, in order: "00001_init", …, the name of each SQL file without
+// its extension, and of each Go migration (its Source). api/sqlite
+// applies the same (storetest's TestMigrationsAlike compares them).
+func Migrations() []string {
+	var gos []string
+	for _, m := range goMigrations() {
+		gos = append(gos, m.Source)
+	}
+	return domain.MigrationNames(embedded, gos)
 }

@@ -96,12 +96,9 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	files, err := fs.Glob(embedded, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Every migration, river's Go migrations included.
 	var want []string
-	for i := range files {
+	for i := range Migrations() {
 		want = append(want, fmt.Sprintf("%d×1", i+1))
 	}
 	if !slices.Equal(got, want) {

@@ -29,6 +29,9 @@ var latestVersion = sync.OnceValue(func() int64 {
 			latest = max(latest, v)
 		}
 	}
+	for _, m := range goMigrations() {
+		latest = max(latest, m.Version)
+	}
 	return latest
 })
 

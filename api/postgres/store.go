@@ -166,23 +166,30 @@ func (db *DB) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) 
 
 // GetBatch is [domain.Store.GetBatch]: a lookup in the primary key.
 func (db *DB) GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error) {
+	return db.readDoc(ctx, "get batch", dst, `SELECT doc FROM batches WHERE id = $1 AND bucket_id = $2`,
+		textOrNull(batchID), textOrNull(bucketID))
+}
+
+// readDoc appends to dst the one column of the row query reads with args:
+// domain.ErrNotFound when there is none.
+func (db *DB) readDoc(ctx context.Context, op string, dst []byte, query string, args ...any) ([]byte, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	rows, err := db.pool.Query(ctx, `SELECT doc FROM batches WHERE id = $1 AND bucket_id = $2`, textOrNull(batchID), textOrNull(bucketID))
+	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: get batch: %w", queryError(ctx, err))
+		return nil, fmt.Errorf("postgres: %s: %w", op, queryError(ctx, err))
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("postgres: get batch: %w", queryError(ctx, err))
+			return nil, fmt.Errorf("postgres: %s: %w", op, queryError(ctx, err))
 		}
 		return nil, domain.ErrNotFound
 	}
 	dst = append(dst, rows.RawValues()[0]...)
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: get batch: %w", queryError(ctx, err))
+		return nil, fmt.Errorf("postgres: %s: %w", op, queryError(ctx, err))
 	}
 	return dst, nil
 }

@@ -9,20 +9,22 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 )
 
 // writeTx is the domain.InTx of the administration methods: one READ
 // COMMITTED transaction within the deadline of one call.
 func (db *DB) writeTx(ctx context.Context, f func(ctx context.Context, tx domain.Tx) error) error {
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	return db.inWords(queryError(ctx, pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return f(ctx, tx{t}) })))
+	return db.inTx(ctx, func(ctx context.Context, t pgx.Tx) error { return f(ctx, tx{t, db.queue}) })
 }
 
 // tx is the domain.Tx of a write transaction, in PostgreSQL's SQL. Under
 // READ COMMITTED another writer may commit between two statements; the
 // unique constraints catch what it took meanwhile.
-type tx struct{ t pgx.Tx }
+type tx struct {
+	t pgx.Tx
+	q *river.Queue[pgx.Tx] // where its jobs go
+}
 
 // tables are the tables of the kinds of domain.Tx.Exists.
 var tables = map[string]string{"organization": "organizations", "namespace": "namespaces", "bucket": "buckets"}

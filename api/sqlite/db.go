@@ -29,10 +29,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 )
 
 // readConns is the size of the read pool.
@@ -51,11 +53,14 @@ var embedded embed.FS
 // (busy_timeout) for another process's write to end before it fails with
 // SQLITE_BUSY. Readers never wait for writers (WAL).
 type DB struct {
-	admin         // CreateOrganization, …, SeedDemo
-	write *sql.DB // one connection, BEGIN IMMEDIATE
-	read  *sql.DB // readConns connections, query_only
-	stmts readStmts
-	path  string
+	admin                      // CreateOrganization, …, SeedDemo
+	*domain.Lifecycles         // CreateBatch, …, KillTask, Steer (lifecycle.go)
+	write              *sql.DB // one connection, BEGIN IMMEDIATE
+	read               *sql.DB // readConns connections, query_only
+	riverPool          *sql.DB // river's own connection (lifecycle.go)
+	queue              *river.Queue[*sql.Tx]
+	stmts              readStmts
+	path               string
 }
 
 // readStmts are the statements of the API's requests, prepared once on the
@@ -66,7 +71,7 @@ type readStmts struct {
 	list, listStatus                  *sql.Stmt
 	listCollection                    *sql.Stmt
 	listCollectionStatus              *sql.Stmt
-	getBatch                          *sql.Stmt
+	getBatch, getTask                 *sql.Stmt
 }
 
 // prepare prepares every statement of readStmts on read.
@@ -82,6 +87,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 		{&s.listCollection, fmt.Sprintf(collectionListQuery, "")},
 		{&s.listCollectionStatus, fmt.Sprintf(collectionListQuery, " AND status = ?5")},
 		{&s.getBatch, getBatchQuery},
+		{&s.getTask, getTaskQuery},
 	} {
 		stmt, err := read.PrepareContext(ctx, st.text)
 		if err != nil {
@@ -95,7 +101,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 
 // close closes the statements prepared.
 func (s *readStmts) close() {
-	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus, s.getBatch} {
+	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus, s.getBatch, s.getTask} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -130,7 +136,14 @@ var _ domain.DB = (*DB)(nil)
 // when a migration fails (the database is then left at the last migration
 // that succeeded). ctx bounds the wait for the lock and the migrations; a
 // done ctx fails Open with its cause. Close the DB when done.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := domain.CheckProcessing(o.processing); err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: %w: a file path is required", path, domain.ErrInvalid)
 	}
@@ -149,7 +162,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	db, err := open(ctx, abs)
+	db, err := open(ctx, abs, o)
 	if uerr := unlock(); uerr != nil && err == nil {
 		db.Close()
 		err = uerr
@@ -168,7 +181,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "recursive_triggers(1)"}
 
 // open is Open of the absolute path abs, under the lock.
-func open(ctx context.Context, abs string) (*DB, error) {
+func open(ctx context.Context, abs string, o options) (*DB, error) {
 	write, err := sql.Open("sqlite", dsn(abs, pragmas, "immediate"))
 	if err != nil {
 		return nil, err
@@ -200,7 +213,18 @@ func open(ctx context.Context, abs string) (*DB, error) {
 	}
 	db := &DB{write: write, read: read, path: abs}
 	db.admin = domain.NewAdmin("sqlite", db.writeTx, domain.WithImportLock(db.lockImport))
+	if db.Lifecycles, err = domain.NewLifecycle("sqlite", db.writeTx, o.processing); err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	if err := db.stmts.prepare(ctx, read); err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
+	if err := db.openQueue(ctx, abs, o.queue); err != nil {
+		db.stmts.close()
 		read.Close()
 		write.Close()
 		return nil, err
@@ -254,6 +278,9 @@ func (db *DB) Path() string { return db.path }
 // finish. It returns the first errors of closing them, joined. The DB must
 // not be used afterwards.
 func (db *DB) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stopErr := db.queue.Stop(ctx)
 	db.stmts.close()
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(stopErr, db.read.Close(), db.write.Close(), db.riverPool.Close())
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 )
 
 // goMigrations returns the migrations that need Go, numbered among the SQL
@@ -24,8 +26,18 @@ func goMigrations() []*goose.Migration {
 	// clients ignore fields they do not know.
 	fields := goose.NewGoMigration(6, &goose.GoFunc{RunDB: addMixpeekFields}, nil)
 	fields.Source = "00006_batch_docs_mixpeek_fields.go"
-	return []*goose.Migration{backfill, fields}
+	all := []*goose.Migration{backfill, fields}
+	// River's schema (the queue's), 8 to 15.
+	rivers, err := river.Migrations(riversqlite.New(nil), riverFirstVersion)
+	if err != nil {
+		panic(err) // river's own embedded files: the tests rule it out
+	}
+	return append(all, rivers...)
 }
+
+// riverFirstVersion is the version of river's first migration; its later
+// ones follow (api/postgres numbers them alike).
+const riverFirstVersion = 8
 
 // addMixpeekFields rewrites the doc of every batch that lacks tier_tasks
 // (stored before the contract's 2.0.0) as domain.BatchJSON renders the
@@ -173,4 +185,16 @@ type prefixScanner struct {
 
 func (s prefixScanner) Scan(dest ...any) error {
 	return s.rows.Scan(append([]any{s.first}, dest...)...)
+}
+
+// Migrations returns the versions and names of the migrations [Open]
+// applies, in order: "00001_init", …, the name of each SQL file without
+// its extension, and of each Go migration (its Source). api/postgres
+// applies the same (storetest's TestMigrationsAlike compares them).
+func Migrations() []string {
+	var gos []string
+	for _, m := range goMigrations() {
+		gos = append(gos, m.Source)
+	}
+	return domain.MigrationNames(embedded, gos)
 }

@@ -237,24 +237,30 @@ const getBatchQuery = `SELECT doc FROM batches WHERE id = ?1 AND bucket_id = ?2`
 // GetBatch is [domain.Store.GetBatch]: one prepared statement, a lookup in
 // the primary key.
 func (db *DB) GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error) {
+	return readDoc(ctx, db.stmts.getBatch, "get batch", dst, batchID, bucketID)
+}
+
+// readDoc appends to dst the one column of the row stmt reads with args:
+// domain.ErrNotFound when there is none.
+func readDoc(ctx context.Context, stmt *sql.Stmt, op string, dst []byte, args ...any) ([]byte, error) {
 	var doc sql.RawBytes
-	rows, err := db.stmts.getBatch.QueryContext(ctx, batchID, bucketID)
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get batch: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sqlite: get batch: %w", err)
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 		return nil, domain.ErrNotFound
 	}
 	if err := rows.Scan(&doc); err != nil {
-		return nil, fmt.Errorf("sqlite: get batch: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	dst = append(dst, doc...)
 	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("sqlite: get batch: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	return dst, nil
 }

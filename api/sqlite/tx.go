@@ -11,17 +11,22 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 )
 
 // writeTx is the domain.InTx of the administration methods: one IMMEDIATE
 // transaction of the write pool, so that writers queue on SQLite's lock and
 // a transaction that reads before it writes reads what nobody else changes.
 func (db *DB) writeTx(ctx context.Context, f func(ctx context.Context, tx domain.Tx) error) error {
-	return inTx(ctx, db.write, func(t *sql.Tx) error { return f(ctx, tx{t}) })
+	return inTx(ctx, db.write, func(t *sql.Tx) error { return f(ctx, tx{t, db.queue}) })
 }
 
-// tx is the domain.Tx of a write transaction, in SQLite's SQL.
-type tx struct{ t *sql.Tx }
+// tx is the domain.Tx of a write transaction, in SQLite's SQL, and the
+// queue its jobs go to.
+type tx struct {
+	t *sql.Tx
+	q *river.Queue[*sql.Tx]
+}
 
 // tables are the tables of the kinds of domain.Tx.Exists.
 var tables = map[string]string{"organization": "organizations", "namespace": "namespaces", "bucket": "buckets"}

@@ -61,7 +61,7 @@ func shellQuote(s string) string {
 // --database-url an empty schema).
 func openDB(ctx context.Context, e *env, create bool) (domain.DB, error) {
 	if e.databaseURL != "" {
-		var opts []postgres.Option
+		opts := []postgres.Option{postgres.WithProcessing(e.processing), postgres.WithQueue(e.queue)}
 		if e.statementTimeout.set {
 			opts = append(opts, postgres.WithStatementTimeout(e.statementTimeout.d))
 		}
@@ -82,7 +82,7 @@ func openDB(ctx context.Context, e *env, create bool) (domain.DB, error) {
 			return nil, fmt.Errorf("database %s does not exist: start the server on it, or create an organization first (org create)", e.dbPath)
 		}
 	}
-	db, err := sqlite.Open(ctx, e.dbPath)
+	db, err := sqlite.Open(ctx, e.dbPath, sqlite.WithProcessing(e.processing), sqlite.WithQueue(e.queue))
 	if err != nil {
 		return nil, err
 	}

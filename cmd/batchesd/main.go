@@ -41,6 +41,7 @@ import (
 	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
+	"github.com/mixpeekgo/batches/api/river"
 	"github.com/mixpeekgo/batches/cmd/internal/buildinfo"
 )
 
@@ -73,6 +74,11 @@ type env struct {
 	// databaseURL is the PostgreSQL database, if any.
 	databaseURL      string
 	statementTimeout timeoutFlag
+	// processing and queue are serve's settings of the processing of
+	// batches; zero (the defaults) for the other commands, which do not
+	// work the queue.
+	processing domain.Processing
+	queue      river.Config
 }
 
 // timeoutFlag is --statement-timeout: a duration that is not negative, and
@@ -199,6 +205,7 @@ type serveCmd struct {
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
 	operateFlags
 	limitFlags
+	processFlags
 }
 
 // defaultGOGC is the garbage collector's target percentage of serve when
@@ -239,12 +246,20 @@ func (s *serveCmd) Run(e *env) error {
 	defer ops.Close()
 	ln = api.NewListener(ln, s.MaxConnections)
 
+	if e.processing, e.queue, err = s.processFlags.settings(e); err != nil {
+		return err
+	}
 	db, err := openDB(ctx, e, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	baseURL := "http://" + ln.Addr().String()
+	if !s.NoProcessing {
+		if err := db.StartProcessing(ctx); err != nil {
+			return fmt.Errorf("starting the processing of batches: %w", err)
+		}
+	}
 
 	if !s.NoDemo {
 		demo, created, err := db.SeedDemo(ctx, s.DemoAPIKey)
@@ -252,6 +267,7 @@ func (s *serveCmd) Run(e *env) error {
 			return fmt.Errorf("creating the demo data: %w", err)
 		}
 		if created {
+			startDemoProcessing(ctx, e, db, demo, s.DemoProcessing)
 			printDemo(e.stdout, demo, baseURL, s.DemoAPIKey != "")
 		} else if s.DemoAPIKey != "" {
 			// The demo exists already: the key is registered for it, once.
@@ -293,6 +309,11 @@ func (s *serveCmd) Run(e *env) error {
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Steps under way finish within the shutdown timeout, or go back to
+	// the queue (available at once) for the next process to run.
+	if err := db.StopProcessing(sctx); err != nil {
+		e.log.Warn("stopping the processing of batches", "err", err)
 	}
 	e.log.Info("stopped")
 	return nil

@@ -94,7 +94,9 @@ func tryStartServer(t *testing.T, db string, env []string) (*server, error) {
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "host=") { // a URL or keyword/value string
 		dbEnv = "DATABASE_URL=" + db
 	}
-	s.cmd.Env = cleanEnv(append([]string{dbEnv, "BATCHESD_SHUTDOWN_TIMEOUT=10s"}, env...)...)
+	// The demo without batches being processed, unless env says
+	// otherwise: the tests compare its batches.
+	s.cmd.Env = cleanEnv(append([]string{dbEnv, "BATCHESD_SHUTDOWN_TIMEOUT=10s", "BATCHESD_DEMO_PROCESSING=0"}, env...)...)
 	s.cmd.Stdout = s.stdout
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {

@@ -770,10 +770,10 @@ type RetryBatchResponse struct {
 	// Example: Retry started as a new task task_3k9z0m1xw7pq from tier 1; task task_9f8e7d6c5b4a stays FAILED
 	Message string `json:"message"`
 
-	// PreviousTaskId The task that failed, which keeps its status.
+	// PreviousTaskId The task that failed, which keeps its status; null for a batch that had none (imported).
 	//
 	// Example: task_9f8e7d6c5b4a
-	PreviousTaskId string `json:"previous_task_id"`
+	PreviousTaskId *string `json:"previous_task_id"`
 
 	// RetriedTiers The tiers processed again, in order.
 	//

@@ -21,6 +21,7 @@ import (
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/postgres"
 	"github.com/mixpeekgo/batches/api/postgres/pgtest"
+	"github.com/mixpeekgo/batches/api/river"
 	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
@@ -39,31 +40,49 @@ type Backend struct {
 	// recursive_triggers, as the store's connections and as the README
 	// asks of operators' own.
 	OpenSQL func(t testing.TB) (domain.DB, *sql.DB)
+	// OpenWith is OpenSQL of a database whose batches are processed as p
+	// and q say (its workers not started).
+	OpenWith func(t testing.TB, p domain.Processing, q river.Config) (domain.DB, *sql.DB)
 }
 
 // SQLite is a new SQLite file in t.TempDir() a test.
-var SQLite = Backend{
-	Name: "sqlite",
-	Open: func(t testing.TB) domain.DB {
-		t.Helper()
-		return openSQLite(t)
-	},
-	OpenSQL: func(t testing.TB) (domain.DB, *sql.DB) {
-		t.Helper()
-		db := openSQLite(t)
-		u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=recursive_triggers(1)"}
-		raw, err := sql.Open("sqlite", u.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { raw.Close() })
-		return db, raw
-	},
+var SQLite = backend("sqlite", func(t testing.TB, p domain.Processing, q river.Config) (domain.DB, *sql.DB) {
+	t.Helper()
+	return sqliteWith(t, sqlite.WithProcessing(p), sqlite.WithQueue(q))
+})
+
+// backend is the Backend name whose databases openWith opens.
+func backend(name string, openWith func(t testing.TB, p domain.Processing, q river.Config) (domain.DB, *sql.DB)) Backend {
+	return Backend{
+		Name: name,
+		Open: func(t testing.TB) domain.DB {
+			t.Helper()
+			db, _ := openWith(t, domain.Processing{}, river.Config{})
+			return db
+		},
+		OpenSQL: func(t testing.TB) (domain.DB, *sql.DB) {
+			t.Helper()
+			return openWith(t, domain.Processing{}, river.Config{})
+		},
+		OpenWith: openWith,
+	}
 }
 
-func openSQLite(t testing.TB) *sqlite.DB {
+func sqliteWith(t testing.TB, opts ...sqlite.Option) (domain.DB, *sql.DB) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "batches.db"))
+	db := openSQLite(t, opts...)
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=recursive_triggers(1)"}
+	raw, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return db, raw
+}
+
+func openSQLite(t testing.TB, opts ...sqlite.Option) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "batches.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,29 +92,27 @@ func openSQLite(t testing.TB) *sqlite.DB {
 
 // Postgres is a new database a test on the server of
 // BATCHES_TEST_DATABASE_URL; without it the test skips.
-var Postgres = Backend{
-	Name: "postgres",
-	Open: func(t testing.TB) domain.DB {
-		t.Helper()
-		return openPostgres(t, pgtest.NewDatabase(t))
-	},
-	OpenSQL: func(t testing.TB) (domain.DB, *sql.DB) {
-		t.Helper()
-		u := pgtest.NewDatabase(t)
-		db := openPostgres(t, u)
-		cfg, err := pgx.ParseConfig(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw := stdlib.OpenDB(*cfg)
-		t.Cleanup(func() { raw.Close() })
-		return db, raw
-	},
+var Postgres = backend("postgres", func(t testing.TB, p domain.Processing, q river.Config) (domain.DB, *sql.DB) {
+	t.Helper()
+	return postgresWith(t, postgres.WithProcessing(p), postgres.WithQueue(q))
+})
+
+func postgresWith(t testing.TB, opts ...postgres.Option) (domain.DB, *sql.DB) {
+	t.Helper()
+	u := pgtest.NewDatabase(t)
+	db := openPostgres(t, u, opts...)
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { raw.Close() })
+	return db, raw
 }
 
-func openPostgres(t testing.TB, databaseURL string) *postgres.DB {
+func openPostgres(t testing.TB, databaseURL string, opts ...postgres.Option) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), databaseURL)
+	db, err := postgres.Open(context.Background(), databaseURL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +204,10 @@ func Contract(t *testing.T, b Backend) {
 		{"CountsFollowUpsertsAndReplaces", testCountsFollowUpsertsAndReplaces},
 		{"ConcurrentImports", testConcurrentImports},                           // hostile.go
 		{"ImportRefusesWhatItWouldChange", testImportRefusesWhatItWouldChange}, // hostile.go
+		{"LifecycleStored", testLifecycleStored},                               // lifecycle.go
+		{"ListTasks", testListTasks},                                           // lifecycle.go
+		{"RiverSchemaComplete", testRiverSchemaComplete},                       // lifecycle.go
+		{"ProcessingRuns", testProcessingRuns},                                 // lifecycle.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
