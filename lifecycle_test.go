@@ -136,7 +136,7 @@ func TestLifecycleRequestsAndAnswers(t *testing.T) {
 					t.Errorf("task %+v", v)
 				}
 			case batches.RetryResult:
-				if v.TaskID != "task_3k9z0m1xw7pq" || v.PreviousTaskID != "task_9f8e7d6c5b4a" || v.BatchID != "btch_a1b2c3d4e5f6" ||
+				if v.TaskID != "task_3k9z0m1xw7pq" || v.PreviousTaskID == nil || *v.PreviousTaskID != "task_9f8e7d6c5b4a" || v.BatchID != "btch_a1b2c3d4e5f6" ||
 					len(v.RetriedTiers) != 2 || v.RetryCount != 1 || v.Message != "Retry started" || string(v.RawJSON()) != retryJSON {
 					t.Errorf("retry %+v", v)
 				}

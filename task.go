@@ -51,7 +51,7 @@ type RetryResult struct {
 	TaskType       TaskType   `json:"task_type"`        // TaskTypeBatchProcess
 	Status         TaskStatus `json:"status"`           // the new task's status, PENDING
 	BatchID        string     `json:"batch_id"`         // the batch retried
-	PreviousTaskID string     `json:"previous_task_id"` // the task that failed
+	PreviousTaskID *string    `json:"previous_task_id"` // the task that failed; nil for a batch that had none (imported)
 	RetriedTiers   []int      `json:"retried_tiers"`    // the tiers processed again, in order
 	RetryCount     int        `json:"retry_count"`      // the batch's retries, this one included
 	Message        string     `json:"message"`          // what happened, for people
