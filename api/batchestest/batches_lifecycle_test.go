@@ -269,11 +269,17 @@ func TestLifecycleMethodsOnTheRealHandler(t *testing.T) {
 	// Not there: each batch operation's 404; a wrong key's 401.
 	wrong := batches.WithAPIKey("sk_test_wrong0123456789")
 	calls := map[string]func(opts ...batches.Option) error{
-		"create": func(o ...batches.Option) error { _, err := c.CreateBatch(ctx, "bkt_nope", []string{"o"}, o...); return err },
+		"create": func(o ...batches.Option) error {
+			_, err := c.CreateBatch(ctx, "bkt_nope", []string{"o"}, o...)
+			return err
+		},
 		"get":    func(o ...batches.Option) error { _, err := c.GetBatch(ctx, bucket, id, o...); return err },
 		"update": func(o ...batches.Option) error { _, err := c.UpdateBatch(ctx, bucket, id, nil, o...); return err },
 		"delete": func(o ...batches.Option) error { _, err := c.DeleteBatch(ctx, bucket, id, o...); return err },
-		"add":    func(o ...batches.Option) error { _, err := c.AddObjects(ctx, bucket, id, []string{"o"}, o...); return err },
+		"add": func(o ...batches.Option) error {
+			_, err := c.AddObjects(ctx, bucket, id, []string{"o"}, o...)
+			return err
+		},
 		"submit": func(o ...batches.Option) error { _, err := c.SubmitBatch(ctx, bucket, id, o...); return err },
 		"cancel": func(o ...batches.Option) error { _, err := c.CancelBatch(ctx, bucket, id, o...); return err },
 		"retry":  func(o ...batches.Option) error { _, err := c.RetryBatch(ctx, bucket, id, nil, o...); return err },
