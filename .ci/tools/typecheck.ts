@@ -60,7 +60,7 @@ export async function lifecycle(): Promise<void> {
   await client.POST(`${batch}/cancel`, { params: batchParams });
   const retried = await client.POST(`${batch}/retry`, { params: batchParams, body: {} });
   await client.POST(`${batch}/retry`, { params: batchParams, body: { retry_mode: "all", tier_nums: [1], max_retry_count: 5 } });
-  const previous: string | undefined = retried.data?.previous_task_id;
+  const previous: string | null | undefined = retried.data?.previous_task_id;
   const deleted = await client.DELETE(batch, { params: batchParams });
   const ok: boolean | undefined = deleted.data?.success;
   const got = await client.GET("/v1/tasks/{task_id}", { params: { path: { task_id: "task_9f8e7d6c5b4a" } } });
