@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -200,13 +201,31 @@ func (s *batchesServer) RetryBatch(ctx context.Context, req server.RetryBatchReq
 	if err := json.Unmarshal(doc, &task); err != nil {
 		return nil, fmt.Errorf("retrying a batch: the new task: %w", err)
 	}
-	return server.RetryBatch200JSONResponse{
+	return retried{server.RetryBatchResponse{
 		TaskId: task.TaskId, TaskType: task.TaskType, Status: task.Status, BatchId: req.BatchId,
 		PreviousTaskId: r.PreviousTaskID, RetriedTiers: r.Tiers, RetryCount: r.Count, Message: r.Message(),
 		AdditionalProperties: map[string]any{
 			"inputs": task.Inputs, "outputs": task.Outputs, "additional_data": task.AdditionalData, "error": task.Error,
 		},
-	}, nil
+	}}, nil
+}
+
+// retried is the 200 answer of a retry. The generated
+// RetryBatch200JSONResponse, a type of its own, lacks the MarshalJSON of
+// RetryBatchResponse, and would drop its additional properties (the rest
+// of the new task): this encodes the RetryBatchResponse itself, as the
+// generated server encodes answers.
+type retried struct{ r server.RetryBatchResponse }
+
+func (a retried) VisitRetryBatchResponse(w http.ResponseWriter) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(a.r); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 // batch answers doc, a batch's stored JSON, or err.

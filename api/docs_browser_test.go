@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -103,12 +104,13 @@ func TestDocsPageInChromium(t *testing.T) {
 
 	var text string
 	err = chromedp.Do(bctx,
-		// With more than one tag (Bucket Batches, Tasks), Redoc shows
-		// them collapsed: the operation's link opens it, as a reader
-		// following a link to it would.
+		// The operation's link, as a reader following one would: with more
+		// than one tag Redoc shows them collapsed.
 		chromedp.Navigate(srv.URL+"/docs#tag/Bucket-Batches/operation/listBatches"),
 		chromedp.WaitVisible(chromedp.CSS(`#redoc h1`)),
-		waitForText(`List Batches`),
+		// The operation's own path: the introduction names List Batches
+		// before the operation has rendered.
+		waitForText(`/v1/buckets/{bucket_identifier}/batches/list`),
 	)
 	if err != nil {
 		t.Fatalf("the page did not render the operation: %v", err)
@@ -123,7 +125,12 @@ func TestDocsPageInChromium(t *testing.T) {
 		}
 	}
 	// The TaskStatus values: the schema of the request's status field.
-	statusText, err := chromedp.Run(bctx, chromedp.Evaluate[string](expandEnumsJS, chromedp.EvalAwaitPromise))
+	var want []string
+	for _, st := range batches.TaskStatuses() {
+		want = append(want, string(st))
+	}
+	wantJSON, _ := json.Marshal(want)
+	statusText, err := chromedp.Run(bctx, chromedp.Evaluate[string]("("+expandEnumsJS+")("+string(wantJSON)+")", chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,16 +188,19 @@ func jsString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// expandEnumsJS is the text of the page once every "+ Show" and "+3 more"
-// of the operation's schemas is pressed: Redoc shows the first ten values
-// of a long enum only.
-const expandEnumsJS = `(async () => {
-  for (let i = 0; i < 5; i++) {
+// expandEnumsJS is a function of the texts wanted that presses every
+// "+ Show" and "+3 more" of the operation's schemas (Redoc shows the first
+// ten values of a long enum only) until the page holds them all, or for
+// 15 s, and returns the page's text.
+const expandEnumsJS = `async (want) => {
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const text = document.body.innerText;
+    if (want.every(w => text.includes(w))) return text;
     const more = [...document.querySelectorAll('button, a, span')].filter(e =>
       /^\+?\s*(\d+\s+)?(show|more|expand)/i.test((e.innerText || '').trim()) && (e.innerText || '').length < 40);
-    if (more.length === 0) break;
     more.forEach(e => e.click());
-    await new Promise(r => setTimeout(r, 200));
+    await new Promise(r => setTimeout(r, 250));
   }
   return document.body.innerText;
-})()`
+}`

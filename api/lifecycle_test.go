@@ -207,6 +207,9 @@ func testLifecycleOutcomes(t *testing.T, f *fixture) {
 		f.steer(b2.BatchID, domain.Fail)
 		failedDoc := f.call(http.MethodGet, "/v1/tasks/"+failed.TaskID, "", true).body
 		r, _ := ok[map[string]any](f, http.MethodPost, bkt+"/"+b2.BatchID+"/retry", `{}`)
+		if data, _ := r["additional_data"].(map[string]any); data["retry_of"] != failed.TaskID || r["inputs"] == nil || r["error"] != nil {
+			t.Errorf("the retry's answer lacks the new task's fields: %v", r)
+		}
 		if r["previous_task_id"] != failed.TaskID || r["task_id"] == failed.TaskID || r["status"] != "PENDING" ||
 			r["task_type"] != "api_buckets_batches_process" || r["retry_count"] != 1.0 || r["batch_id"] != b2.BatchID ||
 			r["message"] != fmt.Sprintf("Retry started as a new task %s from tier 0; task %s stays FAILED", r["task_id"], failed.TaskID) {

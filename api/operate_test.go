@@ -186,6 +186,40 @@ func TestContractAndDocsEndpoints(t *testing.T) {
 	if resp, _ := send(t, http.MethodGet, url+"/docs/redoc.standalone.js", "", "If-None-Match", etag); resp.StatusCode != 304 {
 		t.Errorf("If-None-Match: %d", resp.StatusCode)
 	}
+	// Compressed once, not per request: a caller accepting gzip gets the
+	// same bytes gzipped; one that does not, or refuses gzip, plain bytes.
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"gzip", true}, {"zstd, gzip;q=0.5", true}, {"*", true}, {"x-gzip", true}, {"GZIP;Q=1", true},
+		{"", false}, {"identity", false}, {"gzip;q=0", false}, {"zstd", false}, {"*;q=0", false}, {"gzip;q=0, *", false},
+	} {
+		var h []string
+		if tc.accept != "" {
+			h = []string{"Accept-Encoding", tc.accept}
+		}
+		resp, got := send(t, http.MethodGet, url+"/docs/redoc.standalone.js", "", h...)
+		ce := resp.Header.Get("Content-Encoding")
+		if tc.gzip {
+			if ce != "gzip" {
+				t.Errorf("Accept-Encoding %q: Content-Encoding %q, want gzip", tc.accept, ce)
+				continue
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(got))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		} else if ce != "" {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want none", tc.accept, ce)
+		}
+		if !bytes.Equal(got, js) || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("Accept-Encoding %q: %d bytes (want %d), Vary %q", tc.accept, len(got), len(js), resp.Header.Get("Vary"))
+		}
+	}
 	if resp, body := send(t, http.MethodGet, url+"/docs/nope.js", ""); resp.StatusCode != 404 {
 		t.Errorf("/docs/nope.js: %d %s", resp.StatusCode, body)
 	}

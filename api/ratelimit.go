@@ -28,6 +28,13 @@ type RateLimit struct {
 	Burst     int
 }
 
+// Check returns the error NewHandler would return for rl: a PerSecond
+// that is negative or not a number, or a Burst under 1 with a limit.
+func (rl RateLimit) Check() error {
+	_, err := newLimiter(rl)
+	return err
+}
+
 // limiterIdle is how long a key's bucket is kept once full and unused.
 const limiterIdle = 10 * time.Minute
 

@@ -44,9 +44,21 @@ type Tx interface {
 	InsertBucket(ctx context.Context, b Bucket, now time.Time) (nameTaken, idTaken bool, err error)
 
 	// InsertAPIKey stores keyHash, the hash of an API key of the
-	// organization organizationID, created at now, unless it is stored
-	// already: then taken is true and nothing is stored.
-	InsertAPIKey(ctx context.Context, keyHash [32]byte, organizationID string, now time.Time) (taken bool, err error)
+	// organization organizationID, and prefix, what a list shows of it
+	// ([KeyPrefix]), created at now, unless it is stored already: then
+	// taken is true and nothing is stored.
+	InsertAPIKey(ctx context.Context, keyHash [32]byte, prefix, organizationID string, now time.Time) (taken bool, err error)
+
+	// List runs the list query of what ("organizations", "namespaces",
+	// "buckets" or "keys", as [ListQueries] has them) with its argument
+	// arg, and calls row with the Scan of each row read, in order; it
+	// stops at row's first error, which it returns.
+	List(ctx context.Context, what string, arg string, row func(scan func(dest ...any) error) error) error
+
+	// RevokeAPIKey sets the revoked_at of the keys whose hash starts with
+	// hashPrefix to now, where it is not set already, and returns how many
+	// keys have that prefix (the caller rolls back when that is not one).
+	RevokeAPIKey(ctx context.Context, hashPrefix []byte, now time.Time) (matched int, err error)
 
 	// InsertBatches stores rows, each the values of [BatchColumns] for a
 	// batch ([BatchRow]), in order. When the batch id of one is already
@@ -352,7 +364,7 @@ func (t txTenants) CreateAPIKey(ctx context.Context, organizationID, key string)
 	if err := mustExist(ctx, t.tx, "organization", organizationID); err != nil {
 		return "", err
 	}
-	taken, err := t.tx.InsertAPIKey(ctx, HashKey(key), organizationID, t.now)
+	taken, err := t.tx.InsertAPIKey(ctx, HashKey(key), KeyPrefix(key), organizationID, t.now)
 	switch {
 	case err != nil:
 		return "", err
@@ -417,4 +429,137 @@ func insertBatches(ctx context.Context, tx Tx, bucketID string, bs []Batch, wrap
 		return wrap(bad, badErr)
 	}
 	return nil
+}
+
+// StoredKey is an API key as a store keeps it: its hash, never the key.
+type StoredKey struct {
+	Hash           [32]byte
+	OrganizationID string
+	Prefix         string
+	CreatedAt      time.Time
+	RevokedAt      *time.Time
+}
+
+// listOf lists what (a query of ListQueries) with arg, each row read by
+// scan.
+func listOf[T any](ctx context.Context, a *admin, what, arg string, scan func(func(...any) error) (T, error)) ([]T, error) {
+	return write(ctx, a, "list "+what, func(ctx context.Context, tx Tx) ([]T, error) {
+		var out []T
+		err := tx.List(ctx, what, arg, func(s func(...any) error) error {
+			v, err := scan(s)
+			out = append(out, v)
+			return err
+		})
+		return out, err
+	})
+}
+
+func (a *admin) ListOrganizations(ctx context.Context) ([]Organization, error) {
+	return listOf(ctx, a, "organizations", "", ScanOrganization)
+}
+
+func (a *admin) ListNamespaces(ctx context.Context, organizationID string) ([]Namespace, error) {
+	return listOf(ctx, a, "namespaces", organizationID, ScanNamespace)
+}
+
+func (a *admin) ListBuckets(ctx context.Context, namespaceID string) ([]Bucket, error) {
+	return listOf(ctx, a, "buckets", namespaceID, ScanBucket)
+}
+
+func (a *admin) ListAPIKeys(ctx context.Context, organizationID string) ([]APIKeyInfo, error) {
+	keys, err := listOf(ctx, a, "keys", organizationID, ScanKey)
+	out := make([]APIKeyInfo, len(keys))
+	for i, k := range keys {
+		out[i] = APIKeyInfo{ID: KeyID(k.Hash), OrganizationID: k.OrganizationID, Prefix: k.Prefix,
+			CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+	}
+	return out, err
+}
+
+func (a *admin) RevokeAPIKey(ctx context.Context, keyID string) error {
+	return a.do(ctx, "revoke API key", func(ctx context.Context, tx Tx) error {
+		prefix, ok := parseKeyID(keyID)
+		if !ok {
+			// Not repeated: it may be a key given by mistake.
+			return fmt.Errorf("%w: not a key id: a key id is key_ and 12 hexadecimal digits (batchesd key list shows them)", ErrInvalid)
+		}
+		n, err := tx.RevokeAPIKey(ctx, prefix, time.Now())
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return fmt.Errorf("API key %s: %w", keyID, ErrNotFound)
+		case n > 1:
+			return fmt.Errorf("key id %s names %d keys: %w", keyID, n, ErrInvalid)
+		}
+		return nil
+	})
+}
+
+// The rows of the administration's lists, in the order of their columns:
+// id, name; id, organization_id, name; id, namespace_id, name;
+// key_hash, organization_id, prefix (” when NULL), created_at, revoked_at
+// (nanoseconds since the Unix epoch, revoked_at NULL while valid).
+func ScanOrganization(scan func(...any) error) (o Organization, err error) {
+	err = scan(&o.ID, &o.Name)
+	return o, err
+}
+
+func ScanNamespace(scan func(...any) error) (n Namespace, err error) {
+	err = scan(&n.ID, &n.OrganizationID, &n.Name)
+	return n, err
+}
+
+func ScanBucket(scan func(...any) error) (b Bucket, err error) {
+	err = scan(&b.ID, &b.NamespaceID, &b.Name)
+	return b, err
+}
+
+func ScanKey(scan func(...any) error) (StoredKey, error) {
+	var (
+		k       StoredKey
+		hash    []byte
+		created int64
+		revoked *int64
+	)
+	if err := scan(&hash, &k.OrganizationID, &k.Prefix, &created, &revoked); err != nil {
+		return StoredKey{}, err
+	}
+	copy(k.Hash[:], hash)
+	k.CreatedAt = time.Unix(0, created).UTC()
+	if revoked != nil {
+		r := time.Unix(0, *revoked).UTC()
+		k.RevokedAt = &r
+	}
+	return k, nil
+}
+
+// ListQueries returns the statements of the administration's lists
+// ([Tx.List]) by what they list, with the placeholder p1 (?1, $1) of their
+// one argument (the organization's or namespace's id, ” for all; the
+// organizations' list takes none and ignores it): the same SQL on both
+// backends.
+func ListQueries(p1 string) map[string]string {
+	return map[string]string{
+		"organizations": `SELECT id, name FROM organizations WHERE ` + p1 + ` = ` + p1 + ` ORDER BY created_at, id`,
+		"namespaces":    `SELECT id, organization_id, name FROM namespaces WHERE ` + p1 + ` = '' OR organization_id = ` + p1 + ` ORDER BY created_at, id`,
+		"buckets":       `SELECT id, namespace_id, name FROM buckets WHERE ` + p1 + ` = '' OR namespace_id = ` + p1 + ` ORDER BY created_at, id`,
+		"keys": `SELECT key_hash, organization_id, coalesce(prefix, ''), created_at, revoked_at FROM api_keys WHERE ` + p1 +
+			` = '' OR organization_id = ` + p1 + ` ORDER BY created_at, key_hash`,
+	}
+}
+
+// EachRow calls row with the Scan of each row of rows (a *sql.Rows or
+// pgx.Rows), in order, and returns row's first error or rows'.
+func EachRow(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}, row func(scan func(dest ...any) error) error) error {
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

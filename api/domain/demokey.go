@@ -36,7 +36,7 @@ func (a *admin) RegisterDemoKey(ctx context.Context, apiKey string) (organizatio
 		case !found:
 			return result{}, NotFound("bucket", DemoBucketID)
 		}
-		taken, err := tx.InsertAPIKey(ctx, HashKey(key), org, time.Now())
+		taken, err := tx.InsertAPIKey(ctx, HashKey(key), KeyPrefix(key), org, time.Now())
 		if err != nil {
 			return result{}, err
 		}

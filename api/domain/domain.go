@@ -286,6 +286,23 @@ type Admin interface {
 	// apiKey is malformed.
 	SeedDemo(ctx context.Context, apiKey string) (DemoInfo, bool, error)
 
+	// ListOrganizations, ListNamespaces (of the organization
+	// organizationID, or all when ""), ListBuckets (of the namespace
+	// namespaceID, or all when "") and ListAPIKeys (of the organization
+	// organizationID, or all when "") list what the database holds, by
+	// creation. A key is listed by its id ([KeyID]) and prefix
+	// ([KeyPrefix]), never itself.
+	ListOrganizations(ctx context.Context) ([]Organization, error)
+	ListNamespaces(ctx context.Context, organizationID string) ([]Namespace, error)
+	ListBuckets(ctx context.Context, namespaceID string) ([]Bucket, error)
+	ListAPIKeys(ctx context.Context, organizationID string) ([]APIKeyInfo, error)
+
+	// RevokeAPIKey revokes the API key whose id ([KeyID]) is keyID: from
+	// then on it authenticates nothing (401). Revoking a revoked key
+	// changes nothing. It returns an error wrapping ErrNotFound when no key
+	// has that id, and ErrInvalid when keyID is not a key id.
+	RevokeAPIKey(ctx context.Context, keyID string) error
+
 	// RegisterDemoKey registers apiKey for the demo's organization when it
 	// is not registered yet (demokey.go).
 	RegisterDemoKey(ctx context.Context, apiKey string) (organizationID string, registered bool, err error)

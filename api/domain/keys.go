@@ -2,7 +2,10 @@ package domain
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // The rule of the API keys one may register ([APIKey]): printable ASCII
@@ -50,4 +53,40 @@ func APIKey(key string) (string, error) {
 		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, MinKeyLength)
 	}
 	return key, nil
+}
+
+// KeyID returns the id of the API key whose hash is keyHash: "key_" and
+// the first 12 hexadecimal digits of the hash. It names a key in
+// batchesd's key list and key revoke without showing it (the hash of a
+// secret of 20 characters or more tells nothing of it); a store derives
+// it from the hash it keeps.
+func KeyID(keyHash [32]byte) string { return "key_" + hex.EncodeToString(keyHash[:keyIDBytes]) }
+
+// keyIDBytes is the number of bytes of a key's hash in its id.
+const keyIDBytes = 6
+
+// KeyPrefix returns what of key a list of keys shows: its first
+// characters, 12 at most and never more than a third of it ("sk_live_abc"
+// of a generated key).
+func KeyPrefix(key string) string { return key[:min(12, len(key)/3)] }
+
+// APIKeyInfo is what the administration tells of an API key: never the
+// key.
+type APIKeyInfo struct {
+	ID             string // KeyID
+	OrganizationID string
+	Prefix         string // KeyPrefix; "" for a key registered before prefixes were kept
+	CreatedAt      time.Time
+	RevokedAt      *time.Time // nil while the key is valid
+}
+
+// parseKeyID returns the bytes of the hash a key id stands for; ok is
+// false for a string that is no key id.
+func parseKeyID(id string) (prefix []byte, ok bool) {
+	digits, found := strings.CutPrefix(id, "key_")
+	if !found || len(digits) != 2*keyIDBytes {
+		return nil, false
+	}
+	b, err := hex.DecodeString(digits)
+	return b, err == nil
 }

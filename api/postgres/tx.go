@@ -76,10 +76,29 @@ func (x tx) InsertBucket(ctx context.Context, b domain.Bucket, now time.Time) (n
 	return violated != "" && violated != "buckets_pkey", violated == "buckets_pkey", err
 }
 
-func (x tx) InsertAPIKey(ctx context.Context, keyHash [32]byte, organizationID string, now time.Time) (taken bool, err error) {
-	violated, err := x.insert(ctx, `INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES ($1, $2, $3)`,
-		keyHash[:], organizationID, now.UnixNano())
+func (x tx) InsertAPIKey(ctx context.Context, keyHash [32]byte, prefix, organizationID string, now time.Time) (taken bool, err error) {
+	violated, err := x.insert(ctx, `INSERT INTO api_keys (key_hash, prefix, organization_id, created_at) VALUES ($1, $2, $3, $4)`,
+		keyHash[:], prefix, organizationID, now.UnixNano())
 	return violated != "", err
+}
+
+// listQueries are the administration's lists, in PostgreSQL's
+// placeholders.
+var listQueries = domain.ListQueries("$1::text")
+
+func (x tx) List(ctx context.Context, what, arg string, row func(scan func(...any) error) error) error {
+	rows, err := x.t.Query(ctx, listQueries[what], arg)
+	if err == nil {
+		defer rows.Close()
+		err = domain.EachRow(rows, row)
+	}
+	return err
+}
+
+func (x tx) RevokeAPIKey(ctx context.Context, hashPrefix []byte, now time.Time) (int, error) {
+	tag, err := x.t.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $2)
+		WHERE substring(key_hash from 1 for length($1::bytea)) = $1::bytea`, hashPrefix, now.UnixNano())
+	return int(tag.RowsAffected()), err
 }
 
 // copyChunk is the most batches one COPY statement writes: each statement

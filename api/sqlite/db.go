@@ -61,6 +61,7 @@ type DB struct {
 	queue              *river.Queue[*sql.Tx]
 	stmts              readStmts
 	path               string
+	file               os.FileInfo // the database file as opened: Check tells when path no longer names it
 }
 
 // readStmts are the statements of the API's requests, prepared once on the
@@ -211,7 +212,13 @@ func open(ctx context.Context, abs string, o options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
-	db := &DB{write: write, read: read, path: abs}
+	file, err := os.Stat(abs)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	db := &DB{write: write, read: read, path: abs, file: file}
 	db.admin = domain.NewAdmin("sqlite", db.writeTx, domain.WithImportLock(db.lockImport))
 	if db.Lifecycles, err = domain.NewLifecycle("sqlite", db.writeTx, o.processing); err != nil {
 		read.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,9 +36,15 @@ var latestVersion = sync.OnceValue(func() int64 {
 	return latest
 })
 
-// Check implements [domain.Checker]: one query on the read pool, the
-// highest migration applied.
+// Check implements [domain.Checker]: the database's path still names the
+// file the server opened (one deleted or replaced under a running server
+// goes on being read through the open connections, and a restart would
+// find another or none), and one query on the read pool, the highest
+// migration applied.
 func (db *DB) Check(ctx context.Context) error {
+	if now, err := os.Stat(db.path); err != nil || !os.SameFile(db.file, now) {
+		return fmt.Errorf("sqlite: check: %s is no longer the database file this server opened (deleted, moved or replaced)", db.path)
+	}
 	var version int64
 	if err := db.read.QueryRowContext(ctx,
 		`SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil {

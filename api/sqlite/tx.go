@@ -73,10 +73,34 @@ func (x tx) InsertBucket(ctx context.Context, b domain.Bucket, now time.Time) (n
 	return false, false, err
 }
 
-func (x tx) InsertAPIKey(ctx context.Context, keyHash [32]byte, organizationID string, now time.Time) (taken bool, err error) {
-	_, err = x.t.ExecContext(ctx, `INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES (?, ?, ?)`,
-		keyHash[:], organizationID, now.UnixNano())
+func (x tx) InsertAPIKey(ctx context.Context, keyHash [32]byte, prefix, organizationID string, now time.Time) (taken bool, err error) {
+	_, err = x.t.ExecContext(ctx, `INSERT INTO api_keys (key_hash, prefix, organization_id, created_at) VALUES (?, ?, ?, ?)`,
+		keyHash[:], prefix, organizationID, now.UnixNano())
 	return conflict(err)
+}
+
+// listQueries are the administration's lists, in SQLite's placeholders.
+var listQueries = domain.ListQueries("?1")
+
+func (x tx) List(ctx context.Context, what, arg string, row func(scan func(...any) error) error) error {
+	rows, err := x.t.QueryContext(ctx, listQueries[what], arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return domain.EachRow(rows, row)
+}
+
+// RevokeAPIKey revokes every key of the prefix (the transaction is rolled
+// back when that is more than one).
+func (x tx) RevokeAPIKey(ctx context.Context, hashPrefix []byte, now time.Time) (int, error) {
+	res, err := x.t.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2)
+		WHERE substr(key_hash, 1, length(?1)) = ?1`, hashPrefix, now.UnixNano())
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // insertBatchQuery inserts one batch: the values of domain.BatchRow.

@@ -198,6 +198,7 @@ func (e *env) describeDatabase() string {
 
 type orgCmd struct {
 	Create orgCreateCmd `cmd:"" help:"Create an organization; prints ORGANIZATION_ID and NAME."`
+	List   orgListCmd   `cmd:"" help:"List the organizations: ORGANIZATION_ID and NAME, oldest first."`
 }
 
 type orgCreateCmd struct {
@@ -220,6 +221,7 @@ func (c *orgCreateCmd) Run(e *env) error {
 
 type namespaceCmd struct {
 	Create namespaceCreateCmd `cmd:"" help:"Create a namespace in an organization; prints NAMESPACE_ID (ns_…) and NAME."`
+	List   namespaceListCmd   `cmd:"" help:"List the namespaces (of one organization with --org): NAMESPACE_ID, NAME and ORGANIZATION_ID."`
 }
 
 type namespaceCreateCmd struct {
@@ -244,10 +246,12 @@ func (c *namespaceCreateCmd) Run(e *env) error {
 
 type bucketCmd struct {
 	Create bucketCreateCmd `cmd:"" help:"Create a bucket in a namespace; prints BUCKET_ID and NAME."`
+	List   bucketListCmd   `cmd:"" help:"List the buckets (of one namespace with --namespace): BUCKET_ID, NAME and NAMESPACE_ID."`
 }
 
 type bucketCreateCmd struct {
-	Namespace string `required:"" help:"Id of the namespace (ns_…)."`
+	Namespace string `required:"" help:"The namespace: its id (ns_…) or its name (with --org when several organizations have a namespace of that name)."`
+	Org       string `help:"Id of the organization whose namespace --namespace names (org_…); needed only when the name is not unique."`
 	Name      string `required:"" help:"Name of the bucket."`
 	ID        string `name:"id" help:"Id of the bucket; generated (bkt_…) if empty."`
 	output
@@ -259,7 +263,11 @@ func (c *bucketCreateCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
-	b, err := db.CreateBucket(e.ctx, c.Namespace, c.Name, c.ID)
+	ns, err := findNamespace(e.ctx, db, c.Org, c.Namespace)
+	if err != nil {
+		return err
+	}
+	b, err := db.CreateBucket(e.ctx, ns.ID, c.Name, c.ID)
 	if err != nil {
 		return err
 	}
@@ -268,7 +276,9 @@ func (c *bucketCreateCmd) Run(e *env) error {
 }
 
 type keyCmd struct {
-	Create keyCreateCmd `cmd:"" help:"Create an API key for an organization; prints API_KEY once (only its SHA-256 hash is stored)."`
+	Create keyCreateCmd `cmd:"" help:"Create an API key for an organization; prints API_KEY once (only its SHA-256 hash is stored) and its KEY_ID."`
+	List   keyListCmd   `cmd:"" help:"List the API keys (of one organization with --org) by KEY_ID and PREFIX, never the key: KEY_ID, PREFIX, ORGANIZATION_ID, CREATED_AT, REVOKED_AT."`
+	Revoke keyRevokeCmd `cmd:"" help:"Revoke an API key by its id (key list shows them): from then on it answers 401. Prints KEY_ID and REVOKED_AT."`
 }
 
 type keyCreateCmd struct {
@@ -287,7 +297,8 @@ func (c *keyCreateCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return c.print(e.stdout, [2]string{"API_KEY", key}, [2]string{"ORGANIZATION_ID", c.Org})
+	return c.print(e.stdout, [2]string{"API_KEY", key}, [2]string{"KEY_ID", domain.KeyID(domain.HashKey(key))},
+		[2]string{"ORGANIZATION_ID", c.Org})
 }
 
 type importCmd struct {

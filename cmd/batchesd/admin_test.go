@@ -89,7 +89,7 @@ func setUpAcme(t *testing.T, db string) acme {
 	}
 
 	k := parseKV(t, mustRun(t, a.args("key", "create", "--org", a.orgID)...).stdout)
-	wantKeys(t, k, "API_KEY", "ORGANIZATION_ID")
+	wantKeys(t, k, "API_KEY", "KEY_ID", "ORGANIZATION_ID")
 	a.key = k["API_KEY"]
 	if !liveKeyRe.MatchString(a.key) || k["ORGANIZATION_ID"] != a.orgID {
 		t.Fatalf("key create printed %v", k)
@@ -241,7 +241,7 @@ func testAdminJSONOutput(t *testing.T, db string) {
 		t.Fatalf("bucket create -o json printed %v", b)
 	}
 	k := parseJSONObject(t, mustRun(t, args("key", "create", "--org", org["organization_id"], "-o", "json")...).stdout)
-	wantKeys(t, k, "api_key", "organization_id")
+	wantKeys(t, k, "api_key", "key_id", "organization_id")
 	if !liveKeyRe.MatchString(k["api_key"]) || k["organization_id"] != org["organization_id"] {
 		t.Fatalf("key create -o json printed %v", k)
 	}

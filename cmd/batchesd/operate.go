@@ -132,3 +132,12 @@ func parseStatus(flag, given string) (batches.TaskStatus, error) {
 	}
 	return st, nil
 }
+
+// Validate refuses, as a usage error (exit 2) before anything is opened,
+// a rate limit NewHandler would refuse.
+func (s *serveCmd) Validate() error {
+	if err := (api.RateLimit{PerSecond: s.RateLimit, Burst: s.RateBurst}).Check(); err != nil {
+		return fmt.Errorf("--rate-limit, --rate-burst: %w", err)
+	}
+	return nil
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -199,6 +201,23 @@ func TestHelpIsShort(t *testing.T) {
 	for _, want := range []string{"--metrics-addr", "--rate-limit", "--rate-burst", "--compression", "Default 50", "Default 100"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestBadRateLimitIsAUsageError: a rate limit the handler would refuse is
+// refused before anything is opened: exit 2, no database file, no key
+// printed.
+func TestBadRateLimitIsAUsageError(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--rate-burst", "0"}, {"--rate-limit=-1"}, {"--rate-limit", "NaN"}} {
+		path := filepath.Join(t.TempDir(), "batches.db")
+		r := batchesd(t, append([]string{"serve", "--database", path, "--addr", "127.0.0.1:0"}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--rate-limit, --rate-burst: ") || r.stdout != "" {
+			t.Errorf("serve %v: %v", args, r)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("serve %v: the database was created (%v)", args, err)
 		}
 	}
 }

@@ -288,6 +288,20 @@ type AddObjectsToBatchRequest struct {
 // server sends every field of this schema, the nullable ones null
 // when unset.
 //
+// The reference server holds a batch in at most 32 KiB of JSON: the
+// operations that change one (create, add objects, patch, submit,
+// retry) refuse, with 400 BadRequestError, a batch that would pass
+// it, counting what its processing may still add.
+//
+// While processed, its status is aggregated from its tiers
+// (`tier_tasks`, one a tier from submission, each PENDING,
+// IN_PROGRESS, then COMPLETED, COMPLETED_WITH_ERRORS when some of its
+// documents failed, or FAILED): IN_PROGRESS from its first tier's
+// start; FAILED when a tier fails (the later ones SKIPPED, `error`
+// the failure); else COMPLETED_WITH_ERRORS when a tier had failed
+// documents; else COMPLETED. `error_summary` then counts the failed
+// documents of every tier by ErrorCategory.
+//
 // Example: {"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_products01"],"created_at":"2025-06-01T12:00:00Z","current_tier":0,"dag_tiers":null,"error":null,"error_summary":{"timeout":1},"internal_metadata":null,"loaded_object_ids":null,"manifest_key":null,"metadata":{"source":"nightly-import"},"object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b","obj_5n8m1k4j7h0g"],"status":"COMPLETED_WITH_ERRORS","task_id":"task_9f8e7d6c5b4a","tier_tasks":[],"total_tiers":1,"type":"BUCKET","updated_at":"2025-06-01T12:04:31Z"}
 type Batch struct {
 	// BatchId The batch's id, `btch_` and 12 characters.
@@ -1632,10 +1646,13 @@ type ClientInterface interface {
 	// are kept as given and checked for their shape only, as Mixpeek does
 	// with `skip_validation=true` (which is accepted and changes nothing):
 	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-	// text, none repeated (a repeated id answers 400 BadRequestError
-	// naming it). The whole batch is bounded too (see `Batch`): a
-	// batch whose JSON would pass the bytes a batch may have before it is
-	// processed answers 400 BadRequestError.
+	// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+	// 400 BadRequestError naming it). The whole batch is bounded too: its
+	// JSON, with the most its processing may add to it (its tiers'
+	// records), must fit in 32 KiB, or the create answers 400
+	// BadRequestError saying how large it would be. With the default two
+	// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+	// 12 characters).
 	//
 	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 	// `total_tiers`) are resolved when it is created, by the server's
@@ -1656,10 +1673,13 @@ type ClientInterface interface {
 	// are kept as given and checked for their shape only, as Mixpeek does
 	// with `skip_validation=true` (which is accepted and changes nothing):
 	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-	// text, none repeated (a repeated id answers 400 BadRequestError
-	// naming it). The whole batch is bounded too (see `Batch`): a
-	// batch whose JSON would pass the bytes a batch may have before it is
-	// processed answers 400 BadRequestError.
+	// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+	// 400 BadRequestError naming it). The whole batch is bounded too: its
+	// JSON, with the most its processing may add to it (its tiers'
+	// records), must fit in 32 KiB, or the create answers 400
+	// BadRequestError saying how large it would be. With the default two
+	// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+	// 12 characters).
 	//
 	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 	// `total_tiers`) are resolved when it is created, by the server's
@@ -1989,10 +2009,13 @@ type ClientInterface interface {
 // are kept as given and checked for their shape only, as Mixpeek does
 // with `skip_validation=true` (which is accepted and changes nothing):
 // 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-// text, none repeated (a repeated id answers 400 BadRequestError
-// naming it). The whole batch is bounded too (see `Batch`): a
-// batch whose JSON would pass the bytes a batch may have before it is
-// processed answers 400 BadRequestError.
+// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+// 400 BadRequestError naming it). The whole batch is bounded too: its
+// JSON, with the most its processing may add to it (its tiers'
+// records), must fit in 32 KiB, or the create answers 400
+// BadRequestError saying how large it would be. With the default two
+// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+// 12 characters).
 //
 // The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 // `total_tiers`) are resolved when it is created, by the server's
@@ -2023,10 +2046,13 @@ func (c *Client) CreateBatchWithBody(ctx context.Context, bucketIdentifier Bucke
 // are kept as given and checked for their shape only, as Mixpeek does
 // with `skip_validation=true` (which is accepted and changes nothing):
 // 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-// text, none repeated (a repeated id answers 400 BadRequestError
-// naming it). The whole batch is bounded too (see `Batch`): a
-// batch whose JSON would pass the bytes a batch may have before it is
-// processed answers 400 BadRequestError.
+// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+// 400 BadRequestError naming it). The whole batch is bounded too: its
+// JSON, with the most its processing may add to it (its tiers'
+// records), must fit in 32 KiB, or the create answers 400
+// BadRequestError saying how large it would be. With the default two
+// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+// 12 characters).
 //
 // The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 // `total_tiers`) are resolved when it is created, by the server's
@@ -3354,10 +3380,13 @@ type ClientWithResponsesInterface interface {
 	// are kept as given and checked for their shape only, as Mixpeek does
 	// with `skip_validation=true` (which is accepted and changes nothing):
 	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-	// text, none repeated (a repeated id answers 400 BadRequestError
-	// naming it). The whole batch is bounded too (see `Batch`): a
-	// batch whose JSON would pass the bytes a batch may have before it is
-	// processed answers 400 BadRequestError.
+	// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+	// 400 BadRequestError naming it). The whole batch is bounded too: its
+	// JSON, with the most its processing may add to it (its tiers'
+	// records), must fit in 32 KiB, or the create answers 400
+	// BadRequestError saying how large it would be. With the default two
+	// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+	// 12 characters).
 	//
 	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 	// `total_tiers`) are resolved when it is created, by the server's
@@ -3378,10 +3407,13 @@ type ClientWithResponsesInterface interface {
 	// are kept as given and checked for their shape only, as Mixpeek does
 	// with `skip_validation=true` (which is accepted and changes nothing):
 	// 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-	// text, none repeated (a repeated id answers 400 BadRequestError
-	// naming it). The whole batch is bounded too (see `Batch`): a
-	// batch whose JSON would pass the bytes a batch may have before it is
-	// processed answers 400 BadRequestError.
+	// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+	// 400 BadRequestError naming it). The whole batch is bounded too: its
+	// JSON, with the most its processing may add to it (its tiers'
+	// records), must fit in 32 KiB, or the create answers 400
+	// BadRequestError saying how large it would be. With the default two
+	// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+	// 12 characters).
 	//
 	// The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 	// `total_tiers`) are resolved when it is created, by the server's
@@ -4969,10 +5001,13 @@ func (r GetTaskResult) ContentType() string {
 // are kept as given and checked for their shape only, as Mixpeek does
 // with `skip_validation=true` (which is accepted and changes nothing):
 // 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-// text, none repeated (a repeated id answers 400 BadRequestError
-// naming it). The whole batch is bounded too (see `Batch`): a
-// batch whose JSON would pass the bytes a batch may have before it is
-// processed answers 400 BadRequestError.
+// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+// 400 BadRequestError naming it). The whole batch is bounded too: its
+// JSON, with the most its processing may add to it (its tiers'
+// records), must fit in 32 KiB, or the create answers 400
+// BadRequestError saying how large it would be. With the default two
+// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+// 12 characters).
 //
 // The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 // `total_tiers`) are resolved when it is created, by the server's
@@ -4999,10 +5034,13 @@ func (c *ClientWithResponses) CreateBatchWithBodyWithResponse(ctx context.Contex
 // are kept as given and checked for their shape only, as Mixpeek does
 // with `skip_validation=true` (which is accepted and changes nothing):
 // 1 to 1000 ids (the most a batch holds), each 1 to 256 characters of
-// text, none repeated (a repeated id answers 400 BadRequestError
-// naming it). The whole batch is bounded too (see `Batch`): a
-// batch whose JSON would pass the bytes a batch may have before it is
-// processed answers 400 BadRequestError.
+// text (and 256 bytes of UTF-8), none repeated (a repeated id answers
+// 400 BadRequestError naming it). The whole batch is bounded too: its
+// JSON, with the most its processing may add to it (its tiers'
+// records), must fit in 32 KiB, or the create answers 400
+// BadRequestError saying how large it would be. With the default two
+// tiers, 1000 ids of up to 25 bytes fit (Mixpeek's are 16: `obj_` and
+// 12 characters).
 //
 // The batch's collections and tiers (`collection_ids`, `dag_tiers`,
 // `total_tiers`) are resolved when it is created, by the server's

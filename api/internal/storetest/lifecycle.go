@@ -426,3 +426,47 @@ func WaitTerminal(t testing.TB, db domain.Store, bucketID string, ids []string, 
 	}
 	return out
 }
+
+// testAdminLists: the administration's lists hold what was created, keys
+// by id and prefix; a revoked key authenticates nothing.
+func testAdminLists(t *testing.T, be Backend) {
+	ctx := t.Context()
+	db := be.Open(t)
+	ns, b := newBucket(t, db, "bkt_x")
+	key, err := db.CreateAPIKey(ctx, ns.OrganizationID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs, err := db.ListOrganizations(ctx)
+	if err != nil || len(orgs) != 1 || orgs[0].ID != ns.OrganizationID {
+		t.Fatalf("organizations %v %v", orgs, err)
+	}
+	if nss, err := db.ListNamespaces(ctx, "org_none"); err != nil || len(nss) != 0 {
+		t.Fatalf("another organization's namespaces %v %v", nss, err)
+	}
+	if nss, err := db.ListNamespaces(ctx, ""); err != nil || len(nss) != 1 || nss[0] != ns {
+		t.Fatalf("namespaces %v %v", nss, err)
+	}
+	if bs, err := db.ListBuckets(ctx, ns.ID); err != nil || len(bs) != 1 || bs[0] != b {
+		t.Fatalf("buckets %v %v", bs, err)
+	}
+	keys, err := db.ListAPIKeys(ctx, ns.OrganizationID)
+	if err != nil || len(keys) != 1 || keys[0].ID != domain.KeyID(domain.HashKey(key)) || keys[0].Prefix != domain.KeyPrefix(key) || keys[0].RevokedAt != nil {
+		t.Fatalf("keys %+v %v", keys, err)
+	}
+	if err := db.RevokeAPIKey(ctx, keys[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.OrganizationForKey(ctx, domain.HashKey(key)); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("a revoked key: %v", err)
+	}
+	if keys, _ := db.ListAPIKeys(ctx, ""); keys[0].RevokedAt == nil {
+		t.Fatalf("the revoked key is listed valid")
+	}
+	if err := db.RevokeAPIKey(ctx, "key_000000000000"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("an unknown key id: %v", err)
+	}
+	if err := db.RevokeAPIKey(ctx, key); !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("a key for an id: %v", err)
+	}
+}
