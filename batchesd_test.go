@@ -34,7 +34,15 @@ type demoInfo struct {
 // from ./cmd/batchesd and started as a process on a free port, on a
 // SQLite database of its own with the demo data. The tests of this binary
 // that need it share it (they only read); TestMain stops it.
-var demo struct {
+var demo batchesd
+
+// writable is a second batchesd like demo, for the tests that change its
+// data (README's lifecycle program creates and submits a batch), so that
+// those that read demo's see it as seeded.
+var writable batchesd
+
+// batchesd is one batchesd serve process of the tests.
+type batchesd struct {
 	once sync.Once
 	info demoInfo
 	skip string // why the tests that need it are skipped
@@ -50,8 +58,10 @@ var demoProcAttr *syscall.SysProcAttr
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := stopDemo(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping batchesd:", err)
+	for _, p := range []*batchesd{&demo, &writable} {
+		if err := p.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping batchesd:", err)
+		}
 	}
 	os.Exit(code)
 }
@@ -60,17 +70,24 @@ func TestMain(m *testing.M) {
 // on first use, or skips t under -short or without a go command.
 func demoServer(t *testing.T) demoInfo {
 	t.Helper()
+	return demo.server(t)
+}
+
+// server returns p's demo, starting p on first use, or skips t under
+// -short or without a go command.
+func (p *batchesd) server(t *testing.T) demoInfo {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: this test builds cmd/batchesd with the go command and runs it as a process")
 	}
-	demo.once.Do(func() { demo.err = startDemo() })
-	if demo.skip != "" {
-		t.Skip(demo.skip)
+	p.once.Do(func() { p.err = p.start() })
+	if p.skip != "" {
+		t.Skip(p.skip)
 	}
-	if demo.err != nil {
-		t.Fatalf("batchesd: %v", demo.err)
+	if p.err != nil {
+		t.Fatalf("batchesd: %v", p.err)
 	}
-	return demo.info
+	return p.info
 }
 
 // moduleRoot is the directory of this module's go.mod: the working
@@ -93,21 +110,21 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// startDemo builds batchesd, starts it and waits until it answers.
-func startDemo() error {
+// start builds batchesd, starts it and waits until it answers.
+func (p *batchesd) start() error {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		demo.skip = fmt.Sprintf("no go command to build cmd/batchesd: %v", err)
+		p.skip = fmt.Sprintf("no go command to build cmd/batchesd: %v", err)
 		return nil
 	}
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	if demo.dir, err = os.MkdirTemp("", "batches-examples-"); err != nil {
+	if p.dir, err = os.MkdirTemp("", "batches-examples-"); err != nil {
 		return err
 	}
-	bin := filepath.Join(demo.dir, "batchesd")
+	bin := filepath.Join(p.dir, "batchesd")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
@@ -117,18 +134,18 @@ func startDemo() error {
 		return fmt.Errorf("go build ./cmd/batchesd: %v\n%s", err, out)
 	}
 
-	stdout, err := os.Create(filepath.Join(demo.dir, "stdout"))
+	stdout, err := os.Create(filepath.Join(p.dir, "stdout"))
 	if err != nil {
 		return err
 	}
 	defer stdout.Close()
-	stderr, err := os.Create(filepath.Join(demo.dir, "stderr"))
+	stderr, err := os.Create(filepath.Join(p.dir, "stderr"))
 	if err != nil {
 		return err
 	}
 	defer stderr.Close()
 	// Port 0: the server picks a free port and logs it ("listening", addr).
-	demo.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(demo.dir, "batches.db"),
+	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database", filepath.Join(p.dir, "batches.db"),
 		"--demo-api-key", demoKey, "--log-format", "json", "--shutdown-timeout", "10s",
 		// The demo's 300 batches alone, none being processed: the
 		// examples and the README's program print them.
@@ -137,32 +154,32 @@ func startDemo() error {
 	// would make it serve a PostgreSQL database).
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "BATCHESD_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
-			demo.cmd.Env = append(demo.cmd.Env, kv)
+			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
-	demo.cmd.Stdout, demo.cmd.Stderr = stdout, stderr
-	demo.cmd.SysProcAttr = demoProcAttr
-	if err := demo.cmd.Start(); err != nil {
+	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
+	p.cmd.SysProcAttr = demoProcAttr
+	if err := p.cmd.Start(); err != nil {
 		return err
 	}
-	demo.done = make(chan struct{})
+	p.done = make(chan struct{})
 	go func() {
-		demo.cmd.Wait()
-		close(demo.done)
+		p.cmd.Wait()
+		close(p.done)
 	}()
 
 	// It prints the demo it created on stdout, then logs the address it
 	// listens on to stderr.
 	created := regexp.MustCompile(`(?m)^Created the demo organization \S+ with namespace "([^"]+)" \(\S+\) and bucket (\S+)\.$`)
 	deadline := time.Now().Add(30 * time.Second)
-	for demo.info.URL == "" {
+	for p.info.URL == "" {
 		select {
-		case <-demo.done:
-			return fmt.Errorf("batchesd exited before listening: %v\n%s", demo.cmd.ProcessState, output())
+		case <-p.done:
+			return fmt.Errorf("batchesd exited before listening: %v\n%s", p.cmd.ProcessState, p.output())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("batchesd did not log where it listens within 30 s\n%s", output())
+			return fmt.Errorf("batchesd did not log where it listens within 30 s\n%s", p.output())
 		}
 		logs, _ := os.ReadFile(stderr.Name())
 		sc := bufio.NewScanner(bytes.NewReader(logs))
@@ -172,69 +189,69 @@ func startDemo() error {
 				if _, _, err := net.SplitHostPort(line.Addr); err != nil {
 					return fmt.Errorf("batchesd listens on %q: %v", line.Addr, err)
 				}
-				demo.info.URL = "http://" + line.Addr
+				p.info.URL = "http://" + line.Addr
 			}
 		}
 	}
 	out, _ := os.ReadFile(stdout.Name())
 	m := created.FindSubmatch(out)
 	if m == nil {
-		return fmt.Errorf("batchesd did not print the demo it created\n%s", output())
+		return fmt.Errorf("batchesd did not print the demo it created\n%s", p.output())
 	}
-	demo.info.APIKey, demo.info.Namespace, demo.info.Bucket = demoKey, string(m[1]), string(m[2])
+	p.info.APIKey, p.info.Namespace, p.info.Bucket = demoKey, string(m[1]), string(m[2])
 
 	client := &http.Client{Timeout: time.Second}
 	for {
-		resp, err := client.Get(demo.info.URL + "/")
+		resp, err := client.Get(p.info.URL + "/")
 		if err == nil {
 			resp.Body.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("batchesd does not answer at %s: %v\n%s", demo.info.URL, err, output())
+			return fmt.Errorf("batchesd does not answer at %s: %v\n%s", p.info.URL, err, p.output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // output is what batchesd wrote so far, for an error message.
-func output() string {
+func (p *batchesd) output() string {
 	var b strings.Builder
 	for _, name := range []string{"stdout", "stderr"} {
-		data, _ := os.ReadFile(filepath.Join(demo.dir, name))
+		data, _ := os.ReadFile(filepath.Join(p.dir, name))
 		fmt.Fprintf(&b, "%s:\n%s\n", name, data)
 	}
 	return b.String()
 }
 
-// stopDemo stops batchesd, if started, as Ctrl-C does (killing it if it
-// has not stopped after 15 s), and removes its directory.
-func stopDemo() error {
+// stop stops batchesd, if started, as Ctrl-C does (killing it if it has
+// not stopped after 15 s), and removes its directory.
+func (p *batchesd) stop() error {
 	var err error
-	if demo.done != nil {
+	if p.done != nil {
 		select {
-		case <-demo.done:
-			err = fmt.Errorf("it had exited during the tests: %v\n%s", demo.cmd.ProcessState, output())
+		case <-p.done:
+			err = fmt.Errorf("it had exited during the tests: %v\n%s", p.cmd.ProcessState, p.output())
 		default:
 			if runtime.GOOS == "windows" { // no SIGINT
-				demo.cmd.Process.Kill()
+				p.cmd.Process.Kill()
 			} else {
-				demo.cmd.Process.Signal(os.Interrupt)
+				p.cmd.Process.Signal(os.Interrupt)
 			}
 			select {
-			case <-demo.done:
-				if runtime.GOOS != "windows" && !demo.cmd.ProcessState.Success() {
-					err = fmt.Errorf("%v\n%s", demo.cmd.ProcessState, output())
+			case <-p.done:
+				if runtime.GOOS != "windows" && !p.cmd.ProcessState.Success() {
+					err = fmt.Errorf("%v\n%s", p.cmd.ProcessState, p.output())
 				}
 			case <-time.After(15 * time.Second):
-				demo.cmd.Process.Kill()
-				<-demo.done
-				err = fmt.Errorf("killed: not stopped 15 s after SIGINT\n%s", output())
+				p.cmd.Process.Kill()
+				<-p.done
+				err = fmt.Errorf("killed: not stopped 15 s after SIGINT\n%s", p.output())
 			}
 		}
 	}
-	if demo.dir != "" {
-		if rmErr := os.RemoveAll(demo.dir); err == nil {
+	if p.dir != "" {
+		if rmErr := os.RemoveAll(p.dir); err == nil {
 			err = rmErr
 		}
 	}

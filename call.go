@@ -38,6 +38,17 @@ type sender func(ctx context.Context, w *client.Client, cfg config) (*http.Respo
 // API key and a namespace are there. It returns the first error: an
 // option's, check's (matching ErrValidation), ErrNoAPIKey, ErrNoNamespace.
 func (c *Client) prepare(opts []Option, check func() error) (config, error) {
+	cfg, err := c.prepareOrg(opts, check)
+	if err == nil && cfg.namespace == "" {
+		return config{}, ErrNoNamespace
+	}
+	return cfg, err
+}
+
+// prepareOrg is prepare for the operations scoped to the API key's
+// organization, which take no namespace (the Tasks API): a call without
+// one is sent all the same.
+func (c *Client) prepareOrg(opts []Option, check func() error) (config, error) {
 	cfg := c.cfg
 	if err := cfg.apply(opts); err != nil {
 		return config{}, err
@@ -49,9 +60,6 @@ func (c *Client) prepare(opts []Option, check func() error) (config, error) {
 	}
 	if cfg.apiKey == "" {
 		return config{}, ErrNoAPIKey
-	}
-	if cfg.namespace == "" {
-		return config{}, ErrNoNamespace
 	}
 	return cfg, nil
 }

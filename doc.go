@@ -1,7 +1,11 @@
-// Package batches is the Go client of Mixpeek's Bucket Batches API: List
-// Batches (POST /v1/buckets/{bucket_identifier}/batches/list), one page at a
-// time or every batch through an iterator, with retries, typed errors and
-// the API's statuses.
+// Package batches is the Go client of Mixpeek's Bucket Batches and Tasks
+// APIs: List Batches (POST /v1/buckets/{bucket_identifier}/batches/list),
+// one page at a time or every batch through an iterator; a batch's
+// lifecycle (CreateBatch, GetBatch, UpdateBatch, DeleteBatch, AddObjects,
+// SubmitBatch, CancelBatch, RetryBatch) and its tasks (GetTask, ListTasks,
+// AllTasks, KillTask); and waiters that follow a batch or task to its end
+// as the API says to poll (WaitBatch, WaitTask, WaitBatches); with retries,
+// typed errors and the API's statuses.
 //
 // This program prints every batch of the demo bucket of a running server
 // (the reference server of this module, or Mixpeek), newest first, one a
@@ -42,16 +46,39 @@
 // environment); a call without an API key or namespace fails before
 // sending, with ErrNoAPIKey or ErrNoNamespace.
 //
+// # Waiting
+//
+// WaitBatch polls a batch until it ends: after 1 s, then doubling up to
+// 30 s (PollInterval, less a random 0–20 %), while it is PENDING,
+// IN_PROGRESS or PROCESSING. It returns the batch, with a *StatusError
+// matching ErrBatchFailed or ErrBatchCanceled when it ended FAILED or
+// CANCELED, and at once with ErrBatchNotSubmitted for a DRAFT batch; an
+// answer no retry changes (401, 403, 404, 422) ends it with that *Error,
+// one that may pass (429, 5xx, no answer) after the call's retries is
+// polled again after the next step or its Retry-After, up to
+// MaxPollFailures in a row; the context ends it at once. WaitTask does the
+// same for a task, WaitBatches for many batches at one walk of List
+// Batches a round. OnProgress, OnUnknownStatus, PollBackoff,
+// MaxPollFailures and CallOptions configure a wait.
+//
 // # Retries
 //
-// Operations that only read (listBatches) are retried after connection
+// Operations that only read (listBatches, getBatch, getTask, listTasks),
+// and those the same request again leaves as they are (patchBatch, which
+// replaces the metadata whole; killTask, idempotent by the API) are
+// retried after connection
 // errors, an attempt timeout, and 408, 429, 500, 502, 503 and 504 answers:
 // DefaultMaxRetries (2) times, waiting a full-jitter exponential backoff
 // from 0.5 s, or the server's Retry-After, never longer than the max retry
 // delay (8 s by default); a Retry-After longer than that ends the retries
 // with the answer's *Error (its RetryAfter tells the wait). The request
 // body is sent again on each attempt. A call's context ends the waiting at
-// once and is never retried. Redirects are followed within an attempt (307
+// once and is never retried. createBatch, addObjectsToBatch, submitBatch,
+// cancelBatch, retryBatch and deleteBatch are sent once, whatever the
+// failure: sent again after they reached the server they would act twice
+// or answer otherwise (a second batch, a 400 for a batch submitted or
+// canceled already, a 404 for a batch deleted); GetBatch tells what became
+// of one that got no answer. Redirects are followed within an attempt (307
 // and 308); one that would turn the POST into a GET is refused.
 //
 // # Errors

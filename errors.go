@@ -341,7 +341,16 @@ func (e *paramError) Is(target error) bool { return target == ErrValidation }
 
 // pageError is a page AllBatches cannot walk on from; it matches
 // ErrInconsistentPage.
-type pageError struct{ msg string }
+type pageError struct {
+	msg string
+	op  string // the operation; "" is listBatches
+}
 
-func (e *pageError) Error() string        { return "batches: " + opListBatches + ": " + e.msg }
+func (e *pageError) Error() string {
+	op := e.op
+	if op == "" {
+		op = opListBatches
+	}
+	return "batches: " + op + ": " + e.msg
+}
 func (e *pageError) Is(target error) bool { return target == ErrInconsistentPage }

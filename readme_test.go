@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -27,18 +28,31 @@ const (
 	programEnd   = "<!-- go-client-program:end -->"
 )
 
+// The markers around the program of README.md's "Follow a batch".
+const (
+	lifecycleBegin = "<!-- go-lifecycle-program:begin -->"
+	lifecycleEnd   = "<!-- go-lifecycle-program:end -->"
+)
+
 // readmeProgram is the Go program of README.md, between its markers and
 // out of its code fence.
 func readmeProgram(t *testing.T) string {
+	t.Helper()
+	return readmeProgramBetween(t, programBegin, programEnd)
+}
+
+// readmeProgramBetween is the Go program of README.md between begin and
+// end, out of its code fence.
+func readmeProgramBetween(t *testing.T, begin, end string) string {
 	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok1 := strings.Cut(string(readme), programBegin+"\n```go\n")
-	program, _, ok2 := strings.Cut(rest, "```\n"+programEnd)
+	_, rest, ok1 := strings.Cut(string(readme), begin+"\n```go\n")
+	program, _, ok2 := strings.Cut(rest, "```\n"+end)
 	if !ok1 || !ok2 {
-		t.Fatalf("README.md has no Go program between %s and %s", programBegin, programEnd)
+		t.Fatalf("README.md has no Go program between %s and %s", begin, end)
 	}
 	return program
 }
@@ -79,8 +93,14 @@ func TestREADMEProgramIsShortAndInTheDocs(t *testing.T) {
 // and run by the go command against the demo of batchesd serve, the
 // reference server as a user starts it: it prints the 300 batches of
 // bkt_demo, newest first, the first page first, fetching three pages.
-func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
-	t.Parallel() // the go command's build, beside the Retry-After wait
+// runOutside builds program in a module of its own outside this one (go.mod
+// requires github.com/mixpeekgo/batches, replaced by this checkout) and
+// runs it with the go command against the demo of batchesd serve, the
+// reference server as a user starts it, behind a proxy that counts the
+// program's requests. It returns the demo, the proxy, the count and what
+// the program printed; it skips under -short or without a go command.
+func runOutside(t *testing.T, p *batchesd, program string) (demoInfo, *httptest.Server, *atomic.Int64, bytes.Buffer) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a program with the go command")
 	}
@@ -98,20 +118,20 @@ func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
 	}
 	dir := t.TempDir()
 	goMod := fmt.Sprintf("module example.com/listdemo\n\ngo 1.26\n\nrequire github.com/mixpeekgo/batches v0.0.0\n\nreplace github.com/mixpeekgo/batches => %s\n", root)
-	for name, data := range map[string]string{"main.go": readmeProgram(t), "go.mod": goMod, "go.sum": string(sum)} {
+	for name, data := range map[string]string{"main.go": program, "go.mod": goMod, "go.sum": string(sum)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	// The demo, behind a proxy that counts the program's requests.
-	info := demoServer(t)
+	info := p.server(t)
 	target, err := url.Parse(info.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }}
-	var requests atomic.Int64
+	requests := new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		// The body is read first. Passed on as it is read, it reaches
@@ -144,6 +164,12 @@ func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
 		t.Fatalf("go run: %v\n%s", err, stderr.String())
 	}
 	t.Logf("go run took %v", time.Since(start).Round(time.Millisecond))
+	return info, srv, requests, stdout
+}
+
+func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
+	t.Parallel() // the go command's build, beside the Retry-After wait
+	info, srv, requests, stdout := runOutside(t, &demo, readmeProgram(t))
 	printed := requests.Load()
 
 	c, err := batches.New(batches.WithBaseURL(srv.URL), batches.WithAPIKey(info.APIKey), batches.WithNamespace(info.Namespace))
@@ -175,4 +201,40 @@ func TestREADMEProgramRunsOutsideTheModule(t *testing.T) {
 	if len(first.Results) != 100 || printed != 3 {
 		t.Errorf("a first page of %d; the program sent %d requests, want 3", len(first.Results), printed)
 	}
+}
+
+// README's second program, as the first is run, against a batchesd of its
+// own (it creates a batch in bkt_demo): it creates a batch, submits it,
+// waits for it to end, and prints it as the API then has it; it sends a
+// create, a submit and the polls of WaitBatch, none after the batch ended.
+func TestREADMELifecycleProgramRunsOutsideTheModule(t *testing.T) {
+	t.Parallel()
+	program := readmeProgramBetween(t, lifecycleBegin, lifecycleEnd)
+	_, body, _ := strings.Cut(program, "func main() {\n")
+	if n := strings.Count(body, "\n") + 1; n > 20 {
+		t.Errorf("main is %d lines long, more than 20", n)
+	}
+	info, srv, requests, stdout := runOutside(t, &writable, program)
+	m := regexp.MustCompile(`^(btch_\w+) (COMPLETED|COMPLETED_WITH_ERRORS|FAILED) (\d+) tiers\n$`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("printed %q", stdout.String())
+	}
+	c, err := batches.New(batches.WithBaseURL(srv.URL), batches.WithAPIKey(info.APIKey), batches.WithNamespace(info.Namespace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := requests.Load()
+	b, err := c.GetBatch(t.Context(), info.Bucket, m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b.Status) != m[2] || fmt.Sprint(len(b.TierTasks)) != m[3] || !b.Status.IsTerminal() {
+		t.Errorf("printed %q; the batch is %s with %d tiers", stdout.String(), b.Status, len(b.TierTasks))
+	}
+	// create, submit, then at least a poll; the processing of the demo
+	// takes seconds: polls 1, 2, 4, 8 s apart cover 15 s.
+	if sent < 3 || sent > 2+6 {
+		t.Errorf("the program sent %d requests", sent)
+	}
+	t.Logf("%s: %d requests", strings.TrimSpace(stdout.String()), sent)
 }

@@ -32,25 +32,31 @@ var retrySafe = map[string]bool{
 	// carry a body; it reads and changes nothing.
 	opListBatches: true,
 	// Reads.
-	"getBatch": true,
-	"getTask":  true,
+	opGetBatch: true,
+	opGetTask:  true,
 	// POST /v1/tasks/list: a POST to carry a body; it changes nothing.
-	"listTasks": true,
-	// PATCH sets the metadata to the value sent: the same request again
-	// leaves the same batch.
-	"patchBatch": true,
-	// Idempotent by the contract: it answers 200 whatever there is to
-	// kill.
-	"killTask": true,
-	// Not safe: sent again after it reached the server, each answers
-	// otherwise (a second batch; 400 for objects already added, a batch
-	// already submitted, canceled or retried; 404 for a batch deleted).
-	"createBatch":       false,
-	"addObjectsToBatch": false,
-	"submitBatch":       false,
-	"cancelBatch":       false,
-	"retryBatch":        false,
-	"deleteBatch":       false,
+	opListTasks: true,
+	// Idempotent by nature: PATCH sets the metadata to the value sent
+	// (replaced whole, never merged), so the same request again leaves the
+	// same batch and answers it.
+	opPatchBatch: true,
+	// Idempotent by the contract, as Mixpeek documents it: it answers 200
+	// whether or not there is anything to kill, and a task killed stays
+	// killed.
+	opKillTask: true,
+	// Not safe: sent again after it reached the server, each would do it
+	// twice or answer otherwise: a second batch (create); 400 for objects
+	// already added, a batch already submitted, canceled (a canceled batch
+	// is terminal and cannot be canceled again: the outcome is the same,
+	// the answer is not) or retried (or a second retry); 404 for a batch
+	// deleted. A caller that got no answer asks GetBatch what happened;
+	// KillTask of the batch's task is the cancel that may be retried.
+	opCreateBatch: false,
+	opAddObjects:  false,
+	opSubmitBatch: false,
+	opCancelBatch: false,
+	opRetryBatch:  false,
+	opDeleteBatch: false,
 }
 
 // The operationIds this client calls: an *Error's Operation, and the first

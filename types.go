@@ -3,7 +3,6 @@ package batches
 import (
 	"bytes"
 	"encoding/json"
-	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -87,15 +86,9 @@ const (
 // PollIntervalMax, less a random 0–20 % so that many pollers spread out.
 // So attempt 0 waits 0.8–1 s, attempt 1 1.6–2 s, and attempt 5 and later
 // 24–30 s. A negative attempt counts as 0.
+// WaitBatch, WaitTask and WaitBatches wait so between polls.
 func PollInterval(attempt int) time.Duration {
-	d := PollIntervalMax
-	if attempt < 0 {
-		attempt = 0
-	}
-	if attempt < 5 { // 1 s << 5 = 32 s is past the cap
-		d = min(PollIntervalMin<<attempt, PollIntervalMax)
-	}
-	return d - rand.N(d/5+1)
+	return pollInterval(attempt, PollIntervalMin, PollIntervalMax)
 }
 
 // BatchType is what a batch processes (openapi.yaml,

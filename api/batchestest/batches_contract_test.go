@@ -44,6 +44,45 @@ func TestTypesMatchTheContract(t *testing.T) {
 	checkFields(t, "ExtractorJobInfo", schemas["ExtractorJobInfo"].Value, reflect.TypeFor[batches.ExtractorJob]())
 	checkFields(t, "BatchErrorDetail", schemas["BatchErrorDetail"].Value, reflect.TypeFor[batches.BatchErrorDetail]())
 	checkFields(t, "ValidationError", schemas["ValidationError"].Value, reflect.TypeFor[batches.ValidationError]())
+	checkFields(t, "RetryBatchResponse", schemas["RetryBatchResponse"].Value, reflect.TypeFor[batches.RetryResult]())
+	checkFields(t, "GenericDeleteResponse", schemas["GenericDeleteResponse"].Value, reflect.TypeFor[batches.DeleteResult]())
+	// TaskResponse: inputs and outputs are TaskValue (a string or an
+	// object), []any here; the rest as checkFields checks.
+	task := *schemas["TaskResponse"].Value
+	task.Properties = maps.Clone(task.Properties)
+	for p, field := range map[string]string{"inputs": "Inputs", "outputs": "Outputs"} {
+		if items := task.Properties[p].Value.Items; items == nil || !strings.HasSuffix(items.Ref, "/TaskValue") {
+			t.Errorf("TaskResponse.%s is no longer an array of TaskValue", p)
+		}
+		if f, ok := reflect.TypeFor[batches.Task]().FieldByName(field); !ok || f.Type != reflect.TypeFor[[]any]() {
+			t.Errorf("Task.%s is not []any", p)
+		}
+		task.Properties[p] = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"array"}, Nullable: true}}
+	}
+	checkFields(t, "TaskResponse", &task, reflect.TypeFor[batches.Task]())
+	var taskTypes []batches.TaskType
+	for _, v := range schemas["TaskType"].Value.Enum {
+		taskTypes = append(taskTypes, batches.TaskType(v.(string)))
+	}
+	for _, tt := range []batches.TaskType{batches.TaskTypeBatchProcess, batches.TaskTypeExtractorRun} {
+		if !slices.Contains(taskTypes, tt) {
+			t.Errorf("TaskType %q is not in openapi.yaml's enum", tt)
+		}
+	}
+	var modes []batches.RetryMode
+	for _, v := range schemas["RetryBatchRequest"].Value.Properties["retry_mode"].Value.AllOf[0].Value.Enum {
+		modes = append(modes, batches.RetryMode(v.(string)))
+	}
+	if !slices.Equal(modes, []batches.RetryMode{batches.RetryTransientOnly, batches.RetryAll}) {
+		t.Errorf("retry_mode enum %v", modes)
+	}
+	if ids := schemas["ObjectIDs"].Value; ids.MinItems != 1 || ids.MaxItems == nil || *ids.MaxItems != batches.MaxObjectIDs ||
+		ids.Items.Value.MinLength != 1 || *ids.Items.Value.MaxLength != 256 {
+		t.Errorf("ObjectIDs %d..%v items of %d..%v; the client checks 1..%d of 1..256", ids.MinItems, ids.MaxItems, ids.Items.Value.MinLength, ids.Items.Value.MaxLength, batches.MaxObjectIDs)
+	}
+	if n := schemas["RetryBatchRequest"].Value.Properties["max_retry_count"].Value.AllOf[0].Value; *n.Min != 1 || *n.Max != 10 {
+		t.Errorf("max_retry_count %v..%v; the client checks 1..10", *n.Min, *n.Max)
+	}
 	var categories []batches.ErrorCategory
 	for _, v := range schemas["ErrorCategory"].Value.Enum {
 		categories = append(categories, batches.ErrorCategory(v.(string)))
@@ -189,6 +228,8 @@ func checkFields(t *testing.T, name string, schema *openapi3.Schema, typ reflect
 			ok2 = ft.Kind() == reflect.Int || ft.Kind() == reflect.Int64
 		case p.Type.Is("number"):
 			ok2 = ft.Kind() == reflect.Float64
+		case p.Type.Is("boolean"):
+			ok2 = ft.Kind() == reflect.Bool
 		case p.Type.Is("array") && p.Items != nil && p.Items.Ref != "":
 			refName := p.Items.Ref[strings.LastIndex(p.Items.Ref, "/")+1:]
 			if alias, ok := goNames[refName]; ok {

@@ -1,13 +1,24 @@
-// Command batches lists the batches of a Mixpeek bucket from the command
-// line. It speaks Mixpeek's Bucket Batches API ("List Batches",
-// POST /v1/buckets/{bucket}/batches/list) through this module's client
-// (package batches), so it works against api.mixpeek.com and against the
-// reference server (go run ./cmd/batchesd) alike, and retries as the client
-// does.
+// Command batches lists, creates, submits and follows the batches of a
+// Mixpeek bucket from the command line. It speaks Mixpeek's Bucket Batches
+// and Tasks APIs through this module's client (package batches), so it
+// works against api.mixpeek.com and against the reference server (go run
+// ./cmd/batchesd) alike, and retries as the client does.
 //
 // Usage:
 //
 //	batches [-v] list --bucket bkt_demo [--status COMPLETED] [--offset N] [--limit N] [--all] [-o table|json|jsonl]
+//	batches create --bucket bkt_demo --object-id ID… [--metadata KEY=VALUE…]
+//	batches get|update|delete|add-objects|cancel|retry --bucket bkt_demo BATCH_ID …
+//	batches submit --bucket bkt_demo BATCH_ID [--wait]
+//	batches wait --bucket bkt_demo BATCH_ID…
+//	batches tasks get|kill TASK_ID; batches tasks list [--status S] [--type T] [--all]
+//
+// The lifecycle's commands print the API's answer as JSON, indented (tasks
+// list: one task a line). wait and submit --wait follow the batches with
+// the client's waiters (batches.WaitBatch, WaitBatches): on a terminal a
+// progress bar (github.com/schollz/progressbar) redrawn in place, else one
+// line per change, then a line with each outcome; exit status 6 when a
+// batch ended FAILED or CANCELED.
 //
 // Global flags and their environment variables (a flag wins over its
 // variable; an empty variable counts as unset):
@@ -60,7 +71,8 @@
 // error (bad or missing flag or environment variable; nothing was sent); 3
 // authentication (401, 403); 4 not found (404); 5 server error or server
 // unreachable (5xx, or 429 once the retries ran out; network error,
-// timeout); 130 interrupted (SIGINT, SIGTERM). A reader of stdout that goes
+// timeout); 6 a batch waited for ended FAILED or CANCELED; 130 interrupted
+// (SIGINT, SIGTERM). A reader of stdout that goes
 // away early (batches list --all -o jsonl | head -1) ends the command with
 // status 0 and nothing on stderr, as for other Unix filters.
 package main

@@ -22,6 +22,7 @@ const (
 	exitAuth        = 3   // 401 or 403: the API key is missing, wrong or may not do this
 	exitNotFound    = 4   // 404: no such namespace or bucket
 	exitUnavailable = 5   // the server failed (5xx, or 429 after the retries) or could not be reached (network error, timeout)
+	exitBatchFailed = 6   // wait, submit --wait: a batch ended FAILED or CANCELED
 	exitInterrupted = 130 // SIGINT or SIGTERM (128 + SIGINT, as shells report it)
 )
 
@@ -39,7 +40,7 @@ const minLimit = 1
 // allPageSize is the page size of --all when --limit is not given.
 const allPageSize = batches.MaxLimit
 
-var description = `List the batches of a Mixpeek bucket (Mixpeek's Bucket Batches API).
+var description = `Mixpeek's Bucket Batches and Tasks APIs: list, create, submit and follow batches.
 
 ` + commonHelp + `
 
@@ -47,52 +48,59 @@ var description = `List the batches of a Mixpeek bucket (Mixpeek's Bucket Batche
 
 const commonHelp = `Flags may also come from the environment: MIXPEEK_API_KEY, MIXPEEK_NAMESPACE
 and MIXPEEK_BASE_URL (a flag wins over its variable). The base URL is scheme
-and host, e.g. http://127.0.0.1:8080, and a path prefix if a proxy serves the
-API under one, but not /v1: the API paths already start with /v1.
+and host, e.g. http://127.0.0.1:8080 (and a proxy's path prefix), not /v1.
 
-Output is a table when stdout is a terminal, JSON otherwise (-o forces one).
-JSON is the server's ListBatchesResponse, {"results":[...],"total_count":N};
-with --all, one such object holding every page, total_count being --offset
-plus the number of batches. -o jsonl writes one batch per line, as the server
-sent it, as soon as its page arrives (for piping: jq -c, grep, wc -l).
+list prints a table on a terminal, JSON otherwise (the server's
+ListBatchesResponse; with --all, one such object holding every page).
+-o jsonl writes one batch per line, as the server sent it, as each page
+arrives. The other commands print the API's answer as JSON; wait and
+submit --wait show progress (a bar on a terminal, else a line per change).
 
-A request that fails with 408, 429, 500, 502, 503 or 504 or a network error
-is retried (--max-retries, 2 by default) after an exponential backoff with
-jitter, or the server's Retry-After, at most --max-retry-delay (a longer
-Retry-After ends the retries, and the error says how long the server asks
-to wait). -v logs each
-attempt and each retry's delay to stderr; the API key is never shown.
+A request that fails with 408, 429, 5xx or a network error is retried
+(--max-retries) after an exponential backoff with jitter, or the server's
+Retry-After, at most --max-retry-delay (a longer one ends the retries);
+create, add-objects, submit, cancel, retry and delete are sent once.
+-v logs each attempt to stderr; the API key is never shown.
 
 Exit status:
   0    success
-  1    other failure (an answer that is not the API's, a 400 or 422 from the
-       API, the output could not be written)
-  2    usage error (bad or missing flag or environment variable; nothing was
-       sent)
+  1    other failure (a 400 or 422 from the API, an answer that is not the
+       API's, the output could not be written)
+  2    usage error (nothing was sent)
   3    authentication: 401 (API key missing, wrong or revoked) or 403
-  4    not found: 404 (no such namespace or bucket)
+  4    not found: 404
   5    server error or server unreachable: 5xx or 429 once the retries ran
        out, network error, timeout
+  6    wait, submit --wait: a batch ended FAILED or CANCELED
   130  interrupted (SIGINT, SIGTERM)
-Stdout closed early by its reader (| head) ends the command with status 0,
-nothing on stderr.
-With --all and -o json or table nothing is printed unless every page was
-fetched; with -o jsonl the lines already written stay and the exit status
-tells whether the listing is whole.`
+Stdout closed early by its reader (| head) ends the command with status 0.`
 
 // cli is the command line; kong fills it in. The help of each flag is one
 // or two lines: batches --help tells the rest (commonHelp, listDetail).
 type cli struct {
 	Version       kong.VersionFlag `help:"Print the version and exit."`
 	APIKey        string           `name:"api-key" placeholder:"KEY" envvar:"MIXPEEK_API_KEY" help:"API key, sent as 'Authorization: Bearer KEY' (MIXPEEK_API_KEY). Required."`
-	Namespace     string           `name:"namespace" placeholder:"NAME" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (MIXPEEK_NAMESPACE). Required."`
+	Namespace     string           `name:"namespace" placeholder:"NAME" envvar:"MIXPEEK_NAMESPACE" help:"Namespace name or id, sent as X-Namespace (MIXPEEK_NAMESPACE). Required but by tasks."`
 	BaseURL       string           `name:"base-url" placeholder:"URL" envvar:"MIXPEEK_BASE_URL" default:"${default_base_url}" help:"Scheme and host, without /v1 (MIXPEEK_BASE_URL; default ${default})."`
 	Timeout       time.Duration    `name:"timeout" default:"30s" help:"Timeout of each HTTP attempt."`
 	MaxRetries    int              `name:"max-retries" default:"${default_max_retries}" help:"Retries after 408, 429, 5xx or a network error (0: none)."`
 	MaxRetryDelay time.Duration    `name:"max-retry-delay" default:"${default_max_retry_delay}" help:"Longest wait before a retry; a longer Retry-After ends them."`
 	Verbose       bool             `name:"verbose" short:"v" help:"Log each HTTP attempt and retry to stderr."`
+	// PollUnit scales the waits' schedule (the API's 1 s doubling up to
+	// 30 s): tests shrink it.
+	PollUnit time.Duration `name:"poll-unit" hidden:"" default:"1s"`
 
-	List listCmd `cmd:"" help:"List the batches of a bucket, newest first."`
+	List       listCmd       `cmd:"" help:"List the batches of a bucket, newest first."`
+	Create     createCmd     `cmd:"" help:"Create a batch (DRAFT) of the bucket's objects."`
+	Get        getCmd        `cmd:"" help:"Print a batch."`
+	Update     updateCmd     `cmd:"" help:"Replace a batch's metadata."`
+	Delete     deleteCmd     `cmd:"" help:"Delete a batch (canceled first if processing)."`
+	AddObjects addObjectsCmd `cmd:"" name:"add-objects" help:"Add objects to a DRAFT batch."`
+	Submit     submitCmd     `cmd:"" help:"Submit a DRAFT batch for processing [and wait]."`
+	Cancel     cancelCmd     `cmd:"" help:"Cancel a batch being processed."`
+	Retry      retryCmd      `cmd:"" help:"Process a FAILED or COMPLETED_WITH_ERRORS batch again."`
+	Wait       waitCmd       `cmd:"" help:"Wait for batches to end, showing their progress."`
+	Tasks      tasksCmd      `cmd:"" help:"Get, list or kill tasks."`
 }
 
 // listCmd is "batches list".
@@ -123,13 +131,10 @@ Stdout closed early by its reader (| head) ends the command with status 0.
 Output formats, --all's checks of the pages, retries: batches --help.`
 
 // listDetail is what --all does, in batches --help.
-var listDetail = `--all walks every page (offset raised by the number
-of results, page size --limit or ` + fmt.Sprint(allPageSize) + `) until total_count is reached, and never
-prints a batch twice. Pages that cannot make up the whole list fail the walk
-with exit status 1: a server that ignores the offset (a later page holding
-only batches already listed, with no new batches to explain it) or the limit,
-repeats pages, or counts batches it does not return (a page before
-total_count empty twice).`
+var listDetail = `list --all walks every page (page size --limit or ` + fmt.Sprint(allPageSize) + `) and never prints a
+batch twice; pages that cannot make up the whole list (a server that ignores
+the offset or the limit, repeats pages, or counts batches it does not return)
+fail it with exit status 1, and with -o json or table nothing is printed.`
 
 // usageError is an error in the command line or the environment: exit
 // status 2 and no request.
@@ -191,7 +196,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	}
 	switch kctx.Command() {
 	case "list":
-		s, err := c.settings(stderr)
+		s, err := c.settings(stderr, true)
 		if err != nil {
 			return reportUsage(stderr, err)
 		}
@@ -208,9 +213,24 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 			return reportUsage(stderr, err)
 		}
 		return list(ctx, client, s, opts, stdout, stderr)
-	default: // kong only accepts the commands of cli
-		return reportUsage(stderr, usagef("unknown command %q", kctx.Command()))
 	}
+	// The lifecycle's commands: kong's path without the arguments.
+	var words []string
+	for _, w := range strings.Fields(kctx.Command()) {
+		if !strings.HasPrefix(w, "<") {
+			words = append(words, w)
+		}
+	}
+	cmd := strings.Join(words, " ")
+	s, err := c.settings(stderr, !strings.HasPrefix(cmd, "tasks "))
+	if err != nil {
+		return reportUsage(stderr, err)
+	}
+	client, err := batches.New(s.options...)
+	if err != nil {
+		return reportUsage(stderr, err)
+	}
+	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, isTerminal)
 }
 
 func reportUsage(stderr io.Writer, err error) int {
@@ -253,13 +273,14 @@ func joinStatuses(sep string) string {
 type settings struct {
 	options       []batches.Option
 	maxRetryDelay time.Duration
+	pollUnit      time.Duration // the waits poll after 1, 2, 4 … up to 30 of it
 }
 
 // settings turns the global flags into the client's options. The client
 // checks each (batches.CheckOptions), and its error, which says what is
 // wrong, is reported with the flag it came from. The verbose log goes to
 // stderr.
-func (c *cli) settings(stderr io.Writer) (settings, error) {
+func (c *cli) settings(stderr io.Writer, needNamespace bool) (settings, error) {
 	// Every setting is given to the client, which then reads none from the
 	// process's environment: a flag wins over its variable, even when the
 	// flag is empty. So a missing key or namespace is told here, not by the
@@ -268,7 +289,7 @@ func (c *cli) settings(stderr io.Writer) (settings, error) {
 	switch {
 	case key == "":
 		return settings{}, usagef("missing API key: pass --api-key or set MIXPEEK_API_KEY")
-	case ns == "":
+	case ns == "" && needNamespace:
 		return settings{}, usagef("missing namespace: pass --namespace or set MIXPEEK_NAMESPACE")
 	case c.Timeout == 0: // the client's "no timeout"
 		return settings{}, usagef("--timeout must be positive, got %s", c.Timeout)
@@ -279,13 +300,18 @@ func (c *cli) settings(stderr io.Writer) (settings, error) {
 	}
 	flags := []flagged{
 		{"--api-key / MIXPEEK_API_KEY", batches.WithAPIKey(key)},
-		{"--namespace / MIXPEEK_NAMESPACE", batches.WithNamespace(ns)},
 		{"--base-url / MIXPEEK_BASE_URL", batches.WithBaseURL(strings.TrimSpace(c.BaseURL))},
 		{"--timeout", batches.WithAttemptTimeout(c.Timeout)},
 		{"--max-retries", batches.WithMaxRetries(c.MaxRetries)},
 		{"--max-retry-delay", batches.WithMaxRetryDelay(c.MaxRetryDelay)},
 	}
-	s := settings{maxRetryDelay: c.MaxRetryDelay}
+	if ns != "" { // the Tasks API takes none
+		flags = append(flags, flagged{"--namespace / MIXPEEK_NAMESPACE", batches.WithNamespace(ns)})
+	}
+	if c.PollUnit <= 0 {
+		return settings{}, usagef("--poll-unit must be positive, got %s", c.PollUnit)
+	}
+	s := settings{maxRetryDelay: c.MaxRetryDelay, pollUnit: c.PollUnit}
 	for _, f := range flags {
 		if err := batches.CheckOptions(f.opt); err != nil {
 			return settings{}, usagef("%s: %s", f.flag, strings.TrimPrefix(err.Error(), "batches: "))
