@@ -410,8 +410,15 @@ const (
 
 // finishTier ends tier k of b, whose processing task is run and the
 // tier's task tier, at now, as o says; and returns the job of the next
-// tier's start, if the batch goes on.
+// tier's start, if the batch goes on. How many objects fail, when some do,
+// is drawn from the task (finishTierAt).
 func finishTier(b Batch, run, tier Task, k int, o Outcome, now time.Time) (Batch, Task, Task, *Job) {
+	return finishTierAt(b, run, tier, k, o, now, draw("failed", run.TaskID, strconv.Itoa(k)))
+}
+
+// finishTierAt is finishTier with the draw of how many objects fail given:
+// frac in [0, 1), the most at frac near 1 (processedSize's worst case).
+func finishTierAt(b Batch, run, tier Task, k int, o Outcome, now time.Time, frac float64) (Batch, Task, Task, *Job) {
 	now = later(b, now)
 	b.UpdatedAt = now
 	b.TierTasks = slices.Clone(b.TierTasks)
@@ -441,7 +448,7 @@ func finishTier(b Batch, run, tier Task, k int, o Outcome, now time.Time) (Batch
 		t.Errors = []BatchError{tierError(b, batches.ErrorCategoryNetwork, msg, failed, retries, done)}
 	case CompletedWithErrors:
 		t.Status = batches.TaskStatusCompletedWithErrors
-		failed = 1 + int(draw("failed", run.TaskID, strconv.Itoa(k))*float64(max(docs/4, 1)))
+		failed = 1 + int(frac*float64(max(docs/4, 1)))
 		failed = min(failed, docs)
 		written = docs - failed
 		noun := "objects"
@@ -751,8 +758,9 @@ func reason(err error) string {
 // processedSize is the most bytes b's canonical JSON can have once
 // processed, however its processing goes: b submitted (or retried from
 // tier 0), then every tier finishing with errors but the last, which
-// fails; or every tier with errors. Timestamps and counts take their
-// longest forms.
+// fails; or every tier with errors, as many objects failing as may (so
+// each error lists the most affected_document_ids). Timestamps and counts
+// take their longest forms.
 func processedSize(b Batch) int {
 	worst := func(lastFails bool) int {
 		s := Scope{NamespaceID: "ns_000000000000"}
@@ -783,7 +791,7 @@ func processedSize(b Batch) int {
 			if lastFails && k == w.TotalTiers-1 {
 				o = Failed
 			}
-			w, run, _, _ = finishTier(w, run, tier, k, o, end.At.Add(987654321))
+			w, run, _, _ = finishTierAt(w, run, tier, k, o, end.At.Add(987654321), math.Nextafter(1, 0))
 			at = end.At.Add(time.Second + 123456789)
 		}
 		doc, err := BatchJSON(AsListed(w.BucketID, w))

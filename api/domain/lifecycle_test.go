@@ -408,3 +408,25 @@ func TestProcessingSettings(t *testing.T) {
 		t.Errorf("outcomes %v", counts)
 	}
 }
+
+// TestDocumentedFit: what openapi.yaml and README say fits in a batch — with
+// two tiers, 1000 object ids of up to 25 bytes, however processing goes —
+// does, and one byte more does not.
+func TestDocumentedFit(t *testing.T) {
+	for _, tc := range []struct {
+		idBytes int
+		fits    bool
+	}{{16, true}, {25, true}, {26, false}} {
+		ids := make([]string, MaxObjectIDs)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%0*d", tc.idBytes, i)
+		}
+		b, err := NewDraft("bkt_demo", ids, Processing{Tiers: 2}.DAG("bkt_demo"), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := processedSize(b); (n <= MaxBatchBytes) != tc.fits {
+			t.Errorf("1000 ids of %d bytes at two tiers: up to %d bytes once processed; fits = %v, want %v", tc.idBytes, n, n <= MaxBatchBytes, tc.fits)
+		}
+	}
+}
