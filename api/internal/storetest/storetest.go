@@ -197,6 +197,7 @@ func Contract(t *testing.T, b Backend) {
 		{"StringsThatAreNotText", testStringsThatAreNotText},
 		{"InsertReportsTheFirstWrongBatch", testInsertReportsTheFirstWrongBatch},
 		{"SeedDemoOnce", testSeedDemoOnce},
+		{"TakenNamesCommit", testTakenNamesCommit},
 		{"ResolveBucket", testResolveBucket},
 		{"UpdateBatchStatusAndDeleteBatch", testUpdateBatchStatusAndDeleteBatch},
 		{"InsertBatchesErrors", testInsertBatchesErrors},
