@@ -628,6 +628,7 @@ func Retry(b Batch, s Scope, opts RetryOptions, now time.Time) (Retried, error) 
 				"tier_nums[%d] is %d: batch %s has tiers 0 to %d", i, k, b.BatchID, b.TotalTiers-1)
 		}
 	}
+	opts.TierNums = distinct(opts.TierNums)
 	from := -1
 	if len(b.TierTasks) != b.TotalTiers {
 		from = 0 // tiers the server did not record (an imported batch): all again
@@ -665,6 +666,20 @@ func Retry(b Batch, s Scope, opts RetryOptions, now time.Time) (Retried, error) 
 	}
 	return Retried{Batch: b, Task: t, PreviousTaskID: previous, PreviousStatus: status, Tiers: tiers, Count: count,
 		Job: Job{BatchID: b.BatchID, TaskID: t.TaskID, Tier: from, At: now}}, nil
+}
+
+// distinct returns s without its repeats, in the order of their first
+// occurrence.
+func distinct(s []int) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func nonNilInts(s []int) []int {

@@ -1,10 +1,12 @@
 package domain
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -369,12 +371,36 @@ func TestProcessedSizeBounds(t *testing.T) {
 }
 
 func TestTaskCursor(t *testing.T) {
-	c := TaskCursor{CreatedAt: t0.Add(123), TaskID: "task_abc"}
+	c := TaskCursor{CreatedAt: t0.Add(123), TaskID: "task_abc123def456"}
 	got, err := ParseTaskCursor(c.String())
 	if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.TaskID != c.TaskID {
 		t.Errorf("%v %+v", err, got)
 	}
-	for _, s := range []string{"", "x", "!!!", "MTIz", c.String() + "="} {
+	ns := strconv.FormatInt(c.CreatedAt.UnixNano(), 10)
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	// Hand-made ones: what the server never makes, though it decodes.
+	made := []string{
+		enc("-5." + c.TaskID), enc("+" + ns + "." + c.TaskID), enc("0" + ns + "." + c.TaskID),
+		enc(ns + ".task_x"), enc(ns + ".task_ABC123DEF456"), enc(ns + ".btch_abc123def456"),
+		enc(ns + "." + c.TaskID + "x"), enc(ns + ".." + c.TaskID), enc(" " + ns + "." + c.TaskID),
+		enc(ns + "." + c.TaskID + "\n"), enc("1e3." + c.TaskID), enc("9223372036854775808." + c.TaskID),
+		base64.URLEncoding.EncodeToString([]byte(ns + "." + c.TaskID)), // padded
+		base64.StdEncoding.EncodeToString([]byte(ns + "." + c.TaskID + "??>")),
+	}
+	// The same bytes with the last character's unused bits set: a
+	// lenient decoder reads them as the same cursor.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	cs := c.String()
+	for _, ch := range alphabet {
+		alt := cs[:len(cs)-1] + string(ch)
+		if raw, err := base64.RawURLEncoding.DecodeString(alt); alt != cs && err == nil && string(raw) == ns+"."+c.TaskID {
+			made = append(made, alt)
+		}
+	}
+	if _, err := ParseTaskCursor(enc("0." + c.TaskID)); err != nil {
+		t.Errorf("the epoch itself: %v", err)
+	}
+	for _, s := range append([]string{"", "x", "!!!", "MTIz", c.String() + "="}, made...) {
 		_, err := ParseTaskCursor(s)
 		wantError(t, err, ErrInvalid, "cursor is not a next_cursor of this server", map[string]any{"parameter": "cursor"})
 	}

@@ -671,8 +671,11 @@ type ListTasksResponse struct {
 	// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
 	// `next_cursor` to continue (null on the last page); `total` and
 	// `total_pages` only with `include_total=true` (null otherwise).
-	// `next_page` and `previous_page` are always null (the reference
-	// server pages by cursor and offset).
+	// `next_page` and `previous_page` are the relative URLs of the pages
+	// beside it by offset (the query as sent, `offset` moved by the
+	// limit; send the same body); `next_page` is null on the last page
+	// and when its offset would pass the maximum, `previous_page` at
+	// offset 0.
 	//
 	//
 	// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
@@ -694,15 +697,20 @@ type ObjectIDs = []string
 // (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
 // `next_cursor` to continue (null on the last page); `total` and
 // `total_pages` only with `include_total=true` (null otherwise).
-// `next_page` and `previous_page` are always null (the reference
-// server pages by cursor and offset).
+// `next_page` and `previous_page` are the relative URLs of the pages
+// beside it by offset (the query as sent, `offset` moved by the
+// limit; send the same body); `next_page` is null on the last page
+// and when its offset would pass the maximum, `previous_page` at
+// offset 0.
 //
 // Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
 type PaginationResponse struct {
 	// NextCursor The `cursor` of the next page; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 
-	// NextPage Always null.
+	// NextPage The relative URL of the next page by offset; null on the last page, or past offset 10000.
+	//
+	// Example: /v1/tasks/list?limit=100&offset=100
 	NextPage *string `json:"next_page"`
 
 	// Page The page's number, from 1.
@@ -715,7 +723,7 @@ type PaginationResponse struct {
 	// Example: 100
 	PageSize *int `json:"page_size"`
 
-	// PreviousPage Always null.
+	// PreviousPage The relative URL of the previous page by offset; null at offset 0.
 	PreviousPage *string `json:"previous_page"`
 
 	// Total The number of matching tasks, with include_total; else null.
@@ -758,7 +766,10 @@ type RetryBatchRequest struct {
 	// Example: transient_only
 	RetryMode *RetryBatchRequestRetryMode `json:"retry_mode,omitempty"`
 
-	// TierNums The tiers to retry from (0-based); null or empty means every tier with errors.
+	// TierNums The tiers to retry from (0-based); null or empty means every
+	// tier with errors. At most 32, the most tiers a batch has; a
+	// tier named twice counts once.
+	//
 	//
 	// Example: [1]
 	TierNums *[]int `json:"tier_nums,omitempty"`
@@ -1314,7 +1325,8 @@ type ListTasksParams struct {
 	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
 	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Cursor The `pagination.next_cursor` of the page before.
+	// Cursor The `pagination.next_cursor` of the page before, as given: any
+	// other string (one made by hand, though it decodes) answers 400.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.
