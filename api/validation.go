@@ -180,10 +180,18 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := router.FindRoute(r)
+			// HEAD of a GET operation is that GET without the answer's
+			// body (the mux routes it so, and net/http drops the body):
+			// it is checked as the GET.
+			checked := r
+			if r.Method == http.MethodHead {
+				checked = r.Clone(r.Context())
+				checked.Method = http.MethodGet
+			}
+			route, params, err := router.FindRoute(checked)
 			if err == nil {
 				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-					Request: r, PathParams: params, QueryParams: r.URL.Query(), Route: route, Options: opts,
+					Request: checked, PathParams: params, QueryParams: r.URL.Query(), Route: route, Options: opts,
 				})
 			}
 			if err != nil {
