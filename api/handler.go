@@ -111,6 +111,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	})
 
 	var h http.Handler = mux
+	h = checkQuery(queryParams(spec), h)
 	h = op.limit(h)
 	h = authenticate(store, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
