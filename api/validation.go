@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/specroute"
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -123,6 +124,14 @@ func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler
 			pos := utf8.RuneCount(body[:min(offset, int64(len(body)))])
 			writeValidationError(w, validationItem([]any{"body", pos}, "json_invalid",
 				"JSON decode error", map[string]any{}, map[string]any{"error": reason}))
+			return
+		}
+		// Text no UTF-8 string holds (bytes that are not UTF-8, a lone
+		// surrogate escape) would be decoded as U+FFFD, silently: refused
+		// as pydantic's JSON parser refuses it, at its character.
+		if at, what := domain.NotText(body); at >= 0 {
+			writeValidationError(w, validationItem([]any{"body", utf8.RuneCount(body[:at])}, "json_invalid",
+				"JSON decode error", map[string]any{}, map[string]any{"error": what}))
 			return
 		}
 		body, raws := shapeBody(body, shapes[r.Pattern])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mixpeekgo/batches"
 )
@@ -184,36 +185,64 @@ func checkBatchBytes(doc []byte) error {
 // (a lone surrogate, "\ud800x"): no UTF-8 string holds it, so a decoder
 // would store U+FFFD in its place, silently.
 func checkEscapes(line []byte) error {
-	for i := 0; i < len(line); i++ {
-		if line[i] != '\\' {
+	if at := loneSurrogate(line); at >= 0 {
+		return fmt.Errorf("%w: %s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds (it would be stored as U+FFFD)",
+			ErrInvalid, line[at:at+6], at+1)
+	}
+	return nil
+}
+
+// loneSurrogate returns the offset of the first \u escape of doc, valid
+// JSON, that is half a UTF-16 surrogate pair without the other half; -1
+// when there is none.
+func loneSurrogate(doc []byte) int {
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '\\' {
 			continue
 		}
 		i++ // the escaped character; backslashes appear only in strings
-		if i >= len(line) || line[i] != 'u' || i+4 >= len(line) {
+		if i >= len(doc) || doc[i] != 'u' || i+4 >= len(doc) {
 			continue
 		}
-		r, err := strconv.ParseUint(string(line[i+1:i+5]), 16, 16)
+		r, err := strconv.ParseUint(string(doc[i+1:i+5]), 16, 16)
 		if err != nil {
 			continue
 		}
 		switch {
 		case r >= 0xD800 && r < 0xDC00: // high half: a low one must follow
-			if j := i + 5; j+6 <= len(line) && line[j] == '\\' && line[j+1] == 'u' {
-				if lo, err := strconv.ParseUint(string(line[j+2:j+6]), 16, 16); err == nil && lo >= 0xDC00 && lo < 0xE000 {
+			if j := i + 5; j+6 <= len(doc) && doc[j] == '\\' && doc[j+1] == 'u' {
+				if lo, err := strconv.ParseUint(string(doc[j+2:j+6]), 16, 16); err == nil && lo >= 0xDC00 && lo < 0xE000 {
 					i = j + 5
 					continue
 				}
 			}
-			return loneSurrogate(line, i-1)
+			return i - 1
 		case r >= 0xDC00 && r < 0xE000:
-			return loneSurrogate(line, i-1)
+			return i - 1
 		}
 		i += 4
 	}
-	return nil
+	return -1
 }
 
-func loneSurrogate(line []byte, at int) error {
-	return fmt.Errorf("%w: %s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds (it would be stored as U+FFFD)",
-		ErrInvalid, line[at:at+6], at+1)
+// NotText returns the offset of the first thing in doc, valid JSON, that
+// no UTF-8 text holds, and what it is: bytes that are not UTF-8, or a \u
+// escape of half a UTF-16 surrogate pair without the other half (what the
+// import refuses too, [ReadBatches]); -1 when there is none. A JSON
+// decoder would read either as U+FFFD, silently: two different ids would
+// become the same.
+func NotText(doc []byte) (at int, what string) {
+	if !utf8.Valid(doc) {
+		for at < len(doc) {
+			r, n := utf8.DecodeRune(doc[at:])
+			if r == utf8.RuneError && n <= 1 {
+				return at, fmt.Sprintf("invalid UTF-8 (byte 0x%02x) at byte %d", doc[at], at)
+			}
+			at += n
+		}
+	}
+	if at := loneSurrogate(doc); at >= 0 {
+		return at, fmt.Sprintf("%s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds", doc[at:at+6], at)
+	}
+	return -1, ""
 }
