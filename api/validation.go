@@ -126,20 +126,36 @@ func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler
 				"JSON decode error", map[string]any{}, map[string]any{"error": reason}))
 			return
 		}
+		sent := body
+		body, raws := shapeBody(body, shapes[r.Pattern])
 		// Text no UTF-8 string holds (bytes that are not UTF-8, a lone
 		// surrogate escape) would be decoded as U+FFFD, silently: refused
-		// as pydantic's JSON parser refuses it, at its character.
-		if at, what := domain.NotText(body); at >= 0 {
-			writeValidationError(w, validationItem([]any{"body", utf8.RuneCount(body[:at])}, "json_invalid",
-				"JSON decode error", map[string]any{}, map[string]any{"error": what}))
+		// where the body keeps it (fields dropped unread aside) as
+		// pydantic's JSON parser refuses it, at its character in the body
+		// sent.
+		if at := domain.NotText(body); at >= 0 {
+			writeNotText(w, sent, body, at)
 			return
 		}
-		body, raws := shapeBody(body, shapes[r.Pattern])
 		r = withRawInputs(r, raws)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// writeNotText answers 422 json_invalid for what domain.NotText found at
+// the offset at of shaped, the body sent as shapeBody kept it: at the
+// same bytes in sent, the first such at or after at (shaping only drops
+// bytes).
+func writeNotText(w http.ResponseWriter, sent, shaped []byte, at int) {
+	_, n := domain.NotTextAt(shaped, at)
+	if i := bytes.Index(sent[at:], shaped[at:at+n]); i >= 0 {
+		at += i
+	}
+	what, _ := domain.NotTextAt(sent, at)
+	writeValidationError(w, validationItem([]any{"body", utf8.RuneCount(sent[:at])}, "json_invalid",
+		"JSON decode error", map[string]any{}, map[string]any{"error": what}))
 }
 
 // paramError renders the generated server's parameter binding errors: a

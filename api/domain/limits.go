@@ -226,23 +226,30 @@ func loneSurrogate(doc []byte) int {
 }
 
 // NotText returns the offset of the first thing in doc, valid JSON, that
-// no UTF-8 text holds, and what it is: bytes that are not UTF-8, or a \u
-// escape of half a UTF-16 surrogate pair without the other half (what the
-// import refuses too, [ReadBatches]); -1 when there is none. A JSON
-// decoder would read either as U+FFFD, silently: two different ids would
-// become the same.
-func NotText(doc []byte) (at int, what string) {
+// no UTF-8 text holds: bytes that are not UTF-8, or a \u escape of half a
+// UTF-16 surrogate pair without the other half (what the import refuses
+// too, [ReadBatches]); -1 when there is none. A JSON decoder would read
+// either as U+FFFD, silently: two different ids would become the same.
+// [NotTextAt] says what it is.
+func NotText(doc []byte) int {
 	if !utf8.Valid(doc) {
-		for at < len(doc) {
+		for at := 0; at < len(doc); {
 			r, n := utf8.DecodeRune(doc[at:])
 			if r == utf8.RuneError && n <= 1 {
-				return at, fmt.Sprintf("invalid UTF-8 (byte 0x%02x) at byte %d", doc[at], at)
+				return at
 			}
 			at += n
 		}
 	}
-	if at := loneSurrogate(doc); at >= 0 {
-		return at, fmt.Sprintf("%s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds", doc[at:at+6], at)
+	return loneSurrogate(doc)
+}
+
+// NotTextAt describes what NotText found at the offset at of doc, and
+// that offset, and returns its length in doc (the escape's 6 bytes, or
+// the byte that is not UTF-8).
+func NotTextAt(doc []byte, at int) (what string, n int) {
+	if doc[at] == '\\' && at+6 <= len(doc) {
+		return fmt.Sprintf("%s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds", doc[at:at+6], at), 6
 	}
-	return -1, ""
+	return fmt.Sprintf("invalid UTF-8 (byte 0x%02x) at byte %d", doc[at], at), 1
 }
