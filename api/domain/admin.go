@@ -407,6 +407,10 @@ func insertBatches(ctx context.Context, tx Tx, bucketID string, bs []Batch, wrap
 			bad, badErr = i, err
 			break
 		}
+		if err := checkCancelRoom(b); err != nil {
+			bad, badErr = i, err
+			break
+		}
 		if seen[b.BatchID] {
 			bad, badErr = i, fmt.Errorf("batch_id %q %w earlier in the input", b.BatchID, ErrAlreadyExists)
 			break

@@ -456,3 +456,58 @@ func TestDocumentedFit(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskBoundErrors: a task over MaxTaskBytes is a 400 of the request,
+// not a failure of the server; a batch stored with more tiers than a batch
+// may have (before total_tiers was bounded) is refused by submit and retry
+// before anything is made for its tiers; the import refuses both such a
+// batch and one in flight that would not fit once canceled.
+func TestTaskBoundErrors(t *testing.T) {
+	big := Task{TaskID: "task_x", BatchID: "btch_x", Status: batches.TaskStatusPending,
+		AdditionalData: map[string]any{"x": strings.Repeat("x", MaxTaskBytes)}}
+	_, err := taskRow(big)
+	wantError(t, err, ErrInvalid, fmt.Sprintf("The task of batch btch_x would be %d bytes of JSON, more than 8192", MaxTaskBytes+123),
+		map[string]any{"resource": "task", "max_bytes": MaxTaskBytes})
+
+	for _, st := range []batches.TaskStatus{batches.TaskStatusDraft, batches.TaskStatusFailed} {
+		b := draft(t, "obj_1")
+		b.Status = st
+		b.TotalTiers = 1 << 30
+		b.DagTiers = [][]string{{"c"}}
+		var err error
+		if st == batches.TaskStatusDraft {
+			_, _, _, err = Submit(b, scope, SubmitOptions{}, nil, t0)
+		} else {
+			_, err = Retry(b, scope, RetryOptions{MaxRetryCount: 3}, t0)
+		}
+		wantError(t, err, ErrInvalid, fmt.Sprintf("Batch %s has %d tiers, more than 32: it cannot be processed", b.BatchID, 1<<30),
+			map[string]any{"field": "total_tiers", "max_tiers": MaxTiers})
+		if err := CheckBatch(&b); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "total_tiers 1073741824 is more than 32") {
+			t.Errorf("CheckBatch of %d tiers: %v", b.TotalTiers, err)
+		}
+	}
+
+	// In flight, within MaxBatchBytes, but not once canceled: its tier in
+	// progress has many extractor jobs, each gaining a completion time.
+	b := draft(t, "obj_1")
+	b.Status = batches.TaskStatusInProgress
+	b.TotalTiers, b.DagTiers = 1, nil
+	tt := TierTask{TierNum: 0, SourceType: "bucket", Status: batches.TaskStatusInProgress}
+	for {
+		tt.ExtractorJobs = append(tt.ExtractorJobs, ExtractorJob{ExtractorType: "x", Status: batches.TaskStatusInProgress})
+		b.TierTasks = []TierTask{tt}
+		if doc, _ := BatchJSON(AsListed(b.BucketID, b)); len(doc) > MaxBatchBytes-300 {
+			break
+		}
+	}
+	if err := CheckBatch(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkCancelRoom(b); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "once canceled") {
+		t.Errorf("checkCancelRoom: %v", err)
+	}
+	b.Status = batches.TaskStatusFailed
+	if err := checkCancelRoom(b); err != nil {
+		t.Errorf("checkCancelRoom of a FAILED batch: %v", err)
+	}
+}

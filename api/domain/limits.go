@@ -38,8 +38,8 @@ const (
 	// MaxMetadataDepth is the deepest nesting of objects and arrays in
 	// metadata and internal_metadata (the object itself is depth 1).
 	MaxMetadataDepth = 16
-	// MaxTiers is the most tier_tasks, and the most tiers of dag_tiers, of
-	// a batch.
+	// MaxTiers is the most tiers of a batch: total_tiers, tier_tasks, the
+	// tiers of dag_tiers.
 	MaxTiers = 32
 	// MaxManifestKeyBytes is the longest manifest_key, in bytes of UTF-8:
 	// the longest key S3 stores.
@@ -83,6 +83,9 @@ func checkLimits(b *Batch) error {
 	}
 	if b.ManifestKey != nil && len(*b.ManifestKey) > MaxManifestKeyBytes {
 		return tooLong("manifest_key", len(*b.ManifestKey), MaxManifestKeyBytes)
+	}
+	if b.TotalTiers > MaxTiers {
+		return fmt.Errorf("%w: total_tiers %d is more than %d", ErrInvalid, b.TotalTiers, MaxTiers)
 	}
 	if len(b.TierTasks) > MaxTiers {
 		return tooMany("tier_tasks", len(b.TierTasks), MaxTiers)

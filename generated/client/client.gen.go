@@ -895,11 +895,16 @@ type SubmitBatchRequest struct {
 // `[batch_id]`, `additional_data` with Mixpeek's batch keys
 // (`batch_id`, `bucket_id`, `namespace_id`, `current_tier`,
 // `total_tiers`, `collection_ids`, `object_count`,
-// `sample_object_ids`, and `retry_of`, `retry_count` for a retry),
-// `outputs` once it finished (one summary a tier) and `error` when it
-// failed. A tier's task (`engine_feature_extractor_run`) has `inputs`
-// `[batch_id]` and `additional_data` `batch_id`, `tier_num`,
-// `collection_ids`, `parent_task_id` (the batch's task).
+// `sample_object_ids`, and `retry_of`, `retry_count`, `tier_nums`,
+// `retried_tiers` for a retry), `outputs` once it finished (one
+// summary a tier it ran) and `error` when it failed. A tier's task
+// (`engine_feature_extractor_run`) has `inputs` `[batch_id]` and
+// `additional_data` `batch_id`, `tier_num`, `collection_ids`,
+// `parent_task_id` (the batch's task). `collection_ids` and
+// `sample_object_ids` are samples, the first ids within 512 bytes of
+// JSON (at most 5 object ids), `collection_count` and
+// `object_count` count them all: a task stays within 8 KiB whatever
+// its batch holds.
 //
 // Example: {"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":null,"status":"IN_PROGRESS","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}
 type TaskResponse struct {

@@ -209,6 +209,7 @@ func Contract(t *testing.T, b Backend) {
 		{"ListTasks", testListTasks},                                           // lifecycle.go
 		{"RiverSchemaComplete", testRiverSchemaComplete},                       // lifecycle.go
 		{"ProcessingRuns", testProcessingRuns},                                 // lifecycle.go
+		{"LifecycleAtTheLimits", testLifecycleAtTheLimits},                     // limits.go
 		{"AdminLists", testAdminLists},                                         // lifecycle.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
