@@ -11,6 +11,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
@@ -81,8 +84,12 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	}
 	spec.Servers = nil
 
+	maxOffset, err := taskOffsetMax(spec)
+	if err != nil {
+		return nil, err
+	}
 	adm := newAdmission(cfg)
-	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm}, nil, server.StrictHTTPServerOptions{
+	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm, maxTaskOffset: maxOffset}, nil, server.StrictHTTPServerOptions{
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
@@ -104,6 +111,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	})
 
 	var h http.Handler = mux
+	h = checkQuery(queryParams(spec), h)
 	h = op.limit(h)
 	h = authenticate(store, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
@@ -122,6 +130,22 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 type batchesServer struct {
 	store domain.Store
 	adm   *admission
+	// maxTaskOffset is the largest offset of List Tasks, the contract's.
+	maxTaskOffset int
+}
+
+// taskOffsetMax returns the maximum of List Tasks' offset in spec.
+func taskOffsetMax(spec *openapi3.T) (int, error) {
+	if item := spec.Paths.Find("/v1/tasks/list"); item != nil && item.Post != nil {
+		if p := item.Post.Parameters.GetByInAndName("query", "offset"); p != nil && p.Schema != nil && p.Schema.Value != nil {
+			for _, s := range append([]*openapi3.SchemaRef{p.Schema}, p.Schema.Value.AllOf...) {
+				if s.Value != nil && s.Value.Max != nil {
+					return int(*s.Value.Max), nil
+				}
+			}
+		}
+	}
+	return 0, errors.New("the embedded openapi.yaml has no maximum of listTasks' offset")
 }
 
 var _ server.StrictServerInterface = (*batchesServer)(nil)

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -101,8 +102,17 @@ func testLifecycleErrors(t *testing.T, f *fixture) {
 		wantError(t, f.call(http.MethodPost, "/v1/tasks/list", `{"`+field+`":`+value+`}`, true), 400,
 			fmt.Sprintf(`{"error":{"details":{"field":%q},"message":"%s is not supported by this server: send null or leave it out (tasks come newest first; filter by status and task_type)","type":"BadRequestError"},"status":400,"success":false}`, field, field))
 	}
-	wantError(t, f.call(http.MethodPost, "/v1/tasks/list?cursor=nope", ``, true), 400,
-		`{"error":{"details":{"parameter":"cursor"},"message":"cursor is not a next_cursor of this server","type":"BadRequestError"},"status":400,"success":false}`)
+	// Hand-made cursors, though they decode: only the bytes the server makes.
+	task := f.submit(f.create("obj_cursor").BatchID)
+	for _, raw := range []string{"nope", "-5.task_x", "+1." + task.TaskID, "-5." + task.TaskID, "01." + task.TaskID, "1.task_x", "1." + task.TaskID + " "} {
+		cursor := raw
+		if raw != "nope" {
+			cursor = base64.RawURLEncoding.EncodeToString([]byte(raw))
+		}
+		wantError(t, f.call(http.MethodPost, "/v1/tasks/list?cursor="+cursor, ``, true), 400,
+			`{"error":{"details":{"parameter":"cursor"},"message":"cursor is not a next_cursor of this server","type":"BadRequestError"},"status":400,"success":false}`)
+	}
+	ok[map[string]any](f, http.MethodPost, "/v1/tasks/list?cursor="+base64.RawURLEncoding.EncodeToString([]byte("1."+task.TaskID)), ``)
 	// Not found.
 	for _, path := range []string{bkt + "/btch_none", "/v1/tasks/task_none"} {
 		resource := map[bool]string{true: "batch", false: "task"}[strings.Contains(path, "batches")]

@@ -352,6 +352,42 @@ func testListTasksPages(t *testing.T, f *fixture) {
 	if len(p.Results) != 2 || p.Results[0].TaskID != ids[3] || *p.Pagination.Page != 3 || p.Pagination.NextCursor != nil {
 		t.Fatalf("offset 4: %+v", p)
 	}
+	// next_page and previous_page: the pages beside by offset, the rest
+	// of the query kept; null at either end.
+	p, _ = ok[page](f, http.MethodPost, "/v1/tasks/list?limit=2", `{"status":"PENDING"}`)
+	if p.Pagination.PreviousPage != nil || p.Pagination.NextPage == nil || *p.Pagination.NextPage != "/v1/tasks/list?limit=2&offset=2" {
+		t.Fatalf("first page by offset: %+v", p.Pagination)
+	}
+	walked = walked[:0]
+	for {
+		for _, r := range p.Results {
+			walked = append(walked, r.TaskID)
+		}
+		if p.Pagination.NextPage == nil {
+			break
+		}
+		prev := *p.Pagination.NextPage
+		p, _ = ok[page](f, http.MethodPost, prev, `{"status":"PENDING"}`)
+		if p.Pagination.PreviousPage == nil {
+			t.Fatalf("%s: no previous_page", prev)
+		}
+	}
+	if want := append([]string{""}, ids...); len(walked) != 6 || !slices.Equal(walked[1:], want[1:]) {
+		t.Fatalf("walked by next_page %v, want the new task then %v", walked, ids)
+	}
+	p, _ = ok[page](f, http.MethodPost, "/v1/tasks/list?offset=3&limit=2&include_total=1", ``)
+	if got := p.Pagination.PreviousPage; got == nil || *got != "/v1/tasks/list?include_total=true&limit=2&offset=1" {
+		t.Fatalf("previous_page of offset 3: %v", got)
+	}
+	if got := p.Pagination.NextPage; got == nil || *got != "/v1/tasks/list?include_total=true&limit=2&offset=5" {
+		t.Fatalf("next_page of offset 3: %v", got)
+	}
+	first, _ := ok[page](f, http.MethodPost, "/v1/tasks/list?limit=1", ``)
+	p, _ = ok[page](f, http.MethodPost, "/v1/tasks/list?limit=1&offset=1&cursor="+*first.Pagination.NextCursor, ``)
+	want := "/v1/tasks/list?cursor=" + *first.Pagination.NextCursor + "&limit=1&offset="
+	if p.Pagination.NextPage == nil || *p.Pagination.NextPage != want+"2" || p.Pagination.PreviousPage == nil || *p.Pagination.PreviousPage != want+"0" {
+		t.Fatalf("pages beside offset 1 after a cursor: %+v", p.Pagination)
+	}
 	// B sees none of A's.
 	p, _ = ok[page](f, http.MethodPost, "/v1/tasks/list?include_total=true", "", "Authorization", "Bearer "+f.b.key)
 	if len(p.Results) != 0 || *p.Pagination.Total != 0 {

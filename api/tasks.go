@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api/domain"
@@ -101,15 +103,20 @@ func (s *batchesServer) ListTasks(ctx context.Context, req server.ListTasksReque
 	// The results are the store's; the pagination goes before them, as the
 	// generated encoder orders the fields.
 	results := append([]byte(nil), out[len(`{"pagination":`):]...)
-	pg := pagination(p, next, total)
+	pg := pagination(p, q.Cursor, next, total, s.maxTaskOffset)
 	out = append(out[:len(`{"pagination":`)], pg...)
 	out = append(append(append(out, `,"results":`...), results...), "}\n"...)
 	*buf = out
 	return taskPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
 }
 
-// pagination is the JSON of a page's PaginationResponse.
-func pagination(p domain.TaskListParams, next *domain.TaskCursor, total int64) []byte {
+// pagination is the JSON of a page's PaginationResponse: next_page and
+// previous_page are the relative URLs of the pages beside it by offset,
+// the query as sent but for offset (cursor, include_total and limit
+// kept; the body, which holds the filters, is sent again as it was): next
+// when more tasks follow and its offset is one the contract allows
+// (maxOffset), previous when the page does not start at offset 0.
+func pagination(p domain.TaskListParams, cursor *string, next *domain.TaskCursor, total int64, maxOffset int) []byte {
 	page, size := p.Offset/p.Limit+1, p.Limit
 	pg := server.PaginationResponse{Page: &page, PageSize: &size}
 	if next != nil {
@@ -119,6 +126,23 @@ func pagination(p domain.TaskListParams, next *domain.TaskCursor, total int64) [
 	if p.CountTotal {
 		pages := int((total + int64(p.Limit) - 1) / int64(p.Limit))
 		pg.Total, pg.TotalPages = &total, &pages
+	}
+	at := func(offset int) *string {
+		q := url.Values{"limit": {strconv.Itoa(p.Limit)}, "offset": {strconv.Itoa(offset)}}
+		if cursor != nil {
+			q.Set("cursor", *cursor)
+		}
+		if p.CountTotal {
+			q.Set("include_total", "true")
+		}
+		u := "/v1/tasks/list?" + q.Encode()
+		return &u
+	}
+	if next != nil && p.Offset+p.Limit <= maxOffset {
+		pg.NextPage = at(p.Offset + p.Limit)
+	}
+	if p.Offset > 0 {
+		pg.PreviousPage = at(max(p.Offset-p.Limit, 0))
 	}
 	j, _ := json.Marshal(pg) // ints and strings: it always encodes
 	return j

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/specroute"
 	"github.com/mixpeekgo/batches/generated/server"
 )
@@ -125,12 +126,36 @@ func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler
 				"JSON decode error", map[string]any{}, map[string]any{"error": reason}))
 			return
 		}
+		sent := body
 		body, raws := shapeBody(body, shapes[r.Pattern])
+		// Text no UTF-8 string holds (bytes that are not UTF-8, a lone
+		// surrogate escape) would be decoded as U+FFFD, silently: refused
+		// where the body keeps it (fields dropped unread aside) as
+		// pydantic's JSON parser refuses it, at its character in the body
+		// sent.
+		if at := domain.NotText(body); at >= 0 {
+			writeNotText(w, sent, body, at)
+			return
+		}
 		r = withRawInputs(r, raws)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// writeNotText answers 422 json_invalid for what domain.NotText found at
+// the offset at of shaped, the body sent as shapeBody kept it: at the
+// same bytes in sent, the first such at or after at (shaping only drops
+// bytes).
+func writeNotText(w http.ResponseWriter, sent, shaped []byte, at int) {
+	_, n := domain.NotTextAt(shaped, at)
+	if i := bytes.Index(sent[at:], shaped[at:at+n]); i >= 0 {
+		at += i
+	}
+	what, _ := domain.NotTextAt(sent, at)
+	writeValidationError(w, validationItem([]any{"body", utf8.RuneCount(sent[:at])}, "json_invalid",
+		"JSON decode error", map[string]any{}, map[string]any{"error": what}))
 }
 
 // paramError renders the generated server's parameter binding errors: a
@@ -180,10 +205,18 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := router.FindRoute(r)
+			// HEAD of a GET operation is that GET without the answer's
+			// body (the mux routes it so, and net/http drops the body):
+			// it is checked as the GET.
+			checked := r
+			if r.Method == http.MethodHead {
+				checked = r.Clone(r.Context())
+				checked.Method = http.MethodGet
+			}
+			route, params, err := router.FindRoute(checked)
 			if err == nil {
 				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-					Request: r, PathParams: params, QueryParams: r.URL.Query(), Route: route, Options: opts,
+					Request: checked, PathParams: params, QueryParams: r.URL.Query(), Route: route, Options: opts,
 				})
 			}
 			if err != nil {

@@ -407,6 +407,10 @@ func insertBatches(ctx context.Context, tx Tx, bucketID string, bs []Batch, wrap
 			bad, badErr = i, err
 			break
 		}
+		if err := checkCancelRoom(b); err != nil {
+			bad, badErr = i, err
+			break
+		}
 		if seen[b.BatchID] {
 			bad, badErr = i, fmt.Errorf("batch_id %q %w earlier in the input", b.BatchID, ErrAlreadyExists)
 			break
@@ -441,9 +445,16 @@ type StoredKey struct {
 }
 
 // listOf lists what (a query of ListQueries) with arg, each row read by
-// scan.
-func listOf[T any](ctx context.Context, a *admin, what, arg string, scan func(func(...any) error) (T, error)) ([]T, error) {
+// scan. When arg is not empty it is the id of the organization or
+// namespace (kind) whose items are listed: one that does not exist is an
+// error wrapping ErrNotFound, not an empty list.
+func listOf[T any](ctx context.Context, a *admin, what, kind, arg string, scan func(func(...any) error) (T, error)) ([]T, error) {
 	return write(ctx, a, "list "+what, func(ctx context.Context, tx Tx) ([]T, error) {
+		if arg != "" {
+			if err := mustExist(ctx, tx, kind, arg); err != nil {
+				return nil, err
+			}
+		}
 		var out []T
 		err := tx.List(ctx, what, arg, func(s func(...any) error) error {
 			v, err := scan(s)
@@ -455,19 +466,19 @@ func listOf[T any](ctx context.Context, a *admin, what, arg string, scan func(fu
 }
 
 func (a *admin) ListOrganizations(ctx context.Context) ([]Organization, error) {
-	return listOf(ctx, a, "organizations", "", ScanOrganization)
+	return listOf(ctx, a, "organizations", "", "", ScanOrganization)
 }
 
 func (a *admin) ListNamespaces(ctx context.Context, organizationID string) ([]Namespace, error) {
-	return listOf(ctx, a, "namespaces", organizationID, ScanNamespace)
+	return listOf(ctx, a, "namespaces", "organization", organizationID, ScanNamespace)
 }
 
 func (a *admin) ListBuckets(ctx context.Context, namespaceID string) ([]Bucket, error) {
-	return listOf(ctx, a, "buckets", namespaceID, ScanBucket)
+	return listOf(ctx, a, "buckets", "namespace", namespaceID, ScanBucket)
 }
 
 func (a *admin) ListAPIKeys(ctx context.Context, organizationID string) ([]APIKeyInfo, error) {
-	keys, err := listOf(ctx, a, "keys", organizationID, ScanKey)
+	keys, err := listOf(ctx, a, "keys", "organization", organizationID, ScanKey)
 	out := make([]APIKeyInfo, len(keys))
 	for i, k := range keys {
 		out[i] = APIKeyInfo{ID: KeyID(k.Hash), OrganizationID: k.OrganizationID, Prefix: k.Prefix,

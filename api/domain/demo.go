@@ -59,19 +59,21 @@ var (
 )
 
 // The shape of the demo: batches created over demoWindow before now, the
-// demoRecent newest in the last 3 hours and still in flight; only batches
-// older than demoArchiveAge are archived.
+// demoRecent newest in the last 3 hours; only batches older than
+// demoArchiveAge are archived.
 const (
 	demoWindow     = 90 * 24 * time.Hour
 	demoRecent     = 10
 	demoArchiveAge = 45 * 24 * time.Hour
 )
 
-// The statuses of the demo: the newest in flight, the others drawn by
-// weight (out of 1000).
+// The statuses of the demo, drawn by weight (out of 1000). None is
+// PENDING, IN_PROGRESS or PROCESSING: the demo's batches are history,
+// which nothing processes (their tasks are not stored), and one shown in
+// flight would stay so forever; the batches that move are those the demo
+// submits (SubmitDemoBatches, batchesd's --demo-processing).
 var (
-	demoInFlight = []batches.TaskStatus{batches.TaskStatusProcessing, batches.TaskStatusInProgress, batches.TaskStatusPending}
-	demoSettled  = []struct {
+	demoSettled = []struct {
 		status batches.TaskStatus
 		weight int
 	}{
@@ -94,8 +96,8 @@ var (
 // from the timestamps, which move with now, the result is the same on every
 // call (a fixed random seed): most are COMPLETED; some FAILED (with an
 // error), COMPLETED_WITH_ERRORS (with an error_summary), CANCELED, SKIPPED,
-// DRAFT and so on; the ten newest (the first ten) are still PENDING,
-// IN_PROGRESS or PROCESSING; every TaskStatus occurs. A few are COLLECTION
+// DRAFT and so on; every TaskStatus occurs but PENDING, IN_PROGRESS and
+// PROCESSING, which none has (nothing would move them). A few are COLLECTION
 // batches with several tiers. Every batch but the drafts has a tier task a
 // tier, whose statuses, times, counts and errors agree with the batch's
 // (demoProcessing).
@@ -159,9 +161,9 @@ func (g *demoRand) ages() []time.Duration {
 	return ages
 }
 
-// statuses returns the status of each batch: in flight for the newest,
-// weighted settled ones for the rest (ARCHIVED only when old), then each
-// status still missing given to a COMPLETED batch.
+// statuses returns the status of each batch: weighted settled ones
+// (ARCHIVED only when old), then each status still missing, but the
+// active ones, given to a COMPLETED batch.
 func (g *demoRand) statuses(ages []time.Duration) []batches.TaskStatus {
 	totalWeight := 0
 	for _, w := range demoSettled {
@@ -170,27 +172,23 @@ func (g *demoRand) statuses(ages []time.Duration) []batches.TaskStatus {
 	statuses := make([]batches.TaskStatus, len(ages))
 	present := map[batches.TaskStatus]bool{}
 	for i := range statuses {
-		switch {
-		case i < len(demoInFlight):
-			statuses[i] = demoInFlight[i]
-		case i < demoRecent:
-			statuses[i] = demoInFlight[g.rng.IntN(len(demoInFlight))]
-		default:
-			r := g.rng.IntN(totalWeight)
-			for _, w := range demoSettled {
-				if r < w.weight {
-					statuses[i] = w.status
-					break
-				}
-				r -= w.weight
+		r := g.rng.IntN(totalWeight)
+		for _, w := range demoSettled {
+			if r < w.weight {
+				statuses[i] = w.status
+				break
 			}
-			if statuses[i] == batches.TaskStatusArchived && ages[i] < demoArchiveAge {
-				statuses[i] = batches.TaskStatusCompleted
-			}
+			r -= w.weight
+		}
+		if statuses[i] == batches.TaskStatusArchived && ages[i] < demoArchiveAge {
+			statuses[i] = batches.TaskStatusCompleted
 		}
 		present[statuses[i]] = true
 	}
 	for _, s := range batches.TaskStatuses() {
+		if s.IsActive() {
+			continue
+		}
 		for i := demoRecent; !present[s] && i < len(statuses); i++ {
 			if statuses[i] == batches.TaskStatusCompleted && (s != batches.TaskStatusArchived || ages[i] >= demoArchiveAge) {
 				statuses[i], present[s] = s, true

@@ -20,7 +20,11 @@ import (
 // 0-based and is set for every processed batch, and the later tiers of
 // COLLECTION batches write derived collections, which joined their
 // collection_ids; ids, statuses, objects, errors, metadata and times are
-// those of before.
+// those of before. It changed again, deliberately, in contract 2.2.0: the
+// ten newest were PENDING, IN_PROGRESS or PROCESSING forever (their tasks
+// are not stored, nothing moves them), and are now drawn as the others,
+// so that no batch of the history is shown in flight; the draws after
+// them moved too.
 func TestDemoBatchesAreTheSame(t *testing.T) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 123, time.FixedZone("X", 3600))
 	bs := domain.DemoBatches(now, "bkt_demo")
@@ -28,7 +32,7 @@ func TestDemoBatchesAreTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = "8cc359cf76f0aef65b14a5f731cf8ad638b4cfa015aeab79b9496fe5a737cca5"
+	const want = "42c46cbc6b926713e6ea270ddf39413b8d08011f67e602c4432309366da496b3"
 	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != want {
 		t.Errorf("DemoBatches changed: SHA-256 %x, want %s", sum, want)
 	}
@@ -46,8 +50,11 @@ func TestDemoBatchesAreTheSame(t *testing.T) {
 		}
 	}
 	for _, s := range batches.TaskStatuses() {
-		if !seen[s] {
+		if !seen[s] && !s.IsActive() {
 			t.Errorf("no %s batch", s)
+		}
+		if seen[s] && s.IsActive() {
+			t.Errorf("a %s batch: nothing would ever move it", s)
 		}
 	}
 }

@@ -291,7 +291,8 @@ type Admin interface {
 	// namespaceID, or all when "") and ListAPIKeys (of the organization
 	// organizationID, or all when "") list what the database holds, by
 	// creation. A key is listed by its id ([KeyID]) and prefix
-	// ([KeyPrefix]), never itself.
+	// ([KeyPrefix]), never itself. An organization or namespace given
+	// that does not exist is an error wrapping ErrNotFound.
 	ListOrganizations(ctx context.Context) ([]Organization, error)
 	ListNamespaces(ctx context.Context, organizationID string) ([]Namespace, error)
 	ListBuckets(ctx context.Context, namespaceID string) ([]Bucket, error)

@@ -226,6 +226,9 @@ func Submit(b Batch, s Scope, opts SubmitOptions, dag [][]string, now time.Time)
 		return Batch{}, Task{}, Job{}, invalid(&b, map[string]any{"field": "object_ids"},
 			"Batch %s has no objects: add some before submitting it", b.BatchID)
 	}
+	if err := checkTiers(&b); err != nil {
+		return Batch{}, Task{}, Job{}, err
+	}
 	if len(b.DagTiers) == 0 {
 		b.DagTiers = dag
 		b.TotalTiers = len(dag)
@@ -243,13 +246,16 @@ func Submit(b Batch, s Scope, opts SubmitOptions, dag [][]string, now time.Time)
 }
 
 // newRun returns a new processing task of b, PENDING, created at now, its
-// additional_data Mixpeek's batch keys and extra.
+// additional_data Mixpeek's batch keys and extra. Of b's lists it keeps
+// samples (sample): the first object ids, and the first collection ids
+// with collection_count counting them all, so that the task stays within
+// MaxTaskBytes whatever b holds within the limits of a batch.
 func newRun(b Batch, s Scope, now time.Time, extra map[string]any) Task {
-	sample := b.ObjectIDs[:min(5, len(b.ObjectIDs))]
 	data := map[string]any{
 		"batch_id": b.BatchID, "bucket_id": b.BucketID, "namespace_id": s.NamespaceID,
-		"collection_ids": nonNil(b.CollectionIDs), "current_tier": nil, "total_tiers": b.TotalTiers,
-		"object_count": len(b.ObjectIDs), "sample_object_ids": slices.Clone(sample),
+		"collection_ids": sample(b.CollectionIDs, MaxCollectionIDs), "collection_count": len(b.CollectionIDs),
+		"current_tier": nil, "total_tiers": b.TotalTiers,
+		"object_count": len(b.ObjectIDs), "sample_object_ids": sample(b.ObjectIDs, sampleObjects),
 	}
 	for k, v := range extra {
 		data[k] = v
@@ -259,6 +265,47 @@ func newRun(b Batch, s Scope, now time.Time, extra map[string]any) Task {
 		Inputs: []any{b.BatchID}, AdditionalData: data,
 		OrganizationID: s.OrganizationID, BatchID: b.BatchID, CreatedAt: now, UpdatedAt: now,
 	}
+}
+
+// What a task keeps of its batch's lists (newRun, startTier): the first
+// ids, at most sampleObjects object ids, and no more than sampleBytes of
+// JSON a list, however long or escaped (a byte that JSON escapes takes 6)
+// the ids are. With them a task stays within MaxTaskBytes
+// (TestTaskBound), so that no operation or step fails for the size of
+// its task.
+const (
+	sampleObjects = 5
+	sampleBytes   = 512
+)
+
+// sample returns the first of ids, at most most of them, whose JSON list
+// is at most sampleBytes; [] for none.
+func sample(ids []string, most int) []string {
+	out := []string{}
+	size := 2 // []
+	for _, id := range ids {
+		if len(out) == most {
+			break
+		}
+		j, err := json.Marshal(id)
+		if err != nil || size+len(j)+1 > sampleBytes {
+			break
+		}
+		size += len(j) + 1
+		out = append(out, id)
+	}
+	return out
+}
+
+// checkTiers returns an *Error (400) when b has more tiers than a batch
+// may have (MaxTiers): one imported before total_tiers was bounded, which
+// the lifecycle does not make room for.
+func checkTiers(b *Batch) error {
+	if b.TotalTiers > MaxTiers || b.TotalTiers < 0 {
+		return invalid(b, map[string]any{"field": "total_tiers", "max_tiers": MaxTiers},
+			"Batch %s has %d tiers, more than %d: it cannot be processed", b.BatchID, b.TotalTiers, MaxTiers)
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {
@@ -361,7 +408,8 @@ func startTier(p Processing, b Batch, run Task, k int, now time.Time) (Batch, Ta
 		TaskID: NewID("task_"), TaskType: TaskTypeTierRun, Status: batches.TaskStatusInProgress,
 		Inputs: []any{b.BatchID},
 		AdditionalData: map[string]any{
-			"batch_id": b.BatchID, "bucket_id": b.BucketID, "tier_num": k, "collection_ids": nonNil(t.CollectionIDs),
+			"batch_id": b.BatchID, "bucket_id": b.BucketID, "tier_num": k,
+			"collection_ids": sample(t.CollectionIDs, MaxCollectionIDs), "collection_count": len(t.CollectionIDs),
 			"source_type": t.SourceType, "parent_task_id": run.TaskID,
 		},
 		OrganizationID: run.OrganizationID, BatchID: b.BatchID, CreatedAt: now, UpdatedAt: now,
@@ -498,14 +546,17 @@ func finishTierAt(b Batch, run, tier Task, k int, o Outcome, now time.Time, frac
 	}
 	var outputs []any
 	summary := map[string]int{}
-	for _, tt := range b.TierTasks {
+	first := firstTier(run)
+	for k, tt := range b.TierTasks {
 		if tt.Status == batches.TaskStatusCompletedWithErrors && status == batches.TaskStatusCompleted {
 			status = batches.TaskStatusCompletedWithErrors
 		}
 		for cat, n := range tt.ErrorSummary {
 			summary[cat] += n
 		}
-		if tt.Status != batches.TaskStatusSkipped {
+		// The tiers this task ran: a retry's outputs leave out the tiers
+		// it kept (their task ids, imported, may be long).
+		if tt.Status != batches.TaskStatusSkipped && k >= first {
 			out := map[string]any{"tier_num": tt.TierNum, "status": string(tt.Status), "task_id": tt.TaskID, "documents_written": tt.DocumentsWritten}
 			outputs = append(outputs, out)
 		}
@@ -520,6 +571,29 @@ func finishTierAt(b Batch, run, tier Task, k int, o Outcome, now time.Time, frac
 		run.Outputs = outputs
 	}
 	return b, run, tier, nil
+}
+
+// firstTier is the first tier the processing task run runs: the first of
+// its retried_tiers (a retry's), else 0.
+func firstTier(run Task) int {
+	tiers, _ := run.AdditionalData["retried_tiers"].([]any)
+	if len(tiers) == 0 {
+		if ints, ok := run.AdditionalData["retried_tiers"].([]int); ok && len(ints) > 0 {
+			return ints[0]
+		}
+		return 0
+	}
+	switch v := tiers[0].(type) {
+	case json.Number:
+		if n, err := v.Int64(); err == nil && n >= 0 && n < MaxTiers {
+			return int(n)
+		}
+	case float64:
+		if v >= 0 && v < MaxTiers {
+			return int(v)
+		}
+	}
+	return 0
 }
 
 // tierError is the error of a tier that affected n of b's documents.
@@ -617,6 +691,9 @@ func Retry(b Batch, s Scope, opts RetryOptions, now time.Time) (Retried, error) 
 	if !slices.Contains(retryable, b.Status) {
 		return Retried{}, notAllowed(&b, "can be retried", retryable)
 	}
+	if err := checkTiers(&b); err != nil {
+		return Retried{}, err
+	}
 	count := retryCount(b)
 	if count >= opts.MaxRetryCount {
 		return Retried{}, invalid(&b, map[string]any{"retry_count": count, "max_retry_count": opts.MaxRetryCount},
@@ -628,6 +705,7 @@ func Retry(b Batch, s Scope, opts RetryOptions, now time.Time) (Retried, error) 
 				"tier_nums[%d] is %d: batch %s has tiers 0 to %d", i, k, b.BatchID, b.TotalTiers-1)
 		}
 	}
+	opts.TierNums = distinct(opts.TierNums)
 	from := -1
 	if len(b.TierTasks) != b.TotalTiers {
 		from = 0 // tiers the server did not record (an imported batch): all again
@@ -654,17 +732,32 @@ func Retry(b Batch, s Scope, opts RetryOptions, now time.Time) (Retried, error) 
 		previous = &id
 	}
 	count++
-	extra := map[string]any{"retry_of": previous, "retry_count": count, "retry_mode": opts.Mode, "tier_nums": nonNilInts(opts.TierNums)}
-	t := newRun(b, s, now, extra)
-	b = pending(b, t.TaskID, from, now)
-	b.InternalMetadata = cloneMap(b.InternalMetadata)
-	b.InternalMetadata["retry_count"] = count
 	tiers := make([]int, 0, b.TotalTiers-from)
 	for k := from; k < b.TotalTiers; k++ {
 		tiers = append(tiers, k)
 	}
+	extra := map[string]any{"retry_of": previous, "retry_count": count, "retry_mode": opts.Mode,
+		"tier_nums": nonNilInts(opts.TierNums), "retried_tiers": slices.Clone(tiers)}
+	t := newRun(b, s, now, extra)
+	b = pending(b, t.TaskID, from, now)
+	b.InternalMetadata = cloneMap(b.InternalMetadata)
+	b.InternalMetadata["retry_count"] = count
 	return Retried{Batch: b, Task: t, PreviousTaskID: previous, PreviousStatus: status, Tiers: tiers, Count: count,
 		Job: Job{BatchID: b.BatchID, TaskID: t.TaskID, Tier: from, At: now}}, nil
+}
+
+// distinct returns s without its repeats, in the order of their first
+// occurrence.
+func distinct(s []int) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func nonNilInts(s []int) []int {
@@ -801,6 +894,42 @@ func processedSize(b Batch) int {
 		return len(doc) + processedSlack
 	}
 	return max(worst(true), worst(false))
+}
+
+// checkCancelRoom returns an error wrapping ErrInvalid when b, a batch
+// written in flight (PENDING, IN_PROGRESS, PROCESSING: one imported so),
+// would pass MaxBatchBytes once canceled (with a task made for it, the
+// completion times and durations of its tiers in progress): so that
+// cancel, and kill of its task, never fail for its size (delete does not
+// store it).
+func checkCancelRoom(b Batch) error {
+	if !b.Status.IsActive() {
+		return nil
+	}
+	if n := canceledSize(b); n > MaxBatchBytes {
+		return fmt.Errorf("%w: the batch would be %d bytes of JSON once canceled, more than %d: its tiers in progress gain their completion times", ErrInvalid, n, MaxBatchBytes)
+	}
+	return nil
+}
+
+// canceledSize is the most bytes b's canonical JSON can have once
+// canceled: at the latest time with the longest timestamps, durations of
+// the most digits.
+func canceledSize(b Batch) int {
+	at := time.Date(2261, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	run := newRun(b, Scope{NamespaceID: "ns_000000000000"}, at, nil)
+	if b.TaskID == nil {
+		b.TaskID = &run.TaskID
+	}
+	c, _, err := Cancel(b, run, nil, at)
+	if err != nil {
+		return 0
+	}
+	doc, err := BatchJSON(AsListed(c.BucketID, c))
+	if err != nil {
+		return 0
+	}
+	return len(doc) + processedSlack
 }
 
 // processedSlack covers what processedSize's worst case may not: longer

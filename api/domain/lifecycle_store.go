@@ -269,6 +269,13 @@ func runOf(ctx context.Context, tx Tx, s Scope, b *Batch, now time.Time) (t Task
 // cancel cancels b, locked, within tx, and saves it and its tasks; it
 // returns its processing task's canonical JSON.
 func cancel(ctx context.Context, tx Tx, s Scope, b Batch, now time.Time) ([]byte, error) {
+	return cancelAnd(ctx, tx, s, b, now, true)
+}
+
+// cancelAnd is cancel, saving the canceled batch only when save: a batch
+// about to be deleted is not (what the cancel adds to it might not fit
+// its bound, and a delete must not fail for that).
+func cancelAnd(ctx context.Context, tx Tx, s Scope, b Batch, now time.Time, save bool) ([]byte, error) {
 	if !b.Status.IsActive() {
 		return nil, notAllowed(&b, "can be canceled", cancelable)
 	}
@@ -298,8 +305,10 @@ func cancel(ctx context.Context, tx Tx, s Scope, b Batch, now time.Time) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	if _, err := saveBatch(ctx, tx, b, false); err != nil {
-		return nil, err
+	if save {
+		if _, err := saveBatch(ctx, tx, b, false); err != nil {
+			return nil, err
+		}
 	}
 	if b.TaskID == nil {
 		tasks = tasks[1:]
@@ -342,7 +351,7 @@ func (l *Lifecycles) RetryBatch(ctx context.Context, s Scope, batchID string, op
 // being processed.
 func remove(ctx context.Context, tx Tx, s Scope, b Batch, now time.Time) (canceled bool, err error) {
 	if b.Status.IsActive() {
-		if _, err := cancel(ctx, tx, s, b, now); err != nil {
+		if _, err := cancelAnd(ctx, tx, s, b, now, false); err != nil {
 			return false, err
 		}
 		canceled = true

@@ -1,10 +1,12 @@
 package domain
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -369,12 +371,36 @@ func TestProcessedSizeBounds(t *testing.T) {
 }
 
 func TestTaskCursor(t *testing.T) {
-	c := TaskCursor{CreatedAt: t0.Add(123), TaskID: "task_abc"}
+	c := TaskCursor{CreatedAt: t0.Add(123), TaskID: "task_abc123def456"}
 	got, err := ParseTaskCursor(c.String())
 	if err != nil || !got.CreatedAt.Equal(c.CreatedAt) || got.TaskID != c.TaskID {
 		t.Errorf("%v %+v", err, got)
 	}
-	for _, s := range []string{"", "x", "!!!", "MTIz", c.String() + "="} {
+	ns := strconv.FormatInt(c.CreatedAt.UnixNano(), 10)
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	// Hand-made ones: what the server never makes, though it decodes.
+	made := []string{
+		enc("-5." + c.TaskID), enc("+" + ns + "." + c.TaskID), enc("0" + ns + "." + c.TaskID),
+		enc(ns + ".task_x"), enc(ns + ".task_ABC123DEF456"), enc(ns + ".btch_abc123def456"),
+		enc(ns + "." + c.TaskID + "x"), enc(ns + ".." + c.TaskID), enc(" " + ns + "." + c.TaskID),
+		enc(ns + "." + c.TaskID + "\n"), enc("1e3." + c.TaskID), enc("9223372036854775808." + c.TaskID),
+		base64.URLEncoding.EncodeToString([]byte(ns + "." + c.TaskID)), // padded
+		base64.StdEncoding.EncodeToString([]byte(ns + "." + c.TaskID + "??>")),
+	}
+	// The same bytes with the last character's unused bits set: a
+	// lenient decoder reads them as the same cursor.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	cs := c.String()
+	for _, ch := range alphabet {
+		alt := cs[:len(cs)-1] + string(ch)
+		if raw, err := base64.RawURLEncoding.DecodeString(alt); alt != cs && err == nil && string(raw) == ns+"."+c.TaskID {
+			made = append(made, alt)
+		}
+	}
+	if _, err := ParseTaskCursor(enc("0." + c.TaskID)); err != nil {
+		t.Errorf("the epoch itself: %v", err)
+	}
+	for _, s := range append([]string{"", "x", "!!!", "MTIz", c.String() + "="}, made...) {
 		_, err := ParseTaskCursor(s)
 		wantError(t, err, ErrInvalid, "cursor is not a next_cursor of this server", map[string]any{"parameter": "cursor"})
 	}
@@ -428,5 +454,60 @@ func TestDocumentedFit(t *testing.T) {
 		if n := processedSize(b); (n <= MaxBatchBytes) != tc.fits {
 			t.Errorf("1000 ids of %d bytes at two tiers: up to %d bytes once processed; fits = %v, want %v", tc.idBytes, n, n <= MaxBatchBytes, tc.fits)
 		}
+	}
+}
+
+// TestTaskBoundErrors: a task over MaxTaskBytes is a 400 of the request,
+// not a failure of the server; a batch stored with more tiers than a batch
+// may have (before total_tiers was bounded) is refused by submit and retry
+// before anything is made for its tiers; the import refuses both such a
+// batch and one in flight that would not fit once canceled.
+func TestTaskBoundErrors(t *testing.T) {
+	big := Task{TaskID: "task_x", BatchID: "btch_x", Status: batches.TaskStatusPending,
+		AdditionalData: map[string]any{"x": strings.Repeat("x", MaxTaskBytes)}}
+	_, err := taskRow(big)
+	wantError(t, err, ErrInvalid, fmt.Sprintf("The task of batch btch_x would be %d bytes of JSON, more than 8192", MaxTaskBytes+123),
+		map[string]any{"resource": "task", "max_bytes": MaxTaskBytes})
+
+	for _, st := range []batches.TaskStatus{batches.TaskStatusDraft, batches.TaskStatusFailed} {
+		b := draft(t, "obj_1")
+		b.Status = st
+		b.TotalTiers = 1 << 30
+		b.DagTiers = [][]string{{"c"}}
+		var err error
+		if st == batches.TaskStatusDraft {
+			_, _, _, err = Submit(b, scope, SubmitOptions{}, nil, t0)
+		} else {
+			_, err = Retry(b, scope, RetryOptions{MaxRetryCount: 3}, t0)
+		}
+		wantError(t, err, ErrInvalid, fmt.Sprintf("Batch %s has %d tiers, more than 32: it cannot be processed", b.BatchID, 1<<30),
+			map[string]any{"field": "total_tiers", "max_tiers": MaxTiers})
+		if err := CheckBatch(&b); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "total_tiers 1073741824 is more than 32") {
+			t.Errorf("CheckBatch of %d tiers: %v", b.TotalTiers, err)
+		}
+	}
+
+	// In flight, within MaxBatchBytes, but not once canceled: its tier in
+	// progress has many extractor jobs, each gaining a completion time.
+	b := draft(t, "obj_1")
+	b.Status = batches.TaskStatusInProgress
+	b.TotalTiers, b.DagTiers = 1, nil
+	tt := TierTask{TierNum: 0, SourceType: "bucket", Status: batches.TaskStatusInProgress}
+	for {
+		tt.ExtractorJobs = append(tt.ExtractorJobs, ExtractorJob{ExtractorType: "x", Status: batches.TaskStatusInProgress})
+		b.TierTasks = []TierTask{tt}
+		if doc, _ := BatchJSON(AsListed(b.BucketID, b)); len(doc) > MaxBatchBytes-300 {
+			break
+		}
+	}
+	if err := CheckBatch(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkCancelRoom(b); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "once canceled") {
+		t.Errorf("checkCancelRoom: %v", err)
+	}
+	b.Status = batches.TaskStatusFailed
+	if err := checkCancelRoom(b); err != nil {
+		t.Errorf("checkCancelRoom of a FAILED batch: %v", err)
 	}
 }

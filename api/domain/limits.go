@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mixpeekgo/batches"
 )
@@ -37,8 +38,8 @@ const (
 	// MaxMetadataDepth is the deepest nesting of objects and arrays in
 	// metadata and internal_metadata (the object itself is depth 1).
 	MaxMetadataDepth = 16
-	// MaxTiers is the most tier_tasks, and the most tiers of dag_tiers, of
-	// a batch.
+	// MaxTiers is the most tiers of a batch: total_tiers, tier_tasks, the
+	// tiers of dag_tiers.
 	MaxTiers = 32
 	// MaxManifestKeyBytes is the longest manifest_key, in bytes of UTF-8:
 	// the longest key S3 stores.
@@ -82,6 +83,9 @@ func checkLimits(b *Batch) error {
 	}
 	if b.ManifestKey != nil && len(*b.ManifestKey) > MaxManifestKeyBytes {
 		return tooLong("manifest_key", len(*b.ManifestKey), MaxManifestKeyBytes)
+	}
+	if b.TotalTiers > MaxTiers {
+		return fmt.Errorf("%w: total_tiers %d is more than %d", ErrInvalid, b.TotalTiers, MaxTiers)
 	}
 	if len(b.TierTasks) > MaxTiers {
 		return tooMany("tier_tasks", len(b.TierTasks), MaxTiers)
@@ -184,36 +188,71 @@ func checkBatchBytes(doc []byte) error {
 // (a lone surrogate, "\ud800x"): no UTF-8 string holds it, so a decoder
 // would store U+FFFD in its place, silently.
 func checkEscapes(line []byte) error {
-	for i := 0; i < len(line); i++ {
-		if line[i] != '\\' {
+	if at := loneSurrogate(line); at >= 0 {
+		return fmt.Errorf("%w: %s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds (it would be stored as U+FFFD)",
+			ErrInvalid, line[at:at+6], at+1)
+	}
+	return nil
+}
+
+// loneSurrogate returns the offset of the first \u escape of doc, valid
+// JSON, that is half a UTF-16 surrogate pair without the other half; -1
+// when there is none.
+func loneSurrogate(doc []byte) int {
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '\\' {
 			continue
 		}
 		i++ // the escaped character; backslashes appear only in strings
-		if i >= len(line) || line[i] != 'u' || i+4 >= len(line) {
+		if i >= len(doc) || doc[i] != 'u' || i+4 >= len(doc) {
 			continue
 		}
-		r, err := strconv.ParseUint(string(line[i+1:i+5]), 16, 16)
+		r, err := strconv.ParseUint(string(doc[i+1:i+5]), 16, 16)
 		if err != nil {
 			continue
 		}
 		switch {
 		case r >= 0xD800 && r < 0xDC00: // high half: a low one must follow
-			if j := i + 5; j+6 <= len(line) && line[j] == '\\' && line[j+1] == 'u' {
-				if lo, err := strconv.ParseUint(string(line[j+2:j+6]), 16, 16); err == nil && lo >= 0xDC00 && lo < 0xE000 {
+			if j := i + 5; j+6 <= len(doc) && doc[j] == '\\' && doc[j+1] == 'u' {
+				if lo, err := strconv.ParseUint(string(doc[j+2:j+6]), 16, 16); err == nil && lo >= 0xDC00 && lo < 0xE000 {
 					i = j + 5
 					continue
 				}
 			}
-			return loneSurrogate(line, i-1)
+			return i - 1
 		case r >= 0xDC00 && r < 0xE000:
-			return loneSurrogate(line, i-1)
+			return i - 1
 		}
 		i += 4
 	}
-	return nil
+	return -1
 }
 
-func loneSurrogate(line []byte, at int) error {
-	return fmt.Errorf("%w: %s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds (it would be stored as U+FFFD)",
-		ErrInvalid, line[at:at+6], at+1)
+// NotText returns the offset of the first thing in doc, valid JSON, that
+// no UTF-8 text holds: bytes that are not UTF-8, or a \u escape of half a
+// UTF-16 surrogate pair without the other half (what the import refuses
+// too, [ReadBatches]); -1 when there is none. A JSON decoder would read
+// either as U+FFFD, silently: two different ids would become the same.
+// [NotTextAt] says what it is.
+func NotText(doc []byte) int {
+	if !utf8.Valid(doc) {
+		for at := 0; at < len(doc); {
+			r, n := utf8.DecodeRune(doc[at:])
+			if r == utf8.RuneError && n <= 1 {
+				return at
+			}
+			at += n
+		}
+	}
+	return loneSurrogate(doc)
+}
+
+// NotTextAt describes what NotText found at the offset at of doc, and
+// that offset, and returns its length in doc (the escape's 6 bytes, or
+// the byte that is not UTF-8).
+func NotTextAt(doc []byte, at int) (what string, n int) {
+	if doc[at] == '\\' && at+6 <= len(doc) {
+		return fmt.Sprintf("%s at byte %d is half of a UTF-16 surrogate pair without the other half, which no UTF-8 text holds", doc[at:at+6], at), 6
+	}
+	return fmt.Sprintf("invalid UTF-8 (byte 0x%02x) at byte %d", doc[at], at), 1
 }

@@ -162,18 +162,40 @@ func (c TaskCursor) String() string {
 
 // ParseTaskCursor returns the cursor that s, a next_cursor the API gave,
 // stands for; an *Error of kind ErrInvalid (400) for a string the server
-// did not give.
+// did not give: only the exact bytes [TaskCursor.String] makes of a task's
+// created_at (nanoseconds since the Unix epoch, in decimal, not negative,
+// without sign or leading zeros) and id (as [NewID] makes them, task_ and
+// 12 characters of [a-z0-9]) are a cursor, so that "-5.task_x" or
+// "+1.task_…" are refused rather than taken as somewhere in the list.
 func ParseTaskCursor(s string) (TaskCursor, error) {
 	bad := &Error{Kind: ErrInvalid, Message: "cursor is not a next_cursor of this server",
 		Details: map[string]any{"parameter": "cursor"}}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return TaskCursor{}, bad
 	}
 	ns, id, ok := strings.Cut(string(raw), ".")
 	n, err := strconv.ParseInt(ns, 10, 64)
-	if !ok || err != nil || !IsText(id) || CheckID("task id", id) != nil {
+	if !ok || err != nil || n < 0 || strconv.FormatInt(n, 10) != ns || !isNewID("task_", id) {
 		return TaskCursor{}, bad
 	}
-	return TaskCursor{CreatedAt: time.Unix(0, n).UTC(), TaskID: id}, nil
+	c := TaskCursor{CreatedAt: time.Unix(0, n).UTC(), TaskID: id}
+	if c.String() != s {
+		return TaskCursor{}, bad
+	}
+	return c, nil
+}
+
+// isNewID reports whether id is one [NewID] could have made with prefix.
+func isNewID(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) != idLength {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if strings.IndexByte(idAlphabet, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -115,7 +115,12 @@ func taskRow(t Task) (TaskRow, error) {
 		return TaskRow{}, err
 	}
 	if len(doc) > MaxTaskBytes {
-		return TaskRow{}, fmt.Errorf("task %s is %d bytes of JSON, more than %d", t.TaskID, len(doc), MaxTaskBytes)
+		// What the lifecycle makes stays within the bound (its samples);
+		// should a request's input ever make a task larger, it is a
+		// request the server refuses (400), never a failure of its own.
+		return TaskRow{}, &Error{Kind: ErrInvalid,
+			Message: fmt.Sprintf("The task of batch %s would be %d bytes of JSON, more than %d", t.BatchID, len(doc), MaxTaskBytes),
+			Details: map[string]any{"resource": "task", "max_bytes": MaxTaskBytes, "bytes": len(doc)}}
 	}
 	return TaskRow{TaskID: t.TaskID, OrganizationID: t.OrganizationID, BatchID: t.BatchID, Type: t.TaskType,
 		Status: t.Status, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), Doc: doc}, nil

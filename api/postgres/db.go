@@ -345,16 +345,6 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// constraint returns the name of the constraint err violated, if err is
-// PostgreSQL's.
-func constraint(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.ConstraintName
-	}
-	return ""
-}
-
 // goMigrations returns the migrations that need Go, numbered among the SQL
 // files of migrations/ and named as a file would be: river's schema, 8 to
 // 15 (api/river), as on SQLite. New values each time, as goose keeps state

@@ -39,14 +39,15 @@ func (x tx) Exists(ctx context.Context, kind, id string) (ok bool, err error) {
 	return ok, err
 }
 
-// insert runs the INSERT statement sql and returns, instead of the error,
-// the name of the unique constraint it violates ("" for none).
-func (x tx) insert(ctx context.Context, sql string, args ...any) (violated string, err error) {
-	_, err = x.t.Exec(ctx, sql, args...)
-	if isUniqueViolation(err) {
-		return constraint(err), nil
-	}
-	return "", err
+// insert runs sql, an INSERT … ON CONFLICT DO NOTHING, and reports
+// whether it stored its row: false when a unique constraint (any) already
+// held its values. A unique violation raised instead would abort the
+// transaction, and a caller that went on from it (RegisterDemoKey, which
+// commits when the key is there already) would find its COMMIT turned
+// into a ROLLBACK.
+func (x tx) insert(ctx context.Context, sql string, args ...any) (stored bool, err error) {
+	tag, err := x.t.Exec(ctx, sql, args...)
+	return tag.RowsAffected() == 1, err
 }
 
 func (x tx) InsertOrganization(ctx context.Context, org domain.Organization, now time.Time) error {
@@ -56,9 +57,9 @@ func (x tx) InsertOrganization(ctx context.Context, org domain.Organization, now
 }
 
 func (x tx) InsertNamespace(ctx context.Context, ns domain.Namespace, now time.Time) (taken bool, err error) {
-	violated, err := x.insert(ctx, `INSERT INTO namespaces (id, organization_id, name, created_at) VALUES ($1, $2, $3, $4)`,
-		ns.ID, ns.OrganizationID, ns.Name, now.UnixNano())
-	return violated != "", err
+	stored, err := x.insert(ctx, `INSERT INTO namespaces (id, organization_id, name, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, ns.ID, ns.OrganizationID, ns.Name, now.UnixNano())
+	return !stored, err
 }
 
 func (x tx) BucketTaken(ctx context.Context, namespaceID, name, id string) (nameTaken, idTaken bool, err error) {
@@ -70,16 +71,25 @@ func (x tx) BucketTaken(ctx context.Context, namespaceID, name, id string) (name
 }
 
 func (x tx) InsertBucket(ctx context.Context, b domain.Bucket, now time.Time) (nameTaken, idTaken bool, err error) {
-	violated, err := x.insert(ctx, `INSERT INTO buckets (id, namespace_id, name, created_at) VALUES ($1, $2, $3, $4)`,
-		b.ID, b.NamespaceID, b.Name, now.UnixNano())
-	// The id is the primary key, the name UNIQUE in its namespace.
-	return violated != "" && violated != "buckets_pkey", violated == "buckets_pkey", err
+	stored, err := x.insert(ctx, `INSERT INTO buckets (id, namespace_id, name, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, b.ID, b.NamespaceID, b.Name, now.UnixNano())
+	if err != nil || stored {
+		return false, false, err
+	}
+	// The id is the primary key, the name UNIQUE in its namespace: which
+	// one another writer took (committed, or the INSERT would have waited
+	// for it), this statement sees.
+	nameTaken, idTaken, err = x.BucketTaken(ctx, b.NamespaceID, b.Name, b.ID)
+	if err == nil && !nameTaken && !idTaken {
+		idTaken = true // taken and gone again since: as good as taken
+	}
+	return nameTaken, idTaken, err
 }
 
 func (x tx) InsertAPIKey(ctx context.Context, keyHash [32]byte, prefix, organizationID string, now time.Time) (taken bool, err error) {
-	violated, err := x.insert(ctx, `INSERT INTO api_keys (key_hash, prefix, organization_id, created_at) VALUES ($1, $2, $3, $4)`,
-		keyHash[:], prefix, organizationID, now.UnixNano())
-	return violated != "", err
+	stored, err := x.insert(ctx, `INSERT INTO api_keys (key_hash, prefix, organization_id, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, keyHash[:], prefix, organizationID, now.UnixNano())
+	return !stored, err
 }
 
 // listQueries are the administration's lists, in PostgreSQL's

@@ -67,7 +67,7 @@ func TestSeedDemo(t *testing.T) {
 			if b.TaskID != nil {
 				t.Errorf("DRAFT %s with a task", b.BatchID)
 			}
-		case batches.TaskStatusCompleted, batches.TaskStatusProcessing:
+		case batches.TaskStatusCompleted, batches.TaskStatusCanceled:
 			if b.TaskID == nil || !strings.HasPrefix(*b.TaskID, "task_") {
 				t.Errorf("%s %s without a task", b.Status, b.BatchID)
 			}
@@ -80,8 +80,11 @@ func TestSeedDemo(t *testing.T) {
 		}
 	}
 	for _, s := range batches.TaskStatuses() {
-		if counts[s] == 0 {
+		if counts[s] == 0 && !s.IsActive() {
 			t.Errorf("no %s batch (counts %v)", s, counts)
+		}
+		if counts[s] > 0 && s.IsActive() {
+			t.Errorf("%d %s batches, which nothing moves (counts %v)", counts[s], s, counts)
 		}
 	}
 	if counts[batches.TaskStatusCompleted] < domain.DemoBatchCount/2 {
@@ -89,12 +92,6 @@ func TestSeedDemo(t *testing.T) {
 	}
 	if collections == 0 {
 		t.Error("no COLLECTION batch")
-	}
-	// The newest are still in flight.
-	switch all[0].Status {
-	case batches.TaskStatusPending, batches.TaskStatusInProgress, batches.TaskStatusProcessing:
-	default:
-		t.Errorf("newest batch is %s", all[0].Status)
 	}
 	t.Logf("status counts: %v; %d COLLECTION", counts, collections)
 

@@ -69,6 +69,19 @@ func TestAdminLists(t *testing.T) {
 			if all := run("bucket", "list").stdout; strings.Count(all, "\n") != 4 {
 				t.Errorf("bucket list:\n%s", all)
 			}
+			// An organization or namespace that does not exist is not
+			// found, as in the other commands, not an empty list.
+			for _, args := range [][]string{
+				{"namespace", "list", "--org", "org_nope"},
+				{"key", "list", "--org", "org_nope", "-o", "json"},
+			} {
+				if msg := fails(args...); !strings.Contains(msg, `organization "org_nope": not found`) {
+					t.Errorf("%v: %s", args, msg)
+				}
+			}
+			if msg := fails("bucket", "list", "--namespace", "ns_nope"); !strings.Contains(msg, `namespace "ns_nope" not found`) {
+				t.Errorf("bucket list of an unknown namespace: %s", msg)
+			}
 
 			// Keys: listed by id and prefix, never the key; revoked by id.
 			k := parseKV(t, run("key", "create", "--org", a).stdout)

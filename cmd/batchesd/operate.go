@@ -134,10 +134,11 @@ func parseStatus(flag, given string) (batches.TaskStatus, error) {
 }
 
 // Validate refuses, as a usage error (exit 2) before anything is opened,
-// a rate limit NewHandler would refuse.
+// a rate limit NewHandler would refuse, and processing settings that
+// cannot be (processFlags.check).
 func (s *serveCmd) Validate() error {
 	if err := (api.RateLimit{PerSecond: s.RateLimit, Burst: s.RateBurst}).Check(); err != nil {
 		return fmt.Errorf("--rate-limit, --rate-burst: %w", err)
 	}
-	return nil
+	return s.processFlags.check()
 }

@@ -671,8 +671,11 @@ type ListTasksResponse struct {
 	// (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
 	// `next_cursor` to continue (null on the last page); `total` and
 	// `total_pages` only with `include_total=true` (null otherwise).
-	// `next_page` and `previous_page` are always null (the reference
-	// server pages by cursor and offset).
+	// `next_page` and `previous_page` are the relative URLs of the pages
+	// beside it by offset (the query as sent, `offset` moved by the
+	// limit; send the same body); `next_page` is null on the last page
+	// and when its offset would pass the maximum, `previous_page` at
+	// offset 0.
 	//
 	//
 	// Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
@@ -694,15 +697,20 @@ type ObjectIDs = []string
 // (1-based, `offset` / `page_size` + 1) and `page_size` (the limit);
 // `next_cursor` to continue (null on the last page); `total` and
 // `total_pages` only with `include_total=true` (null otherwise).
-// `next_page` and `previous_page` are always null (the reference
-// server pages by cursor and offset).
+// `next_page` and `previous_page` are the relative URLs of the pages
+// beside it by offset (the query as sent, `offset` moved by the
+// limit; send the same body); `next_page` is null on the last page
+// and when its offset would pass the maximum, `previous_page` at
+// offset 0.
 //
 // Example: {"next_cursor":null,"next_page":null,"page":1,"page_size":100,"previous_page":null,"total":42,"total_pages":1}
 type PaginationResponse struct {
 	// NextCursor The `cursor` of the next page; null on the last page.
 	NextCursor *string `json:"next_cursor"`
 
-	// NextPage Always null.
+	// NextPage The relative URL of the next page by offset; null on the last page, or past offset 10000.
+	//
+	// Example: /v1/tasks/list?limit=100&offset=100
 	NextPage *string `json:"next_page"`
 
 	// Page The page's number, from 1.
@@ -715,7 +723,7 @@ type PaginationResponse struct {
 	// Example: 100
 	PageSize *int `json:"page_size"`
 
-	// PreviousPage Always null.
+	// PreviousPage The relative URL of the previous page by offset; null at offset 0.
 	PreviousPage *string `json:"previous_page"`
 
 	// Total The number of matching tasks, with include_total; else null.
@@ -758,7 +766,10 @@ type RetryBatchRequest struct {
 	// Example: transient_only
 	RetryMode *RetryBatchRequestRetryMode `json:"retry_mode,omitempty"`
 
-	// TierNums The tiers to retry from (0-based); null or empty means every tier with errors.
+	// TierNums The tiers to retry from (0-based); null or empty means every
+	// tier with errors. At most 32, the most tiers a batch has; a
+	// tier named twice counts once.
+	//
 	//
 	// Example: [1]
 	TierNums *[]int `json:"tier_nums,omitempty"`
@@ -884,11 +895,16 @@ type SubmitBatchRequest struct {
 // `[batch_id]`, `additional_data` with Mixpeek's batch keys
 // (`batch_id`, `bucket_id`, `namespace_id`, `current_tier`,
 // `total_tiers`, `collection_ids`, `object_count`,
-// `sample_object_ids`, and `retry_of`, `retry_count` for a retry),
-// `outputs` once it finished (one summary a tier) and `error` when it
-// failed. A tier's task (`engine_feature_extractor_run`) has `inputs`
-// `[batch_id]` and `additional_data` `batch_id`, `tier_num`,
-// `collection_ids`, `parent_task_id` (the batch's task).
+// `sample_object_ids`, and `retry_of`, `retry_count`, `tier_nums`,
+// `retried_tiers` for a retry), `outputs` once it finished (one
+// summary a tier it ran) and `error` when it failed. A tier's task
+// (`engine_feature_extractor_run`) has `inputs` `[batch_id]` and
+// `additional_data` `batch_id`, `tier_num`, `collection_ids`,
+// `parent_task_id` (the batch's task). `collection_ids` and
+// `sample_object_ids` are samples, the first ids within 512 bytes of
+// JSON (at most 5 object ids), `collection_count` and
+// `object_count` count them all: a task stays within 8 KiB whatever
+// its batch holds.
 //
 // Example: {"additional_data":{"batch_id":"btch_a1b2c3d4e5f6","bucket_id":"bkt_demo","collection_ids":["col_bkt_demo_t0","col_bkt_demo_t1"],"current_tier":0,"namespace_id":"ns_abc123def456","object_count":2,"sample_object_ids":["obj_7h3k9m2p4q8r","obj_2w5x8z1c4v7b"],"total_tiers":2},"error":null,"inputs":["btch_a1b2c3d4e5f6"],"outputs":null,"status":"IN_PROGRESS","task_id":"task_9f8e7d6c5b4a","task_type":"api_buckets_batches_process"}
 type TaskResponse struct {
@@ -1314,7 +1330,8 @@ type ListTasksParams struct {
 	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
 	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Cursor The `pagination.next_cursor` of the page before.
+	// Cursor The `pagination.next_cursor` of the page before, as given: any
+	// other string (one made by hand, though it decodes) answers 400.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.

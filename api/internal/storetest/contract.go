@@ -660,3 +660,52 @@ func testListByCollection(t *testing.T, be Backend) {
 	}
 	check("after status changes and deletes")
 }
+
+// testTakenNamesCommit: what is taken already (the demo key registered
+// again, a namespace's or a bucket's name or id, an API key) is reported as
+// such, and the transaction that found it still commits: on PostgreSQL a
+// unique violation would abort it, and RegisterDemoKey, which commits when
+// the key is there already, failed with "commit unexpectedly resulted in
+// rollback" on every start with BATCHESD_DEMO_API_KEY.
+func testTakenNamesCommit(t *testing.T, be Backend) {
+	db := be.Open(t)
+	ctx := t.Context()
+	const key = "sk_test_demo_key_123"
+	info, seeded, err := db.SeedDemo(ctx, key)
+	if err != nil || !seeded {
+		t.Fatalf("SeedDemo: %v, seeded %v", err, seeded)
+	}
+	for i := range 3 {
+		org, registered, err := db.RegisterDemoKey(ctx, key)
+		if err != nil || registered || org != info.OrganizationID {
+			t.Fatalf("RegisterDemoKey of the seeded key, %d: org %q registered %v err %v", i, org, registered, err)
+		}
+	}
+	org, registered, err := db.RegisterDemoKey(ctx, "sk_test_another_demo_key")
+	if err != nil || !registered || org != info.OrganizationID {
+		t.Fatalf("RegisterDemoKey of a new key: org %q registered %v err %v", org, registered, err)
+	}
+	if _, registered, err := db.RegisterDemoKey(ctx, "sk_test_another_demo_key"); err != nil || registered {
+		t.Fatalf("RegisterDemoKey again: registered %v err %v", registered, err)
+	}
+	if got, err := db.OrganizationForKey(ctx, domain.HashKey("sk_test_another_demo_key")); err != nil || got.ID != info.OrganizationID {
+		t.Fatalf("the registered key: %+v, %v", got, err)
+	}
+
+	if _, err := db.CreateNamespace(ctx, info.OrganizationID, domain.DemoNamespaceName); !errors.Is(err, domain.ErrAlreadyExists) {
+		t.Errorf("CreateNamespace of a name taken: %v, want ErrAlreadyExists", err)
+	}
+	if _, err := db.CreateBucket(ctx, info.NamespaceID, "other", domain.DemoBucketID); !errors.Is(err, domain.ErrAlreadyExists) {
+		t.Errorf("CreateBucket of an id taken: %v, want ErrAlreadyExists", err)
+	}
+	if _, err := db.CreateBucket(ctx, info.NamespaceID, domain.DemoBucketName, ""); !errors.Is(err, domain.ErrAlreadyExists) {
+		t.Errorf("CreateBucket of a name taken: %v, want ErrAlreadyExists", err)
+	}
+	if _, err := db.CreateAPIKey(ctx, info.OrganizationID, key); !errors.Is(err, domain.ErrAlreadyExists) {
+		t.Errorf("CreateAPIKey of a key taken: %v, want ErrAlreadyExists", err)
+	}
+	// Each left the database as it was, and usable.
+	if _, err := db.CreateNamespace(ctx, info.OrganizationID, "second"); err != nil {
+		t.Fatal(err)
+	}
+}

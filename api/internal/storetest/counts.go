@@ -562,7 +562,7 @@ func testCountsFollowUpsertsAndReplaces(t *testing.T, be Backend) {
 			`UPDATE OR REPLACE batches
 			SET id = (SELECT min(id) FROM batches WHERE status = 'ARCHIVED'),
 				doc = replace(doc, '"batch_id":"' || id || '"', '"batch_id":"' || (SELECT min(id) FROM batches WHERE status = 'ARCHIVED') || '"')
-			WHERE id = (SELECT min(id) FROM batches WHERE status = 'PENDING')`,
+			WHERE id = (SELECT min(id) FROM batches WHERE status = 'UNKNOWN')`,
 		)
 	}
 	for _, stmt := range stmts {

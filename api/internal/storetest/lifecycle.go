@@ -441,8 +441,23 @@ func testAdminLists(t *testing.T, be Backend) {
 	if err != nil || len(orgs) != 1 || orgs[0].ID != ns.OrganizationID {
 		t.Fatalf("organizations %v %v", orgs, err)
 	}
-	if nss, err := db.ListNamespaces(ctx, "org_none"); err != nil || len(nss) != 0 {
-		t.Fatalf("another organization's namespaces %v %v", nss, err)
+	// An organization or namespace that does not exist is not found (the
+	// commands say so and exit 1), not an empty list.
+	if nss, err := db.ListNamespaces(ctx, "org_none"); !errors.Is(err, domain.ErrNotFound) || len(nss) != 0 {
+		t.Fatalf("the namespaces of an organization that does not exist: %v %v", nss, err)
+	}
+	if keys, err := db.ListAPIKeys(ctx, "org_none"); !errors.Is(err, domain.ErrNotFound) || len(keys) != 0 {
+		t.Fatalf("the keys of an organization that does not exist: %v %v", keys, err)
+	}
+	if bs, err := db.ListBuckets(ctx, "ns_none"); !errors.Is(err, domain.ErrNotFound) || len(bs) != 0 {
+		t.Fatalf("the buckets of a namespace that does not exist: %v %v", bs, err)
+	}
+	empty, err := db.CreateOrganization(ctx, "Empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nss, err := db.ListNamespaces(ctx, empty.ID); err != nil || len(nss) != 0 {
+		t.Fatalf("the namespaces of an organization that has none: %v %v", nss, err)
 	}
 	if nss, err := db.ListNamespaces(ctx, ""); err != nil || len(nss) != 1 || nss[0] != ns {
 		t.Fatalf("namespaces %v %v", nss, err)

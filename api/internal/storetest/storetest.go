@@ -197,6 +197,7 @@ func Contract(t *testing.T, b Backend) {
 		{"StringsThatAreNotText", testStringsThatAreNotText},
 		{"InsertReportsTheFirstWrongBatch", testInsertReportsTheFirstWrongBatch},
 		{"SeedDemoOnce", testSeedDemoOnce},
+		{"TakenNamesCommit", testTakenNamesCommit},
 		{"ResolveBucket", testResolveBucket},
 		{"UpdateBatchStatusAndDeleteBatch", testUpdateBatchStatusAndDeleteBatch},
 		{"InsertBatchesErrors", testInsertBatchesErrors},
@@ -208,6 +209,7 @@ func Contract(t *testing.T, b Backend) {
 		{"ListTasks", testListTasks},                                           // lifecycle.go
 		{"RiverSchemaComplete", testRiverSchemaComplete},                       // lifecycle.go
 		{"ProcessingRuns", testProcessingRuns},                                 // lifecycle.go
+		{"LifecycleAtTheLimits", testLifecycleAtTheLimits},                     // limits.go
 		{"AdminLists", testAdminLists},                                         // lifecycle.go
 	} {
 		t.Run(c.name, func(t *testing.T) {
