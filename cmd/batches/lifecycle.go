@@ -25,17 +25,23 @@ type batchArg struct {
 	BatchID string `arg:"" name:"batch-id" help:"The batch, btch_…"`
 }
 
+// Repeatable flags whose values are text take each value whole
+// (sep:"none"): kong would otherwise split them at commas, and object ids
+// and metadata values may hold commas. --tier's numbers hold none, so it
+// keeps kong's split (--tier 0,1). TestRepeatableFlagsKeepCommas checks
+// every flag of the command line.
+
 type createCmd struct {
 	Bucket   string   `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name."`
-	ObjectID []string `name:"object-id" required:"" placeholder:"ID" help:"An object of the bucket (repeat for more, 1 to 1000)."`
-	Metadata []string `name:"metadata" placeholder:"KEY=VALUE" help:"Metadata to set once created (repeat for more)."`
+	ObjectID []string `name:"object-id" required:"" sep:"none" placeholder:"ID" help:"An object of the bucket (repeat for more, 1 to 1000)."`
+	Metadata []string `name:"metadata" sep:"none" placeholder:"KEY=VALUE" help:"Metadata to set once created (repeat for more)."`
 }
 
 type getCmd struct{ batchArg }
 
 type updateCmd struct {
 	batchArg
-	Metadata []string `name:"metadata" placeholder:"KEY=VALUE" help:"The batch's new metadata, replacing it whole (repeat for more)."`
+	Metadata []string `name:"metadata" sep:"none" placeholder:"KEY=VALUE" help:"The batch's new metadata, replacing it whole (repeat for more)."`
 	Clear    bool     `name:"clear" help:"Set the metadata to {}."`
 }
 
@@ -43,7 +49,7 @@ type deleteCmd struct{ batchArg }
 
 type addObjectsCmd struct {
 	batchArg
-	ObjectID []string `name:"object-id" required:"" placeholder:"ID" help:"An object to add (repeat for more); the batch must be DRAFT."`
+	ObjectID []string `name:"object-id" required:"" sep:"none" placeholder:"ID" help:"An object to add (repeat for more); the batch must be DRAFT."`
 }
 
 type submitCmd struct {
@@ -56,7 +62,7 @@ type cancelCmd struct{ batchArg }
 type retryCmd struct {
 	batchArg
 	Mode          string `name:"mode" enum:"transient_only,all," default:"" placeholder:"MODE" help:"transient_only (the API's default) or all."`
-	Tier          []int  `name:"tier" placeholder:"N" help:"A tier to retry from, 0-based (repeat for more; default: every tier with errors)."`
+	Tier          []int  `name:"tier" placeholder:"N" help:"A tier to retry from, 0-based (repeat, or 0,1; default: every tier with errors)."`
 	MaxRetryCount int    `name:"max-retry-count" placeholder:"N" help:"Retries the batch may have had, 1 to 10 (default 3)."`
 }
 

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/alecthomas/kong"
 )
 
 // The lifecycle's commands against servers of the tests' own (their runs
@@ -56,6 +59,8 @@ func lifecycleServer(t *testing.T, gets ...string) (string, *[]string) {
 				return
 			}
 			writeBody(w, 200, "application/json", cliTask)
+		case strings.HasSuffix(r.URL.Path, "/retry"):
+			writeBody(w, 200, "application/json", `{"task_id":"task_r","task_type":"api_buckets_batches_process","status":"PENDING","batch_id":"btch_w","previous_task_id":"task_w","retried_tiers":[0,1,2],"retry_count":1,"message":"Retrying"}`)
 		case r.URL.Path == "/v1/tasks/list":
 			writeBody(w, 200, "application/json", `{"results":[`+cliTask+`],"pagination":{"next_cursor":null}}`)
 		case r.Method == "DELETE":
@@ -161,6 +166,13 @@ func TestLifecycleCommands(t *testing.T) {
 		{[]string{"get", "--bucket", "bkt_demo", "btch_w"}, `GET /v1/buckets/bkt_demo/batches/btch_w`, `"status": "DRAFT"`},
 		{[]string{"update", "--bucket", "bkt_demo", "btch_w", "--metadata", "team=data", "--metadata", "x=a=b"}, `PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{"team":"data","x":"a=b"}}`, `"team": "data"`},
 		{[]string{"update", "--bucket", "bkt_demo", "btch_w", "--clear"}, `PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{}}`, `"batch_id"`},
+		// Commas are part of a value: object ids and metadata values may hold them.
+		{[]string{"create", "--bucket", "bkt_demo", "--object-id", "obj,with,comma", "--metadata", "tags=a,b", "--metadata", "k,1=v"},
+			`POST /v1/buckets/bkt_demo/batches {"object_ids":["obj,with,comma"]}; PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{"k,1":"v","tags":"a,b"}}`, `"team": "data"`},
+		{[]string{"update", "--bucket", "bkt_demo", "btch_w", "--metadata", "tags=a,b"}, `PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{"tags":"a,b"}}`, `"batch_id"`},
+		{[]string{"add-objects", "--bucket", "bkt_demo", "btch_w", "--object-id", "a,b", "--object-id", `c\,d`}, `POST /v1/buckets/bkt_demo/batches/btch_w/objects {"object_ids":["a,b","c\\,d"]}`, `"batch_id"`},
+		// --tier's numbers hold no comma: kong's split stays.
+		{[]string{"retry", "--bucket", "bkt_demo", "btch_w", "--tier", "0,1", "--tier", "2"}, `POST /v1/buckets/bkt_demo/batches/btch_w/retry {"tier_nums":[0,1,2]}`, `"retried_tiers": [`},
 		{[]string{"delete", "--bucket", "bkt_demo", "btch_w"}, `DELETE /v1/buckets/bkt_demo/batches/btch_w`, `"message": "Batch btch_w deleted"`},
 		{[]string{"add-objects", "--bucket", "bkt_demo", "btch_w", "--object-id", "obj_3"}, `POST /v1/buckets/bkt_demo/batches/btch_w/objects {"object_ids":["obj_3"]}`, `"batch_id"`},
 		{[]string{"submit", "--bucket", "bkt_demo", "btch_w"}, `POST /v1/buckets/bkt_demo/batches/btch_w/submit {}`, `"task_id": "task_w"`},
@@ -192,7 +204,7 @@ func TestLifecycleUsageErrors(t *testing.T) {
 		{[]string{"update", "--bucket", "b", "btch_w", "--clear", "--metadata", "a=b"}, "error: update: --metadata and --clear exclude each other\n"},
 		{[]string{"update", "--bucket", "b", "btch_w", "--metadata", "novalue"}, "error: --metadata \"novalue\": want KEY=VALUE\n"},
 		{[]string{"create", "--bucket", "b", "--object-id", "o", "--metadata", "k=1", "--metadata", "k=2"}, "error: --metadata: the key \"k\" is given twice\n"},
-		{[]string{"create", "--bucket", "b"}, "error: missing flags: --object-id=ID,...\n"},
+		{[]string{"create", "--bucket", "b"}, "error: missing flags: --object-id=ID\n"},
 		{[]string{"create", "--bucket", "b", "--object-id", "a", "--object-id", "a"}, "error: createBatch: object id \"a\" is given twice (1 and 2)\n"},
 		{[]string{"retry", "--bucket", "b", "btch_w", "--max-retry-count", "11"}, "error: retryBatch: max retry count 11 is not 1 to 10 (0: the API's default)\n"},
 		{[]string{"retry", "--bucket", "b", "btch_w", "--mode", "some"}, "error: --mode must be one of \"transient_only\",\"all\",\"\" but got \"some\"\n"},
@@ -233,5 +245,36 @@ func TestLifecycleHelp(t *testing.T) {
 		if (cmd == "wait" || cmd == "submit") && !strings.Contains(r.stdout, "6 FAILED or CANCELED") {
 			t.Errorf("%s --help lacks exit status 6:\n%s", cmd, r.stdout)
 		}
+	}
+}
+
+// Every repeatable flag whose values are text takes each value whole:
+// kong splits a slice flag's value at commas unless told sep:"none", and
+// object ids and metadata may hold commas. A flag of numbers may split.
+func TestRepeatableFlagsKeepCommas(t *testing.T) {
+	var c cli
+	parser, err := newParser(&c, func(string) string { return "" }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			if !f.Value.IsSlice() {
+				continue
+			}
+			checked++
+			if el := f.Value.Target.Type().Elem().Kind(); el == reflect.String && f.Value.Tag.Sep != -1 {
+				t.Errorf("%s --%s splits its values at %q: give it sep:\"none\"", n.Path(), f.Name, f.Value.Tag.Sep)
+			}
+		}
+		for _, child := range n.Children {
+			walk(child)
+		}
+	}
+	walk(parser.Model.Node)
+	if checked != 5 { // create --object-id, --metadata; update --metadata; add-objects --object-id; retry --tier
+		t.Errorf("%d repeatable flags checked, want 5", checked)
 	}
 }

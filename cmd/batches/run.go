@@ -149,13 +149,9 @@ func usagef(format string, args ...any) error {
 // kongExit carries kong's exit status (after --help) out of kong.Parse.
 type kongExit struct{ code int }
 
-// run runs the command line args (without the program name) and returns the
-// exit status. env looks up environment variables ("" means unset), and
-// isTerminal tells whether stdout is a terminal (for the default output
-// format).
-func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, isTerminal bool) (code int) {
-	var c cli
-	parser, err := kong.New(&c,
+// newParser is kong's parser of the command line into c.
+func newParser(c *cli, env func(string) string, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(c,
 		kong.Name("batches"),
 		kong.Description(description),
 		kong.Writers(stdout, stderr),
@@ -175,6 +171,15 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		kong.Resolvers(envResolver(env)),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	)
+}
+
+// run runs the command line args (without the program name) and returns the
+// exit status. env looks up environment variables ("" means unset), and
+// isTerminal tells whether stdout is a terminal (for the default output
+// format).
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, isTerminal bool) (code int) {
+	var c cli
+	parser, err := newParser(&c, env, stdout, stderr)
 	if err != nil { // a bug in the cli struct
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return exitFailure
