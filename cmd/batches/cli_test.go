@@ -28,7 +28,11 @@ func runCLI(t *testing.T, env map[string]string, isTerminal bool, args ...string
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr, isTerminal)
+	var tty *terminal
+	if isTerminal {
+		tty = &terminal{width: func() int { return 80 }}
+	}
+	code := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr, tty)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 

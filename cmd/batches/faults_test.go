@@ -134,7 +134,7 @@ func TestInterrupted(t *testing.T) {
 	done := make(chan result)
 	go func() {
 		var stdout, stderr strings.Builder
-		code := run(ctx, []string{"list", "--bucket", srv.Bucket}, func(k string) string { return env[k] }, &stdout, &stderr, false)
+		code := run(ctx, []string{"list", "--bucket", srv.Bucket}, func(k string) string { return env[k] }, &stdout, &stderr, nil)
 		done <- result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	}()
 	for srv.Requests() == 0 {

@@ -134,7 +134,7 @@ func printJSON(w io.Writer, raw json.RawMessage, v any) error {
 
 // lifecycle runs the command named cmd (kong's path, without arguments)
 // with c.
-func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s settings, stdout, stderr io.Writer, isTerminal bool) int {
+func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s settings, stdout, stderr io.Writer, tty *terminal) int {
 	// answer prints a call's answer, or fails with its error.
 	answer := func(raw json.RawMessage, v any, err error) int {
 		if err != nil {
@@ -155,7 +155,7 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 		if err == nil && len(md) > 0 {
 			var patched batches.Batch
 			if patched, err = c.UpdateBatch(ctx, cl.Create.Bucket, b.BatchID, md); err != nil {
-				fmt.Fprintf(stderr, "error: batch %s was created, but its metadata was not set:\n", b.BatchID)
+				fmt.Fprintf(stderr, "error: batch %s was created, but its metadata was not set:\n", clean(b.BatchID))
 			} else {
 				b = patched
 			}
@@ -188,8 +188,8 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 		if err != nil || !cl.Submit.Wait {
 			return answer(t.RawJSON(), t, err)
 		}
-		fmt.Fprintf(stdout, "%s submitted: task %s\n", cl.Submit.BatchID, t.TaskID)
-		return waitBatches(ctx, c, s, cl.Submit.Bucket, []string{cl.Submit.BatchID}, stdout, stderr, isTerminal)
+		fmt.Fprintf(stdout, "%s submitted: task %s\n", clean(cl.Submit.BatchID), clean(t.TaskID))
+		return waitBatches(ctx, c, s, cl.Submit.Bucket, []string{cl.Submit.BatchID}, stdout, stderr, tty)
 	case "cancel":
 		t, err := c.CancelBatch(ctx, cl.Cancel.Bucket, cl.Cancel.BatchID)
 		return answer(t.RawJSON(), t, err)
@@ -198,7 +198,7 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 			Mode: batches.RetryMode(cl.Retry.Mode), TierNums: cl.Retry.Tier, MaxRetryCount: cl.Retry.MaxRetryCount})
 		return answer(r.RawJSON(), r, err)
 	case "wait":
-		return waitBatches(ctx, c, s, cl.Wait.Bucket, cl.Wait.BatchIDs, stdout, stderr, isTerminal)
+		return waitBatches(ctx, c, s, cl.Wait.Bucket, cl.Wait.BatchIDs, stdout, stderr, tty)
 	case "tasks get":
 		t, err := c.GetTask(ctx, cl.Tasks.Get.TaskID)
 		return answer(t.RawJSON(), t, err)
@@ -260,8 +260,8 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 // and ends with a line for each outcome. Its exit status: exitOK when
 // every batch ended COMPLETED or COMPLETED_WITH_ERRORS, exitBatchFailed
 // when one ended FAILED or CANCELED, else the failure's.
-func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket string, ids []string, stdout, stderr io.Writer, isTerminal bool) int {
-	show := newProgress(stdout, isTerminal, len(slices.Compact(slices.Sorted(slices.Values(ids)))))
+func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket string, ids []string, stdout, stderr io.Writer, tty *terminal) int {
+	show := newProgress(stdout, tty, len(slices.Compact(slices.Sorted(slices.Values(ids)))))
 	var (
 		bs  []batches.Batch
 		err error
@@ -272,7 +272,7 @@ func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket stri
 		batches.PollBackoff(s.pollUnit*lo, s.pollUnit*hi),
 		batches.OnProgress(show.change),
 		batches.OnUnknownStatus(func(id string, st batches.TaskStatus) {
-			show.note(fmt.Sprintf("note: %s has status %s, which the API does not say how to follow; waiting on", id, clean(string(st))))
+			show.note(fmt.Sprintf("note: %s has status %s, which the API does not say how to follow; waiting on", clean(id), clean(string(st))))
 		}),
 	}
 	if len(ids) == 1 {
@@ -294,7 +294,7 @@ func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket stri
 			continue
 		}
 		printed[b.BatchID] = true
-		fmt.Fprintln(stdout, outcome(b, show.elapsed()))
+		fmt.Fprintln(stdout, show.outcome(b))
 		if b.Status == batches.TaskStatusFailed || b.Status == batches.TaskStatusCanceled {
 			code = exitBatchFailed
 		}

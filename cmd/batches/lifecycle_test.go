@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 )
@@ -117,6 +118,12 @@ func TestWaitBarOnATerminal(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "\r") || !strings.Contains(r.stdout, "btch_w IN_PROGRESS, tier 1 of 2") ||
 		!strings.Contains(r.stdout, "(2/2)") || !regexp.MustCompile(`\nbtch_w COMPLETED after \S+\n$`).MatchString(r.stdout) {
 		t.Errorf("exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+	// runCLI's terminal has 80 columns: no frame reaches the last.
+	for _, f := range strings.FieldsFunc(r.stdout, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if n := utf8.RuneCountInString(f); n > 79 {
+			t.Errorf("a frame of %d columns: %q", n, f)
+		}
 	}
 }
 
@@ -276,5 +283,34 @@ func TestRepeatableFlagsKeepCommas(t *testing.T) {
 	walk(parser.Model.Node)
 	if checked != 5 { // create --object-id, --metadata; update --metadata; add-objects --object-id; retry --tier
 		t.Errorf("%d repeatable flags checked, want 5", checked)
+	}
+}
+
+// Text from the server is printed cleaned, escapes and line breaks made
+// spaces: the task id of submit --wait, the batch id of a create whose
+// metadata was not set, the ids and statuses of a wait's lines.
+func TestServerTextIsCleaned(t *testing.T) {
+	evil := "btch_w\u001b[2J\nx"
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/submit"):
+			writeBody(w, 200, "application/json", strings.Replace(cliTask, `"task_w"`, `"task_\u001b[2J\rz"`, 1))
+		case r.Method == "PATCH":
+			writeBody(w, 400, "application/json", `{"success":false,"status":400,"error":{"message":"metadata too large","type":"BadRequestError","details":null}}`)
+		case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/batches"):
+			writeBody(w, 200, "application/json", strings.Replace(lifecycleBatch("DRAFT", -1, "null"), `"btch_w"`, `"btch_w\u001b[2J\nx"`, 1))
+		default:
+			writeBody(w, 200, "application/json", lifecycleBatch("FAILED", 1, `"tier 2\u001b[31m failed"`))
+		}
+	})
+	r := runCLI(t, fakeEnv(url), false, fastPolls, "submit", "--bucket", "bkt_demo", "btch_w", "--wait")
+	if r.code != exitBatchFailed || !strings.HasPrefix(r.stdout, "btch_w submitted: task task_ [2J z\n") || strings.ContainsAny(r.stdout, "\x1b\r") ||
+		!regexp.MustCompile(`\nbtch_w FAILED after \S+: tier 2 \[31m failed\n$`).MatchString(r.stdout) {
+		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
+	}
+	// The client refuses to send the PATCH of such an id.
+	r = runCLI(t, fakeEnv(url), false, "create", "--bucket", "bkt_demo", "--object-id", "o", "--metadata", "k=v")
+	if !strings.HasPrefix(r.stderr, "error: batch btch_w [2J x was created, but its metadata was not set:\nerror: patchBatch: ") || strings.Contains(r.stderr, evil) {
+		t.Errorf("stderr %q", r.stderr)
 	}
 }

@@ -92,7 +92,17 @@ func main() {
 	// killing the program with status 141.
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, term.IsTerminal(int(os.Stdout.Fd())))
+	var tty *terminal
+	if fd := int(os.Stdout.Fd()); term.IsTerminal(fd) {
+		tty = &terminal{width: func() int {
+			w, _, err := term.GetSize(fd)
+			if err != nil {
+				return 0
+			}
+			return w
+		}}
+	}
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, tty)
 	stop()
 	os.Exit(code)
 }

@@ -175,9 +175,9 @@ func newParser(c *cli, env func(string) string, stdout, stderr io.Writer) (*kong
 
 // run runs the command line args (without the program name) and returns the
 // exit status. env looks up environment variables ("" means unset), and
-// isTerminal tells whether stdout is a terminal (for the default output
-// format).
-func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, isTerminal bool) (code int) {
+// tty is stdout when it is a terminal, nil otherwise (for the default
+// output format, and the progress of waits).
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, tty *terminal) (code int) {
 	var c cli
 	parser, err := newParser(&c, env, stdout, stderr)
 	if err != nil { // a bug in the cli struct
@@ -205,7 +205,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err != nil {
 			return reportUsage(stderr, err)
 		}
-		opts, err := c.List.options(isTerminal)
+		opts, err := c.List.options(tty != nil)
 		if err != nil {
 			return reportUsage(stderr, err)
 		}
@@ -235,7 +235,7 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 	if err != nil {
 		return reportUsage(stderr, err)
 	}
-	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, isTerminal)
+	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, tty)
 }
 
 func reportUsage(stderr io.Writer, err error) int {
