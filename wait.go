@@ -70,6 +70,9 @@ func (e *StatusError) Is(target error) bool {
 // the retries of its call, before a wait gives up (see MaxPollFailures).
 const DefaultMaxPollFailures = 3
 
+// DefaultPollTimeout bounds each HTTP attempt of a wait (see PollTimeout).
+const DefaultPollTimeout = 30 * time.Second
+
 // WaitOption configures one WaitBatch, WaitTask or WaitBatches. An invalid
 // one's error is returned by the wait before anything is sent.
 type WaitOption func(*waitConfig) error
@@ -78,6 +81,7 @@ type WaitOption func(*waitConfig) error
 type waitConfig struct {
 	minPoll, maxPoll time.Duration
 	maxFailures      int
+	pollTimeout      time.Duration // 0: the client's attempt timeout only
 	onProgress       func(Batch)
 	onTaskProgress   func(Task)
 	onUnknown        func(id string, status TaskStatus)
@@ -88,7 +92,7 @@ type waitConfig struct {
 }
 
 func newWaitConfig(opts []WaitOption) (*waitConfig, error) {
-	wc := &waitConfig{minPoll: PollIntervalMin, maxPoll: PollIntervalMax, maxFailures: DefaultMaxPollFailures, sleep: sleep}
+	wc := &waitConfig{minPoll: PollIntervalMin, maxPoll: PollIntervalMax, maxFailures: DefaultMaxPollFailures, pollTimeout: DefaultPollTimeout, sleep: sleep}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("batches: a nil WaitOption")
@@ -172,6 +176,46 @@ func MaxPollFailures(n int) WaitOption {
 	}
 }
 
+// PollTimeout bounds each HTTP attempt of the wait's polls (sending the
+// request and reading the whole answer; each retry of a poll, and each
+// page of a WaitBatches walk, is an attempt of its own): the default is
+// DefaultPollTimeout (30 s). An attempt that runs out of it fails like a
+// connection error, and the error says "poll timeout 30s": the poll's
+// call retries it (WithMaxRetries), then the poll counts as failed, and
+// MaxPollFailures such polls in a row end the wait. So a server that
+// accepts requests and never answers ends a wait with the defaults after
+// 3 polls of 3 attempts, about 4.5 minutes, not never.
+//
+// The client's attempt timeout (WithAttemptTimeout, also given through
+// CallOptions) applies when it is shorter. 0 leaves the wait's attempts
+// to the client's attempt timeout only (none by default: such a wait
+// ends with its context alone); a negative d is refused.
+func PollTimeout(d time.Duration) WaitOption {
+	return func(wc *waitConfig) error {
+		if d < 0 {
+			return fmt.Errorf("batches: PollTimeout(%v): want 0 or more", d)
+		}
+		wc.pollTimeout = d
+		return nil
+	}
+}
+
+// bound gives cfg, a wait's call settings, the wait's poll timeout when it
+// is shorter than cfg's attempt timeout (or cfg has none), and returns the
+// options that do the same for a call the wait makes through a method
+// (WaitBatches' walk).
+func (wc *waitConfig) bound(cfg *config) []Option {
+	if wc.pollTimeout <= 0 || (cfg.attemptTimeout > 0 && cfg.attemptTimeout <= wc.pollTimeout) {
+		return wc.callOpts
+	}
+	cfg.attemptTimeout, cfg.pollTimeout = wc.pollTimeout, true
+	opt := func(c *config) error {
+		c.attemptTimeout, c.pollTimeout = wc.pollTimeout, true
+		return nil
+	}
+	return append(wc.callOpts[:len(wc.callOpts):len(wc.callOpts)], opt)
+}
+
 // CallOptions applies opts to every call the wait makes (WithNamespace for
 // another namespace's batch, WithMaxRetries, …), as a call's options do.
 func CallOptions(opts ...Option) WaitOption {
@@ -212,12 +256,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 // retries ran out, or a walk of WaitBatches whose pages could not make up
 // the list (ErrInconsistentPage).
 func transientPoll(err error) bool {
-	var e *Error
+	var (
+		e        *Error
+		timedOut *attemptTimedOut
+	)
 	switch {
 	case errors.Is(err, ErrInconsistentPage):
 		return true
 	case !errors.As(err, &e):
 		return false
+	case e.StatusCode == 0 && errors.As(e.Err, &timedOut):
+		return true // the attempt's timeout, not the wait's context
 	case e.StatusCode == 0:
 		return e.Err != nil && retryableError(e.Err) && !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded)
 	}
@@ -349,6 +398,7 @@ func (c *Client) WaitBatch(ctx context.Context, bucketIdentifier, batchID string
 	if err != nil {
 		return Batch{}, err
 	}
+	wc.bound(&cfg)
 	var (
 		last Batch
 		w    watcher
@@ -400,6 +450,7 @@ func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption
 	if err != nil {
 		return Task{}, err
 	}
+	wc.bound(&cfg)
 	var (
 		last Task
 		w    watcher
@@ -490,6 +541,7 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 	if err != nil {
 		return nil, err
 	}
+	walkOpts := wc.bound(&cfg)
 	if len(ids) == 0 {
 		return []Batch{}, nil
 	}
@@ -561,7 +613,7 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 		}
 		want := remaining
 		found := make(map[string]bool, want)
-		for b, err := range c.AllBatches(ctx, bucketIdentifier, &p, wc.callOpts...) {
+		for b, err := range c.AllBatches(ctx, bucketIdentifier, &p, walkOpts...) {
 			if err != nil {
 				return false, err
 			}

@@ -332,3 +332,85 @@ func TestWaitTask(t *testing.T) {
 		})
 	}
 }
+
+// A server that accepts requests and never answers ends a wait: each
+// attempt of a poll is bounded by PollTimeout, retried by the poll's call,
+// then the poll fails, and MaxPollFailures failed polls end the wait.
+// Each waiter, counting the requests: 2 polls of 2 attempts.
+func TestWaitPollTimeout(t *testing.T) {
+	release := make(chan struct{})
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		select { // never answers while the wait runs
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	defer close(release)
+	c := f.client(t, batches.WithMaxRetries(1))
+	opts := []batches.WaitOption{fast, batches.PollTimeout(20 * time.Millisecond), batches.MaxPollFailures(2)}
+	for _, tc := range []struct {
+		name string
+		wait func() error
+	}{
+		{"WaitBatch", func() error { _, err := c.WaitBatch(t.Context(), "bkt", "btch_w", opts...); return err }},
+		{"WaitTask", func() error { _, err := c.WaitTask(t.Context(), "task_w", opts...); return err }},
+		{"WaitBatches", func() error { _, err := c.WaitBatches(t.Context(), "bkt", ids(0, 50), opts...); return err }},
+	} {
+		before := f.n.Load()
+		err := tc.wait()
+		var e *batches.Error
+		if !errors.As(err, &e) || e.StatusCode != 0 || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "poll timeout 20ms") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if n := f.n.Load() - before; n != 4 {
+			t.Errorf("%s: %d requests, want 4", tc.name, n)
+		}
+	}
+}
+
+// By default each attempt of a wait has DefaultPollTimeout (the client's
+// attempt timeout when shorter, or the wait's PollTimeout); calls other
+// than the waiters' have none of their own.
+func TestWaitPollTimeoutDefault(t *testing.T) {
+	f := scripted(t, ok(batchAt("COMPLETED", 1, "null")))
+	var left []time.Duration // the time each attempt had, as the middleware sees it (-1: no deadline)
+	record := batches.WithMiddleware(func(req *http.Request, next batches.MiddlewareNext) (*http.Response, error) {
+		if dl, ok := req.Context().Deadline(); ok {
+			left = append(left, time.Until(dl))
+		} else {
+			left = append(left, -1)
+		}
+		return next(req)
+	})
+	c := f.client(t, record)
+	ctx := t.Context()
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.CallOptions(batches.WithAttemptTimeout(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.CallOptions(batches.WithAttemptTimeout(time.Hour)), batches.PollTimeout(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.PollTimeout(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetBatch(ctx, "bkt", "btch_w"); err != nil {
+		t.Fatal(err)
+	}
+	bounds := []time.Duration{batches.DefaultPollTimeout, time.Second, time.Minute, -1, -1}
+	if len(left) != len(bounds) {
+		t.Fatalf("%d attempts", len(left))
+	}
+	for i, b := range bounds {
+		// An attempt's deadline is its bound from when it started: a
+		// little less is left by the time the middleware looks.
+		if got := left[i]; (b < 0) != (got < 0) || got > b || (b > 0 && got < b/2) {
+			t.Errorf("attempt %d had %v, want %v", i+1, got, b)
+		}
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.PollTimeout(-time.Second)); err == nil || err.Error() != "batches: PollTimeout(-1s): want 0 or more" {
+		t.Errorf("PollTimeout(-1s): %v", err)
+	}
+}
