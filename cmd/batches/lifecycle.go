@@ -68,7 +68,7 @@ type retryCmd struct {
 
 type waitCmd struct {
 	Bucket   string   `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name."`
-	BatchIDs []string `arg:"" name:"batch-id" help:"The batches to wait for (several: one List request a round)."`
+	BatchIDs []string `arg:"" name:"batch-id" help:"The batches to wait for (several: a walk of List a round, or a GET each when few)."`
 }
 
 type tasksCmd struct {

@@ -128,7 +128,7 @@ func TestWaitBarOnATerminal(t *testing.T) {
 }
 
 // wait's other ends: a DRAFT batch (exit 1, at once), a batch that is not
-// there (exit 4), several batches (one List a round).
+// there (exit 4), several batches (a GET each a round: they are few).
 func TestWaitEnds(t *testing.T) {
 	url, reqs := lifecycleServer(t, lifecycleBatch("DRAFT", -1, "null"))
 	r := runCLI(t, fakeEnv(url), false, fastPolls, "wait", "--bucket", "bkt_demo", "btch_w")
@@ -144,17 +144,37 @@ func TestWaitEnds(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, %d requests", r.code, r.stderr, n.Load())
 	}
 
-	round := 0
+	// Two batches: a GET each a round (fewer than a page of List). Each
+	// outcome says when that batch ended; btch_a ended first.
+	var mu sync.Mutex
+	gets := map[string]int{}
 	url, n = fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		round++
-		status := []string{"PENDING", "IN_PROGRESS", "COMPLETED"}[min(round, 3)-1]
-		page := fmt.Sprintf(`{"results":[%s,%s],"total_count":2}`,
-			strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", "btch_a", 1),
-			strings.Replace(strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", "btch_b", 1), "12:00:00Z", "11:00:00Z", 1))
-		writeBody(w, 200, "application/json", page)
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		gets[id]++
+		steps := map[string][]string{"btch_a": {"PENDING", "COMPLETED"}, "btch_b": {"PENDING", "IN_PROGRESS", "COMPLETED"}}[id]
+		status := steps[min(gets[id], len(steps))-1]
+		writeBody(w, 200, "application/json", strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", id, 1))
 	})
 	r = runCLI(t, fakeEnv(url), false, fastPolls, "wait", "--bucket", "bkt_demo", "btch_a", "btch_b")
-	if r.code != 0 || n.Load() != 3 || strings.Count(r.stdout, "\n") != 3*2+2 || !strings.Contains(r.stdout, "\nbtch_a COMPLETED after") || !strings.HasSuffix(r.stdout, "") {
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || n.Load() != 5 || len(lines) != 5+2 || !strings.HasPrefix(lines[5], "btch_a COMPLETED after ") || !strings.HasPrefix(lines[6], "btch_b COMPLETED after ") {
+		t.Errorf("exit %d, %d requests\nstdout:\n%s\nstderr %q", r.code, n.Load(), r.stdout, r.stderr)
+	}
+
+	// One DRAFT among them ends the wait: the other is still running.
+	url, n = fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		status := "IN_PROGRESS"
+		if strings.HasSuffix(r.URL.Path, "/btch_b") {
+			status = "DRAFT"
+		}
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		writeBody(w, 200, "application/json", strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", id, 1))
+	})
+	r = runCLI(t, fakeEnv(url), false, fastPolls, "wait", "--bucket", "bkt_demo", "btch_a", "btch_b")
+	if r.code != exitFailure || n.Load() != 2 || !regexp.MustCompile(`\nbtch_a still running \(IN_PROGRESS\) when the wait stopped after \S+\nbtch_b DRAFT: never submitted\n$`).MatchString(r.stdout) ||
+		!strings.HasPrefix(r.stderr, "error: batch btch_b is DRAFT") {
 		t.Errorf("exit %d, %d requests\nstdout:\n%s\nstderr %q", r.code, n.Load(), r.stdout, r.stderr)
 	}
 }
