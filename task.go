@@ -207,6 +207,14 @@ func getTask(ctx context.Context, cfg config, taskID string) (Task, error) {
 // organization answer 200 and change nothing; so it is retried as a read
 // is. Tasks take no namespace.
 //
+// So when an attempt kills the task but its answer is lost (a connection
+// that breaks, an attempt timeout, a 5xx of a proxy after the server
+// acted), the retry's answer says the task "is not running: nothing to
+// kill": the task was killed all the same, by the earlier attempt. The
+// result's Message is the last attempt's; GetTask tells the task's status
+// (CANCELED), and the *Error's Attempts, or DeleteResult alone, cannot
+// tell the two apart.
+//
 // It returns, without sending anything, an error matching ErrValidation
 // for a task id that checkPathSegment refuses, and ErrNoAPIKey or an
 // option's error.

@@ -158,8 +158,12 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
 			}
-			if !strings.HasSuffix(r.stderr, "\n"+usageHint+"\n") {
-				t.Errorf("stderr %q does not end with the usage hint", r.stderr)
+			hint := "run 'batches list --help' for usage"
+			if len(tc.args) == 0 {
+				hint = "run 'batches --help' for usage"
+			}
+			if !strings.HasSuffix(r.stderr, "\n"+hint+"\n") {
+				t.Errorf("stderr %q does not end with %q", r.stderr, hint)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout %q, want nothing", r.stdout)

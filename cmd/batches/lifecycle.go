@@ -100,7 +100,16 @@ otherwise one line is printed per change, then the outcome.
 Exit status: 0 COMPLETED or COMPLETED_WITH_ERRORS; 6 FAILED or CANCELED;
 1 DRAFT (never submitted) or another failure; 3, 4, 5, 130 as in batches --help.`
 
-func (w *waitCmd) Help() string   { return waitHelp }
+func (w *waitCmd) Help() string     { return waitHelp }
+func (k *taskKillCmd) Help() string { return killHelp }
+
+// killHelp is the detail of tasks kill --help.
+const killHelp = `A running task of a batch cancels the batch. The API answers 200 whatever
+there is to kill, so a failed request is retried (--max-retries): when an
+attempt killed the task but its answer was lost, the retry's answer says
+"Task … is not running: nothing to kill". The task was killed all the same,
+by the first attempt; tasks get tells its status (CANCELED).`
+
 func (s *submitCmd) Help() string { return "Submits a DRAFT batch; with --wait:\n" + waitHelp }
 
 // parseMetadata turns KEY=VALUE flags into metadata (values are strings).
@@ -149,7 +158,7 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 	case "create":
 		md, err := parseMetadata(cl.Create.Metadata)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		b, err := c.CreateBatch(ctx, cl.Create.Bucket, cl.Create.ObjectID)
 		if err == nil && len(md) > 0 {
@@ -166,14 +175,14 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 		return answer(b.RawJSON(), b, err)
 	case "update":
 		if len(cl.Update.Metadata) == 0 && !cl.Update.Clear {
-			return reportUsage(stderr, usagef("update: give --metadata KEY=VALUE (the new metadata, whole) or --clear"))
+			return reportUsage(stderr, cmd, usagef("update: give --metadata KEY=VALUE (the new metadata, whole) or --clear"))
 		}
 		if len(cl.Update.Metadata) > 0 && cl.Update.Clear {
-			return reportUsage(stderr, usagef("update: --metadata and --clear exclude each other"))
+			return reportUsage(stderr, cmd, usagef("update: --metadata and --clear exclude each other"))
 		}
 		md, err := parseMetadata(cl.Update.Metadata)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		b, err := c.UpdateBatch(ctx, cl.Update.Bucket, cl.Update.BatchID, md)
 		return answer(b.RawJSON(), b, err)
@@ -208,7 +217,7 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 	case "tasks list":
 		return listTasks(ctx, c, s, cl.Tasks.List, stdout, stderr)
 	}
-	return reportUsage(stderr, usagef("unknown command %q", cmd))
+	return reportUsage(stderr, cmd, usagef("unknown command %q", cmd))
 }
 
 // listTasks prints tasks, one a line as the server sent it.
@@ -217,7 +226,7 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 	if l.Status != "" {
 		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
 		if !st.IsKnown() {
-			return reportUsage(stderr, usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
+			return reportUsage(stderr, "tasks list", usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
 		}
 		p.Status = st
 	}

@@ -242,8 +242,20 @@ func TestLifecycleUsageErrors(t *testing.T) {
 		{[]string{"--poll-unit=0s", "wait", "--bucket", "b", "btch_w"}, "error: --poll-unit must be positive, got 0s\n"},
 	} {
 		r := runCLI(t, fakeEnv(url), false, tc.args...)
-		if r.code != exitUsage || r.stderr != tc.want+usageHint+"\n" {
-			t.Errorf("%v: exit %d, stderr %q\nwant %q", tc.args, r.code, r.stderr, tc.want)
+		// The hint names the command that failed.
+		var cmd []string
+		for _, a := range tc.args {
+			if strings.HasPrefix(a, "-") {
+				break
+			}
+			cmd = append(cmd, a)
+		}
+		if len(cmd) == 0 { // --poll-unit comes first
+			cmd = []string{"wait"}
+		}
+		hint := "run 'batches " + strings.Join(cmd, " ") + " --help' for usage\n"
+		if r.code != exitUsage || r.stderr != tc.want+hint {
+			t.Errorf("%v: exit %d, stderr %q\nwant %q", tc.args, r.code, r.stderr, tc.want+hint)
 		}
 	}
 	if len(*reqs) != 0 {
@@ -332,5 +344,35 @@ func TestServerTextIsCleaned(t *testing.T) {
 	r = runCLI(t, fakeEnv(url), false, "create", "--bucket", "bkt_demo", "--object-id", "o", "--metadata", "k=v")
 	if !strings.HasPrefix(r.stderr, "error: batch btch_w [2J x was created, but its metadata was not set:\nerror: patchBatch: ") || strings.Contains(r.stderr, evil) {
 		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
+// A usage error names the command that failed in its hint: the one kong
+// parsed so far, the lifecycle's checks, the client's refusals before
+// sending; batches --help when there is none.
+func TestUsageHintNamesTheCommand(t *testing.T) {
+	url, reqs := lifecycleServer(t, lifecycleBatch("DRAFT", -1, "null"))
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"frobnicate"}, "run 'batches --help' for usage"},
+		{nil, "run 'batches --help' for usage"},
+		{[]string{"tasks", "kill"}, "run 'batches tasks kill --help' for usage"},
+		{[]string{"tasks", "get", ".."}, "run 'batches tasks get --help' for usage"},
+		{[]string{"add-objects", "--bucket", "b", "btch_w"}, "run 'batches add-objects --help' for usage"},
+		{[]string{"--max-retries=-1", "cancel", "--bucket", "b", "btch_w"}, "run 'batches cancel --help' for usage"},
+		{[]string{"list", "--bucket", "b", "--limit", "0"}, "run 'batches list --help' for usage"},
+	} {
+		r := runCLI(t, fakeEnv(url), false, tc.args...)
+		if r.code != exitUsage || !strings.HasSuffix(r.stderr, "\n"+tc.hint+"\n") {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, r.code, r.stderr)
+		}
+	}
+	if len(*reqs) != 0 {
+		t.Errorf("requests %q", *reqs)
+	}
+	if r := runCLI(t, nil, false, "tasks", "kill", "--help"); !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), "is not running: nothing to kill") {
+		t.Errorf("tasks kill --help:\n%s", r.stdout)
 	}
 }

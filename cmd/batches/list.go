@@ -111,7 +111,7 @@ func fail(stderr io.Writer, s settings, err error) int {
 	}
 	code := exitCode(err)
 	if code == exitUsage {
-		fmt.Fprintln(stderr, usageHint)
+		fmt.Fprintln(stderr, usageHint(s.cmd))
 	}
 	return code
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -197,17 +198,24 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		return reportUsage(stderr, err)
+		// The command, as far as kong got: its help tells the flags.
+		cmd := ""
+		var pe *kong.ParseError
+		if errors.As(err, &pe) && pe.Context != nil {
+			cmd = commandName(pe.Context)
+		}
+		return reportUsage(stderr, cmd, err)
 	}
-	switch kctx.Command() {
+	cmd := commandName(kctx)
+	switch cmd {
 	case "list":
-		s, err := c.settings(stderr, true)
+		s, err := c.settings(stderr, cmd, true)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		opts, err := c.List.options(tty != nil)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		if opts.status != "" && string(opts.status) != *c.List.Status {
 			// The API takes the exact values only: say what is sent.
@@ -215,37 +223,50 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		client, err := batches.New(s.options...)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		return list(ctx, client, s, opts, stdout, stderr)
 	}
-	// The lifecycle's commands: kong's path without the arguments.
+	// The lifecycle's commands.
+	s, err := c.settings(stderr, cmd, !strings.HasPrefix(cmd, "tasks "))
+	if err != nil {
+		return reportUsage(stderr, cmd, err)
+	}
+	client, err := batches.New(s.options...)
+	if err != nil {
+		return reportUsage(stderr, cmd, err)
+	}
+	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, tty)
+}
+
+// commandName is the command kong selected, its path without the
+// arguments: "list", "tasks kill"; "" before one was.
+func commandName(kctx *kong.Context) string {
 	var words []string
 	for _, w := range strings.Fields(kctx.Command()) {
 		if !strings.HasPrefix(w, "<") {
 			words = append(words, w)
 		}
 	}
-	cmd := strings.Join(words, " ")
-	s, err := c.settings(stderr, !strings.HasPrefix(cmd, "tasks "))
-	if err != nil {
-		return reportUsage(stderr, err)
-	}
-	client, err := batches.New(s.options...)
-	if err != nil {
-		return reportUsage(stderr, err)
-	}
-	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, tty)
+	return strings.Join(words, " ")
 }
 
-func reportUsage(stderr io.Writer, err error) int {
+// reportUsage reports err, a usage error of the command cmd ("" when none
+// was given), and returns exitUsage.
+func reportUsage(stderr io.Writer, cmd string, err error) int {
 	fmt.Fprintf(stderr, "error: %s\n", strings.TrimPrefix(err.Error(), "batches: "))
-	fmt.Fprintln(stderr, usageHint)
+	fmt.Fprintln(stderr, usageHint(cmd))
 	return exitUsage
 }
 
-// usageHint follows the report of a usage error.
-const usageHint = "run 'batches --help' or 'batches list --help' for usage"
+// usageHint follows the report of a usage error of the command cmd: its
+// help, which lists the global flags too; batches --help without one.
+func usageHint(cmd string) string {
+	if cmd == "" {
+		return "run 'batches --help' for usage"
+	}
+	return "run 'batches " + cmd + " --help' for usage"
+}
 
 // envResolver gives a flag the value of the environment variable named by
 // its envvar tag when the flag is not on the command line. Unlike kong's own
@@ -276,6 +297,7 @@ func joinStatuses(sep string) string {
 // checked by the client, and the max retry delay (the report of an answer
 // whose Retry-After is longer says so).
 type settings struct {
+	cmd           string // the command, e.g. "tasks kill", for the usage hint
 	options       []batches.Option
 	maxRetryDelay time.Duration
 	pollUnit      time.Duration // the waits poll after 1, 2, 4 … up to 30 of it
@@ -285,7 +307,7 @@ type settings struct {
 // checks each (batches.CheckOptions), and its error, which says what is
 // wrong, is reported with the flag it came from. The verbose log goes to
 // stderr.
-func (c *cli) settings(stderr io.Writer, needNamespace bool) (settings, error) {
+func (c *cli) settings(stderr io.Writer, cmd string, needNamespace bool) (settings, error) {
 	// Every setting is given to the client, which then reads none from the
 	// process's environment: a flag wins over its variable, even when the
 	// flag is empty. So a missing key or namespace is told here, not by the
@@ -316,7 +338,7 @@ func (c *cli) settings(stderr io.Writer, needNamespace bool) (settings, error) {
 	if c.PollUnit <= 0 {
 		return settings{}, usagef("--poll-unit must be positive, got %s", c.PollUnit)
 	}
-	s := settings{maxRetryDelay: c.MaxRetryDelay, pollUnit: c.PollUnit}
+	s := settings{cmd: cmd, maxRetryDelay: c.MaxRetryDelay, pollUnit: c.PollUnit}
 	for _, f := range flags {
 		if err := batches.CheckOptions(f.opt); err != nil {
 			return settings{}, usagef("%s: %s", f.flag, strings.TrimPrefix(err.Error(), "batches: "))
