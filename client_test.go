@@ -345,13 +345,42 @@ func TestHTMLErrorKeepsTheRawBody(t *testing.T) {
 }
 
 func TestMalformedSuccessIsAnError(t *testing.T) {
-	for _, body := range []string{`{"results":[]}`, `{"total_count":0}`, `[]`, `not json`} {
+	for _, body := range []string{`{"results":[]}`, `{"total_count":0}`, `[]`, `not json`, ""} {
 		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { writeJSON(w, 200, body) })
 		_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
 		e := asError(t, err, 200, nil)
 		if !strings.HasPrefix(e.Message, "the response is not a ListBatchesResponse with results and total_count") || string(e.RawBody) != body {
 			t.Errorf("%s: %v", body, err)
 		}
+	}
+	// An empty body says so, rather than nothing after a colon.
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { writeJSON(w, 200, " \n") })
+	c := f.client(t)
+	_, err := c.ListBatches(t.Context(), "bkt_demo", nil)
+	_, err2 := c.GetBatch(t.Context(), "bkt_demo", "btch_1")
+	_, err3 := c.GetTask(t.Context(), "task_1")
+	_, err4 := c.KillTask(t.Context(), "task_1")
+	for i, want := range []string{"ListBatchesResponse with results and total_count", "Batch", "TaskResponse", "GenericDeleteResponse"} {
+		if e := asError(t, []error{err, err2, err3, err4}[i], 200, nil); e.Message != "the response is not a "+want+": empty body" {
+			t.Errorf("%q", e.Message)
+		}
+	}
+	// An answer for another batch or task than the one asked for.
+	f = newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if strings.HasPrefix(r.URL.Path, "/v1/tasks/") {
+			writeJSON(w, 200, `{"task_id":"task_2","task_type":"api_buckets_batches_process","status":"PENDING"}`)
+			return
+		}
+		writeJSON(w, 200, `{"batch_id":"btch_2","bucket_id":"bkt_demo","status":"PENDING"}`)
+	})
+	c = f.client(t)
+	_, err = c.GetBatch(t.Context(), "bkt_demo", "btch_1")
+	_, err2 = c.GetTask(t.Context(), "task_1")
+	if e := asError(t, err, 200, nil); e.Message != `the response is batch "btch_2", not "btch_1": the server answered for another batch` || len(e.Attempts) != 1 {
+		t.Errorf("%v", err)
+	}
+	if e := asError(t, err2, 200, nil); e.Message != `the response is task "task_2", not "task_1": the server answered for another task` || len(e.Attempts) != 1 {
+		t.Errorf("%v", err2)
 	}
 }
 

@@ -75,6 +75,9 @@ func TestWaitBatchEnds(t *testing.T) {
 		// Two polls fail, the third gets an answer: the wait goes on.
 		{"503s then completed", []answer{apiError(503), apiError(503), apiError(503), apiError(503), ok(batchAt("COMPLETED", 1, "null"))}, []batches.Option{batches.WithMaxRetries(1)}, "COMPLETED", nil, 5},
 		{"a 2xx that is not a batch", []answer{pending, ok(`{"results":[]}`)}, nil, "PENDING", nil, 2},
+		{"a 2xx with an empty body", []answer{pending, ok("")}, nil, "PENDING", nil, 2},
+		// A server answering for another batch: never this batch's end.
+		{"another batch", []answer{pending, ok(strings.Replace(batchAt("COMPLETED", 1, "null"), "btch_w", "btch_x", 1))}, nil, "PENDING", nil, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := scripted(t, tc.answers...)
@@ -94,6 +97,14 @@ func TestWaitBatchEnds(t *testing.T) {
 				}
 			case tc.name == "a 2xx that is not a batch":
 				if !errors.As(err, &e) || e.StatusCode != 200 || e.Message != "the response is not a Batch: it has no batch_id" {
+					t.Errorf("err %v", err)
+				}
+			case tc.name == "a 2xx with an empty body":
+				if !errors.As(err, &e) || e.StatusCode != 200 || e.Message != "the response is not a Batch: empty body" {
+					t.Errorf("err %v", err)
+				}
+			case tc.name == "another batch":
+				if !errors.As(err, &e) || e.StatusCode != 200 || e.Message != `the response is batch "btch_x", not "btch_w": the server answered for another batch` {
 					t.Errorf("err %v", err)
 				}
 			case tc.sentinel == nil:

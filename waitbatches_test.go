@@ -54,7 +54,7 @@ func (bk *bucket) serve(t *testing.T) *fake {
 			}
 			bk.got[id] = true
 			var i int
-			if _, err := fmt.Sscanf(id, "btch_%04d", &i); err != nil || i >= bk.n || bk.deleted[i] {
+			if _, err := fmt.Sscanf(id, "btch_%d", &i); err != nil || i >= bk.n || bk.deleted[i] {
 				writeJSON(w, 404, errorBody(404, "NotFoundError", "Batch not found: "+id))
 				return
 			}

@@ -250,6 +250,7 @@ func TestNotAListBatchesResponse(t *testing.T) {
 	}{
 		{"html 200", 200, "text/html", "<html>login</html>", exitFailure, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse"},
 		{"bad json", 200, "application/json", `{"results":[`, exitFailure, "error: unexpected response, HTTP 200 OK: "},
+		{"empty body", 200, "application/json", "", exitFailure, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse with results and total_count: empty body\n"},
 		{"no total_count", 200, "application/json", `{"results":[]}`, exitFailure, "error: unexpected response, HTTP 200 OK: "},
 		{"json error with wrong shape", 404, "application/json", `{"error":"nope"}`, exitNotFound, "error: HTTP 404 Not Found: {\"error\":\"nope\"}\n"},
 	} {

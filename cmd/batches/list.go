@@ -132,7 +132,11 @@ func describe(err error, s settings) []string {
 	case e.Err != nil: // a redirect the client does not follow
 		lines = []string{fmt.Sprintf("HTTP %s: %s", statusLine(e.StatusCode), clean(e.Message))}
 	case e.StatusCode >= 200 && e.StatusCode <= 299:
-		lines = []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(e.StatusCode), clean(e.Message), snippet(e.RawBody))}
+		line := fmt.Sprintf("unexpected response, HTTP %s: %s", statusLine(e.StatusCode), clean(e.Message))
+		if body := snippet(e.RawBody); body != "" {
+			line += ": " + body
+		}
+		lines = []string{line}
 	default:
 		lines = describeAnswer(e)
 	}
