@@ -318,7 +318,8 @@ func WithAttemptTimeout(d time.Duration) Option {
 }
 
 // WithLogger logs one line per HTTP attempt to l: at Info level a finished
-// attempt (method, path, status, duration, attempt), at Warn level one that
+// attempt (method, path, status, duration, attempt, and the server's
+// request_id when it sent one), at Warn level one that
 // is retried (with the error and the delay before the next). Headers are
 // never logged and the API key never appears. The default logs nothing;
 // nil is refused.

@@ -430,6 +430,34 @@ func TestRequestHeaders(t *testing.T) {
 	}
 }
 
+// Each attempt records the request id its answer carried, and its log
+// line shows it (the API key redacted, should the server echo it there).
+func TestAttemptsCarryTheRequestID(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		w.Header().Set("X-Request-Id", fmt.Sprintf("req_%d", n))
+		if n == 2 {
+			w.Header().Set("X-Request-Id", "req_"+testKey)
+		}
+		writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", "down"))
+	})
+	var logs bytes.Buffer
+	_, err := f.client(t, batches.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))).ListBatches(t.Context(), "bkt_demo", nil)
+	e := asError(t, err, 503, nil)
+	var ids []string
+	for _, a := range e.Attempts {
+		ids = append(ids, a.RequestID)
+	}
+	if fmt.Sprint(ids) != "[req_1 req_[REDACTED] req_3]" || e.RequestID != "req_3" {
+		t.Errorf("attempts' request ids %v, the error's %q", ids, e.RequestID)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	for i, l := range lines {
+		if want := "request_id=" + ids[i]; len(lines) != 3 || !strings.Contains(l, want) || strings.Contains(l, testKey) {
+			t.Errorf("log line %d %q lacks %s", i+1, l, want)
+		}
+	}
+}
+
 // One log line per attempt, without the key or the Authorization header,
 // and no key in error strings even when the server echoes it.
 func TestLoggingAndErrorsNeverShowTheKey(t *testing.T) {

@@ -274,7 +274,7 @@ func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Res
 	case err != nil && resp != nil:
 		// A redirect the client refuses comes with the response that
 		// asked for it, its body closed.
-		a.StatusCode = resp.StatusCode
+		a.StatusCode, a.RequestID = resp.StatusCode, d.red.string(requestID(resp.Header))
 		resp.Body.Close()
 	case err == nil && resp == nil:
 		err = errors.New("a middleware returned neither a response nor an error")
@@ -307,6 +307,7 @@ func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Res
 		return fail(err)
 	}
 	a.StatusCode, a.Duration = resp.StatusCode, time.Since(start)
+	a.RequestID = d.red.string(requestID(resp.Header))
 	return resp, a, nil
 }
 
@@ -454,6 +455,9 @@ func (d *doer) log(ctx context.Context, a Attempt, n int, retried bool, next tim
 		slog.Int("status", a.StatusCode),
 		slog.Duration("duration", a.Duration),
 		slog.Int("attempt", n),
+	}
+	if a.RequestID != "" {
+		attrs = append(attrs, slog.String("request_id", a.RequestID))
 	}
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", d.red.string(a.Err.Error())))

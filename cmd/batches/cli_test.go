@@ -465,3 +465,31 @@ func TestRedirectToGETIsReported(t *testing.T) {
 		t.Errorf("exit %d after %d requests, stderr\n%q, want\n%q", r.code, n.Load(), r.stderr, want)
 	}
 }
+
+// Every kind of answer's error line names the request id the server
+// sent, which leads to its log line.
+func TestErrorLinesNameTheRequestID(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		ct     string
+		body   string
+		want   string
+	}{
+		{404, "application/json", `{"success":false,"status":404,"error":{"message":"Bucket not found: bkt_demo","type":"NotFoundError","details":null}}`,
+			"error: Bucket not found: bkt_demo (NotFoundError, HTTP 404, request id req_42)\n"},
+		{422, "application/json", `{"detail":[{"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}`,
+			"error: body.limit: Input should be less than or equal to 1000 (less_than_equal)\nerror: HTTP 422 Unprocessable Entity (request id req_42)\n"},
+		{409, "text/html", "<html>conflict</html>", "error: HTTP 409 Conflict: <html>conflict</html> (request id req_42)\n"},
+		{409, "text/plain", "", "error: HTTP 409 Conflict (empty body, request id req_42)\n"},
+		{200, "application/json", `{"results":[]}`, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse with results and total_count: {\"results\":[]} (request id req_42)\n"},
+	} {
+		url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", "req_42")
+			writeBody(w, tc.status, tc.ct, tc.body)
+		})
+		r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+		if r.stderr != tc.want {
+			t.Errorf("HTTP %d: stderr %q\nwant %q", tc.status, r.stderr, tc.want)
+		}
+	}
+}

@@ -354,7 +354,7 @@ func (c *cli) settings(stderr io.Writer, cmd string, needNamespace bool) (settin
 // verboseLogger is the log of -v: slog's text format without the time, one
 // line an attempt, e.g.
 //
-//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 retry_in=317ms
+//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 request_id=req_… retry_in=317ms
 func verboseLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
