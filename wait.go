@@ -380,9 +380,10 @@ func (w *watcher) unknownStatus(wc *waitConfig, id string, s TaskStatus) {
 // A poll that fails with an answer no retry can change (401, 403, 404, 400,
 // 422, a 2xx that is not a batch, or is another batch than batchID) ends
 // the wait at once with that *Error.
-// One that fails after its call's retries (408, 429, 5xx, no answer: the
-// call retries a read, honouring Retry-After up to the max retry delay) is
-// made again at the next poll, or after the answer's Retry-After when that
+// One that fails after its call's retries (408, 429, 5xx, no answer, or
+// none within PollTimeout, 30 s by default: the call retries a read,
+// honouring Retry-After up to the max retry delay) is made again at the
+// next poll, or after the answer's Retry-After when that
 // is longer, and ends the wait once MaxPollFailures polls in a row have
 // failed. The context ends the wait at once, between polls or during one,
 // with an error matching its error (context.Canceled,
