@@ -98,8 +98,10 @@ func (c *Client) CreateBatch(ctx context.Context, bucketIdentifier string, objec
 // GetBatch returns one batch of the bucket (GET
 // /v1/buckets/{bucket_identifier}/batches/{batch_id}). A batch of another
 // bucket or namespace is an *Error matching ErrNotFound, like one that
-// does not exist. It is a read, retried as ListBatches is; to wait for a
-// batch's outcome use WaitBatch.
+// does not exist; an answer whose batch_id is not batchID (a server, or a
+// cache in front of it, answering for another batch) is an *Error of its
+// 2xx status saying so. It is a read, retried as ListBatches is; to wait
+// for a batch's outcome use WaitBatch.
 //
 // It returns, without sending anything, an error matching ErrValidation
 // for a bucket identifier or batch id that checkPathSegment refuses, and
@@ -112,12 +114,19 @@ func (c *Client) GetBatch(ctx context.Context, bucketIdentifier, batchID string,
 	return getBatch(ctx, cfg, bucketIdentifier, batchID)
 }
 
-// getBatch is GetBatch's call with checked settings.
+// getBatch is GetBatch's call with checked settings. An answer for
+// another batch than batchID is not the answer: a 2xx *Error.
 func getBatch(ctx context.Context, cfg config, bucket, batchID string) (Batch, error) {
 	send := func(ctx context.Context, w *client.Client, cfg config) (*http.Response, error) {
 		return w.GetBatch(ctx, bucket, batchID, &client.GetBatchParams{XNamespace: cfg.namespace})
 	}
-	return call(ctx, cfg, opGetBatch, send, decodeBatch)
+	return call(ctx, cfg, opGetBatch, send, func(data []byte) (Batch, error) {
+		b, err := decodeBatch(data)
+		if err == nil && b.BatchID != batchID {
+			return Batch{}, fmt.Errorf("the response is batch %q, not %q: the server answered for another batch", b.BatchID, batchID)
+		}
+		return b, err
+	})
 }
 
 // UpdateBatch sets a batch's metadata, in any status, and returns the

@@ -59,8 +59,12 @@ type config struct {
 	maxRetries     int
 	maxRetryDelay  time.Duration
 	attemptTimeout time.Duration // 0: none
-	logger         *slog.Logger  // nil: no logging
-	middleware     []Middleware
+	// pollTimeout is set by a wait when its PollTimeout is the attempt
+	// timeout (shorter than the client's, or the client has none): an
+	// attempt that runs out of it says so.
+	pollTimeout bool
+	logger      *slog.Logger // nil: no logging
+	middleware  []Middleware
 }
 
 // Option configures a Client (given to New) or one call (given to a method,
@@ -299,6 +303,10 @@ func WithMaxRetryDelay(d time.Duration) Option {
 // the whole response); an attempt that runs out of time is retried like a
 // connection error. The default, 0, sets no bound of its own; a negative
 // timeout is refused. The context of a call bounds all attempts together.
+// The waiters bound their attempts by default (PollTimeout): a wait runs
+// in the background for minutes or hours, where a request that hangs would
+// go unnoticed, while a single call's caller is waiting on it and can give
+// its context a deadline; so other calls keep no bound of their own.
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -310,7 +318,8 @@ func WithAttemptTimeout(d time.Duration) Option {
 }
 
 // WithLogger logs one line per HTTP attempt to l: at Info level a finished
-// attempt (method, path, status, duration, attempt), at Warn level one that
+// attempt (method, path, status, duration, attempt, and the server's
+// request_id when it sent one), at Warn level one that
 // is retried (with the error and the delay before the next). Headers are
 // never logged and the API key never appears. The default logs nothing;
 // nil is refused.

@@ -345,13 +345,42 @@ func TestHTMLErrorKeepsTheRawBody(t *testing.T) {
 }
 
 func TestMalformedSuccessIsAnError(t *testing.T) {
-	for _, body := range []string{`{"results":[]}`, `{"total_count":0}`, `[]`, `not json`} {
+	for _, body := range []string{`{"results":[]}`, `{"total_count":0}`, `[]`, `not json`, ""} {
 		f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { writeJSON(w, 200, body) })
 		_, err := f.client(t).ListBatches(t.Context(), "bkt_demo", nil)
 		e := asError(t, err, 200, nil)
 		if !strings.HasPrefix(e.Message, "the response is not a ListBatchesResponse with results and total_count") || string(e.RawBody) != body {
 			t.Errorf("%s: %v", body, err)
 		}
+	}
+	// An empty body says so, rather than nothing after a colon.
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) { writeJSON(w, 200, " \n") })
+	c := f.client(t)
+	_, err := c.ListBatches(t.Context(), "bkt_demo", nil)
+	_, err2 := c.GetBatch(t.Context(), "bkt_demo", "btch_1")
+	_, err3 := c.GetTask(t.Context(), "task_1")
+	_, err4 := c.KillTask(t.Context(), "task_1")
+	for i, want := range []string{"ListBatchesResponse with results and total_count", "Batch", "TaskResponse", "GenericDeleteResponse"} {
+		if e := asError(t, []error{err, err2, err3, err4}[i], 200, nil); e.Message != "the response is not a "+want+": empty body" {
+			t.Errorf("%q", e.Message)
+		}
+	}
+	// An answer for another batch or task than the one asked for.
+	f = newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if strings.HasPrefix(r.URL.Path, "/v1/tasks/") {
+			writeJSON(w, 200, `{"task_id":"task_2","task_type":"api_buckets_batches_process","status":"PENDING"}`)
+			return
+		}
+		writeJSON(w, 200, `{"batch_id":"btch_2","bucket_id":"bkt_demo","status":"PENDING"}`)
+	})
+	c = f.client(t)
+	_, err = c.GetBatch(t.Context(), "bkt_demo", "btch_1")
+	_, err2 = c.GetTask(t.Context(), "task_1")
+	if e := asError(t, err, 200, nil); e.Message != `the response is batch "btch_2", not "btch_1": the server answered for another batch` || len(e.Attempts) != 1 {
+		t.Errorf("%v", err)
+	}
+	if e := asError(t, err2, 200, nil); e.Message != `the response is task "task_2", not "task_1": the server answered for another task` || len(e.Attempts) != 1 {
+		t.Errorf("%v", err2)
 	}
 }
 
@@ -398,6 +427,34 @@ func TestRequestHeaders(t *testing.T) {
 	}
 	if ua := got.Get("User-Agent"); ua != "my-app/2" {
 		t.Errorf("User-Agent %q", ua)
+	}
+}
+
+// Each attempt records the request id its answer carried, and its log
+// line shows it (the API key redacted, should the server echo it there).
+func TestAttemptsCarryTheRequestID(t *testing.T) {
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		w.Header().Set("X-Request-Id", fmt.Sprintf("req_%d", n))
+		if n == 2 {
+			w.Header().Set("X-Request-Id", "req_"+testKey)
+		}
+		writeJSON(w, 503, errorBody(503, "ServiceUnavailableError", "down"))
+	})
+	var logs bytes.Buffer
+	_, err := f.client(t, batches.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))).ListBatches(t.Context(), "bkt_demo", nil)
+	e := asError(t, err, 503, nil)
+	var ids []string
+	for _, a := range e.Attempts {
+		ids = append(ids, a.RequestID)
+	}
+	if fmt.Sprint(ids) != "[req_1 req_[REDACTED] req_3]" || e.RequestID != "req_3" {
+		t.Errorf("attempts' request ids %v, the error's %q", ids, e.RequestID)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	for i, l := range lines {
+		if want := "request_id=" + ids[i]; len(lines) != 3 || !strings.Contains(l, want) || strings.Contains(l, testKey) {
+			t.Errorf("log line %d %q lacks %s", i+1, l, want)
+		}
 	}
 }
 

@@ -56,10 +56,13 @@
 // answer no retry changes (401, 403, 404, 422) ends it with that *Error,
 // one that may pass (429, 5xx, no answer) after the call's retries is
 // polled again after the next step or its Retry-After, up to
-// MaxPollFailures in a row; the context ends it at once. WaitTask does the
+// MaxPollFailures in a row; the context ends it at once. Each attempt of
+// a poll is bounded by PollTimeout (30 s by default), so a server that
+// never answers ends a wait even without a deadline. WaitTask does the
 // same for a task, WaitBatches for many batches at one walk of List
-// Batches a round. OnProgress, OnUnknownStatus, PollBackoff,
-// MaxPollFailures and CallOptions configure a wait.
+// Batches a round (or a GetBatch each, when they are few). OnProgress,
+// OnUnknownStatus, PollBackoff, MaxPollFailures, PollTimeout and
+// CallOptions configure a wait.
 //
 // # Retries
 //

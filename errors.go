@@ -100,6 +100,7 @@ type ValidationError struct {
 // with the last answer.
 type Attempt struct {
 	StatusCode int           // the answer's status; 0 when none came
+	RequestID  string        // the answer's request id (X-Request-Id and the like), if it sent one
 	Err        error         // why the attempt failed without a usable answer (a connection error, the attempt timeout, a redirect the client does not follow); nil otherwise
 	Duration   time.Duration // from sending to the end of reading the answer
 	Delay      time.Duration // the wait after this attempt before the next (cut short if the context ended); 0 for the last
@@ -214,6 +215,16 @@ func (v ValidationError) String() string {
 // wins.
 var requestIDHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Amzn-Requestid", "Cf-Ray"}
 
+// requestID is the request id of an answer's headers h, "" when none.
+func requestID(h http.Header) string {
+	for _, name := range requestIDHeaders {
+		if v := h.Get(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // newError describes an answer of the call the client cannot use, its
 // fields taken from body when it is the API's error (see Error). Every
 // text taken from the answer goes through d.red, which redacts the API key.
@@ -238,12 +249,7 @@ func (d *doer) answerError(resp *http.Response, body []byte) *Error {
 		RawBody:    d.red.truncated(d.red.bytes(body), maxErrorBody),
 		Attempts:   slices.Clone(d.attempts),
 	}
-	for _, h := range requestIDHeaders {
-		if v := e.Header.Get(h); v != "" {
-			e.RequestID = v
-			break
-		}
-	}
+	e.RequestID = requestID(e.Header)
 	if wait, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = wait
 	}

@@ -191,6 +191,9 @@ func decodePage(data []byte) (*ListBatchesPage, error) {
 		Results    *[]json.RawMessage `json:"results"`
 		TotalCount *int64             `json:"total_count"`
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New(notPage + ": empty body")
+	}
 	if err := json.Unmarshal(data, &shape); err != nil {
 		return nil, errors.New(notPage + ": " + err.Error())
 	}

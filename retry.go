@@ -252,8 +252,12 @@ func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Res
 	}
 	actx, cancel := ctx, context.CancelFunc(func() {})
 	if d.cfg.attemptTimeout > 0 {
+		what := "attempt timeout"
+		if d.cfg.pollTimeout {
+			what = "poll timeout"
+		}
 		actx, cancel = context.WithTimeoutCause(ctx, d.cfg.attemptTimeout,
-			fmt.Errorf("attempt timeout %v: %w", d.cfg.attemptTimeout, context.DeadlineExceeded))
+			fmt.Errorf("%s %v: %w", what, d.cfg.attemptTimeout, context.DeadlineExceeded))
 	}
 	defer cancel()
 	r := req.Clone(actx)
@@ -270,7 +274,7 @@ func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Res
 	case err != nil && resp != nil:
 		// A redirect the client refuses comes with the response that
 		// asked for it, its body closed.
-		a.StatusCode = resp.StatusCode
+		a.StatusCode, a.RequestID = resp.StatusCode, d.red.string(requestID(resp.Header))
 		resp.Body.Close()
 	case err == nil && resp == nil:
 		err = errors.New("a middleware returned neither a response nor an error")
@@ -298,12 +302,24 @@ func (d *doer) attempt(ctx context.Context, req *http.Request, n int) (*http.Res
 			if cause := context.Cause(actx); !strings.Contains(err.Error(), cause.Error()) {
 				err = fmt.Errorf("%w (%v)", cause, err)
 			}
+			err = &attemptTimedOut{err}
 		}
 		return fail(err)
 	}
 	a.StatusCode, a.Duration = resp.StatusCode, time.Since(start)
+	a.RequestID = d.red.string(requestID(resp.Header))
 	return resp, a, nil
 }
+
+// attemptTimedOut is an attempt that ran out of its attempt timeout (or a
+// wait's poll timeout) while the call's context had not ended: a failure
+// without an answer like a connection error, which a wait polls again
+// (transientPoll), unlike the end of the caller's context. It matches
+// context.DeadlineExceeded through Unwrap.
+type attemptTimedOut struct{ err error }
+
+func (e *attemptTimedOut) Error() string { return e.err.Error() }
+func (e *attemptTimedOut) Unwrap() error { return e.err }
 
 // redirectError is a redirect the client refuses: one that changes the
 // method (a 301 or 302 after a POST, or a 303), which net/http would follow
@@ -439,6 +455,9 @@ func (d *doer) log(ctx context.Context, a Attempt, n int, retried bool, next tim
 		slog.Int("status", a.StatusCode),
 		slog.Duration("duration", a.Duration),
 		slog.Int("attempt", n),
+	}
+	if a.RequestID != "" {
+		attrs = append(attrs, slog.String("request_id", a.RequestID))
 	}
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", d.red.string(a.Err.Error())))

@@ -74,7 +74,10 @@ type DeleteResult struct {
 // when it is not such an object: what names the schema in the message.
 func decodeObject(data []byte, v any, what string) error {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
+	switch {
+	case len(data) == 0:
+		return fmt.Errorf("the response is not a %s: empty body", what)
+	case data[0] != '{':
 		return fmt.Errorf("the response is not a %s: %.20s", what, data)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
@@ -178,7 +181,8 @@ func checkTaskID(op, taskID string) error {
 // /v1/tasks/{task_id}): a batch's processing task (Batch.TaskID) or one of
 // its tiers' (TierTask.TaskID). Tasks take no namespace: a client without
 // one may call it. A task of another organization is an *Error matching
-// ErrNotFound, like one that does not exist. It is a read, retried as
+// ErrNotFound, like one that does not exist; an answer whose task_id is
+// not taskID is an *Error of its 2xx status saying so. It is a read, retried as
 // ListBatches is; to wait for a task's outcome use WaitTask.
 //
 // It returns, without sending anything, an error matching ErrValidation
@@ -192,12 +196,19 @@ func (c *Client) GetTask(ctx context.Context, taskID string, opts ...Option) (Ta
 	return getTask(ctx, cfg, taskID)
 }
 
-// getTask is GetTask's call with checked settings.
+// getTask is GetTask's call with checked settings. An answer for another
+// task than taskID is not the answer: a 2xx *Error.
 func getTask(ctx context.Context, cfg config, taskID string) (Task, error) {
 	send := func(ctx context.Context, w *client.Client, _ config) (*http.Response, error) {
 		return w.GetTask(ctx, taskID)
 	}
-	return call(ctx, cfg, opGetTask, send, decodeTask)
+	return call(ctx, cfg, opGetTask, send, func(data []byte) (Task, error) {
+		t, err := decodeTask(data)
+		if err == nil && t.TaskID != taskID {
+			return Task{}, fmt.Errorf("the response is task %q, not %q: the server answered for another task", t.TaskID, taskID)
+		}
+		return t, err
+	})
 }
 
 // KillTask kills a task (DELETE /v1/tasks/{task_id}): a running task of a
@@ -206,6 +217,14 @@ func getTask(ctx context.Context, cfg config, taskID string) (Task, error) {
 // task already ended, one that does not exist and one of another
 // organization answer 200 and change nothing; so it is retried as a read
 // is. Tasks take no namespace.
+//
+// So when an attempt kills the task but its answer is lost (a connection
+// that breaks, an attempt timeout, a 5xx of a proxy after the server
+// acted), the retry's answer says the task "is not running: nothing to
+// kill": the task was killed all the same, by the earlier attempt. The
+// result's Message is the last attempt's; GetTask tells the task's status
+// (CANCELED), and the *Error's Attempts, or DeleteResult alone, cannot
+// tell the two apart.
 //
 // It returns, without sending anything, an error matching ErrValidation
 // for a task id that checkPathSegment refuses, and ErrNoAPIKey or an

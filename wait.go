@@ -70,6 +70,9 @@ func (e *StatusError) Is(target error) bool {
 // the retries of its call, before a wait gives up (see MaxPollFailures).
 const DefaultMaxPollFailures = 3
 
+// DefaultPollTimeout bounds each HTTP attempt of a wait (see PollTimeout).
+const DefaultPollTimeout = 30 * time.Second
+
 // WaitOption configures one WaitBatch, WaitTask or WaitBatches. An invalid
 // one's error is returned by the wait before anything is sent.
 type WaitOption func(*waitConfig) error
@@ -78,6 +81,7 @@ type WaitOption func(*waitConfig) error
 type waitConfig struct {
 	minPoll, maxPoll time.Duration
 	maxFailures      int
+	pollTimeout      time.Duration // 0: the client's attempt timeout only
 	onProgress       func(Batch)
 	onTaskProgress   func(Task)
 	onUnknown        func(id string, status TaskStatus)
@@ -88,7 +92,7 @@ type waitConfig struct {
 }
 
 func newWaitConfig(opts []WaitOption) (*waitConfig, error) {
-	wc := &waitConfig{minPoll: PollIntervalMin, maxPoll: PollIntervalMax, maxFailures: DefaultMaxPollFailures, sleep: sleep}
+	wc := &waitConfig{minPoll: PollIntervalMin, maxPoll: PollIntervalMax, maxFailures: DefaultMaxPollFailures, pollTimeout: DefaultPollTimeout, sleep: sleep}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("batches: a nil WaitOption")
@@ -172,6 +176,46 @@ func MaxPollFailures(n int) WaitOption {
 	}
 }
 
+// PollTimeout bounds each HTTP attempt of the wait's polls (sending the
+// request and reading the whole answer; each retry of a poll, and each
+// page of a WaitBatches walk, is an attempt of its own): the default is
+// DefaultPollTimeout (30 s). An attempt that runs out of it fails like a
+// connection error, and the error says "poll timeout 30s": the poll's
+// call retries it (WithMaxRetries), then the poll counts as failed, and
+// MaxPollFailures such polls in a row end the wait. So a server that
+// accepts requests and never answers ends a wait with the defaults after
+// 3 polls of 3 attempts, about 4.5 minutes, not never.
+//
+// The client's attempt timeout (WithAttemptTimeout, also given through
+// CallOptions) applies when it is shorter. 0 leaves the wait's attempts
+// to the client's attempt timeout only (none by default: such a wait
+// ends with its context alone); a negative d is refused.
+func PollTimeout(d time.Duration) WaitOption {
+	return func(wc *waitConfig) error {
+		if d < 0 {
+			return fmt.Errorf("batches: PollTimeout(%v): want 0 or more", d)
+		}
+		wc.pollTimeout = d
+		return nil
+	}
+}
+
+// bound gives cfg, a wait's call settings, the wait's poll timeout when it
+// is shorter than cfg's attempt timeout (or cfg has none), and returns the
+// options that do the same for a call the wait makes through a method
+// (WaitBatches' walk).
+func (wc *waitConfig) bound(cfg *config) []Option {
+	if wc.pollTimeout <= 0 || (cfg.attemptTimeout > 0 && cfg.attemptTimeout <= wc.pollTimeout) {
+		return wc.callOpts
+	}
+	cfg.attemptTimeout, cfg.pollTimeout = wc.pollTimeout, true
+	opt := func(c *config) error {
+		c.attemptTimeout, c.pollTimeout = wc.pollTimeout, true
+		return nil
+	}
+	return append(wc.callOpts[:len(wc.callOpts):len(wc.callOpts)], opt)
+}
+
 // CallOptions applies opts to every call the wait makes (WithNamespace for
 // another namespace's batch, WithMaxRetries, …), as a call's options do.
 func CallOptions(opts ...Option) WaitOption {
@@ -212,12 +256,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 // retries ran out, or a walk of WaitBatches whose pages could not make up
 // the list (ErrInconsistentPage).
 func transientPoll(err error) bool {
-	var e *Error
+	var (
+		e        *Error
+		timedOut *attemptTimedOut
+	)
 	switch {
 	case errors.Is(err, ErrInconsistentPage):
 		return true
 	case !errors.As(err, &e):
 		return false
+	case e.StatusCode == 0 && errors.As(e.Err, &timedOut):
+		return true // the attempt's timeout, not the wait's context
 	case e.StatusCode == 0:
 		return e.Err != nil && retryableError(e.Err) && !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded)
 	}
@@ -329,10 +378,12 @@ func (w *watcher) unknownStatus(wc *waitConfig, id string, s TaskStatus) {
 // know, UNKNOWN, SKIPPED, …) is reported to OnUnknownStatus and polled on.
 //
 // A poll that fails with an answer no retry can change (401, 403, 404, 400,
-// 422, a 2xx that is not a batch) ends the wait at once with that *Error.
-// One that fails after its call's retries (408, 429, 5xx, no answer: the
-// call retries a read, honouring Retry-After up to the max retry delay) is
-// made again at the next poll, or after the answer's Retry-After when that
+// 422, a 2xx that is not a batch, or is another batch than batchID) ends
+// the wait at once with that *Error.
+// One that fails after its call's retries (408, 429, 5xx, no answer, or
+// none within PollTimeout, 30 s by default: the call retries a read,
+// honouring Retry-After up to the max retry delay) is made again at the
+// next poll, or after the answer's Retry-After when that
 // is longer, and ends the wait once MaxPollFailures polls in a row have
 // failed. The context ends the wait at once, between polls or during one,
 // with an error matching its error (context.Canceled,
@@ -349,6 +400,7 @@ func (c *Client) WaitBatch(ctx context.Context, bucketIdentifier, batchID string
 	if err != nil {
 		return Batch{}, err
 	}
+	wc.bound(&cfg)
 	var (
 		last Batch
 		w    watcher
@@ -400,6 +452,7 @@ func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption
 	if err != nil {
 		return Task{}, err
 	}
+	wc.bound(&cfg)
 	var (
 		last Task
 		w    watcher
@@ -442,22 +495,38 @@ type waited struct {
 	w     watcher
 }
 
+// MaxGetEach is how many batches WaitBatches asks for with a GetBatch each
+// rather than a walk of the list, whatever the walk would cost: so few
+// GETs cost less than a page of MaxLimit batches (a page of 1000 is about
+// 2 MB; a batch about 1 KB), and the first round needs no walk to know.
+const MaxGetEach = 10
+
 // WaitBatches waits until every batch of ids, in the bucket, has ended,
 // and returns them in the order of ids (an id given twice is waited for
-// once and returned twice). It costs one walk of List Batches a round, not
-// a GetBatch a batch: pages of MaxLimit, newest first, from the top of the
-// list down to the oldest batch still waited for, then the walk stops. So
-// 10,000 batches created together cost 10 requests a round, and fewer as
-// the oldest end; batches created after them add a request a thousand.
-// When every batch still waited for feeds a collection in common, the walk
-// lists that collection's batches only. It does not filter by status: a
-// batch changes status during a walk, and the wait needs each batch's
-// final value, which a list of the active statuses would not hold.
+// once and returned twice). A round polls every batch still waited for in
+// one of two ways, whichever costs fewer requests:
 //
-// In the first round the walk goes on until it has found every id (to the
-// end of the list when one is not in the bucket). An id the walk did not
+//   - a walk of List Batches: pages of MaxLimit, newest first, from the
+//     top of the list down to the oldest batch still waited for, then the
+//     walk stops. So 10,000 batches created together cost 10 requests a
+//     round, and fewer as the oldest end; batches created after them add
+//     a request a thousand.
+//   - a GetBatch each, when at most MaxGetEach (10) are still waited for,
+//     or fewer than the pages the last walk needed: 2 old batches under
+//     15,000 newer ones cost 2 GETs a round, not 16 pages.
+//
+// A walk lists only the batches of a collection that every batch still
+// waited for feeds when, by the last walk of the whole list, that saves a
+// page: batches often share their collections with all their bucket's
+// (on the reference server, each batch of bucket b feeds col_b_t0), and
+// the filter then saves nothing. A walk does not filter by status: a batch
+// changes status during a walk, and the wait needs each batch's final
+// value, which a list of the active statuses would not hold.
+//
+// In the first round a walk goes on until it has found every id (to the
+// end of the list when one is not in the bucket). An id a walk did not
 // find is asked for with GetBatch: a 404 (the batch was deleted, or never
-// was) ends the wait with that *Error.
+// was) ends the wait with that *Error, as it does in a round of GETs.
 //
 // It returns when every batch is terminal: the batches and nil when each
 // ended COMPLETED or COMPLETED_WITH_ERRORS, or an error joining a
@@ -466,11 +535,12 @@ type waited struct {
 // with its *StatusError (ErrBatchNotSubmitted). Rounds follow the schedule
 // of WaitBatch, and so do statuses it cannot follow (OnUnknownStatus),
 // failed rounds (MaxPollFailures; a walk whose pages cannot make up the
-// list, ErrInconsistentPage, counts as one), the context, and refused
-// arguments (an id checkPathSegment refuses matches ErrValidation).
-// OnProgress gets each batch when first seen and when it changed. With no
-// ids it returns at once, having sent nothing. On an error, the batches
-// returned are the last seen (zero Batches for those not seen).
+// list, ErrInconsistentPage, counts as one), the poll timeout, the context,
+// and refused arguments (an id checkPathSegment refuses matches
+// ErrValidation). OnProgress gets each batch when first seen and when it
+// changed. With no ids it returns at once, having sent nothing. On an
+// error, the batches returned are the last seen (zero Batches for those
+// not seen).
 func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids []string, opts ...WaitOption) ([]Batch, error) {
 	wc, err := newWaitConfig(opts)
 	if err != nil {
@@ -490,12 +560,17 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 	if err != nil {
 		return nil, err
 	}
+	walkOpts := wc.bound(&cfg)
 	if len(ids) == 0 {
 		return []Batch{}, nil
 	}
 	state := make(map[string]*waited, len(ids))
+	var unique []string // ids, each once, in order
 	for _, id := range ids {
-		state[id] = &waited{}
+		if state[id] == nil {
+			state[id] = &waited{}
+			unique = append(unique, id)
+		}
 	}
 	remaining := len(state)
 	results := func() []Batch {
@@ -527,13 +602,42 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 		}
 		return nil
 	}
+	// get asks for each batch still waited for that found does not hold.
+	get := func(ctx context.Context, found map[string]bool) error {
+		for _, id := range unique {
+			if x := state[id]; !x.over && !found[id] {
+				b, err := getBatch(ctx, cfg, bucketIdentifier, id)
+				if err != nil {
+					return err
+				}
+				if err := see(x, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	var (
+		lastPages int // the pages the last walk read; 0 before the first
+		// Of the last walk of the whole list: the batches it read, and
+		// how many of them feed each collection.
+		walked       int
+		walkedWith   map[string]int
+		filterChosen string // the collection the walks list; "" none
+	)
 	round := func(ctx context.Context) (bool, error) {
+		if remaining <= MaxGetEach || remaining < lastPages {
+			if err := get(ctx, nil); err != nil {
+				return false, err
+			}
+			return remaining == 0, nil
+		}
 		// The oldest batch still waited for that a round before has seen
 		// bounds the walk; and the collections all of them feed.
 		var floor time.Time
 		var common []string
-		unseen := false
-		for _, id := range ids {
+		first, unseen := true, false
+		for _, id := range unique {
 			x := state[id]
 			switch {
 			case x.over:
@@ -545,25 +649,45 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 			if floor.IsZero() || x.b.CreatedAt.Before(floor) {
 				floor = x.b.CreatedAt
 			}
-			if common == nil {
-				common = slices.Clone(x.b.CollectionIDs)
+			if first {
+				common, first = slices.Clone(x.b.CollectionIDs), false
 			} else {
 				common = slices.DeleteFunc(common, func(c string) bool { return !slices.Contains(x.b.CollectionIDs, c) })
 			}
 		}
 		p := ListBatchesParams{Limit: MaxLimit}
-		if !unseen && len(common) > 0 {
-			slices.Sort(common)
-			p.CollectionID = common[0]
-		}
-		if unseen {
+		switch {
+		case unseen:
 			floor = time.Time{} // the walk goes on until it has found them
+		case filterChosen != "" && slices.Contains(common, filterChosen):
+			p.CollectionID = filterChosen
+		case walkedWith != nil:
+			// The collection in common that the last walk of the whole
+			// list met least, if listing it alone saves a page.
+			slices.Sort(common)
+			for _, c := range common {
+				if pages(walkedWith[c]) < pages(walked) && (p.CollectionID == "" || walkedWith[c] < walkedWith[p.CollectionID]) {
+					p.CollectionID = c
+				}
+			}
+			filterChosen = p.CollectionID
+		}
+		if p.CollectionID == "" {
+			walked, walkedWith = 0, map[string]int{}
 		}
 		want := remaining
 		found := make(map[string]bool, want)
-		for b, err := range c.AllBatches(ctx, bucketIdentifier, &p, wc.callOpts...) {
+		n := 0
+		for b, err := range c.AllBatches(ctx, bucketIdentifier, &p, walkOpts...) {
 			if err != nil {
 				return false, err
+			}
+			n++
+			if p.CollectionID == "" {
+				walked++
+				for _, c := range b.CollectionIDs {
+					walkedWith[c]++
+				}
 			}
 			if x := state[b.BatchID]; x != nil && !x.over && !found[b.BatchID] {
 				found[b.BatchID] = true
@@ -575,19 +699,11 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 				break
 			}
 		}
+		lastPages = max(pages(n), 1)
 		// Those the walk missed: deleted (GetBatch answers 404), or moved
 		// by changes of the list during the walk.
-		for _, id := range ids {
-			if x := state[id]; !x.over && !found[id] {
-				found[id] = true
-				b, err := getBatch(ctx, cfg, bucketIdentifier, id)
-				if err != nil {
-					return false, err
-				}
-				if err := see(x, b); err != nil {
-					return false, err
-				}
-			}
+		if err := get(ctx, found); err != nil {
+			return false, err
 		}
 		return remaining == 0, nil
 	}
@@ -599,3 +715,6 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 	}
 	return results(), errors.Join(failed...)
 }
+
+// pages is the number of pages of MaxLimit that n batches take.
+func pages(n int) int { return (n + MaxLimit - 1) / MaxLimit }

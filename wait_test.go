@@ -75,6 +75,9 @@ func TestWaitBatchEnds(t *testing.T) {
 		// Two polls fail, the third gets an answer: the wait goes on.
 		{"503s then completed", []answer{apiError(503), apiError(503), apiError(503), apiError(503), ok(batchAt("COMPLETED", 1, "null"))}, []batches.Option{batches.WithMaxRetries(1)}, "COMPLETED", nil, 5},
 		{"a 2xx that is not a batch", []answer{pending, ok(`{"results":[]}`)}, nil, "PENDING", nil, 2},
+		{"a 2xx with an empty body", []answer{pending, ok("")}, nil, "PENDING", nil, 2},
+		// A server answering for another batch: never this batch's end.
+		{"another batch", []answer{pending, ok(strings.Replace(batchAt("COMPLETED", 1, "null"), "btch_w", "btch_x", 1))}, nil, "PENDING", nil, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := scripted(t, tc.answers...)
@@ -94,6 +97,14 @@ func TestWaitBatchEnds(t *testing.T) {
 				}
 			case tc.name == "a 2xx that is not a batch":
 				if !errors.As(err, &e) || e.StatusCode != 200 || e.Message != "the response is not a Batch: it has no batch_id" {
+					t.Errorf("err %v", err)
+				}
+			case tc.name == "a 2xx with an empty body":
+				if !errors.As(err, &e) || e.StatusCode != 200 || e.Message != "the response is not a Batch: empty body" {
+					t.Errorf("err %v", err)
+				}
+			case tc.name == "another batch":
+				if !errors.As(err, &e) || e.StatusCode != 200 || e.Message != `the response is batch "btch_x", not "btch_w": the server answered for another batch` {
 					t.Errorf("err %v", err)
 				}
 			case tc.sentinel == nil:
@@ -330,5 +341,87 @@ func TestWaitTask(t *testing.T) {
 				t.Errorf("progress %d, want %d", progress, want)
 			}
 		})
+	}
+}
+
+// A server that accepts requests and never answers ends a wait: each
+// attempt of a poll is bounded by PollTimeout, retried by the poll's call,
+// then the poll fails, and MaxPollFailures failed polls end the wait.
+// Each waiter, counting the requests: 2 polls of 2 attempts.
+func TestWaitPollTimeout(t *testing.T) {
+	release := make(chan struct{})
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		select { // never answers while the wait runs
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	defer close(release)
+	c := f.client(t, batches.WithMaxRetries(1))
+	opts := []batches.WaitOption{fast, batches.PollTimeout(20 * time.Millisecond), batches.MaxPollFailures(2)}
+	for _, tc := range []struct {
+		name string
+		wait func() error
+	}{
+		{"WaitBatch", func() error { _, err := c.WaitBatch(t.Context(), "bkt", "btch_w", opts...); return err }},
+		{"WaitTask", func() error { _, err := c.WaitTask(t.Context(), "task_w", opts...); return err }},
+		{"WaitBatches", func() error { _, err := c.WaitBatches(t.Context(), "bkt", ids(0, 50), opts...); return err }},
+	} {
+		before := f.n.Load()
+		err := tc.wait()
+		var e *batches.Error
+		if !errors.As(err, &e) || e.StatusCode != 0 || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "poll timeout 20ms") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if n := f.n.Load() - before; n != 4 {
+			t.Errorf("%s: %d requests, want 4", tc.name, n)
+		}
+	}
+}
+
+// By default each attempt of a wait has DefaultPollTimeout (the client's
+// attempt timeout when shorter, or the wait's PollTimeout); calls other
+// than the waiters' have none of their own.
+func TestWaitPollTimeoutDefault(t *testing.T) {
+	f := scripted(t, ok(batchAt("COMPLETED", 1, "null")))
+	var left []time.Duration // the time each attempt had, as the middleware sees it (-1: no deadline)
+	record := batches.WithMiddleware(func(req *http.Request, next batches.MiddlewareNext) (*http.Response, error) {
+		if dl, ok := req.Context().Deadline(); ok {
+			left = append(left, time.Until(dl))
+		} else {
+			left = append(left, -1)
+		}
+		return next(req)
+	})
+	c := f.client(t, record)
+	ctx := t.Context()
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.CallOptions(batches.WithAttemptTimeout(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.CallOptions(batches.WithAttemptTimeout(time.Hour)), batches.PollTimeout(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.PollTimeout(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetBatch(ctx, "bkt", "btch_w"); err != nil {
+		t.Fatal(err)
+	}
+	bounds := []time.Duration{batches.DefaultPollTimeout, time.Second, time.Minute, -1, -1}
+	if len(left) != len(bounds) {
+		t.Fatalf("%d attempts", len(left))
+	}
+	for i, b := range bounds {
+		// An attempt's deadline is its bound from when it started: a
+		// little less is left by the time the middleware looks.
+		if got := left[i]; (b < 0) != (got < 0) || got > b || (b > 0 && got < b/2) {
+			t.Errorf("attempt %d had %v, want %v", i+1, got, b)
+		}
+	}
+	if _, err := c.WaitBatch(ctx, "bkt", "btch_w", batches.PollTimeout(-time.Second)); err == nil || err.Error() != "batches: PollTimeout(-1s): want 0 or more" {
+		t.Errorf("PollTimeout(-1s): %v", err)
 	}
 }

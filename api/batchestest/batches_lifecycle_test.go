@@ -100,15 +100,34 @@ func TestWaitersOnTheRealHandler(t *testing.T) {
 	_, err := c.WaitBatch(ctx, bucket, "btch_nope", fastWait)
 	asError(t, err, 404, batches.ErrNotFound)
 
-	// WaitBatches: one List for the three that ended (no GET).
+	// WaitBatches of three: a GET each (they are few).
 	n.Store(0)
 	bs, err := c.WaitBatches(ctx, bucket, []string{"btch_done", "btch_fail", "btch_partial"}, fastWait)
-	if !errors.Is(err, batches.ErrBatchFailed) || n.Load() != 1 || fmt.Sprint(statuses(bs)) != "[COMPLETED FAILED COMPLETED_WITH_ERRORS]" {
+	if !errors.Is(err, batches.ErrBatchFailed) || n.Load() != 3 || fmt.Sprint(statuses(bs)) != "[COMPLETED FAILED COMPLETED_WITH_ERRORS]" {
 		t.Errorf("%v, %v after %d requests", statuses(bs), err, n.Load())
 	}
-	// An id that is not there: the walk, then its GET's 404.
+	// Of more than MaxGetEach: one List for all of them (no GET).
+	var many []batches.Batch
+	ids := []string{"btch_done", "btch_fail", "btch_partial"}
+	for i := range batches.MaxGetEach {
+		many = append(many, batches.Batch{BatchID: fmt.Sprintf("btch_many%02d", i), Status: batches.TaskStatusCompleted, ObjectIDs: []string{"o"}, CreatedAt: at.Add(time.Duration(10+i) * time.Minute)})
+		ids = append(ids, many[i].BatchID)
+	}
+	srv.AddBatches(bucket, many...)
+	n.Store(0)
+	bs, err = c.WaitBatches(ctx, bucket, ids, fastWait)
+	if !errors.Is(err, batches.ErrBatchFailed) || n.Load() != 1 || len(bs) != 13 || fmt.Sprint(statuses(bs[:4])) != "[COMPLETED FAILED COMPLETED_WITH_ERRORS COMPLETED]" {
+		t.Errorf("%v, %v after %d requests", statuses(bs), err, n.Load())
+	}
+	// An id that is not there: its GET's 404; among many, the walk, then
+	// its GET's.
 	n.Store(0)
 	_, err = c.WaitBatches(ctx, bucket, []string{"btch_done", "btch_nope"}, fastWait)
+	if e := asError(t, err, 404, batches.ErrNotFound); e.Operation != "getBatch" || n.Load() != 2 {
+		t.Errorf("%v after %d requests", err, n.Load())
+	}
+	n.Store(0)
+	_, err = c.WaitBatches(ctx, bucket, append(ids, "btch_nope"), fastWait)
 	if e := asError(t, err, 404, batches.ErrNotFound); e.Operation != "getBatch" || n.Load() != 2 {
 		t.Errorf("%v after %d requests", err, n.Load())
 	}

@@ -28,7 +28,11 @@ func runCLI(t *testing.T, env map[string]string, isTerminal bool, args ...string
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	code := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr, isTerminal)
+	var tty *terminal
+	if isTerminal {
+		tty = &terminal{width: func() int { return 80 }}
+	}
+	code := run(ctx, args, func(k string) string { return env[k] }, &stdout, &stderr, tty)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -154,8 +158,12 @@ func TestUsageErrorsSendNothing(t *testing.T) {
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
 			}
-			if !strings.HasSuffix(r.stderr, "\n"+usageHint+"\n") {
-				t.Errorf("stderr %q does not end with the usage hint", r.stderr)
+			hint := "run 'batches list --help' for usage"
+			if len(tc.args) == 0 {
+				hint = "run 'batches --help' for usage"
+			}
+			if !strings.HasSuffix(r.stderr, "\n"+hint+"\n") {
+				t.Errorf("stderr %q does not end with %q", r.stderr, hint)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout %q, want nothing", r.stdout)
@@ -242,6 +250,7 @@ func TestNotAListBatchesResponse(t *testing.T) {
 	}{
 		{"html 200", 200, "text/html", "<html>login</html>", exitFailure, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse"},
 		{"bad json", 200, "application/json", `{"results":[`, exitFailure, "error: unexpected response, HTTP 200 OK: "},
+		{"empty body", 200, "application/json", "", exitFailure, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse with results and total_count: empty body\n"},
 		{"no total_count", 200, "application/json", `{"results":[]}`, exitFailure, "error: unexpected response, HTTP 200 OK: "},
 		{"json error with wrong shape", 404, "application/json", `{"error":"nope"}`, exitNotFound, "error: HTTP 404 Not Found: {\"error\":\"nope\"}\n"},
 	} {
@@ -454,5 +463,33 @@ func TestRedirectToGETIsReported(t *testing.T) {
 		"the client does not follow a redirect that drops the request's body: set the base URL to " + target + "\n"
 	if r.code != exitFailure || r.stderr != want || n.Load() != 1 {
 		t.Errorf("exit %d after %d requests, stderr\n%q, want\n%q", r.code, n.Load(), r.stderr, want)
+	}
+}
+
+// Every kind of answer's error line names the request id the server
+// sent, which leads to its log line.
+func TestErrorLinesNameTheRequestID(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		ct     string
+		body   string
+		want   string
+	}{
+		{404, "application/json", `{"success":false,"status":404,"error":{"message":"Bucket not found: bkt_demo","type":"NotFoundError","details":null}}`,
+			"error: Bucket not found: bkt_demo (NotFoundError, HTTP 404, request id req_42)\n"},
+		{422, "application/json", `{"detail":[{"loc":["body","limit"],"msg":"Input should be less than or equal to 1000","type":"less_than_equal"}]}`,
+			"error: body.limit: Input should be less than or equal to 1000 (less_than_equal)\nerror: HTTP 422 Unprocessable Entity (request id req_42)\n"},
+		{409, "text/html", "<html>conflict</html>", "error: HTTP 409 Conflict: <html>conflict</html> (request id req_42)\n"},
+		{409, "text/plain", "", "error: HTTP 409 Conflict (empty body, request id req_42)\n"},
+		{200, "application/json", `{"results":[]}`, "error: unexpected response, HTTP 200 OK: the response is not a ListBatchesResponse with results and total_count: {\"results\":[]} (request id req_42)\n"},
+	} {
+		url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", "req_42")
+			writeBody(w, tc.status, tc.ct, tc.body)
+		})
+		r := runCLI(t, fakeEnv(url), false, "list", "--bucket", "bkt_demo")
+		if r.stderr != tc.want {
+			t.Errorf("HTTP %d: stderr %q\nwant %q", tc.status, r.stderr, tc.want)
+		}
 	}
 }

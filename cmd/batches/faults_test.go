@@ -30,6 +30,9 @@ func fakeAPI(t *testing.T, n int) (*batchestest.Server, map[string]string) {
 	return srv, env(srv)
 }
 
+// requestIDs matches the request ids the server makes, in an error line.
+var requestIDs = regexp.MustCompile(`request id req_[A-Z0-9]+`)
+
 // TestVerboseShowsRetries: -v logs each attempt to stderr, a retried one
 // with its status and the delay before the next, and never the key.
 func TestVerboseShowsRetries(t *testing.T) {
@@ -44,7 +47,9 @@ func TestVerboseShowsRetries(t *testing.T) {
 	want := []string{
 		`^level=WARN msg="batches: request failed, retrying" method=POST path=` + path + ` status=503 duration=\S+ attempt=1 retry_in=0s$`,
 		`^level=WARN msg="batches: request failed, retrying" method=POST path=` + path + ` status=429 duration=\S+ attempt=2 retry_in=0s$`,
-		`^level=INFO msg="batches: request" method=POST path=` + path + ` status=200 duration=\S+ attempt=3$`,
+		// The server's request id, which leads to its log line (the
+		// faults injected in front of it answer without one).
+		`^level=INFO msg="batches: request" method=POST path=` + path + ` status=200 duration=\S+ attempt=3 request_id=req_\w+$`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("stderr has %d lines, want %d:\n%s", len(lines), len(want), r.stderr)
@@ -85,9 +90,9 @@ func TestExitCodes(t *testing.T) {
 		requests int
 	}{
 		{"success after a 503", []batchestest.Fault{batchestest.Status(503)}, nil, exitOK, "", 2},
-		{"wrong key", nil, []string{"--api-key", "sk_test_wrongwrongwrongwrong"}, exitAuth, "(UnauthorizedError, HTTP 401)\n", 1},
+		{"wrong key", nil, []string{"--api-key", "sk_test_wrongwrongwrongwrong"}, exitAuth, "(UnauthorizedError, HTTP 401, request id req_…)\n", 1},
 		{"forbidden", []batchestest.Fault{batchestest.Status(403)}, nil, exitAuth, "error: Forbidden (ForbiddenError, HTTP 403)\n", 1},
-		{"unknown namespace", nil, []string{"--namespace", "nope"}, exitNotFound, "(NotFoundError, HTTP 404)\n", 1},
+		{"unknown namespace", nil, []string{"--namespace", "nope"}, exitNotFound, "(NotFoundError, HTTP 404, request id req_…)\n", 1},
 		{"503 three times", []batchestest.Fault{batchestest.Status(503), batchestest.Status(503), batchestest.Status(503)}, nil,
 			exitUnavailable, "error: Service Unavailable (ServiceUnavailableError, HTTP 503)\nerror: gave up after 3 attempts\n", 3},
 		{"429 three times", []batchestest.Fault{batchestest.RateLimited(0), batchestest.RateLimited(0), batchestest.RateLimited(0)}, nil,
@@ -107,6 +112,7 @@ func TestExitCodes(t *testing.T) {
 			before := srv.Requests()
 			args := append(append(append([]string{}, fast...), tc.args...), "list", "--bucket", srv.Bucket)
 			r := runCLI(t, env, false, args...)
+			r.stderr = requestIDs.ReplaceAllString(r.stderr, "request id req_…")
 			if r.code != tc.code || !strings.HasSuffix(r.stderr, tc.stderr) || srv.Requests()-before != tc.requests {
 				t.Errorf("exit %d after %d requests, stderr %q; want %d after %d, stderr ending %q",
 					r.code, srv.Requests()-before, r.stderr, tc.code, tc.requests, tc.stderr)
@@ -134,7 +140,7 @@ func TestInterrupted(t *testing.T) {
 	done := make(chan result)
 	go func() {
 		var stdout, stderr strings.Builder
-		code := run(ctx, []string{"list", "--bucket", srv.Bucket}, func(k string) string { return env[k] }, &stdout, &stderr, false)
+		code := run(ctx, []string{"list", "--bucket", srv.Bucket}, func(k string) string { return env[k] }, &stdout, &stderr, nil)
 		done <- result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	}()
 	for srv.Requests() == 0 {

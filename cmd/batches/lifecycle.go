@@ -25,17 +25,23 @@ type batchArg struct {
 	BatchID string `arg:"" name:"batch-id" help:"The batch, btch_…"`
 }
 
+// Repeatable flags whose values are text take each value whole
+// (sep:"none"): kong would otherwise split them at commas, and object ids
+// and metadata values may hold commas. --tier's numbers hold none, so it
+// keeps kong's split (--tier 0,1). TestRepeatableFlagsKeepCommas checks
+// every flag of the command line.
+
 type createCmd struct {
 	Bucket   string   `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name."`
-	ObjectID []string `name:"object-id" required:"" placeholder:"ID" help:"An object of the bucket (repeat for more, 1 to 1000)."`
-	Metadata []string `name:"metadata" placeholder:"KEY=VALUE" help:"Metadata to set once created (repeat for more)."`
+	ObjectID []string `name:"object-id" required:"" sep:"none" placeholder:"ID" help:"An object of the bucket (repeat for more, 1 to 1000)."`
+	Metadata []string `name:"metadata" sep:"none" placeholder:"KEY=VALUE" help:"Metadata to set once created (repeat for more)."`
 }
 
 type getCmd struct{ batchArg }
 
 type updateCmd struct {
 	batchArg
-	Metadata []string `name:"metadata" placeholder:"KEY=VALUE" help:"The batch's new metadata, replacing it whole (repeat for more)."`
+	Metadata []string `name:"metadata" sep:"none" placeholder:"KEY=VALUE" help:"The batch's new metadata, replacing it whole (repeat for more)."`
 	Clear    bool     `name:"clear" help:"Set the metadata to {}."`
 }
 
@@ -43,7 +49,7 @@ type deleteCmd struct{ batchArg }
 
 type addObjectsCmd struct {
 	batchArg
-	ObjectID []string `name:"object-id" required:"" placeholder:"ID" help:"An object to add (repeat for more); the batch must be DRAFT."`
+	ObjectID []string `name:"object-id" required:"" sep:"none" placeholder:"ID" help:"An object to add (repeat for more); the batch must be DRAFT."`
 }
 
 type submitCmd struct {
@@ -56,13 +62,13 @@ type cancelCmd struct{ batchArg }
 type retryCmd struct {
 	batchArg
 	Mode          string `name:"mode" enum:"transient_only,all," default:"" placeholder:"MODE" help:"transient_only (the API's default) or all."`
-	Tier          []int  `name:"tier" placeholder:"N" help:"A tier to retry from, 0-based (repeat for more; default: every tier with errors)."`
+	Tier          []int  `name:"tier" placeholder:"N" help:"A tier to retry from, 0-based (repeat, or 0,1; default: every tier with errors)."`
 	MaxRetryCount int    `name:"max-retry-count" placeholder:"N" help:"Retries the batch may have had, 1 to 10 (default 3)."`
 }
 
 type waitCmd struct {
 	Bucket   string   `name:"bucket" required:"" placeholder:"BUCKET" help:"Bucket id or name."`
-	BatchIDs []string `arg:"" name:"batch-id" help:"The batches to wait for (several: one List request a round)."`
+	BatchIDs []string `arg:"" name:"batch-id" help:"The batches to wait for (several: a walk of List a round, or a GET each when few)."`
 }
 
 type tasksCmd struct {
@@ -94,7 +100,16 @@ otherwise one line is printed per change, then the outcome.
 Exit status: 0 COMPLETED or COMPLETED_WITH_ERRORS; 6 FAILED or CANCELED;
 1 DRAFT (never submitted) or another failure; 3, 4, 5, 130 as in batches --help.`
 
-func (w *waitCmd) Help() string   { return waitHelp }
+func (w *waitCmd) Help() string     { return waitHelp }
+func (k *taskKillCmd) Help() string { return killHelp }
+
+// killHelp is the detail of tasks kill --help.
+const killHelp = `A running task of a batch cancels the batch. The API answers 200 whatever
+there is to kill, so a failed request is retried (--max-retries): when an
+attempt killed the task but its answer was lost, the retry's answer says
+"Task … is not running: nothing to kill". The task was killed all the same,
+by the first attempt; tasks get tells its status (CANCELED).`
+
 func (s *submitCmd) Help() string { return "Submits a DRAFT batch; with --wait:\n" + waitHelp }
 
 // parseMetadata turns KEY=VALUE flags into metadata (values are strings).
@@ -128,7 +143,7 @@ func printJSON(w io.Writer, raw json.RawMessage, v any) error {
 
 // lifecycle runs the command named cmd (kong's path, without arguments)
 // with c.
-func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s settings, stdout, stderr io.Writer, isTerminal bool) int {
+func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s settings, stdout, stderr io.Writer, tty *terminal) int {
 	// answer prints a call's answer, or fails with its error.
 	answer := func(raw json.RawMessage, v any, err error) int {
 		if err != nil {
@@ -143,13 +158,13 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 	case "create":
 		md, err := parseMetadata(cl.Create.Metadata)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		b, err := c.CreateBatch(ctx, cl.Create.Bucket, cl.Create.ObjectID)
 		if err == nil && len(md) > 0 {
 			var patched batches.Batch
 			if patched, err = c.UpdateBatch(ctx, cl.Create.Bucket, b.BatchID, md); err != nil {
-				fmt.Fprintf(stderr, "error: batch %s was created, but its metadata was not set:\n", b.BatchID)
+				fmt.Fprintf(stderr, "error: batch %s was created, but its metadata was not set:\n", clean(b.BatchID))
 			} else {
 				b = patched
 			}
@@ -160,14 +175,14 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 		return answer(b.RawJSON(), b, err)
 	case "update":
 		if len(cl.Update.Metadata) == 0 && !cl.Update.Clear {
-			return reportUsage(stderr, usagef("update: give --metadata KEY=VALUE (the new metadata, whole) or --clear"))
+			return reportUsage(stderr, cmd, usagef("update: give --metadata KEY=VALUE (the new metadata, whole) or --clear"))
 		}
 		if len(cl.Update.Metadata) > 0 && cl.Update.Clear {
-			return reportUsage(stderr, usagef("update: --metadata and --clear exclude each other"))
+			return reportUsage(stderr, cmd, usagef("update: --metadata and --clear exclude each other"))
 		}
 		md, err := parseMetadata(cl.Update.Metadata)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		b, err := c.UpdateBatch(ctx, cl.Update.Bucket, cl.Update.BatchID, md)
 		return answer(b.RawJSON(), b, err)
@@ -182,8 +197,8 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 		if err != nil || !cl.Submit.Wait {
 			return answer(t.RawJSON(), t, err)
 		}
-		fmt.Fprintf(stdout, "%s submitted: task %s\n", cl.Submit.BatchID, t.TaskID)
-		return waitBatches(ctx, c, s, cl.Submit.Bucket, []string{cl.Submit.BatchID}, stdout, stderr, isTerminal)
+		fmt.Fprintf(stdout, "%s submitted: task %s\n", clean(cl.Submit.BatchID), clean(t.TaskID))
+		return waitBatches(ctx, c, s, cl.Submit.Bucket, []string{cl.Submit.BatchID}, stdout, stderr, tty)
 	case "cancel":
 		t, err := c.CancelBatch(ctx, cl.Cancel.Bucket, cl.Cancel.BatchID)
 		return answer(t.RawJSON(), t, err)
@@ -192,7 +207,7 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 			Mode: batches.RetryMode(cl.Retry.Mode), TierNums: cl.Retry.Tier, MaxRetryCount: cl.Retry.MaxRetryCount})
 		return answer(r.RawJSON(), r, err)
 	case "wait":
-		return waitBatches(ctx, c, s, cl.Wait.Bucket, cl.Wait.BatchIDs, stdout, stderr, isTerminal)
+		return waitBatches(ctx, c, s, cl.Wait.Bucket, cl.Wait.BatchIDs, stdout, stderr, tty)
 	case "tasks get":
 		t, err := c.GetTask(ctx, cl.Tasks.Get.TaskID)
 		return answer(t.RawJSON(), t, err)
@@ -202,7 +217,7 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 	case "tasks list":
 		return listTasks(ctx, c, s, cl.Tasks.List, stdout, stderr)
 	}
-	return reportUsage(stderr, usagef("unknown command %q", cmd))
+	return reportUsage(stderr, cmd, usagef("unknown command %q", cmd))
 }
 
 // listTasks prints tasks, one a line as the server sent it.
@@ -211,7 +226,7 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 	if l.Status != "" {
 		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
 		if !st.IsKnown() {
-			return reportUsage(stderr, usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
+			return reportUsage(stderr, "tasks list", usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
 		}
 		p.Status = st
 	}
@@ -254,8 +269,8 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 // and ends with a line for each outcome. Its exit status: exitOK when
 // every batch ended COMPLETED or COMPLETED_WITH_ERRORS, exitBatchFailed
 // when one ended FAILED or CANCELED, else the failure's.
-func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket string, ids []string, stdout, stderr io.Writer, isTerminal bool) int {
-	show := newProgress(stdout, isTerminal, len(slices.Compact(slices.Sorted(slices.Values(ids)))))
+func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket string, ids []string, stdout, stderr io.Writer, tty *terminal) int {
+	show := newProgress(stdout, tty, len(slices.Compact(slices.Sorted(slices.Values(ids)))))
 	var (
 		bs  []batches.Batch
 		err error
@@ -266,7 +281,7 @@ func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket stri
 		batches.PollBackoff(s.pollUnit*lo, s.pollUnit*hi),
 		batches.OnProgress(show.change),
 		batches.OnUnknownStatus(func(id string, st batches.TaskStatus) {
-			show.note(fmt.Sprintf("note: %s has status %s, which the API does not say how to follow; waiting on", id, clean(string(st))))
+			show.note(fmt.Sprintf("note: %s has status %s, which the API does not say how to follow; waiting on", clean(id), clean(string(st))))
 		}),
 	}
 	if len(ids) == 1 {
@@ -288,7 +303,7 @@ func waitBatches(ctx context.Context, c *batches.Client, s settings, bucket stri
 			continue
 		}
 		printed[b.BatchID] = true
-		fmt.Fprintln(stdout, outcome(b, show.elapsed()))
+		fmt.Fprintln(stdout, show.outcome(b))
 		if b.Status == batches.TaskStatusFailed || b.Status == batches.TaskStatusCanceled {
 			code = exitBatchFailed
 		}

@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/alecthomas/kong"
 )
 
 // The lifecycle's commands against servers of the tests' own (their runs
@@ -56,6 +60,8 @@ func lifecycleServer(t *testing.T, gets ...string) (string, *[]string) {
 				return
 			}
 			writeBody(w, 200, "application/json", cliTask)
+		case strings.HasSuffix(r.URL.Path, "/retry"):
+			writeBody(w, 200, "application/json", `{"task_id":"task_r","task_type":"api_buckets_batches_process","status":"PENDING","batch_id":"btch_w","previous_task_id":"task_w","retried_tiers":[0,1,2],"retry_count":1,"message":"Retrying"}`)
 		case r.URL.Path == "/v1/tasks/list":
 			writeBody(w, 200, "application/json", `{"results":[`+cliTask+`],"pagination":{"next_cursor":null}}`)
 		case r.Method == "DELETE":
@@ -113,10 +119,16 @@ func TestWaitBarOnATerminal(t *testing.T) {
 		!strings.Contains(r.stdout, "(2/2)") || !regexp.MustCompile(`\nbtch_w COMPLETED after \S+\n$`).MatchString(r.stdout) {
 		t.Errorf("exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
 	}
+	// runCLI's terminal has 80 columns: no frame reaches the last.
+	for _, f := range strings.FieldsFunc(r.stdout, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if n := utf8.RuneCountInString(f); n > 79 {
+			t.Errorf("a frame of %d columns: %q", n, f)
+		}
+	}
 }
 
 // wait's other ends: a DRAFT batch (exit 1, at once), a batch that is not
-// there (exit 4), several batches (one List a round).
+// there (exit 4), several batches (a GET each a round: they are few).
 func TestWaitEnds(t *testing.T) {
 	url, reqs := lifecycleServer(t, lifecycleBatch("DRAFT", -1, "null"))
 	r := runCLI(t, fakeEnv(url), false, fastPolls, "wait", "--bucket", "bkt_demo", "btch_w")
@@ -132,17 +144,37 @@ func TestWaitEnds(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, %d requests", r.code, r.stderr, n.Load())
 	}
 
-	round := 0
+	// Two batches: a GET each a round (fewer than a page of List). Each
+	// outcome says when that batch ended; btch_a ended first.
+	var mu sync.Mutex
+	gets := map[string]int{}
 	url, n = fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		round++
-		status := []string{"PENDING", "IN_PROGRESS", "COMPLETED"}[min(round, 3)-1]
-		page := fmt.Sprintf(`{"results":[%s,%s],"total_count":2}`,
-			strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", "btch_a", 1),
-			strings.Replace(strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", "btch_b", 1), "12:00:00Z", "11:00:00Z", 1))
-		writeBody(w, 200, "application/json", page)
+		mu.Lock()
+		defer mu.Unlock()
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		gets[id]++
+		steps := map[string][]string{"btch_a": {"PENDING", "COMPLETED"}, "btch_b": {"PENDING", "IN_PROGRESS", "COMPLETED"}}[id]
+		status := steps[min(gets[id], len(steps))-1]
+		writeBody(w, 200, "application/json", strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", id, 1))
 	})
 	r = runCLI(t, fakeEnv(url), false, fastPolls, "wait", "--bucket", "bkt_demo", "btch_a", "btch_b")
-	if r.code != 0 || n.Load() != 3 || strings.Count(r.stdout, "\n") != 3*2+2 || !strings.Contains(r.stdout, "\nbtch_a COMPLETED after") || !strings.HasSuffix(r.stdout, "") {
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || n.Load() != 5 || len(lines) != 5+2 || !strings.HasPrefix(lines[5], "btch_a COMPLETED after ") || !strings.HasPrefix(lines[6], "btch_b COMPLETED after ") {
+		t.Errorf("exit %d, %d requests\nstdout:\n%s\nstderr %q", r.code, n.Load(), r.stdout, r.stderr)
+	}
+
+	// One DRAFT among them ends the wait: the other is still running.
+	url, n = fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		status := "IN_PROGRESS"
+		if strings.HasSuffix(r.URL.Path, "/btch_b") {
+			status = "DRAFT"
+		}
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		writeBody(w, 200, "application/json", strings.Replace(lifecycleBatch(status, 0, "null"), "btch_w", id, 1))
+	})
+	r = runCLI(t, fakeEnv(url), false, fastPolls, "wait", "--bucket", "bkt_demo", "btch_a", "btch_b")
+	if r.code != exitFailure || n.Load() != 2 || !regexp.MustCompile(`\nbtch_a still running \(IN_PROGRESS\) when the wait stopped after \S+\nbtch_b DRAFT: never submitted\n$`).MatchString(r.stdout) ||
+		!strings.HasPrefix(r.stderr, "error: batch btch_b is DRAFT") {
 		t.Errorf("exit %d, %d requests\nstdout:\n%s\nstderr %q", r.code, n.Load(), r.stdout, r.stderr)
 	}
 }
@@ -161,6 +193,13 @@ func TestLifecycleCommands(t *testing.T) {
 		{[]string{"get", "--bucket", "bkt_demo", "btch_w"}, `GET /v1/buckets/bkt_demo/batches/btch_w`, `"status": "DRAFT"`},
 		{[]string{"update", "--bucket", "bkt_demo", "btch_w", "--metadata", "team=data", "--metadata", "x=a=b"}, `PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{"team":"data","x":"a=b"}}`, `"team": "data"`},
 		{[]string{"update", "--bucket", "bkt_demo", "btch_w", "--clear"}, `PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{}}`, `"batch_id"`},
+		// Commas are part of a value: object ids and metadata values may hold them.
+		{[]string{"create", "--bucket", "bkt_demo", "--object-id", "obj,with,comma", "--metadata", "tags=a,b", "--metadata", "k,1=v"},
+			`POST /v1/buckets/bkt_demo/batches {"object_ids":["obj,with,comma"]}; PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{"k,1":"v","tags":"a,b"}}`, `"team": "data"`},
+		{[]string{"update", "--bucket", "bkt_demo", "btch_w", "--metadata", "tags=a,b"}, `PATCH /v1/buckets/bkt_demo/batches/btch_w {"metadata":{"tags":"a,b"}}`, `"batch_id"`},
+		{[]string{"add-objects", "--bucket", "bkt_demo", "btch_w", "--object-id", "a,b", "--object-id", `c\,d`}, `POST /v1/buckets/bkt_demo/batches/btch_w/objects {"object_ids":["a,b","c\\,d"]}`, `"batch_id"`},
+		// --tier's numbers hold no comma: kong's split stays.
+		{[]string{"retry", "--bucket", "bkt_demo", "btch_w", "--tier", "0,1", "--tier", "2"}, `POST /v1/buckets/bkt_demo/batches/btch_w/retry {"tier_nums":[0,1,2]}`, `"retried_tiers": [`},
 		{[]string{"delete", "--bucket", "bkt_demo", "btch_w"}, `DELETE /v1/buckets/bkt_demo/batches/btch_w`, `"message": "Batch btch_w deleted"`},
 		{[]string{"add-objects", "--bucket", "bkt_demo", "btch_w", "--object-id", "obj_3"}, `POST /v1/buckets/bkt_demo/batches/btch_w/objects {"object_ids":["obj_3"]}`, `"batch_id"`},
 		{[]string{"submit", "--bucket", "bkt_demo", "btch_w"}, `POST /v1/buckets/bkt_demo/batches/btch_w/submit {}`, `"task_id": "task_w"`},
@@ -192,7 +231,7 @@ func TestLifecycleUsageErrors(t *testing.T) {
 		{[]string{"update", "--bucket", "b", "btch_w", "--clear", "--metadata", "a=b"}, "error: update: --metadata and --clear exclude each other\n"},
 		{[]string{"update", "--bucket", "b", "btch_w", "--metadata", "novalue"}, "error: --metadata \"novalue\": want KEY=VALUE\n"},
 		{[]string{"create", "--bucket", "b", "--object-id", "o", "--metadata", "k=1", "--metadata", "k=2"}, "error: --metadata: the key \"k\" is given twice\n"},
-		{[]string{"create", "--bucket", "b"}, "error: missing flags: --object-id=ID,...\n"},
+		{[]string{"create", "--bucket", "b"}, "error: missing flags: --object-id=ID\n"},
 		{[]string{"create", "--bucket", "b", "--object-id", "a", "--object-id", "a"}, "error: createBatch: object id \"a\" is given twice (1 and 2)\n"},
 		{[]string{"retry", "--bucket", "b", "btch_w", "--max-retry-count", "11"}, "error: retryBatch: max retry count 11 is not 1 to 10 (0: the API's default)\n"},
 		{[]string{"retry", "--bucket", "b", "btch_w", "--mode", "some"}, "error: --mode must be one of \"transient_only\",\"all\",\"\" but got \"some\"\n"},
@@ -203,8 +242,20 @@ func TestLifecycleUsageErrors(t *testing.T) {
 		{[]string{"--poll-unit=0s", "wait", "--bucket", "b", "btch_w"}, "error: --poll-unit must be positive, got 0s\n"},
 	} {
 		r := runCLI(t, fakeEnv(url), false, tc.args...)
-		if r.code != exitUsage || r.stderr != tc.want+usageHint+"\n" {
-			t.Errorf("%v: exit %d, stderr %q\nwant %q", tc.args, r.code, r.stderr, tc.want)
+		// The hint names the command that failed.
+		var cmd []string
+		for _, a := range tc.args {
+			if strings.HasPrefix(a, "-") {
+				break
+			}
+			cmd = append(cmd, a)
+		}
+		if len(cmd) == 0 { // --poll-unit comes first
+			cmd = []string{"wait"}
+		}
+		hint := "run 'batches " + strings.Join(cmd, " ") + " --help' for usage\n"
+		if r.code != exitUsage || r.stderr != tc.want+hint {
+			t.Errorf("%v: exit %d, stderr %q\nwant %q", tc.args, r.code, r.stderr, tc.want+hint)
 		}
 	}
 	if len(*reqs) != 0 {
@@ -233,5 +284,95 @@ func TestLifecycleHelp(t *testing.T) {
 		if (cmd == "wait" || cmd == "submit") && !strings.Contains(r.stdout, "6 FAILED or CANCELED") {
 			t.Errorf("%s --help lacks exit status 6:\n%s", cmd, r.stdout)
 		}
+	}
+}
+
+// Every repeatable flag whose values are text takes each value whole:
+// kong splits a slice flag's value at commas unless told sep:"none", and
+// object ids and metadata may hold commas. A flag of numbers may split.
+func TestRepeatableFlagsKeepCommas(t *testing.T) {
+	var c cli
+	parser, err := newParser(&c, func(string) string { return "" }, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			if !f.Value.IsSlice() {
+				continue
+			}
+			checked++
+			if el := f.Value.Target.Type().Elem().Kind(); el == reflect.String && f.Value.Tag.Sep != -1 {
+				t.Errorf("%s --%s splits its values at %q: give it sep:\"none\"", n.Path(), f.Name, f.Value.Tag.Sep)
+			}
+		}
+		for _, child := range n.Children {
+			walk(child)
+		}
+	}
+	walk(parser.Model.Node)
+	if checked != 5 { // create --object-id, --metadata; update --metadata; add-objects --object-id; retry --tier
+		t.Errorf("%d repeatable flags checked, want 5", checked)
+	}
+}
+
+// Text from the server is printed cleaned, escapes and line breaks made
+// spaces: the task id of submit --wait, the batch id of a create whose
+// metadata was not set, the ids and statuses of a wait's lines.
+func TestServerTextIsCleaned(t *testing.T) {
+	evil := "btch_w\u001b[2J\nx"
+	url, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/submit"):
+			writeBody(w, 200, "application/json", strings.Replace(cliTask, `"task_w"`, `"task_\u001b[2J\rz"`, 1))
+		case r.Method == "PATCH":
+			writeBody(w, 400, "application/json", `{"success":false,"status":400,"error":{"message":"metadata too large","type":"BadRequestError","details":null}}`)
+		case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/batches"):
+			writeBody(w, 200, "application/json", strings.Replace(lifecycleBatch("DRAFT", -1, "null"), `"btch_w"`, `"btch_w\u001b[2J\nx"`, 1))
+		default:
+			writeBody(w, 200, "application/json", lifecycleBatch("FAILED", 1, `"tier 2\u001b[31m failed"`))
+		}
+	})
+	r := runCLI(t, fakeEnv(url), false, fastPolls, "submit", "--bucket", "bkt_demo", "btch_w", "--wait")
+	if r.code != exitBatchFailed || !strings.HasPrefix(r.stdout, "btch_w submitted: task task_ [2J z\n") || strings.ContainsAny(r.stdout, "\x1b\r") ||
+		!regexp.MustCompile(`\nbtch_w FAILED after \S+: tier 2 \[31m failed\n$`).MatchString(r.stdout) {
+		t.Errorf("exit %d, stdout %q", r.code, r.stdout)
+	}
+	// The client refuses to send the PATCH of such an id.
+	r = runCLI(t, fakeEnv(url), false, "create", "--bucket", "bkt_demo", "--object-id", "o", "--metadata", "k=v")
+	if !strings.HasPrefix(r.stderr, "error: batch btch_w [2J x was created, but its metadata was not set:\nerror: patchBatch: ") || strings.Contains(r.stderr, evil) {
+		t.Errorf("stderr %q", r.stderr)
+	}
+}
+
+// A usage error names the command that failed in its hint: the one kong
+// parsed so far, the lifecycle's checks, the client's refusals before
+// sending; batches --help when there is none.
+func TestUsageHintNamesTheCommand(t *testing.T) {
+	url, reqs := lifecycleServer(t, lifecycleBatch("DRAFT", -1, "null"))
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"frobnicate"}, "run 'batches --help' for usage"},
+		{nil, "run 'batches --help' for usage"},
+		{[]string{"tasks", "kill"}, "run 'batches tasks kill --help' for usage"},
+		{[]string{"tasks", "get", ".."}, "run 'batches tasks get --help' for usage"},
+		{[]string{"add-objects", "--bucket", "b", "btch_w"}, "run 'batches add-objects --help' for usage"},
+		{[]string{"--max-retries=-1", "cancel", "--bucket", "b", "btch_w"}, "run 'batches cancel --help' for usage"},
+		{[]string{"list", "--bucket", "b", "--limit", "0"}, "run 'batches list --help' for usage"},
+	} {
+		r := runCLI(t, fakeEnv(url), false, tc.args...)
+		if r.code != exitUsage || !strings.HasSuffix(r.stderr, "\n"+tc.hint+"\n") {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, r.code, r.stderr)
+		}
+	}
+	if len(*reqs) != 0 {
+		t.Errorf("requests %q", *reqs)
+	}
+	if r := runCLI(t, nil, false, "tasks", "kill", "--help"); !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), "is not running: nothing to kill") {
+		t.Errorf("tasks kill --help:\n%s", r.stdout)
 	}
 }

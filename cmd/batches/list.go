@@ -111,7 +111,7 @@ func fail(stderr io.Writer, s settings, err error) int {
 	}
 	code := exitCode(err)
 	if code == exitUsage {
-		fmt.Fprintln(stderr, usageHint)
+		fmt.Fprintln(stderr, usageHint(s.cmd))
 	}
 	return code
 }
@@ -130,9 +130,13 @@ func describe(err error, s settings) []string {
 	case e.StatusCode == 0: // no answer: the connection or timeout error
 		lines = []string{e.Operation + ": " + clean(e.Message)}
 	case e.Err != nil: // a redirect the client does not follow
-		lines = []string{fmt.Sprintf("HTTP %s: %s", statusLine(e.StatusCode), clean(e.Message))}
+		lines = []string{withRequestID(fmt.Sprintf("HTTP %s: %s", statusLine(e.StatusCode), clean(e.Message)), e)}
 	case e.StatusCode >= 200 && e.StatusCode <= 299:
-		lines = []string{fmt.Sprintf("unexpected response, HTTP %s: %s: %s", statusLine(e.StatusCode), clean(e.Message), snippet(e.RawBody))}
+		line := fmt.Sprintf("unexpected response, HTTP %s: %s", statusLine(e.StatusCode), clean(e.Message))
+		if body := snippet(e.RawBody); body != "" {
+			line += ": " + body
+		}
+		lines = []string{withRequestID(line, e)}
 	default:
 		lines = describeAnswer(e)
 	}

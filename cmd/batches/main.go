@@ -55,16 +55,20 @@
 //
 // API errors are printed to stderr as
 //
-//	error: <message> (<type>, HTTP <status>)
+//	error: <message> (<type>, HTTP <status>, request id <id>)
 //
-// or, for a 422 validation error, one line per failure:
+// or, for a 422 validation error, one line per failure, then the request
+// id:
 //
 //	error: body.limit: Input should be less than or equal to 1000 (less_than_equal)
+//	error: HTTP 422 Unprocessable Entity (request id <id>)
 //
 // followed by "error: gave up after N attempts" when the request was
 // retried. Another answer (a proxy's HTML page, another server's JSON) is
 // reported with the HTTP status and the first 200 bytes of its body. The
-// API key is never printed.
+// request id is the one the server sent (X-Request-Id), left out when it
+// sent none: it leads to the server's log line of the request. -v logs it
+// too (request_id=…), for each attempt. The API key is never printed.
 //
 // Exit status: 0 success; 1 other failure (an answer that is not the API's,
 // a 400 or 422 from the API, the output could not be written); 2 usage
@@ -92,7 +96,17 @@ func main() {
 	// killing the program with status 141.
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, term.IsTerminal(int(os.Stdout.Fd())))
+	var tty *terminal
+	if fd := int(os.Stdout.Fd()); term.IsTerminal(fd) {
+		tty = &terminal{width: func() int {
+			w, _, err := term.GetSize(fd)
+			if err != nil {
+				return 0
+			}
+			return w
+		}}
+	}
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, tty)
 	stop()
 	os.Exit(code)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -149,13 +150,9 @@ func usagef(format string, args ...any) error {
 // kongExit carries kong's exit status (after --help) out of kong.Parse.
 type kongExit struct{ code int }
 
-// run runs the command line args (without the program name) and returns the
-// exit status. env looks up environment variables ("" means unset), and
-// isTerminal tells whether stdout is a terminal (for the default output
-// format).
-func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, isTerminal bool) (code int) {
-	var c cli
-	parser, err := kong.New(&c,
+// newParser is kong's parser of the command line into c.
+func newParser(c *cli, env func(string) string, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(c,
 		kong.Name("batches"),
 		kong.Description(description),
 		kong.Writers(stdout, stderr),
@@ -175,6 +172,15 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		kong.Resolvers(envResolver(env)),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	)
+}
+
+// run runs the command line args (without the program name) and returns the
+// exit status. env looks up environment variables ("" means unset), and
+// tty is stdout when it is a terminal, nil otherwise (for the default
+// output format, and the progress of waits).
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, tty *terminal) (code int) {
+	var c cli
+	parser, err := newParser(&c, env, stdout, stderr)
 	if err != nil { // a bug in the cli struct
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return exitFailure
@@ -192,17 +198,24 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		return reportUsage(stderr, err)
-	}
-	switch kctx.Command() {
-	case "list":
-		s, err := c.settings(stderr, true)
-		if err != nil {
-			return reportUsage(stderr, err)
+		// The command, as far as kong got: its help tells the flags.
+		cmd := ""
+		var pe *kong.ParseError
+		if errors.As(err, &pe) && pe.Context != nil {
+			cmd = commandName(pe.Context)
 		}
-		opts, err := c.List.options(isTerminal)
+		return reportUsage(stderr, cmd, err)
+	}
+	cmd := commandName(kctx)
+	switch cmd {
+	case "list":
+		s, err := c.settings(stderr, cmd, true)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
+		}
+		opts, err := c.List.options(tty != nil)
+		if err != nil {
+			return reportUsage(stderr, cmd, err)
 		}
 		if opts.status != "" && string(opts.status) != *c.List.Status {
 			// The API takes the exact values only: say what is sent.
@@ -210,37 +223,50 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		}
 		client, err := batches.New(s.options...)
 		if err != nil {
-			return reportUsage(stderr, err)
+			return reportUsage(stderr, cmd, err)
 		}
 		return list(ctx, client, s, opts, stdout, stderr)
 	}
-	// The lifecycle's commands: kong's path without the arguments.
+	// The lifecycle's commands.
+	s, err := c.settings(stderr, cmd, !strings.HasPrefix(cmd, "tasks "))
+	if err != nil {
+		return reportUsage(stderr, cmd, err)
+	}
+	client, err := batches.New(s.options...)
+	if err != nil {
+		return reportUsage(stderr, cmd, err)
+	}
+	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, tty)
+}
+
+// commandName is the command kong selected, its path without the
+// arguments: "list", "tasks kill"; "" before one was.
+func commandName(kctx *kong.Context) string {
 	var words []string
 	for _, w := range strings.Fields(kctx.Command()) {
 		if !strings.HasPrefix(w, "<") {
 			words = append(words, w)
 		}
 	}
-	cmd := strings.Join(words, " ")
-	s, err := c.settings(stderr, !strings.HasPrefix(cmd, "tasks "))
-	if err != nil {
-		return reportUsage(stderr, err)
-	}
-	client, err := batches.New(s.options...)
-	if err != nil {
-		return reportUsage(stderr, err)
-	}
-	return c.lifecycle(ctx, cmd, client, s, stdout, stderr, isTerminal)
+	return strings.Join(words, " ")
 }
 
-func reportUsage(stderr io.Writer, err error) int {
+// reportUsage reports err, a usage error of the command cmd ("" when none
+// was given), and returns exitUsage.
+func reportUsage(stderr io.Writer, cmd string, err error) int {
 	fmt.Fprintf(stderr, "error: %s\n", strings.TrimPrefix(err.Error(), "batches: "))
-	fmt.Fprintln(stderr, usageHint)
+	fmt.Fprintln(stderr, usageHint(cmd))
 	return exitUsage
 }
 
-// usageHint follows the report of a usage error.
-const usageHint = "run 'batches --help' or 'batches list --help' for usage"
+// usageHint follows the report of a usage error of the command cmd: its
+// help, which lists the global flags too; batches --help without one.
+func usageHint(cmd string) string {
+	if cmd == "" {
+		return "run 'batches --help' for usage"
+	}
+	return "run 'batches " + cmd + " --help' for usage"
+}
 
 // envResolver gives a flag the value of the environment variable named by
 // its envvar tag when the flag is not on the command line. Unlike kong's own
@@ -271,6 +297,7 @@ func joinStatuses(sep string) string {
 // checked by the client, and the max retry delay (the report of an answer
 // whose Retry-After is longer says so).
 type settings struct {
+	cmd           string // the command, e.g. "tasks kill", for the usage hint
 	options       []batches.Option
 	maxRetryDelay time.Duration
 	pollUnit      time.Duration // the waits poll after 1, 2, 4 … up to 30 of it
@@ -280,7 +307,7 @@ type settings struct {
 // checks each (batches.CheckOptions), and its error, which says what is
 // wrong, is reported with the flag it came from. The verbose log goes to
 // stderr.
-func (c *cli) settings(stderr io.Writer, needNamespace bool) (settings, error) {
+func (c *cli) settings(stderr io.Writer, cmd string, needNamespace bool) (settings, error) {
 	// Every setting is given to the client, which then reads none from the
 	// process's environment: a flag wins over its variable, even when the
 	// flag is empty. So a missing key or namespace is told here, not by the
@@ -311,7 +338,7 @@ func (c *cli) settings(stderr io.Writer, needNamespace bool) (settings, error) {
 	if c.PollUnit <= 0 {
 		return settings{}, usagef("--poll-unit must be positive, got %s", c.PollUnit)
 	}
-	s := settings{maxRetryDelay: c.MaxRetryDelay, pollUnit: c.PollUnit}
+	s := settings{cmd: cmd, maxRetryDelay: c.MaxRetryDelay, pollUnit: c.PollUnit}
 	for _, f := range flags {
 		if err := batches.CheckOptions(f.opt); err != nil {
 			return settings{}, usagef("%s: %s", f.flag, strings.TrimPrefix(err.Error(), "batches: "))
@@ -327,7 +354,7 @@ func (c *cli) settings(stderr io.Writer, needNamespace bool) (settings, error) {
 // verboseLogger is the log of -v: slog's text format without the time, one
 // line an attempt, e.g.
 //
-//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 retry_in=317ms
+//	level=WARN msg="batches: request failed, retrying" method=POST path=/v1/buckets/bkt_demo/batches/list status=503 duration=1.2ms attempt=1 request_id=req_… retry_in=317ms
 func verboseLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {

@@ -336,13 +336,14 @@ func TestDemoErrors(t *testing.T) {
 		want string
 		code int
 	}{
-		{"wrong key", []string{"--api-key", wrongKey, "list", "--bucket", "bkt_demo"}, "(UnauthorizedError, HTTP 401)", exitAuth},
-		{"unknown bucket", []string{"list", "--bucket", "bkt_missing"}, "(NotFoundError, HTTP 404)", exitNotFound},
-		{"unknown namespace", []string{"--namespace", "nope", "list", "--bucket", "bkt_demo"}, "(NotFoundError, HTTP 404)", exitNotFound},
+		{"wrong key", []string{"--api-key", wrongKey, "list", "--bucket", "bkt_demo"}, "(UnauthorizedError, HTTP 401, request id req_…)", exitAuth},
+		{"unknown bucket", []string{"list", "--bucket", "bkt_missing"}, "(NotFoundError, HTTP 404, request id req_…)", exitNotFound},
+		{"unknown namespace", []string{"--namespace", "nope", "list", "--bucket", "bkt_demo"}, "(NotFoundError, HTTP 404, request id req_…)", exitNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, out := range []string{"json", "table", "jsonl"} {
 				r := runCLI(t, d.env(), false, append(tc.args, "-o", out)...)
+				r.stderr = requestIDs.ReplaceAllString(r.stderr, "request id req_…")
 				if r.code != tc.code || r.stdout != "" {
 					t.Errorf("exit %d, stdout %q; want %d and nothing", r.code, r.stdout, tc.code)
 				}
