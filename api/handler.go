@@ -95,11 +95,15 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("routing the embedded openapi.yaml: %w", err)
 	}
+	shapes, err := bodyShapes(spec)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded openapi.yaml: %w", err)
+	}
 	mux := http.NewServeMux()
 	server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
 		BaseRouter: mux,
 		// The last runs first.
-		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody(bodyShapes(spec))},
+		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody(shapes)},
 		ErrorHandlerFunc: paramError,
 	})
 

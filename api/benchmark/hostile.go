@@ -28,6 +28,27 @@ func HostileBodies() map[string][]byte {
 	}
 }
 
+// LargeScalarBodies are List Batches bodies whose one value is a large
+// scalar, each 1,000,000 bytes (under the 1 MiB limit), which
+// kin-openapi's errors used to copy many times over (SchemaError.Error
+// JSON-indents the value into each error of a oneOf): by name,
+//
+//   - "status": {"status":"<a string of 1 MB>"} (a oneOf of the
+//     statuses and null);
+//   - "limit": {"limit":<1 MB of digits>};
+//   - "string": a body that is one string of 1 MB.
+//
+// The load run sends them (row 4); BenchmarkHostileBody measures what one
+// costs in process.
+func LargeScalarBodies() map[string][]byte {
+	const size = 1_000_000
+	return map[string][]byte{
+		"status": []byte(`{"status":"` + strings.Repeat("s", size-len(`{"status":""}`)) + `"}`),
+		"limit":  []byte(`{"limit":` + strings.Repeat("9", size-len(`{"limit":}`)) + `}`),
+		"string": []byte(`"` + strings.Repeat("s", size-2) + `"`),
+	}
+}
+
 // intArray is a JSON array of integers of about n bytes.
 func intArray(n int) []byte {
 	b := make([]byte, 0, n+16)
