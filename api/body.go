@@ -479,23 +479,52 @@ func restoreInputs(r *http.Request, items []server.ValidationError) {
 					}
 					continue
 				}
-				if len(raw.raw) > maxEchoBytes || rawDepth(raw.raw) > maxEchoDepth {
-					// Too large or too deep to repeat: an answer that
-					// clients cannot decode (Go's encoding/json stops at
-					// 10,000 levels) or that costs as much as the request.
-					items[i].Input = nil
-					ctx := map[string]any{}
-					if items[i].Ctx != nil {
-						maps.Copy(ctx, *items[i].Ctx)
-					}
-					ctx["input_omitted"] = fmt.Sprintf("the value sent is not repeated: it is over %d bytes or nested over %d deep", maxEchoBytes, maxEchoDepth)
-					items[i].Ctx = &ctx
+				if tooLargeToEcho(raw.raw) {
+					omitInput(&items[i])
 					continue
 				}
 				items[i].Input = json.RawMessage(raw.raw)
 			}
 		}
 	}
+}
+
+// omitLargeInputs omits the inputs of items that are too large or too
+// deep to repeat (a list of 1001 object ids, a header of 10 KB), as
+// restoreInputs does those of the values shapeBody replaced.
+func omitLargeInputs(items []server.ValidationError) {
+	for i := range items {
+		switch in := items[i].Input.(type) {
+		case nil, json.RawMessage, bool, float64, int, int64:
+		case string:
+			if len(in) > maxEchoBytes {
+				omitInput(&items[i])
+			}
+		default:
+			if j, err := json.Marshal(in); err != nil || tooLargeToEcho(j) {
+				omitInput(&items[i])
+			}
+		}
+	}
+}
+
+// tooLargeToEcho reports whether raw, JSON, is too large or too deep to
+// repeat as an error's input: an answer that clients cannot decode (Go's
+// encoding/json stops at 10,000 levels) or that costs as much as the
+// request.
+func tooLargeToEcho(raw []byte) bool {
+	return len(raw) > maxEchoBytes || rawDepth(raw) > maxEchoDepth
+}
+
+// omitInput sets the input of item to null and says why in its ctx.
+func omitInput(item *server.ValidationError) {
+	item.Input = nil
+	ctx := map[string]any{}
+	if item.Ctx != nil {
+		maps.Copy(ctx, *item.Ctx)
+	}
+	ctx["input_omitted"] = fmt.Sprintf("the value sent is not repeated: it is over %d bytes or nested over %d deep", maxEchoBytes, maxEchoDepth)
+	item.Ctx = &ctx
 }
 
 // The largest and deepest value restoreInputs repeats as an error's input.

@@ -343,6 +343,7 @@ func TestLargeScalars(t *testing.T) {
 		string(scalars["status"]):                                                         `{"detail":[{"ctx":{"expected":"` + expected + `",` + omitted + `},"input":null,"loc":["body","status"],"msg":"Input should be ` + expected + `","type":"enum"}]}`,
 		string(scalars["limit"]):                                                          `{"detail":[{"ctx":{` + omitted + `},"input":null,"loc":["body","limit"],"msg":"Input should be a finite number","type":"finite_number"}]}`,
 		string(scalars["string"]):                                                         `{"detail":[{"ctx":{` + omitted + `},"input":null,"loc":["body"],"msg":"Input should be a valid dictionary or object to extract fields from","type":"model_attributes_type"}]}`,
+		`{"collection_id":"` + strings.Repeat("c", 129) + `"}`:                            `{"detail":[{"ctx":{"max_length":128},"input":"` + strings.Repeat("c", 129) + `","loc":["body","collection_id"],"msg":"String should have at most 128 characters","type":"string_too_long"}]}`,
 		`{"collection_id":"` + strings.Repeat("c", 5000) + `"}`:                           `{"detail":[{"ctx":{` + omitted + `,"max_length":128},"input":null,"loc":["body","collection_id"],"msg":"String should have at most 128 characters","type":"string_too_long"}]}`,
 		`{"limit":"` + strings.Repeat("9", 5000) + `"}`:                                   `{"detail":[{"ctx":{` + omitted + `},"input":null,"loc":["body","limit"],"msg":"Input should be a valid integer","type":"int_type"}]}`,
 		`{"offset":-` + strings.Repeat("9", 5000) + `}`:                                   `{"detail":[{"ctx":{` + omitted + `},"input":null,"loc":["body","offset"],"msg":"Input should be a finite number","type":"finite_number"}]}`,
@@ -376,6 +377,18 @@ func TestLargeScalars(t *testing.T) {
 		`{"limit":0.` + zeros + `7e5001,"offset":0.0}`: 7,
 	} {
 		assertPage(t, f.do(request{body: str(body)}), limit, all)
+	}
+	// Parameters too: repeated up to 4 KiB, as pydantic repeats them.
+	for n, input := range map[int]string{129: `"` + strings.Repeat("n", 129) + `"`, 5000: "null"} {
+		ex := f.do(request{headers: map[string][]string{"X-Namespace": {strings.Repeat("n", n)}}})
+		ctx := `{"max_length":128}`
+		if n > 4096 {
+			ctx = `{` + omitted + `,"max_length":128}`
+		}
+		want := `{"detail":[{"ctx":` + ctx + `,"input":` + input + `,"loc":["header","x-namespace"],"msg":"String should have at most 128 characters","type":"string_too_long"}]}`
+		if ex.status != http.StatusUnprocessableEntity || strings.TrimSpace(string(ex.body)) != want {
+			t.Errorf("X-Namespace of %d: %d %.600s\nwant 422 %s", n, ex.status, ex.body, want)
+		}
 	}
 	// A field without a bound of its own: the stand-in is a string, as
 	// the value was.
