@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 )
@@ -147,6 +149,12 @@ func testImportRefusesWhatItWouldChange(t *testing.T, be Backend) {
 		"33 tier tasks":             {with(`"tier_tasks":[` + strings.TrimSuffix(strings.Repeat(`{"tier_num":0,"source_type":"bucket"},`, 33), ",") + `]`), `line 2: invalid argument: tier_tasks has 33 items, more than 32`},
 		"33 dag tiers":              {with(`"dag_tiers":[` + strings.TrimSuffix(strings.Repeat(`["col_a"],`, 33), ",") + `]`), `line 2: invalid argument: dag_tiers has 33 items, more than 32`},
 		"internal_metadata 17 deep": {with(`"internal_metadata":` + strings.Repeat(`{"a":`, 17) + "1" + strings.Repeat("}", 17)), `line 2: invalid argument: internal_metadata is nested 17 deep, more than 16`},
+		"a performance 9996 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket","performance":` + strings.Repeat(`{"a":`, 9996) + "1" + strings.Repeat("}", 9996) + `}]`),
+			`line 2: invalid argument: tier_tasks[0].performance is nested 9996 deep, more than 16`},
+		"an error's metadata 17 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket"},{"tier_num":1,"source_type":"collection","errors":[{"error_type":"runtime","message":"m"},{"error_type":"runtime","message":"m","metadata":` + strings.Repeat(`{"a":[`, 9) + "1" + strings.Repeat("]}", 9) + `}]}]`),
+			`line 2: invalid argument: tier_tasks[1].errors[1].metadata is nested 18 deep, more than 16`},
+		"an extractor job's error's metadata 17 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket","extractor_jobs":[{"extractor_type":"e","errors":[{"error_type":"runtime","message":"m","metadata":` + strings.Repeat(`{"a":`, 17) + "1" + strings.Repeat("}", 17) + `}]}]}]`),
+			`line 2: invalid argument: tier_tasks[0].extractor_jobs[0].errors[0].metadata is nested 17 deep, more than 16`},
 		"a batch over 32 KiB":       {with(`"error":"` + strings.Repeat("e", 8000) + `","metadata":{"a":"` + strings.Repeat("m", 16000) + `"},"object_ids":` + ids(1000)), `line 2: invalid argument: the batch is 34290 bytes of JSON, more than 32768`},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -158,6 +166,17 @@ func testImportRefusesWhatItWouldChange(t *testing.T, be Backend) {
 				t.Errorf("stored %q", got)
 			}
 		})
+	}
+	// Every write checks them, not the import alone.
+	deep := map[string]any{"a": 1}
+	for range 16 {
+		deep = map[string]any{"a": deep}
+	}
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := db.InsertBatches(t.Context(), b.ID, []domain.Batch{{BatchID: "btch_deep", Status: batches.TaskStatusCompleted, Type: batches.BatchTypeBucket,
+		TotalTiers: 1, CreatedAt: at, UpdatedAt: at, TierTasks: []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusCompleted, Performance: deep}}}})
+	if want := "tier_tasks[0].performance is nested 17 deep, more than 16"; !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Errorf("InsertBatches of a performance 17 deep: %v; want an error with %q", err, want)
 	}
 	// A surrogate pair is a character like any other; at the limits, a
 	// batch is stored.
