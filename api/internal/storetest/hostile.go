@@ -155,7 +155,7 @@ func testImportRefusesWhatItWouldChange(t *testing.T, be Backend) {
 			`line 2: invalid argument: tier_tasks[1].errors[1].metadata is nested 18 deep, more than 16`},
 		"an extractor job's error's metadata 17 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket","extractor_jobs":[{"extractor_type":"e","errors":[{"error_type":"runtime","message":"m","metadata":` + strings.Repeat(`{"a":`, 17) + "1" + strings.Repeat("}", 17) + `}]}]}]`),
 			`line 2: invalid argument: tier_tasks[0].extractor_jobs[0].errors[0].metadata is nested 17 deep, more than 16`},
-		"a batch over 32 KiB":       {with(`"error":"` + strings.Repeat("e", 8000) + `","metadata":{"a":"` + strings.Repeat("m", 16000) + `"},"object_ids":` + ids(1000)), `line 2: invalid argument: the batch is 34290 bytes of JSON, more than 32768`},
+		"a batch over 32 KiB": {with(`"error":"` + strings.Repeat("e", 8000) + `","metadata":{"a":"` + strings.Repeat("m", 16000) + `"},"object_ids":` + ids(1000)), `line 2: invalid argument: the batch is 34290 bytes of JSON, more than 32768`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			n, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(good+"\n"+tc.line+"\n"), api.BatchSchema())
