@@ -38,6 +38,7 @@ type config struct {
 	queueTimeout   time.Duration
 	answerMemory   int64
 	chunkTimeout   time.Duration
+	onRequest      func()
 	operate        operateConfig // operate.go
 }
 
@@ -48,6 +49,12 @@ func WithLogger(log *slog.Logger) Option { return func(c *config) { c.log = log 
 // WithMaxBodyBytes sets the largest request body read, in bytes; the default
 // is DefaultMaxBodyBytes.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// WithOnRequest calls f at the start of each request to the API (its
+// operations, and paths it does not have), not of the operator endpoints
+// (/healthz, /readyz, /metrics, /docs, /openapi.*): batchesd returns memory
+// to the system once the API is idle, whatever probes keep coming.
+func WithOnRequest(f func()) Option { return func(c *config) { c.onRequest = f } }
 
 // NewHandler returns the HTTP handler of the API over store. In order, a
 // request is: routed (an unknown path answers 404 and a known path with
@@ -118,6 +125,10 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	// (operate.go).
 	h = adm.admit(h)
 	h = limitHeaders(cfg.maxHeaderBytes, h)
+	if f := cfg.onRequest; f != nil {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(); next.ServeHTTP(w, r) })
+	}
 	return op.front(h), nil
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -44,46 +43,70 @@ func (f limitFlags) handlerOptions() []api.Option {
 // idleCheck is how often releaseWhenIdle looks whether requests came.
 const idleCheck = 5 * time.Second
 
-// releaseWhenIdle returns h, counting its requests, and starts a goroutine
-// (until ctx is done) that, once a check finds no request since the one
-// before after some were served, collects the garbage and returns the free
-// memory to the system (debug.FreeOSMemory): with no allocation the
+// idleRelease returns memory to the system once the API is idle: see
+// releaseWhenIdle.
+type idleRelease struct {
+	requests atomic.Int64 // API requests so far (request)
+	last     int64        // requests at the look before
+	busy     bool         // requests came since the last release
+	free     func()       // collects and returns the free memory
+}
+
+func newIdleRelease() *idleRelease {
+	return &idleRelease{free: func() {
+		// Two collections: the first moves what sync.Pools hold (the
+		// answers' buffers) to their victim caches, the second frees
+		// it; FreeOSMemory makes the second and returns the free
+		// memory.
+		runtime.GC()
+		debug.FreeOSMemory()
+	}}
+}
+
+// request counts one request of the API (api.WithOnRequest): the operator
+// endpoints (/healthz, /readyz, /metrics, /docs, /openapi.*) are not
+// counted, so that probes every few seconds do not keep the memory of a
+// burst from being returned.
+func (r *idleRelease) request() { r.requests.Add(1) }
+
+// check is one look: once a look finds no API request since the one
+// before after some were served, it frees the memory, and reports so.
+func (r *idleRelease) check() bool {
+	n := r.requests.Load()
+	defer func() { r.last = n }()
+	switch {
+	case n != r.last:
+		r.busy = true
+	case r.busy:
+		r.free()
+		r.busy = false
+		return true
+	}
+	return false
+}
+
+// releaseWhenIdle starts a goroutine (until ctx is done) that looks every
+// idleCheck whether the API served requests (r.request, passed to the
+// handler as api.WithOnRequest) and, once a look finds none since the one
+// before after some were served, collects the garbage and returns the
+// free memory to the system (debug.FreeOSMemory): with no allocation the
 // collector would not run for two minutes, and the RSS of a burst would
 // stay. So the RSS falls back near its idle size 5 to 10 s after a burst
-// (but for what SQLite's allocator, modernc.org/memory, keeps of the
-// regions it freed: up to its high-water mark, which it offers no way to
-// return); the collections cost a few milliseconds of a server with
-// nothing to do.
-func releaseWhenIdle(ctx context.Context, h http.Handler) http.Handler {
-	var requests atomic.Int64
+// of API requests, whatever probes and scrapes keep coming (but for what
+// SQLite's allocator, modernc.org/memory, keeps of the regions it freed:
+// up to its high-water mark, which it offers no way to return); the
+// collections cost a few milliseconds of a server with nothing to do.
+func releaseWhenIdle(ctx context.Context, r *idleRelease) {
 	go func() {
 		t := time.NewTicker(idleCheck)
 		defer t.Stop()
-		last, busy := int64(0), false
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			n := requests.Load()
-			switch {
-			case n != last:
-				busy = true
-			case busy:
-				// Two collections: the first moves what sync.Pools hold
-				// (the answers' buffers) to their victim caches, the
-				// second frees it; FreeOSMemory makes the second and
-				// returns the free memory.
-				runtime.GC()
-				debug.FreeOSMemory()
-				busy = false
-			}
-			last = n
+			r.check()
 		}
 	}()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		h.ServeHTTP(w, r)
-	})
 }
