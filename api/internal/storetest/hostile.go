@@ -53,7 +53,7 @@ func testConcurrentImports(t *testing.T, be Backend) {
 
 	// A third import gives up while it waits.
 	waiting3 := make(chan struct{})
-	ctx3, cancel3 := context.WithCancel(domain.WithImportWaiting(ctx, func() { close(waiting3) }))
+	ctx3, cancel3 := context.WithCancel(domain.WithImportWaiting(ctx, func(string) { close(waiting3) }))
 	done3 := make(chan error, 1)
 	go func() {
 		_, err := db.ImportBatches(ctx3, b.ID, strings.NewReader(importLine("btch_third", "2025-01-03T00:00:00Z", "2025-01-03T00:00:00Z")), api.BatchSchema())
@@ -66,8 +66,19 @@ func testConcurrentImports(t *testing.T, be Backend) {
 		t.Errorf("import canceled while waiting = %v, want context.Canceled, in the project's words", err3)
 	}
 
+	// What it waits for, in words true of the backend's lock: on SQLite
+	// any import into the file (bkt_other's too, below).
+	waitingFor := "another import into bucket " + b.ID
+	if be.Name == SQLite.Name {
+		waitingFor = "another import into this database file (on SQLite, imports into any of its buckets take turns)"
+	}
 	waiting2 := make(chan struct{})
-	ctx2 := domain.WithImportWaiting(ctx, func() { close(waiting2) })
+	ctx2 := domain.WithImportWaiting(ctx, func(what string) {
+		if what != waitingFor {
+			t.Errorf("the second import waits for %q, want %q", what, waitingFor)
+		}
+		close(waiting2)
+	})
 	done2 := make(chan error, 1)
 	go func() {
 		n, err := db.ImportBatches(ctx2, b.ID, strings.NewReader(importLine("btch_second", "2025-01-02T00:00:00Z", "2025-01-02T00:00:00Z")), api.BatchSchema())
@@ -77,6 +88,31 @@ func testConcurrentImports(t *testing.T, be Backend) {
 		done2 <- err
 	}()
 	<-waiting2 // the second waits for the first (it said so)
+
+	// An import into another bucket: on SQLite it waits too, and says for
+	// what; on PostgreSQL it does not wait.
+	_, other := newBucket(t, db, "bkt_other")
+	waitingOther := make(chan string, 1)
+	doneOther := make(chan error, 1)
+	go func() {
+		_, err := db.ImportBatches(domain.WithImportWaiting(ctx, func(what string) { waitingOther <- what }), other.ID,
+			strings.NewReader(importLine("btch_other", "2025-01-04T00:00:00Z", "2025-01-04T00:00:00Z")), api.BatchSchema())
+		doneOther <- err
+	}()
+	if be.Name == SQLite.Name {
+		if what := <-waitingOther; what != waitingFor {
+			t.Errorf("the import into another bucket waits for %q, want %q", what, waitingFor)
+		}
+	} else {
+		if err := <-doneOther; err != nil {
+			t.Fatalf("the import into another bucket: %v", err)
+		}
+		select {
+		case what := <-waitingOther:
+			t.Errorf("the import into another bucket waited for %q", what)
+		default:
+		}
+	}
 	if _, err := io.WriteString(pw, importLine("btch_first", "2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z")+"\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +122,14 @@ func testConcurrentImports(t *testing.T, be Backend) {
 	}
 	if err := <-done2; err != nil {
 		t.Fatalf("second import: %v", err)
+	}
+	if be.Name == SQLite.Name {
+		if err := <-doneOther; err != nil {
+			t.Fatalf("the import into another bucket: %v", err)
+		}
+	}
+	if got := batchIDs(t, db, other.ID); got != "btch_other" {
+		t.Errorf("the other bucket holds %q", got)
 	}
 	if got := batchIDs(t, db, b.ID); got != "btch_second btch_first" {
 		t.Errorf("bucket holds %q, want the batches of both imports", got)
