@@ -284,6 +284,12 @@ func TestHeaderLimit(t *testing.T) {
 		{"HTTP/3.1 request line", "POST /v1/buckets/bkt_a/batches/list HTTP/3.1\r\nHost: x\r\n\r\n",
 			"HTTP/1.1 400 Bad Request\r\n" +
 				`{"error":{"details":{"net_http_status":505},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}`},
+		{"HTTP/1.2 request line, which net/http lets through", "POST /v1/buckets/bkt_a/batches/list HTTP/1.2\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\n" +
+				`{"error":{"details":{"proto":"HTTP/1.2"},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}`},
+		{"HTTP/1.9 to an operator endpoint", "GET /healthz HTTP/1.9\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\n" +
+				`{"error":{"details":{"proto":"HTTP/1.9"},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}`},
 		{"a bad escape", "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
 			"HTTP/1.1 400 Bad Request\r\n" +
 				`{"error":{"details":{"net_http_status":400},"message":"Malformed request line or headers","type":"BadRequestError"},"status":400,"success":false}`},

@@ -68,7 +68,13 @@ func readBody(shapes map[string]bodyShape) func(http.Handler) http.Handler {
 
 func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readAll(r.Body, r.ContentLength)
+		var body []byte
+		var err error
+		if b, ok := r.Body.(bufferedBody); ok {
+			body = b.data // read by readFirst
+		} else {
+			body, err = readAll(r.Body, r.ContentLength)
+		}
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {

@@ -15,12 +15,15 @@ import (
 // written and how fast they must be read, and the size of headers
 // (api/admission.go, api/listener.go, api/headers.go).
 type limitFlags struct {
-	MaxRequests    int           `env:"BATCHESD_MAX_REQUESTS" default:"64" help:"Requests worked on at once (body read and checked, database queried, answer made); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
-	QueueTimeout   time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests before it answers 503."`
-	MaxConnections int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
-	AnswerMemory   int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
-	WriteTimeout   time.Duration `env:"BATCHESD_WRITE_TIMEOUT" default:"10s" help:"How long a client may take to read each 64 KiB of an answer (60s for the whole answer at most) before its connection is closed."`
-	MaxHeaderBytes int           `env:"BATCHESD_MAX_HEADER_BYTES" default:"16384" help:"Bytes of request line and headers read; more answer 431 (net/http itself refuses more than 64 KiB)."`
+	MaxRequests        int           `env:"BATCHESD_MAX_REQUESTS" default:"64" help:"Requests worked on at once (body checked, database queried, answer made; the body is read before); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
+	MaxRequestsPerOrg  int           `env:"BATCHESD_MAX_REQUESTS_PER_ORG" default:"48" help:"Of --max-requests, the most one organization's requests may hold at once (its others wait, then answer 503), so that it cannot hold them all. At or above --max-requests, or 0: no share of its own."`
+	QueueTimeout       time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests (or for answer or body memory) before it answers 503."`
+	MaxConnections     int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
+	AnswerMemory       int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while they are made and clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
+	AnswerMemoryPerOrg int64         `env:"BATCHESD_ANSWER_MEMORY_PER_ORG" default:"128" placeholder:"MiB" help:"Of --answer-memory, the most one organization's answers may hold. At or above --answer-memory, or 0: no share of its own."`
+	BodyMemory         int64         `env:"BATCHESD_BODY_MEMORY" default:"64" placeholder:"MiB" help:"MiB of request bodies being read and waiting to be worked on (each reserves its declared length; half of it at most for one organization); beyond it a request answers 503. 0: no limit."`
+	WriteTimeout       time.Duration `env:"BATCHESD_WRITE_TIMEOUT" default:"10s" help:"How long a client may take for each 64 KiB of an answer, counted from its start (the k-th 64 KiB within k times this; 60s for the whole at most), before its connection is closed."`
+	MaxHeaderBytes     int           `env:"BATCHESD_MAX_HEADER_BYTES" default:"16384" help:"Bytes of request line and headers read; more answer 431 (net/http itself refuses more than 64 KiB)."`
 }
 
 // defaultMemoryLimit is serve's soft memory limit (debug.SetMemoryLimit)
@@ -34,7 +37,10 @@ const defaultMemoryLimit = 512 << 20
 func (f limitFlags) handlerOptions() []api.Option {
 	return []api.Option{
 		api.WithMaxInFlight(f.MaxRequests, f.QueueTimeout),
+		api.WithMaxInFlightPerOrganization(f.MaxRequestsPerOrg),
 		api.WithAnswerMemory(f.AnswerMemory << 20),
+		api.WithAnswerMemoryPerOrganization(f.AnswerMemoryPerOrg << 20),
+		api.WithBodyMemory(f.BodyMemory<<20, f.BodyMemory<<20/2),
 		api.WithWriteTimeout(f.WriteTimeout),
 		api.WithMaxHeaderBytes(f.MaxHeaderBytes),
 	}
