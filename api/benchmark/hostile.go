@@ -74,11 +74,11 @@ func intsOf(n int) []byte {
 	return append(b, ']')
 }
 
-// LargestBatch is a batch of nearly domain.MaxBatchBytes of JSON (about
-// 32,600 bytes), its fields near their limits: an error of 8 KiB less 100
-// bytes, a task_id of 205 bytes, 345 object ids, 16 KiB less 200 bytes of
-// metadata. A page of 1000 of them is about 32 MiB, the largest a page can
-// be.
+// LargestBatch is a batch of nearly domain.MaxBatchBytes of JSON (100
+// bytes less, so that a change of status fits), its fields near their
+// limits: an error of 8 KiB less 100 bytes, a task_id of 205 bytes, 345
+// object ids, and metadata of what is left (about 16 KiB less 250 bytes).
+// A page of 1000 of them is about 32 MiB, the largest a page can be.
 func LargestBatch(id string, at time.Time) domain.Batch {
 	errText := strings.Repeat("e", domain.MaxErrorBytes-100)
 	task := "task_" + strings.Repeat("t", 200)
@@ -86,7 +86,16 @@ func LargestBatch(id string, at time.Time) domain.Batch {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("obj_%016d", i)
 	}
-	return domain.Batch{BatchID: id, Status: batches.TaskStatusFailed, Type: batches.BatchTypeBucket, TotalTiers: 1,
+	pad := domain.MaxMetadataBytes - 200
+	b := domain.Batch{BatchID: id, Status: batches.TaskStatusFailed, Type: batches.BatchTypeBucket, TotalTiers: 1,
 		CreatedAt: at, UpdatedAt: at, Error: &errText, TaskID: &task, ObjectIDs: ids,
-		Metadata: map[string]any{"pad": strings.Repeat("m", domain.MaxMetadataBytes-200)}}
+		Metadata: map[string]any{"pad": strings.Repeat("m", pad)}}
+	doc, err := domain.BatchJSON(domain.AsListed("bkt_limits", b))
+	if err != nil {
+		panic(err) // strings of ASCII letters and digits
+	}
+	if over := len(doc) - (domain.MaxBatchBytes - 100); over > 0 {
+		b.Metadata = map[string]any{"pad": strings.Repeat("m", pad-over)}
+	}
+	return b
 }
