@@ -44,11 +44,11 @@ spec-lint: ## The contract's independent checks, as CI runs them: Redocly lint, 
 build: ## Build both binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, then the hostile-clients run, into BENCHMARKS.md (about 9 minutes)
+bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, then the hostile-clients run, into BENCHMARKS.md (about 13 minutes)
 	$(GO) run ./cmd/batchesbench all --write BENCHMARKS.md $(BENCH_FLAGS)
 	$(GO) run ./cmd/batchesbench hostile --write BENCHMARKS.md $(HOSTILE_FLAGS)
 
-bench-hostile: bench-deps ## Only the hostile-clients run (about 4 minutes)
+bench-hostile: bench-deps ## Only the hostile-clients run (about 8 minutes)
 	$(GO) run ./cmd/batchesbench hostile $(HOSTILE_FLAGS)
 
 bench-go: ## Only the Go benchmarks (in process), with their ratios

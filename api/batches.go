@@ -38,15 +38,15 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
-	reserved, ok := s.adm.reservePage(ctx, p.Limit)
-	if !ok {
-		return nil, errBusy{s.adm.answerMemory}
+	reserved, err := s.adm.reservePage(ctx, bucket.Sizes.PageBound(p.Limit))
+	if err != nil {
+		return nil, err
 	}
 	buf := getBuffer()
 	out := append((*buf)[:0], `{"results":`...)
 	out, total, err := s.store.ListBatches(ctx, p, out)
 	if err != nil {
-		s.adm.release(reserved)
+		reserved.release(reserved.size())
 		putBuffer(buf)
 		return nil, fmt.Errorf("listing batches: %w", err)
 	}

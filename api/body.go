@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -30,13 +34,25 @@ import (
 //     when the schema is an object, or a field whose schema is a string or
 //     a number) is replaced by an empty one of the same kind, which fails
 //     validation in the same way, and the error's input is then the value
-//     as sent (rawInputs), copied from the body's bytes.
+//     as sent (rawInputs), copied from the body's bytes;
+//   - a string or number over maxScalarBytes (4 KiB; no valid value of a
+//     request's fields is over 256 bytes), as a known field's value or as
+//     the body itself, is replaced by a short stand-in that fails
+//     validation in the same way (scalarStandIn): kin-openapi's errors
+//     copy a value several times over (SchemaError.Error JSON-indents it
+//     into the error of each member of a oneOf: 37 times the body for a
+//     string of 1 MB as status), and the error's input is then omitted,
+//     as for a large container.
 //
 // What kin-openapi decodes is then the fields it has a schema for, each a
-// scalar, so a request costs a small constant times its body's size
-// (BenchmarkHostileBody measures it). Depth needs no limit of its own:
-// nested arrays are never decoded, and json.Valid refuses nesting deeper
-// than 10,000 (422 json_invalid).
+// scalar of at most 4 KiB, so a request costs a small constant times its
+// body's size (BenchmarkHostileBody measures it). Depth needs no limit of
+// its own: nested arrays are never decoded, and json.Valid refuses nesting
+// deeper than 10,000 (422 json_invalid).
+//
+// The inputs of numbers sent as floats (with a fraction or an exponent)
+// are given back as pydantic gives a Python float, 2000.0 rather than 2000
+// (pyFloat): the number as sent is kept for that too.
 
 // bodyShape is what shapeBody knows of an operation's body schema.
 type bodyShape struct {
@@ -46,15 +62,19 @@ type bodyShape struct {
 	// known are the object's fields; scalar those whose schema takes no
 	// array or object.
 	known, scalar map[string]bool
+	// standIn is the string that takes the place of a string over
+	// maxScalarBytes (scalarStandIn): longer than any maxLength of the
+	// fields' schemas, at least as long as any minLength, in no enum.
+	standIn []byte
 }
 
 // bodyShapes returns, by the ServeMux pattern of each operation of spec
 // ("POST /v1/buckets/{bucket_identifier}/batches/list"), what shapeBody
 // needs of its JSON body schema.
-func bodyShapes(spec *openapi3.T) map[string]bodyShape {
+func bodyShapes(spec *openapi3.T) (map[string]bodyShape, error) {
 	shapes := map[string]bodyShape{}
 	if spec.Paths == nil {
-		return shapes
+		return shapes, nil
 	}
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -72,17 +92,56 @@ func bodyShapes(spec *openapi3.T) map[string]bodyShape {
 			if s.Type.Is("object") && (s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has) && s.AdditionalProperties.Schema == nil {
 				shape.object = true
 				shape.known, shape.scalar = map[string]bool{}, map[string]bool{}
+				longest := 0
 				for name, p := range s.Properties {
 					shape.known[name] = true
 					if p != nil && p.Value != nil && rejectsContainers(p.Value) {
 						shape.scalar[name] = true
 					}
+					if p != nil && p.Value != nil {
+						n, err := stringBound(p.Value)
+						if err != nil {
+							return nil, fmt.Errorf("%s %s, %s: %w", method, path, name, err)
+						}
+						longest = max(longest, n)
+					}
 				}
+				shape.standIn = []byte(`"` + strings.Repeat("x", longest+1) + `"`)
 			}
 			shapes[method+" "+path] = shape
 		}
 	}
-	return shapes
+	return shapes, nil
+}
+
+// stringBound is the largest maxLength or minLength of s and the schemas
+// it is made of (allOf, oneOf, anyOf), 0 for none. It returns an error for
+// what would let a stand-in pass where the string it replaces fails, or
+// fail otherwise: a bound of maxScalarBytes/4 characters or more (a string
+// over maxScalarBytes may have no more characters than that), a pattern,
+// or a format of a string. The contract has none (NewHandler fails on
+// one).
+func stringBound(s *openapi3.Schema) (int, error) {
+	n := int(s.MinLength)
+	if s.MaxLength != nil {
+		n = max(n, int(*s.MaxLength))
+	}
+	if n >= maxScalarBytes/4 || s.Pattern != "" || s.Type.Is("string") && s.Format != "" {
+		return 0, fmt.Errorf("a request field's string schema (length bound %d, pattern %q, format %q) that a short stand-in of a string over %d bytes could not fail alike (api/body.go)",
+			n, s.Pattern, s.Format, maxScalarBytes)
+	}
+	for _, group := range [][]*openapi3.SchemaRef{s.AllOf, s.OneOf, s.AnyOf} {
+		for _, a := range group {
+			if a != nil && a.Value != nil {
+				m, err := stringBound(a.Value)
+				if err != nil {
+					return 0, err
+				}
+				n = max(n, m)
+			}
+		}
+	}
+	return n, nil
 }
 
 // rejectsContainers reports whether s refuses every array and object
@@ -112,11 +171,15 @@ func rejectsContainers(s *openapi3.Schema) bool {
 	return false
 }
 
-// rawInput is a value shapeBody replaced: where it was in the body (the
-// field's name, or "" for the body itself) and its bytes as sent.
+// rawInput is a value shapeBody replaced, or a number it kept that was
+// sent as a float: where it was in the body (the field's name, or "" for
+// the body itself) and its bytes as sent.
 type rawInput struct {
 	field string
 	raw   []byte
+	// float: a number in float syntax, kept; its error's input is given
+	// as pydantic gives a Python float (pyFloat).
+	float bool
 }
 
 type rawInputsKey struct{}
@@ -135,6 +198,10 @@ func shapeBody(body []byte, shape bodyShape) ([]byte, []rawInput) {
 		return []byte("[]"), []rawInput{{raw: bytes.TrimSpace(body)}}
 	case '{':
 	default:
+		value := bytes.TrimSpace(body)
+		if len(value) > maxScalarBytes {
+			return scalarStandIn(value, shape), []rawInput{{raw: value}}
+		}
 		return body, nil
 	}
 	type member struct {
@@ -174,14 +241,141 @@ func shapeBody(body []byte, shape bodyShape) ([]byte, []rawInput) {
 		}
 		out = append(out, m.key...)
 		out = append(out, ':')
-		if c := m.value[0]; (c == '[' || c == '{') && shape.scalar[m.name] {
+		switch c := m.value[0]; {
+		case (c == '[' || c == '{') && shape.scalar[m.name]:
 			raws = append(raws, rawInput{field: m.name, raw: m.value})
 			out = append(out, c, c+2) // [] or {}
 			continue
+		case c != '[' && c != '{' && len(m.value) > maxScalarBytes:
+			raws = append(raws, rawInput{field: m.name, raw: m.value})
+			out = append(out, scalarStandIn(m.value, shape)...)
+			continue
+		case c == '-' || c >= '0' && c <= '9':
+			if bytes.ContainsAny(m.value, ".eE") {
+				raws = append(raws, rawInput{field: m.name, raw: m.value, float: true})
+			}
 		}
 		out = append(out, m.value...)
 	}
 	return append(out, '}'), raws
+}
+
+// maxScalarBytes is the longest string or number, as sent, that shapeBody
+// passes to validation as it is.
+const maxScalarBytes = 4 << 10
+
+// scalarStandIn returns the short value that takes the place of v, a JSON
+// string or number over maxScalarBytes, and fails validation as v would:
+//
+//   - a string: shape.standIn, a string longer than any maxLength of the
+//     operation's fields (so over it, as v is), in no enum, of any type
+//     but string and null alike (bodyShapes makes sure no pattern or
+//     format could tell them apart);
+//   - a number: one of the same float64 value in float syntax
+//     (strconv.FormatFloat's shortest "e" form: 1e+00, 0e+00), which
+//     validation reads as it reads v, or 1e400 or -1e400 when v is beyond
+//     float64 (as every integer of over 4 KiB of digits is), which it
+//     refuses as it refuses v (finite_number).
+func scalarStandIn(v []byte, shape bodyShape) []byte {
+	if v[0] == '"' {
+		return shape.standIn
+	}
+	f, err := strconv.ParseFloat(shortNumber(v), 64)
+	if err != nil && math.IsInf(f, 0) {
+		if f < 0 {
+			return []byte("-1e400")
+		}
+		return []byte("1e400")
+	}
+	return strconv.AppendFloat(nil, f, 'e', -1, 64)
+}
+
+// shortNumber returns a number of at most about 830 bytes that
+// strconv.ParseFloat reads as it reads v, a JSON number of any length,
+// without copying v (ParseFloat's error would copy it again): the sign,
+// the first 800 significant digits (ParseFloat reads no more), a 1 after
+// them when a digit left out is not 0 (so that rounding sees them, as
+// ParseFloat does), and the exponent, which ParseFloat saturates anyway,
+// kept within ±100,000.
+func shortNumber(v []byte) string {
+	var b []byte
+	i := 0
+	if i < len(v) && v[i] == '-' {
+		b = append(b, '-')
+		i++
+	}
+	var digits []byte
+	point, sticky, seen := 0, false, false
+	for ; i < len(v) && (v[i] >= '0' && v[i] <= '9' || v[i] == '.'); i++ {
+		c := v[i]
+		if c == '.' {
+			seen = true
+			continue
+		}
+		if c == '0' && len(digits) == 0 {
+			if seen {
+				point-- // a leading zero after the point
+			}
+			continue
+		}
+		if !seen {
+			point++
+		}
+		if len(digits) < 800 {
+			digits = append(digits, c)
+		} else if c != '0' {
+			sticky = true
+		}
+	}
+	exp := 0
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		neg := false
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			neg = v[i] == '-'
+			i++
+		}
+		for ; i < len(v); i++ {
+			if exp < 100_000 {
+				exp = exp*10 + int(v[i]-'0')
+			}
+		}
+		if neg {
+			exp = -exp
+		}
+	}
+	if len(digits) == 0 {
+		return string(append(b, '0'))
+	}
+	if sticky {
+		digits = append(digits, '1')
+	}
+	b = append(append(b, "0."...), digits...)
+	return string(strconv.AppendInt(append(b, 'e'), int64(point+exp), 10))
+}
+
+// pyFloat is f as Python's repr writes a float, which FastAPI's answers
+// carry as the input of a number sent as a float: the shortest digits
+// that read back as f, in fixed notation with at least one decimal
+// (2000.0, 0.0001, -0.0) when its exponent is from -4 to 15, else in
+// scientific notation with a signed exponent of at least two digits
+// (1e-05, 1e+16, 1.5e+300).
+func pyFloat(f float64) string {
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	mantissa, exponent, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(exponent)
+	if f != 0 && (exp < -4 || exp >= 16) {
+		sign := "+"
+		if exp < 0 {
+			sign, exp = "-", -exp
+		}
+		return fmt.Sprintf("%se%s%02d", mantissa, sign, exp)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 // fieldName decodes key, a JSON string with its quotes.
@@ -274,19 +468,63 @@ func restoreInputs(r *http.Request, items []server.ValidationError) {
 		}
 		for i := range items {
 			if loc, err := json.Marshal(items[i].Loc); err == nil && string(loc) == want {
-				if len(raw.raw) > maxEchoBytes || rawDepth(raw.raw) > maxEchoDepth {
-					// Too large or too deep to repeat: an answer that
-					// clients cannot decode (Go's encoding/json stops at
-					// 10,000 levels) or that costs as much as the request.
-					items[i].Input = nil
-					ctx := map[string]any{"input_omitted": fmt.Sprintf("the value sent is not repeated: it is over %d bytes or nested over %d deep", maxEchoBytes, maxEchoDepth)}
-					items[i].Ctx = &ctx
+				if raw.float {
+					// A number kept as sent: its input, when the error
+					// gives one as a number, as pydantic's Python float.
+					switch items[i].Input.(type) {
+					case float64, int64, json.Number:
+						if f, err := strconv.ParseFloat(string(raw.raw), 64); err == nil {
+							items[i].Input = json.RawMessage(pyFloat(f))
+						}
+					}
+					continue
+				}
+				if tooLargeToEcho(raw.raw) {
+					omitInput(&items[i])
 					continue
 				}
 				items[i].Input = json.RawMessage(raw.raw)
 			}
 		}
 	}
+}
+
+// omitLargeInputs omits the inputs of items that are too large or too
+// deep to repeat (a list of 1001 object ids, a header of 10 KB), as
+// restoreInputs does those of the values shapeBody replaced.
+func omitLargeInputs(items []server.ValidationError) {
+	for i := range items {
+		switch in := items[i].Input.(type) {
+		case nil, json.RawMessage, bool, float64, int, int64:
+		case string:
+			if len(in) > maxEchoBytes {
+				omitInput(&items[i])
+			}
+		default:
+			if j, err := json.Marshal(in); err != nil || tooLargeToEcho(j) {
+				omitInput(&items[i])
+			}
+		}
+	}
+}
+
+// tooLargeToEcho reports whether raw, JSON, is too large or too deep to
+// repeat as an error's input: an answer that clients cannot decode (Go's
+// encoding/json stops at 10,000 levels) or that costs as much as the
+// request.
+func tooLargeToEcho(raw []byte) bool {
+	return len(raw) > maxEchoBytes || rawDepth(raw) > maxEchoDepth
+}
+
+// omitInput sets the input of item to null and says why in its ctx.
+func omitInput(item *server.ValidationError) {
+	item.Input = nil
+	ctx := map[string]any{}
+	if item.Ctx != nil {
+		maps.Copy(ctx, *item.Ctx)
+	}
+	ctx["input_omitted"] = fmt.Sprintf("the value sent is not repeated: it is over %d bytes or nested over %d deep", maxEchoBytes, maxEchoDepth)
+	item.Ctx = &ctx
 }
 
 // The largest and deepest value restoreInputs repeats as an error's input.

@@ -36,12 +36,12 @@ func putBuffer(b *[]byte) {
 // An operation's response type embeds it and its Visit…Response method
 // calls write. It owns buf, a pooled buffer, until it is written, which
 // admission bounds (admission.go: reserved is the answer memory reserved
-// for it by reservePage, 0 for none).
+// for it by reservePage, nil for none).
 type storedJSON struct {
 	buf      *[]byte
 	ctx      context.Context
 	adm      *admission
-	reserved int64
+	reserved *hold
 }
 
 func (s storedJSON) write(w http.ResponseWriter) error {

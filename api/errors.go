@@ -23,7 +23,7 @@ const (
 	TypeForbidden            = "ForbiddenError"                   // 403
 	TypeNotFound             = "NotFoundError"                    // 404
 	TypeMethodNotAllowed     = "MethodNotAllowedError"            // 405
-	TypeRequestTimeout       = "RequestTimeoutError"              // 408, not answered by the server
+	TypeRequestTimeout       = "RequestTimeoutError"              // 408, a request body that arrived too slowly (bodyread.go)
 	TypeConflict             = "ConflictError"                    // 409, for domain.ErrAlreadyExists; no operation answers it yet
 	TypePayloadTooLarge      = "PayloadTooLargeError"             // 413
 	TypeUnsupportedMediaType = "UnsupportedMediaTypeError"        // 415
@@ -103,8 +103,8 @@ var kindStatus = map[error]int{
 // is how those 404s were written when operations returned them as
 // responses.
 func renderError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
-	if busy, ok := errors.AsType[errBusy](err); ok {
-		busy.write(w)
+	if b, ok := errors.AsType[busy](err); ok {
+		b.write(w)
 		return
 	}
 	var de *domain.Error

@@ -43,6 +43,13 @@ func FuzzRequest(f *testing.F) {
 		{"/v1/buckets/bkt_a%2F..%2Fbkt_b/batches/list", "X-Namespace", "production", ``},
 		{"/v1/buckets/%ff/batches/list", "X-Pad", strings.Repeat("p", 17000), `{}`},
 		{"/v1//buckets/./bkt_a/batches/list", "X-Namespace", "", `null`},
+		// Large scalars, and numbers sent as floats.
+		{"/v1/buckets/bkt_a/batches/list", "X-Namespace", "production", `{"status":"` + strings.Repeat("s", 5000) + `"}`},
+		{"/v1/buckets/bkt_a/batches/list", "X-Namespace", "production", `{"limit":` + strings.Repeat("9", 5000) + `}`},
+		{"/v1/buckets/bkt_a/batches/list", "X-Namespace", "production", `"` + strings.Repeat("s", 5000) + `"`},
+		{"/v1/buckets/bkt_a/batches/list", "X-Namespace", "production", `{"limit":0.` + strings.Repeat("0", 5000) + `7e5001,"offset":-1e-400}`},
+		{"/v1/buckets/bkt_a/batches/list", "X-Namespace", "production", `{"limit":2000.0,"collection_id":"` + strings.Repeat("c", 5000) + `"}`},
+		{"/v1/tasks/list", "X-Namespace", "production", `{"search":"` + strings.Repeat("s", 5000) + `","task_type":1e` + strings.Repeat("9", 5000) + `}`},
 	} {
 		f.Add(s.path, s.header, s.value, []byte(s.body))
 	}

@@ -34,14 +34,22 @@ const DefaultMaxBodyBytes = 1 << 20
 type Option func(*config)
 
 type config struct {
-	log            *slog.Logger
-	maxBodyBytes   int64
-	maxHeaderBytes int
-	maxInFlight    int
-	queueTimeout   time.Duration
-	answerMemory   int64
-	chunkTimeout   time.Duration
-	operate        operateConfig // operate.go
+	log                *slog.Logger
+	maxBodyBytes       int64
+	maxHeaderBytes     int
+	maxInFlight        int
+	maxInFlightPerOrg  int
+	queueTimeout       time.Duration
+	answerMemory       int64
+	answerMemoryPerOrg int64
+	bodyMemory         int64
+	bodyMemoryPerOrg   int64
+	bodyGrace          time.Duration
+	bodyRate           int64
+	bodyTimeout        time.Duration
+	chunkTimeout       time.Duration
+	onRequest          func()
+	operate            operateConfig // operate.go
 }
 
 // WithLogger sets the logger of requests, panics and storage failures. The
@@ -52,24 +60,37 @@ func WithLogger(log *slog.Logger) Option { return func(c *config) { c.log = log 
 // is DefaultMaxBodyBytes.
 func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
 
+// WithOnRequest calls f at the start of each request to the API (its
+// operations, and paths it does not have), not of the operator endpoints
+// (/healthz, /readyz, /metrics, /docs, /openapi.*): batchesd returns memory
+// to the system once the API is idle, whatever probes keep coming.
+func WithOnRequest(f func()) Option { return func(c *config) { c.onRequest = f } }
+
 // NewHandler returns the HTTP handler of the API over store. In order, a
-// request is: routed (an unknown path answers 404 and a known path with
-// another method 405 with Allow, both as ErrorResponse); refused with 413 if
-// it declares a body over the limit; authenticated (401); checked for a
-// usable X-Namespace header (400, or 422 when missing) and a JSON body (413,
-// 415, 422 json_invalid); validated against openapi.yaml by kin-openapi
-// (422 HTTPValidationError); rate limited per API key when WithRateLimit
-// says so (429); then served. A panic answers 500 and is logged. Ahead of
-// that, every request gets an id (X-Request-Id), is logged and counted in
-// the metrics, and the operator endpoints (/healthz, /readyz, /metrics,
-// /docs, /openapi.json, /openapi.yaml) answer without an API key
+// request is: refused with 400 for an HTTP version above 1.1 and with 431
+// for headers over the limit; routed (an unknown path answers 404 and a
+// known path with another method 405 with Allow, both as ErrorResponse);
+// refused with 413 if it declares a body over the limit; authenticated
+// (401); rate limited per API key when WithRateLimit says so (429); its
+// body read, whole, under the body memory and its schedule (415 for a
+// Content-Encoding, 408, 503: admission.go, bodyread.go); admitted, a
+// slot of its organization's share (503); checked for a usable
+// X-Namespace header (400, or 422 when missing) and a JSON body (415, 422
+// json_invalid); validated against openapi.yaml by kin-openapi (422
+// HTTPValidationError); then served. A panic answers 500 and is logged.
+// Ahead of that, every request gets an id (X-Request-Id), is logged and
+// counted in the metrics, and the operator endpoints (/healthz, /readyz,
+// /metrics, /docs, /openapi.json, /openapi.yaml) answer without an API key
 // (health.go); answers are compressed for callers that accept it
 // (WithCompression). It returns an error if the embedded contract cannot
 // be loaded or an option is invalid.
 func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes,
-		maxHeaderBytes: DefaultMaxHeaderBytes, maxInFlight: DefaultMaxInFlight, queueTimeout: DefaultQueueTimeout,
-		answerMemory: DefaultAnswerMemory, chunkTimeout: DefaultChunkTimeout, operate: defaultOperateConfig()}
+		maxHeaderBytes: DefaultMaxHeaderBytes, maxInFlight: DefaultMaxInFlight, maxInFlightPerOrg: DefaultMaxInFlightPerOrganization,
+		queueTimeout: DefaultQueueTimeout, answerMemory: DefaultAnswerMemory, answerMemoryPerOrg: DefaultAnswerMemoryPerOrganization,
+		bodyMemory: DefaultBodyMemory, bodyMemoryPerOrg: DefaultBodyMemoryPerOrganization,
+		bodyGrace: DefaultBodyGrace, bodyRate: DefaultBodyRate, bodyTimeout: DefaultBodyTimeout,
+		chunkTimeout: DefaultChunkTimeout, operate: defaultOperateConfig()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -89,6 +110,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 		return nil, err
 	}
 	adm := newAdmission(cfg)
+	op.metrics.watchAdmission(adm)
 	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm, maxTaskOffset: maxOffset}, nil, server.StrictHTTPServerOptions{
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
@@ -102,26 +124,40 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("routing the embedded openapi.yaml: %w", err)
 	}
+	shapes, err := bodyShapes(spec)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded openapi.yaml: %w", err)
+	}
 	mux := http.NewServeMux()
 	server.HandlerWithOptions(strict, server.StdHTTPServerOptions{
 		BaseRouter: mux,
 		// The last runs first.
-		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody(bodyShapes(spec))},
+		Middlewares:      []server.MiddlewareFunc{integralNumbers, validator, readBody(shapes)},
 		ErrorHandlerFunc: paramError,
 	})
 
+	// From the inside out: the operation (the mux), which runs holding a
+	// slot (admission.go) once its body is read under the body memory and
+	// its schedule (bodyread.go) and its query is read as FastAPI reads it
+	// (query.go), after the rate limit, authentication,
+	// the declared body's size, routing and the header limit; then, ahead
+	// of them, request ids, the log line, metrics, panics, compression,
+	// and the operator endpoints, which so answer even when the API is
+	// busy (operate.go). Neither a request that is refused (404, 413,
+	// 401, 429) nor one whose body is still arriving holds a slot.
 	var h http.Handler = mux
+	h = adm.admit(h)
+	h = adm.readFirst(cfg.maxBodyBytes, h)
 	h = checkQuery(queryParams(spec), h)
 	h = op.limit(h)
 	h = authenticate(store, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
 	h = route(mux, h)
-	// Admission (admission.go) and the header limit, then, ahead of them,
-	// request ids, the log line, metrics, panics, compression, and the
-	// operator endpoints, which so answer even when the API is busy
-	// (operate.go).
-	h = adm.admit(h)
 	h = limitHeaders(cfg.maxHeaderBytes, h)
+	if f := cfg.onRequest; f != nil {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f(); next.ServeHTTP(w, r) })
+	}
 	return op.front(h), nil
 }
 

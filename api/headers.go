@@ -44,3 +44,19 @@ func limitHeaders(max int, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// onlyHTTP1 answers 400 BadRequestError, as NewListener answers the
+// versions net/http refuses itself, for a request of an HTTP version
+// other than 1.0 and 1.1 that net/http lets through: it takes any 1.x
+// (HTTP/1.2, HTTP/1.9), which no client speaks.
+func onlyHTTP1(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 1 || r.ProtoMinor > 1 {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusBadRequest, "Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1",
+				map[string]any{"proto": r.Proto})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

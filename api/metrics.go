@@ -42,6 +42,11 @@ const (
 //	                                                      (started, completed, completed_with_errors, failed, skipped, error)
 //	batchesd_queue_depth{state}                           gauge: jobs of the processing queue (every process's) by state
 //	                                                      (available, scheduled, retryable, running)
+//	batchesd_admission_in_use{gate}                       gauge: what requests hold of each admission gate (admission.go):
+//	                                                      requests (slots), answer_bytes, body_bytes
+//	batchesd_admission_limit{gate}                        gauge: each gate's size
+//	batchesd_admission_refusals_total{gate,scope}         counter: requests answered 503 for lack of it, scope all (the
+//	                                                      whole held) or organization (the organization's share held)
 //	go_build_info{path,version,checksum}                  gauge, 1: what is running (client_golang's build-info collector)
 //
 // and the Go runtime's (go_*) and the process's (process_*) of
@@ -64,8 +69,9 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
 
-	mu      sync.Mutex
-	watched bool // a backend's pools are in reg
+	mu          sync.Mutex
+	watched     bool // a backend's pools are in reg
+	watchedGate bool // an admission's gates are in reg
 }
 
 // durationBuckets are the bounds of the latency histograms, in seconds:
@@ -126,6 +132,51 @@ func (m *Metrics) watch(store domain.Store) {
 	}
 	if qs, ok := store.(domain.QueueStatser); ok {
 		m.reg.MustRegister(queueCollector{qs})
+	}
+}
+
+// watchAdmission adds the gates of a to the metrics: those of the first
+// handler only, as watch does for stores.
+func (m *Metrics) watchAdmission(a *admission) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.watchedGate {
+		return
+	}
+	m.watchedGate = true
+	m.reg.MustRegister(admissionCollector{a})
+}
+
+var (
+	admissionInUseDesc = prometheus.NewDesc(MetricsNamespace+"_admission_in_use",
+		"What requests hold of each admission gate: requests (slots in flight), answer_bytes, body_bytes.", []string{"gate"}, nil)
+	admissionLimitDesc = prometheus.NewDesc(MetricsNamespace+"_admission_limit",
+		"The size of each admission gate.", []string{"gate"}, nil)
+	admissionRefusalsDesc = prometheus.NewDesc(MetricsNamespace+"_admission_refusals_total",
+		"Requests answered 503 for lack of a gate's room: scope all (the whole was held) or organization (the organization's share was).", []string{"gate", "scope"}, nil)
+)
+
+// admissionCollector reads the gates of an admission at each scrape.
+type admissionCollector struct{ a *admission }
+
+func (c admissionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- admissionInUseDesc
+	ch <- admissionLimitDesc
+	ch <- admissionRefusalsDesc
+}
+
+func (c admissionCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, g := range []struct {
+		name string
+		g    *gate
+	}{{"requests", c.a.slots}, {"answer_bytes", c.a.answers}, {"body_bytes", c.a.bodies}} {
+		if g.g == nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(admissionInUseDesc, prometheus.GaugeValue, float64(g.g.inUse.Load()), g.name)
+		ch <- prometheus.MustNewConstMetric(admissionLimitDesc, prometheus.GaugeValue, float64(g.g.size), g.name)
+		ch <- prometheus.MustNewConstMetric(admissionRefusalsDesc, prometheus.CounterValue, float64(g.g.refusedAll.Load()), g.name, "all")
+		ch <- prometheus.MustNewConstMetric(admissionRefusalsDesc, prometheus.CounterValue, float64(g.g.refusedShared.Load()), g.name, "organization")
 	}
 }
 

@@ -60,8 +60,9 @@ func WithRateLimit(rl RateLimit) Option { return func(c *config) { c.operate.rat
 // front wraps the whole handler (ids, log line, metrics, compression, the
 // operator endpoints), limit goes right after authentication.
 type operate struct {
-	front func(api http.Handler) http.Handler
-	limit func(http.Handler) http.Handler
+	front   func(api http.Handler) http.Handler
+	limit   func(http.Handler) http.Handler
+	metrics *Metrics
 }
 
 func newOperate(store domain.Store, log *slog.Logger, c operateConfig) (operate, error) {
@@ -85,6 +86,7 @@ func newOperate(store domain.Store, log *slog.Logger, c operateConfig) (operate,
 	return operate{
 		front: func(h http.Handler) http.Handler {
 			h = o.wrap(h)
+			h = onlyHTTP1(h)
 			h = recoverPanics(log, h)
 			h = m.instrument(h)
 			h = logRequests(log, h)
@@ -94,7 +96,8 @@ func newOperate(store domain.Store, log *slog.Logger, c operateConfig) (operate,
 			h = zip(h)
 			return requestIDs(h)
 		},
-		limit: lim.wrap,
+		limit:   lim.wrap,
+		metrics: m,
 	}, nil
 }
 

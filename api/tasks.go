@@ -88,15 +88,16 @@ func (s *batchesServer) ListTasks(ctx context.Context, req server.ListTasksReque
 			p.Type = &tt
 		}
 	}
-	// Answer memory by the tasks' bound, in pages' units (batches).
-	reserved, ok := s.adm.reservePage(ctx, (p.Limit*domain.MaxTaskBytes+domain.MaxBatchBytes-1)/domain.MaxBatchBytes)
-	if !ok {
-		return nil, errBusy{s.adm.answerMemory}
+	// Answer memory by the tasks' bound: limit tasks of the largest a
+	// task can be.
+	reserved, err := s.adm.reservePage(ctx, int64(p.Limit)*(domain.MaxTaskBytes+1)+1)
+	if err != nil {
+		return nil, err
 	}
 	buf := getBuffer()
 	out, next, total, err := s.store.ListTasks(ctx, p, append((*buf)[:0], `{"pagination":`...))
 	if err != nil {
-		s.adm.release(reserved)
+		reserved.release(reserved.size())
 		putBuffer(buf)
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}

@@ -69,7 +69,13 @@ func readBody(shapes map[string]bodyShape) func(http.Handler) http.Handler {
 
 func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readAll(r.Body, r.ContentLength)
+		var body []byte
+		var err error
+		if b, ok := r.Body.(bufferedBody); ok {
+			body = b.data // read by readFirst
+		} else {
+			body, err = readAll(r.Body, r.ContentLength)
+		}
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
@@ -255,6 +261,7 @@ func renderRequestError(w http.ResponseWriter, r *http.Request, err error) {
 		items = append(items, validationItem([]any{"body"}, "value_error", err.Error(), nil, nil))
 	}
 	restoreInputs(r, items)
+	omitLargeInputs(items)
 	writeValidationError(w, items...)
 }
 
@@ -388,11 +395,11 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 					input, map[string]any{"field_type": "List", "min_length": schema.MinItems, "actual_length": n})
 			}
 			if schema.MaxItems != nil {
-				// The list is not repeated: it is over the size the contract
-				// allows, as pydantic words it, without the input.
+				// As pydantic words it, with the list as input unless
+				// it is too large to repeat (omitLargeInputs).
 				return validationItem(loc, "too_long",
 					fmt.Sprintf("List should have at most %d %s after validation, not %d", *schema.MaxItems, noun(*schema.MaxItems), n),
-					nil, map[string]any{"field_type": "List", "max_length": *schema.MaxItems, "actual_length": n})
+					input, map[string]any{"field_type": "List", "max_length": *schema.MaxItems, "actual_length": n})
 			}
 		}
 	case "minLength":
@@ -408,7 +415,7 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 	case "maxLength":
 		if schema != nil && schema.MaxLength != nil {
 			return validationItem(loc, "string_too_long",
-				fmt.Sprintf("String should have at most %d characters", *schema.MaxLength), nil,
+				fmt.Sprintf("String should have at most %d characters", *schema.MaxLength), input,
 				map[string]any{"max_length": *schema.MaxLength})
 		}
 	case "nullable":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -274,13 +275,15 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // BenchmarkHostileBody measures one request of each body of row 1 of the
-// hostile-clients issue (benchmark.HostileBodies) through the real handler:
+// hostile-clients issue (benchmark.HostileBodies) and of each large scalar
+// (benchmark.LargeScalarBodies) through the real handler:
 // the memory it allocates (B/op, and x-body: B/op ÷ the body's length, the
 // constant factor of the body's cost) and its time. Each answers 422.
 func BenchmarkHostileBody(b *testing.B) {
 	h := cachedHandler(b, 1000)
 	bodies := benchmark.HostileBodies()
-	for _, name := range []string{"ints", "unknown", "nested"} {
+	maps.Copy(bodies, benchmark.LargeScalarBodies())
+	for _, name := range []string{"ints", "unknown", "nested", "status", "limit", "string"} {
 		body := bodies[name]
 		b.Run(name, func(b *testing.B) {
 			if rec := serve(h, body); rec.Code != http.StatusUnprocessableEntity && rec.Code != http.StatusOK {

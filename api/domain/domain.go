@@ -48,6 +48,31 @@ type Bucket struct {
 	ID          string // "bkt_" and 12 characters, or chosen (the demo bucket is "bkt_demo")
 	NamespaceID string
 	Name        string
+	// Sizes are the sizes of the bucket's batches as [Store.ResolveBucket]
+	// read them; zero from the other methods, and for a bucket without
+	// batches.
+	Sizes BucketSizes
+}
+
+// BucketSizes are the sizes of the canonical JSON ([BatchJSON]) of a
+// bucket's batches, kept by the backends with the per-status counts in
+// the transaction of every write (whatever writes), so that the API can
+// bound a page before it reads it ([BucketSizes.PageBound]).
+type BucketSizes struct {
+	// DocBytes is the bytes of the JSON of all the bucket's batches.
+	DocBytes int64
+	// MaxDocBytes is at least the bytes of the JSON of each of its
+	// batches: the most one has had (it is not lowered when that batch
+	// shrinks or goes).
+	MaxDocBytes int64
+}
+
+// PageBound is the most bytes the results array of a page of at most
+// limit batches of the bucket can hold, by s: limit batches of
+// MaxDocBytes, or all of DocBytes, whichever is less, with the commas and
+// brackets. A write after s was read may make the page larger.
+func (s BucketSizes) PageBound(limit int) int64 {
+	return min(int64(limit)*s.MaxDocBytes, s.DocBytes) + int64(limit) + 1
 }
 
 // ListParams selects one page of a bucket's batches.
@@ -94,7 +119,7 @@ type Store interface {
 	// ResolveBucket returns, read at once, the namespace of the
 	// organization organizationID that namespace names (its id or, when
 	// none has that id, its name) and the bucket of that namespace that
-	// bucket names (likewise, the id first). It returns
+	// bucket names (likewise, the id first), with its Sizes. It returns
 	// [ErrNamespaceNotFound] (as is) when the organization has no such
 	// namespace, whether or not another organization has one, and
 	// [ErrBucketNotFound] (as is, with the namespace) when the namespace

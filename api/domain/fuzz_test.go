@@ -31,6 +31,9 @@ func FuzzReadBatches(f *testing.F) {
 		strings.Replace(line, `"metadata":{"k":[1,2.50,{"a":null}]}`, `"metadata":`+strings.Repeat(`{"a":`, 20)+`1`+strings.Repeat(`}`, 20), 1),
 		"\ufeff" + line + "\r\n\r\n",
 		`{"batch_id":"b","created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z","tier_tasks":[[[[]]]]}`,
+		// Free-form objects of the tier tasks, deep.
+		strings.Replace(line, `"type":"COLLECTION"`, `"type":"COLLECTION","tier_tasks":[{"tier_num":0,"source_type":"bucket","performance":`+strings.Repeat(`{"a":`, 500)+`1`+strings.Repeat(`}`, 500)+`}]`, 1),
+		strings.Replace(line, `"type":"COLLECTION"`, `"type":"COLLECTION","tier_tasks":[{"tier_num":0,"source_type":"bucket","performance":{"p":1},"errors":[{"error_type":"runtime","message":"m","metadata":`+strings.Repeat(`{"a":[`, 8)+`1`+strings.Repeat(`]}`, 8)+`}],"extractor_jobs":[{"extractor_type":"e","errors":[{"error_type":"network","message":"m","metadata":`+strings.Repeat(`{"b":`, 16)+`2`+strings.Repeat(`}`, 16)+`}]}]}]`, 1),
 		`[]`, `{}`, `{"batch_id":1e400}`,
 	} {
 		f.Add([]byte(s))

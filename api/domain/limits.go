@@ -36,8 +36,17 @@ const (
 	// internal_metadata: 16 KiB.
 	MaxMetadataBytes = 16 << 10
 	// MaxMetadataDepth is the deepest nesting of objects and arrays in
-	// metadata and internal_metadata (the object itself is depth 1).
+	// each free-form object of a batch (the object itself is depth 1):
+	// metadata, internal_metadata, a tier task's performance, and the
+	// metadata of an error of a tier task or of an extractor job.
 	MaxMetadataDepth = 16
+	// MaxBatchDepth is the deepest nesting of objects and arrays in a
+	// batch's JSON, the batch itself depth 1: 32. The deepest the
+	// contract's fields reach with free-form objects at MaxMetadataDepth
+	// is 23 (tier_tasks[].extractor_jobs[].errors[].metadata); a client
+	// decodes any of them (Go's encoding/json stops at 10,000 levels,
+	// Python's json at about 1,000 by its recursion limit).
+	MaxBatchDepth = 32
 	// MaxTiers is the most tiers of a batch: total_tiers, tier_tasks, the
 	// tiers of dag_tiers.
 	MaxTiers = 32
@@ -109,7 +118,32 @@ func checkLimits(b *Batch) error {
 	if err := checkObject("metadata", b.Metadata); err != nil {
 		return err
 	}
-	return checkObject("internal_metadata", b.InternalMetadata)
+	if err := checkObject("internal_metadata", b.InternalMetadata); err != nil {
+		return err
+	}
+	checkErrors := func(where string, errs []BatchError) error {
+		for k, e := range errs {
+			if err := checkObject(fmt.Sprintf("%s.errors[%d].metadata", where, k), e.Metadata); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i, t := range b.TierTasks {
+		where := fmt.Sprintf("tier_tasks[%d]", i)
+		if err := checkObject(where+".performance", t.Performance); err != nil {
+			return err
+		}
+		if err := checkErrors(where, t.Errors); err != nil {
+			return err
+		}
+		for j, job := range t.ExtractorJobs {
+			if err := checkErrors(fmt.Sprintf("%s.extractor_jobs[%d]", where, j), job.Errors); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkObject returns an error wrapping ErrInvalid when m, the free-form
@@ -149,13 +183,11 @@ func tooMany(field string, n, max int) error {
 }
 
 // depth is the nesting of v, decoded JSON: 0 for a scalar, 1 for an
-// object or array of scalars. It stops counting past MaxMetadataDepth+1.
+// object or array of scalars. (Decoded JSON is at most 10,000 deep:
+// encoding/json refuses more.)
 func depth(v any) int {
 	var walk func(v any, d int) int
 	walk = func(v any, d int) int {
-		if d > MaxMetadataDepth {
-			return d
-		}
 		deepest := d
 		switch t := v.(type) {
 		case map[string]any:
@@ -175,12 +207,36 @@ func depth(v any) int {
 }
 
 // checkBatchBytes returns an error wrapping ErrInvalid when doc, a batch's
-// canonical JSON, is over MaxBatchBytes.
+// canonical JSON, is over MaxBatchBytes or nested over MaxBatchDepth.
 func checkBatchBytes(doc []byte) error {
 	if len(doc) > MaxBatchBytes {
 		return fmt.Errorf("%w: the batch is %d bytes of JSON, more than %d", ErrInvalid, len(doc), MaxBatchBytes)
 	}
+	if d := jsonDepth(doc); d > MaxBatchDepth {
+		return fmt.Errorf("%w: the batch's JSON is nested %d deep, more than %d", ErrInvalid, d, MaxBatchDepth)
+	}
 	return nil
+}
+
+// jsonDepth is the deepest nesting of arrays and objects in b, valid JSON.
+func jsonDepth(b []byte) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ']', '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // checkEscapes returns an error wrapping ErrInvalid when line, valid JSON,

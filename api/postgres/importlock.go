@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,7 +33,7 @@ func (db *DB) lockImport(ctx context.Context, bucketID string) (func(), error) {
 	var locked bool
 	err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, importLockClass, bucketID).Scan(&locked)
 	if err == nil && !locked {
-		domain.NotifyImportWaiting(ctx)
+		domain.NotifyImportWaiting(ctx, "another import into bucket "+bucketID)
 		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, importLockClass, bucketID)
 	}
 	if err != nil {
@@ -65,6 +66,17 @@ func (e *canceledError) Error() string {
 	}
 	return fmt.Sprintf("PostgreSQL canceled the transaction's statement: it ran longer than the statement timeout (%s), or the call took longer than %s in all (nothing was written)",
 		e.callTimeout-DeadlineMargin, e.callTimeout)
+}
+
+// ImportBatches is [domain.Admin.ImportBatches]; when PostgreSQL cancels
+// its statement for the statement timeout, the error says how to run a
+// very large import without one.
+func (db *DB) ImportBatches(ctx context.Context, bucketID string, r io.Reader, schema domain.Schema) (int, error) {
+	n, err := db.admin.ImportBatches(ctx, bucketID, r, schema)
+	if ce, ok := errors.AsType[*canceledError](err); ok && ce.callTimeout > 0 {
+		err = fmt.Errorf("%w; a very large import may need longer: run it without a statement timeout (batchesd --statement-timeout 0 import …; WithStatementTimeout(0))", err)
+	}
+	return n, err
 }
 
 func (e *canceledError) Unwrap() error { return e.err }

@@ -26,7 +26,7 @@ func TestImportCanceledInWords(t *testing.T) {
 	if n != 0 || !errors.As(err, &pe) || pe.Code != "57014" {
 		t.Fatalf("ImportBatches behind a lock = %d, %v; want PostgreSQL's 57014", n, err)
 	}
-	const want = "postgres: import batches: PostgreSQL canceled the transaction's statement: it ran longer than the statement timeout (300ms), or the call took longer than 2.3s in all (nothing was written)"
+	const want = "postgres: import batches: PostgreSQL canceled the transaction's statement: it ran longer than the statement timeout (300ms), or the call took longer than 2.3s in all (nothing was written); a very large import may need longer: run it without a statement timeout (batchesd --statement-timeout 0 import …; WithStatementTimeout(0))"
 	if err.Error() != want {
 		t.Errorf("error %q\nwant %q", err, want)
 	}

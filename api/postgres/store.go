@@ -39,14 +39,18 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (domain.
 // resolveBucketQuery is the statement of ResolveBucket, api/sqlite's: an id
 // is looked up first, then a name, each one lookup in a unique index with
 // no sort. No row: no namespace; a NULL bucket: no bucket. A NULL argument
-// (a string that is not text) matches nothing.
+// (a string that is not text) matches nothing. The bucket's sizes are its
+// rows of batch_counts (at most 13, in its primary key).
 const resolveBucketQuery = `
 	WITH ns (id, name) AS (
 		SELECT id, name FROM namespaces WHERE id = coalesce(
 			(SELECT id FROM namespaces WHERE id = $2 AND organization_id = $1),
 			(SELECT id FROM namespaces WHERE organization_id = $1 AND name = $2))
 	)
-	SELECT ns.id, ns.name, b.id, b.name FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
+	SELECT ns.id, ns.name, b.id, b.name,
+		(SELECT coalesce(sum(bytes), 0)::bigint FROM batch_counts WHERE bucket_id = b.id),
+		(SELECT coalesce(max(max_bytes), 0)::bigint FROM batch_counts WHERE bucket_id = b.id)
+	FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
 		(SELECT id FROM buckets WHERE id = $3 AND namespace_id = ns.id),
 		(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = $3))`
 
@@ -58,9 +62,10 @@ func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, buck
 	var (
 		ns                 = domain.Namespace{OrganizationID: organizationID}
 		bucketID, bucketNm *string
+		sizes              domain.BucketSizes
 	)
 	err := db.pool.QueryRow(ctx, resolveBucketQuery, textOrNull(organizationID), textOrNull(namespace), textOrNull(bucket)).
-		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm)
+		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm, &sizes.DocBytes, &sizes.MaxDocBytes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Namespace{}, domain.Bucket{}, domain.ErrNamespaceNotFound
 	}
@@ -70,7 +75,7 @@ func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, buck
 	if bucketID == nil {
 		return ns, domain.Bucket{}, domain.ErrBucketNotFound
 	}
-	return ns, domain.Bucket{ID: *bucketID, NamespaceID: ns.ID, Name: *bucketNm}, nil
+	return ns, domain.Bucket{ID: *bucketID, NamespaceID: ns.ID, Name: *bucketNm, Sizes: sizes}, nil
 }
 
 // textOrNull returns s as a query argument, or NULL, which equals nothing,

@@ -9,6 +9,10 @@ import (
 	"github.com/mixpeekgo/batches/api/domain"
 )
 
+// importWaitingFor is what an import waits for: the lock is the file's,
+// whichever bucket the other import writes to.
+const importWaitingFor = "another import into this database file (on SQLite, imports into any of its buckets take turns)"
+
 // importLockSuffix names the file, next to the database file, whose lock
 // an import holds ([DB.lockImport]).
 const importLockSuffix = "-import.lock"
@@ -31,10 +35,10 @@ func (db *DB) lockImport(ctx context.Context, bucketID string) (func(), error) {
 		return nil, fmt.Errorf("locking %s: %w", name, err)
 	}
 	f.Close()
-	domain.NotifyImportWaiting(ctx)
+	domain.NotifyImportWaiting(ctx, importWaitingFor)
 	unlock, err := lockFile(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("waiting for another import into this database (bucket %s or another) to finish: %w", bucketID, err)
+		return nil, fmt.Errorf("waiting for %s to finish: %w", importWaitingFor, err)
 	}
 	return func() { _ = unlock() }, nil
 }

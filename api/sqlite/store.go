@@ -21,14 +21,18 @@ const (
 		WHERE k.key_hash = ? AND k.revoked_at IS NULL`
 	// An id is looked up first, then a name; each is one lookup in a
 	// unique index, with no sort. No row: no namespace; a NULL bucket: no
-	// bucket.
+	// bucket. The bucket's sizes are its rows of batch_counts (at most
+	// 13, in its primary key).
 	resolveBucketQuery = `
 		WITH ns (id, name) AS (
 			SELECT id, name FROM namespaces WHERE id = coalesce(
 				(SELECT id FROM namespaces WHERE id = ?2 AND organization_id = ?1),
 				(SELECT id FROM namespaces WHERE organization_id = ?1 AND name = ?2))
 		)
-		SELECT ns.id, ns.name, b.id, b.name FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
+		SELECT ns.id, ns.name, b.id, b.name,
+			(SELECT coalesce(sum(bytes), 0) FROM batch_counts WHERE bucket_id = b.id),
+			(SELECT coalesce(max(max_bytes), 0) FROM batch_counts WHERE bucket_id = b.id)
+		FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
 			(SELECT id FROM buckets WHERE id = ?3 AND namespace_id = ns.id),
 			(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = ?3))`
 )
@@ -57,9 +61,10 @@ func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, buck
 	var (
 		ns                 = domain.Namespace{OrganizationID: organizationID}
 		bucketID, bucketNm sql.Null[string]
+		sizes              domain.BucketSizes
 	)
 	err := db.stmts.resolveBucket.QueryRowContext(ctx, organizationID, namespace, bucket).
-		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm)
+		Scan(&ns.ID, &ns.Name, &bucketID, &bucketNm, &sizes.DocBytes, &sizes.MaxDocBytes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Namespace{}, domain.Bucket{}, domain.ErrNamespaceNotFound
 	}
@@ -69,7 +74,7 @@ func (db *DB) ResolveBucket(ctx context.Context, organizationID, namespace, buck
 	if !bucketID.Valid {
 		return ns, domain.Bucket{}, domain.ErrBucketNotFound
 	}
-	return ns, domain.Bucket{ID: bucketID.V, NamespaceID: ns.ID, Name: bucketNm.V}, nil
+	return ns, domain.Bucket{ID: bucketID.V, NamespaceID: ns.ID, Name: bucketNm.V, Sizes: sizes}, nil
 }
 
 // listQuery is the statement of ListBatches; %[1]s is "" or, with a status

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -29,12 +31,13 @@ import (
 // second tenant sends small requests; it reports the server's peak RSS,
 // the second tenant's latencies and the RSS once the attack has stopped.
 type hostileCmd struct {
-	Duration    time.Duration `default:"30s" help:"Length of each row's attack."`
+	Duration    time.Duration `default:"30s" help:"Length of each row's attack (row 7: each of its two runs takes half)."`
 	Settle      time.Duration `default:"30s" help:"How long after each row the RSS is read again."`
-	Connections int           `default:"64" help:"Connections of row 1 (wrk -c)."`
+	Connections int           `default:"64" help:"Connections of rows 1, 4, 5 and 7 (wrk -c; row 5: slow bodies)."`
 	SlowReaders int           `default:"5000" help:"Slow readers of row 2 (each a connection with a 4 KiB receive buffer that never reads)."`
-	LimitsConns int           `default:"16" help:"Connections of row 3, listing pages of 1000 batches at the size limits."`
+	LimitsConns int           `default:"16" help:"Connections of row 3, listing pages of 1000 batches at the size limits, and never-reading connections of row 6."`
 	Tenant      int           `default:"4" help:"Connections of the second tenant, each sending a small request every 20 ms."`
+	Rows        []int         `default:"1,2,3,4,5,6,7" help:"The rows to run."`
 	Write       string        `help:"Also write the report into this file, between its lines '${hbegin}' and '${hend}'." type:"path" placeholder:"FILE"`
 	ServerLog   string        `help:"Keep batchesd's log (its stderr: with GODEBUG=gctrace=1 in the environment, the collector's lines too) in this file." type:"path" placeholder:"FILE"`
 }
@@ -91,7 +94,7 @@ func (c *hostileCmd) Run(e *env) error {
 		cpuModel(), nprocs(), memTotal(), readTrim("/proc/sys/kernel/osrelease"), loadBefore, loadAverage())
 	fmt.Fprintf(&b, "- %s; commit %s; `go run ./cmd/batchesbench %s` (%s in all).\n",
 		command(e, "go", "env", "GOVERSION"), commit(e), strings.Join(e.args, " "), time.Since(start).Round(time.Second))
-	fmt.Fprintf(&b, "- batchesd with its default bounds (64 requests in flight, 1 s queue, 256 MiB of answer memory, 10 s a 64 KiB chunk, 10,000 connections, GOGC 400, GOMEMLIMIT 512 MiB), SQLite, request log at info to a file; idle RSS %s.\n\n", fmtRSS(idle))
+	fmt.Fprintf(&b, "- batchesd with its default bounds (64 requests in flight, 48 an organization; 1 s queue; 256 MiB of answer memory, 128 MiB an organization; 64 MiB of bodies; 10 s a 64 KiB of an answer; 10,000 connections; GOGC 400, GOMEMLIMIT 512 MiB) and no rate limit (`--rate-limit 0`: the bounds are measured, not the rate limit, which would answer most of one key's requests 429 before their bodies are read), SQLite, request log at info to a file; idle RSS %s.\n\n", fmtRSS(idle))
 	b.WriteString(c.markdown(rows))
 	fmt.Fprint(e.stdout, b.String())
 	if c.Write != "" {
@@ -166,7 +169,7 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 		return nil, 0, err
 	}
 	s, err := startServer(e, "batchesd", filepath.Join(tmp, "batchesd.log"), bin,
-		"--database", dbPath, "--log-format", "json", "serve", "--addr", "127.0.0.1:0", "--no-demo")
+		"--database", dbPath, "--log-format", "json", "serve", "--addr", "127.0.0.1:0", "--no-demo", "--rate-limit", "0")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -187,14 +190,26 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	e.progress("idle RSS %s", fmtRSS(idle))
 
 	bodies := benchmark.HostileBodies()
+	maps.Copy(bodies, benchmark.LargeScalarBodies())
 	for name, body := range bodies {
 		if err := os.WriteFile(filepath.Join(tmp, name+".json"), body, 0o644); err != nil {
 			return nil, 0, err
 		}
 	}
 	script := filepath.Join(tmp, "row1.lua")
-	if err := os.WriteFile(script, []byte(row1Script(tmp)), 0o644); err != nil {
+	if err := os.WriteFile(script, []byte(bodiesScript(tmp, "ints", "unknown", "nested")), 0o644); err != nil {
 		return nil, 0, err
+	}
+	scalarsScript := filepath.Join(tmp, "row4.lua")
+	if err := os.WriteFile(scalarsScript, []byte(bodiesScript(tmp, "status", "limit", "string")), 0o644); err != nil {
+		return nil, 0, err
+	}
+	ordinary := map[int]string{}
+	for _, limit := range []int{100, 1000} {
+		ordinary[limit] = filepath.Join(tmp, fmt.Sprintf("row7-%d.lua", limit))
+		if err := os.WriteFile(ordinary[limit], []byte(wrkScript(limit)), 0o644); err != nil {
+			return nil, 0, err
+		}
 	}
 	limitsScript := filepath.Join(tmp, "row3.lua")
 	if err := os.WriteFile(limitsScript, []byte(row3Script()), 0o644); err != nil {
@@ -202,13 +217,17 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	}
 
 	var rows []hostileRow
+	tenantBody := `{"limit":10}`
 	measure := func(name, load string, target int64, attack func(ctx context.Context) (string, error)) error {
+		if n, _ := strconv.Atoi(name); !slices.Contains(c.Rows, n) {
+			return nil
+		}
 		e.progress("%s: %s for %s", name, load, c.Duration)
 		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) // resets VmHWM
 		row := hostileRow{name: name, load: load, target: target, idle: procStatus(pid, "VmRSS")}
 		ctx, cancel := context.WithCancel(e.ctx)
 		tenant := make(chan latencies, 1)
-		go func() { tenant <- secondTenant(ctx, s.url, c.Tenant) }()
+		go func() { tenant <- secondTenant(ctx, s.url, c.Tenant, tenantBody) }()
 		row.attack, row.attackErr = attack(ctx)
 		cancel()
 		row.tenant = <-tenant
@@ -253,6 +272,45 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 			return fmt.Sprintf("%d pages (%.1f/s, %.0f MB/s), %d answers ≥ 400 (503: answer memory held), %d socket errors",
 				res.Requests-res.StatusErrors, float64(res.Requests-res.StatusErrors)/(float64(res.DurationUS)/1e6),
 				float64(res.Bytes)/(float64(res.DurationUS)/1e6)/1e6, res.StatusErrors, res.socketErrors()), nil
+		}); err != nil {
+		return nil, 0, err
+	}
+	if err := measure("4", fmt.Sprintf("%d connections (wrk) sending the large scalars in turn, 1,000,000 bytes each: {\"status\":\"<a string>\"}, {\"limit\":<digits>}, a body that is one string", c.Connections), 512<<20,
+		func(ctx context.Context) (string, error) {
+			res, err := runWrk(e, wrk, s.url, scalarsScript, c.Connections, min(nprocs(), c.Connections), c.Duration, 10*time.Second)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d requests (%.0f/s), %d socket errors", res.Requests, res.rps(), res.socketErrors()), nil
+		}); err != nil {
+		return nil, 0, err
+	}
+	if err := measure("5", fmt.Sprintf("%d connections sending a List Batches body of 100 bytes a byte every 2 s (each opened again when the server closes it)", c.Connections), 512<<20,
+		func(ctx context.Context) (string, error) {
+			return slowBodies(ctx, s.url, c.Connections, c.Duration)
+		}); err != nil {
+		return nil, 0, err
+	}
+	tenantBody = `{"limit":1000}`
+	if err := measure("6", fmt.Sprintf("%d connections asking for pages of 1000 batches (660 KB) with a 4 KiB receive buffer, never reading; the second tenant lists with limit 1000 (its 100 batches)", c.LimitsConns), 1<<30,
+		func(ctx context.Context) (string, error) {
+			return slowReaders(ctx, s.url, c.LimitsConns, c.Duration)
+		}); err != nil {
+		return nil, 0, err
+	}
+	tenantBody = `{"limit":10}`
+	if err := measure("7", fmt.Sprintf("ordinary load: %d connections (wrk) listing the 1k bucket, limit 100 for %s then limit 1000 for %s", c.Connections, c.Duration/2, c.Duration/2), 512<<20,
+		func(ctx context.Context) (string, error) {
+			var parts []string
+			for _, limit := range []int{100, 1000} {
+				res, err := runWrk(e, wrk, s.url, ordinary[limit], c.Connections, min(nprocs(), c.Connections), c.Duration/2, 10*time.Second)
+				if err != nil {
+					return "", err
+				}
+				parts = append(parts, fmt.Sprintf("limit %d: %d requests (%.0f/s), p99 %s, %d answers ≥ 400 (503), %d socket errors",
+					limit, res.Requests, res.rps(), fmtDur(time.Duration(res.P99US)*time.Microsecond), res.StatusErrors, res.socketErrors()))
+			}
+			return strings.Join(parts, "; "), nil
 		}); err != nil {
 		return nil, 0, err
 	}
@@ -309,11 +367,12 @@ func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
 	return dst, nil
 }
 
-// row1Script is wrk's script of row 1: the three bodies, in turn.
-func row1Script(dir string) string {
+// bodiesScript is wrk's script of rows 1 and 4: the bodies of names (files
+// name.json in dir), in turn.
+func bodiesScript(dir string, names ...string) string {
 	var b strings.Builder
 	b.WriteString("local bodies = {}\n")
-	for _, name := range []string{"ints", "unknown", "nested"} {
+	for _, name := range names {
 		fmt.Fprintf(&b, "do local f = assert(io.open(%s, \"rb\")); bodies[#bodies+1] = f:read(\"*a\"); f:close() end\n",
 			luaString(filepath.Join(dir, name+".json")))
 	}
@@ -349,9 +408,10 @@ done = function(summary, latency, requests)
 end
 `
 
-// secondTenant lists 10 batches of the second tenant's bucket on workers
-// keep-alive connections, one request every 20 ms each, until ctx is done.
-func secondTenant(ctx context.Context, baseURL string, workers int) latencies {
+// secondTenant lists batches of the second tenant's bucket (body) on
+// workers keep-alive connections, one request every 20 ms each, until ctx
+// is done.
+func secondTenant(ctx context.Context, baseURL string, workers int, body string) latencies {
 	var (
 		mu  sync.Mutex
 		all []time.Duration
@@ -363,7 +423,7 @@ func secondTenant(ctx context.Context, baseURL string, workers int) latencies {
 			client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 			defer client.CloseIdleConnections()
 			for ctx.Err() == nil {
-				req, _ := http.NewRequest(http.MethodPost, baseURL+"/v1/buckets/"+secondBucket+"/batches/list", strings.NewReader(`{"limit":10}`))
+				req, _ := http.NewRequest(http.MethodPost, baseURL+"/v1/buckets/"+secondBucket+"/batches/list", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+secondKey)
 				req.Header.Set("X-Namespace", "second")
 				req.Header.Set("Content-Type", "application/json")
@@ -453,6 +513,83 @@ func slowReaders(ctx context.Context, baseURL string, n int, d time.Duration) (s
 	}
 	wg.Wait()
 	return fmt.Sprintf("%d connections opened (%d open at most), %d failed to connect", opened.Load(), peakOpen.Load(), failed.Load()), nil
+}
+
+// slowBodies keeps n connections that each send a List Batches request of
+// the benchmark's bucket declaring a body of 100 bytes, and send it a byte
+// every 2 s; a connection the server closes (or answers) is opened again,
+// for d. It reports what the server answered them.
+func slowBodies(ctx context.Context, baseURL string, n int, d time.Duration) (string, error) {
+	addr := strings.TrimPrefix(baseURL, "http://")
+	body := []byte(`{"limit":10}` + strings.Repeat(" ", 100-len(`{"limit":10}`)))
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\n", benchmark.Path, addr)
+	for k, v := range benchmark.Headers() {
+		fmt.Fprintf(&head, "%s: %s\r\n", k, v)
+	}
+	fmt.Fprintf(&head, "Content-Length: %d\r\n\r\n", len(body))
+	end := time.Now().Add(d)
+	var (
+		mu      sync.Mutex
+		answers = map[int]int{}
+		opened  atomic.Int64
+		wg      sync.WaitGroup
+	)
+	for range n {
+		wg.Go(func() {
+			for time.Now().Before(end) && ctx.Err() == nil {
+				conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+				if err != nil {
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				opened.Add(1)
+				answered := make(chan int, 1)
+				go func() { // the server's answer, if it gives one
+					status := 0
+					if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err == nil {
+						status = resp.StatusCode
+						resp.Body.Close()
+					}
+					answered <- status
+				}()
+				_, err = io.WriteString(conn, head.String())
+				for i := 0; err == nil && i < len(body); i++ {
+					if _, err = conn.Write(body[i : i+1]); err != nil {
+						break
+					}
+					select {
+					case status := <-answered:
+						answered <- status
+						err = io.EOF
+					case <-time.After(2 * time.Second):
+					case <-ctx.Done():
+						err = ctx.Err()
+					}
+					if time.Now().After(end) {
+						err = io.EOF
+					}
+				}
+				conn.Close()
+				if status := <-answered; status != 0 {
+					mu.Lock()
+					answers[status]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	keys := slices.Sorted(maps.Keys(answers))
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d × %d", answers[k], k))
+	}
+	got := "none"
+	if len(parts) > 0 {
+		got = strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("%d connections opened; answers to them: %s", opened.Load(), got), nil
 }
 
 // memoryParts is the anonymous and file-backed parts of the RSS of pid,

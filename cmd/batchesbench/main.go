@@ -31,7 +31,7 @@ type cli struct {
 	Go       goCmd       `cmd:"" help:"Run the Go benchmarks of api/benchmark and report their ratios to the baseline."`
 	Load     loadCmd     `cmd:"" help:"Run wrk against batchesd and the baseline on loopback and report requests/s, p50, p99 and their ratios."`
 	Report   reportCmd   `cmd:"" help:"Report the ratios of a saved 'go test -bench' output of api/benchmark."`
-	Hostile  hostileCmd  `cmd:"" help:"The hostile-clients load run: batchesd under oversized bodies, slow readers and pages at the size limits, with a second tenant's latencies and the server's peak RSS."`
+	Hostile  hostileCmd  `cmd:"" help:"The hostile-clients load run: batchesd under oversized bodies, slow readers, pages at the size limits, large scalars, slow bodies, never-reading connections and ordinary load, with a second tenant's latencies and the server's peak RSS."`
 	Baseline baselineCmd `cmd:"" hidden:"" help:"Serve the bare baseline (started by load)."`
 }
 

@@ -322,8 +322,8 @@ func (c *importCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
-	ctx := domain.WithImportWaiting(e.ctx, func() {
-		fmt.Fprintf(e.stderr, "batchesd: waiting for another import into bucket %s to finish…\n", c.Bucket)
+	ctx := domain.WithImportWaiting(e.ctx, func(waitingFor string) {
+		fmt.Fprintf(e.stderr, "batchesd: waiting for %s to finish…\n", waitingFor)
 	})
 	n, err := db.ImportBatches(ctx, c.Bucket, r, api.BatchSchema())
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -16,12 +15,15 @@ import (
 // written and how fast they must be read, and the size of headers
 // (api/admission.go, api/listener.go, api/headers.go).
 type limitFlags struct {
-	MaxRequests    int           `env:"BATCHESD_MAX_REQUESTS" default:"64" help:"Requests worked on at once (body read and checked, database queried, answer made); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
-	QueueTimeout   time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests before it answers 503."`
-	MaxConnections int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
-	AnswerMemory   int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
-	WriteTimeout   time.Duration `env:"BATCHESD_WRITE_TIMEOUT" default:"10s" help:"How long a client may take to read each 64 KiB of an answer (60s for the whole answer at most) before its connection is closed."`
-	MaxHeaderBytes int           `env:"BATCHESD_MAX_HEADER_BYTES" default:"16384" help:"Bytes of request line and headers read; more answer 431 (net/http itself refuses more than 64 KiB)."`
+	MaxRequests        int           `env:"BATCHESD_MAX_REQUESTS" default:"64" help:"Requests worked on at once (body checked, database queried, answer made; the body is read before); more wait up to --queue-timeout, then answer 503 with Retry-After: 1. 0: no limit."`
+	MaxRequestsPerOrg  int           `env:"BATCHESD_MAX_REQUESTS_PER_ORG" default:"48" help:"Of --max-requests, the most one organization's requests may hold at once (its others wait, then answer 503), so that it cannot hold them all. At or above --max-requests, or 0: no share of its own."`
+	QueueTimeout       time.Duration `env:"BATCHESD_QUEUE_TIMEOUT" default:"1s" help:"How long a request waits for one of --max-requests (or for answer or body memory) before it answers 503."`
+	MaxConnections     int           `env:"BATCHESD_MAX_CONNECTIONS" default:"10000" help:"Client connections open at once; more wait in the kernel's accept queue. Needs as many open files (ulimit -n; Go raises the soft limit to the hard one)."`
+	AnswerMemory       int64         `env:"BATCHESD_ANSWER_MEMORY" default:"256" placeholder:"MiB" help:"MiB that answers over 64 KiB may hold while they are made and clients read them; when they hold it all, a request for another answers 503 with Retry-After: 1. 0: no limit."`
+	AnswerMemoryPerOrg int64         `env:"BATCHESD_ANSWER_MEMORY_PER_ORG" default:"128" placeholder:"MiB" help:"Of --answer-memory, the most one organization's answers may hold. At or above --answer-memory, or 0: no share of its own."`
+	BodyMemory         int64         `env:"BATCHESD_BODY_MEMORY" default:"64" placeholder:"MiB" help:"MiB of request bodies being read and waiting to be worked on (each reserves its declared length; half of it at most for one organization); beyond it a request answers 503. 0: no limit."`
+	WriteTimeout       time.Duration `env:"BATCHESD_WRITE_TIMEOUT" default:"10s" help:"How long a client may take for each 64 KiB of an answer, counted from its start (the k-th 64 KiB within k times this; 60s for the whole at most), before its connection is closed."`
+	MaxHeaderBytes     int           `env:"BATCHESD_MAX_HEADER_BYTES" default:"16384" help:"Bytes of request line and headers read; more answer 431 (net/http itself refuses more than 64 KiB)."`
 }
 
 // defaultMemoryLimit is serve's soft memory limit (debug.SetMemoryLimit)
@@ -35,7 +37,10 @@ const defaultMemoryLimit = 512 << 20
 func (f limitFlags) handlerOptions() []api.Option {
 	return []api.Option{
 		api.WithMaxInFlight(f.MaxRequests, f.QueueTimeout),
+		api.WithMaxInFlightPerOrganization(f.MaxRequestsPerOrg),
 		api.WithAnswerMemory(f.AnswerMemory << 20),
+		api.WithAnswerMemoryPerOrganization(f.AnswerMemoryPerOrg << 20),
+		api.WithBodyMemory(f.BodyMemory<<20, f.BodyMemory<<20/2),
 		api.WithWriteTimeout(f.WriteTimeout),
 		api.WithMaxHeaderBytes(f.MaxHeaderBytes),
 	}
@@ -44,46 +49,70 @@ func (f limitFlags) handlerOptions() []api.Option {
 // idleCheck is how often releaseWhenIdle looks whether requests came.
 const idleCheck = 5 * time.Second
 
-// releaseWhenIdle returns h, counting its requests, and starts a goroutine
-// (until ctx is done) that, once a check finds no request since the one
-// before after some were served, collects the garbage and returns the free
-// memory to the system (debug.FreeOSMemory): with no allocation the
+// idleRelease returns memory to the system once the API is idle: see
+// releaseWhenIdle.
+type idleRelease struct {
+	requests atomic.Int64 // API requests so far (request)
+	last     int64        // requests at the look before
+	busy     bool         // requests came since the last release
+	free     func()       // collects and returns the free memory
+}
+
+func newIdleRelease() *idleRelease {
+	return &idleRelease{free: func() {
+		// Two collections: the first moves what sync.Pools hold (the
+		// answers' buffers) to their victim caches, the second frees
+		// it; FreeOSMemory makes the second and returns the free
+		// memory.
+		runtime.GC()
+		debug.FreeOSMemory()
+	}}
+}
+
+// request counts one request of the API (api.WithOnRequest): the operator
+// endpoints (/healthz, /readyz, /metrics, /docs, /openapi.*) are not
+// counted, so that probes every few seconds do not keep the memory of a
+// burst from being returned.
+func (r *idleRelease) request() { r.requests.Add(1) }
+
+// check is one look: once a look finds no API request since the one
+// before after some were served, it frees the memory, and reports so.
+func (r *idleRelease) check() bool {
+	n := r.requests.Load()
+	defer func() { r.last = n }()
+	switch {
+	case n != r.last:
+		r.busy = true
+	case r.busy:
+		r.free()
+		r.busy = false
+		return true
+	}
+	return false
+}
+
+// releaseWhenIdle starts a goroutine (until ctx is done) that looks every
+// idleCheck whether the API served requests (r.request, passed to the
+// handler as api.WithOnRequest) and, once a look finds none since the one
+// before after some were served, collects the garbage and returns the
+// free memory to the system (debug.FreeOSMemory): with no allocation the
 // collector would not run for two minutes, and the RSS of a burst would
 // stay. So the RSS falls back near its idle size 5 to 10 s after a burst
-// (but for what SQLite's allocator, modernc.org/memory, keeps of the
-// regions it freed: up to its high-water mark, which it offers no way to
-// return); the collections cost a few milliseconds of a server with
-// nothing to do.
-func releaseWhenIdle(ctx context.Context, h http.Handler) http.Handler {
-	var requests atomic.Int64
+// of API requests, whatever probes and scrapes keep coming (but for what
+// SQLite's allocator, modernc.org/memory, keeps of the regions it freed:
+// up to its high-water mark, which it offers no way to return); the
+// collections cost a few milliseconds of a server with nothing to do.
+func releaseWhenIdle(ctx context.Context, r *idleRelease) {
 	go func() {
 		t := time.NewTicker(idleCheck)
 		defer t.Stop()
-		last, busy := int64(0), false
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			n := requests.Load()
-			switch {
-			case n != last:
-				busy = true
-			case busy:
-				// Two collections: the first moves what sync.Pools hold
-				// (the answers' buffers) to their victim caches, the
-				// second frees it; FreeOSMemory makes the second and
-				// returns the free memory.
-				runtime.GC()
-				debug.FreeOSMemory()
-				busy = false
-			}
-			last = n
+			r.check()
 		}
 	}()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		h.ServeHTTP(w, r)
-	})
 }

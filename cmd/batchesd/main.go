@@ -275,11 +275,13 @@ func (s *serveCmd) Run(e *env) error {
 		}
 	}
 
-	h, err := s.handler(e, db, ops)
+	idle := newIdleRelease()
+	h, err := s.handler(e, db, ops, api.WithOnRequest(idle.request))
 	if err != nil {
 		return err
 	}
-	srv := api.NewHTTPServer(s.Addr, releaseWhenIdle(ctx, h), e.log)
+	releaseWhenIdle(ctx, idle)
+	srv := api.NewHTTPServer(s.Addr, h, e.log)
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
 	e.log.Info("listening", "addr", ln.Addr().String(), "database", e.describeDatabase(), "version", buildinfo.Read().Version)

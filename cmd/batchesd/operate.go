@@ -58,9 +58,9 @@ func (s *serveCmd) listenOps() (*opsServer, error) {
 
 // handler returns the API's handler over db, with serve's settings, and
 // makes the server of ops (if any) on the same metrics.
-func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer) (http.Handler, error) {
+func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer, more ...api.Option) (http.Handler, error) {
 	m := api.NewMetrics()
-	opts := append(s.handlerOptions(),
+	opts := append(append(s.handlerOptions(), more...),
 		api.WithLogger(e.log),
 		api.WithMetrics(m),
 		api.WithCompression(api.Compression(s.Compression)),

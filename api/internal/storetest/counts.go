@@ -356,9 +356,11 @@ type countKey struct{ bucket, status, collection string }
 
 // counts returns batch_counts and batch_collection_counts without their
 // rows of 0, and what COUNT(*) counts; it fails the test on a negative
-// count.
+// count, and unless the sizes batch_counts keeps agree with the docs
+// (sizesAgree).
 func (c countsCheck) counts() (kept, counted map[countKey]int64) {
 	c.t.Helper()
+	c.sizesAgree()
 	kept, counted = map[countKey]int64{}, map[countKey]int64{}
 	read := func(m map[countKey]int64, query string) {
 		rows, err := c.raw.QueryContext(c.t.Context(), query)
@@ -394,6 +396,71 @@ func (c countsCheck) counts() (kept, counted map[countKey]int64) {
 			FROM batches AS b, json_each(b.collection_ids) AS e WHERE e.type = 'text' GROUP BY 1, 2, 3`)
 	}
 	return kept, counted
+}
+
+// sizesAgree fails the test unless, for each bucket and status,
+// batch_counts.bytes is the sum of the bytes of the docs (0 where no batch
+// is left) and batch_counts.max_bytes at least the largest of them, and
+// ResolveBucket's sizes of each bucket are their sums and maxima.
+func (c countsCheck) sizesAgree() {
+	c.t.Helper()
+	type sizes struct{ bytes, max int64 }
+	read := func(query string) map[countKey]sizes {
+		rows, err := c.raw.QueryContext(c.t.Context(), query)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		defer rows.Close()
+		m := map[countKey]sizes{}
+		for rows.Next() {
+			var k countKey
+			var s sizes
+			if err := rows.Scan(&k.bucket, &k.status, &s.bytes, &s.max); err != nil {
+				c.t.Fatal(err)
+			}
+			m[k] = s
+		}
+		if err := rows.Err(); err != nil {
+			c.t.Fatal(err)
+		}
+		return m
+	}
+	kept := read(`SELECT bucket_id, status, bytes, max_bytes FROM batch_counts`)
+	docs := read(`SELECT bucket_id, status, CAST(sum(octet_length(doc)) AS bigint), CAST(max(octet_length(doc)) AS bigint) FROM batches GROUP BY bucket_id, status`)
+	buckets := map[string]domain.BucketSizes{}
+	for k, s := range kept {
+		d := docs[k]
+		if s.bytes != d.bytes || s.max < d.max {
+			c.t.Fatalf("batch_counts of %v keeps %d bytes, at most %d a doc; the docs are %d bytes, at most %d", k, s.bytes, s.max, d.bytes, d.max)
+		}
+		b := buckets[k.bucket]
+		b.DocBytes += s.bytes
+		b.MaxDocBytes = max(b.MaxDocBytes, s.max)
+		buckets[k.bucket] = b
+	}
+	for k := range docs {
+		if _, ok := kept[k]; !ok {
+			c.t.Fatalf("batch_counts has no row of %v", k)
+		}
+	}
+	rows, err := c.raw.QueryContext(c.t.Context(), `SELECT o.id, n.id, b.id FROM buckets AS b
+		JOIN namespaces AS n ON n.id = b.namespace_id JOIN organizations AS o ON o.id = n.organization_id`)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var org, ns, bucket string
+		if err := rows.Scan(&org, &ns, &bucket); err != nil {
+			c.t.Fatal(err)
+		}
+		if _, b, err := c.db.ResolveBucket(c.t.Context(), org, ns, bucket); err != nil || b.Sizes != buckets[bucket] {
+			c.t.Fatalf("ResolveBucket of %s: sizes %+v, %v; batch_counts holds %+v", bucket, b.Sizes, err, buckets[bucket])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // check fails the test unless batch_counts and COUNT(*) both count what

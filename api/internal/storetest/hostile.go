@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 )
@@ -51,7 +53,7 @@ func testConcurrentImports(t *testing.T, be Backend) {
 
 	// A third import gives up while it waits.
 	waiting3 := make(chan struct{})
-	ctx3, cancel3 := context.WithCancel(domain.WithImportWaiting(ctx, func() { close(waiting3) }))
+	ctx3, cancel3 := context.WithCancel(domain.WithImportWaiting(ctx, func(string) { close(waiting3) }))
 	done3 := make(chan error, 1)
 	go func() {
 		_, err := db.ImportBatches(ctx3, b.ID, strings.NewReader(importLine("btch_third", "2025-01-03T00:00:00Z", "2025-01-03T00:00:00Z")), api.BatchSchema())
@@ -64,8 +66,19 @@ func testConcurrentImports(t *testing.T, be Backend) {
 		t.Errorf("import canceled while waiting = %v, want context.Canceled, in the project's words", err3)
 	}
 
+	// What it waits for, in words true of the backend's lock: on SQLite
+	// any import into the file (bkt_other's too, below).
+	waitingFor := "another import into bucket " + b.ID
+	if be.Name == SQLite.Name {
+		waitingFor = "another import into this database file (on SQLite, imports into any of its buckets take turns)"
+	}
 	waiting2 := make(chan struct{})
-	ctx2 := domain.WithImportWaiting(ctx, func() { close(waiting2) })
+	ctx2 := domain.WithImportWaiting(ctx, func(what string) {
+		if what != waitingFor {
+			t.Errorf("the second import waits for %q, want %q", what, waitingFor)
+		}
+		close(waiting2)
+	})
 	done2 := make(chan error, 1)
 	go func() {
 		n, err := db.ImportBatches(ctx2, b.ID, strings.NewReader(importLine("btch_second", "2025-01-02T00:00:00Z", "2025-01-02T00:00:00Z")), api.BatchSchema())
@@ -75,6 +88,31 @@ func testConcurrentImports(t *testing.T, be Backend) {
 		done2 <- err
 	}()
 	<-waiting2 // the second waits for the first (it said so)
+
+	// An import into another bucket: on SQLite it waits too, and says for
+	// what; on PostgreSQL it does not wait.
+	_, other := newBucket(t, db, "bkt_other")
+	waitingOther := make(chan string, 1)
+	doneOther := make(chan error, 1)
+	go func() {
+		_, err := db.ImportBatches(domain.WithImportWaiting(ctx, func(what string) { waitingOther <- what }), other.ID,
+			strings.NewReader(importLine("btch_other", "2025-01-04T00:00:00Z", "2025-01-04T00:00:00Z")), api.BatchSchema())
+		doneOther <- err
+	}()
+	if be.Name == SQLite.Name {
+		if what := <-waitingOther; what != waitingFor {
+			t.Errorf("the import into another bucket waits for %q, want %q", what, waitingFor)
+		}
+	} else {
+		if err := <-doneOther; err != nil {
+			t.Fatalf("the import into another bucket: %v", err)
+		}
+		select {
+		case what := <-waitingOther:
+			t.Errorf("the import into another bucket waited for %q", what)
+		default:
+		}
+	}
 	if _, err := io.WriteString(pw, importLine("btch_first", "2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z")+"\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +122,14 @@ func testConcurrentImports(t *testing.T, be Backend) {
 	}
 	if err := <-done2; err != nil {
 		t.Fatalf("second import: %v", err)
+	}
+	if be.Name == SQLite.Name {
+		if err := <-doneOther; err != nil {
+			t.Fatalf("the import into another bucket: %v", err)
+		}
+	}
+	if got := batchIDs(t, db, other.ID); got != "btch_other" {
+		t.Errorf("the other bucket holds %q", got)
 	}
 	if got := batchIDs(t, db, b.ID); got != "btch_second btch_first" {
 		t.Errorf("bucket holds %q, want the batches of both imports", got)
@@ -147,7 +193,13 @@ func testImportRefusesWhatItWouldChange(t *testing.T, be Backend) {
 		"33 tier tasks":             {with(`"tier_tasks":[` + strings.TrimSuffix(strings.Repeat(`{"tier_num":0,"source_type":"bucket"},`, 33), ",") + `]`), `line 2: invalid argument: tier_tasks has 33 items, more than 32`},
 		"33 dag tiers":              {with(`"dag_tiers":[` + strings.TrimSuffix(strings.Repeat(`["col_a"],`, 33), ",") + `]`), `line 2: invalid argument: dag_tiers has 33 items, more than 32`},
 		"internal_metadata 17 deep": {with(`"internal_metadata":` + strings.Repeat(`{"a":`, 17) + "1" + strings.Repeat("}", 17)), `line 2: invalid argument: internal_metadata is nested 17 deep, more than 16`},
-		"a batch over 32 KiB":       {with(`"error":"` + strings.Repeat("e", 8000) + `","metadata":{"a":"` + strings.Repeat("m", 16000) + `"},"object_ids":` + ids(1000)), `line 2: invalid argument: the batch is 34290 bytes of JSON, more than 32768`},
+		"a performance 9996 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket","performance":` + strings.Repeat(`{"a":`, 9996) + "1" + strings.Repeat("}", 9996) + `}]`),
+			`line 2: invalid argument: tier_tasks[0].performance is nested 9996 deep, more than 16`},
+		"an error's metadata 17 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket"},{"tier_num":1,"source_type":"collection","errors":[{"error_type":"runtime","message":"m"},{"error_type":"runtime","message":"m","metadata":` + strings.Repeat(`{"a":[`, 9) + "1" + strings.Repeat("]}", 9) + `}]}]`),
+			`line 2: invalid argument: tier_tasks[1].errors[1].metadata is nested 18 deep, more than 16`},
+		"an extractor job's error's metadata 17 deep": {with(`"tier_tasks":[{"tier_num":0,"source_type":"bucket","extractor_jobs":[{"extractor_type":"e","errors":[{"error_type":"runtime","message":"m","metadata":` + strings.Repeat(`{"a":`, 17) + "1" + strings.Repeat("}", 17) + `}]}]}]`),
+			`line 2: invalid argument: tier_tasks[0].extractor_jobs[0].errors[0].metadata is nested 17 deep, more than 16`},
+		"a batch over 32 KiB": {with(`"error":"` + strings.Repeat("e", 8000) + `","metadata":{"a":"` + strings.Repeat("m", 16000) + `"},"object_ids":` + ids(1000)), `line 2: invalid argument: the batch is 34290 bytes of JSON, more than 32768`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			n, err := db.ImportBatches(t.Context(), b.ID, strings.NewReader(good+"\n"+tc.line+"\n"), api.BatchSchema())
@@ -158,6 +210,17 @@ func testImportRefusesWhatItWouldChange(t *testing.T, be Backend) {
 				t.Errorf("stored %q", got)
 			}
 		})
+	}
+	// Every write checks them, not the import alone.
+	deep := map[string]any{"a": 1}
+	for range 16 {
+		deep = map[string]any{"a": deep}
+	}
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := db.InsertBatches(t.Context(), b.ID, []domain.Batch{{BatchID: "btch_deep", Status: batches.TaskStatusCompleted, Type: batches.BatchTypeBucket,
+		TotalTiers: 1, CreatedAt: at, UpdatedAt: at, TierTasks: []domain.TierTask{{SourceType: "bucket", Status: batches.TaskStatusCompleted, Performance: deep}}}})
+	if want := "tier_tasks[0].performance is nested 17 deep, more than 16"; !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Errorf("InsertBatches of a performance 17 deep: %v; want an error with %q", err, want)
 	}
 	// A surrogate pair is a character like any other; at the limits, a
 	// batch is stored.
