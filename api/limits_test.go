@@ -31,10 +31,10 @@ func testLifecycleInputsAtTheBound(t *testing.T, f *fixture) {
 	long := make([]int, 3700)
 	body, _ := json.Marshal(map[string]any{"tier_nums": long})
 	wantValidation(t, f.call(http.MethodPost, bkt+"/"+b.BatchID+"/retry", string(body), false),
-		`{"ctx":{"actual_length":3700,"field_type":"List","max_length":32},"input":null,"loc":["body","tier_nums"],"msg":"List should have at most 32 items after validation, not 3700","type":"too_long"}`)
+		`{"ctx":{"actual_length":3700,"field_type":"List","input_omitted":"the value sent is not repeated: it is over 4096 bytes or nested over 32 deep","max_length":32},"input":null,"loc":["body","tier_nums"],"msg":"List should have at most 32 items after validation, not 3700","type":"too_long"}`)
 	body, _ = json.Marshal(map[string]any{"tier_nums": long[:33]})
 	wantValidation(t, f.call(http.MethodPost, bkt+"/"+b.BatchID+"/retry", string(body), false),
-		`{"ctx":{"actual_length":33,"field_type":"List","max_length":32},"input":null,"loc":["body","tier_nums"],"msg":"List should have at most 32 items after validation, not 33","type":"too_long"}`)
+		`{"ctx":{"actual_length":33,"field_type":"List","max_length":32},"input":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],"loc":["body","tier_nums"],"msg":"List should have at most 32 items after validation, not 33","type":"too_long"}`)
 	wantError(t, f.call(http.MethodPost, bkt+"/"+b.BatchID+"/retry", `{"tier_nums":[0,0,2]}`, true), 400,
 		fmt.Sprintf(`{"error":{"details":{"field":"tier_nums","identifier":%q,"index":2,"resource":"batch","total_tiers":2},"message":"tier_nums[2] is 2: batch %s has tiers 0 to 1","type":"BadRequestError"},"status":400,"success":false}`, b.BatchID, b.BatchID))
 	// 32 repeats of the tier that failed: one tier, stored once.
