@@ -264,3 +264,22 @@ func readDoc(ctx context.Context, stmt *sql.Stmt, op string, dst []byte, args ..
 	}
 	return dst, nil
 }
+
+// bucketVersionQuery reads a bucket's version (migration 00017).
+const bucketVersionQuery = `SELECT version FROM bucket_versions WHERE bucket_id = ?`
+
+var _ domain.BucketVersioner = (*DB)(nil)
+
+// BucketVersion is [domain.BucketVersioner.BucketVersion]: one prepared
+// statement, a lookup in the primary key.
+func (db *DB) BucketVersion(ctx context.Context, bucketID string) (int64, error) {
+	var v int64
+	err := db.stmts.bucketVersion.QueryRowContext(ctx, bucketID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, domain.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: bucket version: %w", err)
+	}
+	return v, nil
+}
