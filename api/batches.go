@@ -38,6 +38,24 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
+	// The page as kept, or as another request is reading it, while the
+	// bucket is unchanged (cache.go); else this request reads it.
+	var read *pageRead
+	if s.pages != nil {
+		kept, _, r, err := s.pages.page(ctx, p)
+		switch {
+		case err == nil && kept != nil:
+			return listPage{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
+		case err == nil:
+			read = r
+		case !errors.Is(err, errNoVersion):
+			return nil, fmt.Errorf("listing batches: %w", err)
+		}
+	}
+	var page []byte // the answer read, for the requests waiting for it
+	if read != nil {
+		defer func() { s.pages.finish(p, read, page) }()
+	}
 	reserved, ok := s.adm.reservePage(ctx, p.Limit)
 	if !ok {
 		return nil, errBusy{s.adm.answerMemory}
@@ -53,7 +71,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = append(out, `,"total_count":`...)
 	out = strconv.AppendInt(out, total, 10)
 	out = append(out, "}\n"...)
-	*buf = out
+	*buf, page = out, out
 	return listPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
 }
 

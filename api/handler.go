@@ -38,6 +38,8 @@ type config struct {
 	queueTimeout   time.Duration
 	answerMemory   int64
 	chunkTimeout   time.Duration
+	pageCache      int64         // cache.go
+	resolveTTL     time.Duration // cache.go
 	operate        operateConfig // operate.go
 }
 
@@ -66,7 +68,8 @@ func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes 
 func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	cfg := config{log: slog.New(slog.DiscardHandler), maxBodyBytes: DefaultMaxBodyBytes,
 		maxHeaderBytes: DefaultMaxHeaderBytes, maxInFlight: DefaultMaxInFlight, queueTimeout: DefaultQueueTimeout,
-		answerMemory: DefaultAnswerMemory, chunkTimeout: DefaultChunkTimeout, operate: defaultOperateConfig()}
+		answerMemory: DefaultAnswerMemory, chunkTimeout: DefaultChunkTimeout,
+		pageCache: DefaultPageCache, resolveTTL: DefaultResolveTTL, operate: defaultOperateConfig()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -82,7 +85,9 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	spec.Servers = nil
 
 	adm := newAdmission(cfg)
-	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm}, nil, server.StrictHTTPServerOptions{
+	resolved := newResolveCache(cfg.resolveTTL)
+	srv := &batchesServer{store: store, adm: adm, pages: newPageCache(store, cfg.pageCache), resolved: resolved}
+	strict := server.NewStrictHandlerWithOptions(srv, nil, server.StrictHTTPServerOptions{
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
@@ -105,7 +110,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 
 	var h http.Handler = mux
 	h = op.limit(h)
-	h = authenticate(store, cfg.log, h)
+	h = authenticate(store, resolved, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
 	h = route(mux, h)
 	// Admission (admission.go) and the header limit, then, ahead of them,
@@ -120,8 +125,10 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 // batchesServer implements the generated strict server interface, one
 // method an operation, over store.
 type batchesServer struct {
-	store domain.Store
-	adm   *admission
+	store    domain.Store
+	adm      *admission
+	pages    *pageCache    // nil: none (cache.go)
+	resolved *resolveCache // nil: none
 }
 
 var _ server.StrictServerInterface = (*batchesServer)(nil)
