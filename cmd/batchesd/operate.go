@@ -60,7 +60,7 @@ func (s *serveCmd) listenOps() (*opsServer, error) {
 // makes the server of ops (if any) on the same metrics.
 func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer) (http.Handler, error) {
 	m := api.NewMetrics()
-	opts := append(s.handlerOptions(),
+	opts := append(append(s.limitFlags.handlerOptions(), s.cacheFlags.handlerOptions()...),
 		api.WithLogger(e.log),
 		api.WithMetrics(m),
 		api.WithCompression(api.Compression(s.Compression)),
