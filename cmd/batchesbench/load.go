@@ -557,6 +557,7 @@ func copyDB(ctx context.Context, from, to string) error {
 	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, to)
 	return err
 }
+
 // startServer starts name (bin and args), which writes its listening
 // address first: a JSON log line {"msg":"listening","addr":…} (batchesd)
 // or a line "listening ADDR" (the baseline). Its standard output and error
