@@ -366,3 +366,29 @@ func BenchmarkListAtLimits(b *testing.B) {
 	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N)/float64(page), "x-page")
 	b.ReportMetric(float64(page), "page-bytes")
 }
+
+// BenchmarkGet measures the real handler with its defaults answering
+// GET of one batch of the 1k bucket in process: Get/1k.
+func BenchmarkGet(b *testing.B) {
+	h := cachedHandler(b, 1000)
+	id := benchmark.Batches(0, 1)[0].BatchID
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, benchmark.BatchPath(id), nil)
+		benchmark.SetHeaders(req.Header)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	b.Run("1k", func(b *testing.B) {
+		rec := get()
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+		}
+		b.SetBytes(int64(rec.Body.Len()))
+		for b.Loop() {
+			if rec := get(); rec.Code != http.StatusOK {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
+}
