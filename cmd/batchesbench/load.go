@@ -404,7 +404,7 @@ func (b *bench) batchesd(name string, args ...string) (*process, error) {
 		// rate limit.
 		"--rate-limit", "0")
 	all = append(all, serve...)
-	s, err := startServer(b.e, name, filepath.Join(b.tmp, strings.NewReplacer(" ", "_", "(", "", ")", "").Replace(name)+".log"), b.bin, all...)
+	s, err := startServer(b.e, name, filepath.Join(b.tmp, strings.NewReplacer(" ", "_", "(", "", ")", "", "/", "_").Replace(name)+".log"), b.bin, all...)
 	if err != nil {
 		return nil, err
 	}
@@ -902,10 +902,10 @@ func (l *loadRuns) markdown() string {
 
 	// Processing.
 	if len(l.throughput) > 0 {
-		b.WriteString("\n**Processing**: the queue's throughput: the batches submit left queued (at most the first 1000; the others canceled), each of the default two tiers, processed by a batchesd started with `--process-tier-duration 0` (tiers end as soon as their step runs; 10 workers), from its start to an empty queue (four steps a batch). Then List at limit 100 (every status) by a batchesd processing with its defaults (tiers of 3 s on average), idle, and while batchesbench keeps " + strconv.Itoa(l.processing) + " batches of the bucket being processed (creating and submitting one for each that ends): no baseline can process batches, so **÷ idle** is to the same server's idle run.\n\n")
-		b.WriteString("| database | batches | time | batches a second | steps a second |\n|---|---:|---:|---:|---:|\n")
+		b.WriteString("\n**Processing**: the queue's throughput: the batches submit left queued (at most the first 1000; the others canceled), each of the default two tiers, processed by a batchesd started with `--process-tier-duration 0` (tiers end as soon as their step runs) and 10 workers (its default), from its start to an empty queue (four steps a batch); then as many batches again, created and submitted anew, by one with 100 workers. Then List at limit 100 (every status) by a batchesd processing with its defaults (tiers of 3 s on average), idle, and while batchesbench keeps " + strconv.Itoa(l.processing) + " batches of the bucket being processed (creating and submitting one for each that ends): no baseline can process batches, so **÷ idle** is to the same server's idle run.\n\n")
+		b.WriteString("| database | workers | batches | time | batches a second | steps a second |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, t := range l.throughput {
-			fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %.0f |\n", t.backend, t.batches, t.elapsed.Round(time.Millisecond),
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %.0f | %.0f |\n", t.backend, t.workers, t.batches, t.elapsed.Round(time.Millisecond),
 				float64(t.batches)/t.elapsed.Seconds(), 4*float64(t.batches)/t.elapsed.Seconds())
 		}
 		b.WriteString("\n| database | bucket | List | requests/s | ÷ idle | p50 | p99 | answers ≥ 400 | steps a second |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n")

@@ -189,18 +189,22 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 		}
 		submitted = submitted[:c.ProcessN]
 	}
-	start := time.Now()
-	proc, err := b.batchesd("batchesd-"+backend+"-throughput", append(slices.Clone(dbArgs), "--process-tier-duration", "0")...)
+	if err := b.throughputRun(backend, dbArgs, len(submitted), 10); err != nil {
+		return err
+	}
+	// Again with ten times the workers, on as many batches queued anew.
+	queuer, err := b.batchesd("batchesd-"+backend+"-queue", append(slices.Clone(dbArgs), "--no-processing")...)
 	if err != nil {
 		return err
 	}
-	if err := waitQueueEmpty(e, proc, 10*time.Minute); err != nil {
+	err = queueBatches(e, queuer.url, len(submitted))
+	queuer.stop()
+	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
-	proc.stop()
-	b.out.throughput = append(b.out.throughput, throughput{backend: backend, batches: len(submitted), elapsed: elapsed, workers: 10})
-	e.progress("  %s: %d batches processed in %s: %.0f a second", backend, len(submitted), elapsed.Round(time.Millisecond), float64(len(submitted))/elapsed.Seconds())
+	if err := b.throughputRun(backend, dbArgs, len(submitted), 100); err != nil {
+		return err
+	}
 
 	// List idle, then while Processing batches are processed.
 	busy, err := b.batchesd("batchesd-"+backend+"-processing", dbArgs...)
@@ -216,8 +220,14 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 		ctx, cancel := context.WithCancel(e.ctx)
 		var ferr error
 		var wg sync.WaitGroup
+		full := make(chan struct{})
+		wg.Go(func() { ferr = keepProcessing(ctx, busy.url, c.Processing, full) })
+		// The run starts once Processing batches are being processed.
+		select {
+		case <-full:
+		case <-time.After(2 * time.Minute):
+		}
 		before := jobsTotal(e, busy)
-		wg.Go(func() { ferr = keepProcessing(ctx, busy.url, c.Processing) })
 		t0 := time.Now()
 		return func() error {
 			cancel()
@@ -339,10 +349,67 @@ func waitQueueEmpty(e *env, s *process, within time.Duration) error {
 	return fmt.Errorf("%s: the queue is not empty after %s", s.name, within)
 }
 
+// throughputRun processes the batches queued in the database of dbArgs
+// (n of them) by a batchesd whose tiers take no time, with workers
+// workers, from its start to an empty queue.
+func (b *bench) throughputRun(backend string, dbArgs []string, n, workers int) error {
+	e := b.e
+	start := time.Now()
+	proc, err := b.batchesd(fmt.Sprintf("batchesd-%s-throughput-%d", backend, workers),
+		append(slices.Clone(dbArgs), "--process-tier-duration", "0", "--process-workers", strconv.Itoa(workers))...)
+	if err != nil {
+		return err
+	}
+	defer proc.stop()
+	if err := waitQueueEmpty(e, proc, 10*time.Minute); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	b.out.throughput = append(b.out.throughput, throughput{backend: backend, batches: n, elapsed: elapsed, workers: workers})
+	e.progress("  %s, %d workers: %d batches processed in %s: %.0f a second", backend, workers, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	return nil
+}
+
+// queueBatches creates and submits n batches on the server at baseURL,
+// eight at a time.
+func queueBatches(e *env, baseURL string, n int) error {
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Value
+		next   atomic.Int64
+	)
+	for range 8 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if err := createAndSubmit(e.ctx, baseURL); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := failed.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+// createAndSubmit creates a batch of two objects and submits it.
+func createAndSubmit(ctx context.Context, baseURL string) error {
+	var d server.Batch
+	if err := benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &d); err != nil {
+		return err
+	}
+	var t any
+	return benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchPath(*d.BatchId)+"/submit", nil, &t)
+}
+
 // keepProcessing keeps n batches being processed by the server at
 // baseURL until ctx is done: it creates and submits a batch for each that
-// ends, looking at the count of those being processed every 100 ms.
-func keepProcessing(ctx context.Context, baseURL string, n int) error {
+// ends (eight at a time), looking at the count of those being processed
+// every 100 ms. It closes full when n are first.
+func keepProcessing(ctx context.Context, baseURL string, n int, full chan<- struct{}) error {
 	coll := "col_" + benchmark.BucketID + "_t0"
 	active := func() (int64, error) {
 		var total int64
@@ -362,15 +429,28 @@ func keepProcessing(ctx context.Context, baseURL string, n int) error {
 		if err != nil {
 			return err
 		}
-		for range int64(n) - a {
-			var d server.Batch
-			if err := benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &d); err != nil {
-				return err
-			}
-			var t any
-			if err := benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchPath(*d.BatchId)+"/submit", nil, &t); err != nil {
-				return err
-			}
+		if a >= int64(n) && full != nil {
+			close(full)
+			full = nil
+		}
+		var (
+			wg     sync.WaitGroup
+			failed atomic.Value
+			next   atomic.Int64
+		)
+		for range 8 {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n)-a {
+					if err := createAndSubmit(ctx, baseURL); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err, ok := failed.Load().(error); ok {
+			return err
 		}
 		select {
 		case <-ctx.Done():
