@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -178,9 +179,23 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 		// rather than decode the body again.
 		KeepValidatedValue: true,
 	}
+	// The routes found, by method and escaped path: finding one walks the
+	// contract's paths with gorilla/mux's regular expressions, about a
+	// tenth of a small request's time. Entries are never changed (the
+	// validator only reads them); a path is at most the request line's
+	// length, so 10,000 entries hold a few MiB at most.
+	found := newLRU[routeKey, foundRoute](routeEntries)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := router.FindRoute(r)
+			key := routeKey{r.Method, r.URL.EscapedPath()}
+			f, ok := found.get(key, time.Time{})
+			if !ok {
+				f.route, f.params, f.err = router.FindRoute(r)
+				if f.err == nil {
+					found.put(key, f, 1, time.Time{})
+				}
+			}
+			route, params, err := f.route, f.params, f.err
 			if err == nil {
 				err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
 					Request: r, PathParams: params, QueryParams: r.URL.Query(), Route: route, Options: opts,
@@ -193,6 +208,19 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 			next.ServeHTTP(w, r)
 		})
 	}, nil
+}
+
+// routeEntries is the most routes the validator keeps.
+const routeEntries = 10_000
+
+// routeKey is what a route is found from: specroute matches the method
+// and the escaped path (the contract has no servers, so no host).
+type routeKey struct{ method, path string }
+
+type foundRoute struct {
+	route  *routers.Route
+	params map[string]string
+	err    error
 }
 
 // renderRequestError answers a kin-openapi validation error.
