@@ -41,8 +41,9 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	// The page as kept, or as another request is reading it, while the
 	// bucket is unchanged (cache.go); else this request reads it.
 	var read *pageRead
+	key := keyOf(p)
 	if s.pages != nil {
-		kept, _, r, err := s.pages.page(ctx, p)
+		kept, r, err := s.pages.page(ctx, key)
 		switch {
 		case err == nil && kept != nil:
 			return listPage{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
@@ -54,7 +55,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	}
 	var page []byte // the answer read, for the requests waiting for it
 	if read != nil {
-		defer func() { s.pages.finish(p, read, page) }()
+		defer func() { s.pages.finish(key, read, page) }()
 	}
 	reserved, ok := s.adm.reservePage(ctx, p.Limit)
 	if !ok {
@@ -111,6 +112,24 @@ func (s *batchesServer) GetBatch(ctx context.Context, req server.GetBatchRequest
 	if err != nil {
 		return nil, err
 	}
+	// The batch as kept while its bucket is unchanged, as pages are.
+	var read *pageRead
+	key := pageKey{bucketID: b.ID, batch: req.BatchId}
+	if s.pages != nil {
+		kept, r, err := s.pages.page(ctx, key)
+		switch {
+		case err == nil && kept != nil:
+			return stored{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
+		case err == nil:
+			read = r
+		case !errors.Is(err, errNoVersion):
+			return nil, fmt.Errorf("getting a batch: %w", err)
+		}
+	}
+	var answer []byte
+	if read != nil {
+		defer func() { s.pages.finish(key, read, answer) }()
+	}
 	buf := getBuffer()
 	out, err := s.store.GetBatch(ctx, b.ID, req.BatchId, (*buf)[:0])
 	if err != nil {
@@ -121,6 +140,7 @@ func (s *batchesServer) GetBatch(ctx context.Context, req server.GetBatchRequest
 		return nil, fmt.Errorf("getting a batch: %w", err)
 	}
 	*buf = append(out, '\n')
+	answer = *buf
 	return stored{storedJSON{buf: buf, ctx: ctx, adm: s.adm}}, nil
 }
 

@@ -53,9 +53,11 @@ func WithPageCache(n int64) Option { return func(c *config) { c.pageCache = n } 
 // default is DefaultResolveTTL.
 func WithResolveCache(d time.Duration) Option { return func(c *config) { c.resolveTTL = d } }
 
-// pageKey is what selects a page.
+// pageKey is what selects a page of List Batches, or (batch set) the
+// answer of GET of a batch.
 type pageKey struct {
 	bucketID   string
+	batch      string // GET's batch id: "" for a page
 	status     string // "" for none: no status is empty
 	collection string
 	filtered   bool // collection is set (it may be any string)
@@ -74,9 +76,11 @@ func keyOf(p domain.ListParams) pageKey {
 	return k
 }
 
-// pageCache keeps answers of List Batches by page and bucket version.
+// pageCache keeps answers of List Batches (and of GET of a batch) by page
+// and bucket version.
 type pageCache struct {
 	versions domain.BucketVersioner
+	changes  domain.ChangeCounter // nil: none (PostgreSQL)
 	pages    *lru[pageKey, cachedPage]
 	maxPage  int64
 
@@ -85,9 +89,12 @@ type pageCache struct {
 }
 
 // cachedPage is a whole answer (`{"results":…,"total_count":N}` and a
-// newline) of a page read at version.
+// newline, or a batch and a newline) read at version; with hasDV, the
+// database's data version was dv before the version was read.
 type cachedPage struct {
 	version int64
+	dv      int64
+	hasDV   bool
 	body    []byte
 }
 
@@ -95,6 +102,8 @@ type cachedPage struct {
 // page at the same version wait for.
 type pageRead struct {
 	version int64
+	dv      int64
+	hasDV   bool
 	done    chan struct{}
 	page    []byte // nil when the read failed or its page is not kept
 }
@@ -104,73 +113,96 @@ func newPageCache(store domain.Store, bytes int64) *pageCache {
 	if !ok || bytes <= 0 {
 		return nil
 	}
-	return &pageCache{versions: vs, pages: newLRU[pageKey, cachedPage](bytes), maxPage: bytes / 8,
+	c := &pageCache{versions: vs, pages: newLRU[pageKey, cachedPage](bytes), maxPage: bytes / 8,
 		reading: map[pageKey]*pageRead{}}
+	c.changes, _ = store.(domain.ChangeCounter)
+	return c
 }
 
 // errNoVersion: the bucket has no version (it was not found); its pages
 // are read, not kept.
 var errNoVersion = errors.New("no version")
 
-// page returns the answer of the page of p kept, or read by another
-// request meanwhile, as of the bucket's version now; else it returns
-// the version and read, a read to do (the caller is its reader and calls
-// finish). An error is the store's.
-func (c *pageCache) page(ctx context.Context, p domain.ListParams) (body []byte, version int64, read *pageRead, err error) {
-	v, err := c.versions.BucketVersion(ctx, p.BucketID)
+// page returns the answer of key kept, or read by another request
+// meanwhile, as of the bucket's version now; else it returns read, a read
+// to do (the caller is its reader and calls finish). An error is the
+// store's.
+//
+// When the store counts changes (SQLite's data_version), an answer kept
+// while nothing was committed since is returned without reading the
+// bucket's version.
+func (c *pageCache) page(ctx context.Context, key pageKey) (body []byte, read *pageRead, err error) {
+	var (
+		dv    int64
+		hasDV bool
+	)
+	if c.changes != nil {
+		v, err := c.changes.DataVersion(ctx)
+		dv, hasDV = v, err == nil
+	}
+	kept, ok := c.pages.get(key, time.Time{})
+	if ok && hasDV && kept.hasDV && kept.dv == dv {
+		return kept.body, nil, nil
+	}
+	v, err := c.versions.BucketVersion(ctx, key.bucketID)
 	if errors.Is(err, domain.ErrNotFound) {
-		return nil, 0, nil, errNoVersion
+		return nil, nil, errNoVersion
 	}
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, nil, err
 	}
-	key := keyOf(p)
 	for {
-		if kept, ok := c.pages.get(key, time.Time{}); ok && kept.version == v {
-			return kept.body, v, nil, nil
+		if ok && kept.version == v {
+			if hasDV && (!kept.hasDV || kept.dv != dv) {
+				// Nothing of the bucket changed since dv either.
+				kept.dv, kept.hasDV = dv, true
+				c.pages.put(key, kept, int64(len(kept.body))+pageOverhead, time.Time{})
+			}
+			return kept.body, nil, nil
 		}
 		c.mu.Lock()
-		r, ok := c.reading[key]
-		if !ok || r.version != v {
-			if ok && r.version > v {
-				// A newer read is under way: an older page is no use
-				// to it, nor it to this request.
-				c.mu.Unlock()
-				return nil, v, &pageRead{version: v, done: make(chan struct{})}, nil
+		r, reading := c.reading[key]
+		if !reading || r.version != v {
+			own := &pageRead{version: v, dv: dv, hasDV: hasDV, done: make(chan struct{})}
+			if !reading || r.version < v {
+				// An older read is no use to this request: this one
+				// is read instead (the older one's waiters still get
+				// it). A newer one under way is none either: this
+				// request reads alone.
+				c.reading[key] = own
 			}
-			r = &pageRead{version: v, done: make(chan struct{})}
-			c.reading[key] = r
 			c.mu.Unlock()
-			return nil, v, r, nil
+			return nil, own, nil
 		}
 		c.mu.Unlock()
 		select {
 		case <-r.done:
 		case <-ctx.Done():
-			return nil, 0, nil, context.Cause(ctx)
+			return nil, nil, context.Cause(ctx)
 		}
 		if r.page != nil {
-			return r.page, v, nil, nil
+			return r.page, nil, nil
 		}
-		// The read failed (its request went away, say) or its page is too
-		// large to keep: read it again, or read it alone.
+		// The read failed (its request went away, say) or its answer is
+		// too large to keep: read it again, alone unless another request
+		// has started to meanwhile.
 		c.mu.Lock()
-		if c.reading[key] == nil || c.reading[key] == r {
+		if cur := c.reading[key]; cur == nil || cur == r {
 			c.mu.Unlock()
-			return nil, v, &pageRead{version: v, done: make(chan struct{})}, nil
+			return nil, &pageRead{version: v, dv: dv, hasDV: hasDV, done: make(chan struct{})}, nil
 		}
 		c.mu.Unlock()
+		kept, ok = c.pages.get(key, time.Time{})
 	}
 }
 
-// finish ends read r of the page of p: page is its answer, nil when the
-// read failed. A page of at most maxPage bytes is kept, as a copy (page
-// is a buffer of the pool), and given to the requests that waited.
-func (c *pageCache) finish(p domain.ListParams, r *pageRead, page []byte) {
-	key := keyOf(p)
+// finish ends read r of key: page is its answer, nil when the read
+// failed. An answer of at most maxPage bytes is kept, as a copy (page is
+// a buffer of the pool), and given to the requests that waited.
+func (c *pageCache) finish(key pageKey, r *pageRead, page []byte) {
 	if page != nil && int64(len(page)) <= c.maxPage {
 		r.page = append([]byte(nil), page...)
-		c.pages.put(key, cachedPage{version: r.version, body: r.page}, int64(len(r.page))+pageOverhead, time.Time{})
+		c.pages.put(key, cachedPage{version: r.version, dv: r.dv, hasDV: r.hasDV, body: r.page}, int64(len(r.page))+pageOverhead, time.Time{})
 	}
 	c.mu.Lock()
 	if c.reading[key] == r {

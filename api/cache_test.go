@@ -15,6 +15,7 @@ import (
 	"github.com/mixpeekgo/batches/api"
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/internal/storetest"
+	"github.com/mixpeekgo/batches/api/sqlite"
 )
 
 // counting is a DB that counts what the server reads of it, and may hold
@@ -119,9 +120,9 @@ func TestPageCacheSeesEveryWrite(t *testing.T) {
 	})
 }
 
-// cachedFixture is the fixture over c, a counting store, with the
-// default options.
-func cachedFixture(t *testing.T, c *counting, opts ...api.Option) *fixture {
+// cachedFixture is the fixture over c, a store that counts its reads,
+// with opts.
+func cachedFixture(t *testing.T, c domain.DB, opts ...api.Option) *fixture {
 	t.Helper()
 	f := newFixtureWith(t, c)
 	h, err := api.NewHandler(c, opts...)
@@ -224,4 +225,88 @@ func hashLiteral(b storetest.Backend, h [32]byte) string {
 		return fmt.Sprintf(`'\x%x'::bytea`, h)
 	}
 	return fmt.Sprintf(`x'%x'`, h)
+}
+
+// watched is a SQLite DB (a domain.ChangeCounter) that counts what the
+// server reads of it.
+type watched struct {
+	*sqlite.DB
+	lists, gets, versions atomic.Int64
+}
+
+func (w *watched) ListBatches(ctx context.Context, p domain.ListParams, dst []byte) ([]byte, int64, error) {
+	w.lists.Add(1)
+	return w.DB.ListBatches(ctx, p, dst)
+}
+
+func (w *watched) GetBatch(ctx context.Context, bucketID, batchID string, dst []byte) ([]byte, error) {
+	w.gets.Add(1)
+	return w.DB.GetBatch(ctx, bucketID, batchID, dst)
+}
+
+func (w *watched) BucketVersion(ctx context.Context, bucketID string) (int64, error) {
+	w.versions.Add(1)
+	return w.DB.BucketVersion(ctx, bucketID)
+}
+
+// TestPageCacheDataVersion: on SQLite, a page and a batch asked for again
+// while nothing was committed to the database are answered without
+// reading them or their bucket's version (PRAGMA data_version); a commit
+// to another bucket makes the next request read the version, not the
+// page; an operator's UPDATE of the batch, from a connection of its own,
+// is seen by the next GET and the next page.
+func TestPageCacheDataVersion(t *testing.T) {
+	db, raw := storetest.SQLite.OpenSQL(t)
+	w := &watched{DB: db.(*sqlite.DB)}
+	f := cachedFixture(t, w)
+	ctx := t.Context()
+	page := assertPage(t, f.do(request{body: str(`{"limit":3}`)}), 3, 250)
+	id := page.Results[0].BatchID
+	get := request{method: http.MethodGet, path: "/v1/buckets/bkt_a/batches/" + id}
+	first := f.do(get)
+	if first.status != http.StatusOK {
+		t.Fatalf("GET: %d %s", first.status, first.body)
+	}
+	for range 3 {
+		f.do(request{body: str(`{"limit":3}`)})
+		if again := f.do(get); !bytes.Equal(again.body, first.body) {
+			t.Errorf("GET again:\n%s\nwas\n%s", again.body, first.body)
+		}
+	}
+	if l, g, v := w.lists.Load(), w.gets.Load(), w.versions.Load(); l != 1 || g != 1 || v != 2 {
+		t.Errorf("a page and a batch 4 times each, nothing written: %d page reads, %d batch reads, %d version reads; want 1, 1, 2", l, g, v)
+	}
+	// Another bucket's write: the versions are read again, not the page
+	// or the batch.
+	if _, err := raw.ExecContext(ctx, `DELETE FROM batches WHERE id = 'btch_b0000000'`); err != nil {
+		t.Fatal(err)
+	}
+	f.do(request{body: str(`{"limit":3}`)})
+	f.do(get)
+	if l, g, v := w.lists.Load(), w.gets.Load(), w.versions.Load(); l != 1 || g != 1 || v != 4 {
+		t.Errorf("after another bucket's write: %d page reads, %d batch reads, %d version reads; want 1, 1, 4", l, g, v)
+	}
+	// An operator's UPDATE of the batch.
+	if _, err := raw.ExecContext(ctx, `UPDATE batches SET doc = replace(doc, '"seq":', '"seq_changed":') WHERE id = '`+id+`'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.do(get); !bytes.Contains(got.body, []byte(`"seq_changed":`)) {
+		t.Errorf("GET after the UPDATE:\n%s", got.body)
+	}
+	if got := f.do(request{body: str(`{"limit":3}`)}); !bytes.Contains(got.body, []byte(`"seq_changed":`)) {
+		t.Errorf("the page after the UPDATE:\n%s", got.body)
+	}
+	// A batch not found is not kept: it is found once made.
+	missing := request{method: http.MethodGet, path: "/v1/buckets/bkt_a/batches/btch_new"}
+	if got := f.do(missing); got.status != http.StatusNotFound {
+		t.Fatalf("GET of a batch not made: %d", got.status)
+	}
+	bt := f.a.batches[0]
+	bt.BatchID = "btch_new"
+	if err := db.InsertBatches(ctx, "bkt_a", []domain.Batch{bt}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.do(missing); got.status != http.StatusOK {
+		t.Errorf("GET of a batch made since: %d", got.status)
+	}
 }

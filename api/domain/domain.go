@@ -169,6 +169,19 @@ type BucketVersioner interface {
 	BucketVersion(ctx context.Context, bucketID string) (int64, error)
 }
 
+// ChangeCounter is a [BucketVersioner] that also tells, more cheaply than a
+// bucket's version, whether anything at all was committed to the database:
+// SQLite's data_version. When it is unchanged since a bucket's version was
+// read, so is the version.
+type ChangeCounter interface {
+	// DataVersion returns a number that changes whenever a transaction
+	// of any connection or process commits to the database, and that
+	// never comes back to a value it returned while nothing was
+	// committed. An error means that it cannot tell (the caller reads
+	// the bucket's version instead).
+	DataVersion(ctx context.Context) (int64, error)
+}
+
 // Processor is the processing of submitted batches by a backend's queue:
 // its workers run the jobs that [Lifecycle.SubmitBatch] and
 // [Lifecycle.RetryBatch] queue, one step of a batch at a time. A backend

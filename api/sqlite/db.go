@@ -59,6 +59,7 @@ type DB struct {
 	riverPool          *sql.DB // river's own connection (lifecycle.go)
 	queue              *river.Queue[*sql.Tx]
 	stmts              readStmts
+	watch              watch // DataVersion's connection (store.go)
 	path               string
 	file               os.FileInfo // the database file as opened: Check tells when path no longer names it
 }
@@ -231,7 +232,14 @@ func open(ctx context.Context, abs string, o options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := db.watch.open(ctx, abs); err != nil {
+		db.stmts.close()
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	if err := db.openQueue(ctx, abs, o.queue); err != nil {
+		db.watch.close()
 		db.stmts.close()
 		read.Close()
 		write.Close()
@@ -272,6 +280,9 @@ func (db *DB) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stopErr := db.queue.Stop(ctx)
+	db.watch.mu.Lock()
+	db.watch.close()
+	db.watch.mu.Unlock()
 	db.stmts.close()
 	return errors.Join(stopErr, db.read.Close(), db.write.Close(), db.riverPool.Close())
 }
