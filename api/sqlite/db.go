@@ -185,7 +185,7 @@ var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(F
 
 // open is Open of the absolute path abs, under the lock.
 func open(ctx context.Context, abs string, o options) (*DB, error) {
-	write, err := sql.Open(driverName, dsn(abs, pragmas, "immediate"))
+	write, err := sql.Open(driver.Name, dsn(abs, pragmas, "immediate"))
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func open(ctx context.Context, abs string, o options) (*DB, error) {
 		return nil, err
 	}
 
-	read, err := sql.Open(driverName, dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
+	read, err := sql.Open(driver.Name, dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -291,10 +291,10 @@ func (db *DB) Close() error {
 // that open the file at path, run with pragmas (e.g.
 // "busy_timeout(5000)"), through the SQLite driver of this build
 // (driver.go): for tests and tools that look behind a DB.
-func DataSource(path string, pragmas ...string) (driver, dataSource string) {
+func DataSource(path string, pragmas ...string) (driverName, dataSource string) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
-	return driverName, dsn(abs, pragmas, "")
+	return driver.Name, dsn(abs, pragmas, "")
 }

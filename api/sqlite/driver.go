@@ -1,5 +1,3 @@
-//go:build !sqlite_ncruces && !sqlite_mattn
-
 package sqlite
 
 import (
@@ -12,20 +10,49 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// The SQLite driver, chosen at build time; BENCHMARKS.md compares them.
-// This file is the default, modernc.org/sqlite (SQLite translated to Go:
-// no cgo, nothing but Go to build); driver_ncruces.go
-// (github.com/ncruces/go-sqlite3, build tag sqlite_ncruces) and
-// driver_mattn.go (github.com/mattn/go-sqlite3, cgo, build tag
-// sqlite_mattn) are the others, opt-in builds for measuring them.
-// Each file gives the driver's name, its data source names and the
-// extended result code of its errors.
+// Driver is the database/sql driver of SQLite this package opens files
+// with: modernc.org/sqlite (SQLite translated to Go: no cgo, nothing but Go
+// to build) unless a build chose another before the first Open (package
+// api/sqlite/drivers, under a build tag: BENCHMARKS.md compares them).
+type Driver struct {
+	// Package names the driver, for people.
+	Package string
+	// Name is the name the driver registered with database/sql.
+	Name string
+	// DSN is the data source name of the file at the absolute path abs
+	// whose connections run pragmas (e.g. "busy_timeout(5000)"), their
+	// transactions beginning IMMEDIATE when txlock is "immediate", else
+	// DEFERRED.
+	DSN func(abs string, pragmas []string, txlock string) string
+	// ConstraintCode is SQLite's extended result code of err, 0 when err
+	// is none of the driver's.
+	ConstraintCode func(err error) int
+}
 
-// DriverName is the database/sql name of the driver this build uses.
-const DriverName = "sqlite (modernc.org/sqlite)"
+// Modernc is the default Driver, modernc.org/sqlite.
+var Modernc = Driver{Package: "modernc.org/sqlite", Name: "sqlite",
+	DSN: func(abs string, pragmas []string, txlock string) string {
+		return FileURI(abs, url.Values{"_pragma": pragmas}, txlock)
+	},
+	ConstraintCode: func(err error) int {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return 0
+		}
+		return se.Code()
+	},
+}
 
-// driverName is the database/sql name the driver registers.
-const driverName = "sqlite"
+// driver is the Driver of this build.
+var driver = Modernc
+
+// SetDriver makes this build open files with d, from then on: call it
+// before the first Open (an init function of package api/sqlite/drivers
+// does, under its build tags).
+func SetDriver(d Driver) { driver = d }
+
+// CurrentDriver is the Driver files are opened with.
+func CurrentDriver() Driver { return driver }
 
 // SQLite's extended result codes of constraintCode.
 const (
@@ -33,17 +60,10 @@ const (
 	constraintUnique     = sqlite3.SQLITE_CONSTRAINT_UNIQUE
 )
 
-// dsn builds the data source name of the file at the absolute path abs:
-// a file: URI, so that any character of the path is escaped, with one
-// _pragma parameter for each of pragmas, run on every new connection, and
-// _txlock when txlock is not empty.
-func dsn(abs string, pragmas []string, txlock string) string {
-	return fileURI(abs, url.Values{"_pragma": pragmas}, txlock)
-}
-
-// fileURI is the file: URI of abs with the query q, and _txlock when
-// txlock is not empty.
-func fileURI(abs string, q url.Values, txlock string) string {
+// FileURI is the file: URI of the file at the absolute path abs (every
+// character of the path escaped) with the query q, plus _txlock=txlock
+// when txlock is not empty.
+func FileURI(abs string, q url.Values, txlock string) string {
 	p := filepath.ToSlash(abs)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // a Windows drive letter
@@ -55,12 +75,10 @@ func fileURI(abs string, q url.Values, txlock string) string {
 	return u.String()
 }
 
+// dsn is the data source name of the file at abs with the driver of this
+// build.
+func dsn(abs string, pragmas []string, txlock string) string { return driver.DSN(abs, pragmas, txlock) }
+
 // constraintCode returns the extended result code of err, if it is
 // SQLite's, or 0.
-func constraintCode(err error) int {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return 0
-	}
-	return se.Code()
-}
+func constraintCode(err error) int { return driver.ConstraintCode(err) }

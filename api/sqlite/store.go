@@ -325,7 +325,7 @@ type watch struct {
 
 // open opens DataVersion's connection to the file at abs.
 func (w *watch) open(ctx context.Context, abs string) error {
-	pool, err := sql.Open(driverName, dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
+	pool, err := sql.Open(driver.Name, dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,8 @@ var sqliteDrivers = []sqliteDriver{
 type driverResult struct {
 	d          sqliteDriver
 	coldBuild  time.Duration // 0: not measured
+	modules    int           // module zips the cold build downloaded
+	zipBytes   int64
 	binary     int64
 	rps        map[string]float64 // by "1k/100"
 	firstPage  float64            // p50 of one connection, µs, the 1M bucket at limit 100
@@ -94,7 +96,8 @@ func (c *driversCmd) Run(e *env) error {
 				continue
 			}
 			r.coldBuild = time.Since(t0)
-			e.progress("  %s", r.coldBuild.Round(time.Second))
+			r.modules, r.zipBytes = zips(filepath.Join(cache, "mod", "cache", "download"))
+			e.progress("  %s, %d modules downloaded (%.0f MB of zips)", r.coldBuild.Round(time.Second), r.modules, float64(r.zipBytes)/1e6)
 			// The module cache is read-only unless told; let RemoveAll in.
 			_ = exec.Command("chmod", "-R", "u+w", cache).Run()
 			_ = os.RemoveAll(cache)
@@ -195,7 +198,7 @@ func (c *driversCmd) Run(e *env) error {
 		}
 		cold := "—"
 		if r.coldBuild > 0 {
-			cold = r.coldBuild.Round(time.Second).String()
+			cold = fmt.Sprintf("%s (%d modules, %.0f MB of zips)", r.coldBuild.Round(time.Second), r.modules, float64(r.zipBytes)/1e6)
 		}
 		fmt.Fprintf(&md, "%s (%s) | %s | %.1f MB | %s |\n", fmtMicros(r.firstPage), fmtRatio(baseFirst/r.firstPage), cold, float64(r.binary)/1e6, fmtRSS(r.peakRSS))
 	}
@@ -252,4 +255,18 @@ func (b *bench) oneConnection(s *process) (float64, error) {
 	}
 	b.e.progress("%s: one connection, p50 %s", s.name, fmtMicros(res.P50US))
 	return res.P50US, nil
+}
+
+// zips counts the module zips under dir and their bytes.
+func zips(dir string) (n int, bytes int64) {
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".zip") {
+			if info, err := d.Info(); err == nil {
+				n++
+				bytes += info.Size()
+			}
+		}
+		return nil
+	})
+	return n, bytes
 }
