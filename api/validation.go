@@ -182,9 +182,9 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 	// The routes found, by method and escaped path: finding one walks the
 	// contract's paths with gorilla/mux's regular expressions, about a
 	// tenth of a small request's time. Entries are never changed (the
-	// validator only reads them); a path is at most the request line's
-	// length, so 10,000 entries hold a few MiB at most.
-	found := newLRU[routeKey, foundRoute](routeEntries)
+	// validator only reads them); they hold routeBytes at most, counting
+	// each path twice (its parameters are parts of it).
+	found := newLRU[routeKey, foundRoute](routeBytes)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := routeKey{r.Method, r.URL.EscapedPath()}
@@ -192,7 +192,7 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 			if !ok {
 				f.route, f.params, f.err = router.FindRoute(r)
 				if f.err == nil {
-					found.put(key, f, 1, time.Time{})
+					found.put(key, f, int64(2*len(key.path)+len(key.method))+routeOverhead, time.Time{})
 				}
 			}
 			route, params, err := f.route, f.params, f.err
@@ -210,8 +210,12 @@ func newValidator(spec *openapi3.T) (func(http.Handler) http.Handler, error) {
 	}, nil
 }
 
-// routeEntries is the most routes the validator keeps.
-const routeEntries = 10_000
+// routeBytes bounds what the routes the validator keeps hold; an entry
+// costs routeOverhead besides its path.
+const (
+	routeBytes    = 4 << 20
+	routeOverhead = 512
+)
 
 // routeKey is what a route is found from: specroute matches the method
 // and the escaped path (the contract has no servers, so no host).
