@@ -197,7 +197,7 @@ func (db *DB) readDoc(ctx context.Context, op string, dst []byte, query string, 
 var _ domain.BucketVersioner = (*DB)(nil)
 
 // BucketVersion is [domain.BucketVersioner.BucketVersion]: a lookup in
-// the primary key of bucket_versions (migration 00017).
+// the primary key of bucket_versions (migration 00018).
 func (db *DB) BucketVersion(ctx context.Context, bucketID string) (int64, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()

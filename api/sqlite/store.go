@@ -267,7 +267,7 @@ func readDoc(ctx context.Context, stmt *sql.Stmt, op string, dst []byte, args ..
 	return dst, nil
 }
 
-// bucketVersionQuery reads a bucket's version (migration 00017).
+// bucketVersionQuery reads a bucket's version (migration 00018).
 const bucketVersionQuery = `SELECT version FROM bucket_versions WHERE bucket_id = ?`
 
 var _ domain.BucketVersioner = (*DB)(nil)
