@@ -1,7 +1,7 @@
 # The README's commands, and the project's checks.
 GO ?= go
 
-.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-hostile bench-deps docs-assets
+.PHONY: run test test-postgres generate lint check-generated spec-diff spec-lint build bench bench-go bench-load bench-hostile bench-drivers bench-deps docs-assets
 
 # Extra flags of batchesbench, e.g. BENCH_FLAGS='--load-duration=5s --go-count=1'.
 BENCH_FLAGS ?=
@@ -44,8 +44,12 @@ spec-lint: ## The contract's independent checks, as CI runs them: Redocly lint, 
 build: ## Build both binaries into ./bin
 	$(GO) build -o bin/ ./cmd/...
 
-bench: bench-deps ## Go benchmarks and the loopback load run, as ratios to a bare baseline, then the hostile-clients run, into BENCHMARKS.md (about 13 minutes)
-	$(GO) run ./cmd/batchesbench all --write BENCHMARKS.md $(BENCH_FLAGS)
+# The load run measures PostgreSQL's rows on BATCHES_TEST_DATABASE_URL when
+# it is set, else on a throwaway local cluster (.ci/with-postgres).
+WITH_POSTGRES := $(if $(BATCHES_TEST_DATABASE_URL),,.ci/with-postgres)
+
+bench: bench-deps ## Go benchmarks and the loopback load run (SQLite and PostgreSQL), as ratios to a bare baseline, then the hostile-clients run, into BENCHMARKS.md (about 30 minutes)
+	$(WITH_POSTGRES) $(GO) run ./cmd/batchesbench all --write BENCHMARKS.md $(BENCH_FLAGS)
 	$(GO) run ./cmd/batchesbench hostile --write BENCHMARKS.md $(HOSTILE_FLAGS)
 
 bench-hostile: bench-deps ## Only the hostile-clients run (about 8 minutes)
@@ -55,7 +59,10 @@ bench-go: ## Only the Go benchmarks (in process), with their ratios
 	$(GO) run ./cmd/batchesbench go $(BENCH_FLAGS)
 
 bench-load: bench-deps ## Only the load run: wrk against batchesd and the baseline
-	$(GO) run ./cmd/batchesbench load $(BENCH_FLAGS)
+	$(WITH_POSTGRES) $(GO) run ./cmd/batchesbench load $(BENCH_FLAGS)
+
+bench-drivers: bench-deps ## The SQLite drivers compared (requests/s, first page, cold build, binary size), into BENCHMARKS.md (about 15 minutes; the cgo one needs gcc)
+	$(GO) run ./cmd/batchesbench drivers --write BENCHMARKS.md
 
 bench-deps: ## Install wrk from Debian's packages when it is missing
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }

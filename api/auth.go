@@ -24,7 +24,10 @@ func OrganizationFrom(ctx context.Context) (org domain.Organization, ok bool) {
 // case, as RFC 9110 allows) against the store before anything of the body is
 // read or validated. A missing, malformed or unknown key answers 401 with
 // `WWW-Authenticate: Bearer`; a store failure answers 500.
-func authenticate(store domain.Store, log *slog.Logger, next http.Handler) http.Handler {
+//
+// The organization of a key, or its absence, may come from what resolved
+// (cache.go) kept of an earlier request's.
+func authenticate(store domain.Store, resolved *resolveCache, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values("Authorization")
 		if len(values) == 0 {
@@ -38,7 +41,7 @@ func authenticate(store domain.Store, log *slog.Logger, next http.Handler) http.
 			return
 		}
 		hash := domain.HashKey(key)
-		org, err := store.OrganizationForKey(r.Context(), hash)
+		org, err := resolved.organizationForKey(r.Context(), store, hash)
 		if errors.Is(err, domain.ErrNotFound) {
 			unauthorized(w, `Bearer realm="mixpeek", error="invalid_token"`, "Invalid API key")
 			return

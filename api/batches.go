@@ -38,6 +38,25 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 			p.Limit = int(*b.Limit)
 		}
 	}
+	// The page as kept, or as another request is reading it, while the
+	// bucket is unchanged (cache.go); else this request reads it.
+	var read *pageRead
+	key := keyOf(p)
+	if s.pages != nil {
+		kept, r, err := s.pages.page(ctx, key)
+		switch {
+		case err == nil && kept != nil:
+			return listPage{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
+		case err == nil:
+			read = r
+		case !errors.Is(err, errNoVersion):
+			return nil, fmt.Errorf("listing batches: %w", err)
+		}
+	}
+	var page []byte // the answer read, for the requests waiting for it
+	if read != nil {
+		defer func() { s.pages.finish(key, read, page) }()
+	}
 	reserved, err := s.adm.reservePage(ctx, bucket.Sizes.PageBound(p.Limit))
 	if err != nil {
 		return nil, err
@@ -53,7 +72,7 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = append(out, `,"total_count":`...)
 	out = strconv.AppendInt(out, total, 10)
 	out = append(out, "}\n"...)
-	*buf = out
+	*buf, page = out, out
 	return listPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
 }
 
@@ -93,6 +112,24 @@ func (s *batchesServer) GetBatch(ctx context.Context, req server.GetBatchRequest
 	if err != nil {
 		return nil, err
 	}
+	// The batch as kept while its bucket is unchanged, as pages are.
+	var read *pageRead
+	key := pageKey{bucketID: b.ID, batch: req.BatchId}
+	if s.pages != nil {
+		kept, r, err := s.pages.page(ctx, key)
+		switch {
+		case err == nil && kept != nil:
+			return stored{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
+		case err == nil:
+			read = r
+		case !errors.Is(err, errNoVersion):
+			return nil, fmt.Errorf("getting a batch: %w", err)
+		}
+	}
+	var answer []byte
+	if read != nil {
+		defer func() { s.pages.finish(key, read, answer) }()
+	}
 	buf := getBuffer()
 	out, err := s.store.GetBatch(ctx, b.ID, req.BatchId, (*buf)[:0])
 	if err != nil {
@@ -103,6 +140,7 @@ func (s *batchesServer) GetBatch(ctx context.Context, req server.GetBatchRequest
 		return nil, fmt.Errorf("getting a batch: %w", err)
 	}
 	*buf = append(out, '\n')
+	answer = *buf
 	return stored{storedJSON{buf: buf, ctx: ctx, adm: s.adm}}, nil
 }
 

@@ -37,17 +37,25 @@ func putBuffer(b *[]byte) {
 // calls write. It owns buf, a pooled buffer, until it is written, which
 // admission bounds (admission.go: reserved is the answer memory reserved
 // for it by reservePage, nil for none).
+//
+// An answer kept by the page cache (cache.go) is written from its bytes
+// instead, shared, never changed: kept is set and buf is nil.
 type storedJSON struct {
 	buf      *[]byte
+	kept     []byte
 	ctx      context.Context
 	adm      *admission
 	reserved *hold
 }
 
 func (s storedJSON) write(w http.ResponseWriter) error {
-	defer putBuffer(s.buf)
+	b := s.kept
+	if s.buf != nil {
+		defer putBuffer(s.buf)
+		b = *s.buf
+	}
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(*s.buf))}
-	return s.adm.writeAnswer(s.ctx, w, http.StatusOK, *s.buf, s.reserved)
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	return s.adm.writeAnswer(s.ctx, w, http.StatusOK, b, s.reserved)
 }

@@ -49,6 +49,8 @@ type config struct {
 	bodyTimeout        time.Duration
 	chunkTimeout       time.Duration
 	onRequest          func()
+	pageCache          int64         // cache.go
+	resolveTTL         time.Duration // cache.go
 	operate            operateConfig // operate.go
 }
 
@@ -90,7 +92,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 		queueTimeout: DefaultQueueTimeout, answerMemory: DefaultAnswerMemory, answerMemoryPerOrg: DefaultAnswerMemoryPerOrganization,
 		bodyMemory: DefaultBodyMemory, bodyMemoryPerOrg: DefaultBodyMemoryPerOrganization,
 		bodyGrace: DefaultBodyGrace, bodyRate: DefaultBodyRate, bodyTimeout: DefaultBodyTimeout,
-		chunkTimeout: DefaultChunkTimeout, operate: defaultOperateConfig()}
+		chunkTimeout: DefaultChunkTimeout, pageCache: DefaultPageCache, resolveTTL: DefaultResolveTTL, operate: defaultOperateConfig()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -111,7 +113,9 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	}
 	adm := newAdmission(cfg)
 	op.metrics.watchAdmission(adm)
-	strict := server.NewStrictHandlerWithOptions(&batchesServer{store: store, adm: adm, maxTaskOffset: maxOffset}, nil, server.StrictHTTPServerOptions{
+	resolved := newResolveCache(cfg.resolveTTL)
+	srv := &batchesServer{store: store, adm: adm, pages: newPageCache(store, cfg.pageCache), resolved: resolved, maxTaskOffset: maxOffset}
+	strict := server.NewStrictHandlerWithOptions(srv, nil, server.StrictHTTPServerOptions{
 		// The body passed validation, so this is a value the contract
 		// allows and Go cannot hold.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { writeBindError(w, err) },
@@ -150,7 +154,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	h = adm.readFirst(cfg.maxBodyBytes, h)
 	h = checkQuery(queryParams(spec), h)
 	h = op.limit(h)
-	h = authenticate(store, cfg.log, h)
+	h = authenticate(store, resolved, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
 	h = route(mux, h)
 	h = limitHeaders(cfg.maxHeaderBytes, h)
@@ -164,8 +168,10 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 // batchesServer implements the generated strict server interface, one
 // method an operation, over store.
 type batchesServer struct {
-	store domain.Store
-	adm   *admission
+	store    domain.Store
+	adm      *admission
+	pages    *pageCache    // nil: none (cache.go)
+	resolved *resolveCache // nil: none
 	// maxTaskOffset is the largest offset of List Tasks, the contract's.
 	maxTaskOffset int
 }

@@ -19,7 +19,7 @@ func (s *batchesServer) resolveBucket(ctx context.Context, namespace, bucket str
 	if !ok {
 		return domain.Namespace{}, domain.Bucket{}, errors.New("an operation reached without authentication")
 	}
-	ns, b, err := s.store.ResolveBucket(ctx, org.ID, namespace, bucket)
+	ns, b, err := s.resolved.resolveBucket(ctx, s.store, org.ID, namespace, bucket)
 	switch {
 	case errors.Is(err, domain.ErrNamespaceNotFound):
 		return domain.Namespace{}, domain.Bucket{}, domain.NotFound("namespace", namespace)

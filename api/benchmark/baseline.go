@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync/atomic"
 
 	"github.com/mixpeekgo/batches"
 	"github.com/mixpeekgo/batches/generated/server"
@@ -27,15 +29,85 @@ import (
 // shorter or empty, with the same total count. A request for a status it
 // was not given answers an empty page and a count of 0; a body that is not
 // a JSON object of status, offset and limit answers 400 in plain text.
+//
+// It also answers the other operations measured, as bare (see
+// Baseline.ServeHTTP): GET of a batch, from the batches of its listings;
+// create, with the draft of SetOps; submit, with its task.
 type Baseline struct {
 	listings    map[server.TaskStatus]server.ListBatchesResponse
 	collections map[string]server.ListBatchesResponse // by collection_id, of every status
+	byID        map[string]server.Batch               // every batch of the listings
+	draft       *server.Batch                         // what create answers, but its id and objects
+	task        *server.TaskResponse                  // what submit answers
+	created     atomic.Int64
 }
 
 // NewBaseline returns a baseline serving listings, keyed by status filter
 // ("" for none).
 func NewBaseline(listings map[server.TaskStatus]server.ListBatchesResponse) *Baseline {
-	return &Baseline{listings: listings}
+	b := &Baseline{listings: listings, byID: map[string]server.Batch{}}
+	for _, l := range listings {
+		for _, bt := range l.Results {
+			if bt.BatchId != nil {
+				b.byID[*bt.BatchId] = bt
+			}
+		}
+	}
+	return b
+}
+
+// SetOps sets what create and submit answer: draft, a batch as created
+// (its batch_id and object_ids are replaced by a new id and the request's
+// objects), and task, a task as submitted.
+func (b *Baseline) SetOps(draft server.Batch, task server.TaskResponse) {
+	b.draft, b.task = &draft, &task
+}
+
+// LoadOps creates a batch of two objects on the server at baseURL (in the
+// seeded bucket) and submits it, and returns both answers, for SetOps.
+func LoadOps(ctx context.Context, c *http.Client, baseURL string) (server.Batch, server.TaskResponse, error) {
+	var (
+		draft server.Batch
+		task  server.TaskResponse
+	)
+	if err := Do(ctx, c, http.MethodPost, baseURL+BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &draft); err != nil {
+		return draft, task, fmt.Errorf("benchmark: creating a batch: %w", err)
+	}
+	if err := Do(ctx, c, http.MethodPost, baseURL+BatchPath(*draft.BatchId)+"/submit", nil, &task); err != nil {
+		return draft, task, fmt.Errorf("benchmark: submitting a batch: %w", err)
+	}
+	return draft, task, nil
+}
+
+// Do sends one request of method with body (none when nil) to url, with
+// the headers of SetHeaders, and decodes its 200 answer into v (numbers
+// as json.Number when v holds interfaces). Another status is an error
+// ("status N: " and the body).
+func Do(ctx context.Context, c *http.Client, method, url string, body []byte, v any) error {
+	var r io.Reader = http.NoBody
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return err
+	}
+	SetHeaders(req.Header)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
 }
 
 // baselineListing is the number of batches LoadBaseline keeps of each
@@ -104,8 +176,41 @@ func Fetch(ctx context.Context, c *http.Client, baseURL string, body []byte) (se
 	return l, nil
 }
 
-// ServeHTTP answers any request with the page its body selects.
+// ServeHTTP answers a GET with the batch the path ends with (404 in plain
+// text if it has none), a POST to a path ending in /submit with the task
+// of SetOps, another POST to a path ending in /batches with the draft of
+// SetOps (the body's object_ids, a new batch_id), and any other request
+// with the page its body selects. Nothing checks the path further: the
+// baseline does what the operation's answer needs and no more.
 func (b *Baseline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet:
+		bt, ok := b.byID[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(bt)
+		return
+	case strings.HasSuffix(r.URL.Path, "/submit") && b.task != nil:
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(b.task)
+		return
+	case strings.HasSuffix(r.URL.Path, "/batches") && b.draft != nil:
+		var req server.CreateBatchRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		d := *b.draft
+		id := fmt.Sprintf("btch_%012d", b.created.Add(1))
+		d.BatchId, d.ObjectIds = &id, &req.ObjectIds
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(d)
+		return
+	}
 	var req struct {
 		Status     *server.TaskStatus `json:"status"`
 		Collection *string            `json:"collection_id"`

@@ -149,3 +149,63 @@ func TestBaselineAnswersAsTheServer(t *testing.T) {
 		t.Errorf("without a body the baseline answers %d batches, want %d", len(results), batches.DefaultLimit)
 	}
 }
+
+// The baseline answers GET, create and submit as the server does: the
+// same batch, a draft of the same shape with the request's objects, the
+// task of a submit.
+func TestBaselineAnswersOperationsAsTheServer(t *testing.T) {
+	real := httptest.NewServer(apitest.Handler(t, seeded(t, 50)))
+	defer real.Close()
+	ctx := context.Background()
+	baseline, err := benchmark.LoadBaseline(ctx, real.Client(), real.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft, task, err := benchmark.LoadOps(ctx, real.Client(), real.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseline.SetOps(draft, task)
+	bare := httptest.NewServer(apitest.Handler(t, baseline))
+	defer bare.Close()
+
+	id := benchmark.Batches(0, 1)[0].BatchID
+	var fromServer, fromBaseline any
+	if err := benchmark.Do(ctx, real.Client(), http.MethodGet, real.URL+benchmark.BatchPath(id), nil, &fromServer); err != nil {
+		t.Fatal(err)
+	}
+	if err := benchmark.Do(ctx, bare.Client(), http.MethodGet, bare.URL+benchmark.BatchPath(id), nil, &fromBaseline); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromServer, fromBaseline) {
+		t.Errorf("GET: the baseline answers\n%v\nthe server\n%v", fromBaseline, fromServer)
+	}
+
+	create := []byte(`{"object_ids":["obj_x","obj_y","obj_z"]}`)
+	var created, bareCreated map[string]any
+	if err := benchmark.Do(ctx, real.Client(), http.MethodPost, real.URL+benchmark.BatchesPath, create, &created); err != nil {
+		t.Fatal(err)
+	}
+	if err := benchmark.Do(ctx, bare.Client(), http.MethodPost, bare.URL+benchmark.BatchesPath, create, &bareCreated); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []map[string]any{created, bareCreated} {
+		for _, k := range []string{"batch_id", "created_at", "updated_at"} {
+			delete(m, k) // a new id, and the time
+		}
+	}
+	if !reflect.DeepEqual(created, bareCreated) {
+		t.Errorf("create: the baseline answers\n%v\nthe server\n%v", bareCreated, created)
+	}
+
+	var submitted, bareSubmitted map[string]any
+	if err := benchmark.Do(ctx, real.Client(), http.MethodPost, real.URL+benchmark.BatchPath(*draft.BatchId)+"/submit", nil, &submitted); err == nil {
+		t.Error("a second submit of the same batch succeeded")
+	}
+	if err := benchmark.Do(ctx, bare.Client(), http.MethodPost, bare.URL+benchmark.BatchPath("btch_x")+"/submit", nil, &bareSubmitted); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(generic(t, task), generic(t, bareSubmitted)) {
+		t.Errorf("submit: the baseline answers\n%v\nnot the server's\n%v", bareSubmitted, task)
+	}
+}

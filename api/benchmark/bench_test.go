@@ -58,8 +58,9 @@ func body(f struct {
 	return benchmark.Body(f.status, offset, limit)
 }
 
-// cachedHandler is the real handler over the cached database of n batches.
-func cachedHandler(b *testing.B, n int) http.Handler {
+// cachedHandler is the real handler over the cached database of n
+// batches, with opts.
+func cachedHandler(b *testing.B, n int, opts ...api.Option) http.Handler {
 	b.Helper()
 	ctx := context.Background()
 	path, err := benchmark.CachedDB(ctx, n, os.Stderr)
@@ -71,7 +72,7 @@ func cachedHandler(b *testing.B, n int) http.Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	h, err := api.NewHandler(db)
+	h, err := api.NewHandler(db, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,14 +111,16 @@ func benchServe(b *testing.B, h http.Handler, body []byte) {
 }
 
 // BenchmarkList measures the real handler (routing, authentication,
-// validation, SQLite) in process, by bucket size, filter, limit and offset:
+// validation, SQLite) in process reading each page from the database (its
+// page cache off: api.WithPageCache(0)), by bucket size, filter, limit and
+// offset:
 // List/{1k,1M}/{all,status,collection}/limit={1,100,1000}/offset={0,10k,100k}
 // (collection, about one batch in ten, to offset 10k: past that a bucket
 // of a million has about none left).
 func BenchmarkList(b *testing.B) {
 	for _, size := range sizes {
 		b.Run(size.name, func(b *testing.B) {
-			h := cachedHandler(b, size.n)
+			h := cachedHandler(b, size.n, api.WithPageCache(0))
 			for _, f := range filters {
 				for _, limit := range limits {
 					for _, off := range offsets {
@@ -128,6 +131,26 @@ func BenchmarkList(b *testing.B) {
 							benchServe(b, h, body(f, off.n, limit))
 						})
 					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkListCached measures the real handler with its defaults, as
+// batchesd serves: a page asked for again while its bucket is unchanged is
+// answered from the bytes kept (the bucket's version read from the
+// database each time):
+// ListCached/{1k,1M}/{all,status,collection}/limit={1,100,1000}/offset=0.
+func BenchmarkListCached(b *testing.B) {
+	for _, size := range sizes {
+		b.Run(size.name, func(b *testing.B) {
+			h := cachedHandler(b, size.n)
+			for _, f := range filters {
+				for _, limit := range limits {
+					b.Run(fmt.Sprintf("%s/limit=%d/offset=0", f.name, limit), func(b *testing.B) {
+						benchServe(b, h, body(f, 0, limit))
+					})
 				}
 			}
 		})
@@ -345,4 +368,30 @@ func BenchmarkListAtLimits(b *testing.B) {
 	runtime.ReadMemStats(&m1)
 	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/float64(b.N)/float64(page), "x-page")
 	b.ReportMetric(float64(page), "page-bytes")
+}
+
+// BenchmarkGet measures the real handler with its defaults answering
+// GET of one batch of the 1k bucket in process: Get/1k.
+func BenchmarkGet(b *testing.B) {
+	h := cachedHandler(b, 1000)
+	id := benchmark.Batches(0, 1)[0].BatchID
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, benchmark.BatchPath(id), nil)
+		benchmark.SetHeaders(req.Header)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	b.Run("1k", func(b *testing.B) {
+		rec := get()
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+		}
+		b.SetBytes(int64(rec.Body.Len()))
+		for b.Loop() {
+			if rec := get(); rec.Code != http.StatusOK {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
 }

@@ -74,15 +74,15 @@ func intsOf(n int) []byte {
 	return append(b, ']')
 }
 
-// LargestBatch is a batch of nearly domain.MaxBatchBytes of JSON (100
-// bytes less, so that a change of status fits), its fields near their
-// limits: an error of 8 KiB less 100 bytes, a task_id of 205 bytes, 345
-// object ids, and metadata of what is left (about 16 KiB less 250 bytes).
-// A page of 1000 of them is about 32 MiB, the largest a page can be.
+// LargestBatch is a batch of nearly domain.MaxBatchBytes of JSON (about
+// 32,600 bytes), its fields near their limits: an error of 8 KiB less 100
+// bytes, a task_id of 205 bytes, 342 object ids, 16 KiB less 200 bytes of
+// metadata. A page of 1000 of them is about 32 MiB, the largest a page can
+// be.
 func LargestBatch(id string, at time.Time) domain.Batch {
 	errText := strings.Repeat("e", domain.MaxErrorBytes-100)
 	task := "task_" + strings.Repeat("t", 200)
-	ids := make([]string, 345)
+	ids := make([]string, 342)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("obj_%016d", i)
 	}

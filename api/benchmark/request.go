@@ -10,6 +10,12 @@ import (
 // Path is the List Batches path of the seeded bucket.
 const Path = "/v1/buckets/" + BucketID + "/batches/list"
 
+// BatchesPath is the path of the seeded bucket's batches: create's.
+const BatchesPath = "/v1/buckets/" + BucketID + "/batches"
+
+// BatchPath is the path of the batch id of the seeded bucket: GET's.
+func BatchPath(id string) string { return BatchesPath + "/" + id }
+
 // Body returns the JSON body of a List Batches request for limit batches
 // from offset, of status status, or of every status when status is "".
 func Body(status server.TaskStatus, offset int64, limit int) []byte {

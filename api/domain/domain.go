@@ -179,6 +179,34 @@ type Store interface {
 	ListTasks(ctx context.Context, p TaskListParams, dst []byte) (results []byte, next *TaskCursor, total int64, err error)
 }
 
+// BucketVersioner is a [Store] that tells when a bucket's batches change,
+// so that a page it answered can be answered again without reading it
+// (api's page cache). Both backends are one.
+type BucketVersioner interface {
+	// BucketVersion returns the version of the batches of bucket
+	// bucketID: a number that triggers change in the transaction of
+	// every write to the bucket's batches (an insert, an update of any
+	// column, a delete, whatever writes them), and that never comes back
+	// to a value it had. A page read after BucketVersion returned v
+	// holds every write of version v and before. It returns
+	// [ErrNotFound] (as is) when the bucket has no version (it does not
+	// exist); other errors are storage failures or a done ctx.
+	BucketVersion(ctx context.Context, bucketID string) (int64, error)
+}
+
+// ChangeCounter is a [BucketVersioner] that also tells, more cheaply than a
+// bucket's version, whether anything at all was committed to the database:
+// SQLite's data_version. When it is unchanged since a bucket's version was
+// read, so is the version.
+type ChangeCounter interface {
+	// DataVersion returns a number that changes whenever a transaction
+	// of any connection or process commits to the database, and that
+	// never comes back to a value it returned while nothing was
+	// committed. An error means that it cannot tell (the caller reads
+	// the bucket's version instead).
+	DataVersion(ctx context.Context) (int64, error)
+}
+
 // Processor is the processing of submitted batches by a backend's queue:
 // its workers run the jobs that [Lifecycle.SubmitBatch] and
 // [Lifecycle.RetryBatch] queue, one step of a batch at a time. A backend

@@ -198,3 +198,21 @@ func (db *DB) readDoc(ctx context.Context, op string, dst []byte, query string, 
 	}
 	return dst, nil
 }
+
+var _ domain.BucketVersioner = (*DB)(nil)
+
+// BucketVersion is [domain.BucketVersioner.BucketVersion]: a lookup in
+// the primary key of bucket_versions (migration 00018).
+func (db *DB) BucketVersion(ctx context.Context, bucketID string) (int64, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var v int64
+	err := db.pool.QueryRow(ctx, `SELECT version FROM bucket_versions WHERE bucket_id = $1`, textOrNull(bucketID)).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, domain.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: bucket version: %w", queryError(ctx, err))
+	}
+	return v, nil
+}

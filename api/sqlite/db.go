@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,6 +59,7 @@ type DB struct {
 	riverPool          *sql.DB // river's own connection (lifecycle.go)
 	queue              *river.Queue[*sql.Tx]
 	stmts              readStmts
+	watch              watch // DataVersion's connection (store.go)
 	path               string
 	file               os.FileInfo // the database file as opened: Check tells when path no longer names it
 }
@@ -73,6 +73,7 @@ type readStmts struct {
 	listCollection                    *sql.Stmt
 	listCollectionStatus              *sql.Stmt
 	getBatch, getTask                 *sql.Stmt
+	bucketVersion                     *sql.Stmt
 }
 
 // prepare prepares every statement of readStmts on read.
@@ -89,6 +90,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 		{&s.listCollectionStatus, fmt.Sprintf(collectionListQuery, " AND status = ?5")},
 		{&s.getBatch, getBatchQuery},
 		{&s.getTask, getTaskQuery},
+		{&s.bucketVersion, bucketVersionQuery},
 	} {
 		stmt, err := read.PrepareContext(ctx, st.text)
 		if err != nil {
@@ -102,7 +104,7 @@ func (s *readStmts) prepare(ctx context.Context, read *sql.DB) error {
 
 // close closes the statements prepared.
 func (s *readStmts) close() {
-	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus, s.getBatch, s.getTask} {
+	for _, st := range []*sql.Stmt{s.organizationForKey, s.resolveBucket, s.list, s.listStatus, s.listCollection, s.listCollectionStatus, s.getBatch, s.getTask, s.bucketVersion} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -183,7 +185,7 @@ var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(F
 
 // open is Open of the absolute path abs, under the lock.
 func open(ctx context.Context, abs string, o options) (*DB, error) {
-	write, err := sql.Open("sqlite", dsn(abs, pragmas, "immediate"))
+	write, err := sql.Open(driver.Name, dsn(abs, pragmas, "immediate"))
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func open(ctx context.Context, abs string, o options) (*DB, error) {
 		return nil, err
 	}
 
-	read, err := sql.Open("sqlite", dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
+	read, err := sql.Open(driver.Name, dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -230,30 +232,20 @@ func open(ctx context.Context, abs string, o options) (*DB, error) {
 		write.Close()
 		return nil, err
 	}
+	if err := db.watch.open(ctx, abs); err != nil {
+		db.stmts.close()
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	if err := db.openQueue(ctx, abs, o.queue); err != nil {
+		db.watch.close()
 		db.stmts.close()
 		read.Close()
 		write.Close()
 		return nil, err
 	}
 	return db, nil
-}
-
-// dsn builds the modernc.org/sqlite data source name of the file at the
-// absolute path abs: a file: URI, so that any character of the path is
-// escaped, with one _pragma parameter for each of pragmas, run on every new
-// connection, and _txlock when txlock is not empty.
-func dsn(abs string, pragmas []string, txlock string) string {
-	p := filepath.ToSlash(abs)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // a Windows drive letter
-	}
-	q := url.Values{"_pragma": pragmas}
-	if txlock != "" {
-		q.Set("_txlock", txlock)
-	}
-	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
-	return u.String()
 }
 
 // migrate applies the pending embedded migrations on db.
@@ -288,6 +280,21 @@ func (db *DB) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stopErr := db.queue.Stop(ctx)
+	db.watch.mu.Lock()
+	db.watch.close()
+	db.watch.mu.Unlock()
 	db.stmts.close()
 	return errors.Join(stopErr, db.read.Close(), db.write.Close(), db.riverPool.Close())
+}
+
+// DataSource returns the database/sql driver name and data source name
+// that open the file at path, run with pragmas (e.g.
+// "busy_timeout(5000)"), through the SQLite driver of this build
+// (driver.go): for tests and tools that look behind a DB.
+func DataSource(path string, pragmas ...string) (driverName, dataSource string) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return driver.Name, dsn(abs, pragmas, "")
 }

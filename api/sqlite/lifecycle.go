@@ -44,7 +44,7 @@ var (
 // the API's write connection, only on SQLite's lock, as other processes'
 // do; IMMEDIATE, as the write pool's), and the queue.
 func (db *DB) openQueue(ctx context.Context, abs string, cfg river.Config) error {
-	pool, err := sql.Open("sqlite", dsn(abs, pragmas, "immediate"))
+	pool, err := sql.Open(driver.Name, dsn(abs, pragmas, "immediate"))
 	if err != nil {
 		return err
 	}

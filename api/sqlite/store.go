@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/mixpeekgo/batches/api/domain"
@@ -268,4 +270,92 @@ func readDoc(ctx context.Context, stmt *sql.Stmt, op string, dst []byte, args ..
 		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
 	return dst, nil
+}
+
+// bucketVersionQuery reads a bucket's version (migration 00018).
+const bucketVersionQuery = `SELECT version FROM bucket_versions WHERE bucket_id = ?`
+
+var _ domain.BucketVersioner = (*DB)(nil)
+
+// BucketVersion is [domain.BucketVersioner.BucketVersion]: one prepared
+// statement, a lookup in the primary key.
+func (db *DB) BucketVersion(ctx context.Context, bucketID string) (int64, error) {
+	var v int64
+	err := db.stmts.bucketVersion.QueryRowContext(ctx, bucketID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, domain.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: bucket version: %w", err)
+	}
+	return v, nil
+}
+
+var _ domain.ChangeCounter = (*DB)(nil)
+
+// DataVersion is [domain.ChangeCounter.DataVersion]: SQLite's PRAGMA
+// data_version on a connection of its own, which never writes, so that
+// the number changes with every commit of any other connection, this
+// process's writes and river's included. The value is that connection's:
+// when it fails, it is closed for good and DataVersion answers errors
+// from then on (a new connection's numbers would mean nothing to the
+// old ones).
+func (db *DB) DataVersion(ctx context.Context) (int64, error) {
+	w := &db.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stmt == nil {
+		return 0, errNoWatch
+	}
+	var v int64
+	if err := w.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+		if ctx.Err() == nil {
+			w.close()
+		}
+		return 0, fmt.Errorf("sqlite: data version: %w", err)
+	}
+	return v, nil
+}
+
+var errNoWatch = errors.New("sqlite: data version: no connection")
+
+// watch is DataVersion's connection: a pool of its own, of one
+// read-only connection, held.
+type watch struct {
+	mu   sync.Mutex
+	pool *sql.DB
+	conn *sql.Conn
+	stmt *sql.Stmt
+}
+
+// open opens DataVersion's connection to the file at abs.
+func (w *watch) open(ctx context.Context, abs string) error {
+	pool, err := sql.Open(driver.Name, dsn(abs, append(slices.Clip(pragmas), "query_only(1)"), ""))
+	if err != nil {
+		return err
+	}
+	pool.SetMaxOpenConns(1)
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		pool.Close()
+		return err
+	}
+	stmt, err := conn.PrepareContext(ctx, `PRAGMA data_version`)
+	if err != nil {
+		conn.Close()
+		pool.Close()
+		return err
+	}
+	w.pool, w.conn, w.stmt = pool, conn, stmt
+	return nil
+}
+
+// close closes the connection, for good.
+func (w *watch) close() {
+	if w.stmt != nil {
+		_ = w.stmt.Close()
+		_ = w.conn.Close()
+		_ = w.pool.Close()
+		w.stmt, w.conn, w.pool = nil, nil, nil
+	}
 }

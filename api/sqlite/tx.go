@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	sqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/api/river"
 )
@@ -65,9 +62,9 @@ func (x tx) InsertBucket(ctx context.Context, b domain.Bucket, now time.Time) (n
 	_, err = x.t.ExecContext(ctx, `INSERT INTO buckets (id, namespace_id, name, created_at) VALUES (?, ?, ?, ?)`,
 		b.ID, b.NamespaceID, b.Name, now.UnixNano())
 	// The id is the primary key, the name UNIQUE in its namespace.
-	if code := constraintCode(err); code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+	if code := constraintCode(err); code == constraintPrimaryKey {
 		return false, true, nil
-	} else if code == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+	} else if code == constraintUnique {
 		return true, false, nil
 	}
 	return false, false, err
@@ -156,21 +153,11 @@ func (x tx) DeleteBatch(ctx context.Context, batchID string) (found bool, err er
 // orders it with every other writer, of any process.
 func (x tx) LockDemo(context.Context) error { return nil }
 
-// constraintCode returns the extended result code of err, if it is
-// SQLite's, or 0.
-func constraintCode(err error) int {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return 0
-	}
-	return se.Code()
-}
-
 // isUniqueViolation reports whether err is SQLite's refusal of a duplicate
 // primary key or UNIQUE value.
 func isUniqueViolation(err error) bool {
 	c := constraintCode(err)
-	return c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || c == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	return c == constraintPrimaryKey || c == constraintUnique
 }
 
 // conflict returns true and no error when err is a unique violation, and

@@ -7,6 +7,7 @@
 //	batchesbench load    wrk against the batchesd binary and the baseline, on loopback
 //	batchesbench report  the ratios of a saved `go test -bench` output of api/benchmark
 //	batchesbench hostile the hostile-clients load run (peak RSS, a second tenant's p99)
+//	batchesbench drivers the SQLite drivers compared (requests/s, first page, cold build, binary)
 //
 // Run it from the module's source tree (make bench does): it builds batchesd
 // and runs go test there. The load run needs wrk (apt-get install wrk) and
@@ -32,6 +33,7 @@ type cli struct {
 	Load     loadCmd     `cmd:"" help:"Run wrk against batchesd and the baseline on loopback and report requests/s, p50, p99 and their ratios."`
 	Report   reportCmd   `cmd:"" help:"Report the ratios of a saved 'go test -bench' output of api/benchmark."`
 	Hostile  hostileCmd  `cmd:"" help:"The hostile-clients load run: batchesd under oversized bodies, slow readers, pages at the size limits, large scalars, slow bodies, never-reading connections and ordinary load, with a second tenant's latencies and the server's peak RSS."`
+	Drivers  driversCmd  `cmd:"" help:"Compare the SQLite drivers batchesd can be built with: requests/s at limit 100 and 1000, first-page latency, cold build time, binary size."`
 	Baseline baselineCmd `cmd:"" hidden:"" help:"Serve the bare baseline (started by load)."`
 }
 
@@ -52,7 +54,7 @@ func main() {
 		kong.Name("batchesbench"),
 		kong.Description("Benchmarks of the List Batches server, as ratios to a bare net/http + encoding/json baseline."),
 		kong.UsageOnError(),
-		kong.Vars{"begin": beginMarker, "end": endMarker, "hbegin": hostileBegin, "hend": hostileEnd},
+		kong.Vars{"begin": beginMarker, "end": endMarker, "hbegin": hostileBegin, "hend": hostileEnd, "dbegin": driversBegin, "dend": driversEnd},
 	)
 	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, args: os.Args[1:]}
 	if err := kctx.Run(e); err != nil {

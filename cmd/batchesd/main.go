@@ -205,6 +205,7 @@ type serveCmd struct {
 	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
 	operateFlags
 	limitFlags
+	cacheFlags
 	processFlags
 }
 

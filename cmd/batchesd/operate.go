@@ -60,7 +60,7 @@ func (s *serveCmd) listenOps() (*opsServer, error) {
 // makes the server of ops (if any) on the same metrics.
 func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer, more ...api.Option) (http.Handler, error) {
 	m := api.NewMetrics()
-	opts := append(append(s.handlerOptions(), more...),
+	opts := append(append(append(s.limitFlags.handlerOptions(), s.cacheFlags.handlerOptions()...), more...),
 		api.WithLogger(e.log),
 		api.WithMetrics(m),
 		api.WithCompression(api.Compression(s.Compression)),

@@ -11,7 +11,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"testing"
 
@@ -71,8 +70,7 @@ func backend(name string, openWith func(t testing.TB, p domain.Processing, q riv
 func sqliteWith(t testing.TB, opts ...sqlite.Option) (domain.DB, *sql.DB) {
 	t.Helper()
 	db := openSQLite(t, opts...)
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(db.Path()), RawQuery: "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=recursive_triggers(1)"}
-	raw, err := sql.Open("sqlite", u.String())
+	raw, err := sql.Open(sqlite.DataSource(db.Path(), "busy_timeout(5000)", "foreign_keys(1)", "recursive_triggers(1)"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +201,7 @@ func Contract(t *testing.T, b Backend) {
 		{"InsertBatchesErrors", testInsertBatchesErrors},
 		{"CountsFollowEveryWrite", testCountsFollowEveryWrite},
 		{"CountsFollowUpsertsAndReplaces", testCountsFollowUpsertsAndReplaces},
+		{"BucketVersionFollowsEveryWrite", testBucketVersionFollowsEveryWrite}, // versions.go
 		{"ConcurrentImports", testConcurrentImports},                           // hostile.go
 		{"ImportRefusesWhatItWouldChange", testImportRefusesWhatItWouldChange}, // hostile.go
 		{"LifecycleStored", testLifecycleStored},                               // lifecycle.go
