@@ -1209,6 +1209,34 @@ type NotFound = ErrorResponse
 // Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
 type PayloadTooLarge = ErrorResponse
 
+// RequestHeaderFieldsTooLarge Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
+//
+// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
+type RequestHeaderFieldsTooLarge = ErrorResponse
+
+// RequestTimeout Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
+//
+// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
+type RequestTimeout = ErrorResponse
+
+// ServiceUnavailable Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
+//
+// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
+type ServiceUnavailable = ErrorResponse
+
+// TooManyRequests Mixpeek's error body, for every error but request validation (422).
+// Only `status` and `error` are required, as in Mixpeek's schema; the
+// reference server always sends `success` too.
+//
+// Example: {"error":{"details":{"identifier":"bkt_missing","resource":"bucket"},"message":"Bucket not found: bkt_missing","type":"NotFoundError"},"status":404,"success":false}
+type TooManyRequests = ErrorResponse
+
 // Unauthorized Mixpeek's error body, for every error but request validation (422).
 // Only `status` and `error` are required, as in Mixpeek's schema; the
 // reference server always sends `success` too.
@@ -2481,6 +2509,28 @@ type NotFoundJSONResponse ErrorResponse
 
 type PayloadTooLargeJSONResponse ErrorResponse
 
+type RequestHeaderFieldsTooLargeJSONResponse ErrorResponse
+
+type RequestTimeoutJSONResponse ErrorResponse
+
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type ServiceUnavailableJSONResponse struct {
+	Body ErrorResponse
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorResponse
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
 }
@@ -2577,6 +2627,20 @@ func (response CreateBatch404JSONResponse) VisitCreateBatchResponse(w http.Respo
 	return err
 }
 
+type CreateBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response CreateBatch408JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response CreateBatch413JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
@@ -2623,6 +2687,39 @@ func (response CreateBatch422JSONResponse) VisitCreateBatchResponse(w http.Respo
 	return err
 }
 
+type CreateBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CreateBatch429JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response CreateBatch431JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -2635,6 +2732,23 @@ func (response CreateBatch500JSONResponse) VisitCreateBatchResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CreateBatch503JSONResponse) VisitCreateBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2722,6 +2836,20 @@ func (response ListBatches404JSONResponse) VisitListBatchesResponse(w http.Respo
 	return err
 }
 
+type ListBatches408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ListBatches408JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBatches413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response ListBatches413JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
@@ -2768,6 +2896,39 @@ func (response ListBatches422JSONResponse) VisitListBatchesResponse(w http.Respo
 	return err
 }
 
+type ListBatches429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListBatches429JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBatches431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response ListBatches431JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBatches500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -2780,6 +2941,23 @@ func (response ListBatches500JSONResponse) VisitListBatchesResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBatches503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListBatches503JSONResponse) VisitListBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2867,6 +3045,20 @@ func (response DeleteBatch404JSONResponse) VisitDeleteBatchResponse(w http.Respo
 	return err
 }
 
+type DeleteBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response DeleteBatch408JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response DeleteBatch413JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
@@ -2913,6 +3105,39 @@ func (response DeleteBatch422JSONResponse) VisitDeleteBatchResponse(w http.Respo
 	return err
 }
 
+type DeleteBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response DeleteBatch429JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response DeleteBatch431JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -2925,6 +3150,23 @@ func (response DeleteBatch500JSONResponse) VisitDeleteBatchResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response DeleteBatch503JSONResponse) VisitDeleteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3012,6 +3254,20 @@ func (response GetBatch404JSONResponse) VisitGetBatchResponse(w http.ResponseWri
 	return err
 }
 
+type GetBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response GetBatch408JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response GetBatch413JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
@@ -3058,6 +3314,39 @@ func (response GetBatch422JSONResponse) VisitGetBatchResponse(w http.ResponseWri
 	return err
 }
 
+type GetBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetBatch429JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response GetBatch431JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3070,6 +3359,23 @@ func (response GetBatch500JSONResponse) VisitGetBatchResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetBatch503JSONResponse) VisitGetBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3158,6 +3464,20 @@ func (response PatchBatch404JSONResponse) VisitPatchBatchResponse(w http.Respons
 	return err
 }
 
+type PatchBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response PatchBatch408JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response PatchBatch413JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
@@ -3204,6 +3524,39 @@ func (response PatchBatch422JSONResponse) VisitPatchBatchResponse(w http.Respons
 	return err
 }
 
+type PatchBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PatchBatch429JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response PatchBatch431JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3216,6 +3569,23 @@ func (response PatchBatch500JSONResponse) VisitPatchBatchResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PatchBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response PatchBatch503JSONResponse) VisitPatchBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3303,6 +3673,20 @@ func (response CancelBatch404JSONResponse) VisitCancelBatchResponse(w http.Respo
 	return err
 }
 
+type CancelBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response CancelBatch408JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response CancelBatch413JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
@@ -3349,6 +3733,39 @@ func (response CancelBatch422JSONResponse) VisitCancelBatchResponse(w http.Respo
 	return err
 }
 
+type CancelBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response CancelBatch429JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response CancelBatch431JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3361,6 +3778,23 @@ func (response CancelBatch500JSONResponse) VisitCancelBatchResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response CancelBatch503JSONResponse) VisitCancelBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3449,6 +3883,20 @@ func (response AddObjectsToBatch404JSONResponse) VisitAddObjectsToBatchResponse(
 	return err
 }
 
+type AddObjectsToBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response AddObjectsToBatch408JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddObjectsToBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response AddObjectsToBatch413JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
@@ -3495,6 +3943,39 @@ func (response AddObjectsToBatch422JSONResponse) VisitAddObjectsToBatchResponse(
 	return err
 }
 
+type AddObjectsToBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AddObjectsToBatch429JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response AddObjectsToBatch431JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddObjectsToBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3507,6 +3988,23 @@ func (response AddObjectsToBatch500JSONResponse) VisitAddObjectsToBatchResponse(
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddObjectsToBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response AddObjectsToBatch503JSONResponse) VisitAddObjectsToBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3595,6 +4093,20 @@ func (response RetryBatch404JSONResponse) VisitRetryBatchResponse(w http.Respons
 	return err
 }
 
+type RetryBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response RetryBatch408JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RetryBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response RetryBatch413JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
@@ -3641,6 +4153,39 @@ func (response RetryBatch422JSONResponse) VisitRetryBatchResponse(w http.Respons
 	return err
 }
 
+type RetryBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response RetryBatch429JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response RetryBatch431JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RetryBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3653,6 +4198,23 @@ func (response RetryBatch500JSONResponse) VisitRetryBatchResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RetryBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RetryBatch503JSONResponse) VisitRetryBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3741,6 +4303,20 @@ func (response SubmitBatch404JSONResponse) VisitSubmitBatchResponse(w http.Respo
 	return err
 }
 
+type SubmitBatch408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response SubmitBatch408JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubmitBatch413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response SubmitBatch413JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
@@ -3787,6 +4363,39 @@ func (response SubmitBatch422JSONResponse) VisitSubmitBatchResponse(w http.Respo
 	return err
 }
 
+type SubmitBatch429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response SubmitBatch429JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response SubmitBatch431JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SubmitBatch500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3799,6 +4408,23 @@ func (response SubmitBatch500JSONResponse) VisitSubmitBatchResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitBatch503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response SubmitBatch503JSONResponse) VisitSubmitBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3885,6 +4511,20 @@ func (response ListTasks404JSONResponse) VisitListTasksResponse(w http.ResponseW
 	return err
 }
 
+type ListTasks408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response ListTasks408JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTasks413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response ListTasks413JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
@@ -3931,6 +4571,39 @@ func (response ListTasks422JSONResponse) VisitListTasksResponse(w http.ResponseW
 	return err
 }
 
+type ListTasks429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTasks429JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response ListTasks431JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTasks500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -3943,6 +4616,23 @@ func (response ListTasks500JSONResponse) VisitListTasksResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response ListTasks503JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4028,6 +4718,20 @@ func (response KillTask404JSONResponse) VisitKillTaskResponse(w http.ResponseWri
 	return err
 }
 
+type KillTask408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response KillTask408JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type KillTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response KillTask413JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
@@ -4074,6 +4778,39 @@ func (response KillTask422JSONResponse) VisitKillTaskResponse(w http.ResponseWri
 	return err
 }
 
+type KillTask429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response KillTask429JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response KillTask431JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type KillTask500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -4086,6 +4823,23 @@ func (response KillTask500JSONResponse) VisitKillTaskResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KillTask503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response KillTask503JSONResponse) VisitKillTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4171,6 +4925,20 @@ func (response GetTask404JSONResponse) VisitGetTaskResponse(w http.ResponseWrite
 	return err
 }
 
+type GetTask408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response GetTask408JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
 
 func (response GetTask413JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
@@ -4217,6 +4985,39 @@ func (response GetTask422JSONResponse) VisitGetTaskResponse(w http.ResponseWrite
 	return err
 }
 
+type GetTask429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetTask429JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask431JSONResponse struct {
+	RequestHeaderFieldsTooLargeJSONResponse
+}
+
+func (response GetTask431JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTask500JSONResponse struct {
 	InternalServerErrorJSONResponse
 }
@@ -4229,6 +5030,23 @@ func (response GetTask500JSONResponse) VisitGetTaskResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTask503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response GetTask503JSONResponse) VisitGetTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4703,232 +5521,243 @@ func (sh *strictHandler) GetTask(w http.ResponseWriter, r *http.Request, taskId 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkts2tij8Kih9X5WlObRa6raTjLp2nerYTuIdx/axnXH2hC4RIiEJaQpQCNBtxaer5iH2M+wHmyc5",
-	"hbUAELxJ6radyZTzI3GLBHFdWPfL+0EqN1spmNBqMHs/2NKCbphmBfz6mup0/fih+TNjKi34VnMpBrPB",
-	"qzUjpeC/lozwjAnNl5wVRC6JXjOyMF+RYbLQ6XqeECoyMj0l6ZoWNDU9k6s1E9BSseItK8iGZoxwPRoP",
-	"ogE33W+pXg+igaAbNpgNoL85zwbRoGC/lrxg2WCmi5JFA5Wu2Yaa+bF3dLPNoblpTaeL0/Qsu8fuL78Y",
-	"RIMNffeEiZVeD2bT06+iwYYL/zsa6N3WfKh0wcVqcH0dDb4u00umH/ul3XQH4POe1cC7efXRscu61POM",
-	"beQtVvPykm//RnOeUZx8cy0/8Hdbxi7vKKKuuDk7LYm65FuSrll6ycWK6DXVsDK5+IWlWhH2jitNOBxj",
-	"LHBNY2I2pWBLVjCR+tPNJFNESE02MmO562FGuMb+FfbBM3WHqDXdMiJFvovI1ZpqZjrQa66Iojs1joXb",
-	"019LVuyqTTWznb+tlhhuYcaWtMz1YLakuWJRtaW413a7FlLmjArYr1dUXd4Y6jVVl2SYmH+6gL4PuKH9",
-	"0bANrf+6/Ip9mX2R3l/co7eAhp+e0g1TW5qy7hUK9xqWZWbFzFErolK5ZRnR0pydgnZkyMarMUm2hczK",
-	"1HSSRLFINru7vpdkRGQBH/CMDBOhunYnIqafWJjXdJFOT88ytrx3/4tkNCaP3rJiRwqmZFmkjOT8LVMG",
-	"8mg103MiBUMwumS7O4rIYkUF/w2AoQJAeSUIFerK4KB7k3sRyfkls59S7dvFAqA7gLY1oxlcVHtoP92t",
-	"9vC4g6s26MYndm1GUFspFLNIOXuBh2J+pVJoJuBPut3mPIU1n/yi8KL7GbwfsKKQFpFpynPoyy6svqLr",
-	"aLBhStFVY6kEW5NNqTTs54IRttlqcw/tpKu5PYLRrqOB0lSXajC7N5lEA1WmKVPK3sXrcK/+/4ItB7PB",
-	"/3dSEaQTfKtOoLMXdhNwS9pwG0DqhuZLWWxYRoZU4BwNEBZsy6hmGWkvKoqFortRhM2WpWIZWewIJUWZ",
-	"sxphmxFKcE1NqKF5Lq8QS25ZgbA3tJs9Iwl+lEQkgYYsm+MTppJRRKiIBaJGc09oXjCa7SyCxYEjQi1p",
-	"lQYrmhul+G/MgOl1NPhGFgueZUx8KFCIMs9DAKg69qfsH3Uc8tmnPeRLtiMbugPwyySQhrGZwGOhWSFo",
-	"/hJoziO3qo+5EW4IgmMQHMRvStcMgp25/6nB31LbJeU5y84RbGS2IwJoaEqLggPexFnirj2V+htZiuzD",
-	"EUnAziCrsuFKGfwFyAswt+d96ggGWS040KWZy4zUP7fb66baAXL3Pt3GPpVElemaFLLULKoITmRZvMjd",
-	"yALo/5hcBG0cX9RoZLAJFVKvDe8Q0qmhv9++QSwqaiwLOyjRUo48IWPvaKrz3WFadh0NntNdLmn2Sson",
-	"tFixDz/2DX03X+y0IUzTyb2v7n/5Re1sLS1AQOSK5GZUw9BRQWx7gp/7c25MsX3c07Pfh4y4OQOynZIf",
-	"+NdwZX4UtNRrWfDfWPbxMQywsOTi+WOD6KpNCQftuADTT7sjdjpAWPFaRgGFlQUpxaWQV8JwuEhNATZe",
-	"v35996LUa4MYUqo7uM2L/IruFEm+ZrRgRRKRK67XluukSkKH1TpafBGcxraQZuF0kbNHQnO9O+JQjtub",
-	"7169el5JTXbb98NMJerAPTYrMVMxTC4ZfkOVvnj++I4iHT2PLHCpcruVhWbZDyzj9BUs+UMvqf16bjdQ",
-	"s3f6ZJtTLuqI+AE2u2sGRR5vwUhzuIispCZBFwGMtufecXvv/7631xxG0lxEMgZByHZsxr3Ismcol76S",
-	"oPQIOOz6ILaZEZFplsE/5OGLi29eIe4ekx/xMpAlZ3mmCC0Y4SshC5YZcA6OCrm9Oc/UYPaz+TW/L77a",
-	"TC/v/fLlerIavLmOjNSwZYXmyPiHH+zfKpzk44dqgNKDk09+Dvt4448OH5pzgrV3XNSAMFkiZIQs3IqI",
-	"UEUqFQJ08YMR9cfkmch3sUi8yiMxR+KmA99xEXyK0z+3GMCqEWJhORvFRKYIA2kQNhfZcu6+i+A7g1MN",
-	"MjCkUMGvWIC+qRSKGToYi04txVrCadmFGvFSk41Umpydku/512as/3z57OkMpUzP4FshIF1TsULyO0wL",
-	"I2REAB5+i7bIwatyseE6ikXBdLEbWVHDIr57kwlpCFAVzw/DXMkyz8iWKhULriOSylJoLlagKwGJwKJD",
-	"88ywyUrzPDczgYW/XvOcuSbmAECGQFmGK0JXq4KtQEBaFnIDbzVnhYrFMDF/zA37YiQYs04K77AlLEsp",
-	"bvADo+maPH/09OHjp99GsXj8dP78xbNvXzx6+RIOSJAHz354/uTRq0cPo+rP+evHr76bP3rx4tmLl6ge",
-	"VHIDchfXKhaZTMuNgXDL3oKY9s3F4yePHo5mJBiimviSF0rDFO+oWChNC31uP8EB3PwNliRDAzo51YYl",
-	"M3Dz8vvHz5+bGSaAUJNYmAambVmw0TlhuWL7Zm87X9PMzjhYQ/PrsR1krsrNhha7BLcJzhZ0Y+0uzMbg",
-	"RYBhFjsURh5QzVay2KHmIkA1XoParR3197OuZkxlnjPQWTgklcp8bjUZajI1GASBPZtTPZgNTien9+9O",
-	"vrg7mb6ans4mk9lk8nfTT1kUQH9AOphEg4yu4IdngSzVCn64zQDCzzdMlnowm15HAyfAzDdM04xq6j4z",
-	"XCPL5iGStPwVFXzJlJ4blsrzXO7j9wMvnQi+Wut8d5dvDBkz6LCNor9cn13+dXO6vffrV0b2M49Or+6/",
-	"++q3aXrv7ZcL+6iOyCvyN+gEGUNDrRawW8NX3b3B7GeDtqWmudvBSmP09Y8Pvn/0ahANym3Weyj3ZmfT",
-	"vw9atKWCkC6VILy9owjPItKr1q+Rt044q3Nw0eDdXbnhGlVInhkIgLFrKjyrK9kDi8OC5VKsDGluTKUC",
-	"6QYP2Ybx5pCofKxaBcMtGctUBKQizytkSYZPuNJIBpm6E4ukNkZCljwHK4gUhOtRRLiR9pp3tuuuma1S",
-	"HZxwNHBEr6HTpkVBd337HN7c5qpfOwMNrvSKKmKbk+GLbx6Qs7Ozv47qm9xz942QAGBoIPKuucnHwkEd",
-	"a3SBAuI+Zmidp2lkOLm7oIplqMpDtK40UCxpyH0mBTsHvoAs2FIWLCSZQCbqgDwB9SzflBv4u2enDVZa",
-	"gYa4cy0BwutaSAUgiNkNBTXNI1zixBKzof1VMJqp4ApYmovkC9roanfMEutH9XMbtkLg6oeyGlTdEuoC",
-	"+aQOcLvwZlkiD6SUa5LxjAwrNjFnK5paHvDcr1XdsXRUJUTRHdm4hfdMcz/0tYgQzTJuJkvz5zXE2QCA",
-	"llDyDazF282AqqNuGYYg5vuILGVBtrTQnOaOy1ANccFTwdNoUFay1tzdsGn/iVj+vmepHRS1b7nYaxuA",
-	"mVhxwYxIcCWI64bQhSxD/Dz8RS4INzjzLSsMs6gq7FdfK/Y3t80Gs8Fk/NV0PB3cdokdvEHXPXSHJJck",
-	"qdomlvdmBSPWxMgyIH/YbYSIBVl73RDzOriGj47J6wxOBy4vWHUKdxRx7cnQEC0voiwtvsTNH4HFT8vC",
-	"L/CqMMsTdbTv+lInjsqetCj/CfAvk/GWFr+WYBa/1ZW8HXh+UzB219wRD5cNWNvD/h0FW4eAimeqwbE4",
-	"MAuNOx8ENMcAiWNB3w9onj9bDmY/71chvKLq8iV+c/0mqozoA1B29I3i+dj9rBuowQO6G+AIpHF3DGrY",
-	"c6062eRbQVXIW7d0PcLcBl3sCK3NFkhzfXbn1sqIBBds/e649u4yZwV4G4ilPPYka9x/4N4w7cLMotws",
-	"0EehsYA6eZkGXM70WK5GW+3kcQAFDDEoNOvw5KWWzjFCUeYAlwp8HipijmZTURq6PZva0K5Vskuvcg0E",
-	"9YegnO0BOGALQNMGd0EWhL0DFbIsyC9y0aVuCzod9+i32tqzRalJYpaqNN1sk4rbkkzFQkhNLoW8Ily3",
-	"1Al0uWSpORXgZgBi/COno+jXa0aVy5mBsQ1dsblf4cCxXnb3BNNXsrgchIrqajvM7DNiuAy6NMzv2WSi",
-	"BnVKAYo2N9FTOK9Uml2Yq3K1Ygp3HrUCStsBNguWZdb86DaoDTxnsynIOGY2bEHTS+ynJVs3t+v4O1sp",
-	"fIAwA2S43j78/vacWRfqPnoi3Qf+YaQrAJdu6cm+Rj4NhYf6rW8D2QcIBQ7tHbRVOHVczczSRmLAWwpN",
-	"rgopVlYUYHKbs/oaDkJ9a29vxzD9YGTiinWHNTdYptadOopR6rx4nduhJcmknQPXVg70JsZbHZ292l3w",
-	"U5f/V6wfjEK8cEtmwyOTXmJm8X8K+o9sL/VyCOgI6nVdQ1Nd22DFzjuK+IYR2Uql+CLfkbTURK1loW95",
-	"Ag1CGdyk6m700kxnBu1gGjqgx1lMnE5IzUiC7RPyz3/8dyjlOWPWOUkePHvy5NGDV4+fPU1iYZrVlO2h",
-	"hgZYVJYFcDOyFFIY9PtzNbmqT7O26hh9g9YZPQAt234L5AUR7OqwtTHkE7zxeWTfAh7fHDRIHtJ2/0ts",
-	"lHXc2k0S7Fs84+CC4+UaJi2uqQLIZDSLRZKxLRMZE+kuIUPq/B7IlqaXBkXIgmxkVuZsFJGEVk4OXIqE",
-	"DBc0i4VpYr9KCwbuUTQ3Yk1S+SknZMjFttSmP9yXURSLpCiFucQwsr2W5Apsd0UphAG4iCSWM0oMPIJm",
-	"SEXOczEWqRTCwqtp61ywEjLcsI0sdhHJuLqMyK+l1FQ14Lda+yAa1Bc3iAY1L2s7U4MTPKPm/b1qMF+1",
-	"bAH9Xpa4QR/RpkwSizPQDJHAuQHwN4zLsThgXXbsMUVXFOSSE+s8kRAtZSyGoC12QQuGOhaMCCnYqMUZ",
-	"/0s94uo3MZjKhxF/UKSbLWigi5su8Faau16+6cKclYYj7OOYjtzHJjPaMZIGjwJweIfBCrkq6AYIS91e",
-	"n5DhvckELnHLZwveTc11rPvPwvMz+KZ2pPD8nmn/A9NrmT2V+gIdh6vX9yNCyQZeo2PClup15Ya0pm+d",
-	"c0EC3yamuy4XO9Pb9MxOvMeRB9rcNz10+LomZHh/MmneiAaQdoUjhJjfnbZt14v9vRfQnlAWRPULme2Q",
-	"p0bR1z4ttfcUqvAZGd47PTUrQBRj/bURw6AbQBeK6fZficUBFGOdoADFtNDIv4OHbR3b+BkflIosoq+p",
-	"JNsU/LtXr54715RUZizyzvu1Ow5Ta5tg/GTb0T+dHojwblyRQPgdki/7cUesUAi+dkHOytUJvk6K+0+5",
-	"AKVftw4oVPhUuqCG6qfZ18w2M+TfTFszG2pH89y60pj+FKCFnmAtgM5YtPREdTt5XVlEvK4ImMomMKcs",
-	"N1KfVw2jruUo5xK7jD5PhtO/GunHM+pza6EAE1lWooPWfKMGs9MvziaTSZefifWo8Bvu9E5tjUFBd/Nf",
-	"5AK9NAq6Q9Xv/Mvvfj19svnprwOA52KPL8wXfx90eYK0KXdzw7ruh+G1mPUnB3nVa6KBcP8iF7cWlQ+5",
-	"RDQt1nY8sA81rJY382LYcPEYX07bxuY6LPRKz2YiSy64Wnu7FTd0EObVKSffao86YK45pYc1lRlukNRs",
-	"z7EcciIIIbo52nfyiuTSmlLMYAUV4Juy4XnOFUulyBp7IEszhd7ZoBbyhnb8CyIFu5tzr8e2VCiqYn7h",
-	"hLxy5fZ6OHVQVnAGtl/kwplnYBZC6rURyzKeHW2oaenuj9RdNhFLp+aFUW1EPN8WoyFJ0kBCySGlZutG",
-	"hTjrfa/dHq0K+6xtnejutnq44qhLbBt+wjv80Syi1tn1OMVXHR66WIRvmWAFTx8yg+76OV1zfhgDhAxC",
-	"ZtoDF1txCJ1djXpEYGRMF1KvrTapIe8FDCW62zXt/DgFlg0CBsycR4vAHVCGUwVeWv2q8MPjHwcAIZfY",
-	"wRWaudcG7gwY7zv11rl2xZO0hq6CRDrkE6u9AimFPLVYrO1R/0FKj6RHpwHXI9XvzBOwOE0mE3Ae2oJn",
-	"7mQyjQa5TMEKKjODD3O+4dpA+EatILhpizrk0vCUjORMKYwEM8LZryXNiZbEdFudn2kzN23m0GBw/aZH",
-	"zVFzXNt3iVsBPU1Oo+vknnClrT9nr1b2G/DqBGFxCxpCcydDT1B3oF0621jcQGnbPB/cZ3ME0UAul4pp",
-	"8FQ8itMMWb0uUSTfoaIZJAmpWFsQSKXQFAgtV6GfLM/OYwGKM1kQulCGKm8YFc4GbfXXr0E34UOjAfvQ",
-	"7TZv+sM2GclDQfT7KcK1g84a8q+ssmYrPaHhQp+d4oDWwAqyxB57K5KHJrK23wfmXbe1WpKC6bKo+1ZN",
-	"4YK5E+2caGOaX9wb1L1Vj5pX53zUJd/W/WD3COx1OMEYPu4iS6yzbTcUYBMzkBTshjQ4ak7jP18+e4qK",
-	"SvJsy8TF88fkbDwxjAMREmdhNsSIyT5KCAEiFgjd0izkLc1LBrFjJcTObCDZhflbsHdgnKxmEZkveVqp",
-	"3GqadPPRm4Ow+MZQkJW8ax+HSzyIjPqYg2eCeTRkD6Zlw1VlrhXs+B83PKTbV3lfuAg+vEmUyJGmrqaf",
-	"5S1dHz9Z5ElnmMnNQks+pa7mbFLX1YDrwhx3YI4hEai38S2sgnIOLMYciSXCh2/ixZW5lnMUZhqd7FEJ",
-	"3a9UQk3w6VYN/SIX9tmWIsTWt2nLCsDGwpwpPgoFMOtjhCtubmntZTX9JTN3N4Pp25eO/XQppg5one73",
-	"aJ2OAgxAY5PrjxNy5HtxXmMtdsTjpE43DVAjCHZlmGIIiLiZ8N4VwVCbz/u9tJHmeUUfjZhShXgj9EbI",
-	"pRmWHGk2uogbNqPpqnUjmt0QIN0e1Sf/podQGGJyiGdVAa8K7R2nel4Ptt2iCRGW5UiaM44iTRfS7sVo",
-	"TBIb5pREJFGy0NaOohgt0jUaUryUEgvoU2riLU9kseuUWWaEih0KPotSWxKNmTBi0RFAuzceu8lJ+2uC",
-	"caLujjio2fI53jo1t5Awt64Fbc7arv6G1lcvttHsrUEjmQ8WGz6RK57S/BkEHstidF7frz26tAoicPP3",
-	"5n+DFkSzYnP8ABVTbQ56b/ey0BaQGt2TIRAhksoNq13y0fHM4UtZ6Gc46B7mkAwVY6Qt0o3x9EfjD+Tf",
-	"arPYzzLjkpsM88fmhj/1gmuzCG/MnjW7yH3T8GbrRQ/yf+1qcQ7X+3HuMaw5bEaDMd/SFRc+UaMROeZp",
-	"WaiK4YVHW9CfWb4D/p7iH3PFf2NWhN0W7C2Xpaq1BrJR+wGvlXdeDiWDCnfNHdP6MYUF12CuJ8BDNiUB",
-	"n/wI+2skBxx4Ntm5okYDBft4O/6+zuNcN+QMYEOhu/ay30QDWWr7/n0P+9nNhNXZrNswaseSqLburA5q",
-	"+27ec9+ySsASfTJ+zdygcJyWhq6bIQqW08UPVQ6Hrfk+bsZoVdlNZmTq9JKYJQKSgjgfU8gaMopiARG4",
-	"0PL0/hdhrlvTLXunI3AYq5wYyPdsqwlVZMXfMjHD/BItBW2VH5UXtdyogZYQNA+GhsQiaaRB/Q+D0JJW",
-	"ZPmR18EfVaBpO73/xYF0laAnc2ZcpyjrN+t2AFZPBCOtY03Cm4ln2l3NSGK+SWIxnGJUeEQSZM4TcoIv",
-	"AV8m5H+R6Qg51OAhZgUxHPzoPBZJgIsTc9KpFJqLkhHkgW1yAAhDMp2MzkkCKAVY31gkAbJNUNWEnllc",
-	"pHmZsTm8xzNzXeo1K664Ak/DxCN+y0vX0Duy1AhFOdX8LSM/vnjiwRpGjcWCKQ65lg1/bcUUWCXk0zX7",
-	"qZjQwS5t5FvPjMcC9uIcDAaYv5luMMugWWswPac8a24JMvrWd0S5CVRZbaC11ZNG7QXqWNhPJi3e/ZMR",
-	"ynunDTLZlltrY3fhwsRBjT0NUCSa7s679+nWlvFgye87s2NVoNGaSwUSPbMCR9AtZFPAUzD3e1I3zZ28",
-	"nZ7A/TzJudL/GwDmP6aTSVxOJqdf4Hfm920X2L828+aOshJ7hImApk3J+3aeFwG4dI0MFAGRkkVSmEwq",
-	"QB9Nxf6tZ1IH1GPP2H3Wfc7UH+jk1oBnL8t+HQqoTCAA1WyWdUytYT+bG6nlbWwuYUtrcrstrN3l/fOF",
-	"RjeZ5i0hrEuSeG72an8giIuVcsnHlo4twfzciVM1I7HZa3dsodNQTS2vBDidmt93NaObQdSvuu4w9t82",
-	"q4TLVyDYlQ/eBz/QnKYualzmmaFalFytZe7QqdlcSHarz53RKWcU0obrZszLTdZ2UMXSdZAvmC52xx0k",
-	"xNUF5+hyn6MCjqtKBzf06X25VixfxqLpBuD5otG5y895jApsQ9/Na+F9Z5EN99vIDALvCyoUN1KaAaq2",
-	"4qvVQafh8my/ffUW1lUzpjlzx5lv6A78XCEHm830AyoH8CyxPD0Z2hmRszqKPruuL7tzEc29qCJoWi9o",
-	"ngcySaBaqC8kqX+Y+PmNZhY4gjR0yNu5D2KBRgsytJE4EQnigqi2lMiAQ0LzPJk55S521hM2fkdVoxmw",
-	"oXleDdk00bdBw0m3qj+Bk6oAH0i2z99U2Y3RdS8wG8cCIuMBL+Oqx+TCp2vEPJBIlGEAL6xRdU6o/VjQ",
-	"DcuIvuIpc6n2pEhZU1ia1gShPWr6UO45Oz2QyOUgoqhEoZuhzNAhDDd1SMnSp0BxCebbQQsjm9jS4FpD",
-	"nSPEqkkoiidgSufaVbngWRKRxOsfoPKD9eSAhPYZpqXU9nbuwOES3M4rt2X0BCVcxaJi913v52awS8a2",
-	"CtOrsWLDDfazetIbZjkM01Jr9D0AzTMs1K0b/jc/u/zrb5PN9N3Vl9tfESwBZqbnQZtQDWP62inizQbN",
-	"lfSobhBnZd7YPY1O30T16OppoBOq/Awb3YbT/RCjxRFJAC2ezW6a7O9gCPyabrdMGOLV5/X3yU+tNeP2",
-	"MXZisQYwRwRdQirArTnCmOXVkroaAgXKoSHyGSwbfaJcNw1460fJVTo9uqIcHcllkbF6IgALr0eix6bm",
-	"p8Ek9FP0sPhG5Gm4Y8hvkgejZo852rCyP6lRhTBtAIxnWz2S7DjN5o1tRSKGVpTjTCINtWhVV6jqK6oi",
-	"lIKaWi0obwJK/az2x+sH1q/j7IBAoAxfGpFMQpAa+rraGilIRyjJeIHmg1GDgfcvDBPPVDqIBtDdYBY6",
-	"H7XdRqvPunk7Cl05hg5/Qf9HsHGQMcUNEJGEqjRg5QxLk5gPGoABvV/76XdGCoAgoCVu4KKeNi9c76FA",
-	"Sxyj8wDBpeZADvStz1VJg9zPdX+BQFy5QVJ0J2ZXMfvzNVcaIv07fcn3fdB5st1Vv960U0kwqNARJA8o",
-	"WCqLTGG2TSYKnq43Rra0YSbe6nMnFnYKgS/+OXGihpnAqCf8zg4RC+67NbcSPAJqlji4Fij4Kx/QwnLV",
-	"ZGBhz7q4zZqNpe0BLwhVO5GuCylkqaqCRg2de9jLuMJ4hhOs+ELr+eHCaT8ghLaVxKov5zvomGNR5Xy/",
-	"8GjZ1mnbwxglI2B0E7T4JbFIfnbo8g2Ub6ofRYKCSLUGpO2XbAeJ092n5ssqEX5EktC4aX6H1k/cwcoe",
-	"Ce/rnteRz1EJeBm576b1M0H8mSACl8skcn/bj0jiZTTooYb5E8usYLJ6MyAaORMflONC7chQChYL60bn",
-	"UpdxTQoqRrUIahc4akPAyIXN0Q7nYvbL5v60QVFVfNO8KEXjZEh4MNbI0jqc2gG4xXbtp5FAan591gAU",
-	"As5o3PaAx3HbWw+Qjo9VZB3FCqUhIaSBGC7I/ekp1r8hchkL8GEYuroD9720lkEOj2BYPDs7cA0IUJSF",
-	"OAFDQSEi2MA7crp21K+goIErr2hwjQrNme10b7+fE0DUeDL9o7kFnN7WLcBnmENZLqhZ8PEs/K3Ec+2D",
-	"u3UqEESbgfASdWK8Jnv2WQPKrTKeHMiQDefQkSD71pYbB8DdSmk34hVVXvQGcjeERM7I4TVOvecqHO36",
-	"8Teal+y2yZD9hdu/HnRe9/Gljo7dyEXlg+b50QVRyydCiYa+IrSH9Qq/tyT6poc1fbknN0g9YZ8urSCC",
-	"tfUKazoxTN9dklidWTIjNE3ZFiKKryiHojlGjjIgPYaWAUZOZg7W8dXzF88ePHr5EvtpFhywjsqeT1H4",
-	"jXfgSmYVl2QjTpdlDgFuYbOwIEjwybkthGNz1ll16dDmio8FcX1GRDHWrCQzwkFQwxVOpBThVNBn0nJo",
-	"9psHF08fPMKvlJbbLcsI5NYrFXBrLpgR2v749Punz14/TWboFOKytpR55srEZgyVt25HbX2dZAYNgopE",
-	"TpSBFJDYFhJOJzNfgcL5iu9YkPUCm148ePX4b4/MYUOZ4KpoMBdm4rbRiwffPf4bDH7JtuCZBakTDMMa",
-	"NHv540sDPNBuS0uY3YbuzGoKpsoNw5pKr+pKaSN/YMFNNMqC/mwWgoPhM7tPPfInFQX7D6M8l3nOxWpm",
-	"08AF28xVBeRRHYqJLGIRAm9EttLIRmA3eYcXmNOcLGh6KZdLBHqz+1STKVHIYEKeCPOw3JpTOZsQRRZM",
-	"XzEmHBSoc4ARBJBuLb3Vo1Qq7DoDVE0S0iZWvo99BXO80tbt0yAaWDAcRAMLXoPIZytHyDB/2NM3rdwJ",
-	"1zPV1Vwvm+jQY7lOzHTJBeQ4r+r/WrTEVdSQmk0nDSWAr3S2oZdMEX0lZ2SvnOqrg91RsQiw4rBTDYk2",
-	"mVjsl7CwuJe2hc25JkNKwuJfsYCM6LWO62dsZuwZLzXHazuIms8xWL/9fMNXtrSamY9973bA4sF6p+5l",
-	"rcc+Jrn7LeKRxstym0ua9QzmX0qx5MWm5y2yv/U2Qe6cINKrNkjYxB6P4YXN7VzSVLtVaPpOCrnhzV0O",
-	"nrN3LC27XmyoZgWnOf/NvWRvaV62dj58aoQIxXR9MNQYvGWFmm8NplDrzkWAB0X7hS74Cv1i9kFl9ZoL",
-	"e1nqjy2/Xt2B6lWal0qzYr4oeQ5MyLrcLATl+SAavOUZk3PFVuYMINllxsPf9U3a5uWKi3laKi3NYW5k",
-	"xnL3s4ZC9gNgJ1JBZtJIaGJnVZbNdvultwYb1VJoXgjic40ik1yxTRHUNMfYtYJQ4VQPQSqRxL7/v/Zd",
-	"MjpsAgzjJiAid0lT9v46fHNXXfLtXacovruV0M7remv1EQ4xgwbxBrjLy6l1jWXQ4ywWliDZmoPpmmUl",
-	"SFZhTUHMjGOFnyFQT+oUnIhX63UNq+KEH5ZkzRkSuXdfMsJ4T5p+UPlU1e5zjpXwzXtrShn9jpnZ/oz2",
-	"/feN9v3QdHSuxktQJcUKU79nRjr0EPojpKTDMqM+J11N8JKFuaGtJFf76pX0Z3z/wEx2nXe0P6tdzpau",
-	"AAGIIyho2XjV2iJOb53x7gB26J+cQdJOc2ltjnUhnQjWsD1OPnyWnQiqf5JBykYZVN762Ht3RIZC28TN",
-	"w1pkgiv1keZ0dAZDuDNdKQw79HXVvCyS/5gpDj9iCcBaQQG/yJ6CgFgW73CixCN0yccnSjQT+gNkSkTK",
-	"2+eddEfV0+MqV466lUbRRxcfNe9WZt4j593kDnpdxMJTR4fkwCMMy57dmkLWmJGbWHmeVx+SJV95t+I6",
-	"AQ+v260A8fhElJ+Afehhwg5xETSsqAo1VzvP6+PWcuznCfux97BewhFmNoIZWy9IT54/Dhqvsab9Zha/",
-	"bd7xIXHl/dAHqtrshAyrvVZNydLxvu10E8ckE4UR+7KJ7qtffP/v/4bpRg8ZiSpfi/bl+lTVFUGu6JtN",
-	"RKzD/znpKW9cxWLvK8x8IG2On0gdfLvMTwdzdD4TLMzKaQMkgFWp0ncOt7uMCs3TO2qEodtjkuQyBf3/",
-	"Rq0OVS4hB3J4emVxPYknMMhQVMB6/qT6XVIlXy7KnBnYj8WWFnTDgFdvqQX+1Vk+WxIoTuhmoRBmqXcU",
-	"qdZJhsn7eJCzeDCDCVwno8qCvqaqow5xsAUtMLF7EirsDuXHed9gPIMn3hHxZlq+qEp72nKx7nRLlcsl",
-	"E5nh6SDNYQRcJjgewe9z0qx1AzokwcIiSCBQtUJapx+s7+st3pz25ASYkcRAIV4lL+oRqIEyTH6OAUbj",
-	"QURiBNN48CaBuvCxSNaMZqywaQD0uurDAwyECLWSJzTB3pP/KoVN77FXEWwd/vBwf25R5eY2N+7okjdV",
-	"0ZEZSZh1nFuB+r8IriwgtcY1Ni25YYwhNMjpj/3PX5ThwwTgUcSJCF3mHXDw86WrkmMeoa6dal3wRamZ",
-	"cv388x//0wxDa6KTQ77QBr5w+3vLzkDurLQsuN69NMjYhsswWrDiotTrTgfai+ePySXbOYZWFisq+G/W",
-	"ixaCUqkiyYUtEgTPZ+Rr6JPE5WRyll6yHfwBGSyAi4PByZUswL86pYrd5UIxobjmb9loTL5nO0VyKS9J",
-	"zi8ZSdTlPOdv2fyf//gfaw9Wl3PNlIYnY3LhbnVENjQ33A7LDOC4kFGzAJtfjdybTF2ikdevX9+9qCqD",
-	"MTdxm2wE52nQGjytjmCt9XZwfQ3os0ujH9S1xaI1Lnmy2cxhzpWOrB9ARFZMR+aup+vIZv6OCM2yWHh2",
-	"GBUsEUmNeJNH1o/V33RMdmd6xugdmefyymZbqdtTYSgc/ZLn+chGx6VSgMyIjgBrrryMT7KCv2WKJCtJ",
-	"VkywgmqWkKGkW343lRlbMTHyBde/lSTNOQCEyLozwSAxv+TirtwyQbfcV6L3rhgKfQ2UNuSM6lgUpYAQ",
-	"UPgUbQ0up7h5Uli3bS/8mz7G5BtAoWCPjawJPxZmygr7cVWVOFN2xzBJBH/rE/rBliqJu4or8yqmWJhV",
-	"G4JyJYtLP2W4IIbgwFY+qk2WKxIUoXP+Z7S6YMPuSxSLBvCTGuxbF3x0XfQGe4xNUKncolqOxsLbpskw",
-	"+enuU/crsXn0Ubavfw863dDsNIO4U9NywXIpVsqp2i7ZzvC3AW5ouKvnfMnSXZqzygHGesR4uc/At8H8",
-	"NMtYNooqvWIshoFvCG6bD1gaRYETEyoldvjvsOZFMooAJEXNh6XPcQl22TqxnNt7h/Pw/iwj68PiBz93",
-	"MYVRPagvstplGsQoX4jAtwLcK/D8MH2zdYnxNYnA8AXXwWOwSSzaNdsE3bh8ArYLhyK8Uw/AsuvPOlI0",
-	"wi8Q9eU8ZTakwgCOwWmPIUFqkVv8p2YnJ+YWW5FcFqsT+5E6MW1BbNJAytyFaiPDQTR4ywqFWPN0fDqe",
-	"QNZgRA6D2eBsPBmfQU4svQZidfJ2emJN0ifvvduto+7XJ9ZMDWnBZFfQD5YmraKpe/JlgRhkd9ECqt0u",
-	"dwgc8aVdk4Nhe20IEPp9+T+TwMU+FuazyzCVlg2MYeklyxyG3Z88KxaYhqkzeRYZWhus8g6EXaE3o1ks",
-	"qjxh3CV/6coVRvakCouFZu80GZoRzEsXG0B+fPXN3a9GjSRihif3f/Nsbx5UB+NcW7wH+TLszLgiC1mK",
-	"DFCehOwhGI0QueSUdilcq9DgvqE7g3TMUrgmQ4jR5qxQd2JhA5lGEdmUkP8N4pnOTsn3/GvII2T6RIRW",
-	"v53NeSu6M0Ot5RXJabEC5c2V5XVt+QAIvnLBVVcSA/xVVJ2FXFrntdP7dkvNfALnBgNF0y8QtuY2sKLm",
-	"ODuyJL5yq6ppCkVmA2eHHVE6Pp15K6hnZAV/JfO3zOfFAs4OUX3kroHLxlBjSxTTmhtaMuxMHmfz3ocT",
-	"xSJwMXB2WpKMKyjJjc4Dy0JuzsmLRxcPf3hkRKbnfqR4YH0HPO59nHmMgMmVQQ9uBe1e1VbV5ARv/+Oq",
-	"pqERkw588/KSbyvlzDFf/OSpNYjDlqP42ohwUP3CiFYow2+3uS1xe2IkE8gGDGqXQ2aDjorN13UJw7qy",
-	"OH4LUOzpZPLRZmCzW19fRz3hydYNpsLLgJbHhmDcw3l0de/ne1JdSfxkeviTsPgpfnR2+CNfFhW/uHf4",
-	"C1eyEj6YHjFEo/Qpfnf/mPW0a6LCx6enx3xsL60RqR8JzTUI/PeP2fuOSqs1cRTrNwSC6M9vII+os1ra",
-	"S0rcLdV0BS49dY5i8Mb0eSSLAJnd+vmEJ1zZmncuXXpQaL2eENSgSx+znBDTDyqnPMvpY/eCl6PIBxbn",
-	"O+twgAxDwLwtdkZqcZgPsHcSJExPXM6XoBhNkNYdS+34xO5VqJx56nMjgn4VFEHJuZEGUYaDpGFmNgXl",
-	"gKZ9e5dFsUowZnOXklJonkO4pGEOjNxYm6ssjLBrFobG2VhAksAOlBzkPf5dUPIHIVirsmlUIgLE58H3",
-	"G4ATn/kzgKolY6DHpAGFw/Lk6EfZqG3UdPu5Dh146mO+BFcDP6hv5YYOR+kqvgQ/usovXXszjtq3ygAm",
-	"g6EAwR9HETrqVXWQh0bFqjG5wFRpQyExtRhKPCObeSngstR48CkJWleFm475d9S48XJbvW5DdbH/JHqf",
-	"BdEL6659JKL33pGiayR5EGrQNsozLLscJKzhAmwsNhqGWM1OM4ysrqpphvHUQtBGqPpF1QoSUiuygYLJ",
-	"XAEniZnBoVg9U4osGBRXqDQxruaCLDWo76zi06aQTL599IpU6VzfW7vydUKU5lXVDZAdRlFDNIyF0nKr",
-	"rGe03w0zc1ukEaVQ7OSOcnVijbin0O0ZcmBcUdVF5nCbfz/JA0Z6/PBWFPETIcnuKqE9UkBr8/9Eg58D",
-	"GkTgOMz7R4MV0102LLzhUrAunV+FywyZFaC+d2x+qDWXRU2/Hah77hH2jqY636GxCoI3DKmuQhvYO670",
-	"mLwGjTGt4LjSXFf51ZopVFzW9Sp2zWrtzjEMkmsylAXiSlA392K8USyowlyIL20WG4OnujDTt0x/1mhp",
-	"rzJi8ScL9tngnm8dhtmPeMB+20Y9P27RtlkLZPX5rBtMFRn6mGMpDOZwqQFnENYGTcKgbJDOKZqOR+Mw",
-	"TzbmljZdhAO790GiaTLkPrxqw4oV5KtNRJnnics+DfyLliR5fw3qARCpXFxCMObQNBg1DQpjcuEMTFCD",
-	"QZGkKrGXoOXRJnvlwTZBBQdtMzs/DdKCBQFxzlwI6zebhJjbhkk4FA8CYF9l4nY94joWrJKX/+Hx4MfX",
-	"CLczt/+RFMJWKrGH/ycy/iyQ8XNMF5LvCCLWj6oOriTjE5RK99iQ4X1lQ27mUhkencoCvXgqkzLycLOa",
-	"4G0fOonY2gV97hCfDKUlGEdeiK6lmpFbFYuhkIFLuTLcre1IBdFwOLHRmFyIncWvlhD98x//DdHD1ocD",
-	"6ZL32ADTaJBDA5LVowW6TsH++Y//rizqe+29UZe9ekyeylgYJN9p2INj+qz52HoJsj2o1HvTO+j5E6V+",
-	"HnY1uCOfCpFar5h+THqRZd7lBvzUnGzcdL6p4UmPHQExxaKGmW6OTUBGR3Ri7gO3mX2d9w1VRAp0ZYBE",
-	"z01PHJvl1RnfmLB1k1wGTCgfhy4vUKdhRqgAP5e8YDTbWcdF2wFgzsobxoY74Bqi2toCT5h2ybzkkKdP",
-	"F768yDIsLqheyT8k1vxDek60du0Pyy5XXlDeWy3L/mSePxNMf5Fl5FmFaT8Rxgff9H58b52xmPXy9pGN",
-	"KhTsw4oqQ+eGOwLe2TO7AMrLZkT6sMefd1T55KJ5qYOjPZ5udLnMxuLCVoexDDUlf/mLcwH+y1/IEB2C",
-	"g4ozjr45UWE0i4Xem4UvQm/0jrozkBc5Fm6vQCHctxWhv7jGDG1B/YdYVFVxUDhZSRbM8hxrstks2FVG",
-	"bJ+rEbUtaW4gMTtvJLksnHs/oTpIJd0sg0SGculU3pjSG50KwTMWZ1WUrooSfo0yC9fnFUjFwtbLstV3",
-	"rAutdVYJDXdO9xRuQq1i0B1l9UqjnnpAJEyQ3lUDyCYsr3KStzOYW9thgk6aSVW3q1nkqtOjmCi+KXPQ",
-	"NnIjI7oiVr6Q1gjAp1WaC46Q5nkSVOZSdMOsmDkOM6vPgvtaK3d1Xhk9XLImaBaL0NslvGLIgClJMmk7",
-	"dDpFCwJQ6y8WSaMQGyTFrJXwcW4RYgdhIsrzVTU/YvAtxazivKaPBSVswi12nTuF5jgcs9NttKpz9Rkq",
-	"B9vVAH9nbqejylgP6wMHacsvoohrcVlvba8/+aHPgR/COlw2qY3PQvHxOSKbk7OXJcJKNZUyEQJkK6rZ",
-	"1A86MAYi8RpUanbQWRBrX7FEGVd0VTBmMCAPKqDcUUReiVgEk0GvlQpdxwMIelhAbN2dLbqt3nHRdIMI",
-	"tZGwPz/IjFkHNVo5a0NW30B+h/dWSQiBFxKLmcZCy4AROu8mcEFgI4bXVJZ7LmLR0BdgmBikHFQayJOr",
-	"QxFkrJpBCXHQmxr2qdLaop9qVZgtLBVoSNpuy2JxIKlti8GDPYACIzVrPiSitQTThtX4b8IlgqkQWFa/",
-	"2GGQe+uKp4ZDpBAZegQrq1wvUY9+AANFAlD8RS7M7v1asrLSTQA/gYld7flqZ1OLRVVUCZQeOC9IIG6m",
-	"DbwC8Le5VDoyTI4gfBlEilj/KyjtLFJWY12BIQTetKZhRzgrZLlaB9ryCEyYN478AwcLWInLyl6pnnwk",
-	"DZSvDYva2lq9jZKfoeMp1OHvL/kE2hsMPQo2GhLjd5WG2V9Dqc61BHWxPkO2paMq2LVlXP4ACviKQ6nU",
-	"nxYR/MmTfBY8CcInshzACDwPM0EfYkzQ3+vYsBbrNIvo1sagN2K462EusRj6eD4Ma6lo4vFhLbEADA0a",
-	"DMwdD/NwFf3NZH4tWbGDGgqVD8ewFOBcZ+ZveQ6mRjMXuFJVwJ5OJlDiC4NVXPagslCySCLE5Ylg7/Tc",
-	"PnM7gBMAhYEzVRoEwEUZWEQpRjfEYi2vGKa4N2InrMBQNh/bblA+xocPfdwM7JmN1zFCM3jnFGw0JsmW",
-	"rrjAsPna3LgtAyeRBOTUhleMA/IBITY+EAiYI7M7EAkOE+PAXQVD4Bd4EDZCB6J9EjIE9uKKKyxG16jA",
-	"PiaJzYsKiVBkoV0nitEiXSc++tnfPyOtQ+SH1bVBQhdY0r5oWaj07ZtTzAKN2gXrscN1X9gQgFObtLWx",
-	"LlbWhh3S0k7HV1SfTKpCh9MJJsgzHwJoDiIXE49hM2E8S5hKaH9x+MmB8vCGYnYEQvqIED91dcm3EZm4",
-	"iU/IEMG1gvpAeVYtq3dRNv6nc1UH13QwnVnXonrhv+tuugh5w1EGtj/I6j40fP6GZoBK1lQAprKsIMkY",
-	"5P+osccIRV27gFPo3oXBD6/SybOH6dmzV4+vfnh4Uf333bvJf/30tPjpt3zz7Nsfz/7+8O+/PH39ePJf",
-	"/wf36QkTK4P3709PYZ/c72lHcp+W04kriXfk/Sat69134DVMUluxz9YHSayC7ET2dzPr14cFz9E8r8eT",
-	"YQIVs8paAFk0QLV3vTEUlkVp3im3ERP4IDcfy1aVyj62JN3NgtYABx0MWVN9oWqRrV6A0oMUzMWuMb8f",
-	"nz5yza7huLg12Oo/edTPJyjNUVnHkuLvBifqIw/2hZp9z3PwpLOCT8Y2W2kgON81Mg8F+W9OJxND0wDz",
-	"ywJDLDDN3xXmP/TFty55DmqiymJmJOtSCKAWQurK5jYKTZBNj77UevxBF74eRyyS589eviL//Mf/9LsR",
-	"JpjIZ0jDrKVBhywWQRITq/yqxZEp6ZfgbBtu0hHqk3y4CfHRJk7ZFEa1dMSvBPYeSCkSKoP2+YqYY3uF",
-	"iPlmSgQoWvLwDxRUZgtbwc55yDBs/UYa5vxPpPY5IDUDzsTCcxOnHQgro7W06N2C9KyqcFaLLj2iiHdE",
-	"uqugEcw/BxbWKmMRGR4qi3ZEGTQrkmt6aVAAqWWL86WYqwRwGGXSpT1A20Ub99wJvS3uxaI/fI4E0XM4",
-	"K58pa6jXbOeCfmNBXVBohUf3OlP0RL39YXHaMYpEzxn+ibA+h7g0AxLksUCBHNOGtPixI/qEKXRpSSzz",
-	"1cr6R7d8vMF341RuBt1CfdtBJay7nKykobZkfJJuMsc8ZUltrNnJyfT0y/FkPBlPZ19NvprADbNLbA7p",
-	"kgquCllua06OQd6ehnF1XMnADZ1qx5IA+9hUoVTtRLoupJBlYFKFVK0YvKZbJd2oCxv1Q+IZXb+5/n8B",
-	"AAD//w==",
+	"7L37chs3ujj4KijuVomcbVGkZDsOVae2lNhJfJLYXlsZz5m0iw12gySiJsA00JIZr6rmIc4znAebJ/kV",
+	"vg9Aoy+8SLYzORn/MROLjTs+fPfL+14qV2spmNCqN3nfW9OCrphmBfz1FdXp8tkT88+MqbTga82l6E16",
+	"l0tGSsF/LRnhGROazzkriJwTvWRkZnqRfjLT6XKaECoyMj4l6ZIWNDUjk5slE9BSseKaFWRFM0a4Hgx7",
+	"UY+b4ddUL3tRT9AV6016MN6UZ72oV7BfS16wrDfRRcminkqXbEXN+tg7ulrn0Ny0puPZaXqWPWAP5496",
+	"UW9F3/3AxEIve5Px6eOot+LC/x319GZtOipdcLHo3d5Gva/K9IrpZ35rdz0B6L5lN/BtWnU6dFtXepqx",
+	"lbzHbl5f8fVfac4ziotv7uVH/m7N2NWRIuqGm7vTkqgrvibpkqVXXCyIXlINO5OzX1iqFWHvuNKEwzXG",
+	"Avc0JOZQCjZnBROpv91MMkWE1GQlM5a7ESaEaxxf4Rg8U0dELemaESnyTURullQzM4BeckUU3ahhLNyZ",
+	"/lqyYlMdqlnt9LraYniEGZvTMte9yZzmikXVkeJZ2+OaSZkzKuC8Lqm6ujPUa6quSD8x/+kC+m3ADe0P",
+	"hm1o/eX8Mfsie5Q+nD2g94CGvz2nK6bWNGXdOxTuM2zLrIqZq1ZEpXLNMqKluTsF7UifDRdDkqwLmZWp",
+	"GSSJYpGsNsd+lGRAZAEdeEb6iVBdpxMRM04szGc6S8enZxmbP3j4KBkMydNrVmxIwZQsi5SRnF8zZSCP",
+	"Vis9J1IwBKMrtjlSRBYLKvhvAAwVAMobQahQNwYHPRg9iEjOr5jtSrVvFwuA7gDaloxm8FDtpf3tuDrD",
+	"wy6uOqA739itmUGtpVDMIuXsFV6K+SuVQjMB/6Trdc5T2PPJLwoful/B+x4rCmkRmaY8h7Hsxuo7uo16",
+	"K6YUXTS2SrA1WZVKw3nOGGGrtTbv0C66WttTmO026ilNdal6kwejUdRTZZoypexbvA3P6v8u2Lw36f1f",
+	"JxVBOsGv6gQGe2UPAY+kDbcBpK5oPpfFimWkTwWu0QBhwdaMapaR9qaiWCi6GUTYbF4qlpHZhlBSlDmr",
+	"EbYJoQT31IQamufyBrHkmhUIe3172BOSYKckIgk0ZNkUf2EqGUSEilggajTvhOYFo9nGIlicOCLUklZp",
+	"sKJ5UYr/xgyY3ka9b2Qx41nGxIcChSjzPASAamB/y/6njks++7SXfMU2ZEU3AH6ZBNIwNAt4JjQrBM1f",
+	"A8156nb1MQ/CTUFwDoKT+EPpWkFwMg8/NfhbajunPGfZOYKNzDZEAA1NaVFwwJu4Sjy151J/I0uRfTgi",
+	"CdgZZFVWXCmDvwB5Aeb2vE8dwSCrBRc6N2uZkHp3e7xuqR0g9+DTHexzSVSZLkkhS82iiuBElsWL3Iss",
+	"gP4PyUXQxvFFjUYGm1Ah9dLwDiGd6vv37RvEoqLGsrCTEi3lwBMy9o6mOt/sp2W3Ue8l3eSSZpdS/kCL",
+	"Bfvwa1/Rd9PZRhvCNB49ePzwi0e1u7W0AAGRK5KbWQ1DRwWx7Ql29/fcWGL7usdnvw8ZcWsGZDsmP/Kv",
+	"4MnYLX0HVOMbzvJMfZrjfHT2+EHnYeZcMOCgkHIpQgtWP1nTtXmuO9bdPuOz8e9zxp1bkcjzO4x2pEjO",
+	"V1yTPjwOprIjRZLj4xV9d4zdjmGrSUTGj8j3/CtDty3PPwiv7JKvmCw/AtOUsTSnBcsqyB9FvUVBUzZV",
+	"LJUiM+geuLzq77MRsHnYZbpmhf1kL9pgyZTx62DQ2t23ANOg82tgxiVRubzJNxMyNohjPBrh1Z8bdsE0",
+	"BXYN25MbrpdckIcqIuu8VGRMFJnLgjCaLkO4IW45EVyP7XY2agOUPdUOtPz4d3ynXcfBddfWKYGbisWa",
+	"FVxmnccAUBSCmwUnNSEPiYoINbKs0rE4GxE1QLE3lUIwYPAN0khzaThIOtcWlhFbWzRsWASesp8EvaY8",
+	"p7P8I6EOLqbznC+Wujd5BCCli80U1lABYhuuLOPAFZmVajMhjx64s8X3OGNcLLBVBtCwkgWDLzeUay4W",
+	"50QXG0IXlAvDsI5JACXtrXZwRme/C2dkN0j6hnN2OwSGH1j2gBIfKaKWgIrmsdBLtvKtVmwliw3AiqO/",
+	"hizLjDMDF+Zc8pwsWZ6dk8TeTmKJuGXJSpENzgncjYWP5JX54/jC/JEQe1MofVq8aI4haNSW298sZc5c",
+	"V6IlXA2Zsbm5KpiLiwUAbs6o0mQ8rKlIVlzwVbkKxU/DKC5YYc70NupdSvkjFRv75tWHg+usLIz8ejqK",
+	"eoDd6yhxdBjwSklWVGz8ZU5QVXTx8pmXE1b0ipHxKIBoe0qkD0tQBmeejho3UgPhxt7bmO70y08Lv24/",
+	"jhkB+KWaObq4ZgVZF9LMfxBk3RuuSqF5DmDsjjc14A4v/wOA6ydBS72UBf+NZR9faAOtoDvD6lbDSTuI",
+	"1/h3u1Ir6USB0kIWpBRXQt6Ixl29efPm+KLUSyNrpVR3KPAu8hu6UST5itGCFUkEZM8q8qiSon41LVUT",
+	"3IaFJUDWQnO9OeBSDjub7y4vX1aKaHvsu8l7pT0G0UgjqdUFTTXpf0OVvnj57EiRjpGR+ftJqHK9loVm",
+	"2Y8s4/QStvyh6Mv2ntoD1OydPlnnlIu6bPs1Njs2kyIzMmOkOV1EFlKTYIgARttr7xCIHv6+ApG5jKS5",
+	"iWQIumU7sJn3IsteoKr/UoIdKVBa1iexzQzZolkG/yFPXl18c4ni8JD8hI+BzEFsATLLF0IWLDPgHFwV",
+	"KtCm3NCKn81f04fi8Wp89eCXL5ajRe/tbdRbF3LNCs1Rlxp22H1UuMhnT1QPFbJO5ftzOMZbf3X4o7kn",
+	"2HvHQw1kfSvXHylnHIkIVaSyysAQP8qM5UPyQuSbWCTeipSYK3HLgX5cBF1x+ecWA1jLTCwsS6SYQesM",
+	"FOxwuKjp5K5fBP0MTjXIgEhh3mKZ57EAE14pFNPDWMSi0/CzlHBbdqOG90a+mZydAoct5+Q/X794PkHF",
+	"vdeZWr1quqRigRqNflowqlkE4OGPaI1KUVXOVlxHsQDCN7DaW4v4HoxGpKGTrtSoMM2NLPOMrKlSseA6",
+	"Iqk0VE4swPwEpNaiQ/ObIXlKc0Pzsgw2/mbJc+aamAsAtSyqh7kidLEo2AJ0zvNCruCr5qxQsegn5h9T",
+	"TdWVkV3NPil8w5awLaW4wQ8glrx8+vzJs+ffRrF49nz68tWLb189ff0aLkiQr1/8+PKHp5dPn0TVP6dv",
+	"nl1+N3366tWLV6/R4qrkClTZXKtYZDItVwbCrcYQWNxvLp798PTJYEKCKaqFz3mhNCzxSMVCaVroc9sF",
+	"J3DrN1iS9A3o5NSwIQA3r79/9vKlWWECCDUBzhralgUbnBOWK7Zr9XbwJc3sioM9NHsP7SRTVa5WtNgk",
+	"eExwt8iHt4YwB4MPAaaZbVC/+zXVbCGLDbLjAarxRulug7N/n3XLbSrzHKVEh6RSmU+tcUiNxgaDILBn",
+	"U6p7k97p6PTh8ejR8Wh8OT6djEaT0ejvZpyyKID+gMJ1FPUyuoA/PAtkqVbwhzsMIPxOF2I4aqcTnq6Y",
+	"phnV1HXLJc1YNg2RpOWvqOBzpvTUsFSe53Kd3/e8wlcYaTTfHPOVIWMGHbZR9BfLs6svV6frB78+LnrQ",
+	"YHp68/Dd49/G6YPrL2b2pzoir8hfrxNkDA21htVuo2n19nqTnw3alprm7gQrRvWrn77+/ullL+qV62zr",
+	"pTyYnI3/3mvRlgpCuqys8PVIEZ5FZKunRI28dcJZnYOLeu+O5YprtMp5ZiAAxq6l8KzutxA4ccxYLsXC",
+	"kObGUiqQbvCQbRhvTon23KpVMN2csUxFQCryvEKWpP8DVxrJIFNHsUhqcyRkznNwLJGCcD2ICJ8TKppv",
+	"tuutmaNSHZxw1HNEr+EmQIuCbradc/hy25IUC3d6QxWxzUn/1Tdfk7Ozsy8H9UPe8vaNkABgaCDy2Lzk",
+	"Q+GgjjW6QAFxHyh8PE0j/dHxjCqWDbwaJDdinqFY0pD7TAp2DnyB0zgEJBPIRB2QURWKMuFo60k7GXHL",
+	"XgKE17WRCkAQsxsKappHuMWRJWZ9+1fBaKaCJ2BpLpIvaKOr0zFbrF/Vz23YCoFrO5TVoOqeUBfIJ3WA",
+	"24QvyxJ5IKVck4xnpF+xiTlb0NTygOd+r+rI0lGVEEU3oPiDjW9Z5m7oaxEhmmXcLJbmL2uIs6kkaAol",
+	"38BevCsSUHU018MUxPSPQEe3poXmNHdchmqIC54Knka9spK1pu6FjbffiOXvt2y1g6Ju2y6O2gZgJhZc",
+	"MCMS3AjihiF0JssQP/d/kTPCDc68ZoVhFlWF/ep7xfGmtllv0hsNH4+H4959t9jBG3S9Q3dJck6Sqm1i",
+	"eW9WMGK9tqxuGYeNELEga68bYl4H1/DRMXmdwenA5QWrbuFIEdcelcteRJlbfImHPwAnKi0Lv8GbwmxP",
+	"1NG+G0udOCp70qL8J8C/jIZrWvxagqfhvZ7k/cDzm4KxY/NGPFw2YG0H+3cQbO0DKp6pBsfiwCz0l/kg",
+	"oDkESBwL+r5H8/zFvDf5ebcK4ZKqq9fY5/ZtVPkl9kDZsW0Wz8fuZt3AsyCguwGOQBp3ZFDDjmfVySbf",
+	"C6pC3rql6xHmNYCGurZaIM311Z1bxy0kuOA+6a5r5ylzVoADp5jLQ2+yxv0HHqPjLswsytUM3T4bG6iT",
+	"l3G0S/O9bSFWO3kYQAFDDArNOjx5qaVzjlCU2cOlAp+HipiD2VSUhu7Ppja0a5XsslW5BoL6E1DObgE4",
+	"YAtA0wZvQRaEvQMVsizIL3LWpW4LBh1u0W+1tWezUpPEbFVpulonFbclmYqFkJpcCXlDuG6pE+h8zlJz",
+	"K8DNAMT4n5yOYrteM6q8+A2MreiCTf0Oe471sqcnmL6RxVUvVFRXx2FWnxHDZaAJ6WwERv+QUqBpzi70",
+	"FO4rleYUpqpcLJjCk0etgNJ2gtWMZZn16HIH1Aaes8kYZByzGjaj6RWO05Ktm8d1+JutFD5AmAEy3Ggf",
+	"/n633FkX6j54Id0X/mGkKwCXbunJfkY+DYWH+qtvA9kHCAUO7e21VTh1XM3M0kZiwFsKTW4KKRZWFGBy",
+	"nbP6HvZCfets78cw/QgOE551hz03WKbWmzqIUep8eJ3HoSXJpF0D11YO9CbGe12dfdpd8FOX/xdsOxiF",
+	"eOGezIZHJluJmcX/Keg/sp3UyyGgA6jXbQ1NdR2DFTuPFPENI7KWSvFZviFpqYlaykLf8wYahDJ4SdXb",
+	"2EoznRm0g2nogB5nMXE6ITUhCbZPyD//8d+hlOeMWeck+frFDz88/fry2YvnSSxMs5qyPdTQAIvKsgBu",
+	"BpZCCoN+f64WV41p9lZdo2/QuqOvQcu22wJ5QQS72W9tDPkEb3we2K+Ax1d7DZL7tN3/EhtlHbd2kwT7",
+	"Fe84eOD4uPpJi2uqADIZTGKRZGzNRMZEuklInzq/B7Km6ZVBEbIgK5mVORtEJKGVkwOXIiH9Gc1iYZrY",
+	"XmnBwOOc5kasSarQr4T0uViX2oyH5zKIYpEUpTCPGGa2z5LcgO2uKIUwABeRxHJGiYFH0AypyAWDxKJy",
+	"8IMZnVd7QvroFBaRjKuriPxaSk1VA36rvfeiXn1zvahXC1yzKzU4wTNq3oW+BvNVyxbQ72SJG/QRbcok",
+	"sTgDzRAJ3BsAf8O4HIs91mXHHlN0RUEu2TvDES1lLPqgLXZxoNadUEjBBi3O+F8aZFB/icFSPoz4gyLd",
+	"HEEDXdx1g/fS3G3lmy7MXWm4wm0c04Hn2GRGO2bS4FEAMYQwWSEXBV0BYanb6xPSfzAawSNu+WzBt7F5",
+	"jvWQJPj9DPrUrhR+f2Da/8j0UmbPpb7AWKzq88OIULKCz+iYsKZ6WbkhLem1cy5IoG9ihuuKWjCjjc/s",
+	"wrc48kCbh2aEjvChhPQfjkbNF9EA0q4IzxDzu9u27bZif+8FtCM6GFH9TGYb5KlR9LW/ltp7ClX4jPQf",
+	"nJ6aHSCKsSFwiGHQDaALxXT7r8RiD4qxTlCAYlpo5H9D0FId2/gV75WKLKKvqSTbFPy7y8uXzjUllRmL",
+	"fDxk7Y3D0tomGL/YdkB1pwcifBtWJBD+DsmX7dwRfh2Cr92Qs3J1gq+T4v5TzkDp160DChU+lS6oofpp",
+	"jjWxzQz5N8vWzGYvoHluXWnMeArQwpb4d4DOWLT0RHU7eV1ZRLyuCJjKJjCnLDdSn1cNo67lIOcSu41t",
+	"ngynXxrpxzPqU2uhABNZVqKD1nSlepPTR2ej0ajLz8R6VPgDd3qntsagoJvpL3KGXhoF3aDqd/rFd7+e",
+	"/rD625c9gOdihy/Mo7/3ujxB2pS7eWBd78PwWsyG6IG86jXRQLh/kbN7i8r7XCKaFms7H9iHGlbLu3kx",
+	"rLh4hh/HbWNzHRa2Ss9mIXMuuFp6uxU3dBDW1Skn3+uMOmCuuaQnNZUZHpDUbMe17HMiCCG6Odt38obk",
+	"0ppSzGQFFeCbsuJ5zgNn+uoMZGmWsHU1qIW8ox3/gkjBjiFSDimtpUJRlUYFbsgrV+6vh1N7ZQVnYPtF",
+	"zpx5BlYhpF4asSzj2cGGmpbu/kDdZROxdGpeGNVGxPNtMcEESRpIKNmn1Gy9qBBnvd9qt0erwi5rWye6",
+	"u68erjjoEduGn/ANfzSLqHV2PUzxVYeHLhbhWyZYwdMnzKC77ZzupQ/UQwYhM+2Bi604hM6hBltEYGRM",
+	"Z1IvrTapIe8FDCW62zXt/LgElvUCBszcR4vA7VGGUwVeWttV4fvnPwwAQi6xgys0a69N3JmDZ9utt+61",
+	"K56kNXUVJNIhn1jtFUgp5LnFYm2P+g9SeiRbdBrwPFL9zvwCFqfRaATOQ2vwzB2NxlEvlylYQWVm8CEE",
+	"fBkIX6kFBDetUYdcGp6SkZwphSHgRjj7taQ50ZKYYav7M22mps0UGvRu325Rc9Qc13Y94lZAT5PT6Lq5",
+	"H7jS1p9zq1b2G/DqBGFxDRpC8yZDT1B3oV0621jcQWnbvB88ZwzslvO5Yho8FQ/iNENWr0sUyTfERhaT",
+	"m6VUrC0IpFJoCoSWq9BPlmfnsQDFmSwInSlDlVeMCmeDtvrrN6Cb8NlmAPvQ9Tpv+sM2Gcl9eYl2U4Rb",
+	"B5015F9ZZc1RekLDhT47xQmtgRVkiV2Rgm+7zLq2f2DedUerJSmYLou6b9UYHpi70c6FNpb56EGv7q16",
+	"0Lo616Ou+LruB7tDYK/DCcbwcRdZYp1tu6EAm5iJpGB3pMFRcxn/+frFc1RUkhdrJi5ePiNnw5FhHIiQ",
+	"uApzIEZM9lFCCBCxQOiWZiPXNC8ZxI6VEDuzgvxh5t+CvQPjZLWKyPTkaaVyq2nSTae3e2HxraEgC3ns",
+	"IniDLe5FRtuYgxeCeTRkL6Zlw1VlrhWc+B83PKTbV3lXuAj+eJcokQNNXU0/y3u6Pn6yyJPOMJO7hZZ8",
+	"Sl3N2aiuq7HB8nACUwyJQL2Nb2EVlFNgMaZILBE+fBMvrky1nKIw0xhkh0roYaUSaoJPt2roFzmzv60p",
+	"Qmz9mNasAGwszJ3iT6EAZn2McMfNI619rJY/Z+btZrB8+9Gxny5r5x6t08MtWqeDAAPQ2Oj244Qc+VGc",
+	"11iLHfE4qdNNA9QIgt0YphgCIu4mvHdFMNTW834nbaR5XtFHI6ZUId4IvRFyaYYlR5qNLuKGzWi6at2J",
+	"ZjcESHdG9cW/3UIoDDHZx7OqgFeF9o5TPa8H267RhAjbciTNGUeRpgtpz2IwJIkNc0oikihZaGtHUYwW",
+	"6RINKV5KiQWMKTXxlicy23TKLBNCxQYFn1mpLYnG5Cax6Aig3RmP3eSk/TPBOFH3RhzUrPkUX52aWkiY",
+	"WteCNmdtd39H66sX22h2bdBI5oPF+j/IBU9p/gICj2UxOK+f1w5dWgURePg7U+pCC6JZsTp8goqpNhe9",
+	"c3hZaAtIjeFJH4gQSeWK1R754HDm8LUs9AucdAdzSPqKMdIW6YZ4+4PhB/JvtVXsZplxy02G+WNzw596",
+	"w7VVhC9mx55d5L5peLf9ogf5v3a3uIbb3Tj3ENYcDqPBmK/pgguf+9qIHNO0LFTF8MJPa9CfWb4D/j3G",
+	"f0wV/41ZEXZdsGsuS1VrDWSj9gd8Vt55OZQMKtw1dUzrxxQWXIOpHgEP2ZQEfD5JHK+Rb7nn2WTnihr1",
+	"FJzj/fj7Oo9z25AzgA2F4drbfhv1ZKnt9/db2M9uJqzOZt2HUTuURLV1Z3VQ2/XyXvqWVQKW6JPxa+YF",
+	"hfO0NHTdDFGwnS5+qHI4bK33WTNGq8puMiFjp5fELBGQFMT5mELWkEEUC0zGZ1qePnwUlg8ww7J3OgKH",
+	"scqJgXzP1ppQRRb8mokJ5pdoKWirlPO8qKWbD7SEoHkwNCQWSSOz/H8YhJa0IssPfA7+qgJN2+nDR3sy",
+	"gIOezJlxnaJsu1m3A7C2RDDSOtYkvJl4pj3UhCSmTxKL/hijwiOSIHOekBP8CPgyIf8PGQ+QQw1+xKwg",
+	"hoMfnMciCXBxYm46lUJzUTKCPLBNDgBhSGaQwTlJAKUA6xuLJEC2Caqa0DOLizQvMzaF73hnbki9ZMUN",
+	"V+BpmHjEb3npGnpHlhqhKKeaXzPy06sfPFjDrLGYMcWhfIXhr62YAruEEgXmPBUTOjillbz2zHgs4CzO",
+	"wWCASU/pChM3m70Gy3PKs+aRIKNvfUeUW0CV1QbTFqKeNGpvUMfCdhm1ePdPRigfnDbIZFturc3dhQsT",
+	"BzX2NkCRaIY77z6ne1vGgy2/78yOVYFGay0VSGxZFTiCriGbAt6Ced+jumnu5Hp8Au/zJOdK/78AMP8x",
+	"Ho3icjQ6fYT9zN/33eD2vZkvR8pK7BEmAho3Je/7eV4E4NI1M1AEREoWSWEyqQB9NBX7915JHVAPvWPX",
+	"rfueqb/Q0b0Bzz6W3ToUUJlAAKo5LOuYWsN+NjdSy9vYPMKW1uR+R1h7y7vXC43ussx7QliXJPHSnNXu",
+	"QBAXK+WSj80dW4IlTxKnakZis9Pu2EKnoZpa3ghwOjV/H2tGV71ou+q6w9h/36wSLl+BYDc+eB/8QHOa",
+	"uqhxmWeGalFys5S5Q6fmcKF+gD53RqecUajEopsxL3fZ214VS9dFQsrSwy4Ss6FW9+jKyaACjqtKB9f3",
+	"FRO4Viyfx6LpBuD5osG5y895iApsRd9Na+F9Zy677UpmEHhfUKG4kdIMULUVX60BOg2XZ7vtq/ewrpo5",
+	"zZ07znxFN+DnCjnYbKYfUDmAZ4nl6Unfroic1VH02W19252baJ5FFUHT+kDzPJBJAtVCfSNJvWPi1zeY",
+	"WOAI0tAhb+c6xAKNFqRvI3EiEsQF+QS8BhwSmufJxCl3cbAtYeNHqprNJYz2UzZN9G3QcNKt2p7ASVWA",
+	"DyTb52+q7MbouheYjWMBkfGAl3HXQ3Lh0zViHkgkyjCBF9aoOifUdhZ0xTKib3jKXKo9KVLWFJbGNUFo",
+	"h5o+lHvOTvckctmLKCpR6G4oM3QIw0PtUzL3KVBczZ520MLAJrY0uNZQ5wixahKK4gmY0rl2hcN4lkQk",
+	"8foHKKZlPTkGNhW/q8SGa8l4hm7nldsyeoISrmJRsftu9HMz2RVja4Xp1Vix4gb7WT3pHbMchsUpNPoe",
+	"gOYZNur2Df83Pbv68rfRavzu5ov1rwiWADPj86BNqIYxY20U8WaD5k62qG4QZ2Xe2D2OTt9G9ejqcaAT",
+	"qvwMG8OGy/0Qo8UBSQAtns3umuxvbwj8kq7XTBjitc3r75PfWmvF7WvsxGINYI4IuoRUgFtzhIF0/GFS",
+	"V0OgQDnURz6DZYNPlOumAW/bUXKVTs+mS+eCyCJj9UQAFl4PRI9NzU+DSdhO0cN6ZpGn4Y4hv0sejJo9",
+	"5mDDyu6kRhXCtAEwnm31SLLjNpsvthWJGFpRDjOJNNSiVanGaqyoilAKypS2oLwJKPW72h2vH1i/DrMD",
+	"AoEyfGlEMglBaujrasvOIR2hJOMFmg8GDQbefzBMPFNpL+rBcL1J6HzUdhutunXzdhSGcgwd/gXjH8DG",
+	"QcYUN0FEEqrSgJUzLE1iOjQAA0a/9cvvjBQAQUBLPMBZPW1euN99gZY4R+cFgkvNnhzoa5+rkga5n+v+",
+	"AoG4coek6E7MrmL2p0uuNET6d/qS7+rQebPdhVTftlNJMCh6FiQPKFgqi0xhtk0mCp4uV0a2tGEm3upz",
+	"FAu7hMAX/9zV5QG38sGW8Ds7RSy4H9a8SvAIqFni4Fmg4K98QAvLVZOBhTPr4jZrNpa2B7wgVG1Euiyk",
+	"kKWqakQ2dO7hKMMK4xlOsOILreeHC6f9gBDaVhKrbTnfQccciyrn+4VHy7b07Q7GKBkAo5ugxS+JRfKz",
+	"Q5dvoSJm/SoSFESqPSBtv2IbSJzuupqeVSL8iCShcdP8HVo/8QQreyR8r3teRz5HJeBl5L6b1s8E8WeC",
+	"CFzOk8j923YiiZfRYIQa5k8ss4LJ6s2EaORMfFCOC7UjfSlYLKwbnUtdxjUpqBjUIqhd4KgNASMXNkc7",
+	"3Is5L5v70wZFVfFN06IUjZsh4cVYI0vrcmoX4DbbdZ5GAqn59VkDUAg4g2HbAx7nbR89QDr+rCLrKFYo",
+	"DQkhXWmz8aktYSbnsQAfhr6rO/DQS2sZ5PAIpsW7sxPXgABFWYgTMBQUIoINvCOna2d9DAUNXMVqg2tU",
+	"aM5sp3v7/ZwAosYv4z+aW8Dpfd0CfIY5lOWCmgUfz8LfSjzXvrh7pwJBtBkIL1EnxmuyZ//WgHKvjCd7",
+	"MmTDPXQkyL635cYBcLdS2s14Q5UXvYHc9SGRM3J4jVvf8hQOdv34K81Ldt9kyP7B7d4POq/7+FJHx+7k",
+	"ovJB6/zogqjlE6FEw7a6/vv1Cr+3JPp2C2v6ekdukHrCPl1aQQTLFRfWdGKYvmOSWJ1ZMiE0TdkaIopt",
+	"JUiQowxID6FlgJGTiYN1/PTy1Yuvn75+jeM0Cw5YR2XPpyjs4x24kknFJdmI03mZQ4Bb2CwsCBJ0ObeF",
+	"cGzOOqsu7dtc8bEgbsyIKMaalWQGOAlquMKFlCJcCvpMWg7N9vn64vnXT7GX0nK9ZhmB3HqlAm7NBTNC",
+	"25+ef//8xZvnyQSdQlzWljLPXOX9jKHy1p2ora+TTKBBUJHIiTKQAhLbQsLpZOIrUDhf8Q0Lsl5g04uv",
+	"L5/99am5bJLzayNnoC3PyBglyEam0auvv3v2V5j8iq3BMwtSJxiGNWj2+qfXBnig3ZqWsLoV3ZjdFEyV",
+	"K4Y1lS7rSmkjf2ANczTKgv5sEoKD4TO7bz3yNxUF5w+zvJR5zsViYtPABcfMVQXkUR2KiSxiEQJvRNbS",
+	"yEZgN3mHD5jTnMxoeiXncwR6c/pUQ5VZYDAhT4T5sVybWzkbEUVmTN8wJnyhynOAEQSQbi291aNUKuw6",
+	"A1QtEtImVr6P2wrmeKWtO6de1LNg2It6Frx6kc9WjpBh/mFv37RyN1zPVFdzvWyiQ4/lOjHTFReQ49yL",
+	"yw4tcRU1pGYzSEMJ4CudregVU0TfyAnZKaf66mBHKhYBVux3qiHRJhOL3RIWFvfCzNNzMPZQEhb/igVk",
+	"RK8NXL9js2LPeKkpPtte1Pwdg/Xbv6/4wpZWM+ux390JWDxYH9R9rI24jUnu/op4pPGxXOeSZlsm8x+l",
+	"mPNiteUrsr/1NkHunCDSqzZJ2MRej+GFzeuc01S7XWj6Tgq54s1TDn5n71hadn1YUc0KTnP+m/vIrmle",
+	"tk4+/NUIEYrp+mSoMbhmhZquDaZQy85NgAdF+4Mu+AL9YnZBZfWZC/tY6j9bfr16A9WnNC+VZsV0VvIc",
+	"mJBluZoJyvNe1LvmGZNTxRbmDiDZZcbDv+uHtM7LBRfTtFRamstcyYzl7s8aCtkNgJ1IBZlJI6GJjVVZ",
+	"Ntvtlt4abFRLoXkhiM81ikxyxTYZRILTQJy2cKqHIJVIYr////ZbMthvAgzjJiAid05T9v42/HKsrvj6",
+	"2CmKj9cS2nldb60+wj5m0CDeAHd5ObWusQxGnMTCEiRbczBdsqwEySqsKYiZcazw0wfqSZ2CE/Fqva5h",
+	"VZzww5KsOUMi9+5LRhjfkqYfVD59Kqy3RM6VdvVPrSll8DtmZvsc7fu/N9r3Q9PRuRovQZUUK0z9nhnp",
+	"0EPoj5CSDsuM+px0NcFLFuaFtpJc7apXsj3j+wdmsut8o9uz2uVs7goQgDiCgpaNV61t4vTeGe/2YIft",
+	"izNI2mkurc2xLqQTwRq2x9GHr7ITQW1fZJCyUQaVtz722R2QodA2ceuwFpngSX2kNR2cwRDeTFcKww59",
+	"XbUui+Q/ZorDj1gCsFZQwG9yS0FALIu3P1HiAbrkwxMlmgX9ATIlIuXd5p10pOrpcZUrR91Ko+ijiw9a",
+	"dysz74HrbnIHW13EwltHh+TAIwzLnt2bQtaYkbtYeV5WHcmcL7xbcZ2Ah8/tXoB4eCLKT8A+bGHC9nER",
+	"NKyoCjVXO+/r49Zy3M4Tbsfe/XoJR1jZAFZsvSA9ef44aLzGmm43s/hj844PiSvvhz5Q1WEnpF+dtWpK",
+	"lo73baebOCSZKMy4LZvorvrFD//+vzDd6D4jUeVr0X5cn6q6IsgV21YTEevwf062lDeuYrF3FWbekzbH",
+	"L6QOvl3mp705Ol8IFmbltAESwKpU6Tv7601GhebpkRpg6PaQJLlMQf+/Uot9lUvInhyeXllcT+IJDDIU",
+	"FbCeP6l+l1TJl4syZwb2Y7GmBV0x4NVbaoF/dZbPlgSKC7pbKITZ6pEi1T5JP3kf93IW9yawgNtkUFnQ",
+	"l1R11CEOjqAFJvZMQoXdvvw47xuMZ/CLd0S8m5YvqtKetlysO91S5XzORGZ4OkhzGAGXCY5H8Pc5ada6",
+	"AR2SYGERJBCoWiGt4w/W920t3pxuyQkwIYmBQnxKXtQjUAOln/wcA4zGvYjECKZx720CdeFjkSwZzVhh",
+	"0wDoZTWGBxgIEWolT2iCvSf/VQqbrddeRbB1+MPD+7lHlZv7vLiDS95URUcmJGHWcW4B6v8ieLKA1BrP",
+	"2LTkhjGG0CCnP/Z//qIMHyYAjyJOROgy34CDn85dlRzzE+raqdYFn5WaKTfOP//xP80wtCY62ecLbeAL",
+	"j39r2RnInZWWBdeb1wYZ23AZRgtWXJR62elAe/HyGbliG8fQymJBBf/NetFCUCpVJLmwRYLg9wn5CsYk",
+	"cTkanaVXbAP/gAwWwMXB5ORGFuBfnVLFjrlQTCiu+TUbDMn3bKNILuUVyfkVI4m6mub8mk3/+Y//sfZg",
+	"dTXVTGn4ZUgu3KuOyIrmhtthmQEcFzJqNmDzq5EHo7FLNPLmzZvji6oyGHMLt8lGcJ0GrcGv1RUstV73",
+	"bm8BfXZp9IO6tli0xiVPNofZz7nSkfUDiMiC6ci89XQZ2czfEaFZFgvPDqOCJSKpEW/yyPqx+peOye7M",
+	"yBi9I/Nc3thsK3V7KkyFs1/xPB/Y6LhUCpAZ0RFgyZWX8UlW8GumSLKQZMEEK6hmCelLuubHqczYgomB",
+	"L7j+rSRpzgEgRNadCQaJ+RUXx3LNBF1zX4neu2Io9DVQ2pAzqmNRlAJCQKEr2hpcTnHzS2Hdtr3wb8YY",
+	"km8AhYI9NrIm/FiYJSscx1VV4kzZE8MkEfzaJ/SDI1USTxV35lVMsTC7NgTlRhZXfsnwQAzBgaN8Wlss",
+	"VyQoQuf8z2j1wPrdjygWDeAnNdi3LvjouugN9hiboFK5RrUcjYW3TZN+8rfj5+6vxObRR9m+3h90uqHZ",
+	"aQJxp6bljOVSLJRTtV2xjeFvA9zQcFfP+ZylmzRnlQOM9Yjxcp+Bb4P5aZaxbBBVesVY9APfEDw2H7A0",
+	"iAInJlRKbPC//ZoXySACkBQ1H5ZtjktwytaJ5dy+O1yH92cZWB8WP/m5iymM6kF9kdUu0yBG+UIEvhXg",
+	"XoH3h+mbrUuMr0kEhi94Dh6DjWLRrtkm6MrlE7BDOBThnXoAlt141pGiEX6BqC/nKbMhFQZwDE57BglS",
+	"i9ziPzU5OTGv2Irkslic2E7qxLQFsUkDKXMPqo0Me1HvmhUKsebp8Gw4gqzBiBx6k97ZcDQ8g5xYegnE",
+	"6uR6fGJN0ifvvduto+63J9ZMDWnBZFfQD5YmraKpt+TLAjHInqIFVHtc7hI44ku7JwfD9tkQIPS78n8m",
+	"gYt9LEy3qzCVlg2MYekVyxyG3Z08KxaYhqkzeRbpWxus8g6EXaE3g0ksqjxh3CV/6coVRnakCouFZu80",
+	"6ZsZzEcXG0B+uvzm+PGgkUTM8OT+3zzbmQfVwTjXFu9Bvgy7Mq7ITJYiA5QnIXsIRiNELjml3QrXKjS4",
+	"r+jGIB2zFa5JH2K0OSvUUSxsINMgIqsS8r9BPNPZKfmefwV5hMyYiNDqr7O5bkU3ZqqlvCE5LRagvLmx",
+	"vK4tHwDBVy646kZigL+KqruQc+u8dvrQHqlZT+DcYKBo/Ahha2oDK2qOswNL4iu3qpqmUGQ2cLbfEaXj",
+	"05m3gnoGVvBXMr9mPi8WcHaI6iP3DFw2hhpbopjW3NCSfmfyOJv3PlwoFoGLgbPTkmRcQUludB6YF3J1",
+	"Tl49vXjy41MjMr30M8U96zvgce+zzGMETK4MenAraG9VbVVNTvD1P6tqGhoxaU+f11d8XSlnDunxN0+t",
+	"QRy2HMVXRoSD6hdGtEIZfr3ObYnbEyOZQDZgULvsMxt0VGy+rUsY1pXF8VuAYk9Ho4+2Apvd+vY22hKe",
+	"bN1gKrwMaHloCMYDXEfX8H69J9WTxC7j/V3C4qfY6Wx/J18WFXs82N/DlazEDo/3d7D7uMTMKNBtfMDK",
+	"GhVTsd/DQ46hXUoVOp+eHtLZvnUjiT8VmusN9v1yf99LKX+kYmO3C8EDD87GB5/Pd6AcAVFAhZt+eAi4",
+	"dBSHxb4HHLTpw1P2k6DXlKMuLRS+sVpFIHb//BaypjobrUVJxOEkTRfgwFTnn3pvzZgHMkSQx247V/QD",
+	"V7bCn0sOH5SVr6c/NcTBR2gnxIyDqjjPYPtIxeDjIPJh1PnGulcgexSwqrONkdEcngdalQTp4ROX4SYo",
+	"vRMkscfCQj6NfRUYaH71mSBBmwxqr+TcyL4osUKKNLOagnIgSr69yxlZpVOzmVpJKTTPITjUsEJGSq6t",
+	"VRZGtDcbQ1N0LCAlYgcBCrI8/y4E6IPIiVVQNeouAZr34PsNwInPcxpA1Zwx0NrSgJ5jMXb0Gm1Ucmo6",
+	"Od2G7kr1OV+DY4Wf1LdyU4ezdJWagj+6ik3deqOV2rXLACaDqYCcHUb/OqpzdRDDRn2uIbnAxHB9ITGR",
+	"Gsp3A5tnKuAp1bD3Kcl3Vz2fjvV3VPTxUmq9SkX1sD+T+M8k/k9H4sOaeh+JxL93hPcWCTyEkbQdLhiW",
+	"1A6SEXEB9jMb6USs1q4ZIlhXwzVDtGrhhQNU66PaDNkGK46D8tA8eCdlm8nXhVwUTCkyY1A4o9KyuXoa",
+	"stSgmrVKbZseNPn26SWpUvW+tz4DtwlRmlcVVUAuHEQNsT8WSsu1sl7v/jTMym0BTtQw4CBHytUANqK8",
+	"Qpd2yG9yQ1UXUcdj/v2kSpjp2ZN70f9PRBK6K8BukfBah/8Z6X9G+n82pI9PYb9cF/UWTHdZYxGfScG6",
+	"tNcV5jYslABDlBPhQvuPLGqWmkBx+YCwdzTV+QbNrhCGZNiwKkiHveNKD8kbsH3Q6tVWNpgqU2AzGZCr",
+	"H1BFYVr98zkG9HJN+rJAygCGk634fRALqjCr52ubj8lg5S48/C3T/9ZIeKdabfaZvf6Maf+UmPZbh093",
+	"o1nwu2gj2p/W6JNQC0D3eegbDDPp+1wBUhg86VJ6TiAcFZqEyRRAz0TR5WMwDPPbY054M0Q4sfseJIgn",
+	"fe7DIlesWECe6USUeZ64rPHAm2pJkve3oOgC5YCLJwrm7JsGg6YhcEgunGEYaqcoklSlMRP0GLBJmnlw",
+	"TFB5RduM7M+DdH5BIKsz88P+zSEhnbLhTY6ggSpjW0Xxdh3xOs6vig784bH+x7fktCsu/JEMOVbitJf/",
+	"mfR8Jj1/OtLzEpMa5RuCZOSjmnEqHc8J6ld2eLrA98rTpZnxqX9wwh30NawcX5A/n9RUSPZHp9ux3gs+",
+	"w5FP2dRS8UReHVRLiCXXKhZ9IYPAF2UkFzuQCmJ2cWGDIbkQG0tNLNn95z/+G3IcWE8zpMLerwwcOIJM",
+	"P1BSA/1k6vT6n//478rvZ6dXStTlVTMkz2UsDEnrdD+Aa/q3llHqhRJ3EA4f8+Og5zMB+UxA/nzWf8AI",
+	"n4psWE/F7XTjIsu8GyT4DjstT9MhskYVPC0ANByLGh6+O+4EbRMiT/P6uc227jwiqSJSoHsZJN9vekfa",
+	"zNvORYAJW8vOZSWGkp7ohgi1cyaECvA9zAtGs411JrcDAJ2oPBRtCBruIartLfBObJcxTfZ5X3ZRh4ss",
+	"w4Kv6lL+IWnEH9KbrXVqf1hRqPJM9R7EWfZZMPpM1/6EdO0iy8iLiq58IvoG0VHbqZt1B2Y2zsjH1qtQ",
+	"RRXW9Oq7QJAByEVekIGHO2/mROlviSgZVFEhaATvkFYOp5JdQRuxuLD1yaywRMlf/uKCUP7yF9LHkJSg",
+	"5pmj5k4MHExioXfmgY0wHqqj8hlk5o+FOysw5Gw7ijBiSWOO0KACUSyqumwoeC4kC1Z5jlVBbR2GqiaD",
+	"zxaMesM0N5CYnTfSLBcuwIxQHRQzaBbiI305d6YqLCqBbu0Qm4GrKkpXxw97ozzK9XkFUrGwFRtt/Tcb",
+	"xGEdCEP3AqdFDQ+hVrPuSFkN6WBLRToSlujoqkJnS2ZUVTHaNTSsh0OCYQJJVTmyWWaxM6aFKL4qc9Cb",
+	"cyP/uzKKvpTjAMCnVRwSrpDmeRLUhlR0xawKYRjW9pgE77VWcPG8Mla6dIHQLBahB2L4xJDdVJJk0g7o",
+	"tOMWBKDabCySRilQSMtcKyLnXNXEBgIVlecia5EsEN2AdS14zbIA5oSEW8Q8dar5YThnZ+BCVWnx31DN",
+	"3a5H+zvzdh11LrcwenCRtgAwqi8sLttaXfIz9/eZ+/uzcX9Y99ImkfNZnz4+/2dzYG9lALEyXKUWh4QU",
+	"FY/Q1HS7Rwsk8Q0oh+2kkyC3TcUAZlzRRcGYwfc8qDh2pIi8EbEIFoOehBVxinsQZDiDWPajNQZOHLno",
+	"9V6EenU4nx9lxqyLNK2CoyCLfqCbge9W3Q2BjhKLh8dCy4DtO+8m50EiAQxnrfyLuIhFQxeEYdmQ4ldp",
+	"IMau7lOQIXJiOCG0ABhmsbI/YKREVQg1LM1rCPhmzWKxJ4l8i52FM4CCXjWfI0j8btkDG8bq+4RbBBM/",
+	"MOh+s/0g1+UNTw0/TCETwwGMu3KjRFt0PxiYGYDiL3JmTu/XkpWV3gm4J0ykbu9XO1t4LKoihqDQwnVB",
+	"wQ6zbOCMgJvPpdKRYekE4fMgMtP6xJp7hCrSIaMO7C9w4jVbEcJZIcvFMrD7ROB6cOdIe3ADg524KiiV",
+	"WtFHrkK5+LCIvK2N3yixHYY+DM5jkWwvsQiaOQz1DQ4aCtF0lWLbXbOwzqMFdSj/DZm0jiqct5ZN+wOY",
+	"kip+rFJtW0TwmQP7zIH96TgwfI3IYAHb8zKsM7GPDUMf3EPDSG3YBhIXm+GmkSGmHlYai77PFoBhpBUH",
+	"cHgYaSyAHoF2CivTwDog4szmIPi1ZMUGKjRVnmb9UoDDs1m/5bCYGkxcoKgvekzGoxEUEMXgUJebsCyU",
+	"LJIIKVci2Ds9tb+5E8AFgDLIuRgYdMdFGXgyUIwmjMVS3jAsoCM29iQNHfeZcwyBw+wzfR+nCmdm42Pn",
+	"hVyBD2HBBkOSrOmCC0zKU1sbt0VmJRK8nNpwxmFALCGk1QfeAitoTgfyzMDCOPCSwRTYAy/CRsRCdG1C",
+	"+sBM3XCFpW7rqYXMQm3WdUizJgvtBlGMFuky8blVPNqYEIr5/qweFdLFwZZ25eKISEGr5hRrTKDmyPoV",
+	"QmqXzjBdAKc2IW/TGLAy4glpaZcTEZ9bpSqjPB5h+l3TEUCzF7mMOximGsaPhokKg6SuXOizU6jz8s7W",
+	"jIcE4rtKyBv+oCPNgo/A9EtXV3wdkZFb+Ij0EVwrqA8Uo9W2tm7Kxtt27mrvnvYmS+3a1Fb473qbLv+O",
+	"4Z8DKzbUjOkbqWZFM0AlSyoAU1nGl2QMsovVhAGEoq5TwCV0n0Lvx8t09OJJevbi8tnNj08uqv999270",
+	"X397Xvztt3z14tufzv7+5O+/PH/zbPRf/x+e0w9MLAzefzg+hXNyf487Uge2nMVcwd0D3zdpPe9tF17D",
+	"JLUd+1zAkCIzyH1o/27mFP2wYHWa5/X4bUzPZnZZC9iOemjSqDeGsvWou3CGC8QEPqjcx477mm4HF7y9",
+	"W5A44KC9IeJqW2h4ZGsjoawkBXOx4syfx6ePFLd7OCxOHI76M0f+mSP/cwaBO57CMeD4d4Pv9rFvu0K7",
+	"v+c5+PtaoTZjq7U07zXfNLI4BrkET0cjQ8GBzskCg/wwZfIN5pL2hUyveA4qwMr2yxUpSiGANgqpK+vx",
+	"IDSmN/2OU+uXDEP42maxSF6+eH1J/vmP/9nu7JxgUsQ+DTPABwOyWAQJ4axisxa3raTfgrPSuUVHqCv0",
+	"AY/Exzs6RWIYV9kRQRlYLiE9W6jo2+XjZa7tEsnQ3RREUADuyR8oiNsWCYWT85BhhJiVNKLIZxT+GYX/",
+	"2VC4ebzEvt4mBt8Txk1rBXW6lSSTqjZuLXeFtZLstoh0188lmLkYPCOqXJekv6+g7gEFdK26RdMrg/BI",
+	"Lc/wxO23Sh2McY5dmiG0wrUx7VHoJfUgFtvD1UkQrY6r8jlW+3rJNi6lSCyoSzlRUY2dTlBbosz/sBj8",
+	"EJW45/o/o+fP6PnPFgduHgB5JlC1hAnnWrz2AWPC6rv0fZaxbmXHpms+XOG3YSpXvW71VNuNzpboxXTO",
+	"C2k4KTI8SVeZY4yzpDbX5ORkfPrFcDQcDceTx6PHI8AndovNKV3y7UUhy3XN8TzI+NhwihhW2pyGdaBj",
+	"S4BrbUp9qjYiXRZSyDJwhYCSBhgsrlulj6lLSuGnxDu6fXv7fwIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
