@@ -15,6 +15,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
 )
 
@@ -513,7 +514,7 @@ func omitLargeInputs(items []server.ValidationError) {
 // encoding/json stops at 10,000 levels) or that costs as much as the
 // request.
 func tooLargeToEcho(raw []byte) bool {
-	return len(raw) > maxEchoBytes || rawDepth(raw) > maxEchoDepth
+	return len(raw) > maxEchoBytes || domain.JSONDepth(raw) > maxEchoDepth
 }
 
 // omitInput sets the input of item to null and says why in its ctx.
@@ -532,23 +533,6 @@ const (
 	maxEchoBytes = 4 << 10
 	maxEchoDepth = 32
 )
-
-// rawDepth is the deepest nesting of arrays and objects in b, valid JSON.
-func rawDepth(b []byte) int {
-	depth, deepest := 0, 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			i = skipString(b, i) - 1
-		case '[', '{':
-			depth++
-			deepest = max(deepest, depth)
-		case ']', '}':
-			depth--
-		}
-	}
-	return deepest
-}
 
 // readAll reads r to its end into one buffer of the declared length (the
 // body limit caps it), growing it only for a body that declared none.

@@ -212,14 +212,15 @@ func checkBatchBytes(doc []byte) error {
 	if len(doc) > MaxBatchBytes {
 		return fmt.Errorf("%w: the batch is %d bytes of JSON, more than %d", ErrInvalid, len(doc), MaxBatchBytes)
 	}
-	if d := jsonDepth(doc); d > MaxBatchDepth {
+	if d := JSONDepth(doc); d > MaxBatchDepth {
 		return fmt.Errorf("%w: the batch's JSON is nested %d deep, more than %d", ErrInvalid, d, MaxBatchDepth)
 	}
 	return nil
 }
 
-// jsonDepth is the deepest nesting of arrays and objects in b, valid JSON.
-func jsonDepth(b []byte) int {
+// JSONDepth is the deepest nesting of arrays and objects in b, valid JSON
+// (a scalar is 0, [] and {} are 1).
+func JSONDepth(b []byte) int {
 	depth, deepest := 0, 0
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
