@@ -88,7 +88,7 @@ type taskKillCmd struct {
 type taskListCmd struct {
 	Status string `name:"status" placeholder:"STATUS" help:"Only this status (any case)."`
 	Type   string `name:"type" placeholder:"TYPE" help:"Only this task type, e.g. api_buckets_batches_process."`
-	Limit  int    `name:"limit" placeholder:"N" help:"Tasks a page, 1..1000 (default 100)."`
+	Limit  *int   `name:"limit" placeholder:"N" help:"Tasks a page, 1..1000 (default 100)."`
 	All    bool   `name:"all" help:"Every page, following the cursors."`
 }
 
@@ -222,11 +222,21 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 
 // listTasks prints tasks, one a line as the server sent it.
 func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd, stdout, stderr io.Writer) int {
-	p := &batches.ListTasksParams{TaskType: batches.TaskType(l.Type), Limit: l.Limit}
+	p := &batches.ListTasksParams{TaskType: batches.TaskType(l.Type)}
+	if l.Limit != nil {
+		if *l.Limit == 0 { // the client's "the API's default"
+			return reportUsage(stderr, "tasks list", usagef("--limit must be between %d and %d, got 0", minLimit, batches.MaxLimit))
+		}
+		p.Limit = *l.Limit
+	}
 	if l.Status != "" {
 		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
 		if !st.IsKnown() {
 			return reportUsage(stderr, "tasks list", usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
+		}
+		if string(st) != l.Status {
+			// The API takes the exact values only: say what is sent.
+			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", l.Status, st)
 		}
 		p.Status = st
 	}

@@ -220,6 +220,18 @@ func TestLifecycleCommands(t *testing.T) {
 	}
 }
 
+// tasks list says, as list does, which status a --status of another case
+// was taken as.
+func TestTasksListStatusNote(t *testing.T) {
+	url, reqs := lifecycleServer(t, lifecycleBatch("DRAFT", -1, "null"))
+	env := fakeEnv(url)
+	delete(env, "MIXPEEK_NAMESPACE")
+	r := runCLI(t, env, false, "tasks", "list", "--status", "failed", "--limit", "2")
+	if r.code != 0 || r.stderr != "note: --status failed taken as FAILED\n" || strings.Join(*reqs, "; ") != `POST /v1/tasks/list {"status":"FAILED"}` {
+		t.Errorf("exit %d, stderr %q, requests %q", r.code, r.stderr, *reqs)
+	}
+}
+
 // The lifecycle's usage errors, each sending nothing.
 func TestLifecycleUsageErrors(t *testing.T) {
 	url, reqs := lifecycleServer(t, lifecycleBatch("DRAFT", -1, "null"))
@@ -239,6 +251,7 @@ func TestLifecycleUsageErrors(t *testing.T) {
 		{[]string{"get", "--bucket", "b", ".."}, "error: getBatch: the batch id \"..\" is not a batch: in the URL path it would mean the current or parent directory\n"},
 		{[]string{"tasks", "list", "--status", "done"}, "error: --status \"done\" is not a status; want one of PENDING, IN_PROGRESS, PROCESSING, COMPLETED, COMPLETED_WITH_ERRORS, FAILED, CANCELED, UNKNOWN, SKIPPED, DRAFT, ACTIVE, ARCHIVED, SUSPENDED\n"},
 		{[]string{"tasks", "list", "--limit", "1001"}, "error: listTasks: limit 1001 is not 1 to 1000 (0: the API's default)\n"},
+		{[]string{"tasks", "list", "--limit", "0"}, "error: --limit must be between 1 and 1000, got 0\n"},
 		{[]string{"--poll-unit=0s", "wait", "--bucket", "b", "btch_w"}, "error: --poll-unit must be positive, got 0s\n"},
 	} {
 		r := runCLI(t, fakeEnv(url), false, tc.args...)

@@ -1,6 +1,6 @@
-// Command batchesd is the reference server of Mixpeek's List Batches
-// endpoint, on an embedded SQLite database or on PostgreSQL, and its
-// administration.
+// Command batchesd is the reference server of Mixpeek's Bucket Batches
+// API (batches, their lifecycle and processing, and their tasks), on an
+// embedded SQLite database or on PostgreSQL, and its administration.
 //
 //	batchesd [serve]        start the server (the default command)
 //	batchesd org create     create an organization
@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("batchesd"),
-		kong.Description("The reference server of Mixpeek's List Batches endpoint, on SQLite or PostgreSQL, and its administration."),
+		kong.Description("The reference server of Mixpeek's Bucket Batches API (batches, their lifecycle and processing, tasks), on SQLite or PostgreSQL, and its administration."),
 		kong.Writers(stdout, stderr),
 		vars(),
 		kong.Vars{"version": "batchesd " + buildinfo.Read().String()},

@@ -1358,8 +1358,11 @@ type ListTasksParams struct {
 	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
 	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Cursor The `pagination.next_cursor` of the page before, as given: any
-	// other string (one made by hand, though it decodes) answers 400.
+	// Cursor The `pagination.next_cursor` of the page before, as given. A
+	// string not of a cursor's form (the server's own encoding of a
+	// position: a creation time and a task id) answers 400; a cursor
+	// is a position only, so one of that form made by hand pages on
+	// from where it says, among the key's organization's tasks alone.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.

@@ -1365,8 +1365,11 @@ type ListTasksParams struct {
 	// Offset The number of tasks to skip, 0 to 10000 (after `cursor`, when given); default 0.
 	Offset *int32 `form:"offset,omitempty" json:"offset,omitempty"`
 
-	// Cursor The `pagination.next_cursor` of the page before, as given: any
-	// other string (one made by hand, though it decodes) answers 400.
+	// Cursor The `pagination.next_cursor` of the page before, as given. A
+	// string not of a cursor's form (the server's own encoding of a
+	// position: a creation time and a task id) answers 400; a cursor
+	// is a position only, so one of that form made by hand pages on
+	// from where it says, among the key's organization's tasks alone.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
 	// IncludeTotal Count the matching tasks into `pagination.total` and `total_pages`.
@@ -5745,19 +5748,21 @@ var swaggerSpec = []string{
 	"hVyBD2HBBkOSrOmCC0zKU1sbt0VmJRK8nNpwxmFALCGk1QfeAitoTgfyzMDCOPCSwRTYAy/CRsRCdG1C",
 	"+sBM3XCFpW7rqYXMQm3WdUizJgvtBlGMFuky8blVPNqYEIr5/qweFdLFwZZ25eKISEGr5hRrTKDmyPoV",
 	"QmqXzjBdAKc2IW/TGLAy4glpaZcTEZ9bpSqjPB5h+l3TEUCzF7mMOximGsaPhokKg6SuXOizU6jz8s7W",
-	"jIcE4rtKyBv+oCPNgo/A9EtXV3wdkZFb+Ij0EVwrqA8Uo9W2tm7Kxtt27mrvnvYmS+3a1Fb473qbLv+O",
-	"4Z8DKzbUjOkbqWZFM0AlSyoAU1nGl2QMsovVhAGEoq5TwCV0n0Lvx8t09OJJevbi8tnNj08uqv999270",
-	"X397Xvztt3z14tufzv7+5O+/PH/zbPRf/x+e0w9MLAzefzg+hXNyf487Uge2nMVcwd0D3zdpPe9tF17D",
-	"JLUd+1zAkCIzyH1o/27mFP2wYHWa5/X4bUzPZnZZC9iOemjSqDeGsvWou3CGC8QEPqjcx477mm4HF7y9",
-	"W5A44KC9IeJqW2h4ZGsjoawkBXOx4syfx6ePFLd7OCxOHI76M0f+mSP/cwaBO57CMeD4d4Pv9rFvu0K7",
-	"v+c5+PtaoTZjq7U07zXfNLI4BrkET0cjQ8GBzskCg/wwZfIN5pL2hUyveA4qwMr2yxUpSiGANgqpK+vx",
-	"IDSmN/2OU+uXDEP42maxSF6+eH1J/vmP/9nu7JxgUsQ+DTPABwOyWAQJ4axisxa3raTfgrPSuUVHqCv0",
-	"AY/Exzs6RWIYV9kRQRlYLiE9W6jo2+XjZa7tEsnQ3RREUADuyR8oiNsWCYWT85BhhJiVNKLIZxT+GYX/",
-	"2VC4ebzEvt4mBt8Txk1rBXW6lSSTqjZuLXeFtZLstoh0188lmLkYPCOqXJekv6+g7gEFdK26RdMrg/BI",
-	"Lc/wxO23Sh2McY5dmiG0wrUx7VHoJfUgFtvD1UkQrY6r8jlW+3rJNi6lSCyoSzlRUY2dTlBbosz/sBj8",
-	"EJW45/o/o+fP6PnPFgduHgB5JlC1hAnnWrz2AWPC6rv0fZaxbmXHpms+XOG3YSpXvW71VNuNzpboxXTO",
-	"C2k4KTI8SVeZY4yzpDbX5ORkfPrFcDQcDceTx6PHI8AndovNKV3y7UUhy3XN8TzI+NhwihhW2pyGdaBj",
-	"S4BrbUp9qjYiXRZSyDJwhYCSBhgsrlulj6lLSuGnxDu6fXv7fwIAAP//",
+	"jIcE4rtKyBv+oCPNgo/A9EtXV3wdkZFb+Ij0EVwrqA8Uo9W2tm7Kxtt27mrvnvYmS+3a1Fb473qbLv8O",
+	"OMDaWjEG5sA4gB2PlEGeK1TouYwmRrgjTKQysyVcaCzWUnHM5EUrU7VPZeZKamU1+eHcTxMLbkQiN4hN",
+	"+qMkylZzl+ytWJEVzQC7LV1UsCJSxAKSJt9g9ksNsmZE6Mqlpm/jY+tcowjNpbDMbNcN4vK6b7D342U6",
+	"evEkPXtx+ezmxycX1f++ezf6r789L/72W7568e1PZ39/8vdfnr95Nvqv/w/v+AcmFoZmPRyfwh27v8cd",
+	"aQ9bjm6uWPCBuIm0UNM2YK1hwdqOfR5jSO8Z5G20fzfzoX5YoD3N83rsOaaWM7usBZtHPTTH1BtDyX3U",
+	"uzijC2IxHxDv4959PbqDi/XeLcAd8Ofe8Ha1Law9snWdUM6Tgrk4d+bP49NHuds9HBbjDkf9WZr4LE38",
+	"OQPYHT/khAf8uyEz+Li9XWHp3/McfJWtQJ6x1Vqa95pvGhkogzyIp6ORIXDAzBmCaXn6gkGdZyo2vgjr",
+	"Fc9BfVnZrbkiRSkE5EUVUleW70HoCND0mU6tTzUM4euyxSJ5+eL1JfnnP/5nu6N2ggkd+zTMXh8MyGIR",
+	"JLOzStlazLmSfgvOwugWHaGe0wdrEh+r6ZSgYUxoR/RnYHWF1HKhknKXf5q5tkskQ3dTbkHxuid/oAB0",
+	"W+AUTs5DhhHAVtKIUZ9R+GcU/mdD4ebxEvt6mxh8Twg6rRUD6lbwTKq6vrW8G9bCs9ua0137l2DWZfDq",
+	"qPJ0kv6+YsAHFP+1qiJNrwzCI7UcyRO33yrtMcZodmm10ILYxrRHoYfXg1hsD7UnQaQ9rsrnhzVC58al",
+	"Q4kFdekyKqqx04FrS4T8HxaDH6LO91z/Z/T8GT3/2WLYzQMgzwSqxTBZXovXPmBMWH2XrtIy1q3M3nTN",
+	"hyv8NkzlqtetWmu7ANrywpiKeiENJ0WGJ+kqc4xxltTmmpycjE+/GI6Go+F48nj0eAT4xG6xOaVLHL4o",
+	"ZLmuOc0H2SobDh3DSpvTsGx0bAlwrS0HQNVGpMtCClkGbhxQjgED3XWrbDN1CTX8lHhHt29v/08AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
