@@ -252,8 +252,14 @@ func shapeBody(body []byte, shape bodyShape) ([]byte, []rawInput) {
 			out = append(out, scalarStandIn(m.value, shape)...)
 			continue
 		case c == '-' || c >= '0' && c <= '9':
-			if bytes.ContainsAny(m.value, ".eE") {
+			switch {
+			case bytes.ContainsAny(m.value, ".eE"):
 				raws = append(raws, rawInput{field: m.name, raw: m.value, float: true})
+			case len(m.value) > 15:
+				// An integer that validation may read through a float64
+				// (99999999999999999999 as 1e20): its error's input is
+				// the digits sent, as pydantic's Python int.
+				raws = append(raws, rawInput{field: m.name, raw: m.value})
 			}
 		}
 		out = append(out, m.value...)

@@ -50,6 +50,13 @@ func testLifecycleErrors(t *testing.T, f *fixture) {
 		`{"input":[1],"loc":["body","metadata"],"msg":"Input should be a valid dictionary or object to extract fields from","type":"model_attributes_type"}`)
 	wantValidation(t, bad(http.MethodPost, bkt+"/"+id+"/retry", `{"max_retry_count":11}`),
 		`{"ctx":{"le":10},"input":11,"loc":["body","max_retry_count"],"msg":"Input should be less than or equal to 10","type":"less_than_equal"}`)
+	// An integer past float64's exact ones is repeated as sent, as
+	// pydantic's Python int; a number beyond float64 in a free-form value
+	// is not a finite number.
+	wantValidation(t, bad(http.MethodPost, bkt+"/"+id+"/retry", `{"max_retry_count":99999999999999999999}`),
+		`{"ctx":{"le":10},"input":99999999999999999999,"loc":["body","max_retry_count"],"msg":"Input should be less than or equal to 10","type":"less_than_equal"}`)
+	wantValidation(t, bad(http.MethodPatch, bkt+"/"+id, `{"metadata":{"a":{"b":[{"c":1e400}]}}}`),
+		`{"input":"1e400","loc":["body","metadata"],"msg":"Input should be a finite number","type":"finite_number"}`)
 	wantValidation(t, bad(http.MethodPost, bkt+"/"+id+"/retry", `{"retry_mode":"some"}`),
 		`{"ctx":{"expected":"'transient_only' or 'all'"},"input":"some","loc":["body","retry_mode"],"msg":"Input should be 'transient_only' or 'all'","type":"enum"}`)
 	wantValidation(t, bad(http.MethodPost, bkt+"/"+id+"/submit", `{"include_processing_history":"yes"}`),

@@ -560,6 +560,13 @@ func writeBindError(w http.ResponseWriter, err error) {
 				return
 			}
 		}
+		switch typeErr.Type.Kind() {
+		case reflect.Float64, reflect.Float32, reflect.Interface:
+			// A number beyond float64 (1e400) in a number or a free-form
+			// value (metadata): Go holds no such number.
+			writeValidationError(w, validationItem(loc, "finite_number", "Input should be a finite number", input, nil))
+			return
+		}
 		writeValidationError(w, validationItem(loc, "int_type", "Input should be a valid integer", input, nil))
 		return
 	}
