@@ -61,6 +61,14 @@ import (
 //     connection holds one at most).
 //
 // A share at or above its budget is none: the budget alone applies.
+// With a share, the rest of the budget (its size less the share: 16
+// slots, 32 MiB of bodies, 128 MiB of answers by default) is a reserve
+// that only an organization holding less than half of it may take from
+// (8 slots, 16 MiB, 64 MiB); the others take from the share's worth
+// that all organizations' requests have in common. So one busy
+// organization leaves the others the reserve, and two leave a third at
+// least a quarter of the budget's size less its share (4 slots, 8 MiB,
+// 32 MiB).
 //
 // An answer is written on a schedule (WithWriteTimeout, default
 // DefaultChunkTimeout): its k-th SmallAnswer bytes must have been taken
@@ -169,9 +177,15 @@ func newAdmission(cfg config) *admission {
 
 // gate is a budget of size units (slots, bytes) shared by every request,
 // with a share that one organization's requests may not exceed together.
+// The budget is two semaphores: common, of share units (all of size
+// without a share), which any request may take, and reserve, of the
+// rest, which only an organization holding less than small may (see
+// above).
 type gate struct {
 	size, share int64 // share 0: none
-	total       *semaphore.Weighted
+	small       int64 // (size - share) / 2, at least 1
+	common      *semaphore.Weighted
+	reserve     *semaphore.Weighted // nil without a share
 
 	inUse                     atomic.Int64 // of the total, for the metrics
 	refusedAll, refusedShared atomic.Int64 // requests refused: the total held, the share held
@@ -182,7 +196,8 @@ type gate struct {
 
 type orgShare struct {
 	sem  *semaphore.Weighted
-	refs int // holds and waits on it
+	refs int          // holds and waits on it
+	held atomic.Int64 // units its holds have of the budget
 }
 
 // newGate returns the gate of size with share, or nil for size ≤ 0 (no
@@ -194,7 +209,12 @@ func newGate(size, share int64) *gate {
 	if share <= 0 || share >= size {
 		share = 0
 	}
-	return &gate{size: size, share: share, total: semaphore.NewWeighted(size), orgs: map[string]*orgShare{}}
+	g := &gate{size: size, share: share, common: semaphore.NewWeighted(size), orgs: map[string]*orgShare{}}
+	if share > 0 {
+		g.common, g.reserve = semaphore.NewWeighted(share), semaphore.NewWeighted(size-share)
+		g.small = max((size-share)/2, 1)
+	}
+	return g
 }
 
 // limit is the most one request of an organization can hold: the share,
@@ -209,10 +229,11 @@ func (g *gate) limit() int64 {
 // hold is what one request holds of a gate: n units of the total and, with
 // a share, of its organization's.
 type hold struct {
-	g   *gate
-	org *orgShare
-	key string
-	n   int64
+	g        *gate
+	org      *orgShare
+	key      string
+	n        int64
+	reserved int64 // of n, taken from the gate's reserve
 }
 
 // errShareFull and errTotalFull say which a request could not get.
@@ -222,7 +243,8 @@ var (
 )
 
 // acquire takes n units for the organization org: of its share (first
-// come first served among its requests), then of the total (among all),
+// come first served among its requests), then of the budget (among all:
+// of the reserve too while the organization holds little),
 // waiting up to wait in all (wait ≤ 0: not at all). It returns
 // errShareFull or errTotalFull when it did not get them in time, or ctx's
 // error. n is at most g.limit().
@@ -272,29 +294,48 @@ func (h *hold) try(n int64) error {
 	if h.org != nil && !h.org.sem.TryAcquire(n) {
 		return errShareFull
 	}
-	if !h.g.total.TryAcquire(n) {
+	if !h.g.common.TryAcquire(n) && !h.tryReserve(n) {
 		if h.org != nil {
 			h.org.sem.Release(n)
 		}
 		return errTotalFull
 	}
-	h.g.inUse.Add(n)
+	h.took(n)
 	return nil
 }
 
-// wait takes n of the share, then of the total, until ctx is done; it
-// returns which it did not get.
+// tryReserve takes n of the reserve when h's organization holds less
+// than the gate's small.
+func (h *hold) tryReserve(n int64) bool {
+	if h.org == nil || h.org.held.Load() >= h.g.small || !h.g.reserve.TryAcquire(n) {
+		return false
+	}
+	h.reserved += n
+	return true
+}
+
+// took counts n units taken.
+func (h *hold) took(n int64) {
+	h.g.inUse.Add(n)
+	if h.org != nil {
+		h.org.held.Add(n)
+	}
+}
+
+// wait takes n of the share, then of the budget, until ctx is done; it
+// returns which it did not get. It waits in the common part's queue once
+// the reserve has not got them.
 func (h *hold) wait(ctx context.Context, n int64) error {
 	if h.org != nil && h.org.sem.Acquire(ctx, n) != nil {
 		return errShareFull
 	}
-	if h.g.total.Acquire(ctx, n) != nil {
+	if !h.g.common.TryAcquire(n) && !h.tryReserve(n) && h.g.common.Acquire(ctx, n) != nil {
 		if h.org != nil {
 			h.org.sem.Release(n)
 		}
 		return errTotalFull
 	}
-	h.g.inUse.Add(n)
+	h.took(n)
 	return nil
 }
 
@@ -329,9 +370,18 @@ func (h *hold) release(n int64) {
 	n = min(n, h.n)
 	if n > 0 {
 		h.g.inUse.Add(-n)
-		h.g.total.Release(n)
+		// The reserve's first, so that it is free again soonest.
+		r := min(n, h.reserved)
+		if r > 0 {
+			h.g.reserve.Release(r)
+			h.reserved -= r
+		}
+		if n > r {
+			h.g.common.Release(n - r)
+		}
 		if h.org != nil {
 			h.org.sem.Release(n)
+			h.org.held.Add(-n)
 		}
 		h.n -= n
 	}

@@ -423,3 +423,46 @@ func TestRequestBodies(t *testing.T) {
 		t.Errorf("a chunked body over 1 MiB: %d %s", status, body)
 	}
 }
+
+// TestBusyOrganizationsLeaveOthersRoom: two organizations whose slow
+// bodies hold all they may of the body memory (each its share, the second
+// also what the reserve gives an organization holding little) leave a
+// third room for its requests, which the common part alone would not (the
+// break-test's two organizations at 32 MiB each had every body of a third
+// answer 503). An organization past the reserve's half is refused with the
+// gate's own answer.
+func TestBusyOrganizationsLeaveOthersRoom(t *testing.T) {
+	f := newFixtureOn(t, storetest.SQLite)
+	c := f.newTenant(t.Context(), "Third", "bkt_c", 10)
+	// 1000 bytes, 500 an organization: 500 in common, a reserve of 500
+	// that an organization holding less than 250 may take from.
+	h, err := api.NewHandler(f.db, api.WithBodyMemory(1000, 500), api.WithMaxInFlight(64, 0), api.WithBodyRead(time.Hour, 1, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+	for range 5 { // a: the common 500
+		slowBody(t, addr, f.a.key, "bkt_a", 100)
+	}
+	waitFor(func() bool { return gauge(t, srv.URL, `batchesd_admission_in_use{gate="body_bytes"}`) == 500 })
+	for range 5 { // b: 300 of the reserve (it holds less than 250 before each of the first three), then no more
+		slowBody(t, addr, f.b.key, "bkt_b", 100)
+	}
+	waitFor(func() bool { return gauge(t, srv.URL, `batchesd_admission_in_use{gate="body_bytes"}`) == 800 })
+	time.Sleep(50 * time.Millisecond) // b's last two were refused, not waiting
+	if got := gauge(t, srv.URL, `batchesd_admission_in_use{gate="body_bytes"}`); got != 800 {
+		t.Fatalf("body bytes in use %v, want 800: a's 500 and b's 300", got)
+	}
+	// c holds nothing: its requests are served, one after another.
+	if got := countStatuses(t, srv.URL, c.key, "bkt_c", 20); got[http.StatusOK] != 20 {
+		t.Errorf("the third organization's 20 requests: %v, want all 200", got)
+	}
+	// b, holding 300 of the reserve, is refused: the budget is held for it.
+	status, body := listAs(t, srv.URL, f.b.key, "bkt_b", `{"limit":5}`)
+	const want = `{"error":{"details":{"body_memory_bytes":1000,"retry_after_seconds":1},"message":"The server is busy: the request bodies being read hold its 1000 bytes for them; try again in 1 s","type":"ServiceUnavailableError"},"status":503,"success":false}`
+	if status != http.StatusServiceUnavailable || body != want {
+		t.Errorf("the organization holding the reserve's half: %d %s\nwant 503 %s", status, body, want)
+	}
+}

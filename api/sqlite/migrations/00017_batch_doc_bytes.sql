@@ -1,6 +1,6 @@
 -- The bytes of the batches' docs, kept with the counts: batch_counts gains,
 -- for each bucket and status, bytes (the bytes of the docs of its batches,
--- octet_length, as the API writes them) and max_bytes (the most bytes one
+-- length(CAST(doc AS BLOB)): the bytes of UTF-8, as the API writes them; SQLite before 3.43 has no octet_length) and max_bytes (the most bytes one
 -- of its docs has had: a high-water mark, never lowered, so an upper
 -- bound). The triggers that keep n keep them too, in the transaction of
 -- every write to batches, whatever the statement (an insert, an update of
@@ -14,7 +14,7 @@ ALTER TABLE batch_counts ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE batch_counts ADD COLUMN max_bytes INTEGER NOT NULL DEFAULT 0;
 
 UPDATE batch_counts SET (bytes, max_bytes) = (
-    SELECT coalesce(sum(octet_length(b.doc)), 0), coalesce(max(octet_length(b.doc)), 0)
+    SELECT coalesce(sum(length(CAST(b.doc AS BLOB))), 0), coalesce(max(length(CAST(b.doc AS BLOB))), 0)
     FROM batches AS b WHERE b.bucket_id = batch_counts.bucket_id AND b.status = batch_counts.status);
 
 DROP TRIGGER batches_count_insert;
@@ -25,7 +25,7 @@ DROP TRIGGER batches_count_update;
 CREATE TRIGGER batches_count_insert AFTER INSERT ON batches
 BEGIN
     INSERT INTO batch_counts (bucket_id, status, n, bytes, max_bytes)
-    VALUES (NEW.bucket_id, NEW.status, 1, octet_length(NEW.doc), octet_length(NEW.doc))
+    VALUES (NEW.bucket_id, NEW.status, 1, length(CAST(NEW.doc AS BLOB)), length(CAST(NEW.doc AS BLOB)))
     ON CONFLICT (bucket_id, status) DO UPDATE
     SET n = n + 1, bytes = bytes + excluded.bytes, max_bytes = max(max_bytes, excluded.max_bytes);
 END;
@@ -34,7 +34,7 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER batches_count_delete AFTER DELETE ON batches
 BEGIN
-    UPDATE batch_counts SET n = n - 1, bytes = bytes - octet_length(OLD.doc)
+    UPDATE batch_counts SET n = n - 1, bytes = bytes - length(CAST(OLD.doc AS BLOB))
     WHERE bucket_id = OLD.bucket_id AND status = OLD.status;
 END;
 -- +goose StatementEnd
@@ -47,10 +47,10 @@ END;
 CREATE TRIGGER batches_count_update AFTER UPDATE OF bucket_id, status, doc ON batches
 WHEN OLD.bucket_id IS NOT NEW.bucket_id OR OLD.status IS NOT NEW.status OR OLD.doc IS NOT NEW.doc
 BEGIN
-    UPDATE batch_counts SET n = n - 1, bytes = bytes - octet_length(OLD.doc)
+    UPDATE batch_counts SET n = n - 1, bytes = bytes - length(CAST(OLD.doc AS BLOB))
     WHERE bucket_id = OLD.bucket_id AND status = OLD.status;
     INSERT INTO batch_counts (bucket_id, status, n, bytes, max_bytes)
-    VALUES (NEW.bucket_id, NEW.status, 1, octet_length(NEW.doc), octet_length(NEW.doc))
+    VALUES (NEW.bucket_id, NEW.status, 1, length(CAST(NEW.doc AS BLOB)), length(CAST(NEW.doc AS BLOB)))
     ON CONFLICT (bucket_id, status) DO UPDATE
     SET n = n + 1, bytes = bytes + excluded.bytes, max_bytes = max(max_bytes, excluded.max_bytes);
 END;
