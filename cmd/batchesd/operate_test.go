@@ -207,17 +207,27 @@ func TestHelpIsShort(t *testing.T) {
 
 // TestBadRateLimitIsAUsageError: a rate limit the handler would refuse is
 // refused before anything is opened: exit 2, no database file, no key
-// printed.
+// printed; a negative one after a space too, with the same message.
 func TestBadRateLimitIsAUsageError(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"--rate-burst", "0"}, {"--rate-limit=-1"}, {"--rate-limit", "NaN"}} {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate-burst", "0"}, "--rate-burst 0: give 1 or more"},
+		{[]string{"--rate-limit=-1"}, "--rate-limit -1: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "-1"}, "--rate-limit -1: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "-0.5"}, "--rate-limit -0.5: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "NaN"}, "--rate-limit NaN: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "Inf"}, "--rate-limit +Inf: give 0 (no limit) or more requests a second"},
+	} {
 		path := filepath.Join(t.TempDir(), "batches.db")
-		r := batchesd(t, append([]string{"serve", "--database", path, "--addr", "127.0.0.1:0"}, args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, "--rate-limit, --rate-burst: ") || r.stdout != "" {
-			t.Errorf("serve %v: %v", args, r)
+		r := batchesd(t, append([]string{"serve", "--database", path, "--addr", "127.0.0.1:0"}, c.args...)...)
+		if want := "batchesd: serve: " + c.want + "\n" + serveUsage; r.code != 2 || r.stderr != want || r.stdout != "" {
+			t.Errorf("serve %v: %v\nwant exit 2 and\n%s", c.args, r, want)
 		}
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("serve %v: the database was created (%v)", args, err)
+			t.Errorf("serve %v: the database was created (%v)", c.args, err)
 		}
 	}
 }
