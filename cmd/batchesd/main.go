@@ -279,7 +279,7 @@ func (s *serveCmd) Run(e *env) error {
 		return err
 	}
 	defer ops.Close()
-	ln = api.NewListener(ln, s.MaxConnections)
+	ln = api.NewListener(ln, s.MaxConnections, api.WithLogger(e.log))
 
 	if e.processing, e.queue, err = s.processFlags.settings(e); err != nil {
 		return err

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -229,5 +231,43 @@ func TestBadRateLimitIsAUsageError(t *testing.T) {
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("serve %v: the database was created (%v)", c.args, err)
 		}
+	}
+}
+
+// TestRefusalsAreLogged: a request net/http refuses itself (here an HTTP
+// version it does not speak) is answered by the real server with an
+// X-Request-Id and a Date, and logged at Info with that id.
+func TestRefusalsAreLogged(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "batches.db"), "BATCHESD_NO_DEMO=1")
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := resp.Header.Get("X-Request-Id")
+	const want = `{"error":{"details":{"net_http_status":505},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}` + "\n"
+	if resp.StatusCode != 400 || string(body) != want || !regexp.MustCompile(`^req_[A-Z2-7]{26}$`).MatchString(id) {
+		t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+		t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+	}
+	if err := s.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	line := `level=INFO msg="request refused by net/http" request_id=` + id +
+		` status=400 net_http_status=505 message="Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1"` + "\n"
+	if !strings.Contains(s.stderr.String(), line) {
+		t.Errorf("no log line\n%s\nin\n%s", line, s.stderr)
 	}
 }
