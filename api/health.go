@@ -20,7 +20,7 @@ import (
 //	GET /readyz         200 {"status":"ok"}: the database answers and holds every migration;
 //	                    503 ErrorResponse ServiceUnavailableError with the reason otherwise
 //	GET /metrics        Prometheus metrics (Metrics), unless served on another address
-//	GET /docs           the API reference page (docs.go)
+//	GET /docs           the API reference page (docs.go); /docs/ redirects there (301)
 //	GET /openapi.json   the contract, as JSON
 //	GET /openapi.yaml   the contract, as YAML
 //	GET /               from a browser (Accept: text/html): a redirect to /docs;
@@ -102,10 +102,20 @@ func (o *ops) wrap(next http.Handler) http.Handler {
 			}
 			assets[r.URL.Path].serve(w, r)
 		case OpDocs:
-			if r.URL.Path == "/" {
+			switch r.URL.Path {
+			case "/":
 				// Relative, so that it holds behind a proxy's path prefix.
 				w.Header().Set("Location", "docs")
 				w.WriteHeader(http.StatusFound)
+				return
+			case "/docs/":
+				// The page is /docs: its scripts are docs/…, relative.
+				location := "../docs"
+				if r.URL.RawQuery != "" {
+					location += "?" + r.URL.RawQuery
+				}
+				w.Header().Set("Location", location)
+				w.WriteHeader(http.StatusMovedPermanently)
 				return
 			}
 			if !serveDocs(w, r) {

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -254,15 +257,19 @@ func TestSlowReaderCutOff(t *testing.T) {
 
 // TestHeaderLimit: request line and headers over the handler's limit
 // answer 431 as an ErrorResponse; those over net/http's own limit too,
-// through NewListener.
+// through NewListener. Every answer, the handler's and the refusals
+// NewListener rewrites, carries a Date and an X-Request-Id that its log
+// line names.
 func TestHeaderLimit(t *testing.T) {
 	f := newFixtureOn(t, storetest.SQLite)
-	h, err := api.NewHandler(f.db)
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h, err := api.NewHandler(f.db, api.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = api.NewListener(srv.Listener, 0)
+	srv.Listener = api.NewListener(srv.Listener, 0, api.WithLogger(log))
 	srv.Config = api.NewHTTPServer("", h, slog.New(slog.DiscardHandler))
 	srv.Start()
 	defer srv.Close()
@@ -276,6 +283,9 @@ func TestHeaderLimit(t *testing.T) {
 			"HTTP/1.1 431 Request Header Fields Too Large\r\n" +
 				`{"error":{"details":{"max_bytes":65536,"net_http_status":431},"message":"Request line and headers are larger than 65536 bytes","type":"RequestHeaderFieldsTooLargeError"},"status":431,"success":false}`},
 		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\n" +
+				`{"error":{"details":{"net_http_status":505},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}`},
+		{"HTTP/2.0 to an operator endpoint", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n",
 			"HTTP/1.1 400 Bad Request\r\n" +
 				`{"error":{"details":{"net_http_status":505},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}`},
 		{"HTTP/0.9 request line", "GET / HTTP/0.9\r\nHost: x\r\n\r\n",
@@ -301,17 +311,73 @@ func TestHeaderLimit(t *testing.T) {
 				`{"error":{"details":{"net_http_status":501},"message":"Unsupported Transfer-Encoding: only chunked is understood","type":"BadRequestError"},"status":400,"success":false}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := rawExchange(t, addr, tc.raw)
+			before := time.Now().Truncate(time.Second)
+			status, body, header := rawExchange(t, addr, tc.raw)
 			if got := status + "\r\n" + body; got != tc.want {
 				t.Errorf("answer\n%s\nwant\n%s", got, tc.want)
+			}
+			id := header.Get("X-Request-Id")
+			if !requestIDRe.MatchString(id) {
+				t.Errorf("X-Request-Id %q", id)
+			}
+			if d, err := http.ParseTime(header.Get("Date")); err != nil || d.Before(before) || d.After(time.Now()) ||
+				header.Get("Date") != d.Format(http.TimeFormat) {
+				t.Errorf("Date %q (%v)", header.Get("Date"), err)
+			}
+			if !strings.Contains(tc.want, "net_http_status") {
+				// The handler's answer: its log line has the id.
+				waitLog(t, &logs, `"request_id":"`+id+`"`)
+				return
+			}
+			// A refusal of net/http: exactly these headers, and a log line
+			// of its own at Info.
+			var e errorBody
+			if err := json.Unmarshal([]byte(body), &e); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nDate: %s\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n",
+				status, len(body)+1, header.Get("Date"), id)
+			if head := header.Get(rawHead); head != want {
+				t.Errorf("head\n%q\nwant\n%q", head, want)
+			}
+			line := waitLog(t, &logs, `"request_id":"`+id+`"`)
+			wantLine := fmt.Sprintf(`"level":"INFO","msg":"request refused by net/http","request_id":"%s","status":%d,"net_http_status":%v,"message":%q}`,
+				id, e.Status, e.Error.Details["net_http_status"], e.Error.Message)
+			if !strings.HasSuffix(line, wantLine) {
+				t.Errorf("log line\n%s\nwant it to end\n%s", line, wantLine)
 			}
 		})
 	}
 }
 
-// rawExchange sends raw on a new connection and returns the status line
-// and the body of the answer, which must be application/json.
-func rawExchange(t *testing.T, addr, raw string) (status, body string) {
+// requestIDRe is a request id the server made.
+var requestIDRe = regexp.MustCompile(`^req_[A-Z2-7]{26}$`)
+
+// waitLog waits for the line of logs that has s, and returns it.
+func waitLog(t *testing.T, logs *syncBuffer, s string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for line := range strings.Lines(logs.String()) {
+			if strings.Contains(line, s) {
+				return strings.TrimSuffix(line, "\n")
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line has %s:\n%s", s, logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawHead is the header in which rawExchange gives the status line and
+// headers as they came, up to the empty line.
+const rawHead = "X-Test-Raw-Head"
+
+// rawExchange sends raw on a new connection and returns the status line,
+// the body and the headers of the answer, which must be
+// application/json; its header rawHead has them as they came.
+func rawExchange(t *testing.T, addr, raw string) (status, body string, header http.Header) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -319,10 +385,23 @@ func rawExchange(t *testing.T, addr, raw string) (status, body string) {
 	}
 	defer conn.Close()
 	go func() { _, _ = io.WriteString(conn, raw) }()
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	var head bytes.Buffer
+	br := bufio.NewReader(conn)
+	for {
+		line, err := br.ReadString('\n')
+		head.WriteString(line)
+		if err != nil {
+			t.Fatalf("%v after %q", err, head.String())
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(io.MultiReader(bytes.NewReader(head.Bytes()), br)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp.Header.Set(rawHead, head.String())
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -331,7 +410,7 @@ func rawExchange(t *testing.T, addr, raw string) (status, body string) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	return fmt.Sprintf("HTTP/1.1 %s", resp.Status), strings.TrimSpace(string(b))
+	return fmt.Sprintf("HTTP/1.1 %s", resp.Status), strings.TrimSpace(string(b)), resp.Header
 }
 
 // TestLargeScalars: a string or number over 4 KiB, as a field's value or

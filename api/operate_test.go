@@ -224,6 +224,24 @@ func TestContractAndDocsEndpoints(t *testing.T) {
 	if resp, body := send(t, http.MethodGet, url+"/docs/nope.js", ""); resp.StatusCode != 404 {
 		t.Errorf("/docs/nope.js: %d %s", resp.StatusCode, body)
 	}
+	// /docs/ is sent to the page, by a relative location (a proxy's path
+	// prefix holds), its query kept; a client that follows gets the page.
+	for path, location := range map[string]string{"/docs/": "../docs", "/docs/?x=1": "../docs?x=1"} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			resp, body := send(t, method, url+path, "")
+			if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != location || len(body) != 0 {
+				t.Errorf("%s %s: %d %v %q", method, path, resp.StatusCode, resp.Header, body)
+			}
+		}
+	}
+	if resp, err := http.Get(url + "/docs/"); err != nil || resp.StatusCode != 200 || resp.Request.URL.Path != "/docs" {
+		t.Errorf("GET /docs/, followed: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, body := send(t, http.MethodPost, url+"/docs/", ""); resp.StatusCode != 405 {
+		t.Errorf("POST /docs/: %d %s", resp.StatusCode, body)
+	}
 	// A browser at / is sent to the page; anyone else gets the API's 404.
 	resp, _ = send(t, http.MethodGet, url+"/", "", "Accept", "text/html,application/xhtml+xml")
 	if resp.StatusCode != 302 || resp.Header.Get("Location") != "docs" {

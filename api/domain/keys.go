@@ -41,18 +41,28 @@ func APIKey(key string) (string, error) {
 	if key == "" {
 		return NewAPIKey(), nil
 	}
+	if p := KeyProblem(key); p != "" {
+		return "", fmt.Errorf("API key: %w: %s", ErrInvalid, p)
+	}
+	return key, nil
+}
+
+// KeyProblem returns what makes key, not empty, one that [APIKey] refuses
+// ("shorter than 20 characters"), without showing it, or "" when it is
+// fine: batchesd checks --demo-api-key with it before it opens anything.
+func KeyProblem(key string) string {
 	if len(key) > MaxKeyLength {
-		return "", fmt.Errorf("API key: %w: longer than %d bytes", ErrInvalid, MaxKeyLength)
+		return fmt.Sprintf("longer than %d bytes", MaxKeyLength)
 	}
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; c <= ' ' || c >= 0x7f {
-			return "", fmt.Errorf("API key: %w: only printable ASCII without spaces is allowed", ErrInvalid)
+			return "only printable ASCII without spaces is allowed"
 		}
 	}
 	if len(key) < MinKeyLength {
-		return "", fmt.Errorf("API key: %w: shorter than %d characters", ErrInvalid, MinKeyLength)
+		return fmt.Sprintf("shorter than %d characters", MinKeyLength)
 	}
-	return key, nil
+	return ""
 }
 
 // KeyID returns the id of the API key whose hash is keyHash: "key_" and

@@ -25,9 +25,13 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/mixpeekgo/batches/cmd/internal/buildinfo"
 )
 
 type cli struct {
+	Version kong.VersionFlag `help:"Print the version (module version, commit, Go) and exit."`
+
 	All      allCmd      `cmd:"" default:"withargs" help:"Run the Go benchmarks and the load run, and report both (the default command)."`
 	Go       goCmd       `cmd:"" help:"Run the Go benchmarks of api/benchmark and report their ratios to the baseline."`
 	Load     loadCmd     `cmd:"" help:"Run wrk against batchesd and the baseline on loopback and report requests/s, p50, p99 and their ratios."`
@@ -48,20 +52,49 @@ type env struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode is what kong's Exit panics with, to return from run.
+type exitCode int
+
+// run runs the command line args, as main does, and returns the exit
+// code: kong's for its own exits (0 for --help and --version, 80 for a
+// usage error), 1 when the command fails.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			ec, ok := v.(exitCode)
+			if !ok {
+				panic(v)
+			}
+			code = int(ec)
+		}
+	}()
 	var c cli
-	kctx := kong.Parse(&c,
+	parser, err := kong.New(&c,
 		kong.Name("batchesbench"),
 		kong.Description("Benchmarks of the List Batches server, as ratios to a bare net/http + encoding/json baseline."),
 		kong.UsageOnError(),
-		kong.Vars{"begin": beginMarker, "end": endMarker, "hbegin": hostileBegin, "hend": hostileEnd, "dbegin": driversBegin, "dend": driversEnd},
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.Vars{"begin": beginMarker, "end": endMarker, "hbegin": hostileBegin, "hend": hostileEnd, "dbegin": driversBegin, "dend": driversEnd,
+			"version": "batchesbench " + buildinfo.Read().String()},
 	)
-	e := &env{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, args: os.Args[1:]}
-	if err := kctx.Run(e); err != nil {
-		fmt.Fprintln(os.Stderr, "batchesbench:", err)
-		stop()
-		os.Exit(1)
+	if err != nil {
+		fmt.Fprintln(stderr, "batchesbench:", err)
+		return 1
 	}
+	kctx, err := parser.Parse(args)
+	parser.FatalIfErrorf(err)
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, args: args}
+	if err := kctx.Run(e); err != nil {
+		fmt.Fprintln(stderr, "batchesbench:", err)
+		return 1
+	}
+	return 0
 }
 
 // progress prints a line about what is under way on stderr.

@@ -383,11 +383,11 @@ func TestAdminNeedsADatabase(t *testing.T) {
 }
 
 // TestServeRefusesAnEmptyAddr: an empty address would listen on every
-// interface.
+// interface; it is a usage error.
 func TestServeRefusesAnEmptyAddr(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "b.db")
 	r := batchesd(t, "--database", db, "serve", "--addr", "")
-	if r.code != 1 || !strings.Contains(r.stderr, "--addr is empty") {
+	if r.code != 2 || !strings.HasPrefix(r.stderr, `batchesd: serve: --addr "": empty: give host:port, such as 127.0.0.1:8080 (:8080 listens on every interface)`+"\n") {
 		t.Errorf("serve --addr '': %v", r)
 	}
 	if _, err := os.Stat(db); !errors.Is(err, fs.ErrNotExist) {

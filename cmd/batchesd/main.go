@@ -91,6 +91,7 @@ type timeoutFlag struct {
 
 // Decode reads the flag's value; an error is a usage error (exit 2).
 func (f *timeoutFlag) Decode(ctx *kong.DecodeContext) error {
+	takeNegative(ctx.Scan)
 	var s string
 	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
 		return err
@@ -138,6 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.Vars{"version": "batchesd " + buildinfo.Read().String()},
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 		sharedFlagGroups,
+		negativeNumbers(),
 		kong.Help(helpPrinter),
 	)
 	if err != nil {
@@ -202,11 +204,46 @@ type serveCmd struct {
 	Addr            string        `env:"BATCHESD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on (host:port; port 0 picks a free one)."`
 	DemoAPIKey      string        `env:"BATCHESD_DEMO_API_KEY" help:"API key of the demo organization (20 to 128 printable ASCII characters, no spaces): given to the demo created on first start, and registered for it on a later start if it is not yet. Generated and printed once if empty."`
 	NoDemo          bool          `env:"BATCHESD_NO_DEMO" help:"Do not create the demo organization on an empty database."`
-	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM."`
+	ShutdownTimeout time.Duration `env:"BATCHESD_SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight requests may take to finish on SIGINT or SIGTERM; above 0."`
 	operateFlags
 	limitFlags
 	cacheFlags
 	processFlags
+
+	// demoKeyFrom is how the demo's key was given, --demo-api-key or
+	// BATCHESD_DEMO_API_KEY (Validate), for what serve says of it.
+	demoKeyFrom string
+}
+
+// Validate refuses, as a usage error (exit 2) before anything is opened,
+// a value of a flag that cannot be (the checks of each group of flags,
+// check.go), naming how it was given: the flag or its variable.
+func (s *serveCmd) Validate(kctx *kong.Context) error {
+	err := firstError(s.check(), s.operateFlags.check(), s.limitFlags.check(), s.cacheFlags.check(), s.processFlags.check())
+	if bf, ok := errors.AsType[*badFlag](err); ok {
+		return errors.New(bf.given(kctx))
+	}
+	if err != nil {
+		return err
+	}
+	s.demoKeyFrom = givenAs(kctx, "demo-api-key")
+	return nil
+}
+
+// check returns the first of serve's own flags whose value cannot be, as
+// a *badFlag.
+func (s *serveCmd) check() error {
+	err := firstError(
+		checkAddr("addr", s.Addr, "127.0.0.1:8080"),
+		atLeast("shutdown-timeout", s.ShutdownTimeout, 1, "give a duration above 0, such as 30s"),
+	)
+	if err == nil && s.DemoAPIKey != "" {
+		if p := domain.KeyProblem(s.DemoAPIKey); p != "" {
+			err = &badFlag{name: "demo-api-key", want: fmt.Sprintf("%s: give %d to %d printable ASCII characters without spaces, or none to have one generated",
+				p, domain.MinKeyLength, domain.MaxKeyLength)}
+		}
+	}
+	return err
 }
 
 // defaultGOGC is the garbage collector's target percentage of serve when
@@ -231,9 +268,6 @@ func (s *serveCmd) Run(e *env) error {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 
-	if s.Addr == "" {
-		return errors.New("--addr is empty: give host:port, e.g. 127.0.0.1:8080 (:8080 listens on every interface)")
-	}
 	// Listen first: a port in use fails before any database is created.
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
@@ -245,7 +279,7 @@ func (s *serveCmd) Run(e *env) error {
 		return err
 	}
 	defer ops.Close()
-	ln = api.NewListener(ln, s.MaxConnections)
+	ln = api.NewListener(ln, s.MaxConnections, api.WithLogger(e.log))
 
 	if e.processing, e.queue, err = s.processFlags.settings(e); err != nil {
 		return err
@@ -269,10 +303,14 @@ func (s *serveCmd) Run(e *env) error {
 		}
 		if created {
 			startDemoProcessing(ctx, e, db, demo, s.DemoProcessing)
-			printDemo(e.stdout, demo, baseURL, s.DemoAPIKey != "")
+			keyFrom := ""
+			if s.DemoAPIKey != "" {
+				keyFrom = s.demoKeyFrom
+			}
+			printDemo(e.stdout, demo, baseURL, keyFrom)
 		} else if s.DemoAPIKey != "" {
 			// The demo exists already: the key is registered for it, once.
-			registerDemoKey(ctx, e, db, s.DemoAPIKey)
+			registerDemoKey(ctx, e, db, s.DemoAPIKey, s.demoKeyFrom)
 		}
 	}
 
@@ -324,14 +362,15 @@ func (s *serveCmd) Run(e *env) error {
 
 // printDemo prints what SeedDemo created and commands that list its
 // batches. The commands read the key from MIXPEEK_API_KEY, as the CLI does; a
-// generated key is printed once in the export line, a key that came from
-// BATCHESD_DEMO_API_KEY is not printed at all (its owner knows it), so that
-// it stays out of whatever keeps stdout.
-func printDemo(w io.Writer, d domain.DemoInfo, baseURL string, keyFromEnv bool) {
+// generated key is printed once in the export line, a key given
+// (keyFrom: --demo-api-key or BATCHESD_DEMO_API_KEY; "" for none) is not
+// printed at all (its owner knows it), so that it stays out of whatever
+// keeps stdout.
+func printDemo(w io.Writer, d domain.DemoInfo, baseURL, keyFrom string) {
 	fmt.Fprintf(w, "Created the demo organization %s with namespace %q (%s) and bucket %s.\n",
 		d.OrganizationID, d.NamespaceName, d.NamespaceID, d.BucketID)
-	if keyFromEnv {
-		fmt.Fprintf(w, "Its API key is the one you gave (--demo-api-key or BATCHESD_DEMO_API_KEY). To list its batches, set it in your shell:\n\n    export MIXPEEK_API_KEY=<that key>\n\n")
+	if keyFrom != "" {
+		fmt.Fprintf(w, "Its API key is the one you gave (%s). To list its batches, set it in your shell:\n\n    export MIXPEEK_API_KEY=<that key>\n\n", keyFrom)
 	} else {
 		fmt.Fprintf(w, "Its API key is shown this once (only its hash is stored). To list its batches:\n\n    export MIXPEEK_API_KEY=%s\n\n", shellQuote(d.APIKey))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -18,9 +19,34 @@ import (
 type operateFlags struct {
 	MetricsAddr string  `env:"BATCHESD_METRICS_ADDR" placeholder:"HOST:PORT" help:"Serve /metrics, /healthz and /readyz on this address too, and /metrics only there (keep it private). Default: /metrics on --addr."`
 	RateLimit   float64 `env:"BATCHESD_RATE_LIMIT" default:"${default_rate_limit}" placeholder:"N" help:"Requests a second each API key may make, on average; over it the API answers 429 with Retry-After. 0 for no limit. Per process: N servers on one PostgreSQL database allow N times as many. Default ${default}."`
-	RateBurst   int     `env:"BATCHESD_RATE_BURST" default:"${default_rate_burst}" placeholder:"N" help:"Requests each API key may make at once, beyond --rate-limit's pace. Default ${default}."`
+	RateBurst   int     `env:"BATCHESD_RATE_BURST" default:"${default_rate_burst}" placeholder:"N" help:"Requests each API key may make at once, beyond --rate-limit's pace; 1 or more. Default ${default}."`
 	Compression string  `env:"BATCHESD_COMPRESSION" default:"auto" enum:"auto,gzip,off" help:"Compress answers of 1 KiB or more for callers that accept it: auto (zstd or gzip), gzip, or off."`
 	NoDocs      bool    `env:"BATCHESD_NO_DOCS" help:"Do not serve the API reference page (/docs) and the contract (/openapi.json, /openapi.yaml)."`
+}
+
+// check returns the first of the flags' values that cannot be, as a
+// *badFlag; a rate limit api.NewHandler would refuse is one.
+func (f operateFlags) check() error {
+	err := firstError(
+		f.checkRateLimit(),
+		atLeast("rate-burst", f.RateBurst, 1, "give 1 or more"),
+	)
+	if err == nil && f.MetricsAddr != "" {
+		err = checkAddr("metrics-addr", f.MetricsAddr, "127.0.0.1:9090")
+	}
+	if err == nil {
+		if err = (api.RateLimit{PerSecond: f.RateLimit, Burst: f.RateBurst}).Check(); err != nil {
+			err = fmt.Errorf("--rate-limit, --rate-burst: %w", err)
+		}
+	}
+	return err
+}
+
+func (f operateFlags) checkRateLimit() error {
+	if f.RateLimit >= 0 && !math.IsInf(f.RateLimit, 0) {
+		return nil
+	}
+	return &badFlag{name: "rate-limit", value: fmt.Sprint(f.RateLimit), want: "give 0 (no limit) or more requests a second"}
 }
 
 // Defaults of the rate limit: far above what a person or a paging script
@@ -80,20 +106,21 @@ func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer, more ...api.Opt
 	return h, nil
 }
 
-// registerDemoKey registers key, BATCHESD_DEMO_API_KEY, for the demo of a
+// registerDemoKey registers key, given as from (--demo-api-key or
+// BATCHESD_DEMO_API_KEY, which its messages name), for the demo of a
 // database seeded earlier, and says what it did; a key it cannot register
 // is a warning, not a failure: the server serves the keys it has.
-func registerDemoKey(ctx context.Context, e *env, db domain.DB, key string) {
+func registerDemoKey(ctx context.Context, e *env, db domain.DB, key, from string) {
 	org, registered, err := db.RegisterDemoKey(ctx, key)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
-		e.log.Warn("BATCHESD_DEMO_API_KEY is not registered: this database has no demo bucket (it was started with --no-demo, or holds other organizations); register the key with `batchesd key create --org <id> --key <key>`")
+		e.log.Warn(from + " is not registered: this database has no demo bucket (it was started with --no-demo, or holds other organizations); register the key with `batchesd key create --org <id> --key <key>`")
 		return
 	case err != nil:
-		e.log.Warn("BATCHESD_DEMO_API_KEY could not be registered", "err", err)
+		e.log.Warn(from+" could not be registered", "err", err)
 		return
 	case registered:
-		e.log.Info("registered BATCHESD_DEMO_API_KEY for the demo organization", "organization", org)
+		e.log.Info("registered "+from+" for the demo organization", "organization", org)
 		return
 	}
 	// The key was there already: the demo's (nothing to do), another
@@ -101,11 +128,11 @@ func registerDemoKey(ctx context.Context, e *env, db domain.DB, key string) {
 	owner, err := db.OrganizationForKey(ctx, domain.HashKey(key))
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
-		e.log.Warn("BATCHESD_DEMO_API_KEY was revoked in this database: it does not authenticate")
+		e.log.Warn(from + " was revoked in this database: it does not authenticate")
 	case err != nil:
-		e.log.Warn("checking BATCHESD_DEMO_API_KEY", "err", err)
+		e.log.Warn("checking "+from, "err", err)
 	case owner.ID != org:
-		e.log.Warn("BATCHESD_DEMO_API_KEY is a key of another organization than the demo's: it does not reach bkt_demo", "organization", owner.ID, "demo_organization", org)
+		e.log.Warn(from+" is a key of another organization than the demo's: it does not reach bkt_demo", "organization", owner.ID, "demo_organization", org)
 	}
 }
 
@@ -131,14 +158,4 @@ func parseStatus(flag, given string) (batches.TaskStatus, error) {
 		return "", fmt.Errorf("%s %q is not a batch status; want one of %s", flag, given, strings.ReplaceAll(vars()["statuses"], ",", ", "))
 	}
 	return st, nil
-}
-
-// Validate refuses, as a usage error (exit 2) before anything is opened,
-// a rate limit NewHandler would refuse, and processing settings that
-// cannot be (processFlags.check).
-func (s *serveCmd) Validate() error {
-	if err := (api.RateLimit{PerSecond: s.RateLimit, Burst: s.RateBurst}).Check(); err != nil {
-		return fmt.Errorf("--rate-limit, --rate-burst: %w", err)
-	}
-	return s.processFlags.check()
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -207,17 +209,65 @@ func TestHelpIsShort(t *testing.T) {
 
 // TestBadRateLimitIsAUsageError: a rate limit the handler would refuse is
 // refused before anything is opened: exit 2, no database file, no key
-// printed.
+// printed; a negative one after a space too, with the same message.
 func TestBadRateLimitIsAUsageError(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"--rate-burst", "0"}, {"--rate-limit=-1"}, {"--rate-limit", "NaN"}} {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate-burst", "0"}, "--rate-burst 0: give 1 or more"},
+		{[]string{"--rate-limit=-1"}, "--rate-limit -1: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "-1"}, "--rate-limit -1: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "-0.5"}, "--rate-limit -0.5: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "NaN"}, "--rate-limit NaN: give 0 (no limit) or more requests a second"},
+		{[]string{"--rate-limit", "Inf"}, "--rate-limit +Inf: give 0 (no limit) or more requests a second"},
+	} {
 		path := filepath.Join(t.TempDir(), "batches.db")
-		r := batchesd(t, append([]string{"serve", "--database", path, "--addr", "127.0.0.1:0"}, args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, "--rate-limit, --rate-burst: ") || r.stdout != "" {
-			t.Errorf("serve %v: %v", args, r)
+		r := batchesd(t, append([]string{"serve", "--database", path, "--addr", "127.0.0.1:0"}, c.args...)...)
+		if want := "batchesd: serve: " + c.want + "\n" + serveUsage; r.code != 2 || r.stderr != want || r.stdout != "" {
+			t.Errorf("serve %v: %v\nwant exit 2 and\n%s", c.args, r, want)
 		}
 		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("serve %v: the database was created (%v)", args, err)
+			t.Errorf("serve %v: the database was created (%v)", c.args, err)
 		}
+	}
+}
+
+// TestRefusalsAreLogged: a request net/http refuses itself (here an HTTP
+// version it does not speak) is answered by the real server with an
+// X-Request-Id and a Date, and logged at Info with that id.
+func TestRefusalsAreLogged(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "batches.db"), "BATCHESD_NO_DEMO=1")
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	id := resp.Header.Get("X-Request-Id")
+	const want = `{"error":{"details":{"net_http_status":505},"message":"Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1","type":"BadRequestError"},"status":400,"success":false}` + "\n"
+	if resp.StatusCode != 400 || string(body) != want || !regexp.MustCompile(`^req_[A-Z2-7]{26}$`).MatchString(id) {
+		t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if _, err := http.ParseTime(resp.Header.Get("Date")); err != nil {
+		t.Errorf("Date %q: %v", resp.Header.Get("Date"), err)
+	}
+	if err := s.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	line := `level=INFO msg="request refused by net/http" request_id=` + id +
+		` status=400 net_http_status=505 message="Unsupported HTTP version: this server speaks HTTP/1.0 and HTTP/1.1"` + "\n"
+	if !strings.Contains(s.stderr.String(), line) {
+		t.Errorf("no log line\n%s\nin\n%s", line, s.stderr)
 	}
 }

@@ -37,7 +37,7 @@ func TestPostgresTwoServers(t *testing.T) {
 		start   sync.WaitGroup
 	)
 	for i := range servers {
-		start.Go(func() { servers[i], errs[i] = tryStartServer(t, db, []string{"BATCHESD_DEMO_API_KEY=" + key}) })
+		start.Go(func() { servers[i], errs[i] = tryStartServer(t, db, nil, []string{"BATCHESD_DEMO_API_KEY=" + key}) })
 	}
 	start.Wait()
 	for i, err := range errs {

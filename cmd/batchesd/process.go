@@ -36,6 +36,7 @@ type ratioFlag struct {
 
 // Decode reads the flag's value; an error is a usage error (exit 2).
 func (f *ratioFlag) Decode(ctx *kong.DecodeContext) error {
+	takeNegative(ctx.Scan)
 	var s string
 	if err := ctx.Scan.PopValueInto("ratio", &s); err != nil {
 		return err
@@ -68,21 +69,20 @@ func (f processFlags) ratios() (failure, errs float64, err error) {
 }
 
 // check returns the usage error of the first flag that is wrong, naming
-// it: serve's Validate refuses it before anything is opened (exit 2).
+// it (a *badFlag, or the ratios' error): serve's Validate refuses it
+// before anything is opened (exit 2).
 func (f processFlags) check() error {
-	switch {
-	case f.ProcessTierDuration < 0:
-		return fmt.Errorf("--process-tier-duration %s is negative: give a duration such as 3s, or 0 for none", f.ProcessTierDuration)
-	case f.ProcessTiers < 1 || f.ProcessTiers > domain.MaxProcessingTiers:
-		return fmt.Errorf("--process-tiers %d: a batch has 1 to %d tiers", f.ProcessTiers, domain.MaxProcessingTiers)
-	case f.ProcessWorkers < 1:
-		return fmt.Errorf("--process-workers %d: give 1 or more", f.ProcessWorkers)
-	case f.ProcessRescueAfter < time.Second:
-		return fmt.Errorf("--process-rescue-after %s: give 1s or more", f.ProcessRescueAfter)
-	case f.DemoProcessing < 0:
-		return fmt.Errorf("--demo-processing %d is negative: give 0 or more", f.DemoProcessing)
+	err := firstError(
+		atLeast("process-tier-duration", f.ProcessTierDuration, 0, "give a duration such as 3s, or 0 (none)"),
+		within("process-tiers", f.ProcessTiers, 1, domain.MaxProcessingTiers, fmt.Sprintf("a batch has 1 to %d tiers", domain.MaxProcessingTiers)),
+		atLeast("process-workers", f.ProcessWorkers, 1, "give 1 or more"),
+		atLeast("process-rescue-after", f.ProcessRescueAfter, time.Second, "give 1s or more"),
+		atLeast("demo-processing", f.DemoProcessing, 0, "give 0 (none) or more"),
+	)
+	if err != nil {
+		return err
 	}
-	_, _, err := f.ratios()
+	_, _, err = f.ratios()
 	return err
 }
 

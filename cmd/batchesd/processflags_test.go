@@ -34,8 +34,10 @@ func TestBadProcessFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"--process-tiers=-1"}, "--process-tiers -1: a batch has 1 to 5 tiers"},
 		{[]string{"--process-workers", "0"}, "--process-workers 0: give 1 or more"},
 		{[]string{"--process-rescue-after", "500ms"}, "--process-rescue-after 500ms: give 1s or more"},
-		{[]string{"--process-tier-duration=-1s"}, "--process-tier-duration -1s is negative"},
-		{[]string{"--demo-processing=-1"}, "--demo-processing -1 is negative"},
+		{[]string{"--process-tier-duration=-1s"}, "serve: --process-tier-duration -1s: give a duration such as 3s, or 0 (none)\n"},
+		{[]string{"--process-tier-duration", "-1s"}, "serve: --process-tier-duration -1s: give a duration such as 3s, or 0 (none)\n"},
+		{[]string{"--demo-processing=-1"}, "serve: --demo-processing -1: give 0 (none) or more\n"},
+		{[]string{"--process-failure-ratio", "-0.1"}, `--process-failure-ratio: "-0.1" is not a ratio`},
 	} {
 		path := filepath.Join(t.TempDir(), "batches.db")
 		r := batchesd(t, append([]string{"serve", "--database", path, "--addr", "127.0.0.1:0"}, c.args...)...)
