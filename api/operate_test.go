@@ -653,10 +653,10 @@ func TestRateLimit(t *testing.T) {
 	}
 	status, typ, msg := errorType(t, lastBody)
 	ra, err := strconv.Atoi(last.Header.Get("Retry-After"))
-	if status != 429 || typ != api.TypeTooManyRequests || err != nil || ra < 1 || ra > 2 || !strings.Contains(msg, "1 requests a second") {
+	if status != 429 || typ != api.TypeTooManyRequests || err != nil || ra < 1 || ra > 2 || !strings.Contains(msg, "1 request a second") {
 		t.Errorf("429: Retry-After %q, %s", last.Header.Get("Retry-After"), lastBody)
 	}
-	want := fmt.Sprintf(`{"error":{"details":{"burst":2,"limit_per_second":1,"retry_after_seconds":%d},"message":"Too many requests: this API key may make 1 requests a second (bursts of 2); retry after %d s","type":"TooManyRequestsError"},"status":429,"success":false}`+"\n", ra, ra)
+	want := fmt.Sprintf(`{"error":{"details":{"burst":2,"limit_per_second":1,"retry_after_seconds":%d},"message":"Too many requests: this API key may make 1 request a second (bursts of 2); retry after %d s","type":"TooManyRequestsError"},"status":429,"success":false}`+"\n", ra, ra)
 	if string(lastBody) != want {
 		t.Errorf("429 body\n%s\nwant\n%s", lastBody, want)
 	}

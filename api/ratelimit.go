@@ -112,7 +112,7 @@ func (l *limiter) wrap(next http.Handler) http.Handler {
 		secs := max(1, int64(math.Ceil(wait)))
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		writeError(w, http.StatusTooManyRequests,
-			fmt.Sprintf("Too many requests: this API key may make %g requests a second (bursts of %d); retry after %d s", float64(l.limit), l.burst, secs),
+			fmt.Sprintf("Too many requests: this API key may make %g %s a second (bursts of %d); retry after %d s", float64(l.limit), plural(float64(l.limit), "request", "requests"), l.burst, secs),
 			map[string]any{"limit_per_second": float64(l.limit), "burst": l.burst, "retry_after_seconds": secs})
 	})
 }
@@ -124,4 +124,12 @@ type keyHashKey struct{}
 func keyHashFrom(ctx context.Context) ([32]byte, bool) {
 	h, ok := ctx.Value(keyHashKey{}).([32]byte)
 	return h, ok
+}
+
+// plural is one when n is 1, else many.
+func plural(n float64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

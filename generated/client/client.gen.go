@@ -496,8 +496,11 @@ type ErrorDetail struct {
 	// Type A stable name for programs: `BadRequestError` (400),
 	// `UnauthorizedError` (401), `ForbiddenError` (403),
 	// `NotFoundError` (404), `MethodNotAllowedError` (405, a method the
-	// path does not have, with `Allow`), `PayloadTooLargeError` (413),
-	// `UnsupportedMediaTypeError` (415), `InternalServerError` (500).
+	// path does not have, with `Allow`), `RequestTimeoutError` (408),
+	// `PayloadTooLargeError` (413), `UnsupportedMediaTypeError` (415),
+	// `TooManyRequestsError` (429), `RequestHeaderFieldsTooLargeError`
+	// (431), `InternalServerError` (500), `ServiceUnavailableError`
+	// (503).
 	//
 	//
 	// Example: NotFoundError
