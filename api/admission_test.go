@@ -73,6 +73,14 @@ func slowBody(t *testing.T, addr, key, bucket string, declared int) {
 // returns its status and body.
 func listAs(t *testing.T, url, key, bucket, body string) (int, string) {
 	t.Helper()
+	status, _, b := listRaw(t, url, key, bucket, body)
+	return status, strings.TrimSpace(b)
+}
+
+// listRaw sends a List Batches request of body for key's bucket to url,
+// outside the contract check, and returns its status, headers and body.
+func listRaw(t *testing.T, url, key, bucket, body string) (int, http.Header, string) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url+"/v1/buckets/"+bucket+"/batches/list", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +97,7 @@ func listAs(t *testing.T, url, key, bucket, body string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, strings.TrimSpace(string(b))
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // countStatuses sends n lists of key's bucket and counts their statuses.

@@ -152,3 +152,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }
+
+// plural is one when n is 1, else many: the noun of a count in a message.
+func plural(n float64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

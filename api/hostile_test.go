@@ -89,27 +89,11 @@ func (s *blockingStore) ListBatches(ctx context.Context, p domain.ListParams, ds
 	return s.Store.ListBatches(ctx, p, dst)
 }
 
-// plainDo sends a request outside the contract check (503 and 431 are
-// not in openapi.yaml yet) and returns its status, headers and body.
+// plainDo sends a List Batches request of body for key's bucket bkt_a
+// outside the contract check and returns its status, headers and body.
 func plainDo(t *testing.T, url, key, body string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/buckets/bkt_a/batches/list", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("X-Namespace", "production")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	return listRaw(t, url, key, "bkt_a", body)
 }
 
 // TestAdmission: beyond the requests in flight a request waits, then

@@ -125,11 +125,3 @@ func keyHashFrom(ctx context.Context) ([32]byte, bool) {
 	h, ok := ctx.Value(keyHashKey{}).([32]byte)
 	return h, ok
 }
-
-// plural is one when n is 1, else many.
-func plural(n float64, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}

@@ -415,12 +415,7 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 	case "minItems", "maxItems":
 		if list, ok := se.Value.([]any); ok && schema != nil {
 			n := len(list)
-			noun := func(k uint64) string {
-				if k == 1 {
-					return "item"
-				}
-				return "items"
-			}
+			noun := func(k uint64) string { return plural(float64(k), "item", "items") }
 			if se.SchemaField == "minItems" {
 				return validationItem(loc, "too_short",
 					fmt.Sprintf("List should have at least %d %s after validation, not %d", schema.MinItems, noun(schema.MinItems), n),
@@ -436,10 +431,7 @@ func describeSchemaError(loc []any, se *openapi3.SchemaError) server.ValidationE
 		}
 	case "minLength":
 		if schema != nil {
-			noun := "characters"
-			if schema.MinLength == 1 {
-				noun = "character"
-			}
+			noun := plural(float64(schema.MinLength), "character", "characters")
 			return validationItem(loc, "string_too_short",
 				fmt.Sprintf("String should have at least %d %s", schema.MinLength, noun), input,
 				map[string]any{"min_length": schema.MinLength})
