@@ -103,7 +103,7 @@ func (s *batchesServer) CreateBatch(ctx context.Context, req server.CreateBatchR
 		return nil, err
 	}
 	doc, err := s.store.CreateBatch(ctx, sc, req.Body.ObjectIds)
-	return s.batch(ctx, doc, err, "creating a batch")
+	return s.reply(ctx, doc, err, "creating a batch")
 }
 
 // GetBatch answers one batch of the bucket, as stored.
@@ -156,7 +156,7 @@ func (s *batchesServer) PatchBatch(ctx context.Context, req server.PatchBatchReq
 	raw, set := body["metadata"]
 	metadata, _ := raw.(map[string]any)
 	doc, err := s.store.PatchBatch(ctx, sc, req.BatchId, metadata, set)
-	return s.batch(ctx, doc, err, "patching a batch")
+	return s.reply(ctx, doc, err, "patching a batch")
 }
 
 // DeleteBatch deletes the batch, canceling it first when it is being
@@ -185,7 +185,7 @@ func (s *batchesServer) AddObjectsToBatch(ctx context.Context, req server.AddObj
 		return nil, err
 	}
 	doc, err := s.store.AddObjects(ctx, sc, req.BatchId, req.Body.ObjectIds)
-	return s.batch(ctx, doc, err, "adding objects to a batch")
+	return s.reply(ctx, doc, err, "adding objects to a batch")
 }
 
 // SubmitBatch submits a DRAFT batch and answers its new task.
@@ -199,7 +199,7 @@ func (s *batchesServer) SubmitBatch(ctx context.Context, req server.SubmitBatchR
 		opts.IncludeProcessingHistory = *req.Body.IncludeProcessingHistory
 	}
 	doc, err := s.store.SubmitBatch(ctx, sc, req.BatchId, opts)
-	return s.task(ctx, doc, err, "submitting a batch")
+	return s.reply(ctx, doc, err, "submitting a batch")
 }
 
 // CancelBatch cancels a batch being processed and answers its task.
@@ -209,7 +209,7 @@ func (s *batchesServer) CancelBatch(ctx context.Context, req server.CancelBatchR
 		return nil, err
 	}
 	doc, err := s.store.CancelBatch(ctx, sc, req.BatchId)
-	return s.task(ctx, doc, err, "canceling a batch")
+	return s.reply(ctx, doc, err, "canceling a batch")
 }
 
 // RetryBatch retries a batch that failed, as a new task, and answers it
@@ -266,8 +266,8 @@ func (a retried) VisitRetryBatchResponse(w http.ResponseWriter) error {
 	return err
 }
 
-// batch answers doc, a batch's stored JSON, or err.
-func (s *batchesServer) batch(ctx context.Context, doc []byte, err error, doing string) (stored, error) {
+// reply answers doc, a batch's or a task's stored JSON, or err.
+func (s *batchesServer) reply(ctx context.Context, doc []byte, err error, doing string) (stored, error) {
 	if err != nil {
 		return stored{}, lifecycleError(doing, err)
 	}
@@ -276,7 +276,7 @@ func (s *batchesServer) batch(ctx context.Context, doc []byte, err error, doing 
 
 // task answers doc, a task's stored JSON, or err.
 func (s *batchesServer) task(ctx context.Context, doc []byte, err error, doing string) (stored, error) {
-	return s.batch(ctx, doc, err, doing)
+	return s.reply(ctx, doc, err, doing)
 }
 
 // answer is the 200 answer of doc, JSON as stored.

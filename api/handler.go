@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
@@ -107,7 +106,8 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	}
 	spec.Servers = nil
 
-	maxOffset, err := taskOffsetMax(spec)
+	query := queryParams(spec)
+	maxOffset, err := taskOffsetMax(query)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func NewHandler(store domain.Store, opts ...Option) (http.Handler, error) {
 	var h http.Handler = mux
 	h = adm.admit(h)
 	h = adm.readFirst(cfg.maxBodyBytes, h)
-	h = checkQuery(queryParams(spec), h)
+	h = checkQuery(query, h)
 	h = op.limit(h)
 	h = authenticate(store, resolved, cfg.log, h)
 	h = limitBody(cfg.maxBodyBytes, h)
@@ -176,15 +176,12 @@ type batchesServer struct {
 	maxTaskOffset int
 }
 
-// taskOffsetMax returns the maximum of List Tasks' offset in spec.
-func taskOffsetMax(spec *openapi3.T) (int, error) {
-	if item := spec.Paths.Find("/v1/tasks/list"); item != nil && item.Post != nil {
-		if p := item.Post.Parameters.GetByInAndName("query", "offset"); p != nil && p.Schema != nil && p.Schema.Value != nil {
-			for _, s := range append([]*openapi3.SchemaRef{p.Schema}, p.Schema.Value.AllOf...) {
-				if s.Value != nil && s.Value.Max != nil {
-					return int(*s.Value.Max), nil
-				}
-			}
+// taskOffsetMax returns the maximum of List Tasks' offset among the
+// contract's query parameters.
+func taskOffsetMax(query map[string][]queryParam) (int, error) {
+	for _, p := range query["listTasks"] {
+		if p.name == "offset" && p.max != nil {
+			return int(*p.max), nil
 		}
 	}
 	return 0, errors.New("the embedded openapi.yaml has no maximum of listTasks' offset")

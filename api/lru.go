@@ -68,15 +68,6 @@ func (c *lru[K, V]) put(key K, v V, cost int64, expires time.Time) {
 	}
 }
 
-// remove removes key's entry, if any.
-func (c *lru[K, V]) delete(key K) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[key]; ok {
-		c.remove(el)
-	}
-}
-
 func (c *lru[K, V]) remove(el *list.Element) {
 	e := c.order.Remove(el).(*lruEntry[K, V])
 	delete(c.entries, e.key)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/mixpeekgo/batches"
@@ -102,11 +103,10 @@ func (s *batchesServer) ListTasks(ctx context.Context, req server.ListTasksReque
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}
 	// The results are the store's; the pagination goes before them, as the
-	// generated encoder orders the fields.
-	results := append([]byte(nil), out[len(`{"pagination":`):]...)
+	// generated encoder orders the fields, moved within the buffer.
 	pg := pagination(p, q.Cursor, next, total, s.maxTaskOffset)
-	out = append(out[:len(`{"pagination":`)], pg...)
-	out = append(append(append(out, `,"results":`...), results...), "}\n"...)
+	out = slices.Insert(out, len(`{"pagination":`), append(pg, `,"results":`...)...)
+	out = append(out, "}\n"...)
 	*buf = out
 	return taskPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
 }
