@@ -40,23 +40,15 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	}
 	// The page as kept, or as another request is reading it, while the
 	// bucket is unchanged (cache.go); else this request reads it.
-	var read *pageRead
-	key := keyOf(p)
-	if s.pages != nil {
-		kept, r, err := s.pages.page(ctx, key)
-		switch {
-		case err == nil && kept != nil:
-			return listPage{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
-		case err == nil:
-			read = r
-		case !errors.Is(err, errNoVersion):
-			return nil, fmt.Errorf("listing batches: %w", err)
-		}
+	kept, finish, err := s.cached(ctx, keyOf(p))
+	if err != nil {
+		return nil, fmt.Errorf("listing batches: %w", err)
+	}
+	if kept != nil {
+		return listPage{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
 	}
 	var page []byte // the answer read, for the requests waiting for it
-	if read != nil {
-		defer func() { s.pages.finish(key, read, page) }()
-	}
+	defer func() { finish(page) }()
 	reserved, err := s.adm.reservePage(ctx, bucket.Sizes.PageBound(p.Limit))
 	if err != nil {
 		return nil, err
@@ -74,6 +66,28 @@ func (s *batchesServer) ListBatches(ctx context.Context, req server.ListBatchesR
 	out = append(out, "}\n"...)
 	*buf, page = out, out
 	return listPage{storedJSON{buf: buf, ctx: ctx, adm: s.adm, reserved: reserved}}, nil
+}
+
+// cached returns the answer of key as kept, or as another request is
+// reading it, while its bucket is unchanged (cache.go); else nil and
+// finish, which the caller calls with the answer it read (nil for none),
+// for the requests waiting for it. A bucket without a version (gone
+// meanwhile) is read as without the cache.
+func (s *batchesServer) cached(ctx context.Context, key pageKey) (kept []byte, finish func([]byte), err error) {
+	finish = func([]byte) {}
+	if s.pages == nil {
+		return nil, finish, nil
+	}
+	kept, read, err := s.pages.page(ctx, key)
+	switch {
+	case err == nil && kept != nil:
+		return kept, finish, nil
+	case err == nil:
+		return nil, func(b []byte) { s.pages.finish(key, read, b) }, nil
+	case errors.Is(err, errNoVersion):
+		return nil, finish, nil
+	}
+	return nil, nil, err
 }
 
 // listPage is the 200 answer of List Batches, a ListBatchesResponse.
@@ -113,23 +127,15 @@ func (s *batchesServer) GetBatch(ctx context.Context, req server.GetBatchRequest
 		return nil, err
 	}
 	// The batch as kept while its bucket is unchanged, as pages are.
-	var read *pageRead
-	key := pageKey{bucketID: b.ID, batch: req.BatchId}
-	if s.pages != nil {
-		kept, r, err := s.pages.page(ctx, key)
-		switch {
-		case err == nil && kept != nil:
-			return stored{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
-		case err == nil:
-			read = r
-		case !errors.Is(err, errNoVersion):
-			return nil, fmt.Errorf("getting a batch: %w", err)
-		}
+	kept, finish, err := s.cached(ctx, pageKey{bucketID: b.ID, batch: req.BatchId})
+	if err != nil {
+		return nil, fmt.Errorf("getting a batch: %w", err)
+	}
+	if kept != nil {
+		return stored{storedJSON{kept: kept, ctx: ctx, adm: s.adm}}, nil
 	}
 	var answer []byte
-	if read != nil {
-		defer func() { s.pages.finish(key, read, answer) }()
-	}
+	defer func() { finish(answer) }()
 	buf := getBuffer()
 	out, err := s.store.GetBatch(ctx, b.ID, req.BatchId, (*buf)[:0])
 	if err != nil {

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/mixpeekgo/batches/api/domain"
 	"github.com/mixpeekgo/batches/generated/server"
 )
