@@ -58,12 +58,3 @@ func newCompressor(mode Compression) (func(http.Handler) http.Handler, error) {
 	}
 	return func(h http.Handler) http.Handler { return wrap(h) }, nil
 }
-
-// compress is the default compression's middleware.
-func compress(h http.Handler) http.Handler {
-	wrap, err := newCompressor(CompressionAuto)
-	if err != nil {
-		panic(err) // the default options are valid
-	}
-	return wrap(h)
-}

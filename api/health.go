@@ -162,14 +162,9 @@ func NewOpsHandler(store domain.Store, m *Metrics, log *slog.Logger) http.Handle
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = withRequestIDs(log)
-	m.watch(store)
-	o := &ops{store: store, log: log, metrics: m.Handler()}
-	var h http.Handler = http.HandlerFunc(writeRouteNotFound)
-	h = o.wrap(h)
-	h = recoverPanics(log, h)
-	h = m.instrument(h)
-	h = logRequests(log, h)
-	h = compress(h)
-	return requestIDs(h)
+	op, err := newOperate(store, withRequestIDs(log), operateConfig{metrics: m, metricsHere: true, compression: CompressionAuto})
+	if err != nil {
+		panic(err) // the options are constants, and valid
+	}
+	return op.front(http.HandlerFunc(writeRouteNotFound))
 }
