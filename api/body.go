@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -539,15 +538,3 @@ const (
 	maxEchoBytes = 4 << 10
 	maxEchoDepth = 32
 )
-
-// readAll reads r to its end into one buffer of the declared length (the
-// body limit caps it), growing it only for a body that declared none.
-func readAll(r io.Reader, declared int64) ([]byte, error) {
-	if declared <= 0 || declared > DefaultMaxBodyBytes<<4 {
-		return io.ReadAll(r)
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(declared) + bytes.MinRead) // ReadFrom wants MinRead free to find the end
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
-}

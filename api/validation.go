@@ -70,21 +70,10 @@ func readBody(shapes map[string]bodyShape) func(http.Handler) http.Handler {
 
 func readShapedBody(shapes map[string]bodyShape, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// readFirst read every body but an empty one, under its bounds.
 		var body []byte
-		var err error
 		if b, ok := r.Body.(bufferedBody); ok {
-			body = b.data // read by readFirst
-		} else {
-			body, err = readAll(r.Body, r.ContentLength)
-		}
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				writePayloadTooLarge(w, tooLarge.Limit)
-				return
-			}
-			writeError(w, http.StatusBadRequest, "Could not read the request body", nil)
-			return
+			body = b.data
 		}
 		_ = r.Body.Close()
 		if len(body) == 0 {
