@@ -88,24 +88,27 @@ type pageCache struct {
 	reading map[pageKey]*pageRead // the reads under way
 }
 
-// cachedPage is a whole answer (`{"results":…,"total_count":N}` and a
-// newline, or a batch and a newline) read at version; with hasDV, the
-// database's data version was dv before the version was read.
-type cachedPage struct {
+// readAt is what a page is read at: its bucket's version; with hasDV,
+// the database's data version was dv before the version was read.
+type readAt struct {
 	version int64
 	dv      int64
 	hasDV   bool
-	body    []byte
+}
+
+// cachedPage is a whole answer (`{"results":…,"total_count":N}` and a
+// newline, or a batch and a newline) read at readAt.
+type cachedPage struct {
+	readAt
+	body []byte
 }
 
 // pageRead is a read of a page under way, which requests for the same
 // page at the same version wait for.
 type pageRead struct {
-	version int64
-	dv      int64
-	hasDV   bool
-	done    chan struct{}
-	page    []byte // nil when the read failed or its page is not kept
+	readAt
+	done chan struct{}
+	page []byte // nil when the read failed or its page is not kept
 }
 
 func newPageCache(store domain.Store, bytes int64) *pageCache {
@@ -163,7 +166,7 @@ func (c *pageCache) page(ctx context.Context, key pageKey) (body []byte, read *p
 		c.mu.Lock()
 		r, reading := c.reading[key]
 		if !reading || r.version != v {
-			own := &pageRead{version: v, dv: dv, hasDV: hasDV, done: make(chan struct{})}
+			own := &pageRead{readAt: readAt{v, dv, hasDV}, done: make(chan struct{})}
 			if !reading || r.version < v {
 				// An older read is no use to this request: this one
 				// is read instead (the older one's waiters still get
@@ -189,7 +192,7 @@ func (c *pageCache) page(ctx context.Context, key pageKey) (body []byte, read *p
 		c.mu.Lock()
 		if cur := c.reading[key]; cur == nil || cur == r {
 			c.mu.Unlock()
-			return nil, &pageRead{version: v, dv: dv, hasDV: hasDV, done: make(chan struct{})}, nil
+			return nil, &pageRead{readAt: readAt{v, dv, hasDV}, done: make(chan struct{})}, nil
 		}
 		c.mu.Unlock()
 		kept, ok = c.pages.get(key, time.Time{})
@@ -202,7 +205,7 @@ func (c *pageCache) page(ctx context.Context, key pageKey) (body []byte, read *p
 func (c *pageCache) finish(key pageKey, r *pageRead, page []byte) {
 	if page != nil && int64(len(page)) <= c.maxPage {
 		r.page = append([]byte(nil), page...)
-		c.pages.put(key, cachedPage{version: r.version, dv: r.dv, hasDV: r.hasDV, body: r.page}, int64(len(r.page))+pageOverhead, time.Time{})
+		c.pages.put(key, cachedPage{readAt: r.readAt, body: r.page}, int64(len(r.page))+pageOverhead, time.Time{})
 	}
 	c.mu.Lock()
 	if c.reading[key] == r {
