@@ -15,9 +15,9 @@ import (
 // domain.NotFound error, naming what the client sent: the 404 of every
 // operation on a bucket. Other errors are the server's own.
 func (s *batchesServer) resolveBucket(ctx context.Context, namespace, bucket string) (domain.Namespace, domain.Bucket, error) {
-	org, ok := OrganizationFrom(ctx)
-	if !ok {
-		return domain.Namespace{}, domain.Bucket{}, errors.New("an operation reached without authentication")
+	org, err := organization(ctx)
+	if err != nil {
+		return domain.Namespace{}, domain.Bucket{}, err
 	}
 	ns, b, err := s.resolved.resolveBucket(ctx, s.store, org.ID, namespace, bucket)
 	switch {
