@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,12 +130,9 @@ func parseMetadata(flags []string) (map[string]any, error) {
 // printJSON prints raw (an answer as the API sent it) indented, or v
 // encoded when raw is nil.
 func printJSON(w io.Writer, raw json.RawMessage, v any) error {
-	if raw == nil {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		raw = data
+	raw, err := rawOrMarshal(raw, v)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, raw)
 }
@@ -240,22 +236,13 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 		}
 		p.Status = st
 	}
-	line := func(t batches.Task) error {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, t.RawJSON()); err != nil {
-			return err
-		}
-		buf.WriteByte('\n')
-		_, err := stdout.Write(buf.Bytes())
-		return err
-	}
 	if !l.All {
 		page, err := c.ListTasks(ctx, p)
 		if err != nil {
 			return fail(stderr, s, err)
 		}
 		for _, t := range page.Results {
-			if err := line(t); err != nil {
+			if err := writeJSONLine(stdout, t.RawJSON()); err != nil {
 				return writeFailed(stderr, s, err)
 			}
 		}
@@ -268,7 +255,7 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 		if err != nil {
 			return fail(stderr, s, err)
 		}
-		if err := line(t); err != nil {
+		if err := writeJSONLine(stdout, t.RawJSON()); err != nil {
 			return writeFailed(stderr, s, err)
 		}
 	}
