@@ -220,20 +220,17 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd, stdout, stderr io.Writer) int {
 	p := &batches.ListTasksParams{TaskType: batches.TaskType(l.Type)}
 	if l.Limit != nil {
-		if *l.Limit == 0 { // the client's "the API's default"
-			return reportUsage(stderr, "tasks list", usagef("--limit must be between %d and %d, got 0", minLimit, batches.MaxLimit))
+		if err := checkLimit(*l.Limit); err != nil {
+			return reportUsage(stderr, "tasks list", err)
 		}
 		p.Limit = *l.Limit
 	}
 	if l.Status != "" {
-		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
-		if !st.IsKnown() {
-			return reportUsage(stderr, "tasks list", usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
+		st, err := parseStatus(l.Status, "status")
+		if err != nil {
+			return reportUsage(stderr, "tasks list", err)
 		}
-		if string(st) != l.Status {
-			// The API takes the exact values only: say what is sent.
-			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", l.Status, st)
-		}
+		noteStatus(stderr, l.Status, st)
 		p.Status = st
 	}
 	if !l.All {
