@@ -1,6 +1,7 @@
 package batches
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -145,21 +146,26 @@ func (c *Client) UpdateBatch(ctx context.Context, bucketIdentifier, batchID stri
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
+	var body []byte // the PatchBatchRequest, encoded once
 	cfg, err := c.prepare(opts, func() error {
 		if err := checkBatchPath(opPatchBatch, bucketIdentifier, batchID); err != nil {
 			return err
 		}
-		if _, err := json.Marshal(metadata); err != nil {
+		md, err := json.Marshal(metadata)
+		if err != nil {
 			return &paramError{fmt.Sprintf("%s: the metadata does not encode as JSON: %v", opPatchBatch, err)}
 		}
+		// What json.Marshal makes of client.PatchBatchRequest{Metadata: &metadata}.
+		body = append(append([]byte(`{"metadata":`), md...), '}')
 		return nil
 	})
 	if err != nil {
 		return Batch{}, err
 	}
 	send := func(ctx context.Context, w *client.Client, cfg config) (*http.Response, error) {
-		return w.PatchBatch(ctx, bucketIdentifier, batchID, &client.PatchBatchParams{XNamespace: cfg.namespace},
-			client.PatchBatchRequest{Metadata: &metadata})
+		// A bytes.Reader: the request's GetBody gives a retry the body again.
+		return w.PatchBatchWithBody(ctx, bucketIdentifier, batchID, &client.PatchBatchParams{XNamespace: cfg.namespace},
+			"application/json", bytes.NewReader(body))
 	}
 	return call(ctx, cfg, opPatchBatch, send, decodeBatch)
 }

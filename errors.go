@@ -349,14 +349,8 @@ func (e *paramError) Is(target error) bool { return target == ErrValidation }
 // ErrInconsistentPage.
 type pageError struct {
 	msg string
-	op  string // the operation; "" is listBatches
+	op  string // the operation: listBatches, listTasks
 }
 
-func (e *pageError) Error() string {
-	op := e.op
-	if op == "" {
-		op = opListBatches
-	}
-	return "batches: " + op + ": " + e.msg
-}
+func (e *pageError) Error() string        { return "batches: " + e.op + ": " + e.msg }
 func (e *pageError) Is(target error) bool { return target == ErrInconsistentPage }

@@ -165,7 +165,7 @@ func (w *walk) step(page *ListBatchesPage) (keep bool, next int64, err error) {
 			return true, -1, nil
 		}
 		if w.emptyAt == page.Offset {
-			return false, 0, &pageError{msg: fmt.Sprintf("the page at offset %d is empty twice, but total_count is %d: the server counts batches it does not return (%d batches yielded)", page.Offset, page.TotalCount, len(w.seen))}
+			return false, 0, &pageError{op: opListBatches, msg: fmt.Sprintf("the page at offset %d is empty twice, but total_count is %d: the server counts batches it does not return (%d batches yielded)", page.Offset, page.TotalCount, len(w.seen))}
 		}
 		w.emptyAt = page.Offset
 		return false, page.Offset, w.staleRequest(page)
@@ -182,7 +182,7 @@ func (w *walk) step(page *ListBatchesPage) (keep bool, next int64, err error) {
 		w.stale, w.allowed = 0, maxStalePages
 	} else {
 		if page.Offset >= w.reached && page.TotalCount-prevTotal < n {
-			return false, 0, &pageError{msg: fmt.Sprintf("the page at offset %d holds only batches already yielded and total_count (%d) did not grow to explain it: the server ignores the offset (%d batches yielded)", page.Offset, page.TotalCount, len(w.seen))}
+			return false, 0, &pageError{op: opListBatches, msg: fmt.Sprintf("the page at offset %d holds only batches already yielded and total_count (%d) did not grow to explain it: the server ignores the offset (%d batches yielded)", page.Offset, page.TotalCount, len(w.seen))}
 		}
 		if err := w.staleRequest(page); err != nil {
 			return false, 0, err
@@ -190,7 +190,7 @@ func (w *walk) step(page *ListBatchesPage) (keep bool, next int64, err error) {
 	}
 	if page.NextOffset() > page.TotalCount && n == w.limit {
 		// A full page may have more after it, whatever total_count says.
-		return false, 0, &pageError{msg: fmt.Sprintf("the page at offset %d is full (%d batches) and ends past total_count %d: the server counts fewer batches than it returns (%d batches yielded)", page.Offset, n, page.TotalCount, len(w.seen))}
+		return false, 0, &pageError{op: opListBatches, msg: fmt.Sprintf("the page at offset %d is full (%d batches) and ends past total_count %d: the server counts fewer batches than it returns (%d batches yielded)", page.Offset, n, page.TotalCount, len(w.seen))}
 	}
 	w.reached = max(w.reached, page.Offset+n)
 	if page.NextOffset() >= page.TotalCount {
@@ -206,5 +206,5 @@ func (w *walk) staleRequest(page *ListBatchesPage) error {
 	if w.stale <= w.allowed {
 		return nil
 	}
-	return &pageError{msg: fmt.Sprintf("%d requests in a row, the last at offset %d, yielded no batch not yielded before (total_count %d, %d batches yielded): the server repeats pages, or batches are created faster than the walk reads", w.stale, page.Offset, page.TotalCount, len(w.seen))}
+	return &pageError{op: opListBatches, msg: fmt.Sprintf("%d requests in a row, the last at offset %d, yielded no batch not yielded before (total_count %d, %d batches yielded): the server repeats pages, or batches are created faster than the walk reads", w.stale, page.Offset, page.TotalCount, len(w.seen))}
 }

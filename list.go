@@ -155,7 +155,7 @@ func listPage(ctx context.Context, cfg config, bucket string, p ListBatchesParam
 		return nil, err
 	}
 	if p.Limit > 0 && len(page.Results) > p.Limit {
-		return nil, &pageError{msg: fmt.Sprintf("the page at offset %d holds %d batches, more than the limit of %d asked for: the server ignores the limit", p.Offset, len(page.Results), p.Limit)}
+		return nil, &pageError{op: opListBatches, msg: fmt.Sprintf("the page at offset %d holds %d batches, more than the limit of %d asked for: the server ignores the limit", p.Offset, len(page.Results), p.Limit)}
 	}
 	page.Offset = p.Offset
 	return page, nil

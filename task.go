@@ -69,9 +69,15 @@ type DeleteResult struct {
 	Message string `json:"message"` // what was done, for people
 }
 
-// decodeObject decodes data, a JSON object, into v (whose UnmarshalJSON,
-// if any, is bypassed by the caller) and returns what the answer is not
-// when it is not such an object: what names the schema in the message.
+// objectDecoder is a type that decodes itself from a JSON object and
+// keeps the object (Batch, Task, RetryResult): decode takes data over.
+type objectDecoder interface{ decode(data []byte) error }
+
+// decodeObject decodes data, a JSON object, into v and returns what the
+// answer is not when it is not such an object: what names the schema in
+// the message. An objectDecoder's decode is given data itself (the
+// caller's own: call's io.ReadAll, a page decoder's copy), so the object
+// is scanned once and not copied; any other v goes through json.Unmarshal.
 func decodeObject(data []byte, v any, what string) error {
 	data = bytes.TrimSpace(data)
 	switch {
@@ -80,7 +86,13 @@ func decodeObject(data []byte, v any, what string) error {
 	case data[0] != '{':
 		return fmt.Errorf("the response is not a %s: %.20s", what, data)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	var err error
+	if d, ok := v.(objectDecoder); ok {
+		err = d.decode(data)
+	} else {
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil {
 		return fmt.Errorf("the response is not a %s: %v", what, err)
 	}
 	return nil
@@ -103,13 +115,19 @@ func decodeBatch(data []byte) (Batch, error) {
 // for RawJSON. It returns encoding/json's error, leaving t unchanged, when
 // data is not such an object; unknown fields are no error.
 func (t *Task) UnmarshalJSON(data []byte) error {
+	return t.decode(bytes.Clone(data))
+}
+
+// decode sets t from the JSON object data, which t keeps as its RawJSON:
+// the caller gives it up.
+func (t *Task) decode(data []byte) error {
 	type plain Task // without UnmarshalJSON
 	var p plain
 	if err := json.Unmarshal(data, &p); err != nil {
 		return err
 	}
 	*t = Task(p)
-	t.raw = bytes.Clone(data)
+	t.raw = data
 	return nil
 }
 
@@ -129,13 +147,19 @@ func decodeTask(data []byte) (Task, error) {
 // UnmarshalJSON decodes r from the API's JSON object and keeps the object
 // for RawJSON.
 func (r *RetryResult) UnmarshalJSON(data []byte) error {
-	type plain RetryResult
+	return r.decode(bytes.Clone(data))
+}
+
+// decode sets r from the JSON object data, which r keeps as its RawJSON:
+// the caller gives it up.
+func (r *RetryResult) decode(data []byte) error {
+	type plain RetryResult // without UnmarshalJSON
 	var p plain
 	if err := json.Unmarshal(data, &p); err != nil {
 		return err
 	}
 	*r = RetryResult(p)
-	r.raw = bytes.Clone(data)
+	r.raw = data
 	return nil
 }
 

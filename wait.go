@@ -489,11 +489,17 @@ func (c *Client) WaitTask(ctx context.Context, taskID string, opts ...WaitOption
 
 // waited is one batch of WaitBatches.
 type waited struct {
-	b     Batch
-	known bool // b was seen at least once
-	over  bool // b is terminal
-	w     watcher
+	b Batch // as last seen; see replaces it only while it is not over
+	w watcher
 }
+
+// known reports whether the batch was seen at least once: every batch a
+// round sees has its batch_id (decodeBatch and decodePage refuse one
+// without, and see takes only the ids waited for).
+func (x *waited) known() bool { return x.b.BatchID != "" }
+
+// over reports whether the batch was seen terminal.
+func (x *waited) over() bool { return x.b.Status.IsTerminal() }
 
 // MaxGetEach is how many batches WaitBatches asks for with a GetBatch each
 // rather than a walk of the list, whatever the walk would cost: so few
@@ -584,13 +590,12 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 	// see takes a batch the round got: a change goes to OnProgress; a
 	// DRAFT batch ends the wait.
 	see := func(x *waited, b Batch) error {
-		x.b, x.known = b, true
+		x.b = b
 		if x.w.changed(b.RawJSON()) && wc.onProgress != nil {
 			wc.onProgress(b)
 		}
 		switch over, active := follows(b.Status); {
 		case over:
-			x.over = true
 			remaining--
 			if err := batchOutcome(b); err != nil {
 				failed = append(failed, err)
@@ -605,7 +610,7 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 	// get asks for each batch still waited for that found does not hold.
 	get := func(ctx context.Context, found map[string]bool) error {
 		for _, id := range unique {
-			if x := state[id]; !x.over && !found[id] {
+			if x := state[id]; !x.over() && !found[id] {
 				b, err := getBatch(ctx, cfg, bucketIdentifier, id)
 				if err != nil {
 					return err
@@ -640,9 +645,9 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 		for _, id := range unique {
 			x := state[id]
 			switch {
-			case x.over:
+			case x.over():
 				continue
-			case !x.known:
+			case !x.known():
 				unseen = true
 				continue
 			}
@@ -689,7 +694,7 @@ func (c *Client) WaitBatches(ctx context.Context, bucketIdentifier string, ids [
 					walkedWith[c]++
 				}
 			}
-			if x := state[b.BatchID]; x != nil && !x.over && !found[b.BatchID] {
+			if x := state[b.BatchID]; x != nil && !x.over() && !found[b.BatchID] {
 				found[b.BatchID] = true
 				if err := see(x, b); err != nil {
 					return false, err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,12 +130,9 @@ func parseMetadata(flags []string) (map[string]any, error) {
 // printJSON prints raw (an answer as the API sent it) indented, or v
 // encoded when raw is nil.
 func printJSON(w io.Writer, raw json.RawMessage, v any) error {
-	if raw == nil {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		raw = data
+	raw, err := rawOrMarshal(raw, v)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, raw)
 }
@@ -224,30 +220,18 @@ func (cl *cli) lifecycle(ctx context.Context, cmd string, c *batches.Client, s s
 func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd, stdout, stderr io.Writer) int {
 	p := &batches.ListTasksParams{TaskType: batches.TaskType(l.Type)}
 	if l.Limit != nil {
-		if *l.Limit == 0 { // the client's "the API's default"
-			return reportUsage(stderr, "tasks list", usagef("--limit must be between %d and %d, got 0", minLimit, batches.MaxLimit))
+		if err := checkLimit(*l.Limit); err != nil {
+			return reportUsage(stderr, "tasks list", err)
 		}
 		p.Limit = *l.Limit
 	}
 	if l.Status != "" {
-		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(l.Status)))
-		if !st.IsKnown() {
-			return reportUsage(stderr, "tasks list", usagef("--status %q is not a status; want one of %s", l.Status, joinStatuses(", ")))
+		st, err := parseStatus(l.Status, "status")
+		if err != nil {
+			return reportUsage(stderr, "tasks list", err)
 		}
-		if string(st) != l.Status {
-			// The API takes the exact values only: say what is sent.
-			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", l.Status, st)
-		}
+		noteStatus(stderr, l.Status, st)
 		p.Status = st
-	}
-	line := func(t batches.Task) error {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, t.RawJSON()); err != nil {
-			return err
-		}
-		buf.WriteByte('\n')
-		_, err := stdout.Write(buf.Bytes())
-		return err
 	}
 	if !l.All {
 		page, err := c.ListTasks(ctx, p)
@@ -255,7 +239,7 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 			return fail(stderr, s, err)
 		}
 		for _, t := range page.Results {
-			if err := line(t); err != nil {
+			if err := writeJSONLine(stdout, t.RawJSON()); err != nil {
 				return writeFailed(stderr, s, err)
 			}
 		}
@@ -268,7 +252,7 @@ func listTasks(ctx context.Context, c *batches.Client, s settings, l taskListCmd
 		if err != nil {
 			return fail(stderr, s, err)
 		}
-		if err := line(t); err != nil {
+		if err := writeJSONLine(stdout, t.RawJSON()); err != nil {
 			return writeFailed(stderr, s, err)
 		}
 	}

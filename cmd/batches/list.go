@@ -29,7 +29,7 @@ func list(ctx context.Context, c *batches.Client, s settings, o listOptions, std
 		err = writePageJSON(stdout, page.Results, page.TotalCount)
 	case formatJSONL:
 		for _, b := range page.Results {
-			if err = writeJSONLine(stdout, b); err != nil {
+			if err = writeJSONLine(stdout, rawJSON(b)); err != nil {
 				break
 			}
 		}
@@ -78,7 +78,7 @@ func walkAll(ctx context.Context, c *batches.Client, s settings, o listOptions, 
 		}
 		n++
 		if o.format == formatJSONL {
-			if err := writeJSONLine(stdout, b); err != nil {
+			if err := writeJSONLine(stdout, rawJSON(b)); err != nil {
 				return writeFailed(stderr, s, err) // ends the walk
 			}
 			continue
@@ -191,10 +191,10 @@ func writePageJSON(w io.Writer, bs []batches.Batch, total int64) error {
 	}{raw, total})
 }
 
-// writeJSONLine writes b as the server sent it on one line.
-func writeJSONLine(w io.Writer, b batches.Batch) error {
+// writeJSONLine writes raw (an object as the server sent it) on one line.
+func writeJSONLine(w io.Writer, raw json.RawMessage) error {
 	var buf bytes.Buffer
-	if err := json.Compact(&buf, rawJSON(b)); err != nil {
+	if err := json.Compact(&buf, raw); err != nil {
 		return err
 	}
 	buf.WriteByte('\n')
@@ -205,14 +205,20 @@ func writeJSONLine(w io.Writer, b batches.Batch) error {
 // rawJSON is b as the server sent it, fields this CLI does not know
 // included.
 func rawJSON(b batches.Batch) json.RawMessage {
-	if raw := b.RawJSON(); raw != nil {
-		return raw
-	}
-	data, err := json.Marshal(b) // not decoded from JSON; never happens
+	data, err := rawOrMarshal(b.RawJSON(), b) // b is always decoded from JSON
 	if err != nil {
 		return json.RawMessage("null")
 	}
 	return data
+}
+
+// rawOrMarshal is raw, an answer as the server sent it, or v encoded when
+// raw is nil (v was not decoded from JSON).
+func rawOrMarshal(raw json.RawMessage, v any) (json.RawMessage, error) {
+	if raw != nil {
+		return raw, nil
+	}
+	return json.Marshal(v)
 }
 
 func statusLine(code int) string {

@@ -238,6 +238,15 @@ func (p *progress) draw() {
 	p.draws++
 }
 
+// statusOrder is each status's place in the API's order (TaskStatuses).
+var statusOrder = func() map[batches.TaskStatus]int {
+	order := map[batches.TaskStatus]int{}
+	for i, s := range batches.TaskStatuses() {
+		order[s] = i
+	}
+	return order
+}()
+
 // summary is the statuses of several batches, e.g. "2 FAILED, 9000
 // PENDING, 766 IN_PROGRESS, 232 COMPLETED": those that failed first, then
 // those still active, then the others, each in the API's order (the count
@@ -252,16 +261,12 @@ func (p *progress) summary() string {
 		}
 		return 2
 	}
-	order := map[batches.TaskStatus]int{}
-	for i, s := range batches.TaskStatuses() {
-		order[s] = i
-	}
 	statuses := slices.SortedFunc(maps.Keys(p.counts), func(a, b batches.TaskStatus) int {
 		if ra, rb := rank(a), rank(b); ra != rb {
 			return ra - rb
 		}
-		oa, aok := order[a]
-		ob, bok := order[b]
+		oa, aok := statusOrder[a]
+		ob, bok := statusOrder[b]
 		switch {
 		case aok && bok:
 			return oa - ob

@@ -217,9 +217,8 @@ func run(ctx context.Context, args []string, env func(string) string, stdout, st
 		if err != nil {
 			return reportUsage(stderr, cmd, err)
 		}
-		if opts.status != "" && string(opts.status) != *c.List.Status {
-			// The API takes the exact values only: say what is sent.
-			fmt.Fprintf(stderr, "note: --status %s taken as %s\n", *c.List.Status, opts.status)
+		if opts.status != "" {
+			noteStatus(stderr, *c.List.Status, opts.status)
 		}
 		client, err := batches.New(s.options...)
 		if err != nil {
@@ -291,6 +290,34 @@ func joinStatuses(sep string) string {
 		s = append(s, string(st))
 	}
 	return strings.Join(s, sep)
+}
+
+// parseStatus is the status of --status flag, in any case and with
+// spaces around: one of the contract's, or a usage error that calls flag
+// not a what ("batch status", "status").
+func parseStatus(flag, what string) (batches.TaskStatus, error) {
+	st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(flag)))
+	if !st.IsKnown() {
+		return "", usagef("--status %q is not a %s; want one of %s", flag, what, joinStatuses(", "))
+	}
+	return st, nil
+}
+
+// noteStatus says on stderr what status is sent for --status flag, when
+// parseStatus made st of it: the API takes the exact values only.
+func noteStatus(stderr io.Writer, flag string, st batches.TaskStatus) {
+	if string(st) != flag {
+		fmt.Fprintf(stderr, "note: --status %s taken as %s\n", flag, st)
+	}
+}
+
+// checkLimit refuses --limit 0, the client's "the API's default"; the
+// client checks the other bounds.
+func checkLimit(limit int) error {
+	if limit == 0 {
+		return usagef("--limit must be between %d and %d, got 0", minLimit, batches.MaxLimit)
+	}
+	return nil
 }
 
 // settings is what the global flags set: the client's options, each
@@ -395,9 +422,9 @@ func (l *listCmd) options(isTerminal bool) (listOptions, error) {
 		// The client sends any status (a newer server may know more); the
 		// CLI takes those of the contract, in any case. An empty one is
 		// refused, not taken as no filter.
-		st := batches.TaskStatus(strings.ToUpper(strings.TrimSpace(*l.Status)))
-		if !st.IsKnown() {
-			return o, usagef("--status %q is not a batch status; want one of %s", *l.Status, joinStatuses(", "))
+		st, err := parseStatus(*l.Status, "batch status")
+		if err != nil {
+			return o, err
 		}
 		o.status = st
 	}
@@ -413,8 +440,8 @@ func (l *listCmd) options(isTerminal bool) (listOptions, error) {
 		o.offset = *l.Offset
 	}
 	if l.Limit != nil {
-		if *l.Limit == 0 { // the client's "the API's default"
-			return o, usagef("--limit must be between %d and %d, got 0", minLimit, batches.MaxLimit)
+		if err := checkLimit(*l.Limit); err != nil {
+			return o, err
 		}
 		o.limit = *l.Limit
 	}
