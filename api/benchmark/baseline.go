@@ -63,14 +63,15 @@ func (b *Baseline) SetOps(draft server.Batch, task server.TaskResponse) {
 	b.draft, b.task = &draft, &task
 }
 
-// LoadOps creates a batch of two objects on the server at baseURL (in the
-// seeded bucket) and submits it, and returns both answers, for SetOps.
+// LoadOps creates a batch of two objects (CreateBody) on the server at
+// baseURL (in the seeded bucket) and submits it, and returns both answers,
+// for SetOps.
 func LoadOps(ctx context.Context, c *http.Client, baseURL string) (server.Batch, server.TaskResponse, error) {
 	var (
 		draft server.Batch
 		task  server.TaskResponse
 	)
-	if err := Do(ctx, c, http.MethodPost, baseURL+BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &draft); err != nil {
+	if err := Do(ctx, c, http.MethodPost, baseURL+BatchesPath, []byte(CreateBody), &draft); err != nil {
 		return draft, task, fmt.Errorf("benchmark: creating a batch: %w", err)
 	}
 	if err := Do(ctx, c, http.MethodPost, baseURL+BatchPath(*draft.BatchId)+"/submit", nil, &task); err != nil {

@@ -426,7 +426,7 @@ func (r *loadRun) request() wrkRequest {
 	case "get":
 		return wrkRequest{method: http.MethodGet, path: benchmark.BatchPath(baselineGetID)}
 	case "create":
-		return wrkRequest{method: http.MethodPost, path: benchmark.BatchesPath, body: []byte(`{"object_ids":["obj_a","obj_b"]}`)}
+		return wrkRequest{method: http.MethodPost, path: benchmark.BatchesPath, body: []byte(benchmark.CreateBody)}
 	case "submit":
 		return wrkRequest{method: http.MethodPost, path: benchmark.BatchPath("btch_any") + "/submit"}
 	}

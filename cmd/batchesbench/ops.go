@@ -381,7 +381,7 @@ func queueBatches(e *env, baseURL string, n int) error {
 	for range 8 {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
-				if err := createAndSubmit(e.ctx, baseURL); err != nil {
+				if _, _, err := benchmark.LoadOps(e.ctx, http.DefaultClient, baseURL); err != nil {
 					failed.Store(err)
 					return
 				}
@@ -393,16 +393,6 @@ func queueBatches(e *env, baseURL string, n int) error {
 		return err
 	}
 	return nil
-}
-
-// createAndSubmit creates a batch of two objects and submits it.
-func createAndSubmit(ctx context.Context, baseURL string) error {
-	var d server.Batch
-	if err := benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &d); err != nil {
-		return err
-	}
-	var t any
-	return benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchPath(*d.BatchId)+"/submit", nil, &t)
 }
 
 // keepProcessing keeps n batches being processed by the server at
@@ -441,7 +431,7 @@ func keepProcessing(ctx context.Context, baseURL string, n int, full chan<- stru
 		for range 8 {
 			wg.Go(func() {
 				for next.Add(1) <= int64(n)-a {
-					if err := createAndSubmit(ctx, baseURL); err != nil {
+					if _, _, err := benchmark.LoadOps(ctx, http.DefaultClient, baseURL); err != nil {
 						failed.Store(err)
 						return
 					}
