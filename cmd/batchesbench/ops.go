@@ -197,7 +197,7 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 	if err != nil {
 		return err
 	}
-	err = queueBatches(e, queuer.url, len(submitted))
+	err = queueBatches(e.ctx, queuer.url, len(submitted))
 	queuer.stop()
 	if err != nil {
 		return err
@@ -255,7 +255,10 @@ func listIDs(e *env, baseURL string, status server.TaskStatus) ([]string, error)
 	coll := "col_" + benchmark.BucketID + "_t0"
 	for offset := int64(0); ; offset += 1000 {
 		l := int32(1000)
-		body, _ := jsonMarshal(server.ListBatchesRequest{Status: &status, CollectionId: &coll, Offset: &offset, Limit: &l})
+		body, err := json.Marshal(server.ListBatchesRequest{Status: &status, CollectionId: &coll, Offset: &offset, Limit: &l})
+		if err != nil {
+			return nil, err
+		}
 		page, err := benchmark.Fetch(e.ctx, http.DefaultClient, baseURL, body)
 		if err != nil {
 			return nil, err
@@ -371,8 +374,8 @@ func (b *bench) throughputRun(backend string, dbArgs []string, n, workers int) e
 }
 
 // queueBatches creates and submits n batches on the server at baseURL,
-// eight at a time.
-func queueBatches(e *env, baseURL string, n int) error {
+// eight at a time (none when n <= 0).
+func queueBatches(ctx context.Context, baseURL string, n int) error {
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Value
@@ -381,7 +384,7 @@ func queueBatches(e *env, baseURL string, n int) error {
 	for range 8 {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
-				if _, _, err := benchmark.LoadOps(e.ctx, http.DefaultClient, baseURL); err != nil {
+				if _, _, err := benchmark.LoadOps(ctx, http.DefaultClient, baseURL); err != nil {
 					failed.Store(err)
 					return
 				}
@@ -405,7 +408,10 @@ func keepProcessing(ctx context.Context, baseURL string, n int, full chan<- stru
 		var total int64
 		for _, st := range []server.TaskStatus{server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING} {
 			zero, one := int64(0), int32(1)
-			body, _ := jsonMarshal(server.ListBatchesRequest{Status: &st, CollectionId: &coll, Offset: &zero, Limit: &one})
+			body, err := json.Marshal(server.ListBatchesRequest{Status: &st, CollectionId: &coll, Offset: &zero, Limit: &one})
+			if err != nil {
+				return 0, err
+			}
 			l, err := benchmark.Fetch(ctx, http.DefaultClient, baseURL, body)
 			if err != nil {
 				return 0, err
@@ -423,23 +429,7 @@ func keepProcessing(ctx context.Context, baseURL string, n int, full chan<- stru
 			close(full)
 			full = nil
 		}
-		var (
-			wg     sync.WaitGroup
-			failed atomic.Value
-			next   atomic.Int64
-		)
-		for range 8 {
-			wg.Go(func() {
-				for next.Add(1) <= int64(n)-a {
-					if _, _, err := benchmark.LoadOps(ctx, http.DefaultClient, baseURL); err != nil {
-						failed.Store(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if err, ok := failed.Load().(error); ok {
+		if err := queueBatches(ctx, baseURL, int(int64(n)-a)); err != nil {
 			return err
 		}
 		select {
@@ -531,5 +521,3 @@ func newPostgresDatabase(ctx context.Context, serverURL string) (string, func(),
 		conn.Close(context.Background())
 	}, nil
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
