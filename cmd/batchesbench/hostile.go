@@ -313,7 +313,8 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	return rows, idle, s.stop()
 }
 
-// prepareDB copies the cached 1k database into dir and adds the second
+// prepareDB copies the cached 1k database into dir (copyDB: with what its
+// write-ahead log holds) and adds the second
 // tenant (100 small batches) and the bucket at the limits (1000 batches of
 // about domain.MaxBatchBytes each).
 func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
@@ -322,11 +323,7 @@ func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
 		return "", err
 	}
 	dst := filepath.Join(dir, "hostile.db")
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(dst, b, 0o600); err != nil {
+	if err := copyDB(e.ctx, src, dst); err != nil {
 		return "", err
 	}
 	db, err := sqlite.Open(e.ctx, dst)
