@@ -497,6 +497,9 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 	if c.Warmup > 0 {
 		e.progress("%s: warming up for %s", label, c.Warmup)
 		if _, err := runWrk(e, b.wrk, s.url, warmScript, c.Connections, b.threads, c.Warmup, c.Timeout); err != nil {
+			if stop != nil {
+				_ = stop() // before the caller cleans up after it
+			}
 			return err
 		}
 	}

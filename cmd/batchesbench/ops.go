@@ -119,9 +119,12 @@ func (b *bench) measureWrites(s *process, db domain.DB, r loadRun, size int) err
 		}
 	}
 	err := b.measureRequest(s, r, r.request(), b.c.Duration, during)
-	// Back to the bucket as seeded.
+	// Back to the bucket as seeded, even when the run was interrupted
+	// (Ctrl-C cancels b.e.ctx): the SQLite bucket is the cached database
+	// the next runs reuse.
+	cleanup := context.WithoutCancel(b.e.ctx)
 	for _, id := range imported {
-		if derr := db.DeleteBatch(b.e.ctx, id); derr != nil && !errors.Is(derr, domain.ErrNotFound) && err == nil {
+		if derr := db.DeleteBatch(cleanup, id); derr != nil && !errors.Is(derr, domain.ErrNotFound) && err == nil {
 			err = derr
 		}
 	}
