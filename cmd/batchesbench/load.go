@@ -350,11 +350,11 @@ func (c *loadCmd) run(e *env) (*loadRuns, error) {
 	if c.Soak > 0 {
 		largest := slices.Max(c.Sizes)
 		r := loadRun{target: "batchesd", backend: "sqlite", op: "list", size: largest, limit: 100}
-		if err := b.measure(bySize[largest], r, c.Soak); err != nil {
+		soak, err := b.measureRequest(bySize[largest], r, r.request(), c.Soak, nil)
+		if err != nil {
 			return nil, err
 		}
-		out.soak = &out.runs[len(out.runs)-1]
-		out.runs = out.runs[:len(out.runs)-1]
+		out.soak = &soak
 	}
 	for _, s := range b.servers {
 		if err := s.stop(); err != nil {
@@ -449,18 +449,29 @@ var baselineGetID = benchmark.Batches(0, 1)[0].BatchID
 // measure runs wrk against s for d (after the warm-up) sending r's
 // request, and appends r with its figures to the runs.
 func (b *bench) measure(s *process, r loadRun, d time.Duration) error {
-	return b.measureRequest(s, r, r.request(), d, nil)
+	return b.keep(b.measureRequest(s, r, r.request(), d, nil))
 }
 
-// measureGet measures r, a GET, of the batch id.
+// measureGet measures r, a GET, of the batch id, and appends it to the
+// runs.
 func (b *bench) measureGet(s *process, r loadRun, id string) error {
-	return b.measureRequest(s, r, wrkRequest{method: http.MethodGet, path: benchmark.BatchPath(id)}, b.c.Duration, nil)
+	return b.keep(b.measureRequest(s, r, wrkRequest{method: http.MethodGet, path: benchmark.BatchPath(id)}, b.c.Duration, nil))
 }
 
-// measureRequest is measure of the request req; during, when not nil,
-// runs from before the warm-up to the end of the run (it returns what
-// stops it).
-func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Duration, during func() (stop func() error)) error {
+// keep appends run to the runs, unless err, which it returns.
+func (b *bench) keep(run loadRun, err error) error {
+	if err != nil {
+		return err
+	}
+	b.out.runs = append(b.out.runs, run)
+	return nil
+}
+
+// measureRequest runs wrk against s for d (after the warm-up) sending
+// req, and returns r with its figures (the caller keeps it); during, when
+// not nil, runs from before the warm-up to the end of the run (it returns
+// what stops it).
+func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Duration, during func() (stop func() error)) (loadRun, error) {
 	e, c := b.e, b.c
 	if r.target == "" {
 		r.target = "batchesd"
@@ -478,15 +489,15 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 	}
 	script := filepath.Join(b.tmp, fmt.Sprintf("run-%d.lua", len(b.out.runs)))
 	if err := os.WriteFile(script, []byte(wrkScriptFor(runReq)), 0o644); err != nil {
-		return err
+		return loadRun{}, err
 	}
 	warmScript := script + ".warm.lua"
 	if err := os.WriteFile(warmScript, []byte(wrkScriptFor(warmReq)), 0o644); err != nil {
-		return err
+		return loadRun{}, err
 	}
 	if r.opName() == "list" {
 		if err := probeBody(e, s, req.body); err != nil {
-			return err
+			return loadRun{}, err
 		}
 	}
 	label := fmt.Sprintf("%s, %s", s.name, describeRun(&r))
@@ -500,7 +511,7 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 			if stop != nil {
 				_ = stop() // before the caller cleans up after it
 			}
-			return err
+			return loadRun{}, err
 		}
 	}
 	e.progress("%s: %d connections for %s (load average %s)", label, c.Connections, d, loadAverage())
@@ -513,14 +524,13 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 		}
 	}
 	if err != nil {
-		return err
+		return loadRun{}, err
 	}
 	r.wrk = res
 	r.peakRSS, r.rssAfter = procStatus(pid, "VmHWM"), procStatus(pid, "VmRSS")
 	e.progress("  %.0f requests/s, p50 %s, p99 %s, %d answers ≥ 400, %d socket errors, peak RSS %s",
 		res.rps(), fmtMicros(res.P50US), fmtMicros(res.P99US), res.StatusErrors, res.socketErrors(), fmtRSS(r.peakRSS))
-	b.out.runs = append(b.out.runs, r)
-	return nil
+	return r, nil
 }
 
 // describeRun names what r measures.

@@ -118,7 +118,7 @@ func (b *bench) measureWrites(s *process, db domain.DB, r loadRun, size int) err
 			return werr
 		}
 	}
-	err := b.measureRequest(s, r, r.request(), b.c.Duration, during)
+	run, err := b.measureRequest(s, r, r.request(), b.c.Duration, during)
 	// Back to the bucket as seeded, even when the run was interrupted
 	// (Ctrl-C cancels b.e.ctx): the SQLite bucket is the cached database
 	// the next runs reuse.
@@ -131,7 +131,8 @@ func (b *bench) measureWrites(s *process, db domain.DB, r loadRun, size int) err
 	if err != nil {
 		return err
 	}
-	b.out.runs[len(b.out.runs)-1].writes = st
+	run.writes = st
+	b.out.runs = append(b.out.runs, run)
 	b.e.progress("  %d imports (%d not seen by the next request), %d pages checked (%d not a snapshot%s)",
 		st.writes, st.stale, st.pages, st.broken, map[bool]string{true: ": " + st.example, false: ""}[st.example != ""])
 	return nil
@@ -176,7 +177,7 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 		return err
 	}
 	req := wrkRequest{method: http.MethodPost, ids: drafts}
-	if err := b.measureRequest(ops, loadRun{backend: backend, op: "submit", size: size, limit: 1}, req, c.Duration, nil); err != nil {
+	if err := b.keep(b.measureRequest(ops, loadRun{backend: backend, op: "submit", size: size, limit: 1}, req, c.Duration, nil)); err != nil {
 		return err
 	}
 	submitted, err := listIDs(e, ops.url, server.TaskStatusPENDING)
@@ -243,10 +244,12 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 		}
 	}
 	r := loadRun{backend: backend, op: "list", size: size, limit: 100, during: "processing"}
-	if err := b.measureRequest(busy, r, r.request(), c.Duration, feed); err != nil {
+	run, err := b.measureRequest(busy, r, r.request(), c.Duration, feed)
+	if err != nil {
 		return err
 	}
-	b.out.runs[len(b.out.runs)-1].steps = float64(steps.Load())
+	run.steps = float64(steps.Load())
+	b.out.runs = append(b.out.runs, run)
 	return nil
 }
 
