@@ -391,16 +391,6 @@ func row3Script() string {
 	return b.String()
 }
 
-// wrkDone prints wrk's figures as wrkScript's done() does.
-const wrkDone = `
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BATCHESBENCH {"requests":%d,"duration_us":%d,"bytes":%d,"status_errors":%d,"timeouts":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
-    summary.requests, summary.duration, summary.bytes, e.status, e.timeout, e.connect, e.read, e.write,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
-`
-
 // secondTenant lists batches of the second tenant's bucket (body) on
 // workers keep-alive connections, one request every 20 ms each, until ctx
 // is done.

@@ -737,16 +737,20 @@ request = function()
 end
 `)
 	}
-	b.WriteString(`
+	b.WriteString(wrkDone)
+	return b.String()
+}
+
+// wrkDone is the done() of every wrk script: it prints wrk's figures as
+// one JSON line after "BATCHESBENCH " (wrkResult, which runWrk reads).
+const wrkDone = `
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('BATCHESBENCH {"requests":%d,"duration_us":%d,"bytes":%d,"status_errors":%d,"timeouts":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
     summary.requests, summary.duration, summary.bytes, e.status, e.timeout, e.connect, e.read, e.write,
     latency:percentile(50), latency:percentile(99), latency.max))
 end
-`)
-	return b.String()
-}
+`
 
 // luaString quotes s as a Lua string literal.
 func luaString(s string) string {
