@@ -63,14 +63,15 @@ func (b *Baseline) SetOps(draft server.Batch, task server.TaskResponse) {
 	b.draft, b.task = &draft, &task
 }
 
-// LoadOps creates a batch of two objects on the server at baseURL (in the
-// seeded bucket) and submits it, and returns both answers, for SetOps.
+// LoadOps creates a batch of two objects (CreateBody) on the server at
+// baseURL (in the seeded bucket) and submits it, and returns both answers,
+// for SetOps.
 func LoadOps(ctx context.Context, c *http.Client, baseURL string) (server.Batch, server.TaskResponse, error) {
 	var (
 		draft server.Batch
 		task  server.TaskResponse
 	)
-	if err := Do(ctx, c, http.MethodPost, baseURL+BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &draft); err != nil {
+	if err := Do(ctx, c, http.MethodPost, baseURL+BatchesPath, []byte(CreateBody), &draft); err != nil {
 		return draft, task, fmt.Errorf("benchmark: creating a batch: %w", err)
 	}
 	if err := Do(ctx, c, http.MethodPost, baseURL+BatchPath(*draft.BatchId)+"/submit", nil, &task); err != nil {
@@ -147,27 +148,8 @@ func LoadBaseline(ctx context.Context, c *http.Client, baseURL string, statuses 
 // not 200 ("status N: " and the body), and when its body is not a
 // ListBatchesResponse with results (null results are an error).
 func Fetch(ctx context.Context, c *http.Client, baseURL string, body []byte) (server.ListBatchesResponse, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+Path, bytes.NewReader(body))
-	if err != nil {
-		return server.ListBatchesResponse{}, err
-	}
-	SetHeaders(req.Header)
-	resp, err := c.Do(req)
-	if err != nil {
-		return server.ListBatchesResponse{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return server.ListBatchesResponse{}, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return server.ListBatchesResponse{}, fmt.Errorf("status %d: %s", resp.StatusCode, b)
-	}
 	var l server.ListBatchesResponse
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&l); err != nil {
+	if err := Do(ctx, c, http.MethodPost, baseURL+Path, body, &l); err != nil {
 		return server.ListBatchesResponse{}, err
 	}
 	if l.Results == nil {

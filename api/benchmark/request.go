@@ -13,6 +13,10 @@ const Path = "/v1/buckets/" + BucketID + "/batches/list"
 // BatchesPath is the path of the seeded bucket's batches: create's.
 const BatchesPath = "/v1/buckets/" + BucketID + "/batches"
 
+// CreateBody is the body of the create requests of the benchmarks: a
+// batch of two objects.
+const CreateBody = `{"object_ids":["obj_a","obj_b"]}`
+
 // BatchPath is the path of the batch id of the seeded bucket: GET's.
 func BatchPath(id string) string { return BatchesPath + "/" + id }
 

@@ -132,10 +132,12 @@ func (c *driversCmd) Run(e *env) error {
 	first.stop()
 	base := map[string]float64{}
 	for _, limit := range []int{100, 1000} {
-		if err := b.measure(baseline, loadRun{target: "baseline", op: "list", limit: limit}, c.Duration); err != nil {
+		r := loadRun{target: "baseline", op: "list", limit: limit}
+		run, err := b.measureRequest(baseline, r, r.request(), c.Duration, nil)
+		if err != nil {
 			return err
 		}
-		base[fmt.Sprint(limit)] = b.out.runs[len(b.out.runs)-1].wrk.rps()
+		base[fmt.Sprint(limit)] = run.wrk.rps()
 	}
 	baseFirst, err := b.oneConnection(baseline)
 	if err != nil {
@@ -152,10 +154,11 @@ func (c *driversCmd) Run(e *env) error {
 				return err
 			}
 			for _, limit := range []int{100, 1000} {
-				if err := b.measure(s, loadRun{backend: "sqlite", op: "list", size: n, limit: limit}, c.Duration); err != nil {
+				lr := loadRun{backend: "sqlite", op: "list", size: n, limit: limit}
+				run, err := b.measureRequest(s, lr, lr.request(), c.Duration, nil)
+				if err != nil {
 					return err
 				}
-				run := b.out.runs[len(b.out.runs)-1]
 				r.rps[fmt.Sprintf("%s/%d", bucketName(n), limit)] = run.wrk.rps()
 				r.peakRSS = max(r.peakRSS, run.peakRSS)
 			}

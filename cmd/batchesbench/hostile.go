@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,7 +92,7 @@ func (c *hostileCmd) Run(e *env) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Run of %s\n\n", start.UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- Machine: %s; %d CPUs; %s of memory; Linux %s; load average %s before, %s after.\n",
-		cpuModel(), nprocs(), memTotal(), readTrim("/proc/sys/kernel/osrelease"), loadBefore, loadAverage())
+		cpuModel(), runtime.NumCPU(), memTotal(), readTrim("/proc/sys/kernel/osrelease"), loadBefore, loadAverage())
 	fmt.Fprintf(&b, "- %s; commit %s; `go run ./cmd/batchesbench %s` (%s in all).\n",
 		command(e, "go", "env", "GOVERSION"), commit(e), strings.Join(e.args, " "), time.Since(start).Round(time.Second))
 	fmt.Fprintf(&b, "- batchesd with its default bounds (64 requests in flight, 48 an organization; 1 s queue; 256 MiB of answer memory, 128 MiB an organization; 64 MiB of bodies; 10 s a 64 KiB of an answer; 10,000 connections; GOGC 400, GOMEMLIMIT 512 MiB) and no rate limit (`--rate-limit 0`: the bounds are measured, not the rate limit, which would answer most of one key's requests 429 before their bodies are read), SQLite, request log at info to a file; idle RSS %s.\n\n", fmtRSS(idle))
@@ -104,11 +105,6 @@ func (c *hostileCmd) Run(e *env) error {
 		e.progress("report written into %s", c.Write)
 	}
 	return nil
-}
-
-func nprocs() int {
-	n, _ := strconv.Atoi(strings.TrimSpace(command(&env{ctx: context.Background()}, "nproc")))
-	return n
 }
 
 func (c *hostileCmd) markdown(rows []hostileRow) string {
@@ -249,7 +245,7 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	}
 	if err := measure("1", fmt.Sprintf("%d connections (wrk) sending the three bodies of row 1 in turn: an 800 KB array of integers, {\"limit\":10,\"x\":[100,000 integers]}, 9,999 nested arrays", c.Connections), 512<<20,
 		func(ctx context.Context) (string, error) {
-			res, err := runWrk(e, wrk, s.url, script, c.Connections, min(nprocs(), c.Connections), c.Duration, 10*time.Second)
+			res, err := runWrk(e, wrk, s.url, script, c.Connections, min(runtime.NumCPU(), c.Connections), c.Duration, 10*time.Second)
 			if err != nil {
 				return "", err
 			}
@@ -265,7 +261,7 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	}
 	if err := measure("3", fmt.Sprintf("%d connections (wrk) listing pages of 1000 batches of a bucket at the limits (each batch 32 KiB of JSON: a page of 32 MiB)", c.LimitsConns), 0,
 		func(ctx context.Context) (string, error) {
-			res, err := runWrk(e, wrk, s.url, limitsScript, c.LimitsConns, min(nprocs(), c.LimitsConns), c.Duration, 30*time.Second)
+			res, err := runWrk(e, wrk, s.url, limitsScript, c.LimitsConns, min(runtime.NumCPU(), c.LimitsConns), c.Duration, 30*time.Second)
 			if err != nil {
 				return "", err
 			}
@@ -277,7 +273,7 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	}
 	if err := measure("4", fmt.Sprintf("%d connections (wrk) sending the large scalars in turn, 1,000,000 bytes each: {\"status\":\"<a string>\"}, {\"limit\":<digits>}, a body that is one string", c.Connections), 512<<20,
 		func(ctx context.Context) (string, error) {
-			res, err := runWrk(e, wrk, s.url, scalarsScript, c.Connections, min(nprocs(), c.Connections), c.Duration, 10*time.Second)
+			res, err := runWrk(e, wrk, s.url, scalarsScript, c.Connections, min(runtime.NumCPU(), c.Connections), c.Duration, 10*time.Second)
 			if err != nil {
 				return "", err
 			}
@@ -303,7 +299,7 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 		func(ctx context.Context) (string, error) {
 			var parts []string
 			for _, limit := range []int{100, 1000} {
-				res, err := runWrk(e, wrk, s.url, ordinary[limit], c.Connections, min(nprocs(), c.Connections), c.Duration/2, 10*time.Second)
+				res, err := runWrk(e, wrk, s.url, ordinary[limit], c.Connections, min(runtime.NumCPU(), c.Connections), c.Duration/2, 10*time.Second)
 				if err != nil {
 					return "", err
 				}
@@ -317,7 +313,8 @@ func (c *hostileCmd) run(e *env) ([]hostileRow, int64, error) {
 	return rows, idle, s.stop()
 }
 
-// prepareDB copies the cached 1k database into dir and adds the second
+// prepareDB copies the cached 1k database into dir (copyDB: with what its
+// write-ahead log holds) and adds the second
 // tenant (100 small batches) and the bucket at the limits (1000 batches of
 // about domain.MaxBatchBytes each).
 func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
@@ -326,11 +323,7 @@ func (c *hostileCmd) prepareDB(e *env, dir string) (string, error) {
 		return "", err
 	}
 	dst := filepath.Join(dir, "hostile.db")
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(dst, b, 0o600); err != nil {
+	if err := copyDB(e.ctx, src, dst); err != nil {
 		return "", err
 	}
 	db, err := sqlite.Open(e.ctx, dst)
@@ -397,16 +390,6 @@ func row3Script() string {
 	b.WriteString(wrkDone)
 	return b.String()
 }
-
-// wrkDone prints wrk's figures as wrkScript's done() does.
-const wrkDone = `
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BATCHESBENCH {"requests":%d,"duration_us":%d,"bytes":%d,"status_errors":%d,"timeouts":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
-    summary.requests, summary.duration, summary.bytes, e.status, e.timeout, e.connect, e.read, e.write,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
-`
 
 // secondTenant lists batches of the second tenant's bucket (body) on
 // workers keep-alive connections, one request every 20 ms each, until ctx

@@ -350,11 +350,11 @@ func (c *loadCmd) run(e *env) (*loadRuns, error) {
 	if c.Soak > 0 {
 		largest := slices.Max(c.Sizes)
 		r := loadRun{target: "batchesd", backend: "sqlite", op: "list", size: largest, limit: 100}
-		if err := b.measure(bySize[largest], r, c.Soak); err != nil {
+		soak, err := b.measureRequest(bySize[largest], r, r.request(), c.Soak, nil)
+		if err != nil {
 			return nil, err
 		}
-		out.soak = &out.runs[len(out.runs)-1]
-		out.runs = out.runs[:len(out.runs)-1]
+		out.soak = &soak
 	}
 	for _, s := range b.servers {
 		if err := s.stop(); err != nil {
@@ -426,7 +426,7 @@ func (r *loadRun) request() wrkRequest {
 	case "get":
 		return wrkRequest{method: http.MethodGet, path: benchmark.BatchPath(baselineGetID)}
 	case "create":
-		return wrkRequest{method: http.MethodPost, path: benchmark.BatchesPath, body: []byte(`{"object_ids":["obj_a","obj_b"]}`)}
+		return wrkRequest{method: http.MethodPost, path: benchmark.BatchesPath, body: []byte(benchmark.CreateBody)}
 	case "submit":
 		return wrkRequest{method: http.MethodPost, path: benchmark.BatchPath("btch_any") + "/submit"}
 	}
@@ -449,18 +449,29 @@ var baselineGetID = benchmark.Batches(0, 1)[0].BatchID
 // measure runs wrk against s for d (after the warm-up) sending r's
 // request, and appends r with its figures to the runs.
 func (b *bench) measure(s *process, r loadRun, d time.Duration) error {
-	return b.measureRequest(s, r, r.request(), d, nil)
+	return b.keep(b.measureRequest(s, r, r.request(), d, nil))
 }
 
-// measureGet measures r, a GET, of the batch id.
+// measureGet measures r, a GET, of the batch id, and appends it to the
+// runs.
 func (b *bench) measureGet(s *process, r loadRun, id string) error {
-	return b.measureRequest(s, r, wrkRequest{method: http.MethodGet, path: benchmark.BatchPath(id)}, b.c.Duration, nil)
+	return b.keep(b.measureRequest(s, r, wrkRequest{method: http.MethodGet, path: benchmark.BatchPath(id)}, b.c.Duration, nil))
 }
 
-// measureRequest is measure of the request req; during, when not nil,
-// runs from before the warm-up to the end of the run (it returns what
-// stops it).
-func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Duration, during func() (stop func() error)) error {
+// keep appends run to the runs, unless err, which it returns.
+func (b *bench) keep(run loadRun, err error) error {
+	if err != nil {
+		return err
+	}
+	b.out.runs = append(b.out.runs, run)
+	return nil
+}
+
+// measureRequest runs wrk against s for d (after the warm-up) sending
+// req, and returns r with its figures (the caller keeps it); during, when
+// not nil, runs from before the warm-up to the end of the run (it returns
+// what stops it).
+func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Duration, during func() (stop func() error)) (loadRun, error) {
 	e, c := b.e, b.c
 	if r.target == "" {
 		r.target = "batchesd"
@@ -478,15 +489,15 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 	}
 	script := filepath.Join(b.tmp, fmt.Sprintf("run-%d.lua", len(b.out.runs)))
 	if err := os.WriteFile(script, []byte(wrkScriptFor(runReq)), 0o644); err != nil {
-		return err
+		return loadRun{}, err
 	}
 	warmScript := script + ".warm.lua"
 	if err := os.WriteFile(warmScript, []byte(wrkScriptFor(warmReq)), 0o644); err != nil {
-		return err
+		return loadRun{}, err
 	}
 	if r.opName() == "list" {
 		if err := probeBody(e, s, req.body); err != nil {
-			return err
+			return loadRun{}, err
 		}
 	}
 	label := fmt.Sprintf("%s, %s", s.name, describeRun(&r))
@@ -497,7 +508,10 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 	if c.Warmup > 0 {
 		e.progress("%s: warming up for %s", label, c.Warmup)
 		if _, err := runWrk(e, b.wrk, s.url, warmScript, c.Connections, b.threads, c.Warmup, c.Timeout); err != nil {
-			return err
+			if stop != nil {
+				_ = stop() // before the caller cleans up after it
+			}
+			return loadRun{}, err
 		}
 	}
 	e.progress("%s: %d connections for %s (load average %s)", label, c.Connections, d, loadAverage())
@@ -510,14 +524,13 @@ func (b *bench) measureRequest(s *process, r loadRun, req wrkRequest, d time.Dur
 		}
 	}
 	if err != nil {
-		return err
+		return loadRun{}, err
 	}
 	r.wrk = res
 	r.peakRSS, r.rssAfter = procStatus(pid, "VmHWM"), procStatus(pid, "VmRSS")
 	e.progress("  %.0f requests/s, p50 %s, p99 %s, %d answers ≥ 400, %d socket errors, peak RSS %s",
 		res.rps(), fmtMicros(res.P50US), fmtMicros(res.P99US), res.StatusErrors, res.socketErrors(), fmtRSS(r.peakRSS))
-	b.out.runs = append(b.out.runs, r)
-	return nil
+	return r, nil
 }
 
 // describeRun names what r measures.
@@ -724,16 +737,20 @@ request = function()
 end
 `)
 	}
-	b.WriteString(`
+	b.WriteString(wrkDone)
+	return b.String()
+}
+
+// wrkDone is the done() of every wrk script: it prints wrk's figures as
+// one JSON line after "BATCHESBENCH " (wrkResult, which runWrk reads).
+const wrkDone = `
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('BATCHESBENCH {"requests":%d,"duration_us":%d,"bytes":%d,"status_errors":%d,"timeouts":%d,"connect_errors":%d,"read_errors":%d,"write_errors":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\n',
     summary.requests, summary.duration, summary.bytes, e.status, e.timeout, e.connect, e.read, e.write,
     latency:percentile(50), latency:percentile(99), latency.max))
 end
-`)
-	return b.String()
-}
+`
 
 // luaString quotes s as a Lua string literal.
 func luaString(s string) string {

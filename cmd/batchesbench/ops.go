@@ -118,17 +118,21 @@ func (b *bench) measureWrites(s *process, db domain.DB, r loadRun, size int) err
 			return werr
 		}
 	}
-	err := b.measureRequest(s, r, r.request(), b.c.Duration, during)
-	// Back to the bucket as seeded.
+	run, err := b.measureRequest(s, r, r.request(), b.c.Duration, during)
+	// Back to the bucket as seeded, even when the run was interrupted
+	// (Ctrl-C cancels b.e.ctx): the SQLite bucket is the cached database
+	// the next runs reuse.
+	cleanup := context.WithoutCancel(b.e.ctx)
 	for _, id := range imported {
-		if derr := db.DeleteBatch(b.e.ctx, id); derr != nil && !errors.Is(derr, domain.ErrNotFound) && err == nil {
+		if derr := db.DeleteBatch(cleanup, id); derr != nil && !errors.Is(derr, domain.ErrNotFound) && err == nil {
 			err = derr
 		}
 	}
 	if err != nil {
 		return err
 	}
-	b.out.runs[len(b.out.runs)-1].writes = st
+	run.writes = st
+	b.out.runs = append(b.out.runs, run)
 	b.e.progress("  %d imports (%d not seen by the next request), %d pages checked (%d not a snapshot%s)",
 		st.writes, st.stale, st.pages, st.broken, map[bool]string{true: ": " + st.example, false: ""}[st.example != ""])
 	return nil
@@ -173,7 +177,7 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 		return err
 	}
 	req := wrkRequest{method: http.MethodPost, ids: drafts}
-	if err := b.measureRequest(ops, loadRun{backend: backend, op: "submit", size: size, limit: 1}, req, c.Duration, nil); err != nil {
+	if err := b.keep(b.measureRequest(ops, loadRun{backend: backend, op: "submit", size: size, limit: 1}, req, c.Duration, nil)); err != nil {
 		return err
 	}
 	submitted, err := listIDs(e, ops.url, server.TaskStatusPENDING)
@@ -197,7 +201,7 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 	if err != nil {
 		return err
 	}
-	err = queueBatches(e, queuer.url, len(submitted))
+	err = queueBatches(e.ctx, queuer.url, len(submitted))
 	queuer.stop()
 	if err != nil {
 		return err
@@ -240,10 +244,12 @@ func (b *bench) opsRuns(backend string, ops *process, size int, dbArgs ...string
 		}
 	}
 	r := loadRun{backend: backend, op: "list", size: size, limit: 100, during: "processing"}
-	if err := b.measureRequest(busy, r, r.request(), c.Duration, feed); err != nil {
+	run, err := b.measureRequest(busy, r, r.request(), c.Duration, feed)
+	if err != nil {
 		return err
 	}
-	b.out.runs[len(b.out.runs)-1].steps = float64(steps.Load())
+	run.steps = float64(steps.Load())
+	b.out.runs = append(b.out.runs, run)
 	return nil
 }
 
@@ -255,7 +261,10 @@ func listIDs(e *env, baseURL string, status server.TaskStatus) ([]string, error)
 	coll := "col_" + benchmark.BucketID + "_t0"
 	for offset := int64(0); ; offset += 1000 {
 		l := int32(1000)
-		body, _ := jsonMarshal(server.ListBatchesRequest{Status: &status, CollectionId: &coll, Offset: &offset, Limit: &l})
+		body, err := json.Marshal(server.ListBatchesRequest{Status: &status, CollectionId: &coll, Offset: &offset, Limit: &l})
+		if err != nil {
+			return nil, err
+		}
 		page, err := benchmark.Fetch(e.ctx, http.DefaultClient, baseURL, body)
 		if err != nil {
 			return nil, err
@@ -371,8 +380,8 @@ func (b *bench) throughputRun(backend string, dbArgs []string, n, workers int) e
 }
 
 // queueBatches creates and submits n batches on the server at baseURL,
-// eight at a time.
-func queueBatches(e *env, baseURL string, n int) error {
+// eight at a time (none when n <= 0).
+func queueBatches(ctx context.Context, baseURL string, n int) error {
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Value
@@ -381,7 +390,7 @@ func queueBatches(e *env, baseURL string, n int) error {
 	for range 8 {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
-				if err := createAndSubmit(e.ctx, baseURL); err != nil {
+				if _, _, err := benchmark.LoadOps(ctx, http.DefaultClient, baseURL); err != nil {
 					failed.Store(err)
 					return
 				}
@@ -395,16 +404,6 @@ func queueBatches(e *env, baseURL string, n int) error {
 	return nil
 }
 
-// createAndSubmit creates a batch of two objects and submits it.
-func createAndSubmit(ctx context.Context, baseURL string) error {
-	var d server.Batch
-	if err := benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchesPath, []byte(`{"object_ids":["obj_a","obj_b"]}`), &d); err != nil {
-		return err
-	}
-	var t any
-	return benchmark.Do(ctx, http.DefaultClient, http.MethodPost, baseURL+benchmark.BatchPath(*d.BatchId)+"/submit", nil, &t)
-}
-
 // keepProcessing keeps n batches being processed by the server at
 // baseURL until ctx is done: it creates and submits a batch for each that
 // ends (eight at a time), looking at the count of those being processed
@@ -415,7 +414,10 @@ func keepProcessing(ctx context.Context, baseURL string, n int, full chan<- stru
 		var total int64
 		for _, st := range []server.TaskStatus{server.TaskStatusPENDING, server.TaskStatusINPROGRESS, server.TaskStatusPROCESSING} {
 			zero, one := int64(0), int32(1)
-			body, _ := jsonMarshal(server.ListBatchesRequest{Status: &st, CollectionId: &coll, Offset: &zero, Limit: &one})
+			body, err := json.Marshal(server.ListBatchesRequest{Status: &st, CollectionId: &coll, Offset: &zero, Limit: &one})
+			if err != nil {
+				return 0, err
+			}
 			l, err := benchmark.Fetch(ctx, http.DefaultClient, baseURL, body)
 			if err != nil {
 				return 0, err
@@ -433,23 +435,7 @@ func keepProcessing(ctx context.Context, baseURL string, n int, full chan<- stru
 			close(full)
 			full = nil
 		}
-		var (
-			wg     sync.WaitGroup
-			failed atomic.Value
-			next   atomic.Int64
-		)
-		for range 8 {
-			wg.Go(func() {
-				for next.Add(1) <= int64(n)-a {
-					if err := createAndSubmit(ctx, baseURL); err != nil {
-						failed.Store(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if err, ok := failed.Load().(error); ok {
+		if err := queueBatches(ctx, baseURL, int(int64(n)-a)); err != nil {
 			return err
 		}
 		select {
@@ -541,5 +527,3 @@ func newPostgresDatabase(ctx context.Context, serverURL string) (string, func(),
 		conn.Close(context.Background())
 	}, nil
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

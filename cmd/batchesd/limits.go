@@ -121,8 +121,8 @@ func newIdleRelease() *idleRelease {
 func (r *idleRelease) request() { r.requests.Add(1) }
 
 // check is one look: once a look finds no API request since the one
-// before after some were served, it frees the memory, and reports so.
-func (r *idleRelease) check() bool {
+// before after some were served, it frees the memory.
+func (r *idleRelease) check() {
 	n := r.requests.Load()
 	defer func() { r.last = n }()
 	switch {
@@ -131,9 +131,7 @@ func (r *idleRelease) check() bool {
 	case r.busy:
 		r.free()
 		r.busy = false
-		return true
 	}
-	return false
 }
 
 // releaseWhenIdle starts a goroutine (until ctx is done) that looks every

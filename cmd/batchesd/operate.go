@@ -25,7 +25,9 @@ type operateFlags struct {
 }
 
 // check returns the first of the flags' values that cannot be, as a
-// *badFlag; a rate limit api.NewHandler would refuse is one.
+// *badFlag; a rate limit api.NewHandler would refuse is one (a negative,
+// infinite or NaN --rate-limit, a --rate-burst under 1: what
+// api.RateLimit.Check refuses, and more).
 func (f operateFlags) check() error {
 	err := firstError(
 		f.checkRateLimit(),
@@ -33,11 +35,6 @@ func (f operateFlags) check() error {
 	)
 	if err == nil && f.MetricsAddr != "" {
 		err = checkAddr("metrics-addr", f.MetricsAddr, "127.0.0.1:9090")
-	}
-	if err == nil {
-		if err = (api.RateLimit{PerSecond: f.RateLimit, Burst: f.RateBurst}).Check(); err != nil {
-			err = fmt.Errorf("--rate-limit, --rate-burst: %w", err)
-		}
 	}
 	return err
 }
@@ -99,11 +96,7 @@ func (s *serveCmd) handler(e *env, db domain.DB, ops *opsServer, more ...api.Opt
 		opts = append(opts, api.WithoutMetricsEndpoint())
 		ops.srv = api.NewHTTPServer(ops.ln.Addr().String(), api.NewOpsHandler(db, m, e.log), e.log)
 	}
-	h, err := api.NewHandler(db, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("--rate-limit, --rate-burst: %w", err)
-	}
-	return h, nil
+	return api.NewHandler(db, opts...)
 }
 
 // registerDemoKey registers key, given as from (--demo-api-key or

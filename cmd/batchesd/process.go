@@ -86,20 +86,17 @@ func (f processFlags) check() error {
 	return err
 }
 
-// settings returns the processing and queue settings of the flags; an
-// error names the flag that is wrong (check's).
+// settings returns the processing and queue settings of the flags, which
+// serve's Validate has checked (check); an error is the ratios'.
 func (f processFlags) settings(e *env) (domain.Processing, river.Config, error) {
-	if err := f.check(); err != nil {
+	failure, errs, err := f.ratios()
+	if err != nil {
 		return domain.Processing{}, river.Config{}, err
 	}
-	failure, errs, _ := f.ratios()
 	p := domain.Processing{TierDuration: f.ProcessTierDuration, FailureRatio: failure, ErrorRatio: errs,
 		NoFailures: failure == 0 && errs == 0, Tiers: f.ProcessTiers}
 	if f.ProcessTierDuration == 0 {
 		p.TierDuration = -1 // none; 0 is the domain's default
-	}
-	if err := domain.CheckProcessing(p); err != nil {
-		return p, river.Config{}, err // check rules it out
 	}
 	q := river.Config{Workers: f.ProcessWorkers, RescueAfter: f.ProcessRescueAfter, Logger: e.log.With("component", "processing"),
 		StepTimeout: min(river.DefaultStepTimeout, f.ProcessRescueAfter)}
