@@ -249,8 +249,7 @@ func (a *admin) UpdateBatchStatus(ctx context.Context, batchID string, status ba
 func (a *admin) DeleteBatch(ctx context.Context, batchID string) error {
 	return a.do(ctx, "delete batch", func(ctx context.Context, tx Tx) error {
 		b, err := lockBatch(ctx, tx, "", batchID)
-		var nf *Error
-		if errors.As(err, &nf) && nf.Kind == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return batchNotFound(batchID)
 		}
 		if err != nil {
