@@ -50,8 +50,7 @@ func (db *DB) PoolStats() []domain.PoolStats {
 
 // BucketOrganization implements [domain.Tx].
 func (x tx) BucketOrganization(ctx context.Context, bucketID string) (org string, found bool, err error) {
-	err = x.t.QueryRow(ctx, `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
-		WHERE b.id = $1`, bucketID).Scan(&org)
+	err = x.t.QueryRow(ctx, txQueries.BucketOrganization, bucketID).Scan(&org)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
