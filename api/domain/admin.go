@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mixpeekgo/batches"
@@ -249,8 +251,7 @@ func (a *admin) UpdateBatchStatus(ctx context.Context, batchID string, status ba
 func (a *admin) DeleteBatch(ctx context.Context, batchID string) error {
 	return a.do(ctx, "delete batch", func(ctx context.Context, tx Tx) error {
 		b, err := lockBatch(ctx, tx, "", batchID)
-		var nf *Error
-		if errors.As(err, &nf) && nf.Kind == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			return batchNotFound(batchID)
 		}
 		if err != nil {
@@ -557,6 +558,42 @@ func ListQueries(p1 string) map[string]string {
 		"buckets":       `SELECT id, namespace_id, name FROM buckets WHERE ` + p1 + ` = '' OR namespace_id = ` + p1 + ` ORDER BY created_at, id`,
 		"keys": `SELECT key_hash, organization_id, coalesce(prefix, ''), created_at, revoked_at FROM api_keys WHERE ` + p1 +
 			` = '' OR organization_id = ` + p1 + ` ORDER BY created_at, key_hash`,
+	}
+}
+
+// TxQueries are the statements of some [Tx] methods, the same SQL on
+// both backends but for their placeholders ([NewTxQueries]).
+type TxQueries struct {
+	// UpdateBatch rewrites a batch: the values of [BatchRow], the id
+	// first.
+	UpdateBatch string
+	// Task reads a task's row of [TaskColumns] by its id.
+	Task string
+	// SaveTask upserts a task: the values of [TaskRow.Values].
+	SaveTask string
+	// BucketOrganization reads the organization of a bucket, by its id.
+	BucketOrganization string
+}
+
+// NewTxQueries returns the [TxQueries] whose placeholder of parameter n is
+// mark followed by n: "?" for SQLite's ?1, "$" for PostgreSQL's $1.
+func NewTxQueries(mark string) TxQueries {
+	p := func(n int) string { return mark + strconv.Itoa(n) }
+	cols := BatchColumns()[1:]
+	for i, c := range cols {
+		cols[i] = c + " = " + p(i+2)
+	}
+	vals := make([]string, strings.Count(TaskColumns(), ",")+1)
+	for i := range vals {
+		vals[i] = p(i + 1)
+	}
+	return TxQueries{
+		UpdateBatch: `UPDATE batches SET ` + strings.Join(cols, ", ") + ` WHERE id = ` + p(1),
+		Task:        `SELECT ` + TaskColumns() + ` FROM tasks WHERE task_id = ` + p(1),
+		SaveTask: `INSERT INTO tasks (` + TaskColumns() + `) VALUES (` + strings.Join(vals, ", ") + `)
+		ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`,
+		BucketOrganization: `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
+		WHERE b.id = ` + p(1),
 	}
 }
 

@@ -128,8 +128,7 @@ func demoProcessing(b *Batch, i int) {
 		var completed time.Time
 		if finished {
 			completed = started.Add(share - share/10)
-			ms := math.Round(float64(completed.Sub(started))/float64(time.Millisecond)*10) / 10
-			t.CompletedAt, t.DurationMs = &completed, &ms
+			t.CompletedAt, t.DurationMs = &completed, durationMs(started, completed)
 		}
 		t.Errors, t.ErrorSummary = g.tierErrors(b, t.Status, completed)
 		failed := 0

@@ -308,13 +308,6 @@ func checkTiers(b *Batch) error {
 	return nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return slices.Clone(s)
-}
-
 // pending returns b PENDING with the processing task taskID, from tier
 // from: the tiers before it as they are, the others PENDING and not
 // started; error, error_summary and current_tier cleared.
@@ -481,8 +474,7 @@ func finishTierAt(b Batch, run, tier Task, k int, o Outcome, now time.Time, frac
 	done := now
 	t.CompletedAt = &done
 	if t.StartedAt != nil {
-		ms := math.Round(float64(done.Sub(*t.StartedAt))/float64(time.Millisecond)*10) / 10
-		t.DurationMs = &ms
+		t.DurationMs = durationMs(*t.StartedAt, done)
 	}
 	retries := retryCount(b)
 	failed, written := 0, docs
@@ -635,8 +627,7 @@ func Cancel(b Batch, run Task, tiers map[string]Task, now time.Time) (Batch, []T
 			done := now
 			t.CompletedAt = &done
 			if t.StartedAt != nil {
-				ms := math.Round(float64(done.Sub(*t.StartedAt))/float64(time.Millisecond)*10) / 10
-				t.DurationMs = &ms
+				t.DurationMs = durationMs(*t.StartedAt, done)
 			}
 			t.ExtractorJobs = slices.Clone(t.ExtractorJobs)
 			for j := range t.ExtractorJobs {
@@ -765,6 +756,13 @@ func nonNilInts(s []int) []int {
 		return []int{}
 	}
 	return slices.Clone(s)
+}
+
+// durationMs is a tier task's duration_ms, from its start to its end: the
+// milliseconds between them, rounded to a tenth.
+func durationMs(start, end time.Time) *float64 {
+	ms := math.Round(float64(end.Sub(start))/float64(time.Millisecond)*10) / 10
+	return &ms
 }
 
 // retryCount is the number of times b was retried:

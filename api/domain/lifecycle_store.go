@@ -382,9 +382,8 @@ func (l *Lifecycles) KillTask(ctx context.Context, organizationID, taskID string
 		// The batch first, then the task again under its lock: the
 		// order every writer of a batch's tasks takes.
 		b, err := lockBatch(ctx, tx, "", t.BatchID)
-		var nf *Error
 		switch {
-		case errors.As(err, &nf) && nf.Kind == ErrNotFound:
+		case errors.Is(err, ErrNotFound):
 			t.Status, t.UpdatedAt = batches.TaskStatusCanceled, l.now()
 			_, err := saveTasks(ctx, tx, t)
 			return result{true, t.BatchID}, err
@@ -419,8 +418,7 @@ func (l *Lifecycles) Step(ctx context.Context, tx Tx, job Job) (Step, error) {
 func (l *Lifecycles) step(ctx context.Context, tx Tx, job Job, force *Outcome) (Step, error) {
 	res := Step{Job: job}
 	b, err := lockBatch(ctx, tx, "", job.BatchID)
-	var nf *Error
-	if errors.As(err, &nf) && nf.Kind == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return res, nil // deleted
 	}
 	if err != nil {

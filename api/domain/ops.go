@@ -3,9 +3,11 @@ package domain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -87,4 +89,23 @@ func MigrationNames(fsys fs.FS, gos []string) []string {
 	}
 	slices.Sort(names) // the versions have five digits
 	return names
+}
+
+// CheckSchema is the verdict of a [Checker.Check] on a database whose
+// highest migration applied is applied, for a build that applies the
+// migrations names (as [MigrationNames] returns them, each starting with
+// its version): nil when applied reaches the highest of them, else an
+// error wrapping [ErrSchemaBehind] that says both versions.
+func CheckSchema(applied int64, names []string) error {
+	var latest int64
+	for _, n := range names {
+		digits, _, _ := strings.Cut(n, "_")
+		if v, err := strconv.ParseInt(digits, 10, 64); err == nil {
+			latest = max(latest, v)
+		}
+	}
+	if applied < latest {
+		return fmt.Errorf("%w: migrations applied up to version %d, this server needs %d", ErrSchemaBehind, applied, latest)
+	}
+	return nil
 }

@@ -350,15 +350,12 @@ func isUniqueViolation(err error) bool {
 // 15 (api/river), as on SQLite. New values each time, as goose keeps state
 // in them.
 func goMigrations() []*goose.Migration {
-	ms, err := river.Migrations(riverpgxv5.New(nil), riverFirstVersion)
+	ms, err := river.Migrations(riverpgxv5.New(nil))
 	if err != nil {
 		panic(err) // river's own embedded files: the tests rule it out
 	}
 	return ms
 }
-
-// riverFirstVersion is the version of river's first migration.
-const riverFirstVersion = 8
 
 // Migrations returns the versions and names of the migrations [Open]
 // applies, in order: "00001_init", …, the name of each SQL file without

@@ -90,24 +90,17 @@ func (db *DB) RiverMigrationsApplied(ctx context.Context) (bool, []string, error
 	return river.MigrationsApplied(ctx, riverpgxv5.New(db.riverPool))
 }
 
-// updateBatchSQL rewrites a batch: the values of domain.BatchRow, the id
-// first.
-var updateBatchSQL = func() string {
-	cols := domain.BatchColumns()
-	set := make([]string, 0, len(cols)-1)
-	for i, c := range cols[1:] {
-		set = append(set, c+" = $"+strconv.Itoa(i+2))
-	}
-	return `UPDATE batches SET ` + strings.Join(set, ", ") + ` WHERE id = $1`
-}()
+// txQueries are the statements of some Tx methods, in PostgreSQL's
+// placeholders.
+var txQueries = domain.NewTxQueries("$")
 
 func (x tx) UpdateBatch(ctx context.Context, row []any) error {
-	_, err := x.t.Exec(ctx, updateBatchSQL, row...)
+	_, err := x.t.Exec(ctx, txQueries.UpdateBatch, row...)
 	return err
 }
 
 func (x tx) Task(ctx context.Context, taskID string) (domain.TaskRow, bool, error) {
-	r, err := domain.ScanTaskRow(x.t.QueryRow(ctx, `SELECT `+domain.TaskColumns()+` FROM tasks WHERE task_id = $1`, taskID).Scan)
+	r, err := domain.ScanTaskRow(x.t.QueryRow(ctx, txQueries.Task, taskID).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, false, nil
 	}
@@ -116,8 +109,7 @@ func (x tx) Task(ctx context.Context, taskID string) (domain.TaskRow, bool, erro
 
 // SaveTask upserts the row; its values are those of the columns, in order.
 func (x tx) SaveTask(ctx context.Context, r domain.TaskRow) error {
-	_, err := x.t.Exec(ctx, `INSERT INTO tasks AS t (`+domain.TaskColumns()+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`, r.Values()...)
+	_, err := x.t.Exec(ctx, txQueries.SaveTask, r.Values()...)
 	return err
 }
 

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -19,21 +16,9 @@ var (
 	_ domain.PoolStatser = (*DB)(nil)
 )
 
-// latestVersion is the highest migration version this build applies.
-var latestVersion = sync.OnceValue(func() int64 {
-	var latest int64
-	names, _ := fs.Glob(embedded, "migrations/*.sql")
-	for _, n := range names {
-		digits, _, _ := strings.Cut(strings.TrimPrefix(n, "migrations/"), "_")
-		if v, err := strconv.ParseInt(digits, 10, 64); err == nil {
-			latest = max(latest, v)
-		}
-	}
-	for _, m := range goMigrations() {
-		latest = max(latest, m.Version)
-	}
-	return latest
-})
+// migrationNames is [Migrations], computed once: each check compares the
+// database with its highest version.
+var migrationNames = sync.OnceValue(Migrations)
 
 // Check implements [domain.Checker]: one query, the highest migration
 // applied, under the deadline of a method call.
@@ -45,10 +30,7 @@ func (db *DB) Check(ctx context.Context) error {
 		`SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil {
 		return fmt.Errorf("postgres: check: %w", queryError(ctx, err))
 	}
-	if want := latestVersion(); version < want {
-		return fmt.Errorf("%w: migrations applied up to version %d, this server needs %d", domain.ErrSchemaBehind, version, want)
-	}
-	return nil
+	return domain.CheckSchema(version, migrationNames())
 }
 
 // PoolStats implements [domain.PoolStatser]: pgxpool's one pool, "main".
@@ -68,8 +50,7 @@ func (db *DB) PoolStats() []domain.PoolStats {
 
 // BucketOrganization implements [domain.Tx].
 func (x tx) BucketOrganization(ctx context.Context, bucketID string) (org string, found bool, err error) {
-	err = x.t.QueryRow(ctx, `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
-		WHERE b.id = $1`, bucketID).Scan(&org)
+	err = x.t.QueryRow(ctx, txQueries.BucketOrganization, bucketID).Scan(&org)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}

@@ -40,19 +40,20 @@ func (db *DB) OrganizationForKey(ctx context.Context, keyHash [32]byte) (domain.
 // is looked up first, then a name, each one lookup in a unique index with
 // no sort. No row: no namespace; a NULL bucket: no bucket. A NULL argument
 // (a string that is not text) matches nothing. The bucket's sizes are its
-// rows of batch_counts (at most 13, in its primary key).
+// rows of batch_counts (at most 13, in its primary key), read once for
+// both aggregates.
 const resolveBucketQuery = `
 	WITH ns (id, name) AS (
 		SELECT id, name FROM namespaces WHERE id = coalesce(
 			(SELECT id FROM namespaces WHERE id = $2 AND organization_id = $1),
 			(SELECT id FROM namespaces WHERE organization_id = $1 AND name = $2))
 	)
-	SELECT ns.id, ns.name, b.id, b.name,
-		(SELECT coalesce(sum(bytes), 0)::bigint FROM batch_counts WHERE bucket_id = b.id),
-		(SELECT coalesce(max(max_bytes), 0)::bigint FROM batch_counts WHERE bucket_id = b.id)
+	SELECT ns.id, ns.name, b.id, b.name, coalesce(sum(c.bytes), 0)::bigint, coalesce(max(c.max_bytes), 0)::bigint
 	FROM ns LEFT JOIN buckets AS b ON b.id = coalesce(
 		(SELECT id FROM buckets WHERE id = $3 AND namespace_id = ns.id),
-		(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = $3))`
+		(SELECT id FROM buckets WHERE namespace_id = ns.id AND name = $3))
+	LEFT JOIN batch_counts AS c ON c.bucket_id = b.id
+	GROUP BY ns.id, ns.name, b.id, b.name`
 
 // ResolveBucket is [domain.Store.ResolveBucket]: one statement. A string
 // that PostgreSQL's text cannot hold is passed as NULL ([textOrNull]).

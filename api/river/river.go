@@ -342,9 +342,13 @@ func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
 }
 
+// FirstVersion is the goose version of river's first migration ([Migrations]);
+// its later ones follow. Both backends number them so.
+const FirstVersion = 8
+
 // Migrations returns river's schema for driver (a driver without a pool,
 // riversqlite.New(nil) or riverpgxv5.New(nil)) as goose Go migrations, one
-// per version of river's: version v is goose's first+v-1, named
+// per version of river's: version v is goose's FirstVersion+v-1, named
 // "000NN_river_00V.go" (the backends number them alike, and a test
 // compares their versions and names). Each runs river's SQL in goose's
 // transaction and records the version in river_migration, as river's own
@@ -353,7 +357,7 @@ func (h minLevel) WithGroup(name string) slog.Handler {
 // start at once from racing, which river's migrator does not. A river
 // upgrade that brings a version needs a migration more: the backends'
 // tests fail until it is there.
-func Migrations[TTx any](driver riverdriver.Driver[TTx], first int64) ([]*goose.Migration, error) {
+func Migrations[TTx any](driver riverdriver.Driver[TTx]) ([]*goose.Migration, error) {
 	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
@@ -365,14 +369,14 @@ func Migrations[TTx any](driver riverdriver.Driver[TTx], first int64) ([]*goose.
 		if v.Version < 5 { // the line column comes with version 5
 			record = fmt.Sprintf(`INSERT INTO river_migration (version) VALUES (%d)`, v.Version)
 		}
-		g := goose.NewGoMigration(first+int64(v.Version)-1, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+		g := goose.NewGoMigration(FirstVersion+int64(v.Version)-1, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, up); err != nil {
 				return fmt.Errorf("river %03d (%s): %w", v.Version, v.Name, err)
 			}
 			_, err := tx.ExecContext(ctx, record)
 			return err
 		}}, nil)
-		g.Source = fmt.Sprintf("%05d_river_%03d.go", first+int64(v.Version)-1, v.Version)
+		g.Source = fmt.Sprintf("%05d_river_%03d.go", FirstVersion+int64(v.Version)-1, v.Version)
 		out = append(out, g)
 	}
 	return out, nil

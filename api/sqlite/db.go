@@ -161,7 +161,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	// Another process (or goroutine) opening the file at the same moment
 	// would race this one to switch it to WAL and to apply each migration,
 	// and the loser would fail; the lock makes them take turns.
-	unlock, err := lockFile(ctx, abs+lockSuffix)
+	unlock, err := lockFile(ctx, abs+lockSuffix, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}

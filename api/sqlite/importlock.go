@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/mixpeekgo/batches/api/domain"
 )
@@ -23,22 +21,16 @@ const importLockSuffix = "-import.lock"
 // imports into any bucket of the file take turns, whichever process runs
 // them; the system releases the lock of a process that dies.
 func (db *DB) lockImport(ctx context.Context, bucketID string) (func(), error) {
-	name := db.path + importLockSuffix
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	waited := false
+	unlock, err := lockFile(ctx, db.path+importLockSuffix, func() {
+		waited = true
+		domain.NotifyImportWaiting(ctx, importWaitingFor)
+	})
 	if err != nil {
+		if waited {
+			return nil, fmt.Errorf("waiting for %s to finish: %w", importWaitingFor, err)
+		}
 		return nil, err
-	}
-	if err := tryLock(f); err == nil {
-		return func() { _ = errors.Join(unlockFile(f), f.Close()) }, nil
-	} else if !errors.Is(err, errWouldBlock) {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", name, err)
-	}
-	f.Close()
-	domain.NotifyImportWaiting(ctx, importWaitingFor)
-	unlock, err := lockFile(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("waiting for %s to finish: %w", importWaitingFor, err)
 	}
 	return func() { _ = unlock() }, nil
 }

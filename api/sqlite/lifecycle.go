@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
@@ -86,23 +84,17 @@ func (db *DB) RiverMigrationsApplied(ctx context.Context) (bool, []string, error
 	return river.MigrationsApplied(ctx, riversqlite.New(db.riverPool))
 }
 
-// updateBatchQuery rewrites a batch: the values of domain.BatchRow, the
-// id first.
-var updateBatchQuery = func() string {
-	cols := domain.BatchColumns()[1:]
-	for i, c := range cols {
-		cols[i] = c + " = ?" + strconv.Itoa(i+2)
-	}
-	return `UPDATE batches SET ` + strings.Join(cols, ", ") + ` WHERE id = ?1`
-}()
+// txQueries are the statements of some Tx methods, in SQLite's
+// placeholders.
+var txQueries = domain.NewTxQueries("?")
 
 func (x tx) UpdateBatch(ctx context.Context, row []any) error {
-	_, err := x.t.ExecContext(ctx, updateBatchQuery, row...)
+	_, err := x.t.ExecContext(ctx, txQueries.UpdateBatch, row...)
 	return err
 }
 
 func (x tx) Task(ctx context.Context, taskID string) (domain.TaskRow, bool, error) {
-	r, err := domain.ScanTaskRow(x.t.QueryRowContext(ctx, `SELECT `+domain.TaskColumns()+` FROM tasks WHERE task_id = ?`, taskID).Scan)
+	r, err := domain.ScanTaskRow(x.t.QueryRowContext(ctx, txQueries.Task, taskID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
@@ -110,8 +102,7 @@ func (x tx) Task(ctx context.Context, taskID string) (domain.TaskRow, bool, erro
 }
 
 func (x tx) SaveTask(ctx context.Context, r domain.TaskRow) error {
-	_, err := x.t.ExecContext(ctx, `INSERT INTO tasks (`+domain.TaskColumns()+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`, r.Values()...)
+	_, err := x.t.ExecContext(ctx, txQueries.SaveTask, r.Values()...)
 	return err
 }
 

@@ -21,9 +21,10 @@ var errWouldBlock = errors.New("lock held elsewhere")
 // Windows. The lock belongs to the open file, so it excludes other
 // processes and other goroutines of this one alike, and the system releases
 // it when its holder dies. lockFile waits for a lock held elsewhere, polling
-// every few milliseconds up to 50 ms, until ctx is done; it returns the
+// every few milliseconds up to 50 ms, until ctx is done, calling onWait
+// (unless nil) once when its first try finds the lock held; it returns the
 // function that releases the lock and closes the file.
-func lockFile(ctx context.Context, name string) (unlock func() error, err error) {
+func lockFile(ctx context.Context, name string, onWait func()) (unlock func() error, err error) {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -36,6 +37,10 @@ func lockFile(ctx context.Context, name string) (unlock func() error, err error)
 		if !errors.Is(err, errWouldBlock) {
 			f.Close()
 			return nil, fmt.Errorf("locking %s: %w", name, err)
+		}
+		if onWait != nil {
+			onWait()
+			onWait = nil
 		}
 		t := time.NewTimer(wait)
 		select {

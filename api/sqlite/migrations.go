@@ -27,17 +27,13 @@ func goMigrations() []*goose.Migration {
 	fields := goose.NewGoMigration(6, &goose.GoFunc{RunDB: addMixpeekFields}, nil)
 	fields.Source = "00006_batch_docs_mixpeek_fields.go"
 	all := []*goose.Migration{backfill, fields}
-	// River's schema (the queue's), 8 to 15.
-	rivers, err := river.Migrations(riversqlite.New(nil), riverFirstVersion)
+	// River's schema (the queue's), 8 to 15 (river.FirstVersion on).
+	rivers, err := river.Migrations(riversqlite.New(nil))
 	if err != nil {
 		panic(err) // river's own embedded files: the tests rule it out
 	}
 	return append(all, rivers...)
 }
-
-// riverFirstVersion is the version of river's first migration; its later
-// ones follow (api/postgres numbers them alike).
-const riverFirstVersion = 8
 
 // addMixpeekFields rewrites the doc of every batch that lacks tier_tasks
 // (stored before the contract's 2.0.0) as domain.BatchJSON renders the

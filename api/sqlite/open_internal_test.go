@@ -246,7 +246,7 @@ type outputs struct{ stdout, stderr bytes.Buffer }
 // Open waits, and fails with ctx's cause when ctx is done first.
 func TestOpenWaitsForTheLockUntilCtxIsDone(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	unlock, err := lockFile(t.Context(), path+lockSuffix)
+	unlock, err := lockFile(t.Context(), path+lockSuffix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

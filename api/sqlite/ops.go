@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/mixpeekgo/batches/api/domain"
@@ -19,22 +16,9 @@ var (
 	_ domain.PoolStatser = (*DB)(nil)
 )
 
-// latestVersion is the highest migration version this build applies: of
-// the SQL files embedded and of goMigrations.
-var latestVersion = sync.OnceValue(func() int64 {
-	var latest int64
-	names, _ := fs.Glob(embedded, "migrations/*.sql")
-	for _, n := range names {
-		digits, _, _ := strings.Cut(strings.TrimPrefix(n, "migrations/"), "_")
-		if v, err := strconv.ParseInt(digits, 10, 64); err == nil {
-			latest = max(latest, v)
-		}
-	}
-	for _, m := range goMigrations() {
-		latest = max(latest, m.Version)
-	}
-	return latest
-})
+// migrationNames is [Migrations], computed once: each check compares the
+// database with its highest version.
+var migrationNames = sync.OnceValue(Migrations)
 
 // Check implements [domain.Checker]: the database's path still names the
 // file the server opened (one deleted or replaced under a running server
@@ -50,10 +34,7 @@ func (db *DB) Check(ctx context.Context) error {
 		`SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil {
 		return fmt.Errorf("sqlite: check: %w", err)
 	}
-	if want := latestVersion(); version < want {
-		return fmt.Errorf("%w: migrations applied up to version %d, this server needs %d", domain.ErrSchemaBehind, version, want)
-	}
-	return nil
+	return domain.CheckSchema(version, migrationNames())
 }
 
 // PoolStats implements [domain.PoolStatser]: the read pool and the write
@@ -69,8 +50,7 @@ func (db *DB) PoolStats() []domain.PoolStats {
 
 // BucketOrganization implements [domain.Tx].
 func (x tx) BucketOrganization(ctx context.Context, bucketID string) (org string, found bool, err error) {
-	err = x.t.QueryRowContext(ctx, `SELECT n.organization_id FROM buckets b JOIN namespaces n ON n.id = b.namespace_id
-		WHERE b.id = ?`, bucketID).Scan(&org)
+	err = x.t.QueryRowContext(ctx, txQueries.BucketOrganization, bucketID).Scan(&org)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
